@@ -1,0 +1,45 @@
+# keyward: the two commands of the README (make demo, make test) and the usual others.
+# Every target installs missing Debian packages first (scripts/install-deps.sh).
+PREFIX ?= /usr/local
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+CORPUS ?= $(CURDIR)/$(BUILD)/corpus
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps configure build test demo install sanitize test-sanitize fuzz clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/build.ninja: | deps
+	@cmake -S . -B $(BUILD) -G Ninja -DKEYWARD_CORPUS_DIR=$(CORPUS) $(CMAKE_FLAGS) >/dev/null
+
+configure: deps $(BUILD)/build.ninja
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+demo: build
+	@bash samples/demo.sh $(BUILD)/bin/keyward
+
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
+
+# The suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
+$(ASAN_BUILD)/build.ninja: | deps
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKEYWARD_SANITIZE=ON \
+	  -DKEYWARD_CORPUS_DIR=$(CORPUS) $(CMAKE_FLAGS) >/dev/null
+
+test-sanitize: deps $(ASAN_BUILD)/build.ninja
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,169 @@
+#include "commands/scan.hpp"
+
+#include <keyward/reporters/json.hpp>
+#include <keyward/reporters/text.hpp>
+#include <keyward/scanner/scan.hpp>
+#include <keyward/version.hpp>
+
+#include <fmt/format.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+namespace keyward::cli {
+namespace {
+
+std::atomic<bool> g_cancel{false};
+
+extern "C" void on_interrupt(int) { g_cancel.store(true); }
+
+// Prints a progress line on stderr while the scan runs (only on a TTY; never from workers).
+class ProgressLine {
+ public:
+  ProgressLine(const scanner::ScanProgress& p, bool enabled) : p_(p), enabled_(enabled) {
+    if (enabled_) thread_ = std::thread([this] { loop(); });
+  }
+  ~ProgressLine() { stop(); }
+  void stop() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    if (shown_) std::fputs("\r\x1b[K", stderr);
+  }
+
+ private:
+  void loop() {
+    const auto start = std::chrono::steady_clock::now();
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return done_; })) {
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (secs < 1.0) continue;  // short scans print nothing
+      const double mib = static_cast<double>(p_.bytes.load()) / (1 << 20);
+      std::fprintf(stderr, "\r\x1b[Kscanning: %llu files, %.0f MiB, %llu findings, %.0f MiB/s",
+                   static_cast<unsigned long long>(p_.files.load()), mib,
+                   static_cast<unsigned long long>(p_.findings.load()), mib / secs);
+      std::fflush(stderr);
+      shown_ = true;
+    }
+  }
+  const scanner::ScanProgress& p_;
+  bool enabled_;
+  bool shown_ = false;
+  bool done_ = false;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
+  CLI::App* sub = app.add_subcommand("scan", "Find private keys, key stores and certificates under PATHs");
+  sub->footer(
+      "Examples:\n"
+      "  keyward scan ~                        # your home, text report\n"
+      "  keyward scan / --one-file-system      # the whole root file system\n"
+      "  keyward scan src --format json -o findings.json\n"
+      "  keyward scan . --exclude 'node_modules' --exclude '*.iso'\n\n"
+      "Exit status: 0 no private key found, 1 a private key found, 2 usage error or the scan\n"
+      "could not run (with --strict also when files could not be read).\n"
+      "Key bytes, passwords and passphrases never appear in any output: facts and fingerprints only.");
+  sub->add_option("paths", cmd.paths, "Files or directories to scan")->required()->type_name("PATH...");
+  sub->add_option("-f,--format", cmd.format, "Report format")
+      ->check(CLI::IsMember({"text", "json", "jsonl"}))
+      ->capture_default_str();
+  sub->add_option("-o,--output", cmd.output, "Write the report to FILE instead of standard output")
+      ->type_name("FILE");
+  sub->add_option("-e,--exclude", cmd.excludes,
+                  "Skip files and directories matching GLOB (repeatable; a GLOB without '/' matches names)")
+      ->type_name("GLOB");
+  sub->add_option("--max-size", cmd.max_size, "Skip files larger than this (e.g. 64M, 1G)")
+      ->transform(CLI::AsSizeValue(false))
+      ->default_str("64M");
+  sub->add_option("-j,--threads", cmd.threads, "Worker threads (default: one per core)");
+  sub->add_flag("-q,--quiet", cmd.quiet, "No progress line");
+  sub->add_flag("-x,--one-file-system", cmd.one_file_system, "Do not cross into other file systems");
+  sub->add_flag("--no-default-excludes", cmd.no_default_excludes,
+                "Also scan .git/objects, __pycache__ and cache directories");
+  sub->add_flag("--include-network-fs", cmd.include_network_fs,
+                "Also scan NFS, CIFS, sshfs and automount file systems");
+  sub->add_flag("--strict", cmd.strict, "Exit 2 when any file or directory could not be read");
+  sub->add_flag("--list-trust-store", cmd.list_trust_store,
+                "List system trust-store certificates one by one in text output");
+  return sub;
+}
+
+int run_scan(const ScanCommand& cmd) {
+  scanner::ScanOptions opts;
+  opts.roots = cmd.paths;
+  opts.excludes = cmd.excludes;
+  opts.default_excludes = !cmd.no_default_excludes;
+  opts.max_size = cmd.max_size;
+  opts.threads = cmd.threads;
+  opts.one_file_system = cmd.one_file_system;
+  opts.skip_network_fs = !cmd.include_network_fs;
+  opts.tool_version = KEYWARD_VERSION;
+  scanner::ScanProgress progress;
+  opts.progress = &progress;
+  opts.cancel = &g_cancel;
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+
+  const bool tty = ::isatty(STDERR_FILENO) == 1;
+  const auto start = std::chrono::steady_clock::now();
+  scanner::ScanResult result;
+  {
+    ProgressLine line(progress, tty && !cmd.quiet);
+    result = scanner::scan(opts);
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  std::string report;
+  if (cmd.format == "json") {
+    report = reporters::render_json(result);
+  } else if (cmd.format == "jsonl") {
+    report = reporters::render_jsonl(result);
+  } else {
+    reporters::TextOptions to;
+    const char* no_color = std::getenv("NO_COLOR");
+    to.color = cmd.output.empty() && ::isatty(STDOUT_FILENO) == 1 && (no_color == nullptr || *no_color == '\0');
+    to.list_trust_store = cmd.list_trust_store;
+    to.seconds = secs;
+    report = reporters::render_text(result, to);
+  }
+  if (cmd.output.empty()) {
+    std::fwrite(report.data(), 1, report.size(), stdout);
+    std::fflush(stdout);
+  } else {
+    std::ofstream out(cmd.output, std::ios::binary | std::ios::trunc);
+    out << report;
+    if (!out) {
+      std::fprintf(stderr, "keyward: cannot write %s; check the directory exists and is writable\n",
+                   cmd.output.c_str());
+      return 2;
+    }
+  }
+  if (!result.complete) {
+    std::fprintf(stderr, "keyward: scan interrupted; the report is incomplete\n");
+    return 2;
+  }
+  if (cmd.strict && result.stats.errors != 0) return 2;
+  for (const auto& f : result.findings)
+    if (f.holds_private_key()) return 1;
+  return 0;
+}
+
+}  // namespace keyward::cli

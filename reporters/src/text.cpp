@@ -1,0 +1,206 @@
+#include <keyward/reporters/text.hpp>
+
+#include <keyward/scanner/finding_json.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <unordered_map>
+
+namespace keyward::reporters {
+namespace {
+
+using scanner::CertFacts;
+using scanner::Finding;
+using scanner::Kind;
+
+struct Style {
+  bool on;
+  std::string wrap(std::string_view code, std::string_view s) const {
+    if (!on) return std::string(s);
+    return fmt::format("\x1b[{}m{}\x1b[0m", code, s);
+  }
+  std::string red(std::string_view s) const { return wrap("1;31", s); }
+  std::string yellow(std::string_view s) const { return wrap("33", s); }
+  std::string magenta(std::string_view s) const { return wrap("1;35", s); }
+  std::string bold(std::string_view s) const { return wrap("1", s); }
+  std::string dim(std::string_view s) const { return wrap("2", s); }
+};
+
+std::string human_bytes(std::uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string key_type(const scanner::KeyFacts& k) {
+  if (k.algorithm.empty()) return "key (type hidden until decrypted)";
+  std::string s = upper(k.algorithm);
+  if (!k.curve.empty()) s += " " + k.curve;
+  else if (k.bits && k.algorithm.find("ed") == std::string::npos) s += fmt::format(" {}", *k.bits);
+  return s;
+}
+
+std::string where(const Finding& f) {
+  std::string s = f.location.path;
+  if (!f.location.member.empty()) s += "!" + f.location.member;
+  if (f.location.line != 0) s += fmt::format(":{}", f.location.line);
+  return s;
+}
+
+std::string date(std::int64_t t) { return scanner::rfc3339(t).substr(0, 10); }
+
+std::int64_t now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string cert_line(const CertFacts& c, const Style& st) {
+  std::string s = c.subject.empty() ? std::string("(no subject)") : c.subject;
+  if (c.self_signed) s += "  self-signed";
+  else s += "  issued by " + c.issuer;
+  const std::int64_t t = now();
+  if (c.not_after < t) s += "  " + st.yellow("expired " + date(c.not_after));
+  else if (c.not_after < t + 30 * 86400) s += "  " + st.yellow("expires " + date(c.not_after));
+  else s += "  valid until " + date(c.not_after);
+  if (c.code_signing()) s += "  " + st.magenta("[code signing]");
+  if (c.is_ca) s += "  [CA]";
+  return s;
+}
+
+}  // namespace
+
+std::string render_text(const scanner::ScanResult& r, const TextOptions& o) {
+  const Style st{o.color};
+  std::string out;
+  std::unordered_map<std::string, const Finding*> by_id;
+  for (const auto& f : r.findings) by_id.emplace(f.id, &f);
+
+  auto paired_code_signing = [&](const Finding& f) {
+    for (const auto& id : f.paired_with) {
+      auto it = by_id.find(id);
+      if (it != by_id.end() && it->second->certificate && it->second->certificate->code_signing()) return true;
+    }
+    return false;
+  };
+
+  std::map<Kind, std::vector<const Finding*>> groups;
+  std::size_t trust_listed_out = 0;
+  for (const auto& f : r.findings) {
+    if (f.certificate && f.certificate->trust_store && !o.list_trust_store) {
+      ++trust_listed_out;
+      continue;
+    }
+    groups[f.kind].push_back(&f);
+  }
+
+  std::size_t unencrypted = 0, code_signing_keys = 0, code_signing_certs = 0;
+  const std::pair<Kind, const char*> order[] = {{Kind::private_key, "Private keys"},
+                                                {Kind::keystore, "Key stores"},
+                                                {Kind::certificate, "Certificates"},
+                                                {Kind::public_key, "Public keys and requests"}};
+  for (const auto& [kind, title] : order) {
+    auto it = groups.find(kind);
+    if (it == groups.end()) continue;
+    out += st.bold(fmt::format("{} ({})", title, it->second.size())) + "\n";
+    for (const Finding* f : it->second) {
+      std::string line = "  " + where(*f) + "\n    ";
+      if (f->key) {
+        line += key_type(*f->key) + "  " + std::string(scanner::to_string(f->format));
+        if (kind == Kind::private_key) {
+          if (f->key->encrypted) {
+            line += "  " + st.yellow("encrypted");
+            if (f->key->protection && !f->key->protection->cipher.empty())
+              line += " (" + f->key->protection->cipher + ")";
+          } else {
+            line += "  " + st.red("NOT ENCRYPTED");
+            ++unencrypted;
+          }
+          if (f->key->weak_password) line += "  " + st.red("weak password");
+          if (!f->key->password_exposed_in.empty())
+            line += "  " + st.red("password in " + f->key->password_exposed_in);
+        }
+      } else if (f->certificate) {
+        line += std::string(scanner::to_string(f->format)) + "  " + cert_line(*f->certificate, st);
+        if (f->certificate->code_signing()) ++code_signing_certs;
+      } else {
+        line += std::string(scanner::to_string(f->format));
+      }
+      if (!f->encoding.empty()) line += "  (" + f->encoding + " in text)";
+      line += st.dim(fmt::format("  mode {:04o} {}", f->file.mode, f->file.owner.empty() ? std::to_string(f->file.uid) : f->file.owner));
+      line += "\n";
+      if (kind == Kind::private_key) {
+        if (paired_code_signing(*f)) {
+          ++code_signing_keys;
+          line += "    " + st.magenta("CODE-SIGNING KEY") + "\n";
+        }
+        for (const auto& id : f->paired_with) {
+          auto p = by_id.find(id);
+          if (p == by_id.end() || !p->second->certificate) continue;
+          line += "    paired with certificate " + where(*p->second) + "\n      " +
+                  cert_line(*p->second->certificate, st) + "\n";
+        }
+      } else if (kind == Kind::certificate && !f->paired_with.empty()) {
+        line += fmt::format("    paired with {} private key(s) in this scan\n", f->paired_with.size());
+      }
+      out += line;
+    }
+    out += "\n";
+  }
+  if (trust_listed_out != 0)
+    out += fmt::format("Trust-store certificates: {} (inventory, not listed; --list-trust-store shows them)\n\n",
+                       trust_listed_out);
+
+  const auto count = [&](Kind k) { auto it = groups.find(k); return it == groups.end() ? std::size_t{0} : it->second.size(); };
+  std::string summary = fmt::format("{} private key{} ({} not encrypted", count(Kind::private_key),
+                                    count(Kind::private_key) == 1 ? "" : "s", unencrypted);
+  if (code_signing_keys != 0) summary += fmt::format(", {} code-signing", code_signing_keys);
+  summary += fmt::format("), {} certificate{}", count(Kind::certificate) + trust_listed_out,
+                         count(Kind::certificate) + trust_listed_out == 1 ? "" : "s");
+  if (code_signing_certs != 0) summary += fmt::format(" ({} code-signing)", code_signing_certs);
+  if (count(Kind::keystore) != 0) summary += fmt::format(", {} key stores", count(Kind::keystore));
+  summary += fmt::format(", {} public keys", count(Kind::public_key));
+  out += st.bold("Summary: ") + summary + "\n";
+  std::string scanned = fmt::format("Scanned {} of {} files, {}, {} directories", r.stats.files_scanned,
+                                    r.stats.files_seen, human_bytes(r.stats.bytes_scanned), r.stats.dirs_seen);
+  if (o.seconds > 0) scanned += fmt::format(" in {:.2f} s", o.seconds);
+  if (!r.complete) scanned += "  " + st.yellow("(INCOMPLETE: scan was interrupted)");
+  out += scanned + "\n";
+  if (!r.stats.skipped.empty()) {
+    std::string s = "Skipped:";
+    for (const auto& [reason, n] : r.stats.skipped) s += fmt::format(" {} {},", reason, n);
+    s.pop_back();
+    out += s + "\n";
+  }
+  if (!r.stats.rejected.empty()) {
+    std::string s = "Not keys (look-alike blocks that did not validate):";
+    for (const auto& [family, n] : r.stats.rejected) s += fmt::format(" {} {},", family, n);
+    s.pop_back();
+    out += s + "\n";
+  }
+  if (r.stats.errors != 0) {
+    out += st.yellow(fmt::format("Errors: {} (files or directories that could not be read)", r.stats.errors)) + "\n";
+    std::size_t shown = 0;
+    for (const auto& e : r.errors) {
+      if (++shown > 5) {
+        out += fmt::format("  ... and {} more (see --format json)\n", r.errors.size() - 5);
+        break;
+      }
+      out += "  " + e.path + ": " + e.what + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace keyward::reporters

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# make demo: plants a small tree of keys and certificates made right now (a code-signing key
+# and its CA-issued certificate, a deploy key, a Kubernetes secret, an encrypted key, decoys)
+# in a temp folder, scans it with keyward, and prints the report. Nothing is kept.
+set -euo pipefail
+kw=${1:-build/bin/keyward}
+demo=$(mktemp -d /tmp/keyward-demo-XXXXXX)
+trap 'rm -rf "$demo"' EXIT
+q() { "$@" >/dev/null 2>&1; }
+
+mkdir -p "$demo"/{app/signing,app/src,home/dev/.ssh,ops/k8s,docs,ca}
+# A small CA and a code-signing certificate it issues, with the key left in the repo.
+q openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout "$demo/ca/ca.key" \
+  -out "$demo/ca/ca.crt" -days 3650 -subj "/O=Example Corp/CN=Example Corp Code Signing CA" \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+q openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out "$demo/app/signing/release.key"
+q openssl req -new -key "$demo/app/signing/release.key" -subj "/O=Example Corp/CN=Example Corp Release Signing" \
+  -out "$demo/ca/release.csr"
+q openssl x509 -req -in "$demo/ca/release.csr" -CA "$demo/ca/ca.crt" -CAkey "$demo/ca/ca.key" -CAcreateserial \
+  -days 365 -out "$demo/app/signing/release.crt" \
+  -extfile <(printf 'keyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n')
+rm -f "$demo/ca/release.csr" "$demo/ca/ca.srl"
+chmod 644 "$demo/app/signing/release.key"
+# A developer's SSH keys: one with a passphrase, one without.
+q ssh-keygen -t ed25519 -N '' -C dev@laptop -f "$demo/home/dev/.ssh/id_ed25519"
+q ssh-keygen -t rsa -b 3072 -N 'demo passphrase' -C deploy@ci -f "$demo/home/dev/.ssh/deploy_rsa"
+# A TLS key base64-wrapped in a Kubernetes Secret, and a key inside a JSON config string.
+q openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$demo/ops/tls.key" \
+  -out "$demo/ops/tls.crt" -days 30 -subj "/CN=api.example.internal"
+{
+  echo "apiVersion: v1"; echo "kind: Secret"; echo "metadata: {name: api-tls}"; echo "type: kubernetes.io/tls"; echo "data:"
+  echo "  tls.crt: $(base64 -w0 < "$demo/ops/tls.crt")"
+  echo "  tls.key: $(base64 -w0 < "$demo/ops/tls.key")"
+} > "$demo/ops/k8s/secret.yaml"
+rm -f "$demo/ops/tls.key" "$demo/ops/tls.crt"
+q openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$demo/ca/svc.key"
+printf '{"service": "billing", "signing_key": "%s"}\n' "$(awk '{printf "%s\\n", $0}' "$demo/ca/svc.key")" \
+  > "$demo/app/src/config.json"
+rm -f "$demo/ca/svc.key"
+# An encrypted PKCS#8 key, and decoys that are not keys.
+q openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -aes-256-cbc -pass pass:demo-only \
+  -out "$demo/app/signing/backup.p8"
+cp "$demo/home/dev/.ssh/id_ed25519.pub" "$demo/docs/"
+printf 'Paste your key between -----BEGIN RSA PRIVATE KEY----- and the END line.\n' > "$demo/docs/README.md"
+printf -- '-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----\n' > "$demo/docs/example.pem"
+
+echo "keyward demo: scanning a tree planted in $demo"
+echo
+set +e
+"$kw" scan "$demo"
+rc=$?
+set -e
+echo
+echo "exit status $rc (1 = private keys found; 0 = none; 2 = error)"
+[[ $rc -le 1 ]]

@@ -1,0 +1,25 @@
+// JSON form of findings and scan results (schema keyward.findings/v1, docs/findings.schema.json).
+// Used by: the json/jsonl reporters, the agent's reports and the collector.
+// Absent facts are omitted, never null; non-UTF-8 paths are kept losslessly as path_b64.
+#pragma once
+
+#include <keyward/scanner/finding.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace keyward::scanner {
+
+// The schema name written into every document.
+inline constexpr const char* kFindingsSchema = "keyward.findings/v1";
+
+// RFC 3339 UTC ("2026-01-02T03:04:05Z") of seconds since the epoch.
+std::string rfc3339(std::int64_t seconds);
+
+// One finding as JSON.
+nlohmann::json to_json(const Finding& f);
+// The whole document; with_findings=false leaves "findings" out (jsonl's last line).
+nlohmann::json to_json(const ScanResult& r, bool with_findings = true);
+
+}  // namespace keyward::scanner

@@ -1,0 +1,63 @@
+// The scanner's entry point: walk roots in parallel, read every regular file up to a size
+// limit, detect keys and certificates by content, pair them, and return one ScanResult.
+// Used by: the keyward CLI, the agent (later) and tests.
+// Loads no rule files itself: everything it needs from outside comes in ScanOptions. Never
+// prints (workers hand results back; the caller decides what to show).
+#pragma once
+
+#include <keyward/scanner/finding.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace keyward::scanner {
+
+// Counters a caller may read while the scan runs (e.g. a progress line on a TTY).
+struct ScanProgress {
+  std::atomic<std::uint64_t> files{0};
+  std::atomic<std::uint64_t> bytes{0};
+  std::atomic<std::uint64_t> findings{0};
+};
+
+// Everything the scanner needs from outside.
+struct ScanOptions {
+  std::vector<std::string> roots;             // files or directories
+  std::vector<std::string> excludes;          // globs: with '/' against the path, else the name
+  bool default_excludes = true;               // .git/objects, __pycache__, caches
+  std::uint64_t max_size = 64ull << 20;       // files larger than this are skipped (counted)
+  unsigned threads = 0;                       // 0: one per core
+  bool one_file_system = false;               // stay on each root's file system
+  bool skip_pseudo_fs = true;                 // /proc, /sys, /dev and other kernel file systems
+  bool skip_network_fs = true;                // nfs, cifs, sshfs, autofs, ...
+  std::vector<std::string> trust_store_globs = default_trust_store_globs();
+  std::string tool_version;                   // written into the result
+  std::size_t max_errors_listed = 200;        // the error list is bounded; counters are not
+  ScanProgress* progress = nullptr;           // optional, updated by workers
+  const std::atomic<bool>* cancel = nullptr;  // optional: set to stop early (result incomplete)
+
+  // System trust-store locations (certificates there are inventory, not exposures).
+  static std::vector<std::string> default_trust_store_globs();
+  // The default exclude globs.
+  static std::vector<std::string> default_exclude_globs();
+};
+
+// Runs a scan. Per-file problems are counted in the result; throws only when no root can be
+// scanned at all (std::runtime_error with an actionable message).
+ScanResult scan(const ScanOptions& options);
+
+// Scans one in-memory buffer as if it were a file at `path` (used by tests, fuzzers and,
+// later, archive members and git blobs). Appends findings with ids; updates `stats`.
+void scan_buffer(std::string_view data, const std::string& path, const std::string& relative_path,
+                 const FileFacts& facts, const ScanOptions& options, std::vector<Finding>& out,
+                 ScanStats& stats);
+
+// Links private keys and certificates that share an SPKI, both ways (paired_with).
+void pair_findings(std::vector<Finding>& findings);
+
+// The stable id of a finding from its relative path, member, identity and ordinal.
+std::string finding_id(std::string_view relative_path, std::string_view member, std::string_view identity,
+                       std::uint64_t ordinal);
+
+}  // namespace keyward::scanner

@@ -1,0 +1,423 @@
+#include "detectors/pem.hpp"
+
+#include "encoding.hpp"
+#include "openssl/cert_info.hpp"
+#include "openssl/handles.hpp"
+#include "openssl/key_info.hpp"
+
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace keyward::scanner::detail {
+namespace {
+
+constexpr std::string_view kBegin = "-----BEGIN ";
+constexpr std::string_view kDashes = "-----";
+constexpr std::size_t kMaxBlock = 4u << 20;  // a PEM block larger than this is not a key
+
+struct RawBlock {
+  std::string label;
+  std::vector<std::pair<std::string, std::string>> headers;
+  ByteVec der;
+  std::size_t consumed = 0;
+  bool escaped = false;
+};
+
+// Characters that wrap a PEM line in source or config: quotes, concatenation, escapes,
+// YAML block markers. '+' is base64 too, so it is only stripped next to a quote or a space.
+bool is_trim_char(char c) {
+  switch (c) {
+    case ' ': case '\t': case '\r': case '\n': case '"': case '\'': case ',': case ';': case '\\':
+    case '(': case ')': case '`': case '|': case '>':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_quote_or_space(char c) { return c == '"' || c == '\'' || c == '`' || c == ' ' || c == '\t'; }
+
+std::string_view trim(std::string_view s) {
+  for (;;) {
+    while (!s.empty() && is_trim_char(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_trim_char(s.back())) s.remove_suffix(1);
+    if (!s.empty() && s.back() == '+' && (s.size() == 1 || is_quote_or_space(s[s.size() - 2]))) {
+      s.remove_suffix(1);
+      continue;
+    }
+    if (!s.empty() && s.front() == '+' && (s.size() == 1 || is_quote_or_space(s[1]))) {
+      s.remove_prefix(1);
+      continue;
+    }
+    return s;
+  }
+}
+
+std::string_view trim_space(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// Splits the body into logical lines: real line breaks, and "\n"/"\r" escapes when escaped.
+template <class F>
+void for_each_line(std::string_view body, bool escaped, F&& f) {
+  std::size_t start = 0;
+  std::size_t i = 0;
+  while (i < body.size()) {
+    const char c = body[i];
+    if (c == '\n' || c == '\r') {
+      f(body.substr(start, i - start));
+      start = ++i;
+    } else if (escaped && c == '\\' && i + 1 < body.size() && (body[i + 1] == 'n' || body[i + 1] == 'r')) {
+      f(body.substr(start, i - start));
+      i += 2;
+      start = i;
+    } else {
+      ++i;
+    }
+  }
+  f(body.substr(start));
+}
+
+Result<RawBlock> read_block(std::string_view text, std::size_t at) {
+  RawBlock b;
+  std::size_t p = at + kBegin.size();
+  const std::size_t label_start = p;
+  while (p < text.size() && p - label_start <= 64) {
+    const char c = text[p];
+    if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ') ++p;
+    else break;
+  }
+  if (p == label_start || text.substr(p, kDashes.size()) != kDashes) return make_error_code(Errc::bad_magic);
+  b.label = std::string(text.substr(label_start, p - label_start));
+  if (b.label.back() == ' ') return make_error_code(Errc::bad_magic);
+  const std::size_t body_start = p + kDashes.size();
+
+  const std::string end_marker = "-----END " + b.label + "-----";
+  const std::size_t limit = std::min(text.size(), body_start + kMaxBlock);
+  const std::string_view window = text.substr(0, limit);
+  const std::size_t end = window.find(end_marker, body_start);
+  if (end == std::string_view::npos) return make_error_code(Errc::truncated);
+  const std::size_t next_begin = window.find(kBegin, body_start);
+  if (next_begin != std::string_view::npos && next_begin < end) return make_error_code(Errc::truncated);
+
+  const std::string_view body = text.substr(body_start, end - body_start);
+  b.escaped = body.find("\\n") != std::string_view::npos || body.find("\\r") != std::string_view::npos;
+  std::string b64;
+  b64.reserve(body.size());
+  bool bad = false;
+  bool in_body = false;
+  for_each_line(body, b.escaped, [&](std::string_view raw) {
+    if (bad) return;
+    const std::string_view line = trim(raw);
+    if (line.empty()) return;
+    const auto colon = line.find(':');
+    if (!in_body && colon != std::string_view::npos) {
+      b.headers.emplace_back(std::string(trim_space(line.substr(0, colon))),
+                             std::string(trim_space(line.substr(colon + 1))));
+      return;
+    }
+    for (char c : line) {
+      if (!is_base64_char(c) && c != '=') {
+        bad = true;
+        return;
+      }
+    }
+    in_body = true;
+    b64.append(line);
+  });
+  if (bad || b64.empty()) return make_error_code(Errc::bad_encoding);
+  auto der = base64_decode(b64);
+  if (!der || der->empty()) return make_error_code(Errc::bad_encoding);
+  b.der = std::move(*der);
+  b.consumed = end + end_marker.size() - at;
+  return b;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool strict_done(const unsigned char* p, const ByteVec& der) {
+  return p == der.data() + der.size();
+}
+
+Finding make_key_finding(Format format, std::string_view rule) {
+  Finding f;
+  f.kind = Kind::private_key;
+  f.format = format;
+  f.rule = std::string(rule);
+  f.key.emplace();
+  return f;
+}
+
+void set_identity(Finding& f, const ByteVec& der) {
+  if (f.key && !f.key->spki_sha256.empty()) f.identity = f.key->spki_sha256;
+  else if (f.certificate && !f.certificate->sha256.empty()) f.identity = f.certificate->sha256;
+  else f.identity = "blob:" + sha256_hex(std::span<const unsigned char>(der.data(), der.size()));
+}
+
+Result<Finding> traditional_key(const RawBlock& b, int type, Format format, std::string_view rule) {
+  clear_errors();
+  const unsigned char* p = b.der.data();
+  PkeyPtr pkey(d2i_PrivateKey(type, nullptr, &p, static_cast<long>(b.der.size())));
+  if (!pkey || !strict_done(p, b.der)) return make_error_code(Errc::crypto_error);
+  Finding f = make_key_finding(format, rule);
+  fill_key_facts(pkey.get(), *f.key);
+  return f;
+}
+
+Result<Finding> pkcs8_key(const RawBlock& b) {
+  clear_errors();
+  const unsigned char* p = b.der.data();
+  P8InfoPtr info(d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, static_cast<long>(b.der.size())));
+  if (!info || !strict_done(p, b.der)) return make_error_code(Errc::crypto_error);
+  PkeyPtr pkey(EVP_PKCS82PKEY(info.get()));
+  if (!pkey) return make_error_code(Errc::crypto_error);
+  Finding f = make_key_finding(Format::pem_pkcs8, "private-key/pkcs8");
+  fill_key_facts(pkey.get(), *f.key);
+  return f;
+}
+
+Protection pkcs8_protection(const X509_ALGOR* alg) {
+  Protection pr;
+  const int nid = OBJ_obj2nid(alg->algorithm);
+  if (nid == NID_pbes2) {
+    auto* pbe2 = static_cast<PBE2PARAM*>(ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), alg->parameter));
+    if (pbe2 != nullptr) {
+      const int cnid = OBJ_obj2nid(pbe2->encryption->algorithm);
+      pr.cipher = cnid != NID_undef ? lower(OBJ_nid2sn(cnid)) : "unknown";
+      const int knid = OBJ_obj2nid(pbe2->keyfunc->algorithm);
+      if (knid == NID_id_pbkdf2) {
+        pr.kdf = "pbkdf2";
+        auto* kdf = static_cast<PBKDF2PARAM*>(
+            ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM), pbe2->keyfunc->parameter));
+        if (kdf != nullptr) {
+          const long iter = ASN1_INTEGER_get(kdf->iter);
+          if (iter > 0) pr.kdf_iterations = static_cast<std::uint64_t>(iter);
+          PBKDF2PARAM_free(kdf);
+        }
+      } else if (knid == NID_id_scrypt) {
+        pr.kdf = "scrypt";
+      } else {
+        pr.kdf = knid != NID_undef ? lower(OBJ_nid2sn(knid)) : "unknown";
+      }
+      PBE2PARAM_free(pbe2);
+    }
+  } else {
+    pr.cipher = nid != NID_undef ? lower(OBJ_nid2sn(nid)) : "unknown";
+    pr.kdf = "pbes1";
+    auto* pbe = static_cast<PBEPARAM*>(ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM), alg->parameter));
+    if (pbe != nullptr) {
+      const long iter = ASN1_INTEGER_get(pbe->iter);
+      if (iter > 0) pr.kdf_iterations = static_cast<std::uint64_t>(iter);
+      PBEPARAM_free(pbe);
+    }
+  }
+  return pr;
+}
+
+Result<Finding> encrypted_pkcs8(const RawBlock& b) {
+  clear_errors();
+  const unsigned char* p = b.der.data();
+  X509SigPtr sig(d2i_X509_SIG(nullptr, &p, static_cast<long>(b.der.size())));
+  if (!sig || !strict_done(p, b.der)) return make_error_code(Errc::crypto_error);
+  const X509_ALGOR* alg = nullptr;
+  const ASN1_OCTET_STRING* data = nullptr;
+  X509_SIG_get0(sig.get(), &alg, &data);
+  if (alg == nullptr || data == nullptr || ASN1_STRING_length(data) < 16) return make_error_code(Errc::bad_structure);
+  Finding f = make_key_finding(Format::pem_pkcs8_encrypted, "private-key/pkcs8-encrypted");
+  f.key->encrypted = true;
+  f.key->protection = pkcs8_protection(alg);
+  return f;
+}
+
+Result<Finding> legacy_encrypted(const RawBlock& b, std::string_view algorithm) {
+  std::string dek;
+  bool proc_encrypted = false;
+  for (const auto& [name, value] : b.headers) {
+    if (name == "Proc-Type" && value.find("ENCRYPTED") != std::string::npos) proc_encrypted = true;
+    if (name == "DEK-Info") dek = value;
+  }
+  if (!proc_encrypted || dek.empty()) return make_error_code(Errc::bad_structure);
+  const auto comma = dek.find(',');
+  if (comma == std::string::npos) return make_error_code(Errc::bad_structure);
+  const std::string cipher_name = dek.substr(0, comma);
+  const std::string_view iv = trim_space(std::string_view(dek).substr(comma + 1));
+  const EVP_CIPHER* cipher = EVP_get_cipherbyname(cipher_name.c_str());
+  if (cipher == nullptr) return make_error_code(Errc::unsupported);
+  const int iv_len = EVP_CIPHER_get_iv_length(cipher);
+  const int block = EVP_CIPHER_get_block_size(cipher);
+  if (static_cast<int>(iv.size()) != 2 * iv_len) return make_error_code(Errc::bad_structure);
+  if (!std::all_of(iv.begin(), iv.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }))
+    return make_error_code(Errc::bad_structure);
+  if (b.der.size() < 16 || (block > 1 && b.der.size() % static_cast<size_t>(block) != 0))
+    return make_error_code(Errc::bad_structure);
+  Finding f = make_key_finding(Format::pem_legacy_encrypted, "private-key/legacy-encrypted");
+  f.key->algorithm = std::string(algorithm);
+  f.key->encrypted = true;
+  f.key->protection = Protection{lower(cipher_name), "evp-bytes-to-key-md5", 1};
+  return f;
+}
+
+bool has_encryption_headers(const RawBlock& b) {
+  return std::any_of(b.headers.begin(), b.headers.end(),
+                     [](const auto& h) { return h.first == "Proc-Type" || h.first == "DEK-Info"; });
+}
+
+Result<Finding> certificate(const RawBlock& b, bool trusted) {
+  clear_errors();
+  const unsigned char* p = b.der.data();
+  X509Ptr cert(trusted ? d2i_X509_AUX(nullptr, &p, static_cast<long>(b.der.size()))
+                       : d2i_X509(nullptr, &p, static_cast<long>(b.der.size())));
+  if (!cert || !strict_done(p, b.der)) return make_error_code(Errc::crypto_error);
+  Finding f;
+  f.kind = Kind::certificate;
+  f.format = Format::pem_cert;
+  f.rule = "certificate/x509";
+  f.certificate = cert_facts(cert.get());
+  return f;
+}
+
+Result<std::vector<Finding>> pkcs7(const RawBlock& b) {
+  clear_errors();
+  const unsigned char* p = b.der.data();
+  Pkcs7Ptr p7(d2i_PKCS7(nullptr, &p, static_cast<long>(b.der.size())));
+  if (!p7 || !strict_done(p, b.der)) return make_error_code(Errc::crypto_error);
+  STACK_OF(X509)* certs = nullptr;
+  const int type = OBJ_obj2nid(p7->type);
+  if (type == NID_pkcs7_signed && p7->d.sign != nullptr) certs = p7->d.sign->cert;
+  else if (type == NID_pkcs7_signedAndEnveloped && p7->d.signed_and_enveloped != nullptr)
+    certs = p7->d.signed_and_enveloped->cert;
+  std::vector<Finding> out;
+  for (int i = 0; certs != nullptr && i < sk_X509_num(certs); ++i) {
+    Finding f;
+    f.kind = Kind::certificate;
+    f.format = Format::pkcs7;
+    f.rule = "certificate/pkcs7";
+    f.certificate = cert_facts(sk_X509_value(certs, i));
+    f.identity = f.certificate->sha256;
+    out.push_back(std::move(f));
+  }
+  if (out.empty()) return make_error_code(Errc::not_private);
+  return out;
+}
+
+Result<Finding> public_key(const RawBlock& b, bool rsa_only) {
+  clear_errors();
+  const unsigned char* p = b.der.data();
+  PkeyPtr pkey(rsa_only ? d2i_PublicKey(EVP_PKEY_RSA, nullptr, &p, static_cast<long>(b.der.size()))
+                        : d2i_PUBKEY(nullptr, &p, static_cast<long>(b.der.size())));
+  if (!pkey || !strict_done(p, b.der)) return make_error_code(Errc::crypto_error);
+  Finding f;
+  f.kind = Kind::public_key;
+  f.format = Format::pem_public_key;
+  f.rule = "public-key/spki";
+  f.key.emplace();
+  fill_key_facts(pkey.get(), *f.key);
+  return f;
+}
+
+Result<Finding> csr(const RawBlock& b) {
+  clear_errors();
+  const unsigned char* p = b.der.data();
+  X509ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(b.der.size())));
+  if (!req || !strict_done(p, b.der)) return make_error_code(Errc::crypto_error);
+  Finding f;
+  f.kind = Kind::public_key;
+  f.format = Format::pem_csr;
+  f.rule = "public-key/csr";
+  f.key.emplace();
+  if (EVP_PKEY* pub = X509_REQ_get0_pubkey(req.get())) fill_key_facts(pub, *f.key);
+  return f;
+}
+
+Result<std::vector<Finding>> decode_block(const RawBlock& b) {
+  const std::string& l = b.label;
+  auto one = [](Result<Finding> r) -> Result<std::vector<Finding>> {
+    if (!r) return r.error();
+    std::vector<Finding> v;
+    v.push_back(std::move(*r));
+    return v;
+  };
+  if (l == "RSA PRIVATE KEY" || l == "EC PRIVATE KEY" || l == "DSA PRIVATE KEY") {
+    const std::string_view alg = l[0] == 'R' ? "rsa" : (l[0] == 'E' ? "ec" : "dsa");
+    if (has_encryption_headers(b)) return one(legacy_encrypted(b, alg));
+    if (l[0] == 'R') return one(traditional_key(b, EVP_PKEY_RSA, Format::pem_pkcs1, "private-key/pkcs1"));
+    if (l[0] == 'E') return one(traditional_key(b, EVP_PKEY_EC, Format::pem_sec1, "private-key/sec1"));
+    return one(traditional_key(b, EVP_PKEY_DSA, Format::pem_dsa, "private-key/dsa"));
+  }
+  if (l == "PRIVATE KEY") return one(pkcs8_key(b));
+  if (l == "ENCRYPTED PRIVATE KEY") return one(encrypted_pkcs8(b));
+  if (l == "OPENSSH PRIVATE KEY") return one(parse_openssh_v1(b.der));
+  if (l == "CERTIFICATE" || l == "X509 CERTIFICATE") return one(certificate(b, false));
+  if (l == "TRUSTED CERTIFICATE") return one(certificate(b, true));
+  if (l == "PKCS7") return pkcs7(b);
+  if (l == "PUBLIC KEY") return one(public_key(b, false));
+  if (l == "RSA PUBLIC KEY") return one(public_key(b, true));
+  if (l == "CERTIFICATE REQUEST" || l == "NEW CERTIFICATE REQUEST") return one(csr(b));
+  return make_error_code(Errc::unsupported);
+}
+
+bool known_label(std::string_view l) {
+  return !pem_label_family(l).empty();
+}
+
+}  // namespace
+
+std::string_view pem_label_family(std::string_view l) noexcept {
+  if (l == "RSA PRIVATE KEY" || l == "EC PRIVATE KEY" || l == "DSA PRIVATE KEY" || l == "PRIVATE KEY" ||
+      l == "ENCRYPTED PRIVATE KEY")
+    return "pem-private-key";
+  if (l == "OPENSSH PRIVATE KEY") return "openssh";
+  if (l == "PGP PRIVATE KEY BLOCK") return "pgp";
+  if (l == "CERTIFICATE" || l == "X509 CERTIFICATE" || l == "TRUSTED CERTIFICATE" || l == "PKCS7")
+    return "pem-certificate";
+  if (l == "PUBLIC KEY" || l == "RSA PUBLIC KEY" || l == "CERTIFICATE REQUEST" || l == "NEW CERTIFICATE REQUEST")
+    return "pem-public";
+  return {};
+}
+
+Result<PemOutcome> decode_pem(std::string_view text, std::size_t at) {
+  // PGP armor has its own grammar (blank line, CRC-24 line): its parser reads it whole.
+  static constexpr std::string_view kPgp = "-----BEGIN PGP PRIVATE KEY BLOCK-----";
+  if (text.substr(at, kPgp.size()) == kPgp) {
+    auto parsed = parse_pgp_armor(text.substr(at));
+    if (!parsed) return parsed.error();
+    PemOutcome out;
+    out.consumed = parsed->consumed;
+    out.findings.push_back(std::move(parsed->finding));
+    return out;
+  }
+  auto block = read_block(text, at);
+  if (!block) {
+    // A block we do not know, or text that only looks like a label, is not a rejection.
+    if (block.error() == make_error_code(Errc::bad_magic)) return make_error_code(Errc::unsupported);
+    std::size_t p = at + kBegin.size();
+    std::size_t q = p;
+    while (q < text.size() && q - p < 64 && text[q] != '-') ++q;
+    if (!known_label(text.substr(p, q - p))) return make_error_code(Errc::unsupported);
+    return block.error();
+  }
+  if (!known_label(block->label)) return make_error_code(Errc::unsupported);
+  auto decoded = decode_block(*block);
+  if (!decoded) return decoded.error();
+  PemOutcome out;
+  out.consumed = block->consumed;
+  out.escaped = block->escaped;
+  out.findings = std::move(*decoded);
+  for (auto& f : out.findings)
+    if (f.identity.empty()) set_identity(f, block->der);
+  // Wipe the decoded body: it may be a clear private key.
+  OPENSSL_cleanse(block->der.data(), block->der.size());
+  return out;
+}
+
+}  // namespace keyward::scanner::detail

@@ -1,0 +1,29 @@
+// The text hot path: one pass of vectorscan over a buffer for every text anchor of every
+// detector (PEM "-----BEGIN ", PuTTY, SSH.com, JWK, XML, base64-wrapped PEM).
+// Used by: text_detect.cpp. The compiled database is shared read-only; each thread owns
+// its scratch (STYLE.md: no mutable scanner shared across threads).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace keyward::scanner::detail {
+
+// Which anchor matched.
+enum class Anchor : std::uint8_t { pem, sshcom, putty, jwk, xml_rsa, base64_pem };
+
+// One anchor hit: where the literal starts.
+struct AnchorHit {
+  Anchor anchor;
+  std::size_t at;
+};
+
+// Finds every anchor in `data`, in order of position. Thread-safe (per-thread scratch).
+void find_anchors(std::string_view data, std::vector<AnchorHit>& out);
+
+// The literal of an anchor.
+std::string_view anchor_literal(Anchor a) noexcept;
+
+}  // namespace keyward::scanner::detail

@@ -1,0 +1,484 @@
+#include <keyward/scanner/scan.hpp>
+
+#include "file_source.hpp"
+#include "mounts.hpp"
+#include "openssl/handles.hpp"
+#include "text_detect.hpp"
+
+#include <boost/filesystem.hpp>
+
+#include <fnmatch.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+
+namespace keyward::scanner {
+
+std::vector<std::string> ScanOptions::default_trust_store_globs() {
+  return {"/etc/ssl/certs/*",
+          "/usr/share/ca-certificates/*",
+          "/usr/local/share/ca-certificates/*",
+          "/etc/ca-certificates/*",
+          "/etc/pki/ca-trust/*",
+          "/etc/pki/tls/certs/*",
+          "/usr/share/pki/*",
+          "/usr/lib/jvm/*/lib/security/cacerts",
+          "/etc/ssl/certs/java/cacerts",
+          "*/certifi/cacert.pem",
+          "*/pip/_vendor/certifi/cacert.pem",
+          "/usr/lib/ssl/cert.pem",
+          "/etc/ssl/cert.pem"};
+}
+
+std::vector<std::string> ScanOptions::default_exclude_globs() {
+  return {"*/.git/objects", "__pycache__",       "*/.ccache",          "*/.npm/_cacache",
+          "*/.cache/pip",   "*/.cache/mozilla",  "*/.cache/chromium", "*/.cache/google-chrome",
+          "*/.cargo/registry/cache"};
+}
+
+std::string finding_id(std::string_view relative_path, std::string_view member, std::string_view identity,
+                       std::uint64_t ordinal) {
+  std::string material;
+  material.reserve(relative_path.size() + member.size() + identity.size() + 24);
+  material.append(relative_path).push_back('\0');
+  material.append(member).push_back('\0');
+  material.append(identity).push_back('\0');
+  material.append(std::to_string(ordinal));
+  return detail::sha256_hex(material).substr(0, 32);
+}
+
+namespace {
+
+struct Glob {
+  std::string pattern;
+  bool on_name = false;  // no '/': match the file or directory name
+};
+
+std::vector<Glob> compile_globs(const std::vector<std::string>& patterns) {
+  std::vector<Glob> out;
+  for (const auto& p : patterns) {
+    if (p.empty()) continue;
+    Glob g;
+    g.on_name = p.find('/') == std::string::npos;
+    g.pattern = p;
+    // "dir/sub" means anywhere in the tree, as .gitignore users expect; "/abs" is anchored.
+    if (!g.on_name && p[0] != '/' && p[0] != '*') g.pattern = "*/" + p;
+    while (g.pattern.size() > 1 && g.pattern.back() == '/') g.pattern.pop_back();
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+bool matches(const std::vector<Glob>& globs, const std::string& path, std::string_view name) {
+  for (const auto& g : globs) {
+    if (g.on_name) {
+      if (::fnmatch(g.pattern.c_str(), std::string(name).c_str(), 0) == 0) return true;
+    } else if (::fnmatch(g.pattern.c_str(), path.c_str(), 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string random_id() {
+  std::random_device rd;
+  std::string raw(16, '\0');
+  for (auto& c : raw) c = static_cast<char>(rd());
+  return detail::sha256_hex(raw).substr(0, 32);
+}
+
+HostInfo host_info() {
+  HostInfo h;
+  char name[256] = {0};
+  if (::gethostname(name, sizeof name - 1) == 0) h.hostname = name;
+  struct utsname u {};
+  if (::uname(&u) == 0) h.os = std::string(u.sysname) + " " + u.release;
+  std::ifstream os_release("/etc/os-release");
+  std::string line;
+  while (std::getline(os_release, line)) {
+    if (line.rfind("PRETTY_NAME=", 0) == 0) {
+      std::string v = line.substr(12);
+      if (v.size() >= 2 && v.front() == '"') v = v.substr(1, v.size() - 2);
+      h.os = v + " (" + h.os + ")";
+    }
+  }
+  return h;
+}
+
+std::uint64_t line_of(std::string_view data, std::size_t offset, std::size_t& cursor, std::uint64_t& line) {
+  offset = std::min(offset, data.size());
+  if (offset < cursor) {
+    cursor = 0;
+    line = 1;
+  }
+  const char* p = data.data() + cursor;
+  const char* end = data.data() + offset;
+  while (p < end) {
+    const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+    if (nl == nullptr) break;
+    ++line;
+    p = static_cast<const char*>(nl) + 1;
+  }
+  cursor = offset;
+  return line;
+}
+
+// A directory on the path from a root, for loop detection without following symlinks
+// (bind mounts can still make a directory its own ancestor).
+struct DirNode {
+  dev_t dev;
+  ino_t ino;
+  std::shared_ptr<const DirNode> parent;
+};
+
+struct Item {
+  std::string path;
+  std::string rel;
+  bool is_dir = false;
+  dev_t root_dev = 0;
+  std::shared_ptr<const DirNode> parent;
+  unsigned depth = 0;
+  bool is_root = false;
+};
+
+struct Worker {
+  ScanStats stats;
+  std::vector<Finding> findings;
+  std::vector<ScanError> errors;
+  std::string buffer;
+};
+
+class Run {
+ public:
+  explicit Run(const ScanOptions& o)
+      : opts_(o),
+        mounts_(detail::MountTable::load(o.skip_pseudo_fs, o.skip_network_fs)),
+        excludes_(compile_globs(o.excludes)) {
+    if (o.default_excludes) {
+      auto d = compile_globs(ScanOptions::default_exclude_globs());
+      excludes_.insert(excludes_.end(), d.begin(), d.end());
+    }
+  }
+
+  void add_root(Item item) { queue_.push_back(std::move(item)); }
+
+  void run(std::vector<Worker>& workers) {
+    pending_ = queue_.size();
+    std::vector<std::thread> threads;
+    threads.reserve(workers.size());
+    for (auto& w : workers) threads.emplace_back([this, &w] { loop(w); });
+    for (auto& t : threads) t.join();
+  }
+
+  bool cancelled() const { return opts_.cancel != nullptr && opts_.cancel->load(std::memory_order_relaxed); }
+
+ private:
+  static constexpr std::size_t kMaxQueuedFiles = 4096;
+  static constexpr unsigned kMaxDepth = 512;
+
+  void loop(Worker& w) {
+    for (;;) {
+      Item item;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return !queue_.empty() || pending_ == 0; });
+        if (queue_.empty()) return;
+        item = std::move(queue_.back());
+        queue_.pop_back();
+      }
+      if (!cancelled()) {
+        if (item.is_dir) process_dir(item, w);
+        else process_file(item.path, item.rel, w);
+      }
+      std::lock_guard lock(mu_);
+      if (--pending_ == 0) cv_.notify_all();
+    }
+  }
+
+  void error(Worker& w, const std::string& path, std::string what) {
+    ++w.stats.errors;
+    if (w.errors.size() < opts_.max_errors_listed) w.errors.push_back({path, std::move(what)});
+  }
+
+  void process_dir(const Item& dir, Worker& w) {
+    struct stat st {};
+    if (::stat(dir.path.c_str(), &st) != 0) {
+      if (errno == ENOENT) ++w.stats.skipped["vanished"];
+      else error(w, dir.path, std::strerror(errno));
+      return;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      ++w.stats.skipped["changed_type"];
+      return;
+    }
+    for (auto p = dir.parent; p; p = p->parent) {
+      if (p->dev == st.st_dev && p->ino == st.st_ino) {
+        ++w.stats.skipped["directory_loop"];
+        return;
+      }
+    }
+    if (!dir.is_root && opts_.one_file_system && st.st_dev != dir.root_dev) {
+      ++w.stats.skipped["other_file_system"];
+      return;
+    }
+    ++w.stats.dirs_seen;
+    auto node = std::make_shared<const DirNode>(DirNode{st.st_dev, st.st_ino, dir.parent});
+
+    namespace fs = boost::filesystem;
+    boost::system::error_code ec;
+    fs::directory_iterator it(fs::path(dir.path), fs::directory_options::none, ec);
+    if (ec) {
+      if (ec == boost::system::errc::permission_denied) ++w.stats.skipped["permission_denied"];
+      else if (ec == boost::system::errc::no_such_file_or_directory) { ++w.stats.skipped["vanished"]; return; }
+      error(w, dir.path, ec.message());
+      return;
+    }
+    std::vector<Item> subdirs;
+    for (; it != fs::directory_iterator(); it.increment(ec)) {
+      if (ec) {
+        error(w, dir.path, ec.message());
+        break;
+      }
+      if (cancelled()) break;
+      const fs::directory_entry& e = *it;
+      const std::string name = e.path().filename().string();
+      std::string path = dir.path;
+      if (path.empty() || path.back() != '/') path += '/';
+      path += name;
+      std::string rel = dir.rel.empty() ? name : dir.rel + "/" + name;
+      boost::system::error_code sec;
+      const fs::file_type type = e.symlink_status(sec).type();
+      if (type == fs::directory_file) {
+        if (matches(excludes_, path, name)) {
+          ++w.stats.skipped["excluded"];
+          continue;
+        }
+        if (auto m = mounts_.skip.find(path); m != mounts_.skip.end()) {
+          ++w.stats.skipped[m->second];
+          continue;
+        }
+        if (dir.depth + 1 > kMaxDepth) {
+          ++w.stats.skipped["too_deep"];
+          continue;
+        }
+        subdirs.push_back({std::move(path), std::move(rel), true, dir.root_dev, node, dir.depth + 1, false});
+        continue;
+      }
+      ++w.stats.files_seen;
+      switch (type) {
+        case fs::regular_file:
+          break;
+        case fs::symlink_file:
+          ++w.stats.skipped["symlink"];
+          continue;
+        case fs::fifo_file:
+        case fs::socket_file:
+        case fs::block_file:
+        case fs::character_file:
+          ++w.stats.skipped["special_file"];
+          continue;
+        case fs::file_not_found:
+          ++w.stats.skipped["vanished"];
+          continue;
+        default:
+          ++w.stats.skipped["unknown_type"];
+          continue;
+      }
+      if (matches(excludes_, path, name)) {
+        ++w.stats.skipped["excluded"];
+        continue;
+      }
+      bool inline_file = false;
+      {
+        std::lock_guard lock(mu_);
+        if (queue_.size() >= kMaxQueuedFiles) {
+          inline_file = true;  // backpressure: the lister reads it itself
+        } else {
+          queue_.push_front({std::move(path), std::move(rel), false, dir.root_dev, nullptr, dir.depth + 1, false});
+          ++pending_;
+        }
+      }
+      if (inline_file) process_file(path, rel, w);
+      else cv_.notify_one();
+    }
+    if (!subdirs.empty()) {
+      std::lock_guard lock(mu_);
+      for (auto& s : subdirs) queue_.push_back(std::move(s));
+      pending_ += subdirs.size();
+      cv_.notify_all();
+    }
+  }
+
+  void process_file(const std::string& path, const std::string& rel, Worker& w) {
+    FileFacts facts;
+    bool changed = false;
+    int err = 0;
+    const auto status = detail::read_file(path, opts_.max_size, w.buffer, facts, changed, err);
+    if (status != detail::ReadStatus::ok) {
+      ++w.stats.skipped[std::string(detail::to_string(status))];
+      if (status == detail::ReadStatus::permission_denied || status == detail::ReadStatus::io_error)
+        error(w, path, std::strerror(err));
+      return;
+    }
+    if (changed) ++w.stats.skipped["changed_during_scan"];
+    const std::size_t before = w.findings.size();
+    scan_buffer(w.buffer, path, rel, facts, opts_, w.findings, w.stats);
+    if (opts_.progress != nullptr) {
+      opts_.progress->files.fetch_add(1, std::memory_order_relaxed);
+      opts_.progress->bytes.fetch_add(w.buffer.size(), std::memory_order_relaxed);
+      opts_.progress->findings.fetch_add(w.findings.size() - before, std::memory_order_relaxed);
+    }
+  }
+
+  const ScanOptions& opts_;
+  detail::MountTable mounts_;
+  std::vector<Glob> excludes_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;  // directories at the back (depth first), files at the front
+  std::size_t pending_ = 0;
+};
+
+void merge(ScanStats& into, const ScanStats& from) {
+  into.files_seen += from.files_seen;
+  into.files_scanned += from.files_scanned;
+  into.bytes_scanned += from.bytes_scanned;
+  into.dirs_seen += from.dirs_seen;
+  into.errors += from.errors;
+  into.trust_store_certificates += from.trust_store_certificates;
+  for (const auto& [k, v] : from.skipped) into.skipped[k] += v;
+  for (const auto& [k, v] : from.rejected) into.rejected[k] += v;
+}
+
+}  // namespace
+
+void scan_buffer(std::string_view data, const std::string& path, const std::string& relative_path,
+                 const FileFacts& facts, const ScanOptions& options, std::vector<Finding>& out, ScanStats& stats) {
+  ++stats.files_scanned;
+  stats.bytes_scanned += data.size();
+  thread_local std::vector<detail::TextHit> hits;
+  hits.clear();
+  detail::detect_text(data, hits, stats.rejected);
+  if (hits.empty()) return;
+  const auto trust_globs = compile_globs(options.trust_store_globs);
+  const bool in_trust_store = matches(trust_globs, path, {});
+  std::unordered_map<std::string, std::uint64_t> ordinals;
+  std::size_t cursor = 0;
+  std::uint64_t line = 1;
+  const std::string owner = detail::owner_name(facts.uid);
+  for (auto& h : hits) {
+    Finding f = std::move(h.finding);
+    f.location.path = path;
+    f.location.offset = h.offset;
+    f.location.line = line_of(data, h.offset, cursor, line);
+    f.file = facts;
+    f.file.owner = owner;
+    f.relative_path = relative_path;
+    if (f.certificate && in_trust_store) {
+      f.certificate->trust_store = true;
+      ++stats.trust_store_certificates;
+    }
+    f.id = finding_id(relative_path, f.location.member, f.identity, ordinals[f.identity]++);
+    out.push_back(std::move(f));
+  }
+}
+
+void pair_findings(std::vector<Finding>& findings) {
+  std::unordered_map<std::string, std::vector<std::size_t>> keys, certs;
+  for (std::size_t i = 0; i < findings.size(); ++i) {
+    const Finding& f = findings[i];
+    const std::string spki = f.spki();
+    if (spki.empty()) continue;
+    if (f.kind == Kind::private_key) keys[spki].push_back(i);
+    else if (f.kind == Kind::certificate && !(f.certificate && f.certificate->trust_store)) certs[spki].push_back(i);
+  }
+  for (const auto& [spki, key_idx] : keys) {
+    auto it = certs.find(spki);
+    if (it == certs.end()) continue;
+    for (std::size_t k : key_idx) {
+      for (std::size_t c : it->second) {
+        findings[k].paired_with.push_back(findings[c].id);
+        findings[c].paired_with.push_back(findings[k].id);
+      }
+    }
+  }
+  for (auto& f : findings) {
+    std::sort(f.paired_with.begin(), f.paired_with.end());
+    f.paired_with.erase(std::unique(f.paired_with.begin(), f.paired_with.end()), f.paired_with.end());
+  }
+}
+
+ScanResult scan(const ScanOptions& options) {
+  ScanResult result;
+  result.tool_version = options.tool_version;
+  result.host = host_info();
+  result.scan_id = random_id();
+  result.started_at = now_seconds();
+  result.roots = options.roots;
+
+  Run run(options);
+  std::vector<Worker> workers(options.threads != 0 ? options.threads
+                                                   : std::max(1u, std::thread::hardware_concurrency()));
+  std::size_t usable = 0;
+  for (const auto& root : options.roots) {
+    struct stat st {};
+    if (::stat(root.c_str(), &st) != 0) {
+      ++result.stats.errors;
+      result.errors.push_back({root, std::string("cannot scan root: ") + std::strerror(errno)});
+      continue;
+    }
+    ++usable;
+    if (S_ISDIR(st.st_mode)) {
+      run.add_root({root, "", true, st.st_dev, nullptr, 0, true});
+    } else if (S_ISREG(st.st_mode)) {
+      ++result.stats.files_seen;
+      const auto slash = root.find_last_of('/');
+      run.add_root({root, slash == std::string::npos ? root : root.substr(slash + 1), false, st.st_dev, nullptr, 0,
+                    true});
+    } else {
+      ++result.stats.files_seen;
+      ++result.stats.skipped["special_file"];
+    }
+  }
+  if (usable == 0 && !options.roots.empty())
+    throw std::runtime_error("no root could be scanned: " + result.errors.front().path + ": " +
+                             result.errors.front().what);
+  run.run(workers);
+
+  for (auto& w : workers) {
+    merge(result.stats, w.stats);
+    for (auto& e : w.errors)
+      if (result.errors.size() < options.max_errors_listed) result.errors.push_back(std::move(e));
+    std::move(w.findings.begin(), w.findings.end(), std::back_inserter(result.findings));
+  }
+  std::sort(result.findings.begin(), result.findings.end(), [](const Finding& a, const Finding& b) {
+    if (a.location.path != b.location.path) return a.location.path < b.location.path;
+    if (a.location.member != b.location.member) return a.location.member < b.location.member;
+    if (a.location.offset != b.location.offset) return a.location.offset < b.location.offset;
+    return a.id < b.id;
+  });
+  pair_findings(result.findings);
+  result.complete = !run.cancelled();
+  result.finished_at = now_seconds();
+  return result;
+}
+
+}  // namespace keyward::scanner

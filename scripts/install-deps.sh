@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages keyward needs to build and test, if any is missing.
+# Idempotent and quiet when everything is there. Needs root (or sudo) only when installing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git openssl ca-certificates
+  libssl-dev libboost1.81-dev libboost-filesystem1.81-dev libfmt-dev nlohmann-json3-dev
+  doctest-dev libcli11-dev libyaml-cpp-dev libarchive-dev libvectorscan-dev
+  openssh-client putty-tools gnupg zip unzip default-jdk-headless
+  python3 python3-jsonschema clang libfuzzer-14-dev libclang-rt-14-dev
+  libbenchmark-dev ripgrep
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "keyward: installing missing packages: ${missing[*]}"
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "keyward: run as root or install sudo to install: ${missing[*]}" >&2; exit 2; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,12 @@
+// libFuzzer target for parse_pgp_armor (armored OpenPGP private key block), declared in scanner/src/detectors/parsers.hpp.
+// Build with clang -fsanitize=fuzzer,address,undefined (KEYWARD_BUILD_FUZZERS=ON).
+#include "detectors/parsers.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  (void)keyward::scanner::detail::parse_pgp_armor(std::string_view(reinterpret_cast<const char*>(data), size));
+  return 0;
+}

@@ -1,0 +1,162 @@
+#include "mounts.hpp"
+#include "support/keygen.hpp"
+#include "support/temp_tree.hpp"
+
+#include <keyward/scanner/scan.hpp>
+
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+using namespace keyward::scanner;
+namespace t = keyward::test;
+
+namespace {
+
+ScanResult run(const std::string& root, ScanOptions o = {}) {
+  o.roots = {root};
+  o.threads = 2;
+  return scan(o);
+}
+
+std::vector<const Finding*> of_kind(const ScanResult& r, Kind k) {
+  std::vector<const Finding*> out;
+  for (const auto& f : r.findings)
+    if (f.kind == k) out.push_back(&f);
+  return out;
+}
+
+std::uint64_t skipped(const ScanResult& r, const std::string& reason) {
+  auto it = r.stats.skipped.find(reason);
+  return it == r.stats.skipped.end() ? 0 : it->second;
+}
+
+}  // namespace
+
+TEST_CASE("a key and its certificate in different files are paired both ways") {
+  t::TempTree tree;
+  tree.write("deploy/signing.bin", t::pkcs8_pem(t::ec_p256()), 0600);
+  tree.write("certs/a/sign.crt", t::certificate_pem(t::ec_p256(), t::rsa_2048(), "Code Signer", "codeSigning"));
+  const auto r = run(tree.path());
+  const auto keys = of_kind(r, Kind::private_key);
+  const auto certs = of_kind(r, Kind::certificate);
+  REQUIRE(keys.size() == 1);
+  REQUIRE(certs.size() == 1);
+  CHECK(keys[0]->paired_with == std::vector<std::string>{certs[0]->id});
+  CHECK(certs[0]->paired_with == std::vector<std::string>{keys[0]->id});
+  CHECK(keys[0]->file.mode == 0600);
+  CHECK(keys[0]->location.line == 1);
+}
+
+TEST_CASE("finding ids are stable across runs and independent of where the tree is mounted") {
+  t::TempTree a, b;
+  const std::string key = t::pkcs8_pem(t::ec_p256());
+  a.write("x/key.pem", key);
+  b.write("x/key.pem", key);
+  const auto r1 = run(a.path());
+  const auto r2 = run(a.path());
+  const auto r3 = run(b.path());
+  REQUIRE(r1.findings.size() == 1);
+  CHECK(r1.findings[0].id == r2.findings[0].id);
+  CHECK(r1.findings[0].id == r3.findings[0].id);
+  CHECK(r1.findings[0].id.size() == 32);
+}
+
+TEST_CASE("the same key twice in one file gets two distinct ids") {
+  t::TempTree tree;
+  const std::string key = t::pkcs8_pem(t::ec_p256());
+  tree.write("twice.pem", key + key);
+  const auto r = run(tree.path());
+  REQUIRE(r.findings.size() == 2);
+  CHECK(r.findings[0].id != r.findings[1].id);
+  CHECK(r.findings[1].location.line > r.findings[0].location.line);
+}
+
+TEST_CASE("FIFOs, sockets and symlinks are skipped without being opened, and a symlink loop ends") {
+  t::TempTree tree;
+  tree.write("d/key.pem", t::pkcs8_pem(t::ec_p256()));
+  REQUIRE(::mkfifo(tree.path("d/fifo").c_str(), 0644) == 0);
+  REQUIRE(::symlink("..", tree.path("d/loop").c_str()) == 0);
+  REQUIRE(::symlink("key.pem", tree.path("d/link.pem").c_str()) == 0);
+  const auto r = run(tree.path());  // a FIFO that were opened would block here forever
+  CHECK(of_kind(r, Kind::private_key).size() == 1);
+  CHECK(skipped(r, "special_file") == 1);
+  CHECK(skipped(r, "symlink") == 2);
+}
+
+TEST_CASE("files over --max-size are skipped and counted") {
+  t::TempTree tree;
+  tree.write("big.bin", std::string(4096, 'a') + t::pkcs8_pem(t::ec_p256()));
+  ScanOptions o;
+  o.max_size = 1024;
+  const auto r = run(tree.path(), o);
+  CHECK(r.findings.empty());
+  CHECK(skipped(r, "too_large") == 1);
+}
+
+TEST_CASE("default excludes skip .git/objects; --exclude globs match names and paths") {
+  t::TempTree tree;
+  const std::string key = t::pkcs8_pem(t::ec_p256());
+  tree.write("repo/.git/objects/ab/cdef", key);
+  tree.write("repo/node_modules/pkg/key.pem", key);
+  tree.write("repo/build/out/key.pem", key);
+  tree.write("repo/src/key.pem", key);
+  ScanOptions o;
+  o.excludes = {"node_modules", "build/out"};
+  const auto r = run(tree.path(), o);
+  REQUIRE(r.findings.size() == 1);
+  CHECK(r.findings[0].relative_path == "repo/src/key.pem");
+  CHECK(skipped(r, "excluded") == 3);
+  ScanOptions all;
+  all.default_excludes = false;
+  CHECK(run(tree.path(), all).findings.size() == 4);
+}
+
+TEST_CASE("certificates in a trust-store path are inventory and are not paired") {
+  t::TempTree tree;
+  tree.write("etc/ssl/certs/root.pem", t::certificate_pem(t::rsa_2048(), t::rsa_2048(), "Root", nullptr, -1, 3650, true));
+  ScanOptions o;
+  o.trust_store_globs = {"*/etc/ssl/certs/*"};
+  const auto r = run(tree.path(), o);
+  REQUIRE(r.findings.size() == 1);
+  CHECK(r.findings[0].certificate->trust_store);
+  CHECK(r.stats.trust_store_certificates == 1);
+}
+
+TEST_CASE("a root that is a file is scanned; a missing root is an error with its reason") {
+  t::TempTree tree;
+  const auto p = tree.write("only.key", t::traditional_pem(t::rsa_2048()));
+  const auto r = run(p);
+  REQUIRE(r.findings.size() == 1);
+  CHECK(r.findings[0].relative_path == "only.key");
+  ScanOptions o;
+  o.roots = {tree.path("missing")};
+  CHECK_THROWS_AS(scan(o), std::runtime_error);
+  o.roots = {tree.path("missing"), p};
+  const auto partial = scan(o);
+  CHECK(partial.stats.errors == 1);
+  CHECK(partial.findings.size() == 1);
+}
+
+TEST_CASE("the mount table skips /proc, /sys and /dev by default") {
+  const auto m = keyward::scanner::detail::MountTable::load(true, true);
+  CHECK(m.skip.count("/proc") == 1);
+  CHECK(m.skip.count("/sys") == 1);
+  CHECK(m.skip.count("/dev") == 1);
+  const auto none = keyward::scanner::detail::MountTable::load(false, false);
+  CHECK(none.skip.count("/proc") == 0);
+}
+
+TEST_CASE("scanning a pseudo file system root's parent skips it and finishes") {
+  // /dev holds FIFOs and devices; skipping it by default is what keeps `scan /` from hanging.
+  ScanOptions o;
+  o.roots = {"/"};
+  o.excludes = {"/usr", "/var", "/opt", "/root", "/home", "/tmp", "/work", "/etc", "/boot", "/srv", "/mnt", "/media", "/lib*", "/bin", "/sbin", "/run", "/snap"};
+  o.threads = 2;
+  const auto r = scan(o);
+  CHECK(r.complete);
+  CHECK(r.stats.skipped.at("pseudo_fs") >= 3);
+}
