@@ -7,7 +7,7 @@ CORPUS ?= $(CURDIR)/$(BUILD)/corpus
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo install sanitize test-sanitize fuzz clean
+.PHONY: all deps configure build test demo install test-sanitize fuzz clean
 
 all: build
 
@@ -43,3 +43,14 @@ test-sanitize: deps $(ASAN_BUILD)/build.ninja
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# Builds the libFuzzer targets with clang and runs each for FUZZ_SECONDS on seeds taken from
+# the generated key corpus (any crash, leak or UB report fails the target).
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 20
+fuzz: deps
+	@cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DKEYWARD_BUILD_FUZZERS=ON -DKEYWARD_BUILD_TESTS=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@bash tests/support/make_corpus.sh $(CORPUS) >/dev/null
+	@bash tests/fuzz/run.sh $(FUZZ_BUILD)/bin $(CORPUS)/tree $(FUZZ_SECONDS)

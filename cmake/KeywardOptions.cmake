@@ -10,7 +10,7 @@ endif()
 
 add_library(keyward_warnings INTERFACE)
 target_compile_options(keyward_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
-                       -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wformat=2)
+                       -Wcast-align -Wunused -Woverloaded-virtual -Wformat=2)
 if(KEYWARD_WERROR)
   target_compile_options(keyward_warnings INTERFACE -Werror)
 endif()

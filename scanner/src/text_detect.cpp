@@ -5,7 +5,10 @@
 #include "encoding.hpp"
 #include "prefilter.hpp"
 
+#include "openssl/handles.hpp"
+
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 
 #include <algorithm>
 
@@ -22,6 +25,11 @@ void count(std::map<std::string, std::uint64_t>& rejected, std::string_view fami
 
 // Finds the JSON object around a "kty" member: back to the unmatched '{', then forward to its
 // matching '}' (string-aware). Returns npos bounds when there is none.
+void detect(std::string_view data, std::vector<TextHit>& out, std::map<std::string, std::uint64_t>& rejected,
+            int depth);
+void detect_one(std::string_view data, const AnchorHit& a, std::vector<TextHit>& out,
+                std::map<std::string, std::uint64_t>& rejected, int depth, std::size_t& consumed_until);
+
 std::pair<std::size_t, std::size_t> enclosing_object(std::string_view data, std::size_t at) {
   constexpr auto npos = std::string_view::npos;
   int depth = 0;
@@ -61,6 +69,22 @@ void detect(std::string_view data, std::vector<TextHit>& out, std::map<std::stri
   std::size_t consumed_until = 0;
   for (const AnchorHit& a : anchors) {
     if (a.at < consumed_until) continue;
+    const std::size_t before = out.size();
+    detect_one(data, a, out, rejected, depth, consumed_until);
+    // A finding with no key fingerprint (an encrypted SSH.com key) is known by its block.
+    for (std::size_t i = before; i < out.size(); ++i) {
+      if (out[i].finding.identity.empty()) {
+        const std::size_t end = std::max(consumed_until, a.at);
+        out[i].finding.identity = "blob:" + sha256_hex(data.substr(a.at, end - a.at));
+      }
+    }
+    ERR_clear_error();  // parsers may leave OpenSSL errors behind; never let them pile up
+  }
+}
+
+void detect_one(std::string_view data, const AnchorHit& a, std::vector<TextHit>& out,
+                std::map<std::string, std::uint64_t>& rejected, int depth, std::size_t& consumed_until) {
+  {
     switch (a.anchor) {
       case Anchor::pem: {
         auto r = decode_pem(data, a.at);

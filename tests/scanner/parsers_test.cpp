@@ -12,6 +12,10 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -58,14 +62,64 @@ struct Keys {
   fs::path dir;
   std::string failure;  // the first command that failed, if any
   std::string gpg_rsa, gpg_ed, gpg_ec;  // fingerprints as gpg prints them
+  std::string gpg_ed_sub;               // the cv25519 subkey added to the Ed25519 key
+
+  bool shared = false;  // generated once per test run under $KEYWARD_CORPUS, kept for the other cases
+  int lock_fd = -1;
 
   Keys() {
+    // ctest runs every case in its own process: with KEYWARD_CORPUS set (the suite's
+    // fixture), generate once under it, serialised by a lock, and let later processes reuse it.
+    if (const char* corpus = std::getenv("KEYWARD_CORPUS"); corpus != nullptr && *corpus != '\0') {
+      shared = true;
+      // Bump the suffix whenever generate() changes, so a kept set from an older run is not reused.
+      dir = fs::path(corpus) / "parsers-keys-2";
+      std::error_code ec;
+      fs::create_directories(fs::path(corpus), ec);
+      lock_fd = ::open((fs::path(corpus) / "parsers-keys.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+      if (lock_fd >= 0) ::flock(lock_fd, LOCK_EX);
+      if (fs::exists(dir / ".done")) {
+        gpg_rsa = value("gpg_rsa.fpr");
+        gpg_ed = value("gpg_ed.fpr");
+        gpg_ec = value("gpg_ec.fpr");
+        gpg_ed_sub = value("gpg_ed_sub.fpr");
+        unlock();
+        return;
+      }
+      fs::remove_all(dir, ec);
+      fs::create_directories(dir, ec);
+      generate();
+      if (failure.empty()) {
+        std::ofstream(dir / "gpg_rsa.fpr") << gpg_rsa << "\n";
+        std::ofstream(dir / "gpg_ed.fpr") << gpg_ed << "\n";
+        std::ofstream(dir / "gpg_ec.fpr") << gpg_ec << "\n";
+        std::ofstream(dir / "gpg_ed_sub.fpr") << gpg_ed_sub << "\n";
+        std::ofstream(dir / ".done") << "ok\n";
+      }
+      stop_agent();
+      unlock();
+      return;
+    }
     char tmpl[] = "/tmp/keyward-parsers-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) {
       failure = "mkdtemp";
       return;
     }
     dir = tmpl;
+    generate();
+  }
+
+  void unlock() {
+    if (lock_fd >= 0) ::close(lock_fd);
+    lock_fd = -1;
+  }
+
+  void stop_agent() const {
+    std::system(("gpgconf --homedir " + shell_quote((dir / "gnupg").string()) +
+                 " --kill gpg-agent >/dev/null 2>&1").c_str());
+  }
+
+  void generate() {
     // OpenSSH keys.
     run("ssh-keygen -q -t rsa -b 2048 -N '' -C 'rsa comment' -f rsa");
     run("ssh-keygen -q -t ecdsa -b 256 -N '' -C 'ec256' -f ec256");
@@ -103,6 +157,10 @@ struct Keys {
     gpg_rsa = fingerprint(gpg, "rsa@example.org");
     gpg_ed = fingerprint(gpg, "ed@example.org");
     gpg_ec = fingerprint(gpg, "ec@example.org");
+    run(gpg + "--passphrase '' --quick-add-key " + gpg_ed + " cv25519 encr");
+    gpg_ed_sub = fingerprint(gpg, "ed@example.org", 1);
+    run(gpg + "--passphrase '' --export-secret-subkeys " + gpg_ed + " > pgp_ed_sub.gpg");
+    run(gpg + "--export " + gpg_ed + " > pgp_ed_pub.gpg");
     run(gpg + "--passphrase '' --armor --export-secret-keys " + gpg_rsa + " > pgp_rsa.asc");
     run(gpg + "--passphrase '' --armor --export-secret-keys " + gpg_ed + " > pgp_ed.asc");
     run(gpg + "--passphrase '' --export-secret-keys " + gpg_ed + " > pgp_ed.gpg");
@@ -127,9 +185,8 @@ struct Keys {
   }
 
   ~Keys() {
-    if (dir.empty()) return;
-    std::system(("gpgconf --homedir " + shell_quote((dir / "gnupg").string()) +
-                 " --kill gpg-agent >/dev/null 2>&1").c_str());
+    if (dir.empty() || shared) return;
+    stop_agent();
     std::error_code ec;
     fs::remove_all(dir, ec);
   }
@@ -141,20 +198,21 @@ struct Keys {
     if (std::system(full.c_str()) != 0) failure = cmd + " (see " + (dir / "log").string() + ")";
   }
 
-  std::string fingerprint(const std::string& gpg, const std::string& who) {
+  // The fingerprint of the n-th key (0: primary) of `who`.
+  std::string fingerprint(const std::string& gpg, const std::string& who, int n = 0) {
     if (!failure.empty()) return {};
     const std::string cmd = "cd " + shell_quote(dir.string()) + " && " + gpg +
                             "--with-colons --list-secret-keys " + who + " 2>/dev/null";
     std::string out;
     if (FILE* f = popen(cmd.c_str(), "r")) {
       char buf[4096];
-      std::size_t n = 0;
-      while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+      std::size_t got = 0;
+      while ((got = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, got);
       pclose(f);
     }
     std::istringstream lines(out);
     for (std::string line; std::getline(lines, line);) {
-      if (line.rfind("fpr:", 0) != 0) continue;
+      if (line.rfind("fpr:", 0) != 0 || n-- > 0) continue;
       // fpr:::::::::<FINGERPRINT>:
       std::size_t field = 0, start = 0;
       for (std::size_t i = 0; i < line.size(); ++i) {
@@ -568,7 +626,7 @@ TEST_CASE("encrypted SSH.com key reports its algorithm and cipher only") {
   CHECK(key.protection->cipher == "3des-cbc");
 }
 
-TEST_CASE("SSH.com header continuation lines and CRLF are accepted; truncation fails cleanly") {
+TEST_CASE("SSH.com header continuation lines and CRLF are accepted and truncation fails cleanly") {
   const auto& k = keys();
   const std::string text = k.text("rsa.sshcom");
   const auto nl = text.find('\n');
@@ -623,6 +681,17 @@ TEST_CASE("armored and binary PGP Ed25519 keys report the same facts") {
     CHECK(key_of(*f).pgp_fingerprint == k.gpg_ed);
     CHECK(key_of(*f).comment == "Ed Tester <ed@example.org>");
   }
+}
+
+TEST_CASE("secret subkeys exported without their primary report the subkey and a public keyring is not private") {
+  const auto& k = keys();
+  auto r = detail::parse_pgp_packets(bytes(k.text("pgp_ed_sub.gpg")));
+  REQUIRE(r.has_value());
+  CHECK(key_of(*r).algorithm == "x25519");
+  CHECK(key_of(*r).pgp_fingerprint == k.gpg_ed_sub);
+  CHECK(key_of(*r).comment == "Ed Tester <ed@example.org>");
+  CHECK(detail::parse_pgp_packets(bytes(k.text("pgp_ed_pub.gpg"))).error() ==
+        make_error_code(Errc::not_private));
 }
 
 TEST_CASE("passphrase-protected PGP ECDSA key reports iterated S2K protection and its public facts") {
@@ -728,7 +797,7 @@ TEST_CASE("symmetric, malformed and oversized JWKs are rejected") {
   CHECK(detail::parse_jwk(std::string(1024 * 1024 + 1, ' ')).error() == make_error_code(Errc::too_large));
 }
 
-TEST_CASE("RSAKeyValue XML with D is a private key; without, a public key; both with the SPKI") {
+TEST_CASE("RSAKeyValue XML with D is a private key, without it a public key, both with the SPKI") {
   const auto& k = keys();
   EVP_PKEY* pkey = read_pem(k, "rsa_pem");
   const std::string n = detail::base64_encode(bn_param(pkey, OSSL_PKEY_PARAM_RSA_N));

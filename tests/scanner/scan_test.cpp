@@ -97,7 +97,7 @@ TEST_CASE("files over --max-size are skipped and counted") {
   CHECK(skipped(r, "too_large") == 1);
 }
 
-TEST_CASE("default excludes skip .git/objects; --exclude globs match names and paths") {
+TEST_CASE("default excludes skip .git/objects and --exclude globs match names and paths") {
   t::TempTree tree;
   const std::string key = t::pkcs8_pem(t::ec_p256());
   tree.write("repo/.git/objects/ab/cdef", key);
@@ -126,7 +126,7 @@ TEST_CASE("certificates in a trust-store path are inventory and are not paired")
   CHECK(r.stats.trust_store_certificates == 1);
 }
 
-TEST_CASE("a root that is a file is scanned; a missing root is an error with its reason") {
+TEST_CASE("a root that is a file is scanned and a missing root is an error with its reason") {
   t::TempTree tree;
   const auto p = tree.write("only.key", t::traditional_pem(t::rsa_2048()));
   const auto r = run(p);

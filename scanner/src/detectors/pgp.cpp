@@ -189,7 +189,6 @@ Result<void> ecc_facts(Reader& r, std::string_view fallback_algorithm, KeyFacts&
   if (curve == nullptr) {
     key.algorithm = std::string(fallback_algorithm);
     key.curve = dotted_oid(oid);
-    if (!point.empty()) key.bits = bit_length(point);
     return {};
   }
   if (!curve->raw) return key_facts_from_ec(curve->openssl, point, key);

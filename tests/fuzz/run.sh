@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every fuzzer in BIN_DIR for SECONDS, seeded with the files of SEED_TREE (generated key
+# material, never committed). Fails on the first crash, leak or sanitizer report.
+set -euo pipefail
+bin=$1 seeds=$2 seconds=${3:-20}
+work=$(mktemp -d /tmp/keyward-fuzz-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/seeds"
+find "$seeds" -type f -size -64k -exec cp -t "$work/seeds" --backup=numbered {} + 2>/dev/null || true
+# Binary seeds for the decoded-body parsers: the base64 bodies of the OpenSSH and PGP blocks.
+find "$seeds" -type f -size -64k | while read -r f; do
+  if grep -q 'BEGIN OPENSSH PRIVATE KEY' "$f" 2>/dev/null; then
+    sed -n '/BEGIN OPENSSH/,/END OPENSSH/p' "$f" | grep -v -- '-----' | base64 -d > "$work/seeds/bin.$(basename "$f").openssh" 2>/dev/null || true
+  fi
+done
+failed=0
+for f in "$bin"/*_fuzzer; do
+  name=$(basename "$f")
+  mkdir -p "$work/$name"
+  if ASAN_OPTIONS=detect_leaks=1 "$f" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+       -artifact_prefix="$work/$name-" "$work/$name" "$work/seeds" > "$work/$name.log" 2>&1; then
+    echo "fuzz: $name ok ($(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$work/$name.log" | grep -Eo '[0-9]+' || echo '?') runs in ${seconds}s)"
+  else
+    echo "fuzz: $name FAILED"; tail -40 "$work/$name.log"; failed=1
+  fi
+done
+exit $failed
