@@ -6,10 +6,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include <malloc.h>
+
 #include <cstdio>
 #include <exception>
 
 int main(int argc, char** argv) {
+  // File buffers are large and short-lived: serve them from mmap so that they go back to the
+  // system when freed (glibc would otherwise raise its threshold and keep them in the heap).
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   CLI::App app{"keyward: find private keys, key stores and signing certificates, and get them into hardware"};
   app.set_version_flag("-V,--version", std::string("keyward ") + KEYWARD_VERSION);
   app.require_subcommand(1);

@@ -66,20 +66,15 @@ ReadStatus read_file(const std::string& path, std::uint64_t max_size, std::strin
   if (static_cast<std::uint64_t>(before.st_size) > max_size) return ReadStatus::too_large;
   ::posix_fadvise(f.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 
+  // Read exactly the size fstat gave, plus one byte to notice growth: a file that grows while
+  // it is read is scanned as it was and counted as changed; the buffer never doubles.
   const std::size_t expected = static_cast<std::size_t>(before.st_size);
-  // Read up to the size limit (+1 to notice growth); a file that grew past it is cut there.
-  const std::size_t cap = static_cast<std::size_t>(std::min<std::uint64_t>(max_size, expected + (1u << 16)) + 1);
-  buffer.resize(std::max<std::size_t>(expected, 1));
+  buffer.resize(expected + 1);
   std::size_t got = 0;
-  for (;;) {
-    if (got == buffer.size()) {
-      if (buffer.size() >= cap) break;
-      buffer.resize(std::min(cap, buffer.size() * 2));
-    }
+  while (got < buffer.size()) {
     const ssize_t n = ::read(f.fd, buffer.data() + got, buffer.size() - got);
     if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) continue;
+      if (errno == EINTR || errno == EAGAIN) continue;
       err = errno;
       buffer.resize(got);
       return ReadStatus::io_error;
@@ -87,11 +82,12 @@ ReadStatus read_file(const std::string& path, std::uint64_t max_size, std::strin
     if (n == 0) break;
     got += static_cast<std::size_t>(n);
   }
-  buffer.resize(std::min<std::size_t>(got, static_cast<std::size_t>(max_size)));
+  if (got > expected) changed = true;
+  buffer.resize(std::min(got, expected));
   struct stat after {};
   if (::fstat(f.fd, &after) == 0) {
     if (after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
-        after.st_mtim.tv_nsec != before.st_mtim.tv_nsec || got != expected)
+        after.st_mtim.tv_nsec != before.st_mtim.tv_nsec || got < expected)
       changed = true;
   }
   return ReadStatus::ok;

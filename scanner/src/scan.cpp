@@ -193,6 +193,7 @@ class Run {
  private:
   static constexpr std::size_t kMaxQueuedFiles = 4096;
   static constexpr unsigned kMaxDepth = 512;
+  static constexpr std::size_t kKeepBuffer = 4u << 20;
 
   void loop(Worker& w) {
     for (;;) {
@@ -346,6 +347,8 @@ class Run {
       opts_.progress->bytes.fetch_add(w.buffer.size(), std::memory_order_relaxed);
       opts_.progress->findings.fetch_add(w.findings.size() - before, std::memory_order_relaxed);
     }
+    // A worker keeps its buffer for small files only: one large file must not pin its size.
+    if (w.buffer.capacity() > kKeepBuffer) std::string().swap(w.buffer);
   }
 
   const ScanOptions& opts_;
@@ -370,6 +373,9 @@ void merge(ScanStats& into, const ScanStats& from) {
 
 }  // namespace
 
+// How many self-signed CA certificates (and no private key) make a file a trust bundle.
+constexpr std::size_t kTrustBundleRoots = 5;
+
 void scan_buffer(std::string_view data, const std::string& path, const std::string& relative_path,
                  const FileFacts& facts, const ScanOptions& options, std::vector<Finding>& out, ScanStats& stats) {
   ++stats.files_scanned;
@@ -379,7 +385,18 @@ void scan_buffer(std::string_view data, const std::string& path, const std::stri
   detail::detect_text(data, hits, stats.rejected);
   if (hits.empty()) return;
   const auto trust_globs = compile_globs(options.trust_store_globs);
-  const bool in_trust_store = matches(trust_globs, path, {});
+  bool in_trust_store = matches(trust_globs, path, {});
+  if (!in_trust_store) {
+    // A vendored CA bundle (botocore's cacert.pem, grpc's roots.pem, httplib2's cacerts.txt):
+    // many self-signed CA certificates and no private key. It is a trust store wherever it is.
+    std::size_t roots = 0;
+    bool has_private = false;
+    for (const auto& h : hits) {
+      if (h.finding.kind == Kind::private_key) has_private = true;
+      if (h.finding.certificate && h.finding.certificate->is_ca && h.finding.certificate->self_signed) ++roots;
+    }
+    in_trust_store = !has_private && roots >= kTrustBundleRoots;
+  }
   std::unordered_map<std::string, std::uint64_t> ordinals;
   std::size_t cursor = 0;
   std::uint64_t line = 1;

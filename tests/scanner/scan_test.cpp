@@ -160,3 +160,19 @@ TEST_CASE("scanning a pseudo file system root's parent skips it and finishes") {
   CHECK(r.complete);
   CHECK(r.stats.skipped.at("pseudo_fs") >= 3);
 }
+
+TEST_CASE("a vendored bundle of many root certificates is trust-store inventory wherever it is") {
+  t::TempTree tree;
+  std::string bundle;
+  for (int i = 0; i < 6; ++i) {
+    auto k = t::generate("EC", "P-256");
+    bundle += t::certificate_pem(k, k, ("Root " + std::to_string(i)).c_str(), nullptr, -1, 3650, true);
+  }
+  tree.write("vendor/lib/cacert.pem", bundle);
+  tree.write("small.pem", bundle.substr(0, bundle.find("-----END CERTIFICATE-----") + 26));
+  const auto r = run(tree.path());
+  std::size_t trusted = 0;
+  for (const auto& f : r.findings) trusted += f.certificate && f.certificate->trust_store;
+  CHECK(trusted == 6);
+  CHECK(r.findings.size() == 7);
+}
