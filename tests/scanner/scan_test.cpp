@@ -1,3 +1,4 @@
+#include "file_source.hpp"
 #include "mounts.hpp"
 #include "support/keygen.hpp"
 #include "support/temp_tree.hpp"
@@ -175,4 +176,33 @@ TEST_CASE("a vendored bundle of many root certificates is trust-store inventory 
   for (const auto& f : r.findings) trusted += f.certificate && f.certificate->trust_store;
   CHECK(trusted == 6);
   CHECK(r.findings.size() == 7);
+}
+
+TEST_CASE("a file that grows while it is read is read as it was and reported as changed") {
+  // /proc files say size 0 and then yield data: the same path as a file appended to mid-read.
+  std::string buffer;
+  FileFacts facts;
+  bool changed = false;
+  int err = 0;
+  const auto st = keyward::scanner::detail::read_file("/proc/self/status", 1 << 20, buffer, facts, changed, err);
+  CHECK(st == keyward::scanner::detail::ReadStatus::ok);
+  CHECK(changed);
+  CHECK(buffer.empty());
+}
+
+TEST_CASE("a file that vanished or is not regular is reported by reason, never opened as data") {
+  std::string buffer;
+  FileFacts facts;
+  bool changed = false;
+  int err = 0;
+  using keyward::scanner::detail::ReadStatus;
+  CHECK(keyward::scanner::detail::read_file("/nonexistent/keyward", 1 << 20, buffer, facts, changed, err) ==
+        ReadStatus::vanished);
+  t::TempTree tree;
+  REQUIRE(::mkfifo(tree.path("fifo").c_str(), 0644) == 0);
+  CHECK(keyward::scanner::detail::read_file(tree.path("fifo"), 1 << 20, buffer, facts, changed, err) ==
+        ReadStatus::not_regular);
+  REQUIRE(::symlink("/etc/hostname", tree.path("link").c_str()) == 0);
+  CHECK(keyward::scanner::detail::read_file(tree.path("link"), 1 << 20, buffer, facts, changed, err) ==
+        ReadStatus::not_regular);
 }
