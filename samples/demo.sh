@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: plants a small tree of keys and certificates made right now (a code-signing key
-# and its CA-issued certificate, a deploy key, a Kubernetes secret, an encrypted key, decoys)
+# and its CA-issued certificate, a PFX, an Android JKS with its password in gradle.properties,
+# a key in a jar, SSH keys, a Kubernetes secret, an encrypted key, decoys)
 # in a temp folder, scans it with keyward, and prints the report. Nothing is kept.
 set -euo pipefail
 kw=${1:-build/bin/keyward}
@@ -40,6 +41,22 @@ rm -f "$demo/ca/svc.key"
 # An encrypted PKCS#8 key, and decoys that are not keys.
 q openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -aes-256-cbc -pass pass:demo-only \
   -out "$demo/app/signing/backup.p8"
+# Binary stores: the release key and certificate exported to a PFX with a common password, an
+# Android-style JKS whose password sits in gradle.properties, and a key inside a jar.
+q openssl pkcs12 -export -inkey "$demo/app/signing/release.key" -in "$demo/app/signing/release.crt" \
+  -certfile "$demo/ca/ca.crt" -name release -passout pass:changeit -out "$demo/app/signing/release.pfx"
+if command -v keytool >/dev/null; then
+  mkdir -p "$demo/android/app"
+  storepass="demo-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+  q keytool -genkeypair -keystore "$demo/android/app/upload.jks" -storetype JKS -storepass "$storepass" \
+    -keypass "$storepass" -alias upload -keyalg RSA -keysize 2048 -validity 365 -dname "CN=Example Android Upload"
+  printf 'storeFile=app/upload.jks\nstorePassword=%s\nkeyAlias=upload\nkeyPassword=%s\n' "$storepass" "$storepass" \
+    > "$demo/android/gradle.properties"
+fi
+mkdir -p "$demo/jar/META-INF/keys"
+q openssl genpkey -algorithm ED25519 -out "$demo/jar/META-INF/keys/plugin-signing.pem"
+(cd "$demo/jar" && q zip -qr ../app/plugin.jar META-INF)
+rm -rf "$demo/jar"
 cp "$demo/home/dev/.ssh/id_ed25519.pub" "$demo/docs/"
 printf 'Paste your key between -----BEGIN RSA PRIVATE KEY----- and the END line.\n' > "$demo/docs/README.md"
 printf -- '-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----\n' > "$demo/docs/example.pem"

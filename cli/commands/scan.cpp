@@ -2,6 +2,7 @@
 
 #include <keyward/reporters/json.hpp>
 #include <keyward/reporters/text.hpp>
+#include <keyward/rules/passwords.hpp>
 #include <keyward/scanner/scan.hpp>
 #include <keyward/version.hpp>
 
@@ -77,7 +78,10 @@ CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
       "  keyward scan ~                        # your home, text report\n"
       "  keyward scan / --one-file-system      # the whole root file system\n"
       "  keyward scan src --format json -o findings.json\n"
-      "  keyward scan . --exclude 'node_modules' --exclude '*.iso'\n\n"
+      "  keyward scan . --exclude 'node_modules' --exclude '*.iso'\n"
+      "  keyward scan app.apk image.tar --passwords team-passwords.txt\n\n"
+      "Key stores (PKCS#12, JKS, JCEKS, encrypted zip) are tried with passwords found next to them,\n"
+      "the empty password and a built-in list of common ones; which one opened a store is never shown.\n\n"
       "Exit status: 0 no private key found, 1 a private key found, 2 usage error or the scan\n"
       "could not run (with --strict also when files could not be read).\n"
       "Key bytes, passwords and passphrases never appear in any output: facts and fingerprints only.");
@@ -103,6 +107,17 @@ CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
   sub->add_flag("--strict", cmd.strict, "Exit 2 when any file or directory could not be read");
   sub->add_flag("--list-trust-store", cmd.list_trust_store,
                 "List system trust-store certificates one by one in text output");
+  sub->add_flag("--no-archives", cmd.no_archives,
+                "Do not look inside zip/jar/apk/whl/tar archives and image layers");
+  sub->add_option("--archive-depth", cmd.archive_depth, "How deep archives inside archives are opened")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 64u));
+  sub->add_option("--passwords", cmd.password_files,
+                  "More passwords to try on key stores, one per line (repeatable; the built-in common list is always tried)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  sub->add_flag("--no-nearby-passwords", cmd.no_nearby_passwords,
+                "Do not try passwords found next to a store (gradle.properties, application.properties, server.xml, .env)");
   return sub;
 }
 
@@ -116,6 +131,14 @@ int run_scan(const ScanCommand& cmd) {
   opts.one_file_system = cmd.one_file_system;
   opts.skip_network_fs = !cmd.include_network_fs;
   opts.tool_version = KEYWARD_VERSION;
+  opts.archives = !cmd.no_archives;
+  opts.archive_limits.max_depth = cmd.archive_depth;
+  opts.nearby_passwords = !cmd.no_nearby_passwords;
+  opts.passwords = rules::builtin_passwords();
+  for (const auto& file : cmd.password_files) {
+    auto more = rules::load_passwords(file);
+    opts.passwords.insert(opts.passwords.end(), more.begin(), more.end());
+  }
   scanner::ScanProgress progress;
   opts.progress = &progress;
   opts.cancel = &g_cancel;

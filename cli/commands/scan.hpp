@@ -23,6 +23,10 @@ struct ScanCommand {
   bool include_network_fs = false;
   bool strict = false;
   bool list_trust_store = false;
+  bool no_archives = false;
+  unsigned archive_depth = 8;
+  std::vector<std::string> password_files;
+  bool no_nearby_passwords = false;
 };
 
 // Registers the subcommand; `run` is set to the action.

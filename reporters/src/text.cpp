@@ -79,6 +79,44 @@ std::string cert_line(const CertFacts& c, const Style& st) {
   return s;
 }
 
+std::string store_line(const Finding& f, const Style& st) {
+  const scanner::StoreFacts& s = *f.store;
+  std::string line = std::string(scanner::to_string(f.format));
+  if (s.truststore) line += "  trust store (no private key)";
+  if (s.opened) {
+    if (!s.password_exposed_in.empty()) line += "  " + st.red("opened with the password in " + s.password_exposed_in);
+    else if (s.weak_password) line += "  " + st.red("opened by a common or empty password");
+    else line += "  opened";
+  } else {
+    line += "  " + st.yellow("locked (password not found)");
+  }
+  std::size_t keys = 0, certs = 0;
+  for (const auto& e : f.entries) (e.kind == Kind::private_key ? keys : certs) += 1;
+  line += fmt::format("  {} key{}, {} certificate{}", keys, keys == 1 ? "" : "s", certs, certs == 1 ? "" : "s");
+  if (!s.weaknesses.empty()) {
+    std::string w;
+    for (const auto& x : s.weaknesses) w += (w.empty() ? "" : ", ") + x;
+    line += "  " + st.yellow("weak protection: " + w);
+  }
+  return line;
+}
+
+std::string store_entries(const Finding& f, const Style& st) {
+  std::string out;
+  for (const auto& e : f.entries) {
+    if (e.kind != Kind::private_key) continue;
+    out += "    key";
+    if (!e.alias.empty()) out += " \"" + e.alias + "\"";
+    if (e.key) out += "  " + key_type(*e.key);
+    if (e.certificate) {
+      out += "\n      " + cert_line(*e.certificate, st);
+      if (e.certificate->code_signing()) out += "\n      " + st.magenta("CODE-SIGNING KEY");
+    }
+    out += "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string render_text(const scanner::ScanResult& r, const TextOptions& o) {
@@ -96,10 +134,14 @@ std::string render_text(const scanner::ScanResult& r, const TextOptions& o) {
   };
 
   std::map<Kind, std::vector<const Finding*>> groups;
-  std::size_t trust_listed_out = 0;
+  std::size_t trust_listed_out = 0, truststores = 0;
   for (const auto& f : r.findings) {
     if (f.certificate && f.certificate->trust_store && !o.list_trust_store) {
       ++trust_listed_out;
+      continue;
+    }
+    if (f.store && f.store->truststore && !o.list_trust_store) {
+      ++truststores;
       continue;
     }
     groups[f.kind].push_back(&f);
@@ -131,6 +173,8 @@ std::string render_text(const scanner::ScanResult& r, const TextOptions& o) {
           if (!f->key->password_exposed_in.empty())
             line += "  " + st.red("password in " + f->key->password_exposed_in);
         }
+      } else if (f->store) {
+        line += store_line(*f, st);
       } else if (f->certificate) {
         line += std::string(scanner::to_string(f->format)) + "  " + cert_line(*f->certificate, st);
         if (f->certificate->code_signing()) ++code_signing_certs;
@@ -140,6 +184,11 @@ std::string render_text(const scanner::ScanResult& r, const TextOptions& o) {
       if (!f->encoding.empty()) line += "  (" + f->encoding + " in text)";
       line += st.dim(fmt::format("  mode {:04o} {}", f->file.mode, f->file.owner.empty() ? std::to_string(f->file.uid) : f->file.owner));
       line += "\n";
+      if (kind == Kind::keystore) {
+        line += store_entries(*f, st);
+        for (const auto& e : f->entries)
+          if (e.kind == Kind::private_key && e.certificate && e.certificate->code_signing()) ++code_signing_keys;
+      }
       if (kind == Kind::private_key) {
         if (paired_code_signing(*f)) {
           ++code_signing_keys;
@@ -158,6 +207,9 @@ std::string render_text(const scanner::ScanResult& r, const TextOptions& o) {
     }
     out += "\n";
   }
+  if (truststores != 0)
+    out += fmt::format("Trust stores without private keys: {} (inventory, not listed; --list-trust-store shows them)\n",
+                       truststores);
   if (trust_listed_out != 0)
     out += fmt::format("Trust-store certificates: {} (inventory, not listed; --list-trust-store shows them)\n\n",
                        trust_listed_out);

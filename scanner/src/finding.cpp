@@ -14,7 +14,7 @@ constexpr std::array<std::pair<Kind, std::string_view>, 4> kKinds{{
     {Kind::public_key, "public_key"},
 }};
 
-constexpr std::array<std::pair<Format, std::string_view>, 27> kFormats{{
+constexpr std::array<std::pair<Format, std::string_view>, 34> kFormats{{
     {Format::pem_pkcs1, "pem-pkcs1"},
     {Format::pem_sec1, "pem-sec1"},
     {Format::pem_dsa, "pem-dsa"},
@@ -37,11 +37,18 @@ constexpr std::array<std::pair<Format, std::string_view>, 27> kFormats{{
     {Format::pvk, "pvk"},
     {Format::snk, "snk"},
     {Format::pkcs7, "pkcs7"},
+    {Format::der_pkcs7, "der-pkcs7"},
+    {Format::gpg_binary, "gpg-binary"},
+    {Format::gpg_key_file, "gpg-key-file"},
+    {Format::zip_encrypted, "zip-encrypted"},
     {Format::pem_cert, "pem-cert"},
     {Format::der_cert, "der-cert"},
     {Format::pem_public_key, "pem-public-key"},
     {Format::pem_csr, "pem-csr"},
     {Format::ssh_public_key, "ssh-public-key"},
+    {Format::der_dsa, "der-dsa"},
+    {Format::der_public_key, "der-public-key"},
+    {Format::der_csr, "der-csr"},
 }};
 
 }  // namespace

@@ -47,19 +47,21 @@ std::string mode_string(std::uint32_t mode) {
   return buf;
 }
 
+json protection_json(const Protection& pr) {
+  json p = json::object();
+  if (!pr.cipher.empty()) p["cipher"] = pr.cipher;
+  if (!pr.kdf.empty()) p["kdf"] = pr.kdf;
+  if (pr.kdf_iterations) p["kdf_iterations"] = *pr.kdf_iterations;
+  return p;
+}
+
 json key_json(const KeyFacts& k) {
   json j = json::object();
   if (!k.algorithm.empty()) j["algorithm"] = k.algorithm;
   if (k.bits) j["bits"] = *k.bits;
   if (!k.curve.empty()) j["curve"] = k.curve;
   j["encrypted"] = k.encrypted;
-  if (k.protection) {
-    json p = json::object();
-    if (!k.protection->cipher.empty()) p["cipher"] = k.protection->cipher;
-    if (!k.protection->kdf.empty()) p["kdf"] = k.protection->kdf;
-    if (k.protection->kdf_iterations) p["kdf_iterations"] = *k.protection->kdf_iterations;
-    j["protection"] = p;
-  }
+  if (k.protection) j["protection"] = protection_json(*k.protection);
   if (k.weak_password) j["weak_password"] = true;
   if (!k.password_exposed_in.empty()) j["password_exposed_in"] = k.password_exposed_in;
   if (!k.spki_sha256.empty()) j["spki_sha256"] = k.spki_sha256;
@@ -124,6 +126,24 @@ json to_json(const Finding& f) {
   j["file"] = file;
   if (f.key) j["key"] = key_json(*f.key);
   if (f.certificate) j["certificate"] = cert_json(*f.certificate);
+  if (f.store) {
+    const StoreFacts& s = *f.store;
+    json sj = json::object();
+    sj["opened"] = s.opened;
+    if (s.weak_password) sj["weak_password"] = true;
+    if (!s.password_exposed_in.empty()) put_bytes(sj, "password_exposed_in", s.password_exposed_in);
+    if (!s.mac.empty()) sj["mac"] = s.mac;
+    if (s.mac_iterations) sj["mac_iterations"] = *s.mac_iterations;
+    if (!s.encryption.empty()) {
+      json enc = json::array();
+      for (const auto& p : s.encryption) enc.push_back(protection_json(p));
+      sj["encryption"] = enc;
+    }
+    sj["weaknesses"] = s.weaknesses;
+    if (!s.contents.empty()) sj["contents"] = s.contents;
+    sj["truststore"] = s.truststore;
+    j["store"] = sj;
+  }
   if (!f.entries.empty()) {
     json entries = json::array();
     for (const auto& e : f.entries) {
@@ -132,6 +152,8 @@ json to_json(const Finding& f) {
       if (!e.alias.empty()) put_bytes(ej, "alias", e.alias);
       if (e.key) ej["key"] = key_json(*e.key);
       if (e.certificate) ej["certificate"] = cert_json(*e.certificate);
+      if (e.chain_length != 0) ej["chain_length"] = e.chain_length;
+      if (e.created != 0) ej["created"] = rfc3339(e.created);
       entries.push_back(ej);
     }
     j["entries"] = entries;
@@ -166,6 +188,8 @@ json to_json(const ScanResult& r, bool with_findings) {
   stats["rejected"] = json(r.stats.rejected);
   stats["errors"] = r.stats.errors;
   stats["trust_store_certificates"] = r.stats.trust_store_certificates;
+  stats["archives"] = r.stats.archives;
+  stats["archive_members"] = r.stats.archive_members;
   scan["stats"] = stats;
   json errors = json::array();
   for (const auto& e : r.errors) {

@@ -3,7 +3,7 @@
 #include "file_source.hpp"
 #include "mounts.hpp"
 #include "openssl/handles.hpp"
-#include "text_detect.hpp"
+#include "item_scan.hpp"
 
 #include <boost/filesystem.hpp>
 
@@ -35,7 +35,7 @@ std::vector<std::string> ScanOptions::default_trust_store_globs() {
           "/etc/pki/ca-trust/*",
           "/etc/pki/tls/certs/*",
           "/usr/share/pki/*",
-          "/usr/lib/jvm/*/lib/security/cacerts",
+          "*/lib/security/cacerts",
           "/etc/ssl/certs/java/cacerts",
           "*/certifi/cacert.pem",
           "*/pip/_vendor/certifi/cacert.pem",
@@ -121,24 +121,6 @@ HostInfo host_info() {
     }
   }
   return h;
-}
-
-std::uint64_t line_of(std::string_view data, std::size_t offset, std::size_t& cursor, std::uint64_t& line) {
-  offset = std::min(offset, data.size());
-  if (offset < cursor) {
-    cursor = 0;
-    line = 1;
-  }
-  const char* p = data.data() + cursor;
-  const char* end = data.data() + offset;
-  while (p < end) {
-    const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
-    if (nl == nullptr) break;
-    ++line;
-    p = static_cast<const char*>(nl) + 1;
-  }
-  cursor = offset;
-  return line;
 }
 
 // A directory on the path from a root, for loop detection without following symlinks
@@ -367,71 +349,54 @@ void merge(ScanStats& into, const ScanStats& from) {
   into.dirs_seen += from.dirs_seen;
   into.errors += from.errors;
   into.trust_store_certificates += from.trust_store_certificates;
+  into.archives += from.archives;
+  into.archive_members += from.archive_members;
   for (const auto& [k, v] : from.skipped) into.skipped[k] += v;
   for (const auto& [k, v] : from.rejected) into.rejected[k] += v;
 }
 
 }  // namespace
 
-// How many self-signed CA certificates (and no private key) make a file a trust bundle.
-constexpr std::size_t kTrustBundleRoots = 5;
-
 void scan_buffer(std::string_view data, const std::string& path, const std::string& relative_path,
                  const FileFacts& facts, const ScanOptions& options, std::vector<Finding>& out, ScanStats& stats) {
   ++stats.files_scanned;
   stats.bytes_scanned += data.size();
-  thread_local std::vector<detail::TextHit> hits;
-  hits.clear();
-  detail::detect_text(data, hits, stats.rejected);
-  if (hits.empty()) return;
-  const auto trust_globs = compile_globs(options.trust_store_globs);
-  bool in_trust_store = matches(trust_globs, path, {});
-  if (!in_trust_store) {
-    // A vendored CA bundle (botocore's cacert.pem, grpc's roots.pem, httplib2's cacerts.txt):
-    // many self-signed CA certificates and no private key. It is a trust store wherever it is.
-    std::size_t roots = 0;
-    bool has_private = false;
-    for (const auto& h : hits) {
-      if (h.finding.kind == Kind::private_key) has_private = true;
-      if (h.finding.certificate && h.finding.certificate->is_ca && h.finding.certificate->self_signed) ++roots;
-    }
-    in_trust_store = !has_private && roots >= kTrustBundleRoots;
-  }
-  std::unordered_map<std::string, std::uint64_t> ordinals;
-  std::size_t cursor = 0;
-  std::uint64_t line = 1;
-  const std::string owner = detail::owner_name(facts.uid);
-  for (auto& h : hits) {
-    Finding f = std::move(h.finding);
-    f.location.path = path;
-    f.location.offset = h.offset;
-    f.location.line = line_of(data, h.offset, cursor, line);
-    f.file = facts;
-    f.file.owner = owner;
-    f.relative_path = relative_path;
-    if (f.certificate && in_trust_store) {
-      f.certificate->trust_store = true;
-      ++stats.trust_store_certificates;
-    }
-    f.id = finding_id(relative_path, f.location.member, f.identity, ordinals[f.identity]++);
-    out.push_back(std::move(f));
-  }
+  detail::ArchiveBudget budget;
+  budget.compressed = data.size();
+  detail::ItemContext ctx;
+  ctx.options = &options;
+  ctx.path = path;
+  ctx.relative_path = relative_path;
+  ctx.facts = facts;
+  ctx.budget = &budget;
+  detail::scan_item(data, ctx, out, stats);
 }
 
 void pair_findings(std::vector<Finding>& findings) {
+  // SPKI -> findings holding that private key (a key file, or a store with that key entry) and
+  // findings holding a certificate for it. A store's own key and certificate are paired inside
+  // the store (StoreEntry carries both); across files they are linked here.
   std::unordered_map<std::string, std::vector<std::size_t>> keys, certs;
   for (std::size_t i = 0; i < findings.size(); ++i) {
     const Finding& f = findings[i];
-    const std::string spki = f.spki();
-    if (spki.empty()) continue;
-    if (f.kind == Kind::private_key) keys[spki].push_back(i);
-    else if (f.kind == Kind::certificate && !(f.certificate && f.certificate->trust_store)) certs[spki].push_back(i);
+    if (f.kind == Kind::private_key) {
+      if (const std::string spki = f.spki(); !spki.empty()) keys[spki].push_back(i);
+    } else if (f.kind == Kind::certificate && !(f.certificate && f.certificate->trust_store)) {
+      if (const std::string spki = f.spki(); !spki.empty()) certs[spki].push_back(i);
+    } else if (f.kind == Kind::keystore && !(f.store && f.store->truststore)) {
+      for (const auto& e : f.entries) {
+        if (e.kind == Kind::private_key && e.key && !e.key->spki_sha256.empty()) keys[e.key->spki_sha256].push_back(i);
+        else if (e.kind == Kind::certificate && e.certificate && !e.certificate->spki_sha256.empty())
+          certs[e.certificate->spki_sha256].push_back(i);
+      }
+    }
   }
   for (const auto& [spki, key_idx] : keys) {
     auto it = certs.find(spki);
     if (it == certs.end()) continue;
     for (std::size_t k : key_idx) {
       for (std::size_t c : it->second) {
+        if (k == c) continue;
         findings[k].paired_with.push_back(findings[c].id);
         findings[c].paired_with.push_back(findings[k].id);
       }

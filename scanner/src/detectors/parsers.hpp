@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace keyward::scanner::detail {
 
@@ -35,6 +36,8 @@ Result<Parsed> parse_sshcom(std::string_view text);
 Result<Parsed> parse_pgp_armor(std::string_view text);
 // Binary OpenPGP packets: the first secret-key packet (used for armor and binary keyrings).
 Result<Finding> parse_pgp_packets(std::span<const std::uint8_t> packets);
+// A binary keyring (secring.gpg, `gpg --export-secret-keys`): one finding per secret key.
+Result<std::vector<Finding>> parse_pgp_keyring(std::span<const std::uint8_t> packets);
 
 // One JSON object text ("{...}") that may be a JSON Web Key with private members.
 Result<Finding> parse_jwk(std::string_view json_object);

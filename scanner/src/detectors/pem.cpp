@@ -1,13 +1,11 @@
 #include "detectors/pem.hpp"
 
+#include "detectors/der.hpp"
 #include "encoding.hpp"
-#include "openssl/cert_info.hpp"
 #include "openssl/handles.hpp"
-#include "openssl/key_info.hpp"
 
-#include <openssl/objects.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cctype>
@@ -145,97 +143,12 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-bool strict_done(const unsigned char* p, const ByteVec& der) {
-  return p == der.data() + der.size();
-}
-
 Finding make_key_finding(Format format, std::string_view rule) {
   Finding f;
   f.kind = Kind::private_key;
   f.format = format;
   f.rule = std::string(rule);
   f.key.emplace();
-  return f;
-}
-
-void set_identity(Finding& f, const ByteVec& der) {
-  if (f.key && !f.key->spki_sha256.empty()) f.identity = f.key->spki_sha256;
-  else if (f.certificate && !f.certificate->sha256.empty()) f.identity = f.certificate->sha256;
-  else f.identity = "blob:" + sha256_hex(std::span<const unsigned char>(der.data(), der.size()));
-}
-
-Result<Finding> traditional_key(const RawBlock& b, int type, Format format, std::string_view rule) {
-  clear_errors();
-  const unsigned char* p = b.der.data();
-  PkeyPtr pkey(d2i_PrivateKey(type, nullptr, &p, static_cast<long>(b.der.size())));
-  if (!pkey || !strict_done(p, b.der)) return make_error_code(Errc::crypto_error);
-  Finding f = make_key_finding(format, rule);
-  fill_key_facts(pkey.get(), *f.key);
-  return f;
-}
-
-Result<Finding> pkcs8_key(const RawBlock& b) {
-  clear_errors();
-  const unsigned char* p = b.der.data();
-  P8InfoPtr info(d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, static_cast<long>(b.der.size())));
-  if (!info || !strict_done(p, b.der)) return make_error_code(Errc::crypto_error);
-  PkeyPtr pkey(EVP_PKCS82PKEY(info.get()));
-  if (!pkey) return make_error_code(Errc::crypto_error);
-  Finding f = make_key_finding(Format::pem_pkcs8, "private-key/pkcs8");
-  fill_key_facts(pkey.get(), *f.key);
-  return f;
-}
-
-Protection pkcs8_protection(const X509_ALGOR* alg) {
-  Protection pr;
-  const int nid = OBJ_obj2nid(alg->algorithm);
-  if (nid == NID_pbes2) {
-    auto* pbe2 = static_cast<PBE2PARAM*>(ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), alg->parameter));
-    if (pbe2 != nullptr) {
-      const int cnid = OBJ_obj2nid(pbe2->encryption->algorithm);
-      pr.cipher = cnid != NID_undef ? lower(OBJ_nid2sn(cnid)) : "unknown";
-      const int knid = OBJ_obj2nid(pbe2->keyfunc->algorithm);
-      if (knid == NID_id_pbkdf2) {
-        pr.kdf = "pbkdf2";
-        auto* kdf = static_cast<PBKDF2PARAM*>(
-            ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM), pbe2->keyfunc->parameter));
-        if (kdf != nullptr) {
-          const long iter = ASN1_INTEGER_get(kdf->iter);
-          if (iter > 0) pr.kdf_iterations = static_cast<std::uint64_t>(iter);
-          PBKDF2PARAM_free(kdf);
-        }
-      } else if (knid == NID_id_scrypt) {
-        pr.kdf = "scrypt";
-      } else {
-        pr.kdf = knid != NID_undef ? lower(OBJ_nid2sn(knid)) : "unknown";
-      }
-      PBE2PARAM_free(pbe2);
-    }
-  } else {
-    pr.cipher = nid != NID_undef ? lower(OBJ_nid2sn(nid)) : "unknown";
-    pr.kdf = "pbes1";
-    auto* pbe = static_cast<PBEPARAM*>(ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM), alg->parameter));
-    if (pbe != nullptr) {
-      const long iter = ASN1_INTEGER_get(pbe->iter);
-      if (iter > 0) pr.kdf_iterations = static_cast<std::uint64_t>(iter);
-      PBEPARAM_free(pbe);
-    }
-  }
-  return pr;
-}
-
-Result<Finding> encrypted_pkcs8(const RawBlock& b) {
-  clear_errors();
-  const unsigned char* p = b.der.data();
-  X509SigPtr sig(d2i_X509_SIG(nullptr, &p, static_cast<long>(b.der.size())));
-  if (!sig || !strict_done(p, b.der)) return make_error_code(Errc::crypto_error);
-  const X509_ALGOR* alg = nullptr;
-  const ASN1_OCTET_STRING* data = nullptr;
-  X509_SIG_get0(sig.get(), &alg, &data);
-  if (alg == nullptr || data == nullptr || ASN1_STRING_length(data) < 16) return make_error_code(Errc::bad_structure);
-  Finding f = make_key_finding(Format::pem_pkcs8_encrypted, "private-key/pkcs8-encrypted");
-  f.key->encrypted = true;
-  f.key->protection = pkcs8_protection(alg);
   return f;
 }
 
@@ -272,73 +185,6 @@ bool has_encryption_headers(const RawBlock& b) {
                      [](const auto& h) { return h.first == "Proc-Type" || h.first == "DEK-Info"; });
 }
 
-Result<Finding> certificate(const RawBlock& b, bool trusted) {
-  clear_errors();
-  const unsigned char* p = b.der.data();
-  X509Ptr cert(trusted ? d2i_X509_AUX(nullptr, &p, static_cast<long>(b.der.size()))
-                       : d2i_X509(nullptr, &p, static_cast<long>(b.der.size())));
-  if (!cert || !strict_done(p, b.der)) return make_error_code(Errc::crypto_error);
-  Finding f;
-  f.kind = Kind::certificate;
-  f.format = Format::pem_cert;
-  f.rule = "certificate/x509";
-  f.certificate = cert_facts(cert.get());
-  return f;
-}
-
-Result<std::vector<Finding>> pkcs7(const RawBlock& b) {
-  clear_errors();
-  const unsigned char* p = b.der.data();
-  Pkcs7Ptr p7(d2i_PKCS7(nullptr, &p, static_cast<long>(b.der.size())));
-  if (!p7 || !strict_done(p, b.der)) return make_error_code(Errc::crypto_error);
-  STACK_OF(X509)* certs = nullptr;
-  const int type = OBJ_obj2nid(p7->type);
-  if (type == NID_pkcs7_signed && p7->d.sign != nullptr) certs = p7->d.sign->cert;
-  else if (type == NID_pkcs7_signedAndEnveloped && p7->d.signed_and_enveloped != nullptr)
-    certs = p7->d.signed_and_enveloped->cert;
-  std::vector<Finding> out;
-  for (int i = 0; certs != nullptr && i < sk_X509_num(certs); ++i) {
-    Finding f;
-    f.kind = Kind::certificate;
-    f.format = Format::pkcs7;
-    f.rule = "certificate/pkcs7";
-    f.certificate = cert_facts(sk_X509_value(certs, i));
-    f.identity = f.certificate->sha256;
-    out.push_back(std::move(f));
-  }
-  if (out.empty()) return make_error_code(Errc::not_private);
-  return out;
-}
-
-Result<Finding> public_key(const RawBlock& b, bool rsa_only) {
-  clear_errors();
-  const unsigned char* p = b.der.data();
-  PkeyPtr pkey(rsa_only ? d2i_PublicKey(EVP_PKEY_RSA, nullptr, &p, static_cast<long>(b.der.size()))
-                        : d2i_PUBKEY(nullptr, &p, static_cast<long>(b.der.size())));
-  if (!pkey || !strict_done(p, b.der)) return make_error_code(Errc::crypto_error);
-  Finding f;
-  f.kind = Kind::public_key;
-  f.format = Format::pem_public_key;
-  f.rule = "public-key/spki";
-  f.key.emplace();
-  fill_key_facts(pkey.get(), *f.key);
-  return f;
-}
-
-Result<Finding> csr(const RawBlock& b) {
-  clear_errors();
-  const unsigned char* p = b.der.data();
-  X509ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(b.der.size())));
-  if (!req || !strict_done(p, b.der)) return make_error_code(Errc::crypto_error);
-  Finding f;
-  f.kind = Kind::public_key;
-  f.format = Format::pem_csr;
-  f.rule = "public-key/csr";
-  f.key.emplace();
-  if (EVP_PKEY* pub = X509_REQ_get0_pubkey(req.get())) fill_key_facts(pub, *f.key);
-  return f;
-}
-
 Result<std::vector<Finding>> decode_block(const RawBlock& b) {
   const std::string& l = b.label;
   auto one = [](Result<Finding> r) -> Result<std::vector<Finding>> {
@@ -350,19 +196,19 @@ Result<std::vector<Finding>> decode_block(const RawBlock& b) {
   if (l == "RSA PRIVATE KEY" || l == "EC PRIVATE KEY" || l == "DSA PRIVATE KEY") {
     const std::string_view alg = l[0] == 'R' ? "rsa" : (l[0] == 'E' ? "ec" : "dsa");
     if (has_encryption_headers(b)) return one(legacy_encrypted(b, alg));
-    if (l[0] == 'R') return one(traditional_key(b, EVP_PKEY_RSA, Format::pem_pkcs1, "private-key/pkcs1"));
-    if (l[0] == 'E') return one(traditional_key(b, EVP_PKEY_EC, Format::pem_sec1, "private-key/sec1"));
-    return one(traditional_key(b, EVP_PKEY_DSA, Format::pem_dsa, "private-key/dsa"));
+    if (l[0] == 'R') return one(der_traditional_key(b.der, EVP_PKEY_RSA, Format::pem_pkcs1, "private-key/pkcs1"));
+    if (l[0] == 'E') return one(der_traditional_key(b.der, EVP_PKEY_EC, Format::pem_sec1, "private-key/sec1"));
+    return one(der_traditional_key(b.der, EVP_PKEY_DSA, Format::pem_dsa, "private-key/dsa"));
   }
-  if (l == "PRIVATE KEY") return one(pkcs8_key(b));
-  if (l == "ENCRYPTED PRIVATE KEY") return one(encrypted_pkcs8(b));
+  if (l == "PRIVATE KEY") return one(der_pkcs8_key(b.der, Format::pem_pkcs8));
+  if (l == "ENCRYPTED PRIVATE KEY") return one(der_encrypted_pkcs8(b.der, Format::pem_pkcs8_encrypted, false));
   if (l == "OPENSSH PRIVATE KEY") return one(parse_openssh_v1(b.der));
-  if (l == "CERTIFICATE" || l == "X509 CERTIFICATE") return one(certificate(b, false));
-  if (l == "TRUSTED CERTIFICATE") return one(certificate(b, true));
-  if (l == "PKCS7") return pkcs7(b);
-  if (l == "PUBLIC KEY") return one(public_key(b, false));
-  if (l == "RSA PUBLIC KEY") return one(public_key(b, true));
-  if (l == "CERTIFICATE REQUEST" || l == "NEW CERTIFICATE REQUEST") return one(csr(b));
+  if (l == "CERTIFICATE" || l == "X509 CERTIFICATE") return one(der_certificate(b.der, false, Format::pem_cert));
+  if (l == "TRUSTED CERTIFICATE") return one(der_certificate(b.der, true, Format::pem_cert));
+  if (l == "PKCS7") return der_pkcs7_certificates(b.der, Format::pkcs7);
+  if (l == "PUBLIC KEY") return one(der_public_key(b.der, false, Format::pem_public_key));
+  if (l == "RSA PUBLIC KEY") return one(der_public_key(b.der, true, Format::pem_public_key));
+  if (l == "CERTIFICATE REQUEST" || l == "NEW CERTIFICATE REQUEST") return one(der_csr(b.der, Format::pem_csr));
   return make_error_code(Errc::unsupported);
 }
 
@@ -414,7 +260,7 @@ Result<PemOutcome> decode_pem(std::string_view text, std::size_t at) {
   out.escaped = block->escaped;
   out.findings = std::move(*decoded);
   for (auto& f : out.findings)
-    if (f.identity.empty()) set_identity(f, block->der);
+    if (f.identity.empty()) set_der_identity(f, block->der);
   // Wipe the decoded body: it may be a clear private key.
   OPENSSL_cleanse(block->der.data(), block->der.size());
   return out;

@@ -427,6 +427,31 @@ Result<Finding> parse_pgp_packets(std::span<const std::uint8_t> packets) {
   return finding;
 }
 
+Result<std::vector<Finding>> parse_pgp_keyring(std::span<const std::uint8_t> packets) {
+  // A keyring (secring.gpg, an export of several keys) is a sequence of transferable keys, each
+  // starting with a primary key packet (tag 5 secret or 6 public): parse each one on its own.
+  constexpr std::size_t kMaxKeys = 4096;
+  Reader r(packets);
+  std::vector<std::size_t> starts;
+  while (r.remaining() != 0 && starts.size() < kMaxKeys) {
+    const std::size_t at = r.position();
+    auto packet = next_packet(r);
+    if (!packet) break;
+    if (packet->tag == 5 || packet->tag == 6) starts.push_back(at);
+  }
+  if (starts.empty() || starts.front() != 0) starts.insert(starts.begin(), 0);
+  std::vector<Finding> out;
+  std::optional<boost::system::error_code> first_error;
+  for (std::size_t i = 0; i < starts.size(); ++i) {
+    const std::size_t end = i + 1 < starts.size() ? starts[i + 1] : packets.size();
+    auto key = parse_pgp_packets(packets.subspan(starts[i], end - starts[i]));
+    if (key) out.push_back(std::move(*key));
+    else if (!first_error) first_error = key.error();
+  }
+  if (out.empty()) return first_error ? *first_error : make_error_code(Errc::not_private);
+  return out;
+}
+
 Result<Parsed> parse_pgp_armor(std::string_view text) {
   Lines lines(text);
   std::string_view line;

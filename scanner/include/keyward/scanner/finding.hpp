@@ -41,11 +41,18 @@ enum class Format {
   pvk,
   snk,
   pkcs7,
+  der_pkcs7,
+  gpg_binary,
+  gpg_key_file,
+  zip_encrypted,
   pem_cert,
   der_cert,
   pem_public_key,
   pem_csr,
   ssh_public_key,
+  der_dsa,
+  der_public_key,
+  der_csr,
 };
 
 // JSON spelling of a Kind ("private_key").
@@ -122,10 +129,25 @@ struct CertFacts {
 
 // One entry of a keystore (PKCS#12, JKS); filled by the binary-store detectors.
 struct StoreEntry {
-  Kind kind = Kind::certificate;
-  std::string alias;
-  std::optional<KeyFacts> key;
-  std::optional<CertFacts> certificate;
+  Kind kind = Kind::certificate;     // private_key (with its leaf certificate, if any) or certificate
+  std::string alias;                 // alias or friendly name, when readable
+  std::optional<KeyFacts> key;       // facts of a private key entry (SPKI from the key or its chain)
+  std::optional<CertFacts> certificate;  // the entry's certificate (a key entry: its chain's leaf)
+  std::uint32_t chain_length = 0;    // certificates in a key entry's chain
+  std::int64_t created = 0;          // entry date (JKS), seconds since the epoch; 0 if unknown
+};
+
+// How a key store (PKCS#12, JKS, JCEKS, encrypted zip) is protected, and whether we opened it.
+struct StoreFacts {
+  bool opened = false;               // a password verified its integrity or decrypted it
+  bool weak_password = false;        // opened by the empty password or a common one (never which)
+  std::string password_exposed_in;   // path of a nearby file whose password opened it (never the value)
+  std::string mac;                   // integrity MAC digest ("sha1", "sha256"), PKCS#12
+  std::optional<std::uint64_t> mac_iterations;
+  std::vector<Protection> encryption;     // distinct ciphers/KDFs used for keys and certificates
+  std::vector<std::string> weaknesses;    // e.g. "rc2-40", "3des", "sha1-mac", "low-iterations", "jks-key-protection"
+  std::vector<std::string> contents;      // what is visible without a password (PKCS#12 bag types)
+  bool truststore = false;           // no private-key entry: certificate inventory, not an exposure
 };
 
 // One thing found.
@@ -139,6 +161,7 @@ struct Finding {
   FileFacts file;
   std::optional<KeyFacts> key;
   std::optional<CertFacts> certificate;
+  std::optional<StoreFacts> store;   // for kind keystore
   std::vector<StoreEntry> entries;
   std::vector<std::string> paired_with;  // ids of findings with the same SPKI
 
@@ -163,6 +186,8 @@ struct ScanStats {
   std::uint64_t errors = 0;                       // files or dirs that could not be read
   std::map<std::string, std::uint64_t> rejected;  // candidate blocks that did not validate, by format
   std::uint64_t trust_store_certificates = 0;
+  std::uint64_t archives = 0;                     // archives opened (nested ones included)
+  std::uint64_t archive_members = 0;              // members read from them and scanned
 };
 
 // One error met while scanning (bounded list; the counters are complete).

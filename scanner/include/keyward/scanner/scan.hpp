@@ -8,6 +8,7 @@
 #include <keyward/scanner/finding.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,6 +22,16 @@ struct ScanProgress {
   std::atomic<std::uint64_t> findings{0};
 };
 
+// Limits that keep archives (and archive bombs) from running away; hitting one ends that
+// archive with a counted reason (archive_too_deep, archive_too_large, archive_too_many_entries,
+// archive_ratio), never the scan.
+struct ArchiveLimits {
+  unsigned max_depth = 8;                       // archives inside archives
+  std::uint64_t max_expanded = 1ull << 30;      // bytes expanded from one top-level file
+  std::uint64_t max_entries = 100000;           // members of one top-level file
+  std::uint64_t max_ratio = 250;                // expanded / compressed size of the top-level file
+};
+
 // Everything the scanner needs from outside.
 struct ScanOptions {
   std::vector<std::string> roots;             // files or directories
@@ -32,6 +43,12 @@ struct ScanOptions {
   bool skip_pseudo_fs = true;                 // /proc, /sys, /dev and other kernel file systems
   bool skip_network_fs = true;                // nfs, cifs, sshfs, autofs, ...
   std::vector<std::string> trust_store_globs = default_trust_store_globs();
+  bool archives = true;                       // look inside zip/jar/tar/... and image layers
+  ArchiveLimits archive_limits;
+  std::vector<std::string> passwords;         // common passwords to try on stores ("" is always tried)
+  bool nearby_passwords = true;               // try passwords found next to a store (gradle.properties, ...)
+  std::size_t password_max_tries = 64;        // per store
+  std::chrono::milliseconds password_max_time{3000};  // per store
   std::string tool_version;                   // written into the result
   std::size_t max_errors_listed = 200;        // the error list is bounded; counters are not
   ScanProgress* progress = nullptr;           // optional, updated by workers
@@ -47,8 +64,9 @@ struct ScanOptions {
 // scanned at all (std::runtime_error with an actionable message).
 ScanResult scan(const ScanOptions& options);
 
-// Scans one in-memory buffer as if it were a file at `path` (used by tests, fuzzers and,
-// later, archive members and git blobs). Appends findings with ids; updates `stats`.
+// Scans one in-memory buffer as if it were a file at `path` (used by tests, fuzzers and, later,
+// git blobs): text anchors everywhere, binary formats by their head, archives recursively.
+// Appends findings with ids; updates `stats`.
 void scan_buffer(std::string_view data, const std::string& path, const std::string& relative_path,
                  const FileFacts& facts, const ScanOptions& options, std::vector<Finding>& out,
                  ScanStats& stats);

@@ -1,0 +1,63 @@
+// Binary key formats, recognised by their head whatever the file is called: DER keys and
+// certificates, PKCS#12/PFX, JKS/JCEKS, PVK, .NET SNK, binary OpenPGP keyrings and GnuPG
+// private-keys-v1.d key files. Stores are opened with the empty password, passwords found next
+// to them, and a list of common passwords, within a budget of tries and time.
+// Used by: scan.cpp (whole files and archive members) and the fuzzers.
+// Never returns or logs a password, key bytes or decrypted material: facts and fingerprints.
+#pragma once
+
+#include <keyward/scanner/error.hpp>
+#include <keyward/scanner/finding.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace keyward::scanner::detail {
+
+// A password to try, and where it came from.
+struct PasswordCandidate {
+  std::string password;
+  std::string source;  // empty: the common-password list; else the path of the file that held it
+};
+
+// The passwords to try on one store, in order (nearby first, then empty, then common), and the
+// budget that keeps a 10,000-iteration PBKDF2 store from stalling a scan.
+struct PasswordSet {
+  std::vector<PasswordCandidate> candidates;
+  std::size_t max_tries = 64;
+  std::chrono::milliseconds max_time{2000};
+};
+
+// What opened a store: fills StoreFacts.opened / weak_password / password_exposed_in.
+void mark_opened_by(const PasswordCandidate& c, StoreFacts& store);
+
+// The formats a head can announce.
+enum class BinaryHead { none, der, pkcs12_or_der, jks, jceks, pvk, snk, pgp_packets, gpg_key_file, archive };
+
+// Looks at the first bytes of `data` (the whole file or member); the DER check also compares the
+// encoded SEQUENCE length with data.size(), so only whole-file DER is announced.
+BinaryHead sniff_binary(std::span<const std::uint8_t> data) noexcept;
+
+// DER at offset 0 spanning the whole input exactly: private key (PKCS#1, SEC1, DSA, PKCS#8,
+// encrypted PKCS#8), certificate, PKCS#7 (one finding per certificate), public key, CSR.
+Result<std::vector<Finding>> parse_der(std::span<const std::uint8_t> data);
+
+// PKCS#12 / PFX: a keystore finding with entries, store protection and grading.
+Result<Finding> parse_pkcs12(std::span<const std::uint8_t> data, const PasswordSet& passwords);
+
+// Java KeyStore (magic FEEDFEED) and JCEKS (CECECECE).
+Result<Finding> parse_jks(std::span<const std::uint8_t> data, const PasswordSet& passwords);
+
+// Windows PVK private key (magic B0B5F11E).
+Result<Finding> parse_pvk(std::span<const std::uint8_t> data);
+
+// .NET strong-name key (PRIVATEKEYBLOB "RSA2" or PUBLICKEYBLOB "RSA1").
+Result<Finding> parse_snk(std::span<const std::uint8_t> data);
+
+// GnuPG private-keys-v1.d/*.key (canonical S-expression or the extended "Key:" format).
+Result<Finding> parse_gpg_key_file(std::span<const std::uint8_t> data);
+
+}  // namespace keyward::scanner::detail

@@ -1,0 +1,42 @@
+// Scanning one item (a file's bytes or an archive member's): text anchors everywhere, binary
+// formats by their head, stores opened with nearby and common passwords, archives recursed
+// within limits. Used by: scan.cpp (files) and archive.cpp (members).
+#pragma once
+
+#include <keyward/scanner/finding.hpp>
+#include <keyward/scanner/scan.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keyward::scanner::detail {
+
+// Shared by every member of one top-level file: what its archives may still expand.
+struct ArchiveBudget {
+  std::uint64_t compressed = 0;  // size of the top-level file
+  std::uint64_t expanded = 0;
+  std::uint64_t entries = 0;
+  bool stopped = false;          // a limit was hit: stop reading further members
+};
+
+// Where an item sits.
+struct ItemContext {
+  const ScanOptions* options = nullptr;
+  std::string path;              // the file on disk, as reached from the root
+  std::string relative_path;     // relative to the root, for ids
+  std::string member;            // archive member chain, '!'-separated; empty for the file itself
+  FileFacts facts;
+  unsigned depth = 0;            // archive nesting
+  ArchiveBudget* budget = nullptr;
+};
+
+// Scans one item and appends its findings (ids, locations and file facts filled).
+void scan_item(std::string_view data, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats);
+
+// Reads the members of an archive in `data` and scans each with scan_item. Returns false when
+// `data` is not an archive libarchive can read (nothing counted then).
+bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats);
+
+}  // namespace keyward::scanner::detail

@@ -1,0 +1,22 @@
+// Passwords lying next to a key store: gradle.properties/keystore.properties/key.properties
+// (storePassword=), Spring (server.ssl.key-store-password), Tomcat server.xml (keystorePass=),
+// build.gradle signingConfigs, .env files. The worst case of a store: its password beside it.
+// Used by: item_scan.cpp when a store is found. Returns values only to try them; callers must
+// never output them (findings name the file, never the value).
+#pragma once
+
+#include "detectors/binary.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keyward::scanner::detail {
+
+// Candidates from the usual files in the store's directory and up to four parents.
+std::vector<PasswordCandidate> nearby_passwords(const std::string& store_path);
+
+// The password-like assignments in one file's text (exposed for tests).
+std::vector<std::string> password_values(std::string_view text);
+
+}  // namespace keyward::scanner::detail

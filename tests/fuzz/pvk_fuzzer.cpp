@@ -1,0 +1,12 @@
+// libFuzzer target for parse_pvk (Windows PVK private keys), declared in scanner/src/detectors/binary.hpp.
+// Build with clang -fsanitize=fuzzer,address,undefined (KEYWARD_BUILD_FUZZERS=ON).
+#include "detectors/binary.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  (void)keyward::scanner::detail::parse_pvk(std::span<const std::uint8_t>(data, size));
+  return 0;
+}

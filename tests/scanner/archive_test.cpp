@@ -1,0 +1,156 @@
+#include "nearby.hpp"
+#include "support/keygen.hpp"
+#include "support/temp_tree.hpp"
+
+#include <keyward/scanner/scan.hpp>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+using namespace keyward::scanner;
+namespace t = keyward::test;
+
+namespace {
+
+void sh(const t::TempTree& tree, const std::string& cmd) {
+  const std::string full = "cd '" + tree.path() + "' && (" + cmd + ") >/dev/null 2>&1";
+  REQUIRE_MESSAGE(std::system(full.c_str()) == 0, cmd);
+}
+
+ScanResult run(const std::string& root, ScanOptions o = {}) {
+  o.roots = {root};
+  o.threads = 2;
+  if (o.passwords.empty()) o.passwords = {"changeit", "password"};
+  return scan(o);
+}
+
+std::vector<const Finding*> private_keys(const ScanResult& r) {
+  std::vector<const Finding*> out;
+  for (const auto& f : r.findings)
+    if (f.kind == Kind::private_key) out.push_back(&f);
+  return out;
+}
+
+std::uint64_t skipped(const ScanResult& r, const std::string& reason) {
+  auto it = r.stats.skipped.find(reason);
+  return it == r.stats.skipped.end() ? 0 : it->second;
+}
+
+}  // namespace
+
+TEST_CASE("a key in a jar inside a zip is found with its member chain") {
+  t::TempTree tree;
+  tree.write("src/META-INF/keys/sign.pem", t::pkcs8_pem(t::ec_p256()));
+  sh(tree, "cd src && zip -qr ../inner.jar META-INF && cd .. && mkdir out && mv inner.jar out/ && cd out && zip -q ../app.zip inner.jar");
+  sh(tree, "rm -rf src out");
+  const auto r = run(tree.path());
+  const auto keys = private_keys(r);
+  REQUIRE(keys.size() == 1);
+  CHECK(keys[0]->location.member == "inner.jar!META-INF/keys/sign.pem");
+  CHECK(keys[0]->location.path == tree.path("app.zip"));
+  CHECK(keys[0]->key->spki_sha256 == t::spki_sha256(t::ec_p256()));
+  CHECK(r.stats.archives == 2);
+}
+
+TEST_CASE("keys in tar.gz, tar.xz, tar.bz2, tar.zst and a single gzip file are found") {
+  t::TempTree tree;
+  tree.write("k/etc/key.pem", t::traditional_pem(t::rsa_2048()));
+  sh(tree, "tar -C k -czf a.tgz etc && tar -C k -cJf b.txz etc && tar -C k -cjf c.tbz etc && "
+           "tar -C k --zstd -cf d.tzst etc && gzip -c k/etc/key.pem > e.gz && rm -rf k");
+  const auto r = run(tree.path());
+  const auto keys = private_keys(r);
+  REQUIRE(keys.size() == 5);
+  for (const auto* k : keys) CHECK(k->key->bits == 2048u);
+  CHECK(keys[0]->location.member == "etc/key.pem");
+}
+
+TEST_CASE("with archives off, a stored member's key is still found by its text but without a member") {
+  t::TempTree tree;
+  tree.write("k/key.pem", t::pkcs8_pem(t::ec_p256()));
+  sh(tree, "cd k && zip -q -0 ../stored.zip key.pem && cd .. && rm -rf k");
+  ScanOptions o;
+  o.archives = false;
+  const auto off = run(tree.path(), o);
+  REQUIRE(private_keys(off).size() == 1);
+  CHECK(private_keys(off)[0]->location.member.empty());
+  const auto on = run(tree.path());
+  REQUIRE(private_keys(on).size() == 1);  // not twice: the raw-byte hit is dropped
+  CHECK(private_keys(on)[0]->location.member == "key.pem");
+}
+
+TEST_CASE("a zip bomb ends that archive quickly with a counted reason") {
+  t::TempTree tree;
+  tree.write("k/key.pem", t::pkcs8_pem(t::ec_p256()));
+  sh(tree, "head -c 100M /dev/zero > k/zeros && cd k && zip -q ../bomb.zip key.pem zeros && cd .. && rm -rf k");
+  const auto r = run(tree.path());
+  CHECK(skipped(r, "archive_ratio") == 1);
+}
+
+TEST_CASE("an archive nested deeper than the limit is counted and shallow keys are still found") {
+  t::TempTree tree;
+  tree.write("l0/key.pem", t::pkcs8_pem(t::ec_p256()));
+  std::string cmd = "cd l0 && zip -q ../n0.zip key.pem && cd ..";
+  for (int i = 1; i < 12; ++i)
+    cmd += " && zip -q n" + std::to_string(i) + ".zip n" + std::to_string(i - 1) + ".zip && rm n" + std::to_string(i - 1) + ".zip";
+  sh(tree, cmd + " && rm -rf l0");
+  tree.write("shallow/key.pem", t::pkcs8_pem(t::ec_p256()));
+  sh(tree, "cd shallow && zip -q ../s.zip key.pem && cd .. && rm -rf shallow");
+  ScanOptions o;
+  o.archive_limits.max_depth = 4;
+  const auto r = run(tree.path(), o);
+  CHECK(skipped(r, "archive_too_deep") == 1);
+  REQUIRE(private_keys(r).size() == 1);
+  CHECK(private_keys(r)[0]->location.member == "key.pem");
+}
+
+TEST_CASE("a zip locked with a common password is opened and reported as a weak store") {
+  t::TempTree tree;
+  tree.write("k/deploy.pem", t::pkcs8_pem(t::ec_p256()));
+  sh(tree, "cd k && zip -q -P changeit ../weak.zip deploy.pem && zip -q -P 'Zq8#long-unguessable' ../strong.zip deploy.pem && cd .. && rm -rf k");
+  const auto r = run(tree.path());
+  const Finding* weak = nullptr;
+  const Finding* strong = nullptr;
+  for (const auto& f : r.findings) {
+    if (f.format != Format::zip_encrypted) continue;
+    (f.location.path == tree.path("weak.zip") ? weak : strong) = &f;
+  }
+  REQUIRE(weak != nullptr);
+  REQUIRE(strong != nullptr);
+  CHECK(weak->store->opened);
+  CHECK(weak->store->weak_password);
+  CHECK_FALSE(strong->store->opened);
+  REQUIRE(strong->entries.size() == 1);
+  CHECK(strong->entries[0].alias == "deploy.pem");
+  REQUIRE(private_keys(r).size() == 1);  // the key inside the weak zip
+  CHECK(private_keys(r)[0]->location.path == tree.path("weak.zip"));
+}
+
+TEST_CASE("an image layer blob is named by its digest and a whited-out key is still reported") {
+  t::TempTree tree;
+  tree.write("l1/etc/ssl/private/server.key", t::pkcs8_pem(t::ec_p256()));
+  tree.write("l2/etc/ssl/private/.wh.server.key", "");
+  sh(tree, "mkdir -p img/blobs/sha256 && tar -C l1 -czf layer1.tgz etc && tar -C l2 -czf layer2.tgz etc && "
+           "d1=$(sha256sum layer1.tgz | cut -c1-64) && d2=$(sha256sum layer2.tgz | cut -c1-64) && "
+           "mv layer1.tgz img/blobs/sha256/$d1 && mv layer2.tgz img/blobs/sha256/$d2 && "
+           "echo '{\"imageLayoutVersion\":\"1.0.0\"}' > img/oci-layout && tar -C img -cf image.tar . && rm -rf l1 l2 img");
+  const auto r = run(tree.path());
+  REQUIRE(private_keys(r).size() == 1);
+  const std::string& member = private_keys(r)[0]->location.member;
+  CHECK(member.rfind("sha256:", 0) == 0);
+  CHECK(member.size() == 7 + 64 + std::string("!etc/ssl/private/server.key").size());
+}
+
+TEST_CASE("passwords are read from the assignments build files and servers use") {
+  using keyward::scanner::detail::password_values;
+  const auto has = [](const std::vector<std::string>& v, const std::string& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
+  CHECK(has(password_values("storePassword=s3cret\nkeyAlias=release\n"), "s3cret"));
+  CHECK(has(password_values("server.ssl.key-store-password: 'spring pw'\n"), "spring pw"));
+  CHECK(has(password_values("<Connector keystorePass=\"tomcat!pw\" port=\"8443\"/>"), "tomcat!pw"));
+  CHECK(has(password_values("export KEYSTORE_PASSWORD=\"env pw\"\n"), "env pw"));
+  CHECK(has(password_values("signingConfigs { release { storePassword \"groovy pw\" } }"), "groovy pw"));
+  CHECK(password_values("storePassword=${STORE_PASSWORD}\nusername=bob\npassword_hint=x\n").empty());
+}
