@@ -795,6 +795,10 @@ Result<Finding> parse_jks(std::span<const std::uint8_t> data, const PasswordSet&
     for (const auto& c : passwords.candidates) {
       if (pk.recovered) break;
       if (&c == opener) continue;
+      // A key password rarely differs from the store password; when no candidate opened the
+      // store, guessing common passwords on a JCEKS key (200,000 MD5 rounds each) would only
+      // burn the budget: there, try only passwords found next to the store.
+      if (opener == nullptr && pk.scheme != ProtectedKey::Scheme::jks && c.source.empty()) continue;
       if (!budget.take()) break;
       if (try_recover(pk, c, deadline, key)) {
         pk.recovered = true;
