@@ -159,6 +159,15 @@ json to_json(const Finding& f) {
     j["entries"] = entries;
   }
   if (!f.paired_with.empty()) j["paired_with"] = f.paired_with;
+  if (f.git) j["git"] = {{"commit", f.git->commit}, {"author_date", rfc3339(f.git->author_date)}};
+  if (f.risk) {
+    json factors = json::array();
+    for (const auto& x : f.risk->factors) factors.push_back({{"id", x.id}, {"points", x.points}, {"why", x.why}});
+    json r = {{"score", f.risk->score}, {"severity", f.risk->severity}, {"factors", factors}};
+    if (!f.risk->remediation.empty()) r["remediation"] = f.risk->remediation;
+    j["risk"] = r;
+  }
+  if (f.suppressed) j["suppressed"] = {{"kind", f.suppressed->kind}, {"justification", f.suppressed->justification}};
   return j;
 }
 

@@ -150,6 +150,35 @@ struct StoreFacts {
   bool truststore = false;           // no private-key entry: certificate inventory, not an exposure
 };
 
+// One reason a finding scores what it does (filled by keyward::rules, never by the scanner).
+struct RiskFactor {
+  std::string id;                    // stable factor id, e.g. "unencrypted-private-key"
+  int points = 0;                    // may be negative
+  std::string why;                   // one line a person reads
+};
+
+// The explainable risk of a finding: score = sum of factor points clipped to 0..100; severity
+// bands critical >= 90, high >= 70, medium >= 40, low >= 15, else info (DESIGN.md).
+struct RiskFacts {
+  int score = 0;
+  std::string severity;              // critical | high | medium | low | info
+  std::vector<RiskFactor> factors;
+  std::string remediation;           // what to do, from the rule (and policy rules)
+};
+
+// Why a finding does not count against a gate, when it does not. Suppressed findings stay in
+// every report (SARIF writes them as suppressed results).
+struct Suppression {
+  std::string kind;                  // allowlist | baseline | inline | ignore-file
+  std::string justification;         // reason, approver and expiry for an allow; the file for others
+};
+
+// Where in git history a finding was seen (keyward ci --history).
+struct GitFacts {
+  std::string commit;                // the commit that first added the blob
+  std::int64_t author_date = 0;      // seconds since the epoch
+};
+
 // One thing found.
 struct Finding {
   std::string id;                    // stable: hash of (root-relative path, member, fingerprint, ordinal)
@@ -164,6 +193,9 @@ struct Finding {
   std::optional<StoreFacts> store;   // for kind keystore
   std::vector<StoreEntry> entries;
   std::vector<std::string> paired_with;  // ids of findings with the same SPKI
+  std::optional<GitFacts> git;       // when found in git history
+  std::optional<RiskFacts> risk;     // once rules ran
+  std::optional<Suppression> suppressed;  // allowed, baselined or ignored (still reported)
 
   // Internal, not serialised: the fingerprint the id is made from (SPKI, cert or blob hash).
   std::string identity;
