@@ -7,7 +7,7 @@ CORPUS ?= $(CURDIR)/$(BUILD)/corpus
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo install test-sanitize fuzz clean
+.PHONY: all deps configure build test demo install test-sanitize fuzz bench clean
 
 all: build
 
@@ -54,3 +54,12 @@ fuzz: deps
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	@bash tests/support/make_corpus.sh $(CORPUS) >/dev/null
 	@bash tests/fuzz/run.sh $(FUZZ_BUILD)/bin $(CORPUS)/tree $(FUZZ_SECONDS)
+
+# Speed: micro benchmarks (MB/s) and the tree benchmark against ripgrep and grep (docs/performance.md).
+BENCH_DIR ?= $(CURDIR)/$(BUILD)/bench
+BENCH_MB ?= 2048
+BENCH_RUNS ?= 5
+bench: build
+	@$(BUILD)/bin/keyward_micro_bench --benchmark_min_time=0.3
+	@bash bench/make_tree.sh $(BENCH_DIR) $(BENCH_MB)
+	@bash bench/run.sh $(BUILD)/bin/keyward $(BENCH_DIR)/tree $(BENCH_RUNS)

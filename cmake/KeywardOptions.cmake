@@ -3,6 +3,7 @@ option(KEYWARD_BUILD_TESTS "Build the doctest suites and register the integratio
 option(KEYWARD_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
 option(KEYWARD_BUILD_FUZZERS "Build libFuzzer targets (needs clang)" OFF)
 option(KEYWARD_WERROR "Treat warnings as errors" OFF)
+option(KEYWARD_BUILD_BENCH "Build the Google Benchmark micro benchmarks (bench/)" ON)
 
 if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
   set(CMAKE_BUILD_TYPE RelWithDebInfo CACHE STRING "Build type" FORCE)

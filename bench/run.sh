@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs keyward, ripgrep (-uuu: every file, like keyward; and default: skipping hidden, ignored
+# and binary files) and grep -r alternately RUNS times over the benchmark tree, warm cache, and
+# prints the median wall time and peak RSS of each and keyward's ratio to rg -uuu. With COLD=1
+# (root, and /proc/sys/vm/drop_caches writable) it also runs each once after dropping the page
+# cache. Usage: run.sh KEYWARD TREE [RUNS]
+set -uo pipefail
+kw=${1:?usage: run.sh KEYWARD TREE [RUNS]}
+tree=${2:?usage: run.sh KEYWARD TREE [RUNS]}
+runs=${3:-5}
+pattern='-----BEGIN [A-Z ]*PRIVATE KEY-----'
+tmp=$(mktemp -d /tmp/keyward-bench-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+declare -A cmds=(
+  [keyward]="$kw scan -q --no-archives --format json -o /dev/null $tree"
+  [keyward-archives]="$kw scan -q --format json -o /dev/null $tree"
+  [rg-uuu]="rg -l -uuu -e '$pattern' $tree"
+  [rg]="rg -l -e '$pattern' $tree"
+  [grep-r]="grep -rlE -e '$pattern' $tree"
+)
+order=(keyward rg-uuu keyward-archives rg grep-r)
+
+measure() {  # measure NAME -> appends "seconds rss_kb" to $tmp/NAME
+  /usr/bin/time -f '%e %M' -o "$tmp/t" bash -c "${cmds[$1]} >/dev/null 2>&1"
+  cat "$tmp/t" >> "$tmp/$1"
+}
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+
+# One warm-up pass so every tool starts with the same page cache.
+for n in "${order[@]}"; do bash -c "${cmds[$n]} >/dev/null 2>&1"; done
+for ((i = 0; i < runs; i++)); do for n in "${order[@]}"; do measure "$n"; done; done
+
+echo "warm cache, $runs runs each, median wall time and peak RSS ($(nproc) cores)"
+printf '%-18s %10s %10s %12s\n' tool seconds rss_MiB vs_rg-uuu
+base=$(cut -d' ' -f1 "$tmp/rg-uuu" | median)
+for n in "${order[@]}"; do
+  s=$(cut -d' ' -f1 "$tmp/$n" | median)
+  m=$(cut -d' ' -f2 "$tmp/$n" | median)
+  awk -v n="$n" -v s="$s" -v m="$m" -v b="$base" 'BEGIN { printf "%-18s %10s %10.1f %11.2fx\n", n, s, m / 1024, s / b }'
+done
+
+if [[ "${COLD:-0}" == 1 ]]; then
+  if sync && echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; then
+    echo
+    echo "cold cache (page cache dropped before each run), one run each"
+    for n in keyward rg-uuu; do
+      sync; echo 3 > /proc/sys/vm/drop_caches
+      rm -f "$tmp/$n"; measure "$n"
+      printf '%-18s %10s\n' "$n" "$(cut -d' ' -f1 "$tmp/$n")"
+    done
+  else
+    echo "cold cache: dropping the page cache was refused here (not root, or a read-only /proc/sys)"
+  fi
+fi
