@@ -3,6 +3,7 @@
 // Absent facts are omitted, never null; non-UTF-8 paths are kept losslessly as path_b64.
 #pragma once
 
+#include <keyward/scanner/error.hpp>
 #include <keyward/scanner/finding.hpp>
 
 #include <nlohmann/json.hpp>
@@ -21,5 +22,9 @@ std::string rfc3339(std::int64_t seconds);
 nlohmann::json to_json(const Finding& f);
 // The whole document; with_findings=false leaves "findings" out (jsonl's last line).
 nlohmann::json to_json(const ScanResult& r, bool with_findings = true);
+
+// One finding read back from its JSON form; an error when a field has the wrong type or the
+// kind/format is unknown. Internal fields (identity, relative_path) are not in the JSON.
+Result<Finding> finding_from_json(const nlohmann::json& j);
 
 }  // namespace keyward::scanner
