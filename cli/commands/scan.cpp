@@ -4,6 +4,7 @@
 #include <keyward/reporters/text.hpp>
 #include <keyward/rules/passwords.hpp>
 #include <keyward/scanner/scan.hpp>
+#include <keyward/scanner/scan_cache.hpp>
 #include <keyward/version.hpp>
 
 #include <fmt/format.h>
@@ -18,6 +19,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace keyward::cli {
@@ -116,6 +118,9 @@ CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
                   "More passwords to try on key stores, one per line (repeatable; the built-in common list is always tried)")
       ->type_name("FILE")
       ->check(CLI::ExistingFile);
+  sub->add_option("--cache", cmd.cache,
+                  "Remember what each file held in FILE (mode 0600) and only stat unchanged files next time")
+      ->type_name("FILE");
   sub->add_flag("--no-nearby-passwords", cmd.no_nearby_passwords,
                 "Do not try passwords found next to a store (gradle.properties, application.properties, server.xml, .env)");
   return sub;
@@ -145,6 +150,12 @@ int run_scan(const ScanCommand& cmd) {
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
 
+  std::optional<scanner::ScanCache> cache;
+  if (!cmd.cache.empty()) {
+    cache = scanner::ScanCache::load(cmd.cache, scanner::ScanCache::fingerprint(opts));
+    opts.cache = &*cache;
+  }
+
   const bool tty = ::isatty(STDERR_FILENO) == 1;
   const auto start = std::chrono::steady_clock::now();
   scanner::ScanResult result;
@@ -153,6 +164,7 @@ int run_scan(const ScanCommand& cmd) {
     result = scanner::scan(opts);
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (cache) cache->save(cmd.cache);
 
   std::string report;
   if (cmd.format == "json") {

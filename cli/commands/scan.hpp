@@ -27,6 +27,7 @@ struct ScanCommand {
   unsigned archive_depth = 8;
   std::vector<std::string> password_files;
   bool no_nearby_passwords = false;
+  std::string cache;
 };
 
 // Registers the subcommand; `run` is set to the action.

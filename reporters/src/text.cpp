@@ -226,6 +226,7 @@ std::string render_text(const scanner::ScanResult& r, const TextOptions& o) {
   out += st.bold("Summary: ") + summary + "\n";
   std::string scanned = fmt::format("Scanned {} of {} files, {}, {} directories", r.stats.files_scanned,
                                     r.stats.files_seen, human_bytes(r.stats.bytes_scanned), r.stats.dirs_seen);
+  if (r.stats.files_cached != 0) scanned += fmt::format(" ({} unchanged, from the cache)", r.stats.files_cached);
   if (o.seconds > 0) scanned += fmt::format(" in {:.2f} s", o.seconds);
   if (!r.complete) scanned += "  " + st.yellow("(INCOMPLETE: scan was interrupted)");
   out += scanned + "\n";

@@ -191,6 +191,7 @@ json to_json(const ScanResult& r, bool with_findings) {
   json stats = json::object();
   stats["files_seen"] = r.stats.files_seen;
   stats["files_scanned"] = r.stats.files_scanned;
+  if (r.stats.files_cached != 0) stats["files_cached"] = r.stats.files_cached;
   stats["bytes_scanned"] = r.stats.bytes_scanned;
   stats["dirs_seen"] = r.stats.dirs_seen;
   stats["skipped"] = json(r.stats.skipped);

@@ -5,6 +5,8 @@
 #include "openssl/handles.hpp"
 #include "item_scan.hpp"
 
+#include <keyward/scanner/scan_cache.hpp>
+
 #include <boost/filesystem.hpp>
 
 #include <fnmatch.h>
@@ -311,6 +313,22 @@ class Run {
   }
 
   void process_file(const std::string& path, const std::string& rel, Worker& w) {
+    FileKey key;
+    if (opts_.cache != nullptr) {
+      // A rescan of an unchanged file only stats it.
+      struct stat st {};
+      if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+        key = {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+               static_cast<std::uint64_t>(st.st_size),
+               static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+               static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+        if (opts_.cache->reuse(path, key, w.findings)) {
+          ++w.stats.files_cached;
+          if (opts_.progress != nullptr) opts_.progress->files.fetch_add(1, std::memory_order_relaxed);
+          return;
+        }
+      }
+    }
     FileFacts facts;
     bool changed = false;
     int err = 0;
@@ -324,6 +342,9 @@ class Run {
     if (changed) ++w.stats.skipped["changed_during_scan"];
     const std::size_t before = w.findings.size();
     scan_buffer(w.buffer, path, rel, facts, opts_, w.findings, w.stats);
+    // A file that changed while read is not cached: the next scan reads it again.
+    if (opts_.cache != nullptr && key.ino != 0 && !changed)
+      opts_.cache->store(path, key, {w.findings.begin() + static_cast<std::ptrdiff_t>(before), w.findings.end()});
     if (opts_.progress != nullptr) {
       opts_.progress->files.fetch_add(1, std::memory_order_relaxed);
       opts_.progress->bytes.fetch_add(w.buffer.size(), std::memory_order_relaxed);
@@ -345,6 +366,7 @@ class Run {
 void merge(ScanStats& into, const ScanStats& from) {
   into.files_seen += from.files_seen;
   into.files_scanned += from.files_scanned;
+  into.files_cached += from.files_cached;
   into.bytes_scanned += from.bytes_scanned;
   into.dirs_seen += from.dirs_seen;
   into.errors += from.errors;

@@ -4,9 +4,11 @@
 #include "support/temp_tree.hpp"
 
 #include <keyward/scanner/scan.hpp>
+#include <keyward/scanner/scan_cache.hpp>
 
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -205,4 +207,49 @@ TEST_CASE("a file that vanished or is not regular is reported by reason, never o
   REQUIRE(::symlink("/etc/hostname", tree.path("link").c_str()) == 0);
   CHECK(keyward::scanner::detail::read_file(tree.path("link"), 1 << 20, buffer, facts, changed, err) ==
         ReadStatus::not_regular);
+}
+
+TEST_CASE("the scan cache reuses unchanged files and rescans a rewrite whose mtime was restored") {
+  t::TempTree tree;
+  tree.write("a/key.pem", t::pkcs8_pem(t::ec_p256()));
+  tree.write("b/readme.txt", "nothing here\n");
+  const std::string target = tree.write("c/swap.pem", t::pkcs8_pem(t::ec_p256()));
+  const std::string cache_file = tree.path("cache");
+  ScanOptions o;
+  o.roots = {tree.path("a"), tree.path("b"), tree.path("c")};
+  o.threads = 2;
+  const std::string fp = ScanCache::fingerprint(o);
+  {
+    auto cache = ScanCache::load(cache_file, fp);
+    o.cache = &cache;
+    const auto first = scan(o);
+    CHECK(first.stats.files_cached == 0);
+    CHECK(first.findings.size() == 2);
+    cache.save(cache_file);
+  }
+  struct stat st {};
+  REQUIRE(::stat(cache_file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+
+  // Rewrite c/swap.pem with another key and put its mtime back: only ctime tells.
+  REQUIRE(::stat(target.c_str(), &st) == 0);
+  const auto other = t::generate("EC", "P-256");
+  tree.write("c/swap.pem", t::pkcs8_pem(other));
+  const struct timespec times[2] = {st.st_atim, st.st_mtim};
+  REQUIRE(::utimensat(AT_FDCWD, target.c_str(), times, 0) == 0);
+
+  auto cache = ScanCache::load(cache_file, fp);
+  CHECK(cache.loaded_entries() == 3);
+  o.cache = &cache;
+  const auto second = scan(o);
+  CHECK(second.stats.files_cached == 2);
+  REQUIRE(second.findings.size() == 2);
+  bool saw_new_key = false;
+  for (const auto& f : second.findings) saw_new_key |= f.key->spki_sha256 == t::spki_sha256(other);
+  CHECK(saw_new_key);
+
+  // Another option that changes results voids the whole cache.
+  ScanOptions changed = o;
+  changed.max_size = 1024;
+  CHECK(ScanCache::load(cache_file, ScanCache::fingerprint(changed)).loaded_entries() == 0);
 }

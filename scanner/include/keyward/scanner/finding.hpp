@@ -212,6 +212,7 @@ struct Finding {
 struct ScanStats {
   std::uint64_t files_seen = 0;
   std::uint64_t files_scanned = 0;
+  std::uint64_t files_cached = 0;                 // unchanged since the cached scan: not read again
   std::uint64_t bytes_scanned = 0;
   std::uint64_t dirs_seen = 0;
   std::map<std::string, std::uint64_t> skipped;   // reason -> count

@@ -33,6 +33,8 @@ struct ArchiveLimits {
 };
 
 // Everything the scanner needs from outside.
+class ScanCache;
+
 struct ScanOptions {
   std::vector<std::string> roots;             // files or directories
   std::vector<std::string> excludes;          // globs: with '/' against the path, else the name
@@ -52,6 +54,7 @@ struct ScanOptions {
   std::string tool_version;                   // written into the result
   std::size_t max_errors_listed = 200;        // the error list is bounded; counters are not
   ScanProgress* progress = nullptr;           // optional, updated by workers
+  ScanCache* cache = nullptr;                 // optional: reuse what unchanged files held
   const std::atomic<bool>* cancel = nullptr;  // optional: set to stop early (result incomplete)
 
   // System trust-store locations (certificates there are inventory, not exposures).
