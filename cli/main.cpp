@@ -1,7 +1,11 @@
 // keyward: the command line. Thin: parses arguments, calls the libraries, maps errors to
 // exit codes (DESIGN.md). Every command's --help is its reference.
+#include "commands/ci.hpp"
+#include "commands/rules_cmd.hpp"
 #include "commands/scan.hpp"
 
+#include <keyward/ci/git_repo.hpp>
+#include <keyward/rules/rule_error.hpp>
 #include <keyward/version.hpp>
 
 #include <CLI/CLI.hpp>
@@ -20,7 +24,16 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Run 'keyward COMMAND --help' for a command's options. Docs: docs/ in the source tree.");
   keyward::cli::ScanCommand scan;
+  keyward::cli::CiCommand ci;
+  keyward::cli::BaselineCommand baseline;
+  keyward::cli::RulesCommand rules;
+  keyward::cli::ExplainCommand explain;
   CLI::App* scan_cmd = keyward::cli::add_scan_command(app, scan);
+  CLI::App* ci_cmd = keyward::cli::add_ci_command(app, ci);
+  CLI::App *baseline_create = nullptr, *baseline_update = nullptr, *rules_list = nullptr, *rules_test = nullptr;
+  keyward::cli::add_baseline_command(app, baseline, baseline_create, baseline_update);
+  keyward::cli::add_rules_command(app, rules, rules_list, rules_test);
+  CLI::App* explain_cmd = keyward::cli::add_explain_command(app, explain);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -29,6 +42,18 @@ int main(int argc, char** argv) {
   }
   try {
     if (scan_cmd->parsed()) return keyward::cli::run_scan(scan);
+    if (ci_cmd->parsed()) return keyward::cli::run_ci(ci);
+    if (baseline_create->parsed()) return keyward::cli::run_baseline(baseline, false);
+    if (baseline_update->parsed()) return keyward::cli::run_baseline(baseline, true);
+    if (rules_list->parsed()) return keyward::cli::run_rules_list(rules);
+    if (rules_test->parsed()) return keyward::cli::run_rules_test(rules);
+    if (explain_cmd->parsed()) return keyward::cli::run_explain(explain);
+  } catch (const keyward::rules::RuleError& e) {
+    std::fprintf(stderr, "keyward: %s\n", e.what());
+    return 2;
+  } catch (const keyward::ci::GitError& e) {
+    std::fprintf(stderr, "keyward: %s\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "keyward: %s\n", e.what());
     return 2;

@@ -1,8 +1,13 @@
 #include "commands/scan.hpp"
 
 #include <keyward/reporters/json.hpp>
+#include <keyward/reporters/junit.hpp>
+#include <keyward/reporters/sarif.hpp>
 #include <keyward/reporters/text.hpp>
-#include <keyward/rules/passwords.hpp>
+#include <keyward/rules/allowlist.hpp>
+#include <keyward/rules/baseline.hpp>
+#include <keyward/rules/engine.hpp>
+#include <keyward/rules/score_context.hpp>
 #include <keyward/scanner/scan.hpp>
 #include <keyward/scanner/scan_cache.hpp>
 #include <keyward/version.hpp>
@@ -80,26 +85,25 @@ CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
       "  keyward scan ~                        # your home, text report\n"
       "  keyward scan / --one-file-system      # the whole root file system\n"
       "  keyward scan src --format json -o findings.json\n"
-      "  keyward scan . --exclude 'node_modules' --exclude '*.iso'\n"
+      "  keyward scan . --exclude 'node_modules' --exclude '*.iso' --explain\n"
       "  keyward scan app.apk image.tar --passwords team-passwords.txt\n\n"
-      "Key stores (PKCS#12, JKS, JCEKS, encrypted zip) are tried with passwords found next to them,\n"
-      "the empty password and a built-in list of common ones; which one opened a store is never shown.\n\n"
+      "Every finding gets a risk score (0-100) and severity from the rules; --explain lists the\n"
+      "factors behind each. Key stores (PKCS#12, JKS, JCEKS, encrypted zip) are tried with passwords\n"
+      "found next to them, the empty password and a built-in list of common ones; which one opened a\n"
+      "store is never shown.\n\n"
       "Exit status: 0 no private key found, 1 a private key found, 2 usage error or the scan\n"
       "could not run (with --strict also when files could not be read).\n"
       "Key bytes, passwords and passphrases never appear in any output: facts and fingerprints only.");
   sub->add_option("paths", cmd.paths, "Files or directories to scan")->required()->type_name("PATH...");
   sub->add_option("-f,--format", cmd.format, "Report format")
-      ->check(CLI::IsMember({"text", "json", "jsonl"}))
+      ->check(CLI::IsMember({"text", "json", "jsonl", "sarif", "junit"}))
       ->capture_default_str();
   sub->add_option("-o,--output", cmd.output, "Write the report to FILE instead of standard output")
       ->type_name("FILE");
   sub->add_option("-e,--exclude", cmd.excludes,
                   "Skip files and directories matching GLOB (repeatable; a GLOB without '/' matches names)")
       ->type_name("GLOB");
-  sub->add_option("--max-size", cmd.max_size, "Skip files larger than this (e.g. 64M, 1G)")
-      ->transform(CLI::AsSizeValue(false))
-      ->default_str("64M");
-  sub->add_option("-j,--threads", cmd.threads, "Worker threads (default: one per core)");
+  add_common_scan_flags(*sub, cmd.common);
   sub->add_flag("-q,--quiet", cmd.quiet, "No progress line");
   sub->add_flag("-x,--one-file-system", cmd.one_file_system, "Do not cross into other file systems");
   sub->add_flag("--no-default-excludes", cmd.no_default_excludes,
@@ -109,95 +113,97 @@ CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
   sub->add_flag("--strict", cmd.strict, "Exit 2 when any file or directory could not be read");
   sub->add_flag("--list-trust-store", cmd.list_trust_store,
                 "List system trust-store certificates one by one in text output");
-  sub->add_flag("--no-archives", cmd.no_archives,
-                "Do not look inside zip/jar/apk/whl/tar archives and image layers");
+  sub->add_flag("--explain", cmd.explain, "List the risk factors behind each finding's score");
   sub->add_option("--archive-depth", cmd.archive_depth, "How deep archives inside archives are opened")
       ->capture_default_str()
       ->check(CLI::Range(1u, 64u));
-  sub->add_option("--passwords", cmd.password_files,
-                  "More passwords to try on key stores, one per line (repeatable; the built-in common list is always tried)")
-      ->type_name("FILE")
-      ->check(CLI::ExistingFile);
   sub->add_option("--cache", cmd.cache,
                   "Remember what each file held in FILE (mode 0600) and only stat unchanged files next time")
       ->type_name("FILE");
-  sub->add_flag("--no-nearby-passwords", cmd.no_nearby_passwords,
-                "Do not try passwords found next to a store (gradle.properties, application.properties, server.xml, .env)");
+  sub->add_option("--allowlist", cmd.allowlist, "Central allowlist of known keys (YAML, see docs/rules.md)")
+      ->type_name("FILE");
+  sub->add_option("--baseline", cmd.baseline, "Mark findings in this baseline as suppressed")->type_name("FILE");
   return sub;
 }
 
-int run_scan(const ScanCommand& cmd) {
-  scanner::ScanOptions opts;
-  opts.roots = cmd.paths;
-  opts.excludes = cmd.excludes;
-  opts.default_excludes = !cmd.no_default_excludes;
-  opts.max_size = cmd.max_size;
-  opts.threads = cmd.threads;
-  opts.one_file_system = cmd.one_file_system;
-  opts.skip_network_fs = !cmd.include_network_fs;
-  opts.tool_version = KEYWARD_VERSION;
-  opts.archives = !cmd.no_archives;
-  opts.archive_limits.max_depth = cmd.archive_depth;
-  opts.nearby_passwords = !cmd.no_nearby_passwords;
-  opts.passwords = rules::builtin_passwords();
-  for (const auto& file : cmd.password_files) {
-    auto more = rules::load_passwords(file);
-    opts.passwords.insert(opts.passwords.end(), more.begin(), more.end());
-  }
+scanner::ScanResult run_with_progress(const scanner::ScanOptions& in, bool quiet, double& seconds) {
+  scanner::ScanOptions opts = in;
   scanner::ScanProgress progress;
   opts.progress = &progress;
   opts.cancel = &g_cancel;
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
+  const bool tty = ::isatty(STDERR_FILENO) == 1;
+  const auto start = std::chrono::steady_clock::now();
+  scanner::ScanResult result;
+  {
+    ProgressLine line(progress, tty && !quiet);
+    result = scanner::scan(opts);
+  }
+  seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
 
+int run_scan(const ScanCommand& cmd) {
+  const rules::RuleSet rule_set = load_rules(cmd.common.rules_dirs);
+  std::optional<rules::Allowlist> allowlist;
+  if (!cmd.allowlist.empty()) allowlist = rules::Allowlist::load(cmd.allowlist);
+  std::optional<rules::Baseline> baseline;
+  if (!cmd.baseline.empty()) baseline = rules::Baseline::load(cmd.baseline);
+
+  scanner::ScanOptions opts = scan_options(cmd.common);
+  opts.roots = cmd.paths;
+  opts.excludes = cmd.excludes;
+  opts.default_excludes = !cmd.no_default_excludes;
+  opts.one_file_system = cmd.one_file_system;
+  opts.skip_network_fs = !cmd.include_network_fs;
+  opts.archive_limits.max_depth = cmd.archive_depth;
   std::optional<scanner::ScanCache> cache;
   if (!cmd.cache.empty()) {
     cache = scanner::ScanCache::load(cmd.cache, scanner::ScanCache::fingerprint(opts));
     opts.cache = &*cache;
   }
 
-  const bool tty = ::isatty(STDERR_FILENO) == 1;
-  const auto start = std::chrono::steady_clock::now();
-  scanner::ScanResult result;
-  {
-    ProgressLine line(progress, tty && !cmd.quiet);
-    result = scanner::scan(opts);
-  }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double secs = 0;
+  scanner::ScanResult result = run_with_progress(opts, cmd.quiet, secs);
   if (cache) cache->save(cmd.cache);
+
+  rules::score(result, rule_set, rules::ScoreContext{});
+  if (allowlist)
+    for (const auto& w : rules::apply_allowlist(result, *allowlist, rules::ScoreContext::current_time()))
+      std::fprintf(stderr, "keyward: %s\n", w.c_str());
+  if (baseline) rules::apply_baseline(result, *baseline, cmd.baseline);
 
   std::string report;
   if (cmd.format == "json") {
     report = reporters::render_json(result);
   } else if (cmd.format == "jsonl") {
     report = reporters::render_jsonl(result);
+  } else if (cmd.format == "sarif") {
+    reporters::SarifOptions so;
+    so.root = cmd.paths.size() == 1 ? cmd.paths.front() : std::string(".");
+    so.rules = rule_help(rule_set);
+    so.tool_version = KEYWARD_VERSION;
+    report = reporters::render_sarif(result, so);
+  } else if (cmd.format == "junit") {
+    report = reporters::render_junit(result, "high");
   } else {
     reporters::TextOptions to;
     const char* no_color = std::getenv("NO_COLOR");
     to.color = cmd.output.empty() && ::isatty(STDOUT_FILENO) == 1 && (no_color == nullptr || *no_color == '\0');
     to.list_trust_store = cmd.list_trust_store;
     to.seconds = secs;
+    to.explain = cmd.explain;
     report = reporters::render_text(result, to);
   }
-  if (cmd.output.empty()) {
-    std::fwrite(report.data(), 1, report.size(), stdout);
-    std::fflush(stdout);
-  } else {
-    std::ofstream out(cmd.output, std::ios::binary | std::ios::trunc);
-    out << report;
-    if (!out) {
-      std::fprintf(stderr, "keyward: cannot write %s; check the directory exists and is writable\n",
-                   cmd.output.c_str());
-      return 2;
-    }
-  }
+  if (!write_report(report, cmd.output)) return 2;
   if (!result.complete) {
     std::fprintf(stderr, "keyward: scan interrupted; the report is incomplete\n");
     return 2;
   }
   if (cmd.strict && result.stats.errors != 0) return 2;
   for (const auto& f : result.findings)
-    if (f.holds_private_key()) return 1;
+    if (f.holds_private_key() && !f.suppressed) return 1;
   return 0;
 }
 

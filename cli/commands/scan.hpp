@@ -1,9 +1,10 @@
-// `keyward scan`: options, running the scanner, writing the report, the exit code.
+// `keyward scan`: options, running the scanner and the rules, writing the report, the exit code.
 #pragma once
+
+#include "commands/common.hpp"
 
 #include <CLI/CLI.hpp>
 
-#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -15,25 +16,27 @@ struct ScanCommand {
   std::string format = "text";
   std::string output;
   std::vector<std::string> excludes;
-  std::uint64_t max_size = 64ull << 20;
-  unsigned threads = 0;
+  CommonScanFlags common;
   bool quiet = false;
   bool one_file_system = false;
   bool no_default_excludes = false;
   bool include_network_fs = false;
   bool strict = false;
   bool list_trust_store = false;
-  bool no_archives = false;
+  bool explain = false;
   unsigned archive_depth = 8;
-  std::vector<std::string> password_files;
-  bool no_nearby_passwords = false;
   std::string cache;
+  std::string allowlist;
+  std::string baseline;
 };
 
-// Registers the subcommand; `run` is set to the action.
+// Registers the subcommand.
 CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd);
 
 // Runs it; returns the process exit code (DESIGN.md: 0 clean, 1 private key, 2 error).
 int run_scan(const ScanCommand& cmd);
+
+// Runs the scanner with a progress line on a TTY (never from workers) and Ctrl-C handling.
+scanner::ScanResult run_with_progress(const scanner::ScanOptions& opts, bool quiet, double& seconds);
 
 }  // namespace keyward::cli

@@ -79,6 +79,25 @@ std::string cert_line(const CertFacts& c, const Style& st) {
   return s;
 }
 
+std::string severity_tag(const Finding& f, const Style& st) {
+  if (!f.risk) return {};
+  std::string sev = upper(f.risk->severity);
+  std::string tag = fmt::format("[{} {}]", sev, f.risk->score);
+  if (f.risk->severity == "critical" || f.risk->severity == "high") tag = st.red(tag);
+  else if (f.risk->severity == "medium") tag = st.yellow(tag);
+  else tag = st.dim(tag);
+  return tag + " ";
+}
+
+std::string explanation(const Finding& f, const Style& st) {
+  if (!f.risk) return {};
+  std::string out;
+  for (const auto& x : f.risk->factors)
+    out += fmt::format("      {:+4d}  {}  {}\n", x.points, st.bold(x.id), x.why);
+  if (!f.risk->remediation.empty()) out += "      fix: " + f.risk->remediation + "\n";
+  return out;
+}
+
 std::string store_line(const Finding& f, const Style& st) {
   const scanner::StoreFacts& s = *f.store;
   std::string line = std::string(scanner::to_string(f.format));
@@ -134,8 +153,15 @@ std::string render_text(const scanner::ScanResult& r, const TextOptions& o) {
   };
 
   std::map<Kind, std::vector<const Finding*>> groups;
-  std::size_t trust_listed_out = 0, truststores = 0;
+  std::size_t trust_listed_out = 0, truststores = 0, suppressed = 0;
+  std::map<std::string, std::size_t> by_severity;
   for (const auto& f : r.findings) {
+    if (f.suppressed) {
+      ++suppressed;
+      if (!o.show_suppressed) continue;
+    } else if (f.risk) {
+      ++by_severity[f.risk->severity];
+    }
     if (f.certificate && f.certificate->trust_store && !o.list_trust_store) {
       ++trust_listed_out;
       continue;
@@ -157,7 +183,10 @@ std::string render_text(const scanner::ScanResult& r, const TextOptions& o) {
     if (it == groups.end()) continue;
     out += st.bold(fmt::format("{} ({})", title, it->second.size())) + "\n";
     for (const Finding* f : it->second) {
-      std::string line = "  " + where(*f) + "\n    ";
+      std::string line = "  " + severity_tag(*f, st) + where(*f);
+      if (f->suppressed) line += "  " + st.dim("(suppressed: " + f->suppressed->kind + ", " + f->suppressed->justification + ")");
+      if (f->git) line += st.dim("  (commit " + f->git->commit.substr(0, 12) + ", " + date(f->git->author_date) + ")");
+      line += "\n    ";
       if (f->key) {
         line += key_type(*f->key) + "  " + std::string(scanner::to_string(f->format));
         if (kind == Kind::private_key) {
@@ -184,6 +213,7 @@ std::string render_text(const scanner::ScanResult& r, const TextOptions& o) {
       if (!f->encoding.empty()) line += "  (" + f->encoding + " in text)";
       line += st.dim(fmt::format("  mode {:04o} {}", f->file.mode, f->file.owner.empty() ? std::to_string(f->file.uid) : f->file.owner));
       line += "\n";
+      if (o.explain) line += explanation(*f, st);
       if (kind == Kind::keystore) {
         line += store_entries(*f, st);
         for (const auto& e : f->entries)
@@ -224,6 +254,16 @@ std::string render_text(const scanner::ScanResult& r, const TextOptions& o) {
   if (count(Kind::keystore) != 0) summary += fmt::format(", {} key stores", count(Kind::keystore));
   summary += fmt::format(", {} public keys", count(Kind::public_key));
   out += st.bold("Summary: ") + summary + "\n";
+  if (!by_severity.empty()) {
+    std::string sev = "By severity:";
+    for (const char* name : {"critical", "high", "medium", "low", "info"}) {
+      auto it = by_severity.find(name);
+      if (it != by_severity.end()) sev += fmt::format(" {} {},", name, it->second);
+    }
+    sev.pop_back();
+    out += sev + "\n";
+  }
+  if (suppressed != 0) out += fmt::format("Suppressed (allowed, baselined or ignored; still listed): {}\n", suppressed);
   std::string scanned = fmt::format("Scanned {} of {} files, {}, {} directories", r.stats.files_scanned,
                                     r.stats.files_seen, human_bytes(r.stats.bytes_scanned), r.stats.dirs_seen);
   if (r.stats.files_cached != 0) scanned += fmt::format(" ({} unchanged, from the cache)", r.stats.files_cached);

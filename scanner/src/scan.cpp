@@ -442,6 +442,16 @@ ScanResult scan(const ScanOptions& options) {
   std::vector<Worker> workers(options.threads != 0 ? options.threads
                                                    : std::max(1u, std::thread::hardware_concurrency()));
   std::size_t usable = 0;
+  if (!options.files.empty()) {
+    // An explicit list (keyward ci): every file is its own item, named relative to base_dir.
+    std::string base = options.base_dir.empty() ? std::string(".") : options.base_dir;
+    if (base.back() != '/') base += '/';
+    for (const auto& rel : options.files) {
+      ++result.stats.files_seen;
+      run.add_root({base + rel, rel, false, 0, nullptr, 0, true});
+    }
+    usable = options.files.size();
+  }
   for (const auto& root : options.roots) {
     struct stat st {};
     if (::stat(root.c_str(), &st) != 0) {

@@ -15,6 +15,8 @@ struct TextOptions {
   bool color = false;             // ANSI colour (the CLI enables it only on a TTY without NO_COLOR)
   bool list_trust_store = false;  // list trust-store certificates one by one instead of counting them
   double seconds = 0;             // wall time to print in the summary (0: omitted)
+  bool explain = false;           // list each finding's risk factors under it
+  bool show_suppressed = true;    // list suppressed findings (always counted in the summary)
 };
 
 // Renders a scan result as text.

@@ -37,6 +37,10 @@ class ScanCache;
 
 struct ScanOptions {
   std::vector<std::string> roots;             // files or directories
+  // Instead of walking roots: exactly these files, relative to base_dir (e.g. a repository's
+  // tracked files for `keyward ci`). Ids and reports use these relative paths.
+  std::vector<std::string> files;
+  std::string base_dir;
   std::vector<std::string> excludes;          // globs: with '/' against the path, else the name
   bool default_excludes = true;               // .git/objects, __pycache__, caches
   std::uint64_t max_size = 64ull << 20;       // files larger than this are skipped (counted)

@@ -1,0 +1,239 @@
+#include "commands/ci.hpp"
+
+#include "commands/scan.hpp"
+
+#include <keyward/ci/git_repo.hpp>
+#include <keyward/reporters/json.hpp>
+#include <keyward/reporters/junit.hpp>
+#include <keyward/reporters/sarif.hpp>
+#include <keyward/reporters/text.hpp>
+#include <keyward/rules/allowlist.hpp>
+#include <keyward/rules/baseline.hpp>
+#include <keyward/rules/engine.hpp>
+#include <keyward/rules/ignore_file.hpp>
+#include <keyward/rules/inline_allow.hpp>
+#include <keyward/rules/score_context.hpp>
+#include <keyward/rules/severity.hpp>
+#include <keyward/scanner/scan.hpp>
+#include <keyward/version.hpp>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+
+namespace keyward::cli {
+namespace {
+
+// Scans blobs (index or history) one by one: they are not files on disk.
+void scan_blobs(const std::function<void(const std::function<void(const ci::GitBlob&)>&)>& source,
+                const scanner::ScanOptions& opts, const std::string& root, scanner::ScanResult& result) {
+  source([&](const ci::GitBlob& blob) {
+    const std::size_t before = result.findings.size();
+    scanner::FileFacts facts;
+    facts.size = blob.content.size();
+    facts.mode = 0644;
+    facts.mtime = blob.author_date;
+    ++result.stats.files_seen;
+    scanner::scan_buffer(blob.content, root + blob.path, blob.path, facts, opts, result.findings, result.stats);
+    for (std::size_t i = before; i < result.findings.size(); ++i) {
+      result.findings[i].location.path = blob.path;  // in the repository, not on disk
+      if (!blob.commit.empty()) result.findings[i].git = scanner::GitFacts{blob.commit, blob.author_date};
+    }
+  });
+}
+
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Applies every way of allowing a known finding, in order of authority.
+void apply_allows(scanner::ScanResult& result, const CiCommand& cmd, const std::string& root) {
+  const std::string ignore_path = root + ".keywardignore";
+  if (std::filesystem::exists(ignore_path)) rules::apply_ignore_file(result, rules::IgnoreFile::load(ignore_path));
+  if (!cmd.no_inline_allow && !cmd.staged && !cmd.history) rules::apply_inline_allows(result);
+  if (!cmd.allowlist.empty())
+    for (const auto& w : rules::apply_allowlist(result, rules::Allowlist::load(cmd.allowlist), now_seconds()))
+      std::fprintf(stderr, "keyward: %s\n", w.c_str());
+  if (!cmd.baseline.empty()) rules::apply_baseline(result, rules::Baseline::load(cmd.baseline), cmd.baseline);
+}
+
+}  // namespace
+
+CLI::App* add_ci_command(CLI::App& app, CiCommand& cmd) {
+  CLI::App* sub = app.add_subcommand("ci", "Fail a pipeline or a commit when a private key is in the repository");
+  sub->footer(
+      "Examples:\n"
+      "  keyward ci                                   # the working tree: tracked + untracked-not-ignored files\n"
+      "  keyward ci --format sarif -o keyward.sarif   # for GitHub code scanning\n"
+      "  keyward ci --since origin/main               # only what this branch changed\n"
+      "  keyward ci --staged                          # pre-commit: what is about to be committed\n"
+      "  keyward ci --history                         # every blob ever committed, on any ref\n"
+      "  keyward ci --baseline .keyward-baseline.json # only what is new since `keyward baseline create`\n\n"
+      "Known findings can be allowed by .keywardignore (paths, gitignore syntax), a `keyward:allow`\n"
+      "comment on the line before a PEM block (turn off with --no-inline-allow), a central allowlist of\n"
+      "key fingerprints with reason, approver and expiry (--allowlist), or a baseline. Allowed findings\n"
+      "stay in the report as suppressed.\n\n"
+      "Exit status: 0 nothing at or above --fail-on, 1 findings at or above --fail-on, 2 usage error,\n"
+      "unreadable baseline, allowlist or rules, not a git repository, or history too shallow for --since.");
+  sub->add_option("path", cmd.path, "A directory inside the repository")->capture_default_str();
+  sub->add_option("--fail-on", cmd.fail_on, "Lowest severity that fails the gate")
+      ->check(CLI::IsMember({"critical", "high", "medium", "low", "info"}))
+      ->capture_default_str();
+  sub->add_option("--baseline", cmd.baseline, "Only findings not in this baseline count")->type_name("FILE");
+  sub->add_option("--allowlist", cmd.allowlist, "Central allowlist of key fingerprints (YAML)")->type_name("FILE");
+  auto* since = sub->add_option("--since", cmd.since, "Only files changed since this ref (e.g. origin/main)")
+                    ->type_name("REF");
+  auto* staged = sub->add_flag("--staged", cmd.staged, "Scan the index (pre-commit), not the working tree");
+  auto* history = sub->add_flag("--history", cmd.history, "Scan every blob reachable from any ref, once");
+  since->excludes(staged)->excludes(history);
+  staged->excludes(history);
+  sub->add_flag("--no-inline-allow", cmd.no_inline_allow, "Ignore keyward:allow comments in the scanned files");
+  sub->add_option("-f,--format", cmd.format, "Report format")
+      ->check(CLI::IsMember({"text", "sarif", "junit", "json"}))
+      ->capture_default_str();
+  sub->add_option("-o,--output", cmd.output, "Write the report to FILE")->type_name("FILE");
+  sub->add_flag("--explain", cmd.explain, "List the risk factors behind each finding (text)");
+  add_common_scan_flags(*sub, cmd.common);
+  return sub;
+}
+
+int run_ci(const CiCommand& cmd) {
+  const auto threshold = rules::parse_severity(cmd.fail_on);
+  const rules::RuleSet rule_set = load_rules(cmd.common.rules_dirs);
+  // Unreadable baseline or allowlist: an error, never a pass.
+  if (!cmd.baseline.empty()) (void)rules::Baseline::load(cmd.baseline);
+  if (!cmd.allowlist.empty()) (void)rules::Allowlist::load(cmd.allowlist);
+
+  const ci::GitRepo repo = ci::GitRepo::open(cmd.path);
+  const std::string root = repo.workdir();
+  scanner::ScanOptions opts = scan_options(cmd.common);
+  opts.base_dir = root;
+  opts.nearby_passwords = opts.nearby_passwords && !cmd.staged && !cmd.history;
+
+  const auto start = std::chrono::steady_clock::now();
+  scanner::ScanResult result;
+  if (cmd.staged || cmd.history) {
+    result.tool_version = KEYWARD_VERSION;
+    result.roots = {root};
+    result.started_at = now_seconds();
+    if (cmd.staged) {
+      scan_blobs([&](const auto& fn) { repo.for_each_staged(opts.max_size, fn); }, opts, root, result);
+    } else {
+      ci::HistoryStats hs;
+      scan_blobs([&](const auto& fn) { repo.for_each_history_blob(opts.max_size, fn, hs); }, opts, root, result);
+      if (hs.skipped_large != 0) result.stats.skipped["too_large"] += hs.skipped_large;
+      if (repo.is_shallow())
+        std::fprintf(stderr, "keyward: this clone is shallow: --history saw only part of the history "
+                             "(run `git fetch --unshallow` first for all of it)\n");
+    }
+    scanner::pair_findings(result.findings);
+    result.finished_at = now_seconds();
+  } else {
+    opts.files = cmd.since.empty() ? repo.worktree_files() : repo.changed_since(cmd.since);
+    if (opts.files.empty()) {
+      result.tool_version = KEYWARD_VERSION;
+      result.roots = {root};
+      result.started_at = result.finished_at = now_seconds();
+    } else {
+      double secs = 0;
+      result = run_with_progress(opts, true, secs);
+    }
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  rules::ScoreContext ctx;
+  ctx.base_dir = root;
+  rules::score(result, rule_set, ctx);
+  apply_allows(result, cmd, root);
+  // In a repository, findings are named by their path in it (as SARIF and baselines are).
+  for (auto& f : result.findings)
+    if (!f.relative_path.empty()) f.location.path = f.relative_path;
+
+  std::size_t failing = 0;
+  for (const auto& f : result.findings) {
+    if (f.suppressed || !f.risk) continue;
+    const auto sev = rules::parse_severity(f.risk->severity);
+    if (sev && threshold && *sev >= *threshold) ++failing;
+  }
+
+  std::string report;
+  if (cmd.format == "sarif") {
+    reporters::SarifOptions so;
+    so.root = root;
+    so.rules = rule_help(rule_set);
+    so.tool_version = KEYWARD_VERSION;
+    report = reporters::render_sarif(result, so);
+  } else if (cmd.format == "junit") {
+    report = reporters::render_junit(result, cmd.fail_on);
+  } else if (cmd.format == "json") {
+    report = reporters::render_json(result);
+  } else {
+    reporters::TextOptions to;
+    const char* no_color = std::getenv("NO_COLOR");
+    to.color = cmd.output.empty() && ::isatty(STDOUT_FILENO) == 1 && (no_color == nullptr || *no_color == '\0');
+    to.seconds = secs;
+    to.explain = cmd.explain;
+    report = reporters::render_text(result, to);
+    report += failing == 0 ? fmt::format("keyward ci: passed (nothing at or above {})\n", cmd.fail_on)
+                           : fmt::format("keyward ci: FAILED: {} finding(s) at or above {}\n", failing, cmd.fail_on);
+  }
+  if (!write_report(report, cmd.output)) return 2;
+  if (!cmd.output.empty() && cmd.format != "text")
+    std::fprintf(stderr, "keyward ci: %s: %zu finding(s) at or above %s\n", failing == 0 ? "passed" : "FAILED", failing,
+                 cmd.fail_on.c_str());
+  return failing == 0 ? 0 : 1;
+}
+
+CLI::App* add_baseline_command(CLI::App& app, BaselineCommand& cmd, CLI::App*& create, CLI::App*& update) {
+  CLI::App* sub = app.add_subcommand("baseline", "Record the findings a repository has now, so that the gate only fails on new ones");
+  sub->require_subcommand(1);
+  sub->footer(
+      "The baseline is keyed on finding identity (key fingerprint + path relative to the repository),\n"
+      "sorted, with no timestamps or line numbers, so it survives edits and merges. Use it with\n"
+      "`keyward ci --baseline FILE` (or `keyward scan --baseline FILE`).");
+  for (auto** target : {&create, &update}) {
+    const bool is_update = target == &update;
+    *target = sub->add_subcommand(is_update ? "update" : "create",
+                                  is_update ? "Add new findings to an existing baseline and drop those gone"
+                                            : "Write a baseline of the repository's current findings");
+    (*target)->add_option("path", cmd.path, "A directory inside the repository (or any directory)")
+        ->capture_default_str();
+    (*target)->add_option("-o,--output", cmd.output, "The baseline file")->capture_default_str();
+    add_common_scan_flags(**target, cmd.common);
+  }
+  return sub;
+}
+
+int run_baseline(const BaselineCommand& cmd, bool update) {
+  scanner::ScanOptions opts = scan_options(cmd.common);
+  std::string root;
+  try {
+    const ci::GitRepo repo = ci::GitRepo::open(cmd.path);
+    root = repo.workdir();
+    opts.base_dir = root;
+    opts.files = repo.worktree_files();
+  } catch (const ci::GitError&) {
+    opts.roots = {cmd.path};  // not a repository: the directory itself
+  }
+  double secs = 0;
+  scanner::ScanResult result;
+  if (!opts.files.empty() || !opts.roots.empty()) result = run_with_progress(opts, true, secs);
+  std::string text;
+  if (update) {
+    rules::Baseline b = rules::Baseline::load(cmd.output);
+    b.update(result);
+    text = b.to_json();
+  } else {
+    text = rules::Baseline::create(result);
+  }
+  if (!write_report(text, cmd.output)) return 2;
+  std::fprintf(stderr, "keyward: baseline %s with %zu finding(s): %s\n", update ? "updated" : "written",
+               rules::Baseline::parse(text, cmd.output).entries().size(), cmd.output.c_str());
+  return 0;
+}
+
+}  // namespace keyward::cli

@@ -1,0 +1,43 @@
+// `keyward ci`: the gate for pipelines and pre-commit. Scans a repository's working tree (tracked
+// and untracked-but-not-ignored files), or only what changed since a ref, or the index, or every
+// blob in history; scores with the rules; applies .keywardignore, inline allows, the central
+// allowlist and a baseline; writes SARIF/JUnit/text/JSON; exits 1 when a finding at or above
+// --fail-on is left.
+#pragma once
+
+#include "commands/common.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace keyward::cli {
+
+struct CiCommand {
+  std::string path = ".";
+  std::string fail_on = "high";
+  std::string baseline;
+  std::string allowlist;
+  std::string since;
+  bool staged = false;
+  bool history = false;
+  bool no_inline_allow = false;
+  std::string format = "text";
+  std::string output;
+  bool explain = false;
+  CommonScanFlags common;
+};
+
+CLI::App* add_ci_command(CLI::App& app, CiCommand& cmd);
+int run_ci(const CiCommand& cmd);
+
+// `keyward baseline create|update [PATH] -o FILE`.
+struct BaselineCommand {
+  std::string path = ".";
+  std::string output = ".keyward-baseline.json";
+  CommonScanFlags common;
+};
+CLI::App* add_baseline_command(CLI::App& app, BaselineCommand& cmd, CLI::App*& create, CLI::App*& update);
+int run_baseline(const BaselineCommand& cmd, bool update);
+
+}  // namespace keyward::cli

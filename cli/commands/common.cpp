@@ -1,0 +1,81 @@
+#include "commands/common.hpp"
+
+#include <keyward/rules/passwords.hpp>
+#include <keyward/rules/severity.hpp>
+#include <keyward/version.hpp>
+
+#include <cstdio>
+#include <fstream>
+
+namespace keyward::cli {
+
+void add_common_scan_flags(CLI::App& cmd, CommonScanFlags& flags) {
+  cmd.add_option("--rules", flags.rules_dirs, "Also load the rule files (*.yaml) in DIR (repeatable)")
+      ->type_name("DIR")
+      ->check(CLI::ExistingDirectory);
+  cmd.add_option("--passwords", flags.password_files,
+                 "More passwords to try on key stores, one per line (repeatable; the built-in common list is always tried)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  cmd.add_option("--max-size", flags.max_size, "Skip files larger than this (e.g. 64M, 1G)")
+      ->transform(CLI::AsSizeValue(false))
+      ->default_str("64M");
+  cmd.add_option("-j,--threads", flags.threads, "Worker threads (default: one per core)");
+  cmd.add_flag("--no-archives", flags.no_archives, "Do not look inside zip/jar/apk/whl/tar archives and image layers");
+  cmd.add_flag("--no-nearby-passwords", flags.no_nearby_passwords,
+               "Do not try passwords found next to a store (gradle.properties, application.properties, server.xml, .env)");
+}
+
+rules::RuleSet load_rules(const std::vector<std::string>& dirs) {
+  rules::RuleSet set = rules::RuleSet::builtin();
+  for (const auto& d : dirs) set.load_dir(d);
+  return set;
+}
+
+scanner::ScanOptions scan_options(const CommonScanFlags& flags) {
+  scanner::ScanOptions opts;
+  opts.max_size = flags.max_size;
+  opts.threads = flags.threads;
+  opts.archives = !flags.no_archives;
+  opts.nearby_passwords = !flags.no_nearby_passwords;
+  opts.tool_version = KEYWARD_VERSION;
+  opts.passwords = rules::builtin_passwords();
+  for (const auto& file : flags.password_files) {
+    auto more = rules::load_passwords(file);
+    opts.passwords.insert(opts.passwords.end(), more.begin(), more.end());
+  }
+  return opts;
+}
+
+std::vector<reporters::RuleHelp> rule_help(const rules::RuleSet& set) {
+  std::vector<reporters::RuleHelp> out;
+  for (const auto& r : set.detections()) {
+    reporters::RuleHelp h;
+    h.id = r.id;
+    h.title = r.title;
+    h.description = r.description;
+    h.remediation = r.remediation;
+    h.severity = std::string(rules::to_string(r.severity));
+    h.references = r.references;
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+bool write_report(const std::string& report, const std::string& file) {
+  if (file.empty() || file == "-") {
+    std::fwrite(report.data(), 1, report.size(), stdout);
+    std::fflush(stdout);
+    return true;
+  }
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out << report;
+  out.close();
+  if (!out) {
+    std::fprintf(stderr, "keyward: cannot write %s; check the directory exists and is writable\n", file.c_str());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace keyward::cli

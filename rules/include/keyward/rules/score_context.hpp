@@ -1,0 +1,47 @@
+// ScoreContext: what the risk engine needs to know besides the findings: the time, where homes,
+// CI workspaces, shared directories and test fixtures are, and extra publicly known keys.
+// Globs use fnmatch without FNM_PATHNAME ('*' crosses '/'), like the scanner's --exclude, and are
+// matched against the absolute path of the file (relative scan paths are made absolute from
+// base_dir, or the process's working directory).
+// Used by: the CLI and the agent (build one per run), tests, `keyward rules test`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace keyward::rules {
+
+// Everything the engine reads besides findings and rules.
+struct ScoreContext {
+  // Now, in seconds since the epoch (certificate validity, expiry, allowlist dates).
+  std::int64_t now = current_time();
+  // Home directories; the path component matched by the last glob component is the user name
+  // (so /home/alice/x has user alice; "/root" is root's home).
+  std::vector<std::string> home_globs = default_home_globs();
+  // CI workspaces, build agents and shared directories.
+  std::vector<std::string> shared_globs = default_shared_globs();
+  // Test and fixture paths (negative points).
+  std::vector<std::string> test_globs = default_test_globs();
+  // Extra publicly known keys (SPKI SHA-256 hex), beyond the rule set's list.
+  std::vector<std::string> known_keys;
+  // Makes relative location paths absolute; empty: the process's working directory.
+  std::string base_dir;
+  // Match "/" + the root-relative path instead of the absolute path (rule examples in a temp
+  // tree, remote scans whose root stands for "/").
+  bool virtual_root = false;
+  // A certificate expiring within this many days is "expiring".
+  int expiring_days = 30;
+
+  // Seconds since the epoch, now.
+  static std::int64_t current_time();
+  // /home/*, /root, /Users/*
+  static std::vector<std::string> default_home_globs();
+  // */jenkins/workspace/*, /var/lib/jenkins/*, /home/runner/work/*, */actions-runner/_work/*,
+  // /builds/*, /var/lib/buildkite-agent/*, /opt/atlassian/pipelines/*, /tmp/*, /srv/shared/*
+  static std::vector<std::string> default_shared_globs();
+  // */test/*, */tests/*, */testdata/*, */fixtures/*, */__tests__/*, *_test.*, */spec/*
+  static std::vector<std::string> default_test_globs();
+};
+
+}  // namespace keyward::rules

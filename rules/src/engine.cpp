@@ -1,0 +1,429 @@
+#include <keyward/rules/engine.hpp>
+
+#include <keyward/rules/rule_error.hpp>
+
+#include "glob.hpp"
+#include "policy_match.hpp"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+namespace keyward::rules {
+
+namespace f = factor_ids;
+using scanner::CertFacts;
+using scanner::Finding;
+using scanner::KeyFacts;
+using scanner::Kind;
+
+const std::vector<std::string_view>& engine_factor_ids() {
+  static const std::vector<std::string_view> ids{
+      f::kPrivateKey,      f::kUnencrypted,   f::kCommonPassword, f::kPasswordNearby, f::kCodeSigning,
+      f::kCodeSigningValid, f::kCodeSigningCaIssued, f::kCodeSigningBaseline, f::kCaKey, f::kWorldReadable,
+      f::kGroupReadable,   f::kForeignOwner,  f::kSharedLocation, f::kWeakAlgorithm,  f::kDuplicated,
+      f::kKnownKey,        f::kWeakStore,     f::kTestPath,       f::kExpired,        f::kExpiring,
+      f::kCertificate,     f::kTrustStore,    f::kPublicKey,      f::kHardwareBacked};
+  return ids;
+}
+
+namespace {
+
+// 2023-06-01T00:00:00Z: from this date the CA/Browser Forum Code Signing Baseline Requirements
+// (ballots CSC-13 and CSC-17) require code-signing keys in FIPS 140-2 Level 2 / CC EAL 4+ hardware.
+constexpr std::int64_t kCodeSigningHsmDate = 1685577600;
+
+using Vars = std::map<std::string, std::string>;
+
+// Replaces {name} with vars[name]; unknown names stay as written.
+std::string fill(std::string_view tmpl, const Vars& vars) {
+  std::string out;
+  out.reserve(tmpl.size() + 32);
+  for (std::size_t i = 0; i < tmpl.size(); ++i) {
+    if (tmpl[i] == '{') {
+      const auto close = tmpl.find('}', i + 1);
+      if (close != std::string_view::npos) {
+        auto it = vars.find(std::string(tmpl.substr(i + 1, close - i - 1)));
+        if (it != vars.end()) {
+          out += it->second;
+          i = close;
+          continue;
+        }
+      }
+    }
+    out += tmpl[i];
+  }
+  return out;
+}
+
+std::string octal_mode(std::uint32_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", mode & 07777u);
+  return buf;
+}
+
+std::vector<std::string> split_path(const std::string& p) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= p.size()) {
+    auto end = p.find('/', start);
+    if (end == std::string::npos) end = p.size();
+    out.push_back(p.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+// The user whose home holds `abs` (the path component the last glob component matched), or "".
+std::string home_user(const std::vector<std::string>& globs, const std::string& abs) {
+  const auto path = split_path(abs);
+  for (const auto& g : globs) {
+    const auto parts = split_path(g);
+    if (parts.size() >= path.size()) continue;  // the file must sit inside the home
+    bool ok = true;
+    for (std::size_t i = 0; i < parts.size() && ok; ++i)
+      ok = ::fnmatch(parts[i].c_str(), path[i].c_str(), 0) == 0;
+    if (ok) return path[parts.size() - 1];
+  }
+  return {};
+}
+
+bool weak_signature(const std::string& sig) {
+  const std::string s = detail::lower(sig);
+  return s.find("sha1") != std::string::npos || s.find("md5") != std::string::npos ||
+         s.find("md2") != std::string::npos;
+}
+
+// "RSA 1024 bits", "DSA", "EC 192 bits"; empty when the key is not weak.
+std::string weak_key(std::string_view algorithm, std::optional<std::uint32_t> bits) {
+  const std::string a = detail::lower(algorithm);
+  if (a == "dsa") return "DSA" + (bits ? " " + std::to_string(*bits) + " bits" : std::string());
+  if (a == "rsa" && bits && *bits < 2048) return "RSA " + std::to_string(*bits) + " bits";
+  if (a == "ec" && bits && *bits < 224) return "EC " + std::to_string(*bits) + " bits";
+  return {};
+}
+
+class Scorer {
+ public:
+  Scorer(const scanner::ScanResult& result, const RuleSet& rules, const ScoreContext& ctx)
+      : result_(result), rules_(rules), ctx_(ctx) {
+    for (auto id : engine_factor_ids())
+      if (rules_.factor(id) == nullptr)
+        throw RuleError("factors", 0, "unknown-factor",
+                        "the factor table has no '" + std::string(id) + "', which the engine assigns: add it back");
+    std::error_code ec;
+    cwd_ = ctx_.base_dir.empty() ? std::filesystem::current_path(ec).string() : ctx_.base_dir;
+    if (cwd_.empty()) cwd_ = "/";
+    for (const auto& fd : result_.findings) by_id_[fd.id] = &fd;
+    // Where each private key sits (fleet-free duplicate count, within this result).
+    for (const auto& fd : result_.findings) {
+      if (!fd.holds_private_key()) continue;
+      const std::string place = fd.location.path + (fd.location.member.empty() ? "" : "!" + fd.location.member);
+      for (const auto& s : key_spkis(fd)) places_[s].insert(place);
+    }
+    for (const auto& k : ctx_.known_keys) extra_known_.insert(detail::lower(k));
+  }
+
+  scanner::RiskFacts score(const Finding& fd) const {
+    scanner::RiskFacts risk;
+    auto& out = risk.factors;
+    const std::string abs = absolute_path(fd);
+    switch (fd.kind) {
+      case Kind::private_key:
+      case Kind::keystore:
+        if (fd.kind == Kind::keystore && fd.store && fd.store->truststore) inventory_store(fd, out);
+        else key_holder(fd, abs, out);
+        break;
+      case Kind::certificate:
+        certificate(fd, out);
+        break;
+      case Kind::public_key:
+        add(out, f::kPublicKey, {});
+        break;
+    }
+    if (const std::string* g = test_glob(fd, abs)) add(out, f::kTestPath, {{"glob", *g}});
+
+    // Policy rules, in load order, over the engine's factors.
+    std::vector<std::string> engine_ids;
+    for (const auto& x : out) engine_ids.push_back(x.id);
+    std::vector<const PolicyRule*> matched;
+    detail::PolicyFacts facts = detail::policy_facts(fd, related_certs(fd), engine_ids);
+    for (const auto& p : rules_.policies())
+      if (p.enabled && detail::policy_matches(p.match, facts)) matched.push_back(&p);
+    for (const PolicyRule* p : matched) {
+      std::string why = "policy " + p->id + ": " + p->title;
+      if (p->severity_at_least) why += " (severity at least " + std::string(to_string(*p->severity_at_least)) + ")";
+      if (p->severity_at_most) why += " (severity at most " + std::string(to_string(*p->severity_at_most)) + ")";
+      out.push_back({p->id, 0, why});
+      for (const auto& id : p->add_factors) add(out, id, vars_for(fd, abs));
+    }
+
+    int sum = 0;
+    for (const auto& x : out) sum += x.points;
+    risk.score = std::clamp(sum, 0, 100);
+    Severity sev = severity_for_score(risk.score);
+    for (const PolicyRule* p : matched) {
+      if (p->severity_at_least && sev < *p->severity_at_least) sev = *p->severity_at_least;
+      if (p->severity_at_most && sev > *p->severity_at_most) sev = *p->severity_at_most;
+    }
+    risk.severity = std::string(to_string(sev));
+
+    if (const DetectionRule* r = rules_.rule(fd.rule)) risk.remediation = r->remediation;
+    for (const PolicyRule* p : matched) {
+      if (p->remediation.empty()) continue;
+      if (!risk.remediation.empty()) risk.remediation += "\n";
+      risk.remediation += p->remediation;
+    }
+    return risk;
+  }
+
+ private:
+  void add(std::vector<scanner::RiskFactor>& out, std::string_view id, const Vars& vars) const {
+    const FactorDef* def = rules_.factor(id);
+    if (def == nullptr) return;  // checked in the constructor for engine ids, at load for policies
+    for (const auto& x : out)
+      if (x.id == id) return;  // each factor counts once
+    out.push_back({def->id, def->points, fill(def->why, vars)});
+  }
+
+  std::string absolute_path(const Finding& fd) const {
+    namespace fs = std::filesystem;
+    if (ctx_.virtual_root) {
+      std::string rel = fd.relative_path.empty() ? fd.location.path : fd.relative_path;
+      while (rel.rfind("./", 0) == 0) rel.erase(0, 2);
+      while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
+      return "/" + rel;
+    }
+    const std::string& p = fd.location.path;
+    if (!p.empty() && p.front() == '/') return fs::path(p).lexically_normal().string();
+    return (fs::path(cwd_) / p).lexically_normal().string();
+  }
+
+  const std::string* test_glob(const Finding& fd, const std::string& abs) const {
+    if (const std::string* g = detail::first_match(ctx_.test_globs, abs)) return g;
+    if (!fd.location.member.empty()) {
+      std::string member = fd.location.member;
+      std::replace(member.begin(), member.end(), '!', '/');
+      if (const std::string* g = detail::first_match(ctx_.test_globs, abs + "/" + member)) return g;
+    }
+    return nullptr;
+  }
+
+  // SPKIs of the private keys a finding holds.
+  static std::set<std::string> key_spkis(const Finding& fd) {
+    std::set<std::string> out;
+    if (fd.kind == Kind::private_key && fd.key && !fd.key->spki_sha256.empty()) out.insert(fd.key->spki_sha256);
+    for (const auto& e : fd.entries) {
+      if (e.kind != Kind::private_key) continue;
+      if (e.key && !e.key->spki_sha256.empty()) out.insert(e.key->spki_sha256);
+      else if (e.certificate && !e.certificate->spki_sha256.empty()) out.insert(e.certificate->spki_sha256);
+    }
+    return out;
+  }
+
+  // Certificates for the keys a finding holds: its store's key-entry certificates and the
+  // certificates paired with it (other files, or another store's entries for the same SPKI).
+  std::vector<const CertFacts*> key_certs(const Finding& fd) const {
+    std::vector<const CertFacts*> out;
+    const auto spkis = key_spkis(fd);
+    for (const auto& e : fd.entries)
+      if (e.kind == Kind::private_key && e.certificate) out.push_back(&*e.certificate);
+    for (const auto& id : fd.paired_with) {
+      auto it = by_id_.find(id);
+      if (it == by_id_.end()) continue;
+      const Finding& g = *it->second;
+      if (g.certificate && spkis.count(g.certificate->spki_sha256) != 0) out.push_back(&*g.certificate);
+      for (const auto& e : g.entries)
+        if (e.certificate && spkis.count(e.certificate->spki_sha256) != 0) out.push_back(&*e.certificate);
+    }
+    return out;
+  }
+
+  // Every certificate a policy's eku/issuer conditions look at.
+  std::vector<const CertFacts*> related_certs(const Finding& fd) const {
+    std::vector<const CertFacts*> out;
+    if (fd.certificate) out.push_back(&*fd.certificate);
+    for (const auto& e : fd.entries)
+      if (e.certificate) out.push_back(&*e.certificate);
+    for (const auto* c : key_certs(fd))
+      if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+    return out;
+  }
+
+  Vars vars_for(const Finding& fd, const std::string& abs) const {
+    Vars v{{"mode", octal_mode(fd.file.mode)}, {"owner", fd.file.owner}, {"path", abs},
+           {"format", std::string(scanner::to_string(fd.format))}};
+    return v;
+  }
+
+  bool valid_now(const CertFacts& c) const { return c.not_before <= ctx_.now && ctx_.now <= c.not_after; }
+
+  void key_holder(const Finding& fd, const std::string& abs, std::vector<scanner::RiskFactor>& out) const {
+    const bool has_key = fd.holds_private_key();
+    const Vars base = vars_for(fd, abs);
+    if (has_key) add(out, f::kPrivateKey, base);
+
+    // Protection: one of unencrypted / password beside it / common password.
+    bool unencrypted = false, weak = false;
+    std::string exposed;
+    if (fd.kind == Kind::private_key && fd.key) {
+      unencrypted = !fd.key->encrypted;
+      weak = fd.key->weak_password;
+      exposed = fd.key->password_exposed_in;
+    }
+    for (const auto& e : fd.entries) {
+      if (e.kind != Kind::private_key || !e.key) continue;
+      unencrypted = unencrypted || !e.key->encrypted;
+      weak = weak || e.key->weak_password;
+      if (exposed.empty()) exposed = e.key->password_exposed_in;
+    }
+    if (fd.store) {
+      weak = weak || fd.store->weak_password;
+      if (exposed.empty()) exposed = fd.store->password_exposed_in;
+    }
+    // A FIDO security-key handle (OpenSSH sk-*): the secret stays in the token.
+    const bool hardware = fd.kind == Kind::private_key && fd.key && fd.key->algorithm.rfind("sk-", 0) == 0;
+    if (hardware) add(out, f::kHardwareBacked, {{"algorithm", fd.key->algorithm}});
+    else if (unencrypted) add(out, f::kUnencrypted, base);
+    else if (!exposed.empty()) add(out, f::kPasswordNearby, {{"file", exposed}});
+    else if (weak) add(out, f::kCommonPassword, base);
+
+    if (fd.store && !fd.store->weaknesses.empty()) {
+      std::string list;
+      for (const auto& w : fd.store->weaknesses) list += (list.empty() ? "" : ", ") + w;
+      add(out, f::kWeakStore, {{"weaknesses", list}});
+    }
+    if (!has_key) return;
+
+    // Code signing and CA keys, from the certificates of this key.
+    const auto certs = key_certs(fd);
+    const CertFacts* best = nullptr;
+    bool any_valid = false, any_ca_issued = false;
+    const CertFacts* baseline = nullptr;
+    const CertFacts* ca = nullptr;
+    for (const CertFacts* c : certs) {
+      if (c->is_ca && ca == nullptr) ca = c;
+      if (!c->code_signing()) continue;
+      const bool valid = valid_now(*c), issued = !c->self_signed;
+      any_valid = any_valid || valid;
+      any_ca_issued = any_ca_issued || issued;
+      if (issued && c->not_before >= kCodeSigningHsmDate && baseline == nullptr) baseline = c;
+      auto rank = [&](const CertFacts* x) { return (valid_now(*x) ? 2 : 0) + (x->self_signed ? 0 : 1); };
+      if (best == nullptr || rank(c) > rank(best)) best = c;
+    }
+    if (best != nullptr) {
+      const Vars cv{{"subject", best->subject},
+                    {"issuer", best->issuer},
+                    {"not_before", detail::format_date(best->not_before)},
+                    {"not_after", detail::format_date(best->not_after)}};
+      add(out, f::kCodeSigning, cv);
+      if (any_valid) add(out, f::kCodeSigningValid, cv);
+      if (any_ca_issued) add(out, f::kCodeSigningCaIssued, cv);
+      if (baseline != nullptr)
+        add(out, f::kCodeSigningBaseline,
+            {{"subject", baseline->subject},
+             {"issuer", baseline->issuer},
+             {"not_before", detail::format_date(baseline->not_before)}});
+    }
+    if (ca != nullptr) add(out, f::kCaKey, {{"subject", ca->subject}});
+
+    // Who can read it, whose it is, where it sits.
+    if (fd.file.mode & 0004) add(out, f::kWorldReadable, base);
+    else if (fd.file.mode & 0040) add(out, f::kGroupReadable, base);
+    const std::string user = home_user(ctx_.home_globs, abs);
+    if (!user.empty() && !fd.file.owner.empty() && fd.file.owner != user)
+      add(out, f::kForeignOwner, {{"owner", fd.file.owner}, {"home_user", user}});
+    if (const std::string* g = detail::first_match(ctx_.shared_globs, abs)) add(out, f::kSharedLocation, {{"glob", *g}});
+
+    // Algorithm strength: the key, then its certificates' signatures.
+    std::string weak_what;
+    if (fd.key) weak_what = weak_key(fd.key->algorithm, fd.key->bits);
+    for (const auto& e : fd.entries)
+      if (weak_what.empty() && e.kind == Kind::private_key && e.key) weak_what = weak_key(e.key->algorithm, e.key->bits);
+    for (const CertFacts* c : certs)
+      if (weak_what.empty() && weak_signature(c->signature_algorithm))
+        weak_what = c->signature_algorithm + " signature on its certificate";
+    if (!weak_what.empty()) add(out, f::kWeakAlgorithm, {{"algorithm", weak_what}});
+
+    // The same key elsewhere in this result, and publicly known keys.
+    std::size_t count = 0;
+    std::string known;
+    for (const auto& s : key_spkis(fd)) {
+      if (auto it = places_.find(s); it != places_.end()) count = std::max(count, it->second.size());
+      if (auto it = rules_.known_keys().find(s); it != rules_.known_keys().end()) known = it->second;
+      else if (extra_known_.count(s) != 0 && known.empty()) known = "listed as publicly known";
+    }
+    if (count >= 2) add(out, f::kDuplicated, {{"count", std::to_string(count)}});
+    if (!known.empty()) add(out, f::kKnownKey, {{"name", known}});
+  }
+
+  void expiry(const std::vector<const CertFacts*>& certs, std::vector<scanner::RiskFactor>& out) const {
+    std::vector<const CertFacts*> expired, expiring;
+    const std::int64_t window = static_cast<std::int64_t>(ctx_.expiring_days) * 86400;
+    for (const CertFacts* c : certs) {
+      if (c->not_after == 0) continue;
+      if (c->not_after < ctx_.now) expired.push_back(c);
+      else if (c->not_after - ctx_.now <= window) expiring.push_back(c);
+    }
+    auto describe = [](const std::vector<const CertFacts*>& v) {
+      std::string s = v.front()->subject;
+      if (v.size() > 1) s += " and " + std::to_string(v.size() - 1) + " more";
+      return s;
+    };
+    if (!expired.empty())
+      add(out, f::kExpired,
+          {{"subject", describe(expired)}, {"not_after", detail::format_date(expired.front()->not_after)}});
+    if (!expiring.empty()) {
+      const auto days = (expiring.front()->not_after - ctx_.now) / 86400;
+      add(out, f::kExpiring,
+          {{"subject", describe(expiring)},
+           {"not_after", detail::format_date(expiring.front()->not_after)},
+           {"days", std::to_string(days)}});
+    }
+  }
+
+  void certificate(const Finding& fd, std::vector<scanner::RiskFactor>& out) const {
+    add(out, f::kCertificate, {});
+    if (!fd.certificate) return;
+    const CertFacts& c = *fd.certificate;
+    if (c.trust_store) add(out, f::kTrustStore, {});
+    expiry({&c}, out);
+    std::string weak_what = weak_key(c.key_algorithm, c.key_bits);
+    if (weak_what.empty() && weak_signature(c.signature_algorithm)) weak_what = c.signature_algorithm + " signature";
+    if (!weak_what.empty()) add(out, f::kWeakAlgorithm, {{"algorithm", weak_what}});
+  }
+
+  // A store without private keys: certificates as inventory.
+  void inventory_store(const Finding& fd, std::vector<scanner::RiskFactor>& out) const {
+    add(out, f::kCertificate, {});
+    add(out, f::kTrustStore, {});
+    std::vector<const CertFacts*> certs;
+    for (const auto& e : fd.entries)
+      if (e.certificate) certs.push_back(&*e.certificate);
+    expiry(certs, out);
+  }
+
+  const scanner::ScanResult& result_;
+  const RuleSet& rules_;
+  const ScoreContext& ctx_;
+  std::string cwd_;
+  std::unordered_map<std::string, const Finding*> by_id_;
+  std::unordered_map<std::string, std::set<std::string>> places_;
+  std::set<std::string> extra_known_;
+};
+
+}  // namespace
+
+void score(scanner::ScanResult& result, const RuleSet& rules, const ScoreContext& ctx) {
+  const Scorer scorer(result, rules, ctx);
+  std::vector<scanner::RiskFacts> risks;
+  risks.reserve(result.findings.size());
+  for (const auto& fd : result.findings) risks.push_back(scorer.score(fd));
+  for (std::size_t i = 0; i < risks.size(); ++i) result.findings[i].risk = std::move(risks[i]);
+}
+
+}  // namespace keyward::rules

@@ -1,0 +1,40 @@
+#include <keyward/rules/severity.hpp>
+
+#include <array>
+#include <utility>
+
+namespace keyward::rules {
+namespace {
+
+constexpr std::array<std::pair<Severity, std::string_view>, 5> kNames{{
+    {Severity::info, "info"},
+    {Severity::low, "low"},
+    {Severity::medium, "medium"},
+    {Severity::high, "high"},
+    {Severity::critical, "critical"},
+}};
+
+}  // namespace
+
+std::string_view to_string(Severity s) noexcept {
+  for (const auto& [v, n] : kNames)
+    if (v == s) return n;
+  return "info";
+}
+
+std::optional<Severity> parse_severity(std::string_view s) noexcept {
+  for (const auto& [v, n] : kNames)
+    if (n == s) return v;
+  return std::nullopt;
+}
+
+Severity severity_for_score(int score) noexcept {
+  // DESIGN.md: critical >= 90, high >= 70, medium >= 40, low >= 15, else info.
+  if (score >= 90) return Severity::critical;
+  if (score >= 70) return Severity::high;
+  if (score >= 40) return Severity::medium;
+  if (score >= 15) return Severity::low;
+  return Severity::info;
+}
+
+}  // namespace keyward::rules

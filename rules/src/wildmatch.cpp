@@ -1,0 +1,175 @@
+// A port of git's wildmatch.c (Rich Salz's wildmat, extended by Wayne Davison for rsync and by
+// git for "**"), kept close to the original so its behaviour (and git check-ignore's) holds.
+#include "wildmatch.hpp"
+
+#include <cctype>
+#include <cstring>
+
+namespace keyward::rules::detail {
+namespace {
+
+enum : int { kNoMatch = 1, kMatch = 0, kAbortAll = -1, kAbortToStarStar = -2 };
+
+using uchar = unsigned char;
+
+bool is_glob_special(uchar c) { return c == '*' || c == '?' || c == '[' || c == '\\'; }
+
+bool cc_eq(const uchar* s, int len, const char* name) {
+  return static_cast<int>(std::strlen(name)) == len && std::strncmp(reinterpret_cast<const char*>(s), name, len) == 0;
+}
+
+// Steps left before a match gives up (as no match): a bound on pathological patterns.
+struct Budget {
+  long steps = 1000000;
+};
+
+int dowild(const uchar* p, const uchar* text, bool pathname, Budget& budget) {
+  if (--budget.steps < 0) return kAbortAll;
+  const uchar* pattern = p;
+  uchar p_ch;
+  for (; (p_ch = *p) != '\0'; text++, p++) {
+    int matched, match_slash, negated;
+    uchar t_ch, prev_ch;
+    if ((t_ch = *text) == '\0' && p_ch != '*') return kAbortAll;
+    switch (p_ch) {
+      case '\\':
+        // Literal match with the next character (a trailing '\' matches nothing: t_ch != '\0').
+        p_ch = *++p;
+        [[fallthrough]];
+      default:
+        if (t_ch != p_ch) return kNoMatch;
+        continue;
+      case '?':
+        if (pathname && t_ch == '/') return kNoMatch;
+        continue;
+      case '*':
+        if (*++p == '*') {
+          const uchar* prev_p = p - 2;
+          while (*++p == '*') {
+          }
+          if ((prev_p < pattern || *prev_p == '/') && (*p == '\0' || *p == '/' || (p[0] == '\\' && p[1] == '/'))) {
+            // "**/" may match nothing: try the rest against the text as it is.
+            if (p[0] == '/' && dowild(p + 1, text, pathname, budget) == kMatch) return kMatch;
+            match_slash = 1;
+          } else {
+            match_slash = pathname ? 0 : 1;
+          }
+        } else {
+          match_slash = pathname ? 0 : 1;
+        }
+        if (*p == '\0') {
+          // Trailing "**" matches everything; trailing "*" only when no '/' is left.
+          if (!match_slash && std::strchr(reinterpret_cast<const char*>(text), '/') != nullptr) return kNoMatch;
+          return kMatch;
+        } else if (!match_slash && *p == '/') {
+          // One '*' then '/': matches up to the next '/'.
+          const char* slash = std::strchr(reinterpret_cast<const char*>(text), '/');
+          if (slash == nullptr) return kNoMatch;
+          text = reinterpret_cast<const uchar*>(slash);
+          break;  // the loop consumes the '/' of both
+        }
+        while (true) {
+          if (t_ch == '\0') break;
+          // Skip ahead to the next occurrence of a literal that follows the star.
+          if (!is_glob_special(*p)) {
+            p_ch = *p;
+            while ((t_ch = *text) != '\0' && (match_slash || t_ch != '/')) {
+              if (t_ch == p_ch) break;
+              text++;
+            }
+            if (t_ch != p_ch) return kNoMatch;
+          }
+          if ((matched = dowild(p, text, pathname, budget)) != kNoMatch) {
+            if (!match_slash || matched != kAbortToStarStar) return matched;
+          } else if (!match_slash && t_ch == '/') {
+            return kAbortToStarStar;
+          }
+          t_ch = *++text;
+        }
+        return kAbortAll;
+      case '[':
+        p_ch = *++p;
+        if (p_ch == '^') p_ch = '!';
+        negated = p_ch == '!' ? 1 : 0;
+        if (negated) p_ch = *++p;
+        prev_ch = 0;
+        matched = 0;
+        do {
+          if (!p_ch) return kAbortAll;
+          if (p_ch == '\\') {
+            p_ch = *++p;
+            if (!p_ch) return kAbortAll;
+            if (t_ch == p_ch) matched = 1;
+          } else if (p_ch == '-' && prev_ch && p[1] && p[1] != ']') {
+            p_ch = *++p;
+            if (p_ch == '\\') {
+              p_ch = *++p;
+              if (!p_ch) return kAbortAll;
+            }
+            if (t_ch <= p_ch && t_ch >= prev_ch) matched = 1;
+            p_ch = 0;  // so prev_ch becomes 0
+          } else if (p_ch == '[' && p[1] == ':') {
+            const uchar* s;
+            int i;
+            for (s = p += 2; (p_ch = *p) && p_ch != ']'; p++) {
+            }
+            if (!p_ch) return kAbortAll;
+            i = static_cast<int>(p - s - 1);
+            if (i < 0 || p[-1] != ':') {
+              // No ":]": a plain '[' in the set.
+              p = s - 2;
+              p_ch = '[';
+              if (t_ch == p_ch) matched = 1;
+              continue;
+            }
+            const int c = t_ch;
+            if (cc_eq(s, i, "alnum")) matched |= std::isalnum(c) ? 1 : 0;
+            else if (cc_eq(s, i, "alpha")) matched |= std::isalpha(c) ? 1 : 0;
+            else if (cc_eq(s, i, "blank")) matched |= (c == ' ' || c == '\t') ? 1 : 0;
+            else if (cc_eq(s, i, "cntrl")) matched |= std::iscntrl(c) ? 1 : 0;
+            else if (cc_eq(s, i, "digit")) matched |= std::isdigit(c) ? 1 : 0;
+            else if (cc_eq(s, i, "graph")) matched |= std::isgraph(c) ? 1 : 0;
+            else if (cc_eq(s, i, "lower")) matched |= std::islower(c) ? 1 : 0;
+            else if (cc_eq(s, i, "print")) matched |= std::isprint(c) ? 1 : 0;
+            else if (cc_eq(s, i, "punct")) matched |= std::ispunct(c) ? 1 : 0;
+            else if (cc_eq(s, i, "space")) matched |= std::isspace(c) ? 1 : 0;
+            else if (cc_eq(s, i, "upper")) matched |= std::isupper(c) ? 1 : 0;
+            else if (cc_eq(s, i, "xdigit")) matched |= std::isxdigit(c) ? 1 : 0;
+            else return kAbortAll;  // malformed [:class:]
+            p_ch = 0;
+          } else if (t_ch == p_ch) {
+            matched = 1;
+          }
+        } while (prev_ch = p_ch, (p_ch = *++p) != ']');
+        if (matched == negated || (pathname && t_ch == '/')) return kNoMatch;
+        continue;
+    }
+  }
+  return *text ? kNoMatch : kMatch;
+}
+
+}  // namespace
+
+bool wildmatch(const std::string& pattern, const std::string& text, bool pathname) {
+  Budget budget;
+  return dowild(reinterpret_cast<const uchar*>(pattern.c_str()), reinterpret_cast<const uchar*>(text.c_str()),
+                pathname, budget) == kMatch;
+}
+
+std::string collapse_double_stars(std::string pattern) {
+  // "**/**/" matches what "**/" matches (zero or more directories), at any depth of repetition.
+  for (std::size_t at = pattern.find("**/**/"); at != std::string::npos; at = pattern.find("**/**/", at)) {
+    const bool starts_segment = at == 0 || pattern[at - 1] == '/';
+    if (!starts_segment) {
+      ++at;
+      continue;
+    }
+    pattern.erase(at, 3);
+  }
+  while (pattern.size() >= 5 && pattern.compare(pattern.size() - 5, 5, "**/**") == 0 &&
+         (pattern.size() == 5 || pattern[pattern.size() - 6] == '/'))
+    pattern.erase(pattern.size() - 3);  // trailing "**/**" is "**"
+  return pattern;
+}
+
+}  // namespace keyward::rules::detail
