@@ -873,8 +873,8 @@ struct ZipKeys {
     k2 = crc32_byte(k2, static_cast<unsigned char>(k1 >> 24));
   }
   unsigned char stream() const {
-    const std::uint16_t t = static_cast<std::uint16_t>(k2 | 2);
-    return static_cast<unsigned char>((t * (t ^ 1)) >> 8);
+    const std::uint32_t t = (k2 | 2u) & 0xffffu;  // unsigned: the product exceeds int
+    return static_cast<unsigned char>((t * (t ^ 1u)) >> 8);
   }
   char encrypt(unsigned char p) {
     const char c = static_cast<char>(p ^ stream());
