@@ -42,7 +42,7 @@ void fill_facts(const struct stat& st, FileFacts& facts) {
 }  // namespace
 
 ReadStatus read_file(const std::string& path, std::uint64_t max_size, std::string& buffer, FileFacts& facts,
-                     bool& changed, int& err) {
+                     bool& changed, int& err, const std::function<void(std::uint64_t)>& reserve) {
   changed = false;
   err = 0;
   constexpr int kFlags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
@@ -69,6 +69,7 @@ ReadStatus read_file(const std::string& path, std::uint64_t max_size, std::strin
   // Read exactly the size fstat gave, plus one byte to notice growth: a file that grows while
   // it is read is scanned as it was and counted as changed; the buffer never doubles.
   const std::size_t expected = static_cast<std::size_t>(before.st_size);
+  if (reserve) reserve(expected);
   buffer.resize(expected + 1);
   std::size_t got = 0;
   while (got < buffer.size()) {

@@ -143,6 +143,37 @@ struct Item {
   bool is_root = false;
 };
 
+// Bounds the bytes that workers hold in file buffers at once, so that peak memory does not grow
+// with the number of threads: small files pass freely; a large file waits until the budget has
+// room (or holds it alone when it is bigger than the budget).
+class MemoryBudget {
+ public:
+  explicit MemoryBudget(std::uint64_t cap) : cap_(cap) {}
+  static constexpr std::uint64_t kFree = 1u << 20;  // files up to this size are not counted
+
+  std::uint64_t acquire(std::uint64_t n) {
+    if (n <= kFree) return 0;
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return used_ == 0 || used_ + n <= cap_; });
+    used_ += n;
+    return n;
+  }
+  void release(std::uint64_t n) {
+    if (n == 0) return;
+    {
+      std::lock_guard lock(mu_);
+      used_ -= n;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::uint64_t cap_;
+  std::uint64_t used_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
 struct Worker {
   ScanStats stats;
   std::vector<Finding> findings;
@@ -155,7 +186,8 @@ class Run {
   explicit Run(const ScanOptions& o)
       : opts_(o),
         mounts_(detail::MountTable::load(o.skip_pseudo_fs, o.skip_network_fs)),
-        excludes_(compile_globs(o.excludes)) {
+        excludes_(compile_globs(o.excludes)),
+        budget_(std::max<std::uint64_t>(o.max_size, kBufferBudget)) {
     if (o.default_excludes) {
       auto d = compile_globs(ScanOptions::default_exclude_globs());
       excludes_.insert(excludes_.end(), d.begin(), d.end());
@@ -178,6 +210,7 @@ class Run {
   static constexpr std::size_t kMaxQueuedFiles = 4096;
   static constexpr unsigned kMaxDepth = 512;
   static constexpr std::size_t kKeepBuffer = 4u << 20;
+  static constexpr std::uint64_t kBufferBudget = 64ull << 20;
 
   void loop(Worker& w) {
     for (;;) {
@@ -332,7 +365,18 @@ class Run {
     FileFacts facts;
     bool changed = false;
     int err = 0;
-    const auto status = detail::read_file(path, opts_.max_size, w.buffer, facts, changed, err);
+    std::uint64_t held = 0;
+    struct Release {  // on every way out: drop a large buffer, then give its bytes back
+      MemoryBudget& b;
+      std::uint64_t& n;
+      std::string& buffer;
+      ~Release() {
+        if (buffer.capacity() > kKeepBuffer) std::string().swap(buffer);
+        b.release(n);
+      }
+    } release{budget_, held, w.buffer};
+    const auto status = detail::read_file(path, opts_.max_size, w.buffer, facts, changed, err,
+                                          [&](std::uint64_t size) { held = budget_.acquire(size); });
     if (status != detail::ReadStatus::ok) {
       ++w.stats.skipped[std::string(detail::to_string(status))];
       if (status == detail::ReadStatus::permission_denied || status == detail::ReadStatus::io_error)
@@ -350,8 +394,6 @@ class Run {
       opts_.progress->bytes.fetch_add(w.buffer.size(), std::memory_order_relaxed);
       opts_.progress->findings.fetch_add(w.findings.size() - before, std::memory_order_relaxed);
     }
-    // A worker keeps its buffer for small files only: one large file must not pin its size.
-    if (w.buffer.capacity() > kKeepBuffer) std::string().swap(w.buffer);
   }
 
   const ScanOptions& opts_;
@@ -360,6 +402,7 @@ class Run {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> queue_;  // directories at the back (depth first), files at the front
+  MemoryBudget budget_;
   std::size_t pending_ = 0;
 };
 

@@ -82,5 +82,11 @@ check "unreadable dir and file are counted" "2 2 1" "$perm"
 "${as_nobody[@]}" "$tmp/keyward" scan -q --strict "$tmp/perm" >/dev/null 2>&1
 check "--strict makes unreadable entries exit 2" 2 $?
 
+# A broken rule file is named with its line and what is wrong, and exits 2.
+mkdir -p "$tmp/badrules"
+printf 'detections:\n  - id: private-key/pkcs8\n    severity: apocalyptic\n' > "$tmp/badrules/broken.yaml"
+err=$("$kw" rules list --rules "$tmp/badrules" 2>&1 >/dev/null); check "a broken rule file exits 2" 2 $?
+contains "it names the file and line" "$err" "broken.yaml:3"
+
 echo "cli: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]
