@@ -23,7 +23,7 @@ order=(keyward rg-uuu keyward-archives rg grep-r)
 
 measure() {  # measure NAME -> appends "seconds rss_kb" to $tmp/NAME
   /usr/bin/time -f '%e %M' -o "$tmp/t" bash -c "${cmds[$1]} >/dev/null 2>&1"
-  cat "$tmp/t" >> "$tmp/$1"
+  grep -v "^Command" "$tmp/t" >> "$tmp/$1"
 }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 

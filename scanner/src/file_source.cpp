@@ -41,7 +41,7 @@ void fill_facts(const struct stat& st, FileFacts& facts) {
 
 }  // namespace
 
-ReadStatus read_file(const std::string& path, std::uint64_t max_size, std::string& buffer, FileFacts& facts,
+ReadStatus read_file(const std::string& path, std::uint64_t max_size, ReadBuffer& buffer, FileFacts& facts,
                      bool& changed, int& err, const std::function<void(std::uint64_t)>& reserve) {
   changed = false;
   err = 0;
@@ -64,29 +64,32 @@ ReadStatus read_file(const std::string& path, std::uint64_t max_size, std::strin
   if (!S_ISREG(before.st_mode)) return ReadStatus::not_regular;
   fill_facts(before, facts);
   if (static_cast<std::uint64_t>(before.st_size) > max_size) return ReadStatus::too_large;
-  ::posix_fadvise(f.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  if (before.st_size > (1 << 20)) ::posix_fadvise(f.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 
   // Read exactly the size fstat gave, plus one byte to notice growth: a file that grows while
   // it is read is scanned as it was and counted as changed; the buffer never doubles.
   const std::size_t expected = static_cast<std::size_t>(before.st_size);
   if (reserve) reserve(expected);
-  buffer.resize(expected + 1);
+  buffer.reset(expected + 1);
   std::size_t got = 0;
+  int reads = 0;
   while (got < buffer.size()) {
+    ++reads;
     const ssize_t n = ::read(f.fd, buffer.data() + got, buffer.size() - got);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
       err = errno;
-      buffer.resize(got);
+      buffer.shrink(got);
       return ReadStatus::io_error;
     }
     if (n == 0) break;
     got += static_cast<std::size_t>(n);
   }
-  if (got > expected) changed = true;
-  buffer.resize(std::min(got, expected));
+  if (got != expected) changed = true;  // grew or shrank while read
+  buffer.shrink(std::min(got, expected));
+  // A file read by one read() call is one snapshot; only a longer read can see a change.
   struct stat after {};
-  if (::fstat(f.fd, &after) == 0) {
+  if (reads > 2 && ::fstat(f.fd, &after) == 0) {
     if (after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
         after.st_mtim.tv_nsec != before.st_mtim.tv_nsec || got < expected)
       changed = true;

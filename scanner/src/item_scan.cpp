@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 
 #include <algorithm>
+#include <mutex>
 #include <unordered_map>
 
 namespace keyward::scanner::detail {
@@ -55,6 +56,40 @@ PasswordSet passwords_for(const ItemContext& ctx) {
   return set;
 }
 
+// Opening a store costs one key derivation per password tried (10,000 PBKDF2 rounds for a
+// keytool PKCS#12): the same store copied to several places (build outputs, backups) is opened
+// once per scan. Keyed on the store's bytes and the nearby passwords offered to it.
+class StoreMemo {
+ public:
+  template <class F>
+  Result<Finding> get(std::string_view data, const PasswordSet& pw, F&& parse) {
+    std::string key = sha256_hex(data) + "|" + std::to_string(pw.max_tries) + "|" + std::to_string(pw.max_time.count());
+    for (const auto& c : pw.candidates) {
+      key += '|';
+      key += sha256_hex(c.password + '\0' + c.source);
+    }
+    key = sha256_hex(key);
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = memo_.find(key); it != memo_.end()) return it->second;
+    }
+    Result<Finding> r = parse();
+    std::lock_guard lock(mu_);
+    if (memo_.size() < kMaxEntries) memo_.emplace(key, r);
+    return r;
+  }
+
+ private:
+  static constexpr std::size_t kMaxEntries = 4096;
+  std::mutex mu_;
+  std::unordered_map<std::string, Result<Finding>> memo_;
+};
+
+StoreMemo& store_memo() {
+  static StoreMemo memo;
+  return memo;
+}
+
 // The content of a PKCS#12 PFX begins with version INTEGER 3 right after the SEQUENCE header.
 bool looks_pkcs12(std::span<const std::uint8_t> d) {
   if (d.size() < 8 || d[0] != 0x30) return false;
@@ -73,13 +108,19 @@ void add(Result<Finding> r, std::vector<Finding>& found, ScanStats& stats, const
 bool detect_binary(std::string_view data, const ItemContext& ctx, std::vector<Finding>& found,
                    std::vector<Finding>& out, ScanStats& stats) {
   const auto b = bytes(data);
-  switch (sniff_binary(b)) {
+  const BinaryHead head = sniff_binary(b);
+  if (head == BinaryHead::none) return false;  // most files: no OpenSSL call, nothing to clear
+  struct ClearErrors {  // parsers may leave OpenSSL errors behind; never let them pile up
+    ~ClearErrors() { ERR_clear_error(); }
+  } clear;
+  switch (head) {
     case BinaryHead::none:
       return false;
     case BinaryHead::der:
     case BinaryHead::pkcs12_or_der: {
       if (looks_pkcs12(b)) {
-        auto r = parse_pkcs12(b, passwords_for(ctx));
+        const PasswordSet pw = passwords_for(ctx);
+        auto r = store_memo().get(data, pw, [&] { return parse_pkcs12(b, pw); });
         if (r) {
           found.push_back(std::move(*r));
           return false;
@@ -91,7 +132,10 @@ bool detect_binary(std::string_view data, const ItemContext& ctx, std::vector<Fi
     }
     case BinaryHead::jks:
     case BinaryHead::jceks:
-      add(parse_jks(b, passwords_for(ctx)), found, stats, "jks");
+    {
+      const PasswordSet pw = passwords_for(ctx);
+      add(store_memo().get(data, pw, [&] { return parse_jks(b, pw); }), found, stats, "jks");
+    }
       return false;
     case BinaryHead::pvk:
       add(parse_pvk(b), found, stats, "pvk");
@@ -131,7 +175,6 @@ void scan_item(std::string_view data, const ItemContext& ctx, std::vector<Findin
 
   std::vector<Finding> binary;
   const bool was_archive = detect_binary(data, ctx, binary, out, stats);
-  ERR_clear_error();
   // An archive's members were scanned one by one: text hits in its raw bytes (a stored member)
   // would be the same keys again, without their member names.
   if (was_archive) hits.clear();

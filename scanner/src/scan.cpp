@@ -7,7 +7,8 @@
 
 #include <keyward/scanner/scan_cache.hpp>
 
-#include <boost/filesystem.hpp>
+#include <dirent.h>
+#include <fcntl.h>
 
 #include <fnmatch.h>
 #include <sys/stat.h>
@@ -67,6 +68,8 @@ namespace {
 struct Glob {
   std::string pattern;
   bool on_name = false;  // no '/': match the file or directory name
+  bool literal = false;  // no wildcard: a plain comparison
+  bool suffix = false;   // "*/rest" with no other wildcard: the path ends with "/rest"
 };
 
 std::vector<Glob> compile_globs(const std::vector<std::string>& patterns) {
@@ -79,6 +82,10 @@ std::vector<Glob> compile_globs(const std::vector<std::string>& patterns) {
     // "dir/sub" means anywhere in the tree, as .gitignore users expect; "/abs" is anchored.
     if (!g.on_name && p[0] != '/' && p[0] != '*') g.pattern = "*/" + p;
     while (g.pattern.size() > 1 && g.pattern.back() == '/') g.pattern.pop_back();
+    g.literal = g.pattern.find_first_of("*?[\\") == std::string::npos;
+    g.suffix = !g.on_name && g.pattern.size() > 2 && g.pattern.compare(0, 2, "*/") == 0 &&
+               g.pattern.find_first_of("*?[\\", 2) == std::string::npos;
+    if (g.suffix) g.pattern.erase(0, 1);  // keep "/rest"
     out.push_back(std::move(g));
   }
   return out;
@@ -87,8 +94,12 @@ std::vector<Glob> compile_globs(const std::vector<std::string>& patterns) {
 bool matches(const std::vector<Glob>& globs, const std::string& path, std::string_view name) {
   for (const auto& g : globs) {
     if (g.on_name) {
-      if (::fnmatch(g.pattern.c_str(), std::string(name).c_str(), 0) == 0) return true;
-    } else if (::fnmatch(g.pattern.c_str(), path.c_str(), 0) == 0) {
+      if (g.literal ? name == g.pattern : ::fnmatch(g.pattern.c_str(), std::string(name).c_str(), 0) == 0) return true;
+    } else if (g.suffix) {
+      if (path.size() >= g.pattern.size() &&
+          path.compare(path.size() - g.pattern.size(), g.pattern.size(), g.pattern) == 0)
+        return true;
+    } else if (g.literal ? path == g.pattern : ::fnmatch(g.pattern.c_str(), path.c_str(), 0) == 0) {
       return true;
     }
   }
@@ -178,7 +189,7 @@ struct Worker {
   ScanStats stats;
   std::vector<Finding> findings;
   std::vector<ScanError> errors;
-  std::string buffer;
+  detail::ReadBuffer buffer;
 };
 
 class Run {
@@ -209,7 +220,7 @@ class Run {
  private:
   static constexpr std::size_t kMaxQueuedFiles = 4096;
   static constexpr unsigned kMaxDepth = 512;
-  static constexpr std::size_t kKeepBuffer = 4u << 20;
+  static constexpr std::size_t kKeepBuffer = 16u << 20;  // a worker keeps a buffer this large
   static constexpr std::uint64_t kBufferBudget = 64ull << 20;
 
   void loop(Worker& w) {
@@ -260,31 +271,49 @@ class Run {
     ++w.stats.dirs_seen;
     auto node = std::make_shared<const DirNode>(DirNode{st.st_dev, st.st_ino, dir.parent});
 
-    namespace fs = boost::filesystem;
-    boost::system::error_code ec;
-    fs::directory_iterator it(fs::path(dir.path), fs::directory_options::none, ec);
-    if (ec) {
-      if (ec == boost::system::errc::permission_denied) ++w.stats.skipped["permission_denied"];
-      else if (ec == boost::system::errc::no_such_file_or_directory) { ++w.stats.skipped["vanished"]; return; }
-      error(w, dir.path, ec.message());
+    // POSIX readdir: the entry's type comes from d_type, so listing a directory costs no stat
+    // per entry (Boost.Filesystem 1.81's iterator statx-es every entry; measured in bench/).
+    DIR* d = ::opendir(dir.path.c_str());
+    if (d == nullptr) {
+      const int e = errno;
+      if (e == EACCES || e == EPERM) ++w.stats.skipped["permission_denied"];
+      else if (e == ENOENT) { ++w.stats.skipped["vanished"]; return; }
+      error(w, dir.path, std::strerror(e));
       return;
     }
+    struct Closer {
+      DIR* d;
+      ~Closer() { ::closedir(d); }
+    } closer{d};
     std::vector<Item> subdirs;
-    for (; it != fs::directory_iterator(); it.increment(ec)) {
-      if (ec) {
-        error(w, dir.path, ec.message());
+    std::string base = dir.path;
+    if (base.empty() || base.back() != '/') base += '/';
+    for (;;) {
+      errno = 0;
+      const struct dirent* ent = ::readdir(d);
+      if (ent == nullptr) {
+        if (errno != 0) error(w, dir.path, std::strerror(errno));
         break;
       }
+      const std::string_view name(ent->d_name);
+      if (name == "." || name == "..") continue;
       if (cancelled()) break;
-      const fs::directory_entry& e = *it;
-      const std::string name = e.path().filename().string();
-      std::string path = dir.path;
-      if (path.empty() || path.back() != '/') path += '/';
+      std::string path = base;
       path += name;
-      std::string rel = dir.rel.empty() ? name : dir.rel + "/" + name;
-      boost::system::error_code sec;
-      const fs::file_type type = e.symlink_status(sec).type();
-      if (type == fs::directory_file) {
+      std::string rel = dir.rel.empty() ? std::string(name) : dir.rel + "/" + std::string(name);
+      unsigned char type = ent->d_type;
+      if (type == DT_UNKNOWN) {  // some file systems do not fill d_type
+        struct stat est {};
+        if (::fstatat(::dirfd(d), ent->d_name, &est, AT_SYMLINK_NOFOLLOW) != 0) {
+          ++w.stats.files_seen;
+          ++w.stats.skipped["vanished"];
+          continue;
+        }
+        type = S_ISDIR(est.st_mode) ? DT_DIR : S_ISREG(est.st_mode) ? DT_REG : S_ISLNK(est.st_mode) ? DT_LNK
+             : S_ISFIFO(est.st_mode) ? DT_FIFO : S_ISSOCK(est.st_mode) ? DT_SOCK : S_ISBLK(est.st_mode) ? DT_BLK
+             : S_ISCHR(est.st_mode) ? DT_CHR : DT_UNKNOWN;
+      }
+      if (type == DT_DIR) {
         if (matches(excludes_, path, name)) {
           ++w.stats.skipped["excluded"];
           continue;
@@ -302,19 +331,16 @@ class Run {
       }
       ++w.stats.files_seen;
       switch (type) {
-        case fs::regular_file:
+        case DT_REG:
           break;
-        case fs::symlink_file:
+        case DT_LNK:
           ++w.stats.skipped["symlink"];
           continue;
-        case fs::fifo_file:
-        case fs::socket_file:
-        case fs::block_file:
-        case fs::character_file:
+        case DT_FIFO:
+        case DT_SOCK:
+        case DT_BLK:
+        case DT_CHR:
           ++w.stats.skipped["special_file"];
-          continue;
-        case fs::file_not_found:
-          ++w.stats.skipped["vanished"];
           continue;
         default:
           ++w.stats.skipped["unknown_type"];
@@ -369,9 +395,9 @@ class Run {
     struct Release {  // on every way out: drop a large buffer, then give its bytes back
       MemoryBudget& b;
       std::uint64_t& n;
-      std::string& buffer;
+      detail::ReadBuffer& buffer;
       ~Release() {
-        if (buffer.capacity() > kKeepBuffer) std::string().swap(buffer);
+        buffer.trim(kKeepBuffer);
         b.release(n);
       }
     } release{budget_, held, w.buffer};
@@ -385,7 +411,7 @@ class Run {
     }
     if (changed) ++w.stats.skipped["changed_during_scan"];
     const std::size_t before = w.findings.size();
-    scan_buffer(w.buffer, path, rel, facts, opts_, w.findings, w.stats);
+    scan_buffer(w.buffer.view(), path, rel, facts, opts_, w.findings, w.stats);
     // A file that changed while read is not cached: the next scan reads it again.
     if (opts_.cache != nullptr && key.ino != 0 && !changed)
       opts_.cache->store(path, key, {w.findings.begin() + static_cast<std::ptrdiff_t>(before), w.findings.end()});
