@@ -4,6 +4,8 @@
 // expected SSH fingerprints from `ssh-keygen -lf`, never from the code under test.
 #include <doctest/doctest.h>
 
+#include "support/generated_dir.hpp"
+
 #include "detectors/parsers.hpp"
 #include "encoding.hpp"
 
@@ -30,96 +32,37 @@ using keyward::scanner::detail::ByteVec;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-std::string first_line(std::string s) {
-  const auto nl = s.find('\n');
-  if (nl != std::string::npos) s.resize(nl);
-  while (!s.empty() && (s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
-  }
-  return out + "'";
-}
+using keyward::test::shell_quote;
+using keyward::test::slurp;
 
 // DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410), in octal for dash's printf.
 constexpr const char* kEd25519SpkiPrefix = "\\060\\052\\060\\005\\006\\003\\053\\145\\160\\003\\041\\000";
 
 // Keys generated once per test run in a temp dir; every expected value is computed by the
 // tools themselves into "<name>.spki" / "<name>.fp" files.
-struct Keys {
-  fs::path dir;
-  std::string failure;  // the first command that failed, if any
+struct Keys : keyward::test::GeneratedDir {
   std::string gpg_rsa, gpg_ed, gpg_ec;  // fingerprints as gpg prints them
   std::string gpg_ed_sub;               // the cv25519 subkey added to the Ed25519 key
 
-  bool shared = false;  // generated once per test run under $KEYWARD_CORPUS, kept for the other cases
-  int lock_fd = -1;
-
-  Keys() {
-    // ctest runs every case in its own process: with KEYWARD_CORPUS set (the suite's
-    // fixture), generate once under it, serialised by a lock, and let later processes reuse it.
-    if (const char* corpus = std::getenv("KEYWARD_CORPUS"); corpus != nullptr && *corpus != '\0') {
-      shared = true;
-      // Bump the suffix whenever generate() changes, so a kept set from an older run is not reused.
-      dir = fs::path(corpus) / "parsers-keys-2";
-      std::error_code ec;
-      fs::create_directories(fs::path(corpus), ec);
-      lock_fd = ::open((fs::path(corpus) / "parsers-keys.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-      if (lock_fd >= 0) ::flock(lock_fd, LOCK_EX);
-      if (fs::exists(dir / ".done")) {
-        gpg_rsa = value("gpg_rsa.fpr");
-        gpg_ed = value("gpg_ed.fpr");
-        gpg_ec = value("gpg_ec.fpr");
-        gpg_ed_sub = value("gpg_ed_sub.fpr");
-        unlock();
-        return;
-      }
-      fs::remove_all(dir, ec);
-      fs::create_directories(dir, ec);
-      generate();
-      if (failure.empty()) {
-        std::ofstream(dir / "gpg_rsa.fpr") << gpg_rsa << "\n";
-        std::ofstream(dir / "gpg_ed.fpr") << gpg_ed << "\n";
-        std::ofstream(dir / "gpg_ec.fpr") << gpg_ec << "\n";
-        std::ofstream(dir / "gpg_ed_sub.fpr") << gpg_ed_sub << "\n";
-        std::ofstream(dir / ".done") << "ok\n";
-      }
-      stop_agent();
-      unlock();
-      return;
-    }
-    char tmpl[] = "/tmp/keyward-parsers-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) {
-      failure = "mkdtemp";
-      return;
-    }
-    dir = tmpl;
-    generate();
+  Keys() { prepare("parsers-keys-3"); }
+  ~Keys() override {
+    if (!shared) cleanup();
   }
 
-  void unlock() {
-    if (lock_fd >= 0) ::close(lock_fd);
-    lock_fd = -1;
+  void reused() override {
+    gpg_rsa = value("gpg_rsa.fpr");
+    gpg_ed = value("gpg_ed.fpr");
+    gpg_ec = value("gpg_ec.fpr");
+    gpg_ed_sub = value("gpg_ed_sub.fpr");
   }
 
-  void stop_agent() const {
+  void cleanup() override {  // stop the gpg-agent that gpg started for this folder
+    if (dir.empty()) return;
     std::system(("gpgconf --homedir " + shell_quote((dir / "gnupg").string()) +
                  " --kill gpg-agent >/dev/null 2>&1").c_str());
   }
 
-  void generate() {
+  void generate() override {
     // OpenSSH keys.
     run("ssh-keygen -q -t rsa -b 2048 -N '' -C 'rsa comment' -f rsa");
     run("ssh-keygen -q -t ecdsa -b 256 -N '' -C 'ec256' -f ec256");
@@ -182,20 +125,11 @@ struct Keys {
     for (const char* k : {"ec384", "okp"})
       run(std::string("openssl pkey -in ") + k + ".pem -pubout -outform DER | sha256sum | cut -c1-64 > " +
           k + ".spki");
-  }
-
-  ~Keys() {
-    if (dir.empty() || shared) return;
-    stop_agent();
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-
-  void run(const std::string& cmd) {
-    if (!failure.empty()) return;
-    const std::string full =
-        "cd " + shell_quote(dir.string()) + " && (" + cmd + ") >>log 2>&1 </dev/null";
-    if (std::system(full.c_str()) != 0) failure = cmd + " (see " + (dir / "log").string() + ")";
+    // Remembered for the processes that reuse this folder (see reused()).
+    std::ofstream(dir / "gpg_rsa.fpr") << gpg_rsa << "\n";
+    std::ofstream(dir / "gpg_ed.fpr") << gpg_ed << "\n";
+    std::ofstream(dir / "gpg_ec.fpr") << gpg_ec << "\n";
+    std::ofstream(dir / "gpg_ed_sub.fpr") << gpg_ed_sub << "\n";
   }
 
   // The fingerprint of the n-th key (0: primary) of `who`.
@@ -225,8 +159,6 @@ struct Keys {
     return {};
   }
 
-  std::string text(const std::string& name) const { return slurp(dir / name); }
-  std::string value(const std::string& name) const { return first_line(slurp(dir / name)); }
 };
 
 const Keys& keys() {

@@ -5,6 +5,8 @@
 // under test; the JCEKS equal-salt-halves case is sealed by Java's own cipher.
 #include <doctest/doctest.h>
 
+#include "support/generated_dir.hpp"
+
 #include "detectors/binary.hpp"
 #include "encoding.hpp"
 
@@ -35,28 +37,8 @@ using detail::PasswordSet;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-std::string first_line(std::string s) {
-  const auto nl = s.find('\n');
-  if (nl != std::string::npos) s.resize(nl);
-  while (!s.empty() && (s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
-  }
-  return out + "'";
-}
+using keyward::test::shell_quote;
+using keyward::test::slurp;
 
 // Writes a JCEKS store by hand around a key that Java's own PBEWithMD5AndTripleDES sealed under a
 // salt whose halves are equal (Java would pick such a salt once in 2^32 stores).
@@ -119,62 +101,19 @@ public class Quirk {
 
 // Stores and key files generated once per test run; every expected value is computed by the
 // tools themselves into "<name>.spki" / "<name>.sha256" files.
-struct Stores {
-  fs::path dir;
-  std::string failure;  // the first command that failed, if any
-  bool shared = false;  // generated once per test run under $KEYWARD_CORPUS, kept for the other cases
-  int lock_fd = -1;
-
-  Stores() {
-    // ctest runs every case in its own process: with KEYWARD_CORPUS set (the suite's
-    // fixture), generate once under it, serialised by a lock, and let later processes reuse it.
-    if (const char* corpus = std::getenv("KEYWARD_CORPUS"); corpus != nullptr && *corpus != '\0') {
-      shared = true;
-      // Bump the suffix whenever generate() changes, so a kept set from an older run is not reused.
-      dir = fs::path(corpus) / "stores-jks-1";
-      std::error_code ec;
-      fs::create_directories(fs::path(corpus), ec);
-      lock_fd = ::open((fs::path(corpus) / "stores-jks.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-      if (lock_fd >= 0) ::flock(lock_fd, LOCK_EX);
-      if (fs::exists(dir / ".done")) {
-        unlock();
-        return;
-      }
-      fs::remove_all(dir, ec);
-      fs::create_directories(dir, ec);
-      generate();
-      if (failure.empty()) std::ofstream(dir / ".done") << "ok\n";
-      stop_agent();
-      unlock();
-      return;
-    }
-    char tmpl[] = "/tmp/keyward-stores-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) {
-      failure = "mkdtemp";
-      return;
-    }
-    dir = tmpl;
-    generate();
+struct Stores : keyward::test::GeneratedDir {
+  Stores() { prepare("stores-jks-1"); }
+  ~Stores() override {
+    if (!shared) cleanup();
   }
 
-  ~Stores() {
-    if (dir.empty() || shared) return;
-    stop_agent();
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-
-  void unlock() {
-    if (lock_fd >= 0) ::close(lock_fd);
-    lock_fd = -1;
-  }
-
-  void stop_agent() const {
+  void cleanup() override {  // stop the gpg-agent that gpg started for this folder
+    if (dir.empty()) return;
     std::system(("gpgconf --homedir " + shell_quote((dir / "gnupg").string()) +
                  " --kill gpg-agent >/dev/null 2>&1").c_str());
   }
 
-  void generate() {
+  void generate() override {
     // JKS: an RSA and an EC key entry and a trusted certificate, under the common "changeit".
     const std::string jks = "keytool -noprompt -storetype JKS -keystore weak.jks -storepass changeit -keypass changeit ";
     run(jks + "-genkeypair -alias rsakey -keyalg RSA -keysize 2048 -dname CN=rsa -validity 365");
@@ -234,19 +173,10 @@ struct Stores {
     run("\"$(gpgconf --list-dirs libexecdir)/gpg-protect-tool\" --canonical --protect -P 'other pass' rsa.canon > rsa_prot.canon");
   }
 
-  void run(const std::string& cmd) {
-    if (!failure.empty()) return;
-    const std::string full =
-        "cd " + shell_quote(dir.string()) + " && (" + cmd + ") >>log 2>&1 </dev/null";
-    if (std::system(full.c_str()) != 0) failure = cmd + " (see " + (dir / "log").string() + ")";
-  }
-
   ByteVec bytes(const std::string& name) const {
     const std::string s = slurp(dir / name);
     return ByteVec(s.begin(), s.end());
   }
-  std::string text(const std::string& name) const { return slurp(dir / name); }
-  std::string value(const std::string& name) const { return first_line(slurp(dir / name)); }
 };
 
 const Stores& stores() {

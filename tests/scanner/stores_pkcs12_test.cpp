@@ -4,6 +4,8 @@
 // -outform DER | sha256sum`), never from the code under test.
 #include <doctest/doctest.h>
 
+#include "support/generated_dir.hpp"
+
 #include "detectors/binary.hpp"
 
 #include <openssl/evp.h>
@@ -30,80 +32,14 @@ namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-std::string first_line(std::string s) {
-  const auto nl = s.find('\n');
-  if (nl != std::string::npos) s.resize(nl);
-  while (!s.empty() && (s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
-  }
-  return out + "'";
-}
+using keyward::test::slurp;
 
 // Stores, keys and certificates generated once per test run; every expected value is computed
 // by openssl itself into "<name>.spki" files.
-struct Keys {
-  fs::path dir;
-  std::string failure;  // the first command that failed, if any
-  bool shared = false;  // generated once per run under $KEYWARD_CORPUS, kept for the other cases
-  int lock_fd = -1;
+struct Keys : keyward::test::GeneratedDir {
+  Keys() { prepare("stores-keys-1"); }
 
-  Keys() {
-    // ctest runs every case in its own process: with KEYWARD_CORPUS set (the suite's fixture),
-    // generate once under it, serialised by a lock, and let later processes reuse it.
-    if (const char* corpus = std::getenv("KEYWARD_CORPUS"); corpus != nullptr && *corpus != '\0') {
-      shared = true;
-      // Bump the suffix whenever generate() changes, so a kept set from an older run is not reused.
-      dir = fs::path(corpus) / "stores-keys-1";
-      std::error_code ec;
-      fs::create_directories(fs::path(corpus), ec);
-      lock_fd = ::open((fs::path(corpus) / "stores-keys.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-      if (lock_fd >= 0) ::flock(lock_fd, LOCK_EX);
-      if (fs::exists(dir / ".done")) {
-        unlock();
-        return;
-      }
-      fs::remove_all(dir, ec);
-      fs::create_directories(dir, ec);
-      generate();
-      if (failure.empty()) std::ofstream(dir / ".done") << "ok\n";
-      unlock();
-      return;
-    }
-    char tmpl[] = "/tmp/keyward-stores-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) {
-      failure = "mkdtemp";
-      return;
-    }
-    dir = tmpl;
-    generate();
-  }
-
-  ~Keys() {
-    if (dir.empty() || shared) return;
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-
-  void unlock() {
-    if (lock_fd >= 0) ::close(lock_fd);
-    lock_fd = -1;
-  }
-
-  void generate() {
+  void generate() override {
     // A chain: an EC P-256 CA and an RSA-2048 leaf it signed.
     run("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key");
     run("openssl req -x509 -new -key ca.key -subj '/CN=Keyward Test CA' -days 30 "
@@ -159,17 +95,10 @@ struct Keys {
     run("openssl rsa -in leaf.key -pubout -outform MSBLOB -out leaf_pub.snk");
   }
 
-  void run(const std::string& cmd) {
-    if (!failure.empty()) return;
-    const std::string full = "cd " + shell_quote(dir.string()) + " && (" + cmd + ") >>log 2>&1 </dev/null";
-    if (std::system(full.c_str()) != 0) failure = cmd + " (see " + (dir / "log").string() + ")";
-  }
-
   Bytes bytes(const std::string& name) const {
     const std::string s = slurp(dir / name);
     return Bytes(s.begin(), s.end());
   }
-  std::string value(const std::string& name) const { return first_line(slurp(dir / name)); }
 };
 
 const Keys& keys() {
