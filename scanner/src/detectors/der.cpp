@@ -14,12 +14,6 @@
 #include <string>
 
 namespace keyward::scanner::detail {
-namespace {
-
-long length_of(Der der) { return static_cast<long>(der.size()); }
-
-// True when OpenSSL's decoder stopped exactly at the end of the input (no trailing bytes).
-bool strict_done(const unsigned char* p, Der der) { return p == der.data() + der.size(); }
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -35,6 +29,13 @@ Finding make_key_finding(Format format, std::string_view rule) {
   f.key.emplace();
   return f;
 }
+
+namespace {
+
+long length_of(Der der) { return static_cast<long>(der.size()); }
+
+// True when OpenSSL's decoder stopped exactly at the end of the input (no trailing bytes).
+bool strict_done(const unsigned char* p, Der der) { return p == der.data() + der.size(); }
 
 // PKCS#5 v1.5 (RFC 8018 section 6.1) and PKCS#12 (RFC 7292 appendix C) password-based
 // encryption schemes: the cipher they imply and the KDF that derives its key.

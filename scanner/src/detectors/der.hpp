@@ -17,6 +17,11 @@
 
 namespace keyward::scanner::detail {
 
+// ASCII lower case (OpenSSL's short names are upper case: "AES-256-CBC" -> "aes-256-cbc").
+std::string lower(std::string_view s);
+// A private-key finding with an empty KeyFacts, ready for its facts.
+Finding make_key_finding(Format format, std::string_view rule);
+
 // DER bytes of one object.
 using Der = std::span<const std::uint8_t>;
 

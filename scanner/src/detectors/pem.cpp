@@ -137,21 +137,6 @@ Result<RawBlock> read_block(std::string_view text, std::size_t at) {
   return b;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-Finding make_key_finding(Format format, std::string_view rule) {
-  Finding f;
-  f.kind = Kind::private_key;
-  f.format = format;
-  f.rule = std::string(rule);
-  f.key.emplace();
-  return f;
-}
-
 Result<Finding> legacy_encrypted(const RawBlock& b, std::string_view algorithm) {
   std::string dek;
   bool proc_encrypted = false;
