@@ -136,6 +136,13 @@ HostInfo host_info() {
   return h;
 }
 
+FileKey file_key(const struct stat& st) {
+  return {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+          static_cast<std::uint64_t>(st.st_size),
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+          static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+}
+
 // A directory on the path from a root, for loop detection without following symlinks
 // (bind mounts can still make a directory its own ancestor).
 struct DirNode {
@@ -350,6 +357,17 @@ class Run {
         ++w.stats.skipped["excluded"];
         continue;
       }
+      // A rescan: an unchanged file is settled here, with one stat relative to the open
+      // directory (no path walk, no queueing).
+      if (opts_.cache != nullptr) {
+        struct stat fst {};
+        if (::fstatat(::dirfd(d), ent->d_name, &fst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(fst.st_mode) &&
+            opts_.cache->reuse(path, file_key(fst), w.findings)) {
+          ++w.stats.files_cached;
+          if (opts_.progress != nullptr) opts_.progress->files.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+      }
       bool inline_file = false;
       {
         std::lock_guard lock(mu_);
@@ -377,10 +395,7 @@ class Run {
       // A rescan of an unchanged file only stats it.
       struct stat st {};
       if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-        key = {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
-               static_cast<std::uint64_t>(st.st_size),
-               static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
-               static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+        key = file_key(st);
         if (opts_.cache->reuse(path, key, w.findings)) {
           ++w.stats.files_cached;
           if (opts_.progress != nullptr) opts_.progress->files.fetch_add(1, std::memory_order_relaxed);

@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -17,15 +19,17 @@
 namespace keyward::scanner {
 namespace {
 
-constexpr std::string_view kMagic = "keyward-cache v1 ";
+constexpr std::string_view kMagic = "keyward-cache v2 ";
 
 }  // namespace
 
 std::uint64_t ScanCache::path_hash(std::string_view path) {
-  const std::string raw = detail::sha256_raw(
-      std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(path.data()), path.size()));
-  std::uint64_t h = 0;
-  std::memcpy(&h, raw.data(), sizeof h);
+  // FNV-1a, 64 bits: a rescan hashes every path, and a cryptographic hash was 6% of it.
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : path) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
   return h;
 }
 
@@ -54,8 +58,29 @@ ScanCache ScanCache::load(const std::string& path, const std::string& fp) {
   while (std::getline(in, line)) {
     unsigned long long hash = 0, dev = 0, ino = 0, size = 0, count = 0;
     long long mtime = 0, ctime = 0;
-    if (std::sscanf(line.c_str(), "%llx %llu %llu %llu %lld %lld %llu", &hash, &dev, &ino, &size, &mtime, &ctime,
-                    &count) != 7 || count > 100000) {
+    const char* p = line.c_str();
+    char* end = nullptr;
+    bool ok = true;
+    auto next_u = [&](unsigned long long& v, int base) {
+      errno = 0;
+      v = std::strtoull(p, &end, base);
+      ok = ok && end != p && errno == 0;
+      p = end;
+    };
+    auto next_s = [&](long long& v) {
+      errno = 0;
+      v = std::strtoll(p, &end, 10);
+      ok = ok && end != p && errno == 0;
+      p = end;
+    };
+    next_u(hash, 16);
+    next_u(dev, 10);
+    next_u(ino, 10);
+    next_u(size, 10);
+    next_s(mtime);
+    next_s(ctime);
+    next_u(count, 10);
+    if (!ok || *p != '\0' || count > 100000) {
       cache.old_.clear();  // corrupt: start over rather than trust part of it
       return cache;
     }
@@ -83,7 +108,7 @@ void ScanCache::save(const std::string& path) const {
   std::string out = std::string(kMagic) + fingerprint_ + "\n";
   {
     std::lock_guard lock(*mu_);
-    for (const auto& [hash, e] : seen_) {
+    auto write = [&](std::uint64_t hash, const Entry& e) {
       char head[160];
       std::snprintf(head, sizeof head, "%016llx %llu %llu %llu %lld %lld %zu\n", static_cast<unsigned long long>(hash),
                     static_cast<unsigned long long>(e.key.dev), static_cast<unsigned long long>(e.key.ino),
@@ -91,7 +116,10 @@ void ScanCache::save(const std::string& path) const {
                     static_cast<long long>(e.key.ctime_ns), e.findings.size());
       out += head;
       for (const auto& f : e.findings) out += f + "\n";
-    }
+    };
+    for (const auto& [hash, e] : old_)
+      if (e.reused && seen_.find(hash) == seen_.end()) write(hash, e);
+    for (const auto& [hash, e] : seen_) write(hash, e);
   }
   std::size_t written = 0;
   while (written < out.size()) {
@@ -116,7 +144,7 @@ void ScanCache::save(const std::string& path) const {
 
 bool ScanCache::reuse(const std::string& path, const FileKey& key, std::vector<Finding>& out) {
   const std::uint64_t hash = path_hash(path);
-  const auto it = old_.find(hash);
+  const auto it = old_.find(hash);  // old_ is not modified during a scan: lookups need no lock
   if (it == old_.end() || !(it->second.key == key)) return false;
   std::vector<Finding> found;
   for (const auto& line : it->second.findings) {
@@ -130,8 +158,7 @@ bool ScanCache::reuse(const std::string& path, const FileKey& key, std::vector<F
     found.push_back(std::move(*f));
   }
   std::move(found.begin(), found.end(), std::back_inserter(out));
-  std::lock_guard lock(*mu_);
-  seen_[hash] = it->second;
+  it->second.reused = true;
   return true;
 }
 

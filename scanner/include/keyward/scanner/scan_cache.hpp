@@ -51,6 +51,7 @@ class ScanCache {
   struct Entry {
     FileKey key;
     std::vector<std::string> findings;  // each: {"f": finding JSON, "i": identity, "r": relative path}
+    bool reused = false;  // set by the one worker that visits this path: no lock needed
   };
   static std::uint64_t path_hash(std::string_view path);
 
