@@ -31,7 +31,7 @@ fi
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PY=/usr/bin/python3
 TOOL="$HERE/corpus_tool.py"
-VERSION=$(cat "$HERE/make_corpus.sh" "$TOOL" | sha256sum | cut -c1-16)
+VERSION=$(cat "$HERE/make_corpus.sh" "$HERE/corpus_lib.sh" "$TOOL" | sha256sum | cut -c1-16)
 
 mkdir -p "$1"
 OUT=$(cd "$1" && pwd)
@@ -94,30 +94,9 @@ m() {
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$MANIFEST"
 }
 
-# decoy RELPATH: a file that must yield no private_key finding.
-decoy() {
-  [[ -e $T/$1 ]] || die "decoy: $1 does not exist"
-  printf '%s\n' "$1" >>"$DECOYS"
-}
-
-# put SRC RELPATH MODE: copies a file into the tree with a deliberate mode.
-put() {
-  mkdir -p "$(dirname "$T/$2")"
-  cp "$1" "$T/$2"
-  chmod "$3" "$T/$2"
-}
-
-# write RELPATH MODE < content: writes stdin into the tree.
-write() {
-  mkdir -p "$(dirname "$T/$1")"
-  cat >"$T/$1"
-  chmod "$2" "$T/$1"
-}
-
-# secret_file PATH: a file whose private-key body lines go to secrets.txt.
-secret_file() { printf '%s\n' "$1" >>"$SECRET_FILES"; }
-# secret_str STRING: a passphrase or other string for secrets.txt.
-secret_str() { printf '%s\n' "$1" >>"$SECRET_EXTRA"; }
+# decoy, put, write, secret_file, secret_str
+# shellcheck source=tests/support/corpus_lib.sh
+source "$HERE/corpus_lib.sh"
 
 K=$W/keys
 ossl() { openssl "$@" 2>>"$W/openssl.log"; }

@@ -55,7 +55,7 @@ fi
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PY=/usr/bin/python3
 TOOL="$HERE/store_corpus_tool.py"
-VERSION=$(cat "$HERE/make_store_corpus.sh" "$TOOL" "$HERE/corpus_tool.py" | sha256sum | cut -c1-16)
+VERSION=$(cat "$HERE/make_store_corpus.sh" "$HERE/corpus_lib.sh" "$TOOL" "$HERE/corpus_tool.py" | sha256sum | cut -c1-16)
 NEST_DEPTH=13          # the file itself + 12 zips nested inside it
 BOMB_SIZE=$((1 << 30)) # 1 GiB of zeros, about 1 MiB compressed
 
@@ -134,25 +134,10 @@ m() {
   [[ -e $T/$1 ]] || die "m: $1 does not exist"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$MANIFEST"
 }
-decoy() {
-  [[ -e $T/$1 ]] || die "decoy: $1 does not exist"
-  printf '%s\n' "$1" >>"$DECOYS"
-}
-# put SRC RELPATH MODE
-put() {
-  mkdir -p "$(dirname "$T/$2")"
-  cp "$1" "$T/$2"
-  chmod "$3" "$T/$2"
-}
-# write RELPATH MODE < content
-write() {
-  mkdir -p "$(dirname "$T/$1")"
-  cat >"$T/$1"
-  chmod "$2" "$T/$1"
-}
-secret_file() { printf '%s\n' "$@" >>"$SECRET_FILES"; }
+# decoy, put, write, secret_file, secret_str
+# shellcheck source=tests/support/corpus_lib.sh
+source "$HERE/corpus_lib.sh"
 secret_binary() { printf '%s\n' "$@" >>"$SECRET_BINARY"; }
-secret_str() { printf '%s\n' "$1" >>"$SECRET_EXTRA"; }
 note() { printf '%s\n' "$*" >>"$NOTES"; echo "make_store_corpus: note: $*" >&2; }
 
 K=$W/keys
