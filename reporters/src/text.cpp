@@ -245,14 +245,17 @@ std::string render_text(const scanner::ScanResult& r, const TextOptions& o) {
                        trust_listed_out);
 
   const auto count = [&](Kind k) { auto it = groups.find(k); return it == groups.end() ? std::size_t{0} : it->second.size(); };
-  std::string summary = fmt::format("{} private key{} ({} not encrypted", count(Kind::private_key),
+  std::string summary = fmt::format("{} private key{} ({} not encrypted)", count(Kind::private_key),
                                     count(Kind::private_key) == 1 ? "" : "s", unencrypted);
-  if (code_signing_keys != 0) summary += fmt::format(", {} code-signing", code_signing_keys);
-  summary += fmt::format("), {} certificate{}", count(Kind::certificate) + trust_listed_out,
+  summary += fmt::format(", {} certificate{}", count(Kind::certificate) + trust_listed_out,
                          count(Kind::certificate) + trust_listed_out == 1 ? "" : "s");
   if (code_signing_certs != 0) summary += fmt::format(" ({} code-signing)", code_signing_certs);
   if (count(Kind::keystore) != 0) summary += fmt::format(", {} key stores", count(Kind::keystore));
   summary += fmt::format(", {} public keys", count(Kind::public_key));
+  // Counted over key files and store entries alike: each is a signing key outside hardware.
+  if (code_signing_keys != 0)
+    summary += fmt::format("; {} code-signing key{} in files or stores", code_signing_keys,
+                           code_signing_keys == 1 ? "" : "s");
   out += st.bold("Summary: ") + summary + "\n";
   if (!by_severity.empty()) {
     std::string sev = "By severity:";

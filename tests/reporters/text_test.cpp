@@ -81,3 +81,22 @@ TEST_CASE("jsonl writes one finding per line and the document last") {
   CHECK(std::count(out.begin(), out.end(), '\n') == 4);
   CHECK(out.rfind("{\"host\"") != std::string::npos);
 }
+
+TEST_CASE("code-signing keys in key stores are counted with those in key files") {
+  auto r = sample();
+  Finding store;
+  store.id = "s1";
+  store.kind = Kind::keystore;
+  store.format = Format::pkcs12;
+  store.location.path = "/home/dev/release.pfx";
+  store.store.emplace();
+  StoreEntry e;
+  e.kind = Kind::private_key;
+  e.certificate.emplace();
+  e.certificate->extended_key_usage = {"codeSigning"};
+  store.entries.push_back(e);
+  r.findings.push_back(store);
+  const auto text = render_text(r, {});
+  CHECK(text.find("1 private key (1 not encrypted)") != std::string::npos);
+  CHECK(text.find("2 code-signing keys in files or stores") != std::string::npos);
+}
