@@ -166,7 +166,6 @@ int run_scan(const ScanCommand& cmd) {
 
   double secs = 0;
   scanner::ScanResult result = run_with_progress(opts, cmd.quiet, secs);
-  if (cache) cache->save(cmd.cache);
 
   rules::score(result, rule_set, rules::ScoreContext{});
   if (allowlist)
@@ -197,6 +196,14 @@ int run_scan(const ScanCommand& cmd) {
     report = reporters::render_text(result, to);
   }
   if (!write_report(report, cmd.output)) return 2;
+  // After the report: a cache that cannot be written costs the next scan time, not this result.
+  if (cache) {
+    try {
+      cache->save(cmd.cache);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "keyward: warning: %s\n", e.what());
+    }
+  }
   if (!result.complete) {
     std::fprintf(stderr, "keyward: scan interrupted; the report is incomplete\n");
     return 2;

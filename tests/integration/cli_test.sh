@@ -82,6 +82,11 @@ check "unreadable dir and file are counted" "2 2 1" "$perm"
 "${as_nobody[@]}" "$tmp/keyward" scan -q --strict "$tmp/perm" >/dev/null 2>&1
 check "--strict makes unreadable entries exit 2" 2 $?
 
+# A cache that cannot be written warns, and the report and exit status are still there.
+out=$("$kw" scan -q --cache "$tmp/no/such/dir/cache" "$tmp/clean" 2>"$tmp/err"); check "an unwritable cache keeps the exit status" 0 $?
+contains "the report is still written" "$out" "Summary:"
+contains "the unwritable cache is reported" "$(cat "$tmp/err")" "cannot write the scan cache"
+
 # A broken rule file is named with its line and what is wrong, and exits 2.
 mkdir -p "$tmp/badrules"
 printf 'detections:\n  - id: private-key/pkcs8\n    severity: apocalyptic\n' > "$tmp/badrules/broken.yaml"
