@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 
 using namespace keyward::scanner;
 namespace t = keyward::test;
@@ -153,4 +154,28 @@ TEST_CASE("passwords are read from the assignments build files and servers use")
   CHECK(has(password_values("export KEYSTORE_PASSWORD=\"env pw\"\n"), "env pw"));
   CHECK(has(password_values("signingConfigs { release { storePassword \"groovy pw\" } }"), "groovy pw"));
   CHECK(password_values("storePassword=${STORE_PASSWORD}\nusername=bob\npassword_hint=x\n").empty());
+}
+
+TEST_CASE("a key store copied to several places is reported at each place with the same facts") {
+  t::TempTree tree;
+  tree.write("k/key.pem", t::pkcs8_pem(t::ec_p256()));
+  tree.write("k/cert.pem", t::certificate_pem(t::ec_p256(), t::ec_p256(), "Copied", "codeSigning"));
+  sh(tree, "openssl pkcs12 -export -inkey k/key.pem -in k/cert.pem -passout pass:changeit -out a.p12 && "
+           "mkdir -p build/out backup && cp a.p12 build/out/a.p12 && cp a.p12 backup/old.bin && rm -rf k");
+  const auto r = run(tree.path());
+  std::vector<const Finding*> stores;
+  for (const auto& f : r.findings)
+    if (f.kind == Kind::keystore) stores.push_back(&f);
+  REQUIRE(stores.size() == 3);
+  std::set<std::string> paths, ids;
+  for (const auto* s : stores) {
+    paths.insert(s->location.path);
+    ids.insert(s->id);
+    CHECK(s->store->opened);
+    CHECK(s->store->weak_password);
+    REQUIRE_FALSE(s->entries.empty());
+    CHECK(s->entries[0].key->spki_sha256 == t::spki_sha256(t::ec_p256()));
+  }
+  CHECK(paths.size() == 3);
+  CHECK(ids.size() == 3);
 }
