@@ -1,0 +1,73 @@
+// The wire between keyward-agent and keyward-collector: paths, the report envelope and the
+// enrollment messages (docs/api/openapi.yaml is the reference; docs/fleet.md the guide).
+// Used by: the agent (builds reports, enrolls) and the collector (parses them).
+// Must never carry key bytes, passwords or tokens in a body: reports are findings documents
+// (facts and fingerprints); enrollment sends a CSR (public) and gets a certificate (public).
+#pragma once
+
+#include <keyward/scanner/error.hpp>
+#include <keyward/scanner/finding.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace keyward::protocol {
+
+// Paths of API v1 that agents use.
+inline constexpr const char* kReportsPath = "/api/v1/reports";
+inline constexpr const char* kEnrollPath = "/api/v1/enroll";
+inline constexpr const char* kHealthPath = "/health";
+
+// A report is the keyward.findings/v1 document with "report_id" added at the top level: a
+// random 32-hex-digit id the agent picks once per scan and keeps across retries, so that the
+// collector stores a replayed report once. scan.complete=false marks a scan cut short.
+struct Report {
+  std::string report_id;
+  scanner::ScanResult result;
+};
+
+// A new random report id: 32 lowercase hex digits (128 bits from the OpenSSL DRBG).
+std::string new_report_id();
+
+// True when s is 32 lowercase hex digits.
+bool valid_report_id(std::string_view s) noexcept;
+
+// The report document for a scan result.
+nlohmann::json report_to_json(const scanner::ScanResult& r, const std::string& report_id);
+
+// Why a body is not a report; the message says what is wrong and what was expected, never
+// echoes content.
+struct ParseError {
+  std::string code;     // stable: "malformed_json", "unknown_schema", "bad_report_id", "bad_field", "bad_finding"
+  std::string message;  // one line a person reads
+};
+
+// Parses a report body (already decompressed). Never throws on bad input.
+boost::system::result<Report, ParseError> parse_report(std::string_view body);
+
+// POST /api/v1/enroll (bearer: the one-time enrollment token).
+struct EnrollRequest {
+  std::string csr_pem;   // PKCS#10, the agent's key made on the host
+  std::string hostname;
+  std::string os;
+};
+// 201 answer to an enrollment.
+struct EnrollResponse {
+  std::string agent_id;         // also the CN of the certificate
+  std::string certificate_pem;  // signed by the collector's CA
+  std::string ca_pem;           // the collector's CA certificate
+  std::string status;           // "pending" until an admin approves
+};
+
+nlohmann::json to_json(const EnrollRequest& r);
+nlohmann::json to_json(const EnrollResponse& r);
+boost::system::result<EnrollRequest, ParseError> parse_enroll_request(std::string_view body);
+boost::system::result<EnrollResponse, ParseError> parse_enroll_response(std::string_view body);
+
+// The JSON error body every 4xx/5xx answer carries: {"error": {"code": ..., "message": ...}}.
+nlohmann::json error_body(std::string_view code, std::string_view message);
+
+}  // namespace keyward::protocol

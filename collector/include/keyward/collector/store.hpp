@@ -1,0 +1,305 @@
+// Store: the collector's inventory behind one interface: agents and their enrollment, API
+// tokens, reports and the fleet's findings, keys, certificates, events, exceptions and the
+// hash-chained audit log. SqliteStore (sqlite_store.cpp) is the embedded default; a PostgreSQL
+// store comes later behind the same interface.
+// Used by: the collector's API handlers and its command line (init, token, agents, audit).
+// Must never store key bytes, passwords or token secrets: tokens are kept as SHA-256 hashes,
+// findings as their JSON facts. Every state change appends an audit entry in the same
+// transaction.
+#pragma once
+
+#include <keyward/protocol/protocol.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keyward::collector {
+
+// Roles of API tokens (not a ladder: separation of duties). Every role may read.
+//   viewer: read; analyst: request exceptions; approver: approve exceptions (never their own);
+//   admin: agents, tokens, enrollment tokens, host tags.
+enum class Role { viewer, analyst, approver, admin };
+std::string_view to_string(Role r) noexcept;
+std::optional<Role> role_from_string(std::string_view s) noexcept;
+
+// Who does something; written into the audit log and compared for separation of duties.
+struct Actor {
+  std::string id;      // "token:<token id>", "agent:<agent id>", "cli:<unix user>", "collector"
+  std::optional<Role> role;
+};
+
+// A database or schema failure (not an expected per-request outcome).
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Why an action was refused; code is stable and maps to an HTTP status in the API.
+struct Refusal {
+  std::string code;     // not_found (404), conflict (409), forbidden (403), invalid (400), expired (410)
+  std::string message;  // one line a person reads; never a secret
+};
+template <class T>
+using Outcome = boost::system::result<T, Refusal>;
+
+struct TokenInfo {
+  std::string id;            // 16 hex digits; public, names the token in the audit log
+  Role role = Role::viewer;
+  std::string name;          // who or what holds it
+  std::int64_t created_at = 0;
+  std::int64_t expires_at = 0;  // 0: never
+  bool revoked = false;
+};
+// A new token: the secret is shown once and never stored (only its SHA-256).
+struct NewToken {
+  TokenInfo info;
+  std::string secret;        // "kwt_" + 43 base64url characters (256 bits)
+};
+// A new one-time enrollment token ("kwe_" + 43 base64url characters).
+struct NewEnrollmentToken {
+  std::string id;
+  std::int64_t expires_at = 0;
+  std::string secret;
+};
+
+enum class AgentStatus { pending, approved, revoked };
+std::string_view to_string(AgentStatus s) noexcept;
+
+struct AgentInfo {
+  std::string id;            // 16 hex digits; also the CN of its certificate
+  std::string hostname;
+  std::string os;
+  AgentStatus status = AgentStatus::pending;
+  std::string cert_sha256;   // of its DER certificate: how a TLS peer is looked up
+  std::string cert_serial;
+  std::string spki_sha256;   // of its key: a keyward-managed identity
+  std::int64_t enrolled_at = 0;
+  std::int64_t approved_at = 0;
+  std::int64_t revoked_at = 0;
+  std::int64_t last_seen_at = 0;
+  std::int64_t last_report_at = 0;
+  std::vector<std::string> tags;  // e.g. "build" (a fleet risk factor)
+};
+
+// What the collector learned from an enrollment request (after signing the CSR).
+struct Enrollment {
+  std::string agent_id;
+  std::string hostname;
+  std::string os;
+  std::string cert_sha256;
+  std::string cert_serial;
+  std::string spki_sha256;
+};
+
+// What happened to a report.
+struct IngestOutcome {
+  enum class Status { stored, duplicate, held } status = Status::stored;  // held: agent not approved yet
+  std::uint64_t findings = 0;      // places in the report
+  std::uint64_t new_places = 0;    // places first seen (each raised a "new" event)
+  std::uint64_t resolved = 0;      // places gone from a complete snapshot
+};
+
+// A page of results: items plus the total that matched.
+template <class T>
+struct Page {
+  std::vector<T> items;
+  std::uint64_t total = 0;
+};
+
+struct HostRow {
+  std::string agent_id;
+  std::string hostname;
+  std::string os;
+  std::string agent_status;
+  std::vector<std::string> tags;
+  std::int64_t last_report_at = 0;
+  std::uint64_t open_findings = 0;
+  std::string max_severity;        // of open findings; "" when none
+};
+
+struct FindingQuery {
+  std::string host;                // agent id or hostname; "" any
+  std::string severity;            // exact band; "" any
+  std::string min_severity;        // at or above; "" any
+  std::string kind;                // private_key | certificate | keystore | public_key; "" any
+  std::string status = "open";     // open | resolved | excepted | managed | all
+  std::uint64_t limit = 100;       // 1..1000
+  std::uint64_t offset = 0;
+};
+
+// One place of one finding on one host, with its fleet state.
+struct FindingRow {
+  std::string place_id;            // hash of (agent id, finding id)
+  std::string agent_id;
+  std::string hostname;
+  std::string identity;            // key identity: "spki:<hex>", else "cert:<sha256>", else "finding:<id>"
+  std::string status;              // open | resolved | excepted | managed
+  std::int64_t first_seen = 0;
+  std::int64_t last_seen = 0;
+  std::int64_t resolved_at = 0;    // 0 unless resolved
+  std::string exception_id;        // set when an approved exception covers it
+  nlohmann::json finding;          // the keyward finding, risk = fleet risk (rules + fleet factors)
+};
+
+struct KeyPlace {
+  std::string agent_id;
+  std::string hostname;
+  std::string path;
+  std::string member;
+  std::string finding_id;
+  std::string status;
+};
+// One key identity across the fleet.
+struct KeyRow {
+  std::string identity;
+  std::string kind;                // of the most telling place (private_key > keystore > certificate > public_key)
+  std::string algorithm;
+  std::optional<std::uint32_t> bits;
+  std::uint64_t hosts = 0;         // distinct hosts with an open place
+  int max_score = 0;
+  std::string max_severity;
+  bool managed = false;            // keyward's own (collector CA/server key, an agent's key)
+  std::string exception_id;
+  std::vector<KeyPlace> places;    // open places first
+};
+
+struct Event {
+  std::uint64_t seq = 0;           // increasing, gap-free
+  std::int64_t time = 0;
+  std::string type;                // new | resolved | agent_enrolled | agent_approved | agent_revoked | exception_requested | exception_approved
+  std::string agent_id;
+  std::string hostname;
+  std::string identity;
+  std::string finding_id;
+  nlohmann::json detail;           // small facts (path, rule, severity, reason...), never secrets
+};
+
+struct ExceptionInfo {
+  std::string id;
+  std::string identity;            // the key identity it allows
+  std::string reason;
+  std::int64_t expires_at = 0;
+  std::string requested_by;        // actor id
+  std::string approved_by;         // "" until approved
+  std::int64_t requested_at = 0;
+  std::int64_t approved_at = 0;
+  std::string status;              // pending | approved | expired
+};
+
+struct AuditEntry {
+  std::uint64_t seq = 0;
+  std::int64_t time = 0;
+  std::string actor;
+  std::string action;              // e.g. agent.approve, token.create, report.ingest
+  std::string subject;             // e.g. the agent or token id
+  nlohmann::json detail;
+  std::string prev_hash;           // hex; 64 zeros for the first entry
+  std::string hash;                // SHA-256 over prev_hash and the entry's canonical JSON
+};
+// The last entry's number and hash, exported to detect a cut-off tail later.
+struct AuditHead {
+  std::uint64_t seq = 0;
+  std::string hash;
+};
+struct AuditVerdict {
+  bool ok = true;
+  std::uint64_t entries = 0;
+  std::uint64_t first_bad_seq = 0;  // 0 when ok
+  std::string problem;              // "entry 12 was changed", "entry 7 is missing", "the log ends at 40, before the head 52"
+};
+
+// Numbers for /metrics.
+struct StoreCounts {
+  std::uint64_t agents_pending = 0, agents_approved = 0, agents_revoked = 0;
+  std::uint64_t hosts = 0, open_findings = 0, resolved_findings = 0, keys = 0;
+  std::uint64_t reports = 0, held_reports = 0, events = 0, audit_entries = 0;
+};
+
+// Fleet scoring settings (collector config).
+struct FleetOptions {
+  std::vector<std::string> rules_dirs;  // extra rule/factor files, as `keyward --rules`
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // The schema version after migrations.
+  virtual int schema_version() = 0;
+
+  // Tokens.
+  virtual NewToken create_token(Role role, const std::string& name, std::int64_t expires_at, const Actor& by) = 0;
+  // The live token whose secret this is (hash lookup); nullopt if unknown, revoked or expired.
+  virtual std::optional<TokenInfo> find_token(std::string_view secret, std::int64_t now) = 0;
+  virtual std::vector<TokenInfo> list_tokens() = 0;
+  virtual Outcome<TokenInfo> revoke_token(const std::string& id, const Actor& by) = 0;
+
+  // Enrollment: a one-time token, consumed atomically with the agent's creation (pending).
+  virtual NewEnrollmentToken create_enrollment_token(std::int64_t expires_at, const Actor& by) = 0;
+  // Checks the token without consuming it (to refuse before signing a CSR).
+  virtual Outcome<std::string> check_enrollment_token(std::string_view secret, std::int64_t now) = 0;
+  virtual Outcome<AgentInfo> enroll_agent(std::string_view enrollment_secret, const Enrollment& e, std::int64_t now) = 0;
+
+  // Agents.
+  virtual std::optional<AgentInfo> agent(const std::string& id) = 0;
+  virtual std::optional<AgentInfo> agent_by_cert(const std::string& cert_sha256) = 0;
+  virtual std::vector<AgentInfo> list_agents() = 0;
+  // Approving ingests the reports held while the agent was pending, oldest first.
+  virtual Outcome<AgentInfo> approve_agent(const std::string& id, const Actor& by, std::int64_t now) = 0;
+  virtual Outcome<AgentInfo> revoke_agent(const std::string& id, const Actor& by, std::int64_t now) = 0;
+  virtual Outcome<AgentInfo> set_agent_tags(const std::string& id, const std::vector<std::string>& tags,
+                                            const Actor& by) = 0;
+  virtual void touch_agent(const std::string& id, std::int64_t now) = 0;
+
+  // Keyward's own keys (collector CA and server key; agents' keys are added by enroll_agent):
+  // places of these identities are "managed", not exposures.
+  virtual void add_managed_identity(const std::string& spki_sha256, const std::string& what) = 0;
+
+  // Ingests one report of an agent: a duplicate report_id is stored once; a pending agent's
+  // report is held; a complete snapshot replaces the host's state (what is gone is resolved,
+  // what is new raises a "new" event); an incomplete one adds and resolves nothing. Fleet risk
+  // of every touched identity is recomputed. One transaction.
+  virtual IngestOutcome ingest(const AgentInfo& agent, const protocol::Report& report, std::int64_t now) = 0;
+
+  // Queries.
+  virtual std::vector<HostRow> hosts() = 0;
+  virtual Page<FindingRow> findings(const FindingQuery& q) = 0;
+  virtual Page<KeyRow> keys(std::uint64_t limit, std::uint64_t offset) = 0;
+  // Open certificate places whose not_after is before now + within_seconds (expired included).
+  virtual Page<FindingRow> expiring_certificates(std::int64_t within_seconds, std::int64_t now, std::uint64_t limit,
+                                                 std::uint64_t offset) = 0;
+  // Events with seq > since, oldest first.
+  virtual std::vector<Event> events(std::uint64_t since, std::uint64_t limit) = 0;
+
+  // Exceptions: an analyst requests, an approver who is not the requester approves.
+  virtual Outcome<ExceptionInfo> request_exception(const std::string& identity, const std::string& reason,
+                                                   std::int64_t expires_at, const Actor& by, std::int64_t now) = 0;
+  virtual Outcome<ExceptionInfo> approve_exception(const std::string& id, const Actor& by, std::int64_t now) = 0;
+  virtual std::vector<ExceptionInfo> list_exceptions(std::int64_t now) = 0;
+
+  // Audit log.
+  virtual std::vector<AuditEntry> audit_entries(std::uint64_t since, std::uint64_t limit) = 0;
+  virtual AuditHead audit_head() = 0;
+  // Recomputes the chain; with a head exported earlier also detects a cut-off tail.
+  virtual AuditVerdict verify_audit(const std::optional<AuditHead>& head) = 0;
+  // Appends an entry for an action that changes no table here (e.g. "collector.start").
+  virtual void audit(const Actor& by, const std::string& action, const std::string& subject,
+                     const nlohmann::json& detail) = 0;
+
+  virtual StoreCounts counts() = 0;
+};
+
+// Opens (creating and migrating) the SQLite store at path (WAL, mode 0600). events_file, when
+// not empty, receives every event as one JSON line (appended after commit; on open, lines
+// missing after a crash are appended from the database, so a SIEM tailing it loses none).
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const std::string& events_file,
+                                         const FleetOptions& fleet);
+
+}  // namespace keyward::collector
