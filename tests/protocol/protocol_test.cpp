@@ -1,0 +1,87 @@
+#include <keyward/protocol/protocol.hpp>
+#include <keyward/scanner/finding_json.hpp>
+
+#include <doctest/doctest.h>
+
+using keyward::protocol::parse_report;
+using nlohmann::json;
+
+namespace {
+
+keyward::scanner::ScanResult sample_result() {
+  keyward::scanner::ScanResult r;
+  r.tool_version = "0.1.0";
+  r.host = {"build-1", "linux"};
+  r.scan_id = "s1";
+  r.started_at = 1700000000;
+  r.finished_at = 1700000005;
+  r.roots = {"/srv"};
+  r.complete = false;
+  r.stats.files_seen = 12;
+  r.stats.skipped["fifo"] = 1;
+  keyward::scanner::Finding f;
+  f.id = "abc123";
+  f.rule = "private-key/pkcs8";
+  f.kind = keyward::scanner::Kind::private_key;
+  f.format = keyward::scanner::Format::pem_pkcs8;
+  f.location.path = "/srv/k.pem";
+  f.key = keyward::scanner::KeyFacts{};
+  f.key->algorithm = "ec";
+  f.key->spki_sha256 = std::string(64, 'a');
+  r.findings.push_back(f);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("a report round-trips through its JSON form with its id, completeness and findings") {
+  const std::string id = keyward::protocol::new_report_id();
+  CHECK(keyward::protocol::valid_report_id(id));
+  const std::string body = keyward::protocol::report_to_json(sample_result(), id).dump();
+  auto rep = parse_report(body);
+  REQUIRE(rep.has_value());
+  CHECK(rep->report_id == id);
+  CHECK_FALSE(rep->result.complete);
+  CHECK(rep->result.started_at == 1700000000);
+  CHECK(rep->result.host.hostname == "build-1");
+  CHECK(rep->result.stats.skipped.at("fifo") == 1);
+  REQUIRE(rep->result.findings.size() == 1);
+  CHECK(rep->result.findings[0].key->spki_sha256 == std::string(64, 'a'));
+}
+
+TEST_CASE("report ids are random and checked for shape") {
+  CHECK(keyward::protocol::new_report_id() != keyward::protocol::new_report_id());
+  CHECK_FALSE(keyward::protocol::valid_report_id("ABCDEF0123456789abcdef0123456789"));
+  CHECK_FALSE(keyward::protocol::valid_report_id("abc"));
+}
+
+TEST_CASE("malformed JSON, an unknown schema and a missing report id are refused with stable codes") {
+  CHECK(parse_report("{not json").error().code == "malformed_json");
+  CHECK(parse_report("").error().code == "malformed_json");
+  json doc = keyward::protocol::report_to_json(sample_result(), keyward::protocol::new_report_id());
+  json wrong = doc;
+  wrong["schema"] = "keyward.findings/v9";
+  auto e = parse_report(wrong.dump());
+  REQUIRE(e.has_error());
+  CHECK(e.error().code == "unknown_schema");
+  CHECK(e.error().message.find("keyward.findings/v1") != std::string::npos);
+  json noid = doc;
+  noid.erase("report_id");
+  CHECK(parse_report(noid.dump()).error().code == "bad_report_id");
+  json badfinding = doc;
+  badfinding["findings"][0]["kind"] = "dragon";
+  CHECK(parse_report(badfinding.dump()).error().code == "bad_finding");
+  json badtype = doc;
+  badtype["scan"]["complete"] = "yes";
+  CHECK(parse_report(badtype.dump()).error().code == "bad_field");
+  CHECK(parse_report("[]").error().code == "bad_field");
+}
+
+TEST_CASE("an enrollment request needs a CSR and a host name") {
+  auto ok = keyward::protocol::parse_enroll_request(R"({"csr":"-----BEGIN CERTIFICATE REQUEST-----","hostname":"h1"})");
+  REQUIRE(ok.has_value());
+  CHECK(ok->hostname == "h1");
+  CHECK(keyward::protocol::parse_enroll_request(R"({"hostname":"h1"})").has_error());
+  CHECK(keyward::protocol::parse_enroll_request(R"({"csr":"x","hostname":""})").has_error());
+  CHECK(keyward::protocol::parse_enroll_request("nope").has_error());
+}
