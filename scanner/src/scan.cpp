@@ -240,6 +240,7 @@ class Run {
         item = std::move(queue_.back());
         queue_.pop_back();
       }
+      if (opts_.pace && !cancelled()) opts_.pace();
       if (!cancelled()) {
         if (item.is_dir) process_dir(item, w);
         else process_file(item.path, item.rel, w);
@@ -378,6 +379,7 @@ class Run {
           ++pending_;
         }
       }
+      if (inline_file && opts_.pace) opts_.pace();
       if (inline_file) process_file(path, rel, w);
       else cv_.notify_one();
     }

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,7 @@ struct ScanOptions {
   ScanProgress* progress = nullptr;           // optional, updated by workers
   ScanCache* cache = nullptr;                 // optional: reuse what unchanged files held
   const std::atomic<bool>* cancel = nullptr;  // optional: set to stop early (result incomplete)
+  std::function<void()> pace;                 // optional: called by each worker before each file or directory (may sleep; thread-safe)
 
   // System trust-store locations (certificates there are inventory, not exposures).
   static std::vector<std::string> default_trust_store_globs();

@@ -1,0 +1,199 @@
+#include "enroll.hpp"
+
+#include "fs_util.hpp"
+#include "tls_client.hpp"
+#include "url.hpp"
+
+#include <keyward/protocol/protocol.hpp>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <climits>
+#include <memory>
+#include <stdexcept>
+
+namespace keyward::agent {
+namespace {
+
+template <class T, void (*F)(T*)>
+struct Deleter {
+  void operator()(T* p) const { F(p); }
+};
+using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
+using ReqPtr = std::unique_ptr<X509_REQ, Deleter<X509_REQ, X509_REQ_free>>;
+using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
+using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
+
+[[noreturn]] void openssl_fail(const std::string& what) {
+  std::string why;
+  while (const unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    why += why.empty() ? "" : "; ";
+    why += buf;
+  }
+  throw std::runtime_error(what + (why.empty() ? "" : ": " + why));
+}
+
+std::string bio_text(BIO* b) {
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(b, &data);
+  return std::string(data, static_cast<std::size_t>(n));
+}
+
+bool exists(const std::string& p) {
+  struct stat st {};
+  return ::lstat(p.c_str(), &st) == 0;
+}
+
+std::string os_name() {
+  struct utsname u {};
+  if (::uname(&u) != 0) return "linux";
+  return std::string(u.sysname) + " " + u.release + " " + u.machine;
+}
+
+}  // namespace
+
+std::string host_name() {
+  char buf[HOST_NAME_MAX + 1] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
+
+KeyAndCsr make_key_and_csr(const std::string& common_name) {
+  ERR_clear_error();
+  PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  if (!key) openssl_fail("cannot generate the agent key");
+  ReqPtr req(X509_REQ_new());
+  if (!req || X509_REQ_set_version(req.get(), 0) != 1 || X509_REQ_set_pubkey(req.get(), key.get()) != 1)
+    openssl_fail("cannot build the certificate request");
+  X509_NAME* name = X509_REQ_get_subject_name(req.get());
+  if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(common_name.c_str()),
+                                 -1, -1, 0) != 1)
+    openssl_fail("cannot set the request's common name");
+  if (X509_REQ_sign(req.get(), key.get(), EVP_sha256()) <= 0) openssl_fail("cannot sign the certificate request");
+
+  KeyAndCsr out;
+  BioPtr kb(BIO_new(BIO_s_secmem()));
+  if (!kb || PEM_write_bio_PrivateKey(kb.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
+    openssl_fail("cannot encode the agent key");
+  out.key_pem = bio_text(kb.get());
+  BioPtr rb(BIO_new(BIO_s_mem()));
+  if (!rb || PEM_write_bio_X509_REQ(rb.get(), req.get()) != 1) openssl_fail("cannot encode the certificate request");
+  out.csr_pem = bio_text(rb.get());
+  return out;
+}
+
+std::string certificate_common_name(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return {};
+  X509Ptr cert(PEM_read_X509(f, nullptr, nullptr, nullptr));
+  std::fclose(f);
+  ERR_clear_error();
+  if (!cert) return {};
+  char buf[256] = {};
+  if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert.get()), NID_commonName, buf, sizeof buf) < 0) return {};
+  return buf;
+}
+
+EnrollResult enroll(const EnrollOptions& o) {
+  const auto url = parse_url(o.collector);
+  if (!url || url->scheme != "https")
+    throw std::runtime_error("--collector must be https://host:port (got \"" + o.collector + "\")");
+  if (o.token.empty()) throw std::runtime_error("an enrollment token is needed (--token, --token-file or KEYWARD_ENROLL_TOKEN)");
+  if (o.state_dir.empty() || o.state_dir.front() != '/')
+    throw std::runtime_error("--state-dir must be an absolute path (got \"" + o.state_dir + "\")");
+  read_file(o.ca);  // fail early, naming the file
+
+  make_private_dir(o.state_dir);
+  AgentConfig c;
+  c.collector = o.collector;
+  c.state_dir = o.state_dir;
+  c.key = o.state_dir + "/agent.key";
+  c.certificate = o.state_dir + "/agent.pem";
+  c.ca = o.state_dir + "/ca.pem";
+  c.roots = o.roots.empty() ? std::vector<std::string>{"/"} : o.roots;
+  c.proxy = o.proxy;
+
+  if (!o.force) {
+    if (exists(c.key))
+      throw std::runtime_error(c.key + " exists: this host is enrolled already; use --force to enroll again with a new key");
+    if (!o.config_out.empty() && exists(o.config_out))
+      throw std::runtime_error(o.config_out + " exists; use --force to replace it");
+  } else if (exists(c.key) && ::unlink(c.key.c_str()) != 0) {
+    throw std::runtime_error("cannot remove the old key " + c.key);
+  }
+
+  const std::string hostname = host_name();
+  KeyAndCsr kc = make_key_and_csr(hostname);
+  // O_EXCL: never overwrite a key we did not just decide to replace; 0600 from the start.
+  write_file_exclusive(c.key, kc.key_pem, 0600);
+  OPENSSL_cleanse(kc.key_pem.data(), kc.key_pem.size());
+  kc.key_pem.clear();
+
+  // Anything below that fails leaves no half enrollment behind: the new key goes again.
+  struct KeyGuard {
+    std::string path;
+    bool keep = false;
+    ~KeyGuard() {
+      if (!keep) ::unlink(path.c_str());
+    }
+  } guard{c.key};
+
+  protocol::EnrollRequest er{kc.csr_pem, hostname, os_name()};
+  TlsClientOptions tls;
+  tls.ca_file = o.ca;
+  tls.proxy = o.proxy;
+  HttpRequest req;
+  req.url = o.collector + protocol::kEnrollPath;
+  req.body = protocol::to_json(er).dump();
+  req.bearer = o.token;
+  auto res = https_request(tls, req);
+  if (!res) throw std::runtime_error("enrollment failed: " + res.error().message);
+  if (res->status != 201 && res->status != 200) {
+    std::string detail;
+    const auto j = nlohmann::json::parse(res->body, nullptr, false);
+    if (j.is_object() && j.contains("error") && j["error"].is_object()) {
+      const auto& e = j["error"];
+      detail = fmt::format(" ({}: {})", e.value("code", ""), e.value("message", "").substr(0, 200));
+    }
+    const char* hint = res->status == 401 || res->status == 403
+                           ? "; the token may be wrong, used or expired: ask an admin for a new one"
+                           : "";
+    throw std::runtime_error(fmt::format("the collector refused the enrollment: HTTP {}{}{}", res->status, detail, hint));
+  }
+  auto parsed = protocol::parse_enroll_response(res->body);
+  if (!parsed) throw std::runtime_error("the collector's enrollment answer is not valid: " + parsed.error().message);
+
+  // The certificate must be for our key.
+  {
+    BioPtr cb(BIO_new_mem_buf(parsed->certificate_pem.data(), static_cast<int>(parsed->certificate_pem.size())));
+    X509Ptr cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
+    BioPtr rb(BIO_new_mem_buf(kc.csr_pem.data(), static_cast<int>(kc.csr_pem.size())));
+    ReqPtr csr(PEM_read_bio_X509_REQ(rb.get(), nullptr, nullptr, nullptr));
+    if (!cert || !csr || EVP_PKEY_eq(X509_get0_pubkey(cert.get()), X509_REQ_get0_pubkey(csr.get())) != 1) {
+      ERR_clear_error();
+      throw std::runtime_error("the collector returned a certificate that is not for this agent's key");
+    }
+  }
+  write_file_atomic(c.certificate, parsed->certificate_pem, 0600);
+  write_file_atomic(c.ca, parsed->ca_pem.empty() ? read_file(o.ca) : parsed->ca_pem, 0600);
+  if (!o.config_out.empty()) {
+    c.source = o.config_out;
+    write_file_atomic(o.config_out, render_config(c), 0644);
+  }
+  guard.keep = true;
+  return EnrollResult{parsed->agent_id, parsed->status, c};
+}
+
+}  // namespace keyward::agent

@@ -1,0 +1,49 @@
+// Enrollment: make the agent's key on this host (EC P-256, written 0600 with O_EXCL), send a
+// CSR with a one-time token over TLS verified against the admin's CA, save the certificate and
+// the collector's CA, and write a config. Used by: main (enroll).
+// The token is used for one Authorization header and never written to a file or a log; the
+// key never leaves the host.
+#pragma once
+
+#include "config.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace keyward::agent {
+
+struct EnrollOptions {
+  std::string collector;   // https://host:port
+  std::string token;       // one-time enrollment token (never stored)
+  std::string ca;          // the collector's CA, from the admin
+  std::string state_dir;
+  std::vector<std::string> roots;  // default: /
+  std::string config_out;  // optional: where to write agent.yaml
+  std::string proxy;       // optional http://host:port
+  bool force = false;      // replace an existing enrollment (new key)
+};
+
+struct EnrollResult {
+  std::string agent_id;
+  std::string status;  // "pending" until an admin approves
+  AgentConfig config;
+};
+
+// Runs the enrollment; throws std::runtime_error with one actionable line.
+EnrollResult enroll(const EnrollOptions& options);
+
+// The PEM of a new EC P-256 private key (PKCS#8) and its CSR (CN = common_name).
+struct KeyAndCsr {
+  std::string key_pem;
+  std::string csr_pem;
+};
+KeyAndCsr make_key_and_csr(const std::string& common_name);
+
+// This host's name (gethostname).
+std::string host_name();
+
+// The CN of a PEM certificate file ("" when unreadable).
+std::string certificate_common_name(const std::string& path);
+
+}  // namespace keyward::agent

@@ -1,0 +1,303 @@
+#include "runner.hpp"
+
+#include "backoff.hpp"
+#include "enroll.hpp"
+#include "fs_util.hpp"
+#include "pacer.hpp"
+#include "spool.hpp"
+#include "status.hpp"
+#include "tls_client.hpp"
+
+#include <keyward/protocol/protocol.hpp>
+#include <keyward/rules/engine.hpp>
+#include <keyward/rules/passwords.hpp>
+#include <keyward/rules/rule_set.hpp>
+#include <keyward/rules/score_context.hpp>
+#include <keyward/scanner/scan.hpp>
+#include <keyward/scanner/scan_cache.hpp>
+#include <keyward/version.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <thread>
+
+namespace keyward::agent {
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+std::int64_t unix_now() { return std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count(); }
+std::int64_t unix_of(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+// The TLS files must be there before anything runs: without them nothing can ever be sent.
+void check_files(const AgentConfig& c) {
+  for (const auto& [key, path] : {std::pair{"ca", c.ca}, {"certificate", c.certificate}, {"key", c.key}}) {
+    if (::access(path.c_str(), R_OK) != 0)
+      throw ConfigError(fmt::format("{}: {}: cannot read {} ({}); run keyward-agent enroll first", c.source, key,
+                                    path, std::strerror(errno)));
+  }
+}
+
+// How a delivery round ended.
+enum class Round { done, retry_later, stopped };
+
+class Agent {
+ public:
+  Agent(const AgentConfig& c, const RunOptions& o)
+      : c_(c),
+        o_(o),
+        spool_((check_files(c), make_private_dir(c.state_dir), c.spool_dir()), c.spool_max_bytes),
+        status_(AgentStatus::load(c.status_file())),
+        rules_(rules::RuleSet::builtin()) {
+    tls_.ca_file = c.ca;
+    tls_.cert_file = c.certificate;
+    tls_.key_file = c.key;
+    tls_.proxy = c.proxy;
+    status_.agent_id = certificate_common_name(c.certificate);
+    struct stat st {};
+    if (::stat(c.key.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
+      log(fmt::format("warning: {} is readable by group or others (mode {:o}); chmod 600 it", c.key, st.st_mode & 0777));
+  }
+
+  void log(std::string_view line) const {
+    if (o_.log) o_.log(line);
+    else std::fprintf(stderr, "keyward-agent: %.*s\n", static_cast<int>(line.size()), line.data());
+  }
+  bool stopping() const { return o_.stop != nullptr && o_.stop->load(); }
+
+  void error(const std::string& message) {
+    log(message);
+    status_.error_time = unix_now();
+    status_.last_error = message;
+  }
+
+  void save_status() {
+    try {
+      const auto list = spool_.list();
+      status_.spool_depth = list.size();
+      status_.spool_bytes = 0;
+      for (const auto& e : list) status_.spool_bytes += e.bytes;
+      status_.save(c_.status_file());
+    } catch (const std::runtime_error& e) {
+      log(std::string("warning: ") + e.what());
+    }
+  }
+
+  // Scans, scores and spools one report; its id, or nullopt when nothing could be scanned.
+  std::optional<std::string> scan() {
+    scanner::ScanOptions opts;
+    opts.roots = c_.roots;
+    opts.excludes = c_.excludes;
+    opts.max_size = c_.max_file_size;
+    opts.threads = c_.threads;
+    opts.tool_version = KEYWARD_VERSION;
+    opts.passwords = rules::builtin_passwords();
+    opts.cancel = o_.stop;
+    Pacer pacer(c_.max_cpu_percent, o_.stop);
+    if (c_.max_cpu_percent < 100) opts.pace = [&pacer] { pacer.pace(); };
+    scanner::ScanCache cache = scanner::ScanCache::load(c_.cache_file(), scanner::ScanCache::fingerprint(opts));
+    opts.cache = &cache;
+
+    status_.scan_started = unix_now();
+    status_.scan_finished = 0;
+    save_status();
+    log(fmt::format("scan started ({} roots, {} files remembered)", c_.roots.size(), cache.loaded_entries()));
+    scanner::ScanResult result;
+    try {
+      result = scanner::scan(opts);
+    } catch (const std::runtime_error& e) {
+      error(std::string("scan failed: ") + e.what());
+      save_status();
+      return std::nullopt;
+    }
+    rules::score(result, rules_, rules::ScoreContext{});
+    const std::string id = protocol::new_report_id();
+    const std::string body = protocol::report_to_json(result, id).dump();
+    status_.scan_finished = unix_now();
+    status_.scan_files = result.stats.files_seen;
+    status_.scan_findings = result.findings.size();
+    status_.scan_complete = result.complete;
+    status_.scan_report_id = id;
+    try {
+      const auto added = spool_.add(id, body);
+      status_.dropped_reports += added.dropped;
+      if (added.dropped != 0)
+        log(fmt::format("spool full: dropped the {} oldest report(s); the new report is a full snapshot", added.dropped));
+    } catch (const std::runtime_error& e) {
+      error(std::string("cannot spool the report: ") + e.what());
+      save_status();
+      return std::nullopt;
+    }
+    log(fmt::format("scan {}: {} files ({} unchanged), {} findings, {:.1f} s CPU-paced sleep; report {} spooled",
+                    result.complete ? "finished" : "cut short (incomplete report)", result.stats.files_seen,
+                    result.stats.files_cached, result.findings.size(),
+                    std::chrono::duration<double>(pacer.slept()).count(), id));
+    // An incomplete scan saw only part of the tree: keep the previous cache whole.
+    if (result.complete) {
+      try {
+        cache.save(c_.cache_file());
+      } catch (const std::runtime_error& e) {
+        log(std::string("warning: ") + e.what());
+      }
+    }
+    save_status();
+    return id;
+  }
+
+  // Sends spooled reports oldest first until done, stopped or a failure that needs a retry.
+  Round deliver() {
+    for (const auto& e : spool_.list()) {
+      if (stopping()) return Round::stopped;
+      std::string gz;
+      try {
+        gz = spool_.read_compressed(e);
+      } catch (const std::runtime_error& x) {
+        error(x.what());
+        return retry(std::nullopt);
+      }
+      HttpRequest req;
+      req.url = c_.collector + protocol::kReportsPath;
+      req.body = std::move(gz);
+      req.gzip_encoded = true;
+      auto res = https_request(tls_, req);
+      status_.delivery_time = unix_now();
+      if (!res) {
+        status_.delivery_status = res.error().maybe_auth ? "connection refused after handshake" : "network error";
+        error(res.error().message);
+        return retry(std::nullopt);
+      }
+      const int code = res->status;
+      if (code == 202 || code == 200 || code == 201) {
+        spool_.remove(e);
+        status_.delivery_status = fmt::format("delivered ({})", code);
+        status_.last_delivered = status_.delivery_time;
+        delivered_.push_back(e.report_id);
+        backoff_.reset();
+        status_.next_attempt = 0;
+        log(fmt::format("report {} delivered", e.report_id));
+        save_status();
+        continue;
+      }
+      if (code == 400 || code == 413) {
+        spool_.reject(e);
+        ++status_.rejected_reports;
+        rejected_.push_back(e.report_id);
+        status_.delivery_status = fmt::format("rejected ({})", code);
+        error(fmt::format("the collector refused report {} (HTTP {}{}); moved to {}", e.report_id, code,
+                          error_detail(res->body), spool_.rejected_dir()));
+        save_status();
+        continue;
+      }
+      if (code == 401 || code == 403) {
+        status_.delivery_status = fmt::format("not accepted ({})", code);
+        error(fmt::format("agent not accepted: revoked or not enrolled (HTTP {}{}); reports stay in the spool",
+                          code, error_detail(res->body)));
+        return retry(res->retry_after);
+      }
+      status_.delivery_status = fmt::format("retry ({})", code);
+      error(fmt::format("the collector answered HTTP {}{}; will retry", code, error_detail(res->body)));
+      return retry(res->retry_after);
+    }
+    save_status();
+    return Round::done;
+  }
+
+  Round retry(std::optional<std::chrono::seconds> retry_after) {
+    const auto d = backoff_.next(retry_after);
+    next_delivery_ = Clock::now() + d;
+    status_.next_attempt = unix_of(next_delivery_);
+    log(fmt::format("next delivery attempt in {} s", d.count()));
+    save_status();
+    return Round::retry_later;
+  }
+
+  int once() {
+    const auto id = scan();
+    if (!id) return kExitError;
+    if (stopping()) return kExitSpooled;
+    deliver();
+    for (const auto& d : delivered_)
+      if (d == *id) return kExitDelivered;
+    for (const auto& r : rejected_)
+      if (r == *id) return kExitRejected;
+    return kExitSpooled;
+  }
+
+  int loop() {
+    const auto now = Clock::now();
+    // After a restart, keep the schedule of the last scan; the jitter spreads a fleet's scans.
+    Clock::time_point next_scan = now;
+    if (status_.scan_finished != 0) {
+      const auto last = Clock::time_point(std::chrono::seconds(status_.scan_finished));
+      if (last + c_.interval > now) next_scan = last + c_.interval;
+    }
+    next_scan += random_jitter(std::min(c_.jitter, c_.interval));
+    next_delivery_ = now;
+    log(fmt::format("running: every {} s (+ up to {} s jitter), first scan at {}", c_.interval.count(),
+                    c_.jitter.count(), format_time(unix_of(next_scan))));
+    while (!stopping()) {
+      if (Clock::now() >= next_delivery_ && !spool_.list().empty()) deliver();
+      if (stopping()) break;
+      if (Clock::now() >= next_scan) {
+        scan();
+        next_scan = Clock::now() + c_.interval + random_jitter(c_.jitter);
+        if (!stopping() && Clock::now() >= next_delivery_) deliver();
+      }
+      auto wake = next_scan;
+      if (!spool_.list().empty() && next_delivery_ < wake) wake = next_delivery_;
+      status_.next_scan = unix_of(next_scan);
+      save_status();
+      sleep_until(wake, o_.stop);
+    }
+    log("stopping");
+    save_status();
+    return 0;
+  }
+
+ private:
+  static std::string error_detail(const std::string& body) {
+    const auto j = nlohmann::json::parse(body, nullptr, false);
+    if (!j.is_object() || !j.contains("error") || !j["error"].is_object()) return "";
+    const auto& e = j["error"];
+    const auto code = e.value("code", std::string());
+    const auto msg = e.value("message", std::string()).substr(0, 200);
+    return code.empty() && msg.empty() ? "" : fmt::format(": {} {}", code, msg);
+  }
+
+  const AgentConfig& c_;
+  const RunOptions& o_;
+  Spool spool_;
+  AgentStatus status_;
+  rules::RuleSet rules_;
+  TlsClientOptions tls_;
+  Backoff backoff_;
+  Clock::time_point next_delivery_ = Clock::now();
+  std::vector<std::string> delivered_, rejected_;
+};
+
+}  // namespace
+
+bool sleep_until(std::chrono::system_clock::time_point deadline, const std::atomic<bool>* stop) {
+  for (;;) {
+    if (stop != nullptr && stop->load()) return false;
+    const auto now = Clock::now();
+    if (now >= deadline) return true;
+    std::this_thread::sleep_for(std::min<Clock::duration>(deadline - now, std::chrono::milliseconds(250)));
+  }
+}
+
+int run_agent(const AgentConfig& config, const RunOptions& options) {
+  Agent agent(config, options);
+  return options.once ? agent.once() : agent.loop();
+}
+
+}  // namespace keyward::agent
