@@ -10,6 +10,8 @@
 
 #include <keyward/protocol/protocol.hpp>
 
+#include <boost/system/result.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -48,6 +50,9 @@ struct Refusal {
 };
 template <class T>
 using Outcome = boost::system::result<T, Refusal>;
+// Lets Outcome<T>::value() throw when it holds a Refusal (found by argument-dependent lookup):
+// a StoreError "code: message". Prefer checking the outcome; this is for tests and tools.
+[[noreturn]] void throw_exception_from_error(const Refusal& r, const boost::source_location& loc);
 
 struct TokenInfo {
   std::string id;            // 16 hex digits; public, names the token in the audit log
@@ -296,7 +301,8 @@ class Store {
   virtual StoreCounts counts() = 0;
 };
 
-// Opens (creating and migrating) the SQLite store at path (WAL, mode 0600). events_file, when
+// Opens (creating and migrating) the SQLite store at path (WAL, mode 0600). Thread-safe: one
+// connection behind a mutex, each call atomic. events_file, when
 // not empty, receives every event as one JSON line (appended after commit; on open, lines
 // missing after a crash are appended from the database, so a SIEM tailing it loses none).
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, const std::string& events_file,

@@ -1,0 +1,101 @@
+// Fleet factors on top of the rules engine's risk; key identities.
+#include "store/fleet_risk.hpp"
+
+#include <keyward/rules/severity.hpp>
+
+#include <algorithm>
+#include <map>
+
+namespace keyward::collector::detail {
+namespace {
+
+std::string fill(std::string_view tmpl, const std::map<std::string, std::string>& vars) {
+  std::string out;
+  for (std::size_t i = 0; i < tmpl.size(); ++i) {
+    if (tmpl[i] == '{') {
+      const auto close = tmpl.find('}', i + 1);
+      if (close != std::string_view::npos) {
+        auto it = vars.find(std::string(tmpl.substr(i + 1, close - i - 1)));
+        if (it != vars.end()) {
+          out += it->second;
+          i = close;
+          continue;
+        }
+      }
+    }
+    out += tmpl[i];
+  }
+  return out;
+}
+
+void add(scanner::RiskFacts& r, const rules::RuleSet& rules, std::string_view id,
+         const std::map<std::string, std::string>& vars) {
+  const rules::FactorDef* def = rules.factor(id);
+  if (def == nullptr) return;  // a rule set without the fleet factors scores without them
+  for (const auto& f : r.factors)
+    if (f.id == id) return;
+  r.factors.push_back({def->id, def->points, fill(def->why, vars)});
+}
+
+}  // namespace
+
+int severity_rank(std::string_view severity) {
+  auto s = rules::parse_severity(severity);
+  return s ? static_cast<int>(*s) : -1;
+}
+
+scanner::RiskFacts fleet_risk(const scanner::RiskFacts& base, const FleetFacts& facts, const rules::RuleSet& rules) {
+  scanner::RiskFacts r = base;
+  if (facts.holds_key && facts.key_hosts >= 2) add(r, rules, kFleetSpread, {{"count", std::to_string(facts.key_hosts)}});
+  if (facts.holds_key && facts.build_host) add(r, rules, kBuildHost, {});
+  if (facts.managed) add(r, rules, kKeywardManaged, {{"name", facts.managed_what}});
+
+  int sum = 0;
+  for (const auto& f : r.factors) sum += f.points;
+  r.score = std::clamp(sum, 0, 100);
+  rules::Severity sev = rules::severity_for_score(r.score);
+  // A policy rule may have raised or capped the engine's severity: keep that bound.
+  const rules::Severity base_band = rules::severity_for_score(std::clamp(base.score, 0, 100));
+  if (auto b = rules::parse_severity(base.severity)) {
+    if (*b > base_band) sev = std::max(sev, *b);
+    if (*b < base_band) sev = std::min(sev, *b);
+  }
+  if (facts.managed) sev = rules::Severity::info;
+  r.severity = std::string(rules::to_string(sev));
+  return r;
+}
+
+std::string identity_of(const scanner::Finding& f) {
+  if (auto spki = f.spki(); !spki.empty()) return "spki:" + spki;
+  if (f.kind == scanner::Kind::keystore) {
+    for (const auto& e : f.entries) {
+      if (e.kind != scanner::Kind::private_key) continue;
+      if (e.key && !e.key->spki_sha256.empty()) return "spki:" + e.key->spki_sha256;
+      if (e.certificate && !e.certificate->spki_sha256.empty()) return "spki:" + e.certificate->spki_sha256;
+    }
+  }
+  if (f.certificate && !f.certificate->sha256.empty()) return "cert:" + f.certificate->sha256;
+  return "finding:" + f.id;
+}
+
+nlohmann::json risk_to_json(const scanner::RiskFacts& r) {
+  nlohmann::json factors = nlohmann::json::array();
+  for (const auto& x : r.factors) factors.push_back({{"id", x.id}, {"points", x.points}, {"why", x.why}});
+  nlohmann::json j = {{"score", r.score}, {"severity", r.severity}, {"factors", factors}};
+  if (!r.remediation.empty()) j["remediation"] = r.remediation;
+  return j;
+}
+
+scanner::RiskFacts risk_from_json(const nlohmann::json& j) {
+  scanner::RiskFacts r;
+  if (!j.is_object()) return r;
+  r.score = j.value("score", 0);
+  r.severity = j.value("severity", std::string("info"));
+  r.remediation = j.value("remediation", std::string());
+  if (auto it = j.find("factors"); it != j.end() && it->is_array())
+    for (const auto& x : *it)
+      r.factors.push_back({x.value("id", std::string()), x.value("points", 0), x.value("why", std::string())});
+  return r;
+}
+
+}  // namespace keyward::collector::detail

@@ -1,0 +1,46 @@
+// Fleet risk: the rules engine's risk of a place plus the fleet factors of rules/factors.yaml
+// (fleet-spread, build-host, keyward-managed), and the key identity a finding is grouped by.
+// Used by: sqlite_store.cpp at ingest and whenever an identity's fleet facts change.
+// Reads facts only.
+#pragma once
+
+#include <keyward/rules/rule_set.hpp>
+#include <keyward/scanner/finding.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace keyward::collector::detail {
+
+inline constexpr std::string_view kFleetSpread = "fleet-spread";
+inline constexpr std::string_view kBuildHost = "build-host";
+inline constexpr std::string_view kKeywardManaged = "keyward-managed";
+
+// What the fleet knows about one place beyond its finding.
+struct FleetFacts {
+  bool holds_key = false;        // the place holds a private key (spread and build host apply)
+  std::uint64_t key_hosts = 0;   // distinct hosts where the identity's private key is present
+  bool build_host = false;       // the place's host is tagged "build"
+  bool managed = false;          // keyward's own key
+  std::string managed_what;
+};
+
+// base (the engine's risk) + fleet factors; score clipped to 0..100; severity is the band of
+// the score, kept within a policy rule's floor or cap when the engine's severity shows one;
+// a managed identity is info.
+scanner::RiskFacts fleet_risk(const scanner::RiskFacts& base, const FleetFacts& facts, const rules::RuleSet& rules);
+
+// The key identity: "spki:<hex>" (the finding's SPKI, else a key store's first private-key
+// entry), else "cert:<sha256>", else "finding:<id>".
+std::string identity_of(const scanner::Finding& f);
+
+// Risk as the finding JSON writes it, and back.
+nlohmann::json risk_to_json(const scanner::RiskFacts& r);
+scanner::RiskFacts risk_from_json(const nlohmann::json& j);
+
+// 0 info .. 4 critical; -1 when unknown.
+int severity_rank(std::string_view severity);
+
+}  // namespace keyward::collector::detail

@@ -1,0 +1,160 @@
+// Schema versions of the collector's database (PRAGMA user_version).
+#include "store/migrations.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+
+namespace keyward::collector::detail {
+namespace {
+
+// Version i+1 is kMigrations[i]. Append only: never edit a migration that has shipped.
+constexpr std::array<const char*, 1> kMigrations = {
+    // 1: the first schema.
+    R"sql(
+CREATE TABLE tokens(
+  id TEXT PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,          -- SHA-256 hex of the secret; the secret is never stored
+  role TEXT NOT NULL,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,        -- 0: never
+  revoked_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE enrollment_tokens(
+  id TEXT PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER NOT NULL DEFAULT 0,
+  agent_id TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE agents(
+  id TEXT PRIMARY KEY,
+  hostname TEXT NOT NULL,
+  os TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'revoked')),
+  cert_sha256 TEXT NOT NULL UNIQUE,
+  cert_serial TEXT NOT NULL,
+  spki_sha256 TEXT NOT NULL,
+  enrolled_at INTEGER NOT NULL,
+  approved_at INTEGER NOT NULL DEFAULT 0,
+  revoked_at INTEGER NOT NULL DEFAULT 0,
+  last_seen_at INTEGER NOT NULL DEFAULT 0,
+  last_report_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE agent_tags(
+  agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+  tag TEXT NOT NULL,
+  PRIMARY KEY (agent_id, tag)
+);
+CREATE TABLE identities(
+  identity TEXT PRIMARY KEY,
+  managed INTEGER NOT NULL DEFAULT 0,
+  managed_what TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE reports(
+  id INTEGER PRIMARY KEY,
+  agent_id TEXT NOT NULL REFERENCES agents(id),
+  report_id TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  complete INTEGER NOT NULL,
+  findings INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('stored', 'held')),
+  UNIQUE (agent_id, report_id)
+);
+CREATE TABLE held_reports(
+  id INTEGER PRIMARY KEY,
+  agent_id TEXT NOT NULL REFERENCES agents(id),
+  report_id TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  body TEXT NOT NULL,                 -- the report document (facts and fingerprints only)
+  UNIQUE (agent_id, report_id)
+);
+CREATE TABLE places(
+  place_id TEXT PRIMARY KEY,          -- sha256(agent_id NUL finding_id)
+  agent_id TEXT NOT NULL REFERENCES agents(id),
+  finding_id TEXT NOT NULL,
+  identity TEXT NOT NULL REFERENCES identities(identity),
+  kind TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  path TEXT NOT NULL,
+  member TEXT NOT NULL,
+  algorithm TEXT NOT NULL,
+  bits INTEGER,                       -- NULL when unknown
+  holds_key INTEGER NOT NULL,         -- a private key is in it (fleet factors apply)
+  not_after INTEGER NOT NULL DEFAULT 0,  -- earliest certificate expiry in it; 0: none
+  base_risk TEXT NOT NULL,            -- the rules engine's risk (JSON), before fleet factors
+  score INTEGER NOT NULL,
+  severity TEXT NOT NULL,
+  severity_rank INTEGER NOT NULL,     -- 0 info .. 4 critical
+  status TEXT NOT NULL CHECK (status IN ('open', 'resolved', 'excepted', 'managed')),
+  exception_id TEXT NOT NULL DEFAULT '',
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  resolved_at INTEGER NOT NULL DEFAULT 0,
+  finding_json TEXT NOT NULL          -- the finding with risk = fleet risk
+);
+CREATE INDEX places_identity ON places(identity);
+CREATE INDEX places_agent ON places(agent_id, resolved_at);
+CREATE INDEX places_status ON places(status, severity_rank);
+CREATE INDEX places_not_after ON places(not_after) WHERE not_after != 0;
+CREATE TABLE events(
+  seq INTEGER PRIMARY KEY,            -- max+1 in the writing transaction: gap-free
+  time INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  agent_id TEXT NOT NULL DEFAULT '',
+  identity TEXT NOT NULL DEFAULT '',
+  finding_id TEXT NOT NULL DEFAULT '',
+  detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE exceptions(
+  id TEXT PRIMARY KEY,
+  identity TEXT NOT NULL REFERENCES identities(identity),
+  reason TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  requested_by TEXT NOT NULL,
+  requested_at INTEGER NOT NULL,
+  approved_by TEXT NOT NULL DEFAULT '',
+  approved_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX exceptions_identity ON exceptions(identity);
+CREATE TABLE audit(
+  seq INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  detail TEXT NOT NULL,               -- JSON
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+)sql",
+};
+
+}  // namespace
+
+int latest_schema_version() { return static_cast<int>(kMigrations.size()); }
+
+int migrate(Db& db) {
+  int version = static_cast<int>(db.scalar("PRAGMA user_version"));
+  if (version > latest_schema_version())
+    throw StoreError(fmt::format("the database has schema version {}, newer than this collector knows ({}): "
+                                 "use a newer keyward-collector",
+                                 version, latest_schema_version()));
+  while (version < latest_schema_version()) {
+    Transaction tx(db);
+    // Re-read inside the write lock: another process may have migrated meanwhile.
+    version = static_cast<int>(db.scalar("PRAGMA user_version"));
+    if (version >= latest_schema_version()) break;
+    db.exec(kMigrations[static_cast<std::size_t>(version)]);
+    // PRAGMA takes no bound parameters; the number comes from this code, never from input.
+    db.exec(fmt::format("PRAGMA user_version = {}", version + 1));
+    tx.commit();
+    ++version;
+  }
+  return version;
+}
+
+}  // namespace keyward::collector::detail

@@ -1,0 +1,35 @@
+// String forms of Role and AgentStatus (API, audit log, database); Outcome's value() error.
+#include <keyward/collector/store.hpp>
+
+namespace keyward::collector {
+
+std::string_view to_string(Role r) noexcept {
+  switch (r) {
+    case Role::viewer: return "viewer";
+    case Role::analyst: return "analyst";
+    case Role::approver: return "approver";
+    case Role::admin: return "admin";
+  }
+  return "viewer";
+}
+
+std::optional<Role> role_from_string(std::string_view s) noexcept {
+  for (Role r : {Role::viewer, Role::analyst, Role::approver, Role::admin})
+    if (to_string(r) == s) return r;
+  return std::nullopt;
+}
+
+std::string_view to_string(AgentStatus s) noexcept {
+  switch (s) {
+    case AgentStatus::pending: return "pending";
+    case AgentStatus::approved: return "approved";
+    case AgentStatus::revoked: return "revoked";
+  }
+  return "pending";
+}
+
+void throw_exception_from_error(const Refusal& r, const boost::source_location& /*loc*/) {
+  throw StoreError(r.code + ": " + r.message);
+}
+
+}  // namespace keyward::collector

@@ -1,0 +1,154 @@
+// Test helpers for the collector store: a temporary store, enrolled and approved agents, and
+// findings built in C++ (facts and fingerprints only: no key bytes ever reach the store).
+#pragma once
+
+#include <keyward/collector/store.hpp>
+#include <keyward/protocol/protocol.hpp>
+#include <keyward/scanner/finding.hpp>
+
+#include <support/temp_tree.hpp>
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace keyward::test {
+
+inline constexpr std::int64_t kNow = 1'760'000'000;  // 2025-10-09
+
+// A 64-hex-digit fingerprint made from a small number (distinct per n).
+inline std::string fp(int n) {
+  std::string s = std::to_string(n);
+  return std::string(64 - s.size(), 'a') + s;
+}
+
+// An unencrypted private key finding at path with SPKI fp(key).
+inline scanner::Finding key_finding(const std::string& id, const std::string& path, int key) {
+  scanner::Finding f;
+  f.id = id;
+  f.rule = "private-key/pkcs8";
+  f.kind = scanner::Kind::private_key;
+  f.format = scanner::Format::pem_pkcs8;
+  f.location.path = path;
+  f.file.mode = 0600;
+  f.file.owner = "svc";
+  f.key = scanner::KeyFacts{};
+  f.key->algorithm = "ec";
+  f.key->bits = 256;
+  f.key->curve = "P-256";
+  f.key->spki_sha256 = fp(key);
+  return f;
+}
+
+// A certificate finding (of key `key`) that expires at not_after.
+inline scanner::Finding cert_finding(const std::string& id, const std::string& path, int key, std::int64_t not_after) {
+  scanner::Finding f;
+  f.id = id;
+  f.rule = "certificate/pem";
+  f.kind = scanner::Kind::certificate;
+  f.format = scanner::Format::pem_cert;
+  f.location.path = path;
+  f.certificate = scanner::CertFacts{};
+  f.certificate->subject = "CN=svc";
+  f.certificate->issuer = "CN=svc";
+  f.certificate->serial = "01";
+  f.certificate->not_before = kNow - 86400;
+  f.certificate->not_after = not_after;
+  f.certificate->self_signed = true;
+  f.certificate->sha256 = fp(9000 + key);
+  f.certificate->spki_sha256 = fp(key);
+  f.certificate->key_algorithm = "ec";
+  return f;
+}
+
+inline protocol::Report report(std::vector<scanner::Finding> findings, bool complete = true,
+                               std::string id = protocol::new_report_id()) {
+  protocol::Report r;
+  r.report_id = std::move(id);
+  r.result.tool_version = "test";
+  r.result.host = {"host", "linux"};
+  r.result.scan_id = "s";
+  r.result.started_at = kNow;
+  r.result.finished_at = kNow;
+  r.result.roots = {"/"};
+  r.result.complete = complete;
+  r.result.findings = std::move(findings);
+  return r;
+}
+
+inline std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A store in a temporary directory, with helpers to make agents.
+struct StoreFixture {
+  TempTree dir;
+  std::string db_path = dir.path("keyward.db");
+  std::string events_path = dir.path("events.jsonl");
+  std::unique_ptr<collector::Store> store = open();
+  collector::Actor admin{"token:admin0000000001", collector::Role::admin};
+  int agents = 0;
+
+  std::unique_ptr<collector::Store> open() { return collector::open_sqlite_store(db_path, events_path, {}); }
+  void reopen() {
+    store.reset();
+    store = open();
+  }
+
+  // Enrolls an agent (pending).
+  collector::AgentInfo enroll(const std::string& hostname) {
+    const auto token = store->create_enrollment_token(kNow + 3600, admin);
+    collector::Enrollment e;
+    ++agents;
+    e.agent_id = "00000000000000a" + std::to_string(agents);
+    e.hostname = hostname;
+    e.os = "linux";
+    e.cert_sha256 = fp(5000 + agents);
+    e.cert_serial = std::to_string(agents);
+    e.spki_sha256 = fp(6000 + agents);
+    auto a = store->enroll_agent(token.secret, e, kNow);
+    REQUIRE(a.has_value());
+    return *a;
+  }
+  // Enrolls and approves an agent.
+  collector::AgentInfo agent(const std::string& hostname) {
+    auto a = enroll(hostname);
+    auto ok = store->approve_agent(a.id, admin, kNow);
+    REQUIRE(ok.has_value());
+    return *ok;
+  }
+
+  collector::Page<collector::FindingRow> all_findings(const std::string& host = {}) {
+    collector::FindingQuery q;
+    q.status = "all";
+    q.host = host;
+    return store->findings(q);
+  }
+
+  std::vector<collector::Event> events_of(const std::string& type) {
+    std::vector<collector::Event> out;
+    for (auto& e : store->events(0, 10000))
+      if (e.type == type) out.push_back(e);
+    return out;
+  }
+};
+
+// Ids of a finding's risk factors.
+inline std::vector<std::string> factor_ids(const nlohmann::json& finding) {
+  std::vector<std::string> out;
+  for (const auto& f : finding.at("risk").at("factors")) out.push_back(f.at("id").get<std::string>());
+  return out;
+}
+
+inline bool has_factor(const nlohmann::json& finding, const std::string& id) {
+  for (const auto& f : factor_ids(finding))
+    if (f == id) return true;
+  return false;
+}
+
+}  // namespace keyward::test
