@@ -259,7 +259,7 @@ def main() -> int:
         cdir = os.path.join(tmp, "collector")
         p = run([collector_bin, "init", "--dir", cdir, "--listen", f"127.0.0.1:{port}", "--san", "127.0.0.1",
                  "--san", "localhost"])
-        outputs.append(p.stdout + p.stderr)
+        outputs.append(p.stderr)  # stdout shows the first admin token once, by design
         m = re.search(r"kwt_[A-Za-z0-9_-]{43}", p.stdout)
         if not check(p.returncode == 0 and m is not None, "collector init prints an admin token once",
                      p.stderr.strip()[-300:]):
@@ -493,7 +493,13 @@ def main() -> int:
         check(st == 200 and fs.get("total", 0) >= 1, "the key's places are excepted", f"{st} {str(fs)[:200]}")
 
         # SIGKILL during ingest: agents 0 and 2 spool reports while the collector is down, then
-        # deliver while it is killed and restarted.
+        # deliver while the collector is killed mid-delivery (several delays are tried until a kill
+        # lands with some but not all reports stored), restarted, and delivered again.
+        db = os.path.join(cdir, "keyward.db")
+        bulk = os.path.join(agents[0]["root"], "srv", "bulk")
+        os.makedirs(bulk)
+        for n in range(200):  # 200 places of one key: a report that takes a while to ingest
+            shutil.copy(shared, os.path.join(bulk, f"copy-{n:03}.pem"))
         collector.kill(signal.SIGKILL)
         live = [agents[0], agents[2]]
         for a in live:
@@ -503,22 +509,45 @@ def main() -> int:
                       f"exit {p.returncode}")
         spooled = {a["id"]: spool_ids(a["dir"]) for a in live}
         check(all(len(v) == 3 for v in spooled.values()), "three reports spooled per agent", str(spooled))
-        check(collector.start(port, ca), "collector restarts")
-        procs = [subprocess.Popen([agent_bin, "--config", a["config"], "--once"], stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True) for a in live]
-        time.sleep(0.15)
-        collector.kill(signal.SIGKILL)
-        for pr in procs:
-            out, _ = pr.communicate(timeout=300)
-            outputs.append(out)
-        for a in live:
-            spooled[a["id"]] |= spool_ids(a["dir"])
+
+        def stored_ids() -> set[str]:
+            con = sqlite3.connect(db)
+            try:
+                return {r[0] for r in con.execute("SELECT report_id FROM reports")}
+            finally:
+                con.close()
+
+        mid = ""
+        for delay in (0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0):
+            for a in live:  # keep a few reports waiting in each spool
+                while len(spool_ids(a["dir"])) < 2:
+                    run_agent(agent_bin, a["config"], outputs)
+                spooled[a["id"]] |= spool_ids(a["dir"])
+            waiting = set().union(*(spool_ids(a["dir"]) for a in live))
+            if not collector.start(port, ca):
+                check(False, "collector restarts")
+                break
+            procs = [subprocess.Popen([agent_bin, "--config", a["config"], "--once"], stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True) for a in live]
+            time.sleep(delay)
+            collector.kill(signal.SIGKILL)
+            for pr in procs:
+                out, _ = pr.communicate(timeout=300)
+                outputs.append(out)
+            for a in live:
+                spooled[a["id"]] |= spool_ids(a["dir"])
+            landed = len(waiting & stored_ids())
+            if 0 < landed < len(waiting):
+                mid = f"{landed} of {len(waiting)} waiting reports stored when SIGKILL came after {delay} s"
+                break
+        check(bool(mid), "the collector was killed in the middle of delivery", "no delay landed mid-delivery")
+        if mid:
+            print(f"      ({mid})")
         check(collector.start(port, ca), "collector restarts after SIGKILL during ingest")
         for a in live:
             p = run_agent(agent_bin, a["config"], outputs)
             check(p.returncode == 0, f"agent {a['id']} delivers the rest", f"exit {p.returncode}")
             check(not spool_ids(a["dir"]), f"agent {a['id']} spool drains")
-        db = os.path.join(cdir, "keyward.db")
         con = sqlite3.connect(db)
         try:
             for a in live:

@@ -1,0 +1,108 @@
+// keyward-collector: the fleet's inventory server (docs/fleet.md). Thin: parses arguments,
+// calls src/cli/commands.cpp, maps errors to one line and exit 2.
+#include "cli/commands.hpp"
+
+#include <keyward/version.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+
+int main(int argc, char** argv) {
+  using keyward::collector::cli::Options;
+  namespace cmd = keyward::collector::cli;
+  Options o;
+  CLI::App app{"keyward-collector: the fleet inventory server for keyward agents (mutual TLS, API v1, SQLite)"};
+  app.set_version_flag("-V,--version", std::string("keyward-collector ") + KEYWARD_VERSION);
+  app.add_option("--config", o.config, "collector.yaml; with no command, serve it");
+  app.footer(R"(Examples:
+  keyward-collector init --dir /var/lib/keyward-collector --listen 127.0.0.1:8443 --san 127.0.0.1 --san localhost
+  keyward-collector serve --config /var/lib/keyward-collector/collector.yaml
+  keyward-collector token create --config F --enrollment --ttl 24h
+  keyward-collector token create --config F --role viewer --name grafana --ttl 90d
+  keyward-collector agents approve --config F AGENT_ID
+  keyward-collector audit head --config F > head.json; keyward-collector audit verify --config F --head head.json
+
+Exit codes: 0 success; 1 audit verify found the log changed or cut; 2 error (one line on stderr).
+Docs: docs/fleet.md.)");
+
+  auto config_opt = [&](CLI::App* sub) {
+    sub->add_option("--config", o.config, "collector.yaml (written by init)")->required();
+  };
+
+  CLI::App* serve = app.add_subcommand("serve", "Run the HTTPS server until SIGINT/SIGTERM");
+  config_opt(serve);
+
+  CLI::App* init = app.add_subcommand("init", "Make the CA, server certificate, collector.yaml, database and a first admin token");
+  init->add_option("--dir", o.dir, "Data directory (created 0700)")->required();
+  init->add_option("--listen", o.listen, "host:port to listen on")->capture_default_str();
+  init->add_option("--san", o.sans, "Name or IP address in the server certificate (repeat); default: localhost, 127.0.0.1, ::1, the host name");
+  init->add_option("--ca-cert", o.ca_cert, "Bring your own CA certificate (PEM) instead of making one");
+  init->add_option("--ca-key", o.ca_key, "Its private key (PEM, unencrypted, mode 0600)");
+  init->add_flag("--force", o.force, "Replace an existing CA, server certificate and config (agents must enroll again)");
+  init->footer("Prints the config path, the CA file to hand to agents and an admin token (shown once).");
+
+  CLI::App* token = app.add_subcommand("token", "API and enrollment tokens");
+  token->require_subcommand(1);
+  CLI::App* token_create = token->add_subcommand("create", "Create a token; its secret is printed once on stdout");
+  config_opt(token_create);
+  token_create->add_option("--role", o.role, "viewer | analyst | approver | admin");
+  token_create->add_option("--name", o.name, "Who or what holds it (e.g. grafana, alice)");
+  token_create->add_option("--ttl", o.ttl, "Lifetime: N[s|m|h|d]; default 90d for API tokens (0: never), 24h for enrollment tokens");
+  token_create->add_flag("--enrollment", o.enrollment, "A one-time token to enroll one agent (kwe_...)");
+  CLI::App* token_list = token->add_subcommand("list", "List API tokens (never their secrets)");
+  config_opt(token_list);
+  CLI::App* token_revoke = token->add_subcommand("revoke", "Revoke an API token by id");
+  config_opt(token_revoke);
+  token_revoke->add_option("ID", o.id, "Token id (token list)")->required();
+
+  CLI::App* agents = app.add_subcommand("agents", "Enrolled agents (actor cli:$USER in the audit log)");
+  agents->require_subcommand(1);
+  CLI::App* agents_list = agents->add_subcommand("list", "List agents");
+  config_opt(agents_list);
+  CLI::App* agents_approve = agents->add_subcommand("approve", "Approve a pending agent (its held reports are ingested)");
+  config_opt(agents_approve);
+  agents_approve->add_option("ID", o.id, "Agent id")->required();
+  CLI::App* agents_revoke = agents->add_subcommand("revoke", "Revoke an agent (its next request is refused)");
+  config_opt(agents_revoke);
+  agents_revoke->add_option("ID", o.id, "Agent id")->required();
+  CLI::App* agents_tag = agents->add_subcommand("tag", "Set an agent's tags (replaces them; e.g. build)");
+  config_opt(agents_tag);
+  agents_tag->add_option("ID", o.id, "Agent id")->required();
+  agents_tag->add_option("TAG", o.tags, "Tags; none clears them");
+
+  CLI::App* audit = app.add_subcommand("audit", "The hash-chained audit log");
+  audit->require_subcommand(1);
+  CLI::App* audit_verify = audit->add_subcommand("verify", "Recompute the chain; exit 1 when an entry was changed or removed");
+  config_opt(audit_verify);
+  audit_verify->add_option("--head", o.head_file, "A head exported earlier by `audit head`: also detects a cut-off tail");
+  CLI::App* audit_head = audit->add_subcommand("head", "Print the last entry's {seq, hash} as JSON (keep it somewhere safe)");
+  config_opt(audit_head);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  try {
+    if (serve->parsed()) return cmd::run_serve(o);
+    if (init->parsed()) return cmd::run_init(o);
+    if (token_create->parsed()) return cmd::run_token_create(o);
+    if (token_list->parsed()) return cmd::run_token_list(o);
+    if (token_revoke->parsed()) return cmd::run_token_revoke(o);
+    if (agents_list->parsed()) return cmd::run_agents_list(o);
+    if (agents_approve->parsed()) return cmd::run_agents_approve(o);
+    if (agents_revoke->parsed()) return cmd::run_agents_revoke(o);
+    if (agents_tag->parsed()) return cmd::run_agents_tag(o);
+    if (audit_verify->parsed()) return cmd::run_audit_verify(o);
+    if (audit_head->parsed()) return cmd::run_audit_head(o);
+    if (!o.config.empty()) return cmd::run_serve(o);
+    std::fprintf(stderr, "keyward-collector: give a command (serve, init, token, agents, audit) or --config F to serve; see --help\n");
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "keyward-collector: %s\n", e.what());
+    return 2;
+  }
+}

@@ -1,0 +1,304 @@
+#include "cli/commands.hpp"
+
+#include "server/ca.hpp"
+#include "server/config.hpp"
+#include "server/json_views.hpp"
+#include "server/server.hpp"
+
+#include <keyward/collector/store.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace keyward::collector::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+Config need_config(const Options& o) {
+  if (o.config.empty()) throw std::runtime_error("--config FILE is required (the collector.yaml that init wrote)");
+  return load_config(o.config);
+}
+
+std::unique_ptr<Store> open_store(const Config& c) {
+  FleetOptions fleet;
+  fleet.rules_dirs = c.rules_dirs;
+  return open_sqlite_store(c.database, c.events_file, fleet);
+}
+
+Actor cli_actor() {
+  std::string user;
+  if (const char* u = std::getenv("USER"); u != nullptr && *u != '\0') user = u;
+  if (user.empty()) {
+    if (const passwd* pw = getpwuid(geteuid())) user = pw->pw_name;
+  }
+  if (user.empty()) user = std::to_string(geteuid());
+  return Actor{"cli:" + user, std::nullopt};
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return {};
+  return buf;
+}
+
+void add_managed_identities(Store& store, const Config& c) {
+  store.add_managed_identity(spki_sha256_of_file(c.tls.ca_cert), "keyward-collector CA key");
+  store.add_managed_identity(spki_sha256_of_file(c.tls.server_cert), "keyward-collector server key");
+}
+
+std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
+
+[[noreturn]] void refused(const Refusal& r) { throw std::runtime_error(r.message + " (" + r.code + ")"); }
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+  std::string out;
+  for (const auto& s : v) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+}  // namespace
+
+int run_serve(const Options& o) {
+  const Config c = need_config(o);
+  auto store = open_store(c);
+  CertificateAuthority ca(c.tls.ca_cert, c.tls.ca_key);
+  add_managed_identities(*store, c);
+  store->audit(Actor{"collector", std::nullopt}, "collector.start",
+               c.listen_host + ":" + std::to_string(c.listen_port), json::object());
+  run_server(c, *store, ca);
+  store->audit(Actor{"collector", std::nullopt}, "collector.stop",
+               c.listen_host + ":" + std::to_string(c.listen_port), json::object());
+  return 0;
+}
+
+int run_init(const Options& o) {
+  if (o.dir.empty()) throw std::runtime_error("--dir DIR is required (where the collector keeps its files)");
+  if (o.ca_cert.empty() != o.ca_key.empty())
+    throw std::runtime_error("--ca-cert and --ca-key go together (your own CA's certificate and its key)");
+  auto listen = parse_listen(o.listen);
+  if (!listen) throw std::runtime_error("--listen must be host:port, e.g. 127.0.0.1:8443 or [::1]:8443, not \"" + o.listen + "\"");
+
+  const fs::path dir = fs::absolute(o.dir).lexically_normal();
+  const fs::path pki = dir / "pki";
+  const fs::path config_path = dir / "collector.yaml";
+  std::error_code ec;
+  fs::create_directories(pki, ec);
+  if (ec) throw std::runtime_error(pki.string() + ": cannot create: " + ec.message());
+  ::chmod(dir.c_str(), 0700);
+  ::chmod(pki.c_str(), 0700);
+
+  const bool own_ca = !o.ca_cert.empty();
+  std::vector<fs::path> ours = {config_path, pki / "server.pem", pki / "server.key"};
+  if (!own_ca) {
+    ours.push_back(pki / "ca.pem");
+    ours.push_back(pki / "ca.key");
+  }
+  for (const auto& p : ours) {
+    if (!fs::exists(p)) continue;
+    if (!o.force)
+      throw std::runtime_error(p.string() + " exists: " + dir.string() +
+                               " is initialised already (--force replaces its CA and certificates; enrolled agents must enroll again)");
+    fs::remove(p);
+  }
+
+  Config c;
+  c.listen_host = listen->first;
+  c.listen_port = listen->second;
+  c.data_dir = dir.string();
+  c.database = "keyward.db";
+  c.events_file = "events.jsonl";
+  c.tls.ca_cert = "pki/ca.pem";
+  c.tls.ca_key = "pki/ca.key";
+  c.tls.server_cert = "pki/server.pem";
+  c.tls.server_key = "pki/server.key";
+  if (own_ca) {
+    c.tls.ca_cert = fs::absolute(o.ca_cert).lexically_normal().string();
+    c.tls.ca_key = fs::absolute(o.ca_key).lexically_normal().string();
+    CertificateAuthority check(c.tls.ca_cert, c.tls.ca_key);  // throws when they do not match
+  } else {
+    const std::string h = host_name();
+    make_ca((pki / "ca.pem").string(), (pki / "ca.key").string(), "keyward-collector CA" + (h.empty() ? "" : " " + h));
+  }
+
+  std::vector<std::string> sans = o.sans;
+  if (sans.empty()) {
+    const std::string& lh = c.listen_host;
+    if (lh != "0.0.0.0" && lh != "::" && lh != "localhost" && lh != "127.0.0.1") sans.push_back(lh);
+    sans.insert(sans.end(), {"localhost", "127.0.0.1", "::1"});
+    if (const std::string h = host_name(); !h.empty() && h != "localhost") sans.push_back(h);
+  }
+  const auto resolve = [&](const std::string& p) { return fs::path(p).is_absolute() ? p : (dir / p).string(); };
+  make_server_certificate(resolve(c.tls.ca_cert), resolve(c.tls.ca_key), (pki / "server.pem").string(),
+                          (pki / "server.key").string(), sans);
+
+  {
+    const std::string text = config_to_yaml(c);
+    std::ofstream out(config_path, std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) throw std::runtime_error(config_path.string() + ": cannot write");
+    ::chmod(config_path.c_str(), 0600);
+  }
+  const Config loaded = load_config(config_path.string());
+  auto store = open_store(loaded);
+  add_managed_identities(*store, loaded);
+  const Actor actor = cli_actor();
+  store->audit(actor, "collector.init", dir.string(), json{{"listen", o.listen}, {"sans", sans}, {"own_ca", own_ca}});
+  const std::int64_t expires = now_seconds() + 90LL * 86400;
+  NewToken admin = store->create_token(Role::admin, "initial admin (init)", expires, actor);
+
+  std::printf("keyward-collector: initialised %s\n", dir.c_str());
+  std::printf("  config:    %s\n", config_path.c_str());
+  std::printf("  database:  %s\n", loaded.database.c_str());
+  std::printf("  CA:        %s\n", loaded.tls.ca_cert.c_str());
+  std::printf("             hand this file to agents: keyward-agent enroll --ca ca.pem ...\n");
+  std::printf("  server:    %s (names: %s)\n", loaded.tls.server_cert.c_str(), join(sans, ", ").c_str());
+  std::printf("  listen:    %s\n", o.listen.c_str());
+  std::printf("admin token %s (shown once, store it now; expires %s):\n%s\n", admin.info.id.c_str(),
+              rfc3339(admin.info.expires_at).c_str(), admin.secret.c_str());
+  std::printf("next: keyward-collector serve --config %s\n", config_path.c_str());
+  return 0;
+}
+
+int run_token_create(const Options& o) {
+  const Config c = need_config(o);
+  auto store = open_store(c);
+  const Actor actor = cli_actor();
+  if (o.enrollment) {
+    if (!o.role.empty()) throw std::runtime_error("--enrollment tokens have no --role (they only enroll one agent)");
+    auto ttl = parse_duration(o.ttl.empty() ? "24h" : o.ttl);
+    if (!ttl || *ttl < 60) throw std::runtime_error("--ttl must be a duration of at least 60s, like 24h or 7d");
+    auto tok = store->create_enrollment_token(now_seconds() + *ttl, actor);
+    std::fprintf(stderr, "enrollment token %s, one use, expires %s; the secret below is shown once:\n", tok.id.c_str(),
+                 rfc3339(tok.expires_at).c_str());
+    std::printf("%s\n", tok.secret.c_str());
+    return 0;
+  }
+  auto role = role_from_string(o.role);
+  if (!role) throw std::runtime_error("--role must be viewer, analyst, approver or admin (or use --enrollment)");
+  if (o.name.empty()) throw std::runtime_error("--name is required: who or what holds the token (e.g. grafana, alice)");
+  std::int64_t expires = 0;
+  if (o.ttl != "0" && o.ttl != "never") {
+    auto ttl = parse_duration(o.ttl.empty() ? "90d" : o.ttl);
+    if (!ttl || *ttl < 60) throw std::runtime_error("--ttl must be a duration like 90d or 12h, or 0 for no expiry");
+    expires = now_seconds() + *ttl;
+  }
+  auto tok = store->create_token(*role, o.name, expires, actor);
+  std::fprintf(stderr, "token %s (%s, %s), expires %s; the secret below is shown once:\n", tok.info.id.c_str(),
+               std::string(to_string(tok.info.role)).c_str(), tok.info.name.c_str(),
+               expires == 0 ? "never" : rfc3339(expires).c_str());
+  std::printf("%s\n", tok.secret.c_str());
+  return 0;
+}
+
+int run_token_list(const Options& o) {
+  const Config c = need_config(o);
+  auto store = open_store(c);
+  std::printf("%-16s  %-8s  %-20s  %-20s  %-7s  %s\n", "ID", "ROLE", "CREATED", "EXPIRES", "REVOKED", "NAME");
+  for (const auto& t : store->list_tokens())
+    std::printf("%-16s  %-8s  %-20s  %-20s  %-7s  %s\n", t.id.c_str(), std::string(to_string(t.role)).c_str(),
+                rfc3339(t.created_at).c_str(), t.expires_at == 0 ? "never" : rfc3339(t.expires_at).c_str(),
+                t.revoked ? "yes" : "no", t.name.c_str());
+  return 0;
+}
+
+int run_token_revoke(const Options& o) {
+  const Config c = need_config(o);
+  auto store = open_store(c);
+  auto r = store->revoke_token(o.id, cli_actor());
+  if (!r) refused(r.error());
+  std::printf("token %s (%s) revoked\n", r->id.c_str(), r->name.c_str());
+  return 0;
+}
+
+int run_agents_list(const Options& o) {
+  const Config c = need_config(o);
+  auto store = open_store(c);
+  std::printf("%-16s  %-8s  %-30s  %-20s  %-20s  %s\n", "ID", "STATUS", "HOSTNAME", "ENROLLED", "LAST_REPORT", "TAGS");
+  for (const auto& a : store->list_agents())
+    std::printf("%-16s  %-8s  %-30s  %-20s  %-20s  %s\n", a.id.c_str(), std::string(to_string(a.status)).c_str(),
+                a.hostname.c_str(), or_dash(rfc3339(a.enrolled_at)).c_str(), or_dash(rfc3339(a.last_report_at)).c_str(),
+                or_dash(join(a.tags, ",")).c_str());
+  return 0;
+}
+
+int run_agents_approve(const Options& o) {
+  const Config c = need_config(o);
+  auto store = open_store(c);
+  auto r = store->approve_agent(o.id, cli_actor(), now_seconds());
+  if (!r) refused(r.error());
+  std::printf("agent %s (%s) approved; its held reports are ingested\n", r->id.c_str(), r->hostname.c_str());
+  return 0;
+}
+
+int run_agents_revoke(const Options& o) {
+  const Config c = need_config(o);
+  auto store = open_store(c);
+  auto r = store->revoke_agent(o.id, cli_actor(), now_seconds());
+  if (!r) refused(r.error());
+  std::printf("agent %s (%s) revoked; its next request is refused\n", r->id.c_str(), r->hostname.c_str());
+  return 0;
+}
+
+int run_agents_tag(const Options& o) {
+  const Config c = need_config(o);
+  auto store = open_store(c);
+  auto r = store->set_agent_tags(o.id, o.tags, cli_actor());
+  if (!r) refused(r.error());
+  std::printf("agent %s (%s) tags: %s\n", r->id.c_str(), r->hostname.c_str(), or_dash(join(r->tags, ",")).c_str());
+  return 0;
+}
+
+int run_audit_verify(const Options& o) {
+  const Config c = need_config(o);
+  std::optional<AuditHead> head;
+  if (!o.head_file.empty()) {
+    std::ifstream in(o.head_file);
+    if (!in) throw std::runtime_error(o.head_file + ": cannot read the exported head");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    json j = json::parse(ss.str(), nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("seq") || !j["seq"].is_number_unsigned() ||
+        !j.contains("hash") || !j["hash"].is_string())
+      throw std::runtime_error(o.head_file + ": not an audit head (expected {\"seq\": N, \"hash\": \"...\"} from `audit head`)");
+    head = AuditHead{j["seq"].get<std::uint64_t>(), j["hash"].get<std::string>()};
+  }
+  auto store = open_store(c);
+  const AuditVerdict v = store->verify_audit(head);
+  if (v.ok) {
+    std::printf("audit log ok: %llu entries, chain intact%s\n", static_cast<unsigned long long>(v.entries),
+                head ? ", head matches" : "");
+    return 0;
+  }
+  std::printf("audit log TAMPERED: %s (first bad entry: %llu, %llu entries checked)\n", v.problem.c_str(),
+              static_cast<unsigned long long>(v.first_bad_seq), static_cast<unsigned long long>(v.entries));
+  return 1;
+}
+
+int run_audit_head(const Options& o) {
+  const Config c = need_config(o);
+  auto store = open_store(c);
+  const AuditHead h = store->audit_head();
+  std::printf("%s\n", json{{"seq", h.seq}, {"hash", h.hash}}.dump().c_str());
+  return 0;
+}
+
+}  // namespace keyward::collector::cli

@@ -1,0 +1,42 @@
+// The collector's commands (serve, init, token, agents, audit): thin wrappers over the store,
+// the CA and the server. Used by: collector/main.cpp only.
+// Must never print a token secret except once, on stdout, when it is created.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace keyward::collector::cli {
+
+// Everything the command line can set; each command reads its part.
+struct Options {
+  std::string config;
+  // init
+  std::string dir;
+  std::string listen = "127.0.0.1:8443";
+  std::vector<std::string> sans;
+  std::string ca_cert, ca_key;
+  bool force = false;
+  // token
+  std::string role, name, ttl;
+  bool enrollment = false;
+  // token revoke, agents approve/revoke/tag
+  std::string id;
+  std::vector<std::string> tags;
+  // audit verify
+  std::string head_file;
+};
+
+int run_serve(const Options& o);
+int run_init(const Options& o);
+int run_token_create(const Options& o);
+int run_token_list(const Options& o);
+int run_token_revoke(const Options& o);
+int run_agents_list(const Options& o);
+int run_agents_approve(const Options& o);
+int run_agents_revoke(const Options& o);
+int run_agents_tag(const Options& o);
+int run_audit_verify(const Options& o);
+int run_audit_head(const Options& o);
+
+}  // namespace keyward::collector::cli

@@ -1,0 +1,208 @@
+#include "server/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <ctime>
+#include <filesystem>
+#include <limits>
+#include <stdexcept>
+
+namespace keyward::collector {
+namespace {
+
+namespace fs = std::filesystem;
+
+[[noreturn]] void bad(const std::string& file, const std::string& key, const std::string& what) {
+  throw std::runtime_error(file + ": " + key + ": " + what);
+}
+
+std::string scalar(const YAML::Node& n, const std::string& file, const std::string& key) {
+  if (!n.IsScalar()) bad(file, key, "must be a string");
+  return n.Scalar();
+}
+
+std::uint64_t unsigned_at(const YAML::Node& n, const std::string& file, const std::string& key, std::uint64_t lo,
+                          std::uint64_t hi) {
+  const std::string s = scalar(n, file, key);
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size())
+    bad(file, key, "must be a whole number, not \"" + s.substr(0, 40) + "\"");
+  if (v < lo || v > hi) bad(file, key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+  return v;
+}
+
+std::string resolve(const std::string& base, const std::string& p) {
+  if (p.empty()) return p;
+  fs::path path(p);
+  if (path.is_absolute()) return path.lexically_normal().string();
+  return (fs::path(base) / path).lexically_normal().string();
+}
+
+}  // namespace
+
+std::optional<std::pair<std::string, std::uint16_t>> parse_listen(std::string_view s) {
+  std::string host;
+  std::string_view port;
+  if (!s.empty() && s.front() == '[') {
+    auto close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') return std::nullopt;
+    host = std::string(s.substr(1, close - 1));
+    port = s.substr(close + 2);
+  } else {
+    auto colon = s.rfind(':');
+    if (colon == std::string_view::npos || s.find(':') != colon) return std::nullopt;
+    host = std::string(s.substr(0, colon));
+    port = s.substr(colon + 1);
+  }
+  unsigned v = 0;
+  auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+  if (host.empty() || port.empty() || ec != std::errc() || p != port.data() + port.size() || v > 65535)
+    return std::nullopt;
+  return std::pair{host, static_cast<std::uint16_t>(v)};
+}
+
+std::optional<std::int64_t> parse_duration(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  std::int64_t unit = 1;
+  switch (s.back()) {
+    case 's': unit = 1; s.remove_suffix(1); break;
+    case 'm': unit = 60; s.remove_suffix(1); break;
+    case 'h': unit = 3600; s.remove_suffix(1); break;
+    case 'd': unit = 86400; s.remove_suffix(1); break;
+    default: break;
+  }
+  if (s.empty()) return std::nullopt;
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < 0) return std::nullopt;
+  // At most about 100 years: anything larger is a typo, and the product must not overflow.
+  if (v > 3'200'000'000LL / unit) return std::nullopt;
+  return v * unit;
+}
+
+std::string rfc3339(std::int64_t t) {
+  if (t == 0) return {};
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
+  std::string z(s);
+  std::tm tm{};
+  const char* end = strptime(z.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
+Config load_config(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw std::runtime_error(path + ": cannot read the config file (run `keyward-collector init --dir D` to make one)");
+  } catch (const YAML::Exception& e) {
+    throw std::runtime_error(path + ": line " + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
+  }
+  if (!root.IsMap()) throw std::runtime_error(path + ": must be a YAML mapping (see docs/fleet.md)");
+  Config c;
+  c.path = path;
+  static const char* known[] = {"listen", "data_dir", "database", "events_file", "tls", "limits", "rules_dirs"};
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    const std::string key = it->first.as<std::string>("");
+    bool ok = false;
+    for (const char* k : known) ok = ok || key == k;
+    if (!ok) bad(path, key, "unknown key (expected listen, data_dir, database, events_file, tls, limits, rules_dirs)");
+  }
+  if (auto n = root["listen"]) {
+    const std::string s = scalar(n, path, "listen");
+    auto hp = parse_listen(s);
+    if (!hp) bad(path, "listen", "must be host:port (e.g. 127.0.0.1:8443 or [::1]:8443), not \"" + s + "\"");
+    c.listen_host = hp->first;
+    c.listen_port = hp->second;
+  }
+  const std::string config_dir = fs::absolute(fs::path(path)).parent_path().string();
+  c.data_dir = config_dir;
+  if (auto n = root["data_dir"]) c.data_dir = resolve(config_dir, scalar(n, path, "data_dir"));
+  c.database = resolve(c.data_dir, "keyward.db");
+  if (auto n = root["database"]) c.database = resolve(c.data_dir, scalar(n, path, "database"));
+  if (c.database.empty()) bad(path, "database", "must name a file");
+  c.events_file = resolve(c.data_dir, "events.jsonl");
+  if (auto n = root["events_file"]) c.events_file = n.IsNull() ? "" : resolve(c.data_dir, scalar(n, path, "events_file"));
+
+  c.tls.ca_cert = resolve(c.data_dir, "pki/ca.pem");
+  c.tls.ca_key = resolve(c.data_dir, "pki/ca.key");
+  c.tls.server_cert = resolve(c.data_dir, "pki/server.pem");
+  c.tls.server_key = resolve(c.data_dir, "pki/server.key");
+  if (auto tls = root["tls"]) {
+    if (!tls.IsMap()) bad(path, "tls", "must be a mapping with ca_cert, ca_key, server_cert, server_key");
+    for (auto it = tls.begin(); it != tls.end(); ++it) {
+      const std::string key = it->first.as<std::string>("");
+      const std::string full = "tls." + key;
+      const std::string v = resolve(c.data_dir, scalar(it->second, path, full));
+      if (key == "ca_cert") c.tls.ca_cert = v;
+      else if (key == "ca_key") c.tls.ca_key = v;
+      else if (key == "server_cert") c.tls.server_cert = v;
+      else if (key == "server_key") c.tls.server_key = v;
+      else bad(path, full, "unknown key (expected ca_cert, ca_key, server_cert, server_key)");
+    }
+  }
+  if (auto lim = root["limits"]) {
+    if (!lim.IsMap()) bad(path, "limits", "must be a mapping");
+    for (auto it = lim.begin(); it != lim.end(); ++it) {
+      const std::string key = it->first.as<std::string>("");
+      const std::string full = "limits." + key;
+      if (key == "max_request_bytes")
+        c.limits.max_request_bytes = unsigned_at(it->second, path, full, 4096, 1ull << 32);
+      else if (key == "reports_per_minute")
+        c.limits.reports_per_minute = static_cast<std::uint32_t>(unsigned_at(it->second, path, full, 1, 100000));
+      else if (key == "request_timeout_seconds")
+        c.limits.request_timeout_seconds = static_cast<std::uint32_t>(unsigned_at(it->second, path, full, 1, 3600));
+      else if (key == "max_connections")
+        c.limits.max_connections = static_cast<std::uint32_t>(unsigned_at(it->second, path, full, 1, 100000));
+      else
+        bad(path, full,
+            "unknown key (expected max_request_bytes, reports_per_minute, request_timeout_seconds, max_connections)");
+    }
+  }
+  if (auto rd = root["rules_dirs"]) {
+    if (!rd.IsSequence() && !rd.IsNull()) bad(path, "rules_dirs", "must be a list of directories");
+    for (std::size_t i = 0; rd.IsSequence() && i < rd.size(); ++i)
+      c.rules_dirs.push_back(resolve(c.data_dir, scalar(rd[i], path, "rules_dirs[" + std::to_string(i) + "]")));
+  }
+  return c;
+}
+
+std::string config_to_yaml(const Config& c) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  const bool v6 = c.listen_host.find(':') != std::string::npos;
+  out << YAML::Key << "listen" << YAML::Value
+      << ((v6 ? "[" + c.listen_host + "]" : c.listen_host) + ":" + std::to_string(c.listen_port));
+  out << YAML::Key << "data_dir" << YAML::Value << c.data_dir;
+  out << YAML::Key << "database" << YAML::Value << c.database;
+  out << YAML::Key << "events_file" << YAML::Value << c.events_file;
+  out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "ca_cert" << YAML::Value << c.tls.ca_cert;
+  out << YAML::Key << "ca_key" << YAML::Value << c.tls.ca_key;
+  out << YAML::Key << "server_cert" << YAML::Value << c.tls.server_cert;
+  out << YAML::Key << "server_key" << YAML::Value << c.tls.server_key;
+  out << YAML::EndMap;
+  out << YAML::Key << "limits" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "max_request_bytes" << YAML::Value << c.limits.max_request_bytes;
+  out << YAML::Key << "reports_per_minute" << YAML::Value << c.limits.reports_per_minute;
+  out << YAML::Key << "request_timeout_seconds" << YAML::Value << c.limits.request_timeout_seconds;
+  out << YAML::Key << "max_connections" << YAML::Value << c.limits.max_connections;
+  out << YAML::EndMap;
+  out << YAML::Key << "rules_dirs" << YAML::Value << YAML::Flow << c.rules_dirs;
+  out << YAML::EndMap;
+  return std::string("# keyward-collector configuration (docs/fleet.md). Relative paths are relative to data_dir.\n") +
+         out.c_str() + "\n";
+}
+
+}  // namespace keyward::collector

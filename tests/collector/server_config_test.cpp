@@ -1,0 +1,102 @@
+#include "server/config.hpp"
+
+#include <support/temp_tree.hpp>
+
+#include <doctest/doctest.h>
+
+using namespace keyward::collector;
+using keyward::test::TempTree;
+
+namespace {
+std::string error_of(const std::string& path) {
+  try {
+    load_config(path);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return {};
+}
+}  // namespace
+
+TEST_CASE("durations take s, m, h and d units and refuse anything else") {
+  CHECK(parse_duration("30d") == 30 * 86400);
+  CHECK(parse_duration("24h") == 86400);
+  CHECK(parse_duration("10m") == 600);
+  CHECK(parse_duration("90s") == 90);
+  CHECK(parse_duration("90") == 90);
+  CHECK(!parse_duration(""));
+  CHECK(!parse_duration("d"));
+  CHECK(!parse_duration("30x"));
+  CHECK(!parse_duration("-1d"));
+  CHECK(!parse_duration("1.5h"));
+  CHECK(!parse_duration("99999999999999999999d"));
+}
+
+TEST_CASE("listen addresses are host:port or [v6]:port") {
+  CHECK(parse_listen("127.0.0.1:8443") == std::pair<std::string, std::uint16_t>{"127.0.0.1", 8443});
+  CHECK(parse_listen("[::1]:443") == std::pair<std::string, std::uint16_t>{"::1", 443});
+  CHECK(!parse_listen("127.0.0.1"));
+  CHECK(!parse_listen("::1:443"));
+  CHECK(!parse_listen("host:99999"));
+  CHECK(!parse_listen(":8443"));
+}
+
+TEST_CASE("RFC 3339 UTC times round-trip") {
+  CHECK(rfc3339(0).empty());
+  CHECK(parse_rfc3339(rfc3339(1760000000)) == 1760000000);
+  CHECK(!parse_rfc3339("2030-01-01"));
+  CHECK(!parse_rfc3339("2030-01-01T00:00:00+02:00"));
+}
+
+TEST_CASE("a minimal config gets the documented defaults and paths relative to data_dir") {
+  TempTree dir;
+  const auto path = dir.write("collector.yaml", "listen: 0.0.0.0:9443\ndata_dir: /srv/kw\n");
+  const Config c = load_config(path);
+  CHECK(c.listen_host == "0.0.0.0");
+  CHECK(c.listen_port == 9443);
+  CHECK(c.database == "/srv/kw/keyward.db");
+  CHECK(c.events_file == "/srv/kw/events.jsonl");
+  CHECK(c.tls.ca_key == "/srv/kw/pki/ca.key");
+  CHECK(c.limits.max_request_bytes == 32u << 20);
+  CHECK(c.limits.reports_per_minute == 12);
+  CHECK(c.limits.request_timeout_seconds == 30);
+  CHECK(c.limits.max_connections == 256);
+}
+
+TEST_CASE("what init writes loads back the same") {
+  TempTree dir;
+  Config c;
+  c.listen_host = "::1";
+  c.listen_port = 8443;
+  c.data_dir = dir.path();
+  c.database = "db/k.db";
+  c.events_file = "events.jsonl";
+  c.tls = {"pki/ca.pem", "/abs/ca.key", "pki/server.pem", "pki/server.key"};
+  c.limits.reports_per_minute = 3;
+  const auto path = dir.write("collector.yaml", config_to_yaml(c));
+  const Config back = load_config(path);
+  CHECK(back.listen_host == "::1");
+  CHECK(back.database == dir.path("db/k.db"));
+  CHECK(back.tls.ca_cert == dir.path("pki/ca.pem"));
+  CHECK(back.tls.ca_key == "/abs/ca.key");
+  CHECK(back.limits.reports_per_minute == 3);
+}
+
+TEST_CASE("config errors name the file and the key") {
+  TempTree dir;
+  auto e = error_of(dir.write("a.yaml", "listen: nowhere\n"));
+  CHECK(e.find("a.yaml") != std::string::npos);
+  CHECK(e.find("listen") != std::string::npos);
+  e = error_of(dir.write("b.yaml", "limits:\n  max_connections: lots\n"));
+  CHECK(e.find("limits.max_connections") != std::string::npos);
+  e = error_of(dir.write("c.yaml", "limits:\n  reports_per_minute: 0\n"));
+  CHECK(e.find("limits.reports_per_minute") != std::string::npos);
+  e = error_of(dir.write("d.yaml", "tls:\n  ca_crt: x\n"));
+  CHECK(e.find("tls.ca_crt") != std::string::npos);
+  e = error_of(dir.write("e.yaml", "lisen: 1.2.3.4:5\n"));
+  CHECK(e.find("lisen") != std::string::npos);
+  e = error_of(dir.write("f.yaml", "listen: [\n"));
+  CHECK(e.find("f.yaml") != std::string::npos);
+  e = error_of(dir.path("missing.yaml"));
+  CHECK(e.find("missing.yaml") != std::string::npos);
+}
