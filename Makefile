@@ -7,7 +7,7 @@ CORPUS ?= $(CURDIR)/$(BUILD)/corpus
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo install test-sanitize fuzz bench clean
+.PHONY: all deps configure build test demo install test-sanitize fuzz bench bench-fleet clean
 
 all: build
 
@@ -64,3 +64,10 @@ bench: build
 	@$(BUILD)/bin/keyward_micro_bench --benchmark_min_time=0.3
 	@bash bench/make_tree.sh $(BENCH_DIR) $(BENCH_MB)
 	@bash bench/run.sh $(BUILD)/bin/keyward $(BENCH_DIR)/tree $(BENCH_RUNS)
+
+# Fleet: collector ingest rate from a load generator on loopback, and the agent's wall time, CPU
+# and memory on the benchmark tree (full scan, cached rescan, paced scan, idle daemon).
+bench-fleet: build
+	@/usr/bin/python3 bench/fleet_bench.py load --bin $(BUILD)/bin
+	@bash bench/make_tree.sh $(BENCH_DIR) $(BENCH_MB)
+	@/usr/bin/python3 bench/fleet_bench.py agent --bin $(BUILD)/bin --tree $(BENCH_DIR)/tree
