@@ -263,7 +263,8 @@ def cmd_agent(a) -> int:
             try:
                 with open(status) as f:
                     s = json.load(f)
-                if s.get("last_delivered", 0) and s.get("spool_depth", 1) == 0 and s.get("scan_finished", 0):
+                if (s.get("last_delivery", {}).get("last_delivered", 0) and s.get("spool", {}).get("depth", 1) == 0
+                        and s.get("last_scan", {}).get("finished", 0)):
                     break
             except (OSError, ValueError):
                 pass

@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   keyward-collector token create --config F --enrollment --ttl 24h
   keyward-collector token create --config F --role viewer --name grafana --ttl 90d
   keyward-collector agents approve --config F AGENT_ID
+  keyward-collector report --config F                    # hosts, spread and risky keys, expiring certificates, events
+  keyward-collector report --config F --format json --top 20 > fleet.json
   keyward-collector audit head --config F > head.json; keyward-collector audit verify --config F --head head.json
 
 Exit codes: 0 success; 1 audit verify found the log changed or cut; 2 error (one line on stderr).
@@ -80,6 +82,20 @@ Docs: docs/fleet.md.)");
   CLI::App* audit_head = audit->add_subcommand("head", "Print the last entry's {seq, hash} as JSON (keep it somewhere safe)");
   config_opt(audit_head);
 
+  CLI::App* report = app.add_subcommand("report", "Print the fleet report from the database (reads only; never a secret)");
+  config_opt(report);
+  report->add_option("-f,--format", o.format, "text (aligned tables) | json (one keyward.fleet-report/v1 object)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  report->add_option("--top", o.top, "Rows in each key, certificate and event list (every host is listed)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  report->footer(R"(Sections: open findings by severity; hosts (worst first: status, tags, open findings, worst
+severity, last report); keys open on two or more hosts; the riskiest keys (kind, algorithm,
+hosts, severity, managed/excepted, first places); certificates expiring within 30 days
+(expired included); the last events. Safe while `serve` runs.
+Example: keyward-collector report --config /var/lib/keyward-collector/collector.yaml --top 20)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -98,8 +114,9 @@ Docs: docs/fleet.md.)");
     if (agents_tag->parsed()) return cmd::run_agents_tag(o);
     if (audit_verify->parsed()) return cmd::run_audit_verify(o);
     if (audit_head->parsed()) return cmd::run_audit_head(o);
+    if (report->parsed()) return cmd::run_report(o);
     if (!o.config.empty()) return cmd::run_serve(o);
-    std::fprintf(stderr, "keyward-collector: give a command (serve, init, token, agents, audit) or --config F to serve; see --help\n");
+    std::fprintf(stderr, "keyward-collector: give a command (serve, init, token, agents, audit, report) or --config F to serve; see --help\n");
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "keyward-collector: %s\n", e.what());

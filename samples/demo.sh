@@ -2,11 +2,21 @@
 # make demo: plants a small tree of keys and certificates made right now (a code-signing key
 # and its CA-issued certificate, a PFX, an Android JKS with its password in gradle.properties,
 # a key in a jar, SSH keys, a Kubernetes secret, an encrypted key, decoys)
-# in a temp folder, scans it with keyward, and prints the report. Nothing is kept.
+# in a temp folder, scans it with keyward, and prints the report. Then the fleet on loopback:
+# a keyward-collector (SQLite, a free port) and one keyward-agent that enrolls, is approved,
+# scans the same tree once and delivers; `keyward-collector report` shows the inventory.
+# Nothing is kept; no token is printed (the enrollment token stays in a variable).
 set -euo pipefail
 kw=${1:-build/bin/keyward}
+bin=$(dirname "$kw")
 demo=$(mktemp -d /tmp/keyward-demo-XXXXXX)
-trap 'rm -rf "$demo"' EXIT
+fleet=$(mktemp -d /tmp/keyward-fleet-XXXXXX)
+collector_pid=
+cleanup() {
+  if [[ -n $collector_pid ]]; then kill "$collector_pid" 2>/dev/null || true; wait "$collector_pid" 2>/dev/null || true; fi
+  rm -rf "$demo" "$fleet"
+}
+trap cleanup EXIT
 q() { "$@" >/dev/null 2>&1; }
 
 mkdir -p "$demo"/{app/signing,app/src,home/dev/.ssh,ops/k8s,docs,ca}
@@ -69,4 +79,49 @@ rc=$?
 set -e
 echo
 echo "exit status $rc (1 = private keys found; 0 = none; 2 = error)"
+
+# The fleet. Each step's own output goes to $log, shown only when a step fails.
+log="$fleet/fleet.log"
+cfg="$fleet/collector/collector.yaml"
+fail() {
+  echo "demo: $1 failed; the fleet log follows" >&2
+  cat "$log" >&2
+  exit 2
+}
+echo
+echo "keyward demo: the fleet on this machine (keyward-collector + keyward-agent, docs/fleet.md)"
+# init prints the first admin token on stdout: it is not needed here and must not be shown.
+"$bin/keyward-collector" init --dir "$fleet/collector" --listen 127.0.0.1:0 >/dev/null 2>>"$log" ||
+  fail "keyward-collector init"
+echo "  1. collector init: CA, server certificate, config and SQLite database in $fleet/collector"
+"$bin/keyward-collector" serve --config "$cfg" >>"$log" 2>&1 &
+collector_pid=$!
+url=
+for _ in $(seq 100); do  # its first log line names the port it took
+  url=$(sed -n 's/.*listening on \(https:[^ ]*\).*/\1/p' "$log" | head -n1)
+  [[ -n $url ]] && break
+  kill -0 "$collector_pid" 2>/dev/null || fail "keyward-collector serve"
+  sleep 0.05
+done
+[[ -n $url ]] || fail "keyward-collector serve (no 'listening on' line)"
+echo "  2. collector serve: listening on $url"
+enroll_token=$("$bin/keyward-collector" token create --config "$cfg" --enrollment --ttl 1h 2>>"$log") ||
+  fail "keyward-collector token create --enrollment"
+echo "  3. collector token create --enrollment: a one-time token (kept in a variable, not shown)"
+enrolled=$(KEYWARD_ENROLL_TOKEN=$enroll_token "$bin/keyward-agent" enroll --collector "$url" \
+  --ca "$fleet/collector/pki/ca.pem" --state-dir "$fleet/agent" --root "$demo" \
+  --config-out "$fleet/agent/agent.yaml" 2>>"$log") || fail "keyward-agent enroll"
+unset enroll_token
+echo "$enrolled" >>"$log"
+agent_id=$(sed -n 's/^agent id: *//p' <<<"$enrolled")
+[[ -n $agent_id ]] || fail "keyward-agent enroll (no agent id)"
+echo "  4. agent enroll: agent $agent_id made its key on this host; pending approval"
+"$bin/keyward-collector" agents approve --config "$cfg" "$agent_id" >>"$log" 2>&1 ||
+  fail "keyward-collector agents approve"
+echo "  5. collector agents approve $agent_id"
+"$bin/keyward-agent" --config "$fleet/agent/agent.yaml" --once >>"$log" 2>&1 || fail "keyward-agent --once"
+echo "  6. agent --once: scanned $demo and delivered the report over mutual TLS"
+echo "  7. collector report:"
+echo
+"$bin/keyward-collector" report --config "$cfg" 2>>"$log" || fail "keyward-collector report"
 [[ $rc -le 1 ]]

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs every fuzzer in BIN_DIR for SECONDS, seeded with the files of SEED_TREE (generated key
-# material, never committed). Fails on the first crash, leak or sanitizer report.
+# material, never committed); the fleet's targets (report, collector_api, agent_config) get their
+# own seeds from make_seeds.py instead (a real report of SEED_TREE by BIN_DIR/keyward, a CSR made
+# at run time, one request per API route, agent.yaml texts). Fails on the first crash, leak or
+# sanitizer report.
 set -euo pipefail
 bin=$1 seeds=$2 seconds=${3:-20}
 work=$(mktemp -d /tmp/keyward-fuzz-XXXXXX)
@@ -13,15 +16,20 @@ find "$seeds" -type f -size -64k | while read -r f; do
     sed -n '/BEGIN OPENSSH/,/END OPENSSH/p' "$f" | grep -v -- '-----' | base64 -d > "$work/seeds/bin.$(basename "$f").openssh" 2>/dev/null || true
   fi
 done
+/usr/bin/python3 "$(dirname "$0")/make_seeds.py" --keyward "$bin/keyward" --tree "$seeds" --out "$work/own"
 failed=0
 for f in "$bin"/*_fuzzer; do
   name=$(basename "$f")
   mkdir -p "$work/$name"
+  seed_dir=$work/seeds
+  [[ -d $work/own/$name ]] && seed_dir=$work/own/$name
   if ASAN_OPTIONS=detect_leaks=1 "$f" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-       -artifact_prefix="$work/$name-" "$work/$name" "$work/seeds" > "$work/$name.log" 2>&1; then
+       -artifact_prefix="$work/$name-" "$work/$name" "$seed_dir" > "$work/$name.log" 2>&1; then
     echo "fuzz: $name ok ($(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$work/$name.log" | grep -Eo '[0-9]+' || echo '?') runs in ${seconds}s)"
   else
     echo "fuzz: $name FAILED"; tail -40 "$work/$name.log"; failed=1
+    keep=${FUZZ_ARTIFACTS:-/tmp/keyward-fuzz-artifacts}
+    mkdir -p "$keep" && cp "$work/$name-"* "$keep/" 2>/dev/null && echo "fuzz: crash input kept in $keep" || true
   fi
 done
 exit $failed

@@ -1,5 +1,7 @@
 #include "cli/commands.hpp"
 
+#include "cli/report.hpp"
+
 #include "server/ca.hpp"
 #include "server/config.hpp"
 #include "server/json_views.hpp"
@@ -298,6 +300,23 @@ int run_audit_head(const Options& o) {
   auto store = open_store(c);
   const AuditHead h = store->audit_head();
   std::printf("%s\n", json{{"seq", h.seq}, {"hash", h.hash}}.dump().c_str());
+  return 0;
+}
+
+int run_report(const Options& o) {
+  if (o.format != "text" && o.format != "json") throw std::runtime_error("--format must be text or json, not \"" + o.format + "\"");
+  if (o.top < 1 || o.top > 1000) throw std::runtime_error("--top must be 1..1000");
+  const Config c = need_config(o);
+  // No events file: a reader must not append the catch-up lines that the running server owns.
+  FleetOptions fleet;
+  fleet.rules_dirs = c.rules_dirs;
+  auto store = open_sqlite_store(c.database, "", fleet);
+  ReportOptions ro;
+  ro.top = o.top;
+  ro.now = now_seconds();
+  const json report = build_report(*store, ro);
+  const std::string out = o.format == "json" ? report.dump(2, ' ', false, json::error_handler_t::replace) + "\n" : render_report_text(report);
+  std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }
 

@@ -1,8 +1,9 @@
-// The collector's commands (serve, init, token, agents, audit): thin wrappers over the store,
+// The collector's commands (serve, init, token, agents, audit, report): thin wrappers over the store,
 // the CA and the server. Used by: collector/main.cpp only.
 // Must never print a token secret except once, on stdout, when it is created.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ struct Options {
   std::vector<std::string> tags;
   // audit verify
   std::string head_file;
+  // report
+  std::string format = "text";
+  std::size_t top = 10;
 };
 
 int run_serve(const Options& o);
@@ -38,5 +42,7 @@ int run_agents_revoke(const Options& o);
 int run_agents_tag(const Options& o);
 int run_audit_verify(const Options& o);
 int run_audit_head(const Options& o);
+// The fleet report (report.hpp) on stdout; reads the store only (no audit entry, no events file).
+int run_report(const Options& o);
 
 }  // namespace keyward::collector::cli
