@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -95,10 +96,19 @@ ScanCache ScanCache::load(const std::string& path, const std::string& fp) {
     }
     cache.old_.emplace(hash, std::move(e));
   }
+  cache.loaded_from_ = path;  // read whole and valid: save() may leave it as it is
   return cache;
 }
 
 void ScanCache::save(const std::string& path) const {
+  {
+    // A rescan that changed nothing (every remembered file seen unchanged, none new or gone)
+    // leaves the file as it is: rewriting the same bytes was 8% of such a rescan.
+    std::lock_guard lock(*mu_);
+    if (!loaded_from_.empty() && loaded_from_ == path && seen_.empty() && !old_.empty() &&
+        std::all_of(old_.begin(), old_.end(), [](const auto& kv) { return kv.second.reused; }))
+      return;
+  }
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)

@@ -253,3 +253,41 @@ TEST_CASE("the scan cache reuses unchanged files and rescans a rewrite whose mti
   changed.max_size = 1024;
   CHECK(ScanCache::load(cache_file, ScanCache::fingerprint(changed)).loaded_entries() == 0);
 }
+
+TEST_CASE("a rescan that changed nothing leaves the cache file untouched and a deleted file rewrites it") {
+  t::TempTree tree;
+  tree.write("a/key.pem", t::pkcs8_pem(t::ec_p256()));
+  const std::string gone = tree.write("a/notes.txt", "nothing here\n");
+  const std::string cache_file = tree.path("cache");
+  ScanOptions o;
+  o.roots = {tree.path("a")};
+  const std::string fp = ScanCache::fingerprint(o);
+  auto inode_of = [&] {
+    struct stat st {};
+    REQUIRE(::stat(cache_file.c_str(), &st) == 0);
+    return st.st_ino;
+  };
+  {
+    auto cache = ScanCache::load(cache_file, fp);
+    o.cache = &cache;
+    scan(o);
+    cache.save(cache_file);
+  }
+  const auto first = inode_of();  // save() writes a temp file and renames it: a new inode each time
+  {
+    auto cache = ScanCache::load(cache_file, fp);
+    o.cache = &cache;
+    CHECK(scan(o).stats.files_cached == 2);
+    cache.save(cache_file);
+  }
+  CHECK(inode_of() == first);
+  REQUIRE(::unlink(gone.c_str()) == 0);
+  {
+    auto cache = ScanCache::load(cache_file, fp);
+    o.cache = &cache;
+    CHECK(scan(o).stats.files_cached == 1);
+    cache.save(cache_file);
+  }
+  CHECK(inode_of() != first);
+  CHECK(ScanCache::load(cache_file, fp).loaded_entries() == 1);
+}

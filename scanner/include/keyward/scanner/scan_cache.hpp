@@ -35,7 +35,8 @@ class ScanCache {
   // an empty cache (`loaded_entries()` says how much was reused). Never throws for content.
   static ScanCache load(const std::string& path, const std::string& fingerprint);
 
-  // Writes the entries seen in this scan (files no longer there are dropped), atomically, 0600.
+  // Writes the entries seen in this scan (files no longer there are dropped), atomically, 0600;
+  // when nothing changed since it was loaded from this same path, leaves the file untouched.
   // Throws std::runtime_error with an actionable message when it cannot be written.
   void save(const std::string& path) const;
 
@@ -56,6 +57,7 @@ class ScanCache {
   static std::uint64_t path_hash(std::string_view path);
 
   std::string fingerprint_;
+  std::string loaded_from_;  // the path of a cache file read whole and valid; "" otherwise
   std::unordered_map<std::uint64_t, Entry> old_;   // read-only during a scan
   std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();  // movable cache
   std::unordered_map<std::uint64_t, Entry> seen_;  // this scan's entries
