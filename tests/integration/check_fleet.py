@@ -22,9 +22,11 @@ What it checks, in order (each line of output is one check; the run goes on afte
      places become "excepted".
   8. The collector is killed with SIGKILL while agents deliver spooled reports, restarted, and
      every report each agent spooled is stored exactly once; spools end empty.
-  9. `audit verify` passes, then catches an edited row and (with a head exported earlier) a cut
+  9. `keyward-collector report` (json and text) lists the three hosts and the copied key on two
+     hosts, and writes no audit entry.
+  10. `audit verify` passes, then catches an edited row and (with a head exported earlier) a cut
      tail.
-  10. No key body, token or enrollment token appears in the database, its WAL, the spool, the
+  11. No key body, token or enrollment token appears in the database, its WAL, the spool, the
       events file, captured reports or any process output.
 Exits 0 when every check passed, 1 otherwise, 2 when it cannot run at all.
 """
@@ -560,6 +562,39 @@ def main() -> int:
                       f"missing {missing} twice {twice}")
         finally:
             con.close()
+
+        # The fleet report, read straight from the database while the collector runs.
+        head_before = run([collector_bin, "audit", "head", "--config", config]).stdout
+        p = run([collector_bin, "report", "--config", config, "--format", "json"])
+        outputs.append(p.stdout + p.stderr)
+        try:
+            rep = json.loads(p.stdout) if p.returncode == 0 else {}
+        except ValueError:
+            rep = {}
+        rep_hosts = {h.get("agent_id") for h in rep.get("hosts", [])} if isinstance(rep, dict) else set()
+        check(p.returncode == 0 and rep.get("schema") == "keyward.fleet-report/v1"
+              and rep_hosts == {a["id"] for a in agents}, "report --format json lists the three hosts",
+              f"exit {p.returncode} {p.stderr.strip()[-300:]} {sorted(rep_hosts)}")
+        spread_rep = rep.get("keys", {}).get("on_several_hosts", {}).get("items", []) if isinstance(rep, dict) else []
+        copied = [k for k in spread_rep if identity and k.get("identity") == identity]
+        check(len(copied) == 1 and copied[0].get("hosts") == 2 and copied[0].get("state") == "excepted"
+              and copied[0].get("places_total", 0) > len(copied[0].get("places", [])),
+              "report --format json shows the copied key on two hosts, excepted, its places abbreviated",
+              str(spread_rep)[:400])
+        by_sev = rep.get("open_findings_by_severity", {}) if isinstance(rep, dict) else {}
+        check(bool(by_sev) and sum(by_sev.values()) == rep.get("summary", {}).get("open_findings"),
+              "report open findings by severity add up to the open findings", str(by_sev))
+        p = run([collector_bin, "report", "--config", config, "--format", "text", "--top", "5"])
+        outputs.append(p.stdout + p.stderr)
+        lines = p.stdout.splitlines()
+        key_line = [l for l in lines if identity and identity[:21] in l]
+        check(p.returncode == 0 and all(a["id"] in p.stdout for a in agents)
+              and "Keys on several hosts (" in p.stdout and bool(key_line)
+              and key_line[0].split()[0] == "2" and "excepted" in key_line[0],
+              "report --format text lists the three hosts and the copied key on 2 hosts",
+              f"exit {p.returncode} {p.stderr.strip()[-300:]} {p.stdout[:1500]}")
+        check(run([collector_bin, "audit", "head", "--config", config]).stdout == head_before,
+              "report writes no audit entry")
 
         # Audit.
         collector.kill()
