@@ -16,7 +16,8 @@ What it checks, in order (each line of output is one check; the run goes on afte
   5. A deleted key is resolved (with a time and a "resolved" event) after the next complete
      scan; a new key raises a "new" event; an incomplete report resolves nothing; a report
      replayed twice is stored once; malformed JSON and an unknown schema get 400.
-  6. A client without a certificate cannot send reports (401); a certificate from another CA
+  6. A gzip bomb gets 413 and a burst past the per-agent rate 429 with Retry-After.
+     A client without a certificate cannot send reports (401); a certificate from another CA
      fails the handshake; a revoked agent is refused (403) on its already open connection.
   7. Exceptions: an analyst cannot approve (their own) exception, an approver can, and the key's
      places become "excepted".
@@ -477,6 +478,24 @@ def main() -> int:
             st, b = -1, str(e)
         check(st == 403, "the revoked agent is refused on its open connection", f"{st} {b}")
         keep.close()
+
+        # Limits: a gzip bomb is refused as too large; a burst past the per-agent rate gets 429.
+        bomb = gzip.compress(b"\0" * (48 << 20))
+        st, b = client.post("/api/v1/reports", bomb, headers={"Content-Encoding": "gzip"})
+        check(st == 413, f"a {len(bomb) // 1024} KiB gzip body that inflates past the size cap gets 413", f"{st} {b}")
+        limited, retry_after = 0, ""
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=client.ctx, timeout=30)
+        for _ in range(40):
+            conn.request("POST", "/api/v1/reports", body=json.dumps(dict(doc, report_id=os.urandom(16).hex())),
+                         headers={"Content-Type": "application/json"})
+            r = conn.getresponse()
+            r.read()
+            if r.status == 429:
+                limited, retry_after = 429, r.getheader("Retry-After") or ""
+                break
+        conn.close()
+        check(limited == 429 and retry_after.isdigit(), "a burst of reports past the per-agent rate gets 429 with Retry-After",
+              f"{limited} {retry_after!r}")
 
         # Exceptions: separation of duties.
         identity = ""
