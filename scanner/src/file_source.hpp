@@ -1,6 +1,7 @@
 // Reading one regular file safely: O_NOATIME where permitted, never following a symlink,
 // never blocking on a FIFO, never past the size limit, and noticing a file that changes or
-// vanishes while it is read. Used by: scan.cpp workers.
+// vanishes while it is read; whole, or window by window so that memory does not grow with the
+// file (issue 5). Used by: file_scan.cpp (scan.cpp workers).
 #pragma once
 
 #include <keyward/scanner/finding.hpp>
@@ -49,6 +50,58 @@ enum class ReadStatus { ok, vanished, permission_denied, not_regular, too_large,
 
 // The stable stats key of a ReadStatus (skip reason).
 std::string_view to_string(ReadStatus s) noexcept;
+
+// An open regular file, checked with fstat against the size limit; closed when destroyed.
+class SourceFile {
+ public:
+  SourceFile() = default;
+  SourceFile(const SourceFile&) = delete;
+  SourceFile& operator=(const SourceFile&) = delete;
+  ~SourceFile();
+
+  // Opens `path` and fills `facts` from fstat; anything but ok leaves the file closed
+  // (too_large: facts are filled all the same).
+  ReadStatus open(const std::string& path, std::uint64_t max_size, FileFacts& facts, int& err);
+  // The size fstat gave at open.
+  std::uint64_t size() const noexcept { return size_; }
+  // Reads up to n bytes at `offset` (short only at the end of the file) into dst.
+  ReadStatus read_at(std::uint64_t offset, char* dst, std::size_t n, std::size_t& got, int& err);
+  // Reads the whole file from the start into `buffer`, plus one byte to notice growth; `changed`
+  // as for read_file. `reserve` as for read_file.
+  ReadStatus read_all(ReadBuffer& buffer, bool& changed, int& err,
+                      const std::function<void(std::uint64_t)>& reserve = {});
+  // True when fstat now gives another size or mtime than at open.
+  bool changed_since_open() const;
+
+ private:
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+  std::int64_t mtime_sec_ = 0, mtime_nsec_ = 0;
+};
+
+// How a file is read in windows: no window holds more than `size` bytes; each shares
+// `lookbehind` bytes before and `lookahead` bytes after the part it owns with its neighbours,
+// so the owned parts tile the file and a block that starts in one owned part lies whole in
+// its window. Needs size > lookbehind + lookahead.
+struct WindowLayout {
+  std::size_t size;
+  std::size_t lookbehind;
+  std::size_t lookahead;
+};
+
+// One window: file bytes [offset, offset + data.size()); it owns [own_begin, own_end) of `data`.
+struct Window {
+  std::string_view data;
+  std::uint64_t offset = 0;
+  std::size_t own_begin = 0, own_end = 0;
+};
+
+// Reads `file` window by window into `buffer` (one buffer of layout.size + 1 bytes, each byte read
+// once: a window keeps the tail of the one before) and calls `on_window` for each, in file order;
+// stops early, with ok, when it returns false. `changed` is set when the file ended before the
+// size fstat gave at open, grew past it, or its size or mtime moved by the end of the read.
+ReadStatus read_windows(SourceFile& file, const WindowLayout& layout, ReadBuffer& buffer, bool& changed, int& err,
+                        const std::function<bool(const Window&)>& on_window);
 
 // Reads `path` into `buffer` (reused across calls) and fills `facts` from fstat.
 // `changed` is set when size or mtime moved while reading (the data read is still returned).

@@ -166,6 +166,49 @@ bool detect_binary(std::string_view data, const ItemContext& ctx, std::vector<Fi
 
 }  // namespace
 
+void finish_item(std::vector<TextHit>& hits, std::vector<Finding>& binary, const ItemContext& ctx,
+                 std::vector<Finding>& out, ScanStats& stats) {
+  if (hits.empty() && binary.empty()) return;
+  const ScanOptions& o = *ctx.options;
+  bool in_trust_store = matches_any(o.trust_store_globs, ctx.path);
+  if (!in_trust_store) {
+    // A vendored CA bundle (botocore's cacert.pem, grpc's roots.pem, httplib2's cacerts.txt):
+    // many self-signed CA certificates and no private key. A trust store wherever it is.
+    std::size_t roots = 0;
+    bool has_private = false;
+    for (const auto& h : hits) {
+      if (h.finding.kind == Kind::private_key) has_private = true;
+      if (h.finding.certificate && h.finding.certificate->is_ca && h.finding.certificate->self_signed) ++roots;
+    }
+    in_trust_store = !has_private && roots >= kTrustBundleRoots;
+  }
+  std::unordered_map<std::string, std::uint64_t> ordinals;
+  const std::string owner = owner_name(ctx.facts.uid);
+  auto finish = [&](Finding f, std::size_t offset, std::uint64_t line) {
+    f.location.path = ctx.path;
+    f.location.member = ctx.member;
+    f.location.offset = offset;
+    f.location.line = line;
+    f.file = ctx.facts;
+    f.file.owner = owner;
+    f.relative_path = ctx.relative_path;
+    if (f.certificate && in_trust_store) {
+      f.certificate->trust_store = true;
+      ++stats.trust_store_certificates;
+    }
+    if (f.store && in_trust_store && !f.holds_private_key()) f.store->truststore = true;
+    if (f.store && f.store->truststore) {
+      // A trust store's certificates are inventory, like those in /etc/ssl/certs.
+      for (auto& e : f.entries)
+        if (e.certificate) e.certificate->trust_store = true;
+    }
+    f.id = finding_id(ctx.relative_path, ctx.member, f.identity, ordinals[f.identity]++);
+    out.push_back(std::move(f));
+  };
+  for (auto& h : hits) finish(std::move(h.finding), h.offset, h.line);
+  for (auto& f : binary) finish(std::move(f), 0, 0);
+}
+
 void scan_item(std::string_view data, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats) {
   thread_local std::vector<TextHit> hits_buffer;
   std::vector<TextHit> hits;
@@ -179,48 +222,10 @@ void scan_item(std::string_view data, const ItemContext& ctx, std::vector<Findin
   // would be the same keys again, without their member names.
   if (was_archive) hits.clear();
 
-  if (!hits.empty() || !binary.empty()) {
-    const ScanOptions& o = *ctx.options;
-    bool in_trust_store = matches_any(o.trust_store_globs, ctx.path);
-    if (!in_trust_store) {
-      // A vendored CA bundle (botocore's cacert.pem, grpc's roots.pem, httplib2's cacerts.txt):
-      // many self-signed CA certificates and no private key. A trust store wherever it is.
-      std::size_t roots = 0;
-      bool has_private = false;
-      for (const auto& h : hits) {
-        if (h.finding.kind == Kind::private_key) has_private = true;
-        if (h.finding.certificate && h.finding.certificate->is_ca && h.finding.certificate->self_signed) ++roots;
-      }
-      in_trust_store = !has_private && roots >= kTrustBundleRoots;
-    }
-    std::unordered_map<std::string, std::uint64_t> ordinals;
-    std::size_t cursor = 0;
-    std::uint64_t line = 1;
-    const std::string owner = owner_name(ctx.facts.uid);
-    auto finish = [&](Finding f, std::size_t offset, bool text) {
-      f.location.path = ctx.path;
-      f.location.member = ctx.member;
-      f.location.offset = offset;
-      f.location.line = text ? line_at(data, offset, cursor, line) : 0;
-      f.file = ctx.facts;
-      f.file.owner = owner;
-      f.relative_path = ctx.relative_path;
-      if (f.certificate && in_trust_store) {
-        f.certificate->trust_store = true;
-        ++stats.trust_store_certificates;
-      }
-      if (f.store && in_trust_store && !f.holds_private_key()) f.store->truststore = true;
-      if (f.store && f.store->truststore) {
-        // A trust store's certificates are inventory, like those in /etc/ssl/certs.
-        for (auto& e : f.entries)
-          if (e.certificate) e.certificate->trust_store = true;
-      }
-      f.id = finding_id(ctx.relative_path, ctx.member, f.identity, ordinals[f.identity]++);
-      out.push_back(std::move(f));
-    };
-    for (auto& h : hits) finish(std::move(h.finding), h.offset, true);
-    for (auto& f : binary) finish(std::move(f), 0, false);
-  }
+  std::size_t cursor = 0;
+  std::uint64_t line = 1;
+  for (auto& h : hits) h.line = line_at(data, h.offset, cursor, line);
+  finish_item(hits, binary, ctx, out, stats);
   hits.clear();
   hits.swap(hits_buffer);
 }

@@ -3,6 +3,8 @@
 // within limits. Used by: scan.cpp (files) and archive.cpp (members).
 #pragma once
 
+#include "text_detect.hpp"
+
 #include <keyward/scanner/finding.hpp>
 #include <keyward/scanner/scan.hpp>
 
@@ -34,6 +36,13 @@ struct ItemContext {
 
 // Scans one item and appends its findings (ids, locations and file facts filled).
 void scan_item(std::string_view data, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats);
+
+// What scan_item does once everything in an item is detected: the trust-bundle rule over all its
+// text hits, location (offset, line), file facts, ordinals and ids. `hits` carry their file
+// offsets and lines; `binary` findings sit at offset 0. Also used by the windowed scan of large
+// files (file_scan.cpp), which collects the hits of all windows first.
+void finish_item(std::vector<TextHit>& hits, std::vector<Finding>& binary, const ItemContext& ctx,
+                 std::vector<Finding>& out, ScanStats& stats);
 
 // Reads the members of an archive in `data` and scans each with scan_item. Returns false when
 // `data` is not an archive libarchive can read (nothing counted then).

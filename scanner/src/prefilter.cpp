@@ -70,6 +70,12 @@ int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigne
   return 0;
 }
 
+constexpr std::size_t longest_literal() {
+  std::size_t n = 0;
+  for (auto l : kLiterals) n = std::max(n, l.size());
+  return n;
+}
+
 }  // namespace
 
 std::string_view anchor_literal(Anchor a) noexcept { return kLiterals[static_cast<std::size_t>(a)]; }
@@ -79,8 +85,7 @@ void find_anchors(std::string_view data, std::vector<AnchorHit>& out) {
   if (data.empty()) return;
   // hs_scan takes an unsigned int length: scan in chunks that overlap by the longest literal.
   constexpr std::size_t kChunk = std::size_t{1} << 30;
-  std::size_t longest = 0;
-  for (auto l : kLiterals) longest = std::max(longest, l.size());
+  constexpr std::size_t longest = longest_literal();
   std::size_t base = 0;
   while (base < data.size()) {
     const std::size_t len = std::min(kChunk, data.size() - base);
@@ -98,6 +103,19 @@ void find_anchors(std::string_view data, std::vector<AnchorHit>& out) {
     base += len - (longest - 1);
   }
   std::stable_sort(out.begin(), out.end(), [](const AnchorHit& a, const AnchorHit& b) { return a.at < b.at; });
+}
+
+void find_anchors_in(std::string_view data, std::size_t from, std::size_t to, std::vector<AnchorHit>& out) {
+  out.clear();
+  to = std::min(to, data.size());
+  if (from >= to) return;
+  // An anchor that starts before `to` ends at most longest - 1 bytes after it.
+  const std::size_t end = std::min(data.size(), to + longest_literal() - 1);
+  find_anchors(data.substr(from, end - from), out);
+  std::size_t kept = 0;
+  for (const AnchorHit& h : out)
+    if (h.at + from < to) out[kept++] = {h.anchor, h.at + from};
+  out.resize(kept);
 }
 
 }  // namespace keyward::scanner::detail

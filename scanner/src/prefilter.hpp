@@ -23,6 +23,10 @@ struct AnchorHit {
 // Finds every anchor in `data`, in order of position. Thread-safe (per-thread scratch).
 void find_anchors(std::string_view data, std::vector<AnchorHit>& out);
 
+// Finds the anchors that start in [from, to) of `data` (each may run past `to`), in order of
+// position, with offsets into `data`: one window's share of a file scanned in pieces.
+void find_anchors_in(std::string_view data, std::size_t from, std::size_t to, std::vector<AnchorHit>& out);
+
 // The literal of an anchor.
 std::string_view anchor_literal(Anchor a) noexcept;
 

@@ -1,5 +1,6 @@
 #include <keyward/scanner/scan.hpp>
 
+#include "file_scan.hpp"
 #include "file_source.hpp"
 #include "mounts.hpp"
 #include "openssl/handles.hpp"
@@ -162,8 +163,8 @@ struct Item {
 };
 
 // Bounds the bytes that workers hold in file buffers at once, so that peak memory does not grow
-// with the number of threads: small files pass freely; a large file waits until the budget has
-// room (or holds it alone when it is bigger than the budget).
+// with the number of threads: small files pass freely; a large file or a window waits until the
+// budget has room (a file read whole that is bigger than the budget holds it alone).
 class MemoryBudget {
  public:
   explicit MemoryBudget(std::uint64_t cap) : cap_(cap) {}
@@ -205,7 +206,7 @@ class Run {
       : opts_(o),
         mounts_(detail::MountTable::load(o.skip_pseudo_fs, o.skip_network_fs)),
         excludes_(compile_globs(o.excludes)),
-        budget_(std::max<std::uint64_t>(o.max_size, kBufferBudget)) {
+        budget_(kBufferBudget) {
     if (o.default_excludes) {
       auto d = compile_globs(ScanOptions::default_exclude_globs());
       excludes_.insert(excludes_.end(), d.begin(), d.end());
@@ -227,8 +228,13 @@ class Run {
  private:
   static constexpr std::size_t kMaxQueuedFiles = 4096;
   static constexpr unsigned kMaxDepth = 512;
-  static constexpr std::size_t kKeepBuffer = 16u << 20;  // a worker keeps a buffer this large
-  static constexpr std::uint64_t kBufferBudget = 64ull << 20;
+  // A worker keeps a buffer that holds a window (file_scan.hpp), or a whole file below the
+  // window threshold, plus the byte that notices growth: large text files cost no allocation.
+  static constexpr std::size_t kKeepBuffer = detail::kWindowLayout.size + 1;
+  static_assert(detail::kWindowThreshold + 1 <= kKeepBuffer);
+  // Whole reads (files up to the window threshold, large archives and stores) and windows share
+  // this: four windows, or a few files, at once. A file larger than it is read alone.
+  static constexpr std::uint64_t kBufferBudget = 32ull << 20;
 
   void loop(Worker& w) {
     for (;;) {
@@ -405,9 +411,6 @@ class Run {
         }
       }
     }
-    FileFacts facts;
-    bool changed = false;
-    int err = 0;
     std::uint64_t held = 0;
     struct Release {  // on every way out: drop a large buffer, then give its bytes back
       MemoryBudget& b;
@@ -418,23 +421,22 @@ class Run {
         b.release(n);
       }
     } release{budget_, held, w.buffer};
-    const auto status = detail::read_file(path, opts_.max_size, w.buffer, facts, changed, err,
-                                          [&](std::uint64_t size) { held = budget_.acquire(size); });
-    if (status != detail::ReadStatus::ok) {
-      ++w.stats.skipped[std::string(detail::to_string(status))];
-      if (status == detail::ReadStatus::permission_denied || status == detail::ReadStatus::io_error)
-        error(w, path, std::strerror(err));
+    const std::size_t before = w.findings.size();
+    const auto r = detail::scan_file(
+        path, rel, opts_, w.buffer, w.findings, w.stats, [&](std::uint64_t size) { held = budget_.acquire(size); },
+        [this] { return !cancelled(); });
+    if (r.status != detail::ReadStatus::ok) {
+      if (r.status == detail::ReadStatus::permission_denied || r.status == detail::ReadStatus::io_error)
+        error(w, path, std::strerror(r.err));
       return;
     }
-    if (changed) ++w.stats.skipped["changed_during_scan"];
-    const std::size_t before = w.findings.size();
-    scan_buffer(w.buffer.view(), path, rel, facts, opts_, w.findings, w.stats);
-    // A file that changed while read is not cached: the next scan reads it again.
-    if (opts_.cache != nullptr && key.ino != 0 && !changed)
+    // A file that changed while read, or whose read was cut short, is not cached: the next scan
+    // reads it again.
+    if (opts_.cache != nullptr && key.ino != 0 && !r.changed && r.complete)
       opts_.cache->store(path, key, {w.findings.begin() + static_cast<std::ptrdiff_t>(before), w.findings.end()});
     if (opts_.progress != nullptr) {
       opts_.progress->files.fetch_add(1, std::memory_order_relaxed);
-      opts_.progress->bytes.fetch_add(w.buffer.size(), std::memory_order_relaxed);
+      opts_.progress->bytes.fetch_add(r.bytes, std::memory_order_relaxed);
       opts_.progress->findings.fetch_add(w.findings.size() - before, std::memory_order_relaxed);
     }
   }

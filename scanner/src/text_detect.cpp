@@ -18,6 +18,8 @@ namespace {
 constexpr int kMaxDepth = 2;                   // base64-wrapped PEM inside base64-wrapped PEM
 constexpr std::size_t kMaxWrapped = 1u << 20;  // a base64 blob larger than this is not a key
 constexpr std::size_t kMaxJson = 1u << 20;
+static_assert(kMaxJson <= kTextLookbehind && kMaxJson < kTextLookahead && kMaxWrapped < kTextLookahead,
+              "text detectors must stay within the window overlap (text_detect.hpp)");
 
 void count(std::map<std::string, std::uint64_t>& rejected, std::string_view family) {
   ++rejected[std::string(family)];
@@ -62,11 +64,8 @@ std::pair<std::size_t, std::size_t> enclosing_object(std::string_view data, std:
   return {npos, npos};
 }
 
-void detect(std::string_view data, std::vector<TextHit>& out, std::map<std::string, std::uint64_t>& rejected,
-            int depth) {
-  std::vector<AnchorHit> anchors;
-  find_anchors(data, anchors);
-  std::size_t consumed_until = 0;
+void detect_anchors(std::string_view data, const std::vector<AnchorHit>& anchors, std::size_t& consumed_until,
+                    std::vector<TextHit>& out, std::map<std::string, std::uint64_t>& rejected, int depth) {
   for (const AnchorHit& a : anchors) {
     if (a.at < consumed_until) continue;
     const std::size_t before = out.size();
@@ -82,8 +81,19 @@ void detect(std::string_view data, std::vector<TextHit>& out, std::map<std::stri
   }
 }
 
-void detect_one(std::string_view data, const AnchorHit& a, std::vector<TextHit>& out,
+void detect(std::string_view data, std::vector<TextHit>& out, std::map<std::string, std::uint64_t>& rejected,
+            int depth) {
+  std::vector<AnchorHit> anchors;
+  find_anchors(data, anchors);
+  std::size_t consumed_until = 0;
+  detect_anchors(data, anchors, consumed_until, out, rejected, depth);
+}
+
+void detect_one(std::string_view whole, const AnchorHit& a, std::vector<TextHit>& out,
                 std::map<std::string, std::uint64_t>& rejected, int depth, std::size_t& consumed_until) {
+  // No detector reads past kTextLookahead from its anchor, so a window that holds that much
+  // after the anchor gives the same answer as the whole file.
+  const std::string_view data = whole.substr(0, std::min(whole.size(), a.at + kTextLookahead));
   {
     switch (a.anchor) {
       case Anchor::pem: {
@@ -174,6 +184,13 @@ void detect_one(std::string_view data, const AnchorHit& a, std::vector<TextHit>&
 
 void detect_text(std::string_view data, std::vector<TextHit>& out, std::map<std::string, std::uint64_t>& rejected) {
   detect(data, out, rejected, 0);
+}
+
+void detect_text_range(std::string_view data, std::size_t from, std::size_t to, std::size_t& consumed_until,
+                       std::vector<TextHit>& out, std::map<std::string, std::uint64_t>& rejected) {
+  std::vector<AnchorHit> anchors;
+  find_anchors_in(data, from, to, anchors);
+  detect_anchors(data, anchors, consumed_until, out, rejected, 0);
 }
 
 }  // namespace keyward::scanner::detail

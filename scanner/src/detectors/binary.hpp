@@ -41,6 +41,10 @@ enum class BinaryHead { none, der, pkcs12_or_der, jks, jceks, pvk, snk, pgp_pack
 // encoded SEQUENCE length with data.size(), so only whole-file DER is announced.
 BinaryHead sniff_binary(std::span<const std::uint8_t> data) noexcept;
 
+// The same from the first bytes of a larger file (512 are enough) and the file's size, for a
+// reader that decides from the head whether to read the file whole.
+BinaryHead sniff_binary(std::span<const std::uint8_t> head, std::uint64_t size) noexcept;
+
 // DER at offset 0 spanning the whole input exactly: private key (PKCS#1, SEC1, DSA, PKCS#8,
 // encrypted PKCS#8), certificate, PKCS#7 (one finding per certificate), public key, CSR.
 Result<std::vector<Finding>> parse_der(std::span<const std::uint8_t> data);

@@ -18,8 +18,9 @@ bool starts(std::span<const std::uint8_t> h, std::string_view magic) {
 }
 
 // A DER/BER SEQUENCE header at offset 0: returns true when the encoded length covers exactly the
-// input (definite length), or the length is indefinite (BER, as some PKCS#12 writers use).
-bool sequence_spans(std::span<const std::uint8_t> data, bool& indefinite) {
+// input of `size` bytes (definite length), or the length is indefinite (BER, as some PKCS#12
+// writers use).
+bool sequence_spans(std::span<const std::uint8_t> data, std::uint64_t size, bool& indefinite) {
   indefinite = false;
   if (data.size() < 2 || data[0] != 0x30) return false;
   const std::uint8_t l = data[1];
@@ -38,12 +39,14 @@ bool sequence_spans(std::span<const std::uint8_t> data, bool& indefinite) {
     if (n > 1 && data[2] == 0) return false;  // DER: minimal length encoding
     header += n;
   }
-  return header + len == data.size();
+  return header + len == size;
 }
 
 }  // namespace
 
-BinaryHead sniff_binary(std::span<const std::uint8_t> h) noexcept {
+BinaryHead sniff_binary(std::span<const std::uint8_t> h) noexcept { return sniff_binary(h, h.size()); }
+
+BinaryHead sniff_binary(std::span<const std::uint8_t> h, std::uint64_t size) noexcept {
   if (h.size() < 4) return BinaryHead::none;
   if (starts(h, "\xFE\xED\xFE\xED")) return BinaryHead::jks;
   if (starts(h, "\xCE\xCE\xCE\xCE")) return BinaryHead::jceks;
@@ -65,7 +68,7 @@ BinaryHead sniff_binary(std::span<const std::uint8_t> h) noexcept {
     return BinaryHead::archive;
   if (h.size() >= 262 && std::memcmp(h.data() + 257, "ustar", 5) == 0) return BinaryHead::archive;
   bool indefinite = false;
-  if (sequence_spans(h, indefinite)) return indefinite ? BinaryHead::pkcs12_or_der : BinaryHead::der;
+  if (sequence_spans(h, size, indefinite)) return indefinite ? BinaryHead::pkcs12_or_der : BinaryHead::der;
   return BinaryHead::none;
 }
 

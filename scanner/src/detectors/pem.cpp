@@ -3,6 +3,7 @@
 #include "detectors/der.hpp"
 #include "encoding.hpp"
 #include "openssl/handles.hpp"
+#include "text_detect.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -16,6 +17,9 @@ namespace {
 constexpr std::string_view kBegin = "-----BEGIN ";
 constexpr std::string_view kDashes = "-----";
 constexpr std::size_t kMaxBlock = 4u << 20;  // a PEM block larger than this is not a key
+constexpr std::size_t kMaxLabel = 65;
+// Windowed scans of large files rely on it (text_detect.hpp): BEGIN line, label, body and END.
+static_assert(kBegin.size() + kMaxLabel + kDashes.size() + kMaxBlock <= kTextLookahead);
 
 struct RawBlock {
   std::string label;
@@ -86,7 +90,7 @@ Result<RawBlock> read_block(std::string_view text, std::size_t at) {
   RawBlock b;
   std::size_t p = at + kBegin.size();
   const std::size_t label_start = p;
-  while (p < text.size() && p - label_start <= 64) {
+  while (p < text.size() && p - label_start < kMaxLabel) {
     const char c = text[p];
     if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ') ++p;
     else break;

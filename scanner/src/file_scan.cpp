@@ -1,0 +1,119 @@
+#include "file_scan.hpp"
+
+#include "detectors/binary.hpp"
+#include "item_scan.hpp"
+
+#include <algorithm>
+#include <span>
+
+namespace keyward::scanner::detail {
+namespace {
+
+// The head a large file is judged by: enough for every magic sniff_binary knows (tar's
+// "ustar" sits at 257).
+constexpr std::size_t kHeadSize = 512;
+
+// Text detection over a file fed window by window, in order: the hits of each window's own
+// part, placed in the file (offsets, lines), as one whole read would find them.
+class WindowedText {
+ public:
+  explicit WindowedText(std::map<std::string, std::uint64_t>& rejected) : rejected_(rejected) {}
+
+  void feed(const Window& w) {
+    // The end of the last block found, carried over: anchors inside it are not blocks of their own.
+    std::size_t consumed = consumed_until_ > w.offset ? static_cast<std::size_t>(consumed_until_ - w.offset) : 0;
+    const std::size_t first = hits_.size();
+    detect_text_range(w.data, w.own_begin, w.own_end, consumed, hits_, rejected_);
+    consumed_until_ = std::max(consumed_until_, w.offset + consumed);
+    // Lines: newlines are counted once, over each own part; a hit's line is counted from the
+    // start of the part (a JWK's '{' may lie before it, in the shared part).
+    std::size_t cursor = w.own_begin;
+    std::uint64_t line = line_;
+    const char* d = w.data.data();
+    for (std::size_t i = first; i < hits_.size(); ++i) {
+      const std::size_t at = std::min(hits_[i].offset, w.data.size());
+      if (at >= cursor) line += static_cast<std::uint64_t>(std::count(d + cursor, d + at, '\n'));
+      else line -= static_cast<std::uint64_t>(std::count(d + at, d + cursor, '\n'));
+      cursor = at;
+      hits_[i].line = line;
+      hits_[i].offset += static_cast<std::size_t>(w.offset);
+    }
+    line_ += static_cast<std::uint64_t>(std::count(d + w.own_begin, d + w.own_end, '\n'));
+  }
+
+  std::vector<TextHit>& hits() { return hits_; }
+
+ private:
+  std::map<std::string, std::uint64_t>& rejected_;
+  std::vector<TextHit> hits_;
+  std::uint64_t consumed_until_ = 0;  // file offset
+  std::uint64_t line_ = 1;            // the line the next own part starts on
+};
+
+// Whether a large file must be read whole: its head announces a format whose parser needs all
+// of it (an archive, when archives are read; a key store; a binary key or DER object).
+ReadStatus needs_whole_read(SourceFile& file, const ScanOptions& options, bool& whole, int& err) {
+  char head[kHeadSize];
+  std::size_t got = 0;
+  if (const auto st = file.read_at(0, head, sizeof head, got, err); st != ReadStatus::ok) return st;
+  const BinaryHead h = sniff_binary(std::span(reinterpret_cast<const std::uint8_t*>(head), got), file.size());
+  whole = h != BinaryHead::none && !(h == BinaryHead::archive && !options.archives);
+  return ReadStatus::ok;
+}
+
+}  // namespace
+
+FileScanOutcome scan_file(const std::string& path, const std::string& relative_path, const ScanOptions& options,
+                          ReadBuffer& buffer, std::vector<Finding>& out, ScanStats& stats,
+                          const std::function<void(std::uint64_t)>& reserve, const std::function<bool()>& keep_going) {
+  FileScanOutcome r;
+  auto failed = [&](ReadStatus st) {
+    r.status = st;
+    ++stats.skipped[std::string(to_string(st))];
+    return r;
+  };
+  FileFacts facts;
+  SourceFile file;
+  if (const auto st = file.open(path, options.max_size, facts, r.err); st != ReadStatus::ok) return failed(st);
+  bool whole = true;
+  if (file.size() > kWindowThreshold) {
+    if (const auto st = needs_whole_read(file, options, whole, r.err); st != ReadStatus::ok) return failed(st);
+  }
+
+  if (whole) {
+    if (const auto st = file.read_all(buffer, r.changed, r.err, reserve); st != ReadStatus::ok) return failed(st);
+    if (r.changed) ++stats.skipped["changed_during_scan"];
+    scan_buffer(buffer.view(), path, relative_path, facts, options, out, stats);
+    r.bytes = buffer.size();
+    return r;
+  }
+
+  if (reserve) reserve(kWindowLayout.size);
+  WindowedText text(stats.rejected);
+  bool first = true;
+  const auto st = read_windows(file, kWindowLayout, buffer, r.changed, r.err, [&](const Window& w) {
+    if (!first && keep_going && !keep_going()) {
+      r.complete = false;
+      return false;
+    }
+    first = false;
+    ++r.windows;
+    text.feed(w);
+    r.bytes += w.own_end - w.own_begin;
+    return true;
+  });
+  if (st != ReadStatus::ok) return failed(st);  // as a whole read that failed: nothing reported
+  if (r.changed) ++stats.skipped["changed_during_scan"];
+  ++stats.files_scanned;
+  stats.bytes_scanned += r.bytes;
+  ItemContext ctx;
+  ctx.options = &options;
+  ctx.path = path;
+  ctx.relative_path = relative_path;
+  ctx.facts = facts;
+  std::vector<Finding> binary;  // the head announced none
+  finish_item(text.hits(), binary, ctx, out, stats);
+  return r;
+}
+
+}  // namespace keyward::scanner::detail
