@@ -146,6 +146,19 @@ class Budget {
   std::chrono::steady_clock::time_point deadline_;
 };
 
+// MD5 and SHA-1 fetched once from the default provider. OpenSSL 3 looks up the implementation
+// of EVP_md5()/EVP_sha1() (under a lock) on every EVP_DigestInit_ex: a JCEKS key's 2 x 200,000
+// MD5 rounds spent more time there than hashing (perf: pthread_rwlock in the top of the bench
+// tree's profile). nullptr if the provider lacks them (then the legacy handles are used).
+const EVP_MD* md5() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  return md != nullptr ? md : EVP_md5();
+}
+const EVP_MD* sha1() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  return md != nullptr ? md : EVP_sha1();
+}
+
 // A digest over several pieces into out (EVP_MAX_MD_SIZE bytes); false on an OpenSSL failure.
 bool digest(const EVP_MD* md, EVP_MD_CTX* ctx, std::initializer_list<std::span<const std::uint8_t>> parts,
             unsigned char* out) {
@@ -165,7 +178,7 @@ bool integrity_matches(std::span<const std::uint8_t> password16, std::span<const
                        std::span<const std::uint8_t> expected) {
   MdCtxPtr ctx(EVP_MD_CTX_new());
   unsigned char md[EVP_MAX_MD_SIZE];
-  if (!ctx || !digest(EVP_sha1(), ctx.get(), {password16, as_bytes(kIntegritySalt), signed_part}, md))
+  if (!ctx || !digest(sha1(), ctx.get(), {password16, as_bytes(kIntegritySalt), signed_part}, md))
     return false;
   return CRYPTO_memcmp(md, expected.data(), kDigestLen) == 0;
 }
@@ -191,12 +204,12 @@ PkeyPtr jks_recover(std::span<const std::uint8_t> password16, std::span<const st
   Wiped block(EVP_MAX_MD_SIZE);
   std::copy(salt.begin(), salt.end(), block.data());
   for (std::size_t off = 0; off < encrypted.size(); off += kDigestLen) {
-    if (!digest(EVP_sha1(), ctx.get(), {password16, block.view().first(kDigestLen)}, block.data()))
+    if (!digest(sha1(), ctx.get(), {password16, block.view().first(kDigestLen)}, block.data()))
       return nullptr;
     const std::size_t n = std::min(kDigestLen, encrypted.size() - off);
     for (std::size_t j = 0; j < n; ++j) plain.data()[off + j] = encrypted[off + j] ^ block.data()[j];
   }
-  if (!digest(EVP_sha1(), ctx.get(), {password16, plain.view()}, block.data()) ||
+  if (!digest(sha1(), ctx.get(), {password16, plain.view()}, block.data()) ||
       CRYPTO_memcmp(block.data(), check.data(), kDigestLen) != 0)
     return nullptr;
   return pkcs8_key(plain.view());
@@ -229,7 +242,7 @@ PkeyPtr jceks_recover_with(std::span<const std::uint8_t> password, std::span<con
     std::size_t len = 4;
     for (std::uint64_t i = 0; i < iterations; ++i) {
       if ((i & 0xfff) == 0xfff && std::chrono::steady_clock::now() >= deadline) return nullptr;
-      if (!digest(EVP_md5(), ctx.get(), {block.view().first(len), password}, block.data())) return nullptr;
+      if (!digest(md5(), ctx.get(), {block.view().first(len), password}, block.data())) return nullptr;
       len = 16;
     }
     std::copy(block.data(), block.data() + len, derived.data() + 16 * half);
