@@ -6,6 +6,7 @@
 #include "encoding.hpp"
 
 #include <ctime>
+#include <limits>
 
 namespace keyward::scanner {
 namespace {
@@ -42,6 +43,13 @@ T num(const json& j, const char* name, T fallback = 0) {
   const json* v = field(j, name);
   if (v == nullptr) return fallback;
   if (!v->is_number()) throw Bad{};
+  if (v->is_number_float()) {
+    // Converting a float outside T's range is undefined behaviour ("bits": 1e20 from the wire).
+    constexpr double lo = static_cast<double>(std::numeric_limits<T>::min()) - 1.0;
+    constexpr double hi = static_cast<double>(std::numeric_limits<T>::max()) + 1.0;
+    const double d = v->get<double>();
+    if (!(d > lo && d < hi)) throw Bad{};
+  }
   return v->get<T>();
 }
 

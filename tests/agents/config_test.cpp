@@ -143,6 +143,16 @@ TEST_CASE("config errors name the file and the key") {
   CHECK(e.find("not valid YAML") != std::string::npos);
 }
 
+TEST_CASE("a key that is a list or a mapping is a config error naming the file and the section") {
+  std::string e = error_of("[a]: 1\n");
+  CHECK(e.find("agent.yaml") != std::string::npos);
+  CHECK(e.find("keys must be plain names") != std::string::npos);
+  e = error_of(std::string(kMinimal) + "schedule: {[x]: 1}\n");
+  CHECK(e.find("schedule.") != std::string::npos);
+  e = error_of(std::string(kMinimal) + "limits:\n  ? {a: b}\n  : 1\n");
+  CHECK(e.find("limits.") != std::string::npos);
+}
+
 TEST_CASE("a missing config file is a config error naming it") {
   CHECK_THROWS_AS(load_config("/nonexistent/keyward/agent.yaml"), ConfigError);
   try {

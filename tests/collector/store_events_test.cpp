@@ -52,6 +52,22 @@ TEST_CASE("every event is written to the events file as one JSON line with the h
   CHECK(evs[0].hostname == "web-1");
 }
 
+TEST_CASE("a key under a file name that is not UTF-8 is ingested and its events keep the exact name as path_b64") {
+  test::StoreFixture fx;
+  const auto a = fx.agent("web-1");
+  const std::string latin1 = "/srv/caf\xe9.pem";  // a Latin-1 name, as the scanner reports it
+  const auto out = fx.store->ingest(a, test::report({test::key_finding("f1", latin1, 1)}), kNow);
+  CHECK(out.new_places == 1);
+  fx.store->ingest(a, test::report({}), kNow + 5);
+  const auto ls = lines(fx.events_path);
+  check_seqs(ls, 4);
+  for (const auto i : {2, 3}) {
+    CHECK(ls[i].at("detail").at("path") == "/srv/caf?.pem");
+    CHECK(ls[i].at("detail").at("path_b64") == "L3Nydi9jYWbpLnBlbQ==");
+  }
+  CHECK(fx.all_findings().items.at(0).finding.at("location").at("path_b64") == "L3Nydi9jYWbpLnBlbQ==");
+}
+
 TEST_CASE("events lost from the file in a crash are appended again at the next open") {
   test::StoreFixture fx;
   const auto a = fx.agent("web-1");

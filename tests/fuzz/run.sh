@@ -23,7 +23,8 @@ for f in "$bin"/*_fuzzer; do
   mkdir -p "$work/$name"
   seed_dir=$work/seeds
   [[ -d $work/own/$name ]] && seed_dir=$work/own/$name
-  if ASAN_OPTIONS=detect_leaks=1 "$f" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  # UBSan reports and goes on unless told to halt: a report must fail the target like a crash.
+  if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$f" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
        -artifact_prefix="$work/$name-" "$work/$name" "$seed_dir" > "$work/$name.log" 2>&1; then
     echo "fuzz: $name ok ($(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$work/$name.log" | grep -Eo '[0-9]+' || echo '?') runs in ${seconds}s)"
   else

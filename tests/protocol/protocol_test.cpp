@@ -77,6 +77,23 @@ TEST_CASE("malformed JSON, an unknown schema and a missing report id are refused
   CHECK(parse_report("[]").error().code == "bad_field");
 }
 
+TEST_CASE("a finding whose numbers are floats beyond their type's range is refused, and one in range is read") {
+  json doc = keyward::protocol::report_to_json(sample_result(), keyward::protocol::new_report_id());
+  for (double bad : {1e20, -1e20, 4294967296.0, -1.0}) {
+    json j = doc;
+    j["findings"][0]["key"]["bits"] = bad;
+    CHECK(parse_report(j.dump()).error().code == "bad_finding");
+  }
+  json big = doc;
+  big["findings"][0]["location"]["offset"] = 1.8446744073709552e19;  // 2^64
+  CHECK(parse_report(big.dump()).error().code == "bad_finding");
+  json ok = doc;
+  ok["findings"][0]["key"]["bits"] = 256.0;
+  auto r = parse_report(ok.dump());
+  REQUIRE(r.has_value());
+  CHECK(r->result.findings.at(0).key->bits == 256u);
+}
+
 TEST_CASE("an enrollment request needs a CSR and a host name") {
   auto ok = keyward::protocol::parse_enroll_request(R"({"csr":"-----BEGIN CERTIFICATE REQUEST-----","hostname":"h1"})");
   REQUIRE(ok.has_value());

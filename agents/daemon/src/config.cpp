@@ -42,6 +42,8 @@ class Reader {
 
   void known_keys(const YAML::Node& map, const std::string& prefix, const std::set<std::string>& keys) const {
     for (const auto& kv : map) {
+      // A key that is a list or mapping ({[a]: 1}) would throw YAML::BadConversion past ConfigError.
+      if (!kv.first.IsScalar()) fail(prefix + "?", "keys must be plain names");
       const std::string k = kv.first.as<std::string>();
       if (!keys.count(k)) {
         std::string list;

@@ -46,6 +46,16 @@ json parse_json(const std::string& text) {
   return j.is_discarded() ? json::object() : j;
 }
 
+// A place's path and member for an event detail, copied from its finding JSON, which writes a
+// name that is not UTF-8 (e.g. Latin-1 on an agent's host) losslessly as path + path_b64: the
+// raw bytes would make json::dump throw and fail the agent's every report with a 500.
+void put_location(json& detail, const json& finding) {
+  auto loc = finding.find("location");
+  if (loc == finding.end() || !loc->is_object()) return;
+  for (const char* k : {"path", "path_b64", "member", "member_b64"})
+    if (auto it = loc->find(k); it != loc->end()) detail[k] = *it;
+}
+
 int kind_rank(std::string_view kind) {
   if (kind == "private_key") return 4;
   if (kind == "keystore") return 3;
@@ -1021,7 +1031,8 @@ class SqliteStore final : public Store {
       const scanner::RiskFacts base = f.risk.value_or(scanner::RiskFacts{});
       const PlaceColumns cols = place_columns(f);
       const std::string kind(scanner::to_string(f.kind));
-      const std::string finding_json = scanner::to_json(f).dump();
+      const json finding_doc = scanner::to_json(f);
+      const std::string finding_json = finding_doc.dump();
       const std::string base_json = detail::risk_to_json(base).dump();
 
       find.reset();
@@ -1063,8 +1074,8 @@ class SqliteStore final : public Store {
       }
       if (!exists || reopened) {
         ++out.new_places;
-        json d = {{"path", f.location.path}, {"rule", f.rule}, {"kind", kind}};
-        if (!f.location.member.empty()) d["member"] = f.location.member;
+        json d = {{"rule", f.rule}, {"kind", kind}};
+        put_location(d, finding_doc);
         if (reopened) d["reopened"] = true;
         fresh.push_back({place_id, identity, f.id, std::move(d)});
       }
@@ -1073,11 +1084,11 @@ class SqliteStore final : public Store {
     if (report.result.complete) {
       // A snapshot: what this host no longer has is resolved.
       struct Gone {
-        std::string place_id, finding_id, identity, path, rule;
+        std::string place_id, finding_id, identity, finding_json, rule;
       };
       std::vector<Gone> gone;
       Stmt st = db_->prepare(
-          "SELECT place_id, finding_id, identity, path, rule FROM places WHERE agent_id = ? AND resolved_at = 0");
+          "SELECT place_id, finding_id, identity, finding_json, rule FROM places WHERE agent_id = ? AND resolved_at = 0");
       st.bind(1, agent_id);
       while (st.step())
         if (!seen.count(st.text(0))) gone.push_back({st.text(0), st.text(1), st.text(2), st.text(3), st.text(4)});
@@ -1086,7 +1097,9 @@ class SqliteStore final : public Store {
         resolve.reset();
         resolve.bind_all(now, g.place_id).run();
         touched.insert(g.identity);
-        add_event(now, "resolved", agent_id, g.identity, g.finding_id, {{"path", g.path}, {"rule", g.rule}});
+        json d = {{"rule", g.rule}};
+        put_location(d, parse_json(g.finding_json));
+        add_event(now, "resolved", agent_id, g.identity, g.finding_id, d);
         ++out.resolved;
       }
     }

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""make_seeds.py --keyward BIN --tree TREE --out DIR: seeds for the fleet's fuzz targets.
+
+Writes DIR/<fuzzer>/<n> for report_fuzzer, collector_api_fuzzer and agent_config_fuzzer:
+a real report (`keyward scan --format json` of a few files of the generated corpus TREE plus a
+report_id), enrollment messages with a CSR made here by the openssl CLI (its key is thrown
+away), one API request per route in collector_api_fuzzer.cpp's input format, and agent.yaml
+texts. Everything is made at run time in a temporary directory; nothing here is committed.
+"""
+import argparse
+import gzip
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+
+# collector_api_fuzzer.cpp, byte 0: authorization (bits 0-2), client certificate (bits 3-4),
+# body encoding (bits 5-6).
+NONE, ADMIN, VIEWER, ANALYST, APPROVER, ENROLL, RAW_AUTH, REVOKED_TOKEN = range(8)
+NO_CERT, AGENT, PENDING_AGENT, REVOKED_AGENT = (0 << 3, 1 << 3, 2 << 3, 3 << 3)
+PLAIN, GZIP_HERE, GZIP_RAW, RAW_ENCODING = (0 << 5, 1 << 5, 2 << 5, 3 << 5)
+APPROVED_ID, PENDING_ID = "00000000f0000001", "00000000f0000002"  # the fuzzer's first agents
+
+
+def api_seed(flags, method, target, body=b"", auth="", encoding=""):
+    if isinstance(body, str):
+        body = body.encode()
+    head = f"{method}\n{target}\n{auth}\n{encoding}\n".encode()
+    return bytes([flags]) + head + body
+
+
+def make_report(keyward, tree, work):
+    """A real findings document of a few small corpus files, with a report_id."""
+    pick = os.path.join(work, "pick")
+    os.makedirs(pick)
+    n = 0
+    for root, _, files in sorted(os.walk(tree)):
+        for name in sorted(files):
+            src = os.path.join(root, name)
+            if os.path.getsize(src) > 16384 or n >= 24:
+                continue
+            shutil.copy(src, os.path.join(pick, f"{n:02d}-{name}"))
+            n += 1
+    # A key under a name that is not UTF-8 (Latin-1): the report carries it as location.path_b64.
+    for name in sorted(os.listdir(pick)):
+        with open(os.path.join(pick, name), "rb") as fh:
+            if b"PRIVATE KEY-----" in fh.read():
+                shutil.copy(os.path.join(pick, name), os.path.join(pick.encode(), b"caf\xe9-" + name.encode()))
+                break
+    out = subprocess.run([keyward, "scan", "--format", "json", "-q", "-j", "1", pick],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False)
+    if out.returncode not in (0, 1):
+        raise SystemExit(f"make_seeds: keyward scan exited {out.returncode}")
+    report = json.loads(out.stdout)
+    report["report_id"] = secrets.token_hex(16)
+    return report
+
+
+def make_csr(work):
+    key = os.path.join(work, "agent.key")
+    csr = subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                          "-nodes", "-keyout", key, "-subj", "/CN=fuzz-agent"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True).stdout.decode()
+    os.unlink(key)
+    return csr
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--keyward", required=True)
+    ap.add_argument("--tree", required=True)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+
+    seeds = {"report_fuzzer": [], "collector_api_fuzzer": [], "agent_config_fuzzer": []}
+    with tempfile.TemporaryDirectory(prefix="keyward-seeds-") as work:
+        report = make_report(a.keyward, a.tree, work)
+        csr = make_csr(work)
+    full = json.dumps(report).encode()
+    odd = [f for f in report["findings"] if "path_b64" in f.get("location", {})]
+    small = dict(report, findings=(odd + report["findings"])[:2], report_id=secrets.token_hex(16))
+    small_b = json.dumps(small).encode()
+    partial = dict(small, report_id=secrets.token_hex(16))
+    partial["scan"] = dict(small["scan"], complete=False)
+    empty = dict(small, findings=[], report_id=secrets.token_hex(16))
+    enroll_req = json.dumps({"csr": csr, "hostname": "build-1", "os": "linux"})
+    enroll_resp = json.dumps({"agent_id": APPROVED_ID, "certificate": csr, "ca": csr, "status": "pending"})
+
+    r = seeds["report_fuzzer"]
+    r += [full, small_b, json.dumps(partial).encode(), json.dumps(empty).encode(), enroll_req.encode(),
+          enroll_resp.encode()]
+
+    identity = "spki:" + "ab" * 32
+    for f in report["findings"]:
+        spki = (f.get("key") or {}).get("spki_sha256") or (f.get("certificate") or {}).get("spki_sha256")
+        if spki:
+            identity = "spki:" + spki
+            break
+    s = seeds["collector_api_fuzzer"]
+    s += [
+        api_seed(NONE, "GET", "/health"),
+        api_seed(VIEWER, "GET", "/api/v1/hosts"),
+        api_seed(VIEWER, "GET", "/api/v1/findings?host=fuzz-1&severity=high&min_severity=low&kind=private_key"
+                                "&status=all&limit=10&offset=0"),
+        api_seed(VIEWER, "GET", "/api/v1/findings?status=open&host=" + APPROVED_ID),
+        api_seed(VIEWER, "GET", "/api/v1/keys?limit=5&offset=1"),
+        api_seed(VIEWER, "GET", "/api/v1/certificates?expiring_within=3650d&limit=3"),
+        api_seed(VIEWER, "GET", "/api/v1/certificates?expiring_within=12h"),
+        api_seed(VIEWER, "GET", "/api/v1/events?since=0&limit=50"),
+        api_seed(VIEWER, "GET", "/api/v1/agents/"),
+        api_seed(ADMIN, "POST", f"/api/v1/agents/{PENDING_ID}/approve"),
+        api_seed(ADMIN, "POST", f"/api/v1/agents/{APPROVED_ID}/revoke"),
+        api_seed(ADMIN, "PUT", f"/api/v1/agents/{APPROVED_ID}/tags", '{"tags": ["build", "ci.x"]}'),
+        api_seed(ADMIN, "POST", "/api/v1/enrollment-tokens", '{"ttl_seconds": 600}'),
+        api_seed(ADMIN, "POST", "/api/v1/tokens", '{"role": "viewer", "name": "grafana", "ttl_seconds": 3600}'),
+        api_seed(ADMIN, "GET", "/api/v1/tokens"),
+        api_seed(ADMIN, "POST", "/api/v1/tokens/0123456789abcdef/revoke"),
+        api_seed(ANALYST, "POST", "/api/v1/exceptions",
+                 json.dumps({"identity": identity, "reason": "vendor appliance", "expires_at": "2035-01-31T00:00:00Z"})),
+        api_seed(VIEWER, "GET", "/api/v1/exceptions"),
+        api_seed(APPROVER, "POST", "/api/v1/exceptions/0123456789abcdef/approve"),
+        api_seed(ADMIN, "GET", "/api/v1/audit?since=0&limit=10"),
+        api_seed(VIEWER, "GET", "/metrics"),
+        api_seed(VIEWER, "DELETE", "/api/v1/tokens"),
+        api_seed(VIEWER, "GET", "/api/v1/%7a?a=%41+b&&c"),
+        api_seed(REVOKED_TOKEN, "GET", "/api/v1/hosts"),
+        api_seed(RAW_AUTH, "GET", "/api/v1/hosts", auth="bearer  kwt_AAAA "),
+        api_seed(NONE | AGENT, "POST", "/api/v1/reports", full),
+        api_seed(NONE | AGENT, "POST", "/api/v1/reports", json.dumps(partial)),
+        api_seed(NONE | AGENT, "POST", "/api/v1/reports", json.dumps(empty)),
+        api_seed(NONE | AGENT | GZIP_HERE, "POST", "/api/v1/reports", small_b),
+        api_seed(NONE | AGENT | GZIP_RAW, "POST", "/api/v1/reports", gzip.compress(small_b)),
+        api_seed(NONE | AGENT | GZIP_RAW, "POST", "/api/v1/reports", gzip.compress(small_b[:100]) + gzip.compress(small_b[100:])),
+        api_seed(NONE | AGENT | GZIP_RAW, "POST", "/api/v1/reports", gzip.compress(b" " * (1 << 20))),
+        api_seed(NONE | AGENT | RAW_ENCODING, "POST", "/api/v1/reports", gzip.compress(small_b), encoding="X-GZIP"),
+        api_seed(NONE | AGENT | RAW_ENCODING, "POST", "/api/v1/reports", small_b, encoding="br"),
+        api_seed(NONE | PENDING_AGENT, "POST", "/api/v1/reports", small_b),
+        api_seed(NONE | REVOKED_AGENT, "POST", "/api/v1/reports", small_b),
+        api_seed(NONE | AGENT, "GET", "/api/v1/hosts"),
+        api_seed(ENROLL, "POST", "/api/v1/enroll", enroll_req),
+        api_seed(RAW_AUTH, "POST", "/api/v1/enroll", enroll_req, auth="Bearer kwe_unknown"),
+    ]
+
+    yaml_full = """# agent.yaml
+collector: https://collector.example:8443
+ca: ca.pem
+certificate: /etc/keyward/agent.pem
+key: agent.key
+state_dir: /var/lib/keyward-agent
+roots: [/home, /srv, "/opt/x y"]
+excludes:
+  - /proc
+  - '*.iso'
+schedule:
+  interval: 6h
+  jitter: 10m
+limits:
+  max_cpu_percent: 25
+  threads: 2
+  nice: 10
+  io_class: best-effort
+  max_file_size: 64M
+  spool_max_bytes: 256MiB
+proxy: http://proxy:3128
+"""
+    c = seeds["agent_config_fuzzer"]
+    c += [yaml_full.encode(),
+          b"collector: https://c\nca: a\ncertificate: b\nkey: c\nstate_dir: d\nschedule: {interval: 1d}\n",
+          b"collector: https://c\nca: a\ncertificate: b\nkey: c\nstate_dir: d\nlimits: {io_class: idle}\nproxy: ~\n",
+          b"6h", b"256MiB", b" 30 s ", b"1G"]
+
+    for name, items in seeds.items():
+        d = os.path.join(a.out, name)
+        os.makedirs(d, exist_ok=True)
+        for i, data in enumerate(items):
+            with open(os.path.join(d, f"seed-{i:03d}"), "wb") as fh:
+                fh.write(data)
+
+
+if __name__ == "__main__":
+    main()

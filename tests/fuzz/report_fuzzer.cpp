@@ -1,0 +1,23 @@
+// libFuzzer target for the wire messages a collector reads from agents and an agent reads back:
+// protocol::parse_report (the keyward.findings/v1 document plus report_id, with every finding
+// through scanner::finding_from_json) and the enrollment request and response.
+// Seeds: a real report from `keyward scan --format json` (tests/fuzz/make_seeds.py).
+#include <keyward/protocol/protocol.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view body(reinterpret_cast<const char*>(data), size);
+  if (auto r = keyward::protocol::parse_report(body)) {
+    // A parsed report must survive its own round trip (what the store keeps and serves).
+    const auto again = keyward::protocol::parse_report(
+        keyward::protocol::report_to_json(r->result, r->report_id).dump(-1, ' ', false,
+                                                                         nlohmann::json::error_handler_t::replace));
+    if (!again) __builtin_trap();
+  }
+  (void)keyward::protocol::parse_enroll_request(body);
+  (void)keyward::protocol::parse_enroll_response(body);
+  return 0;
+}
