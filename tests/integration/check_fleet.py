@@ -323,7 +323,8 @@ def main() -> int:
                           "--state-dir", os.path.join(tmp, "agent-reuse"), "--config-out",
                           os.path.join(tmp, "agent-reuse", "agent.yaml")])
                 outputs.append(p2.stdout + p2.stderr)
-                check(p2.returncode != 0, "an enrollment token works once")
+                check(p2.returncode != 0 and "401" in p2.stdout + p2.stderr, "an enrollment token works once (401 the second time)",
+                      (p2.stdout + p2.stderr)[-300:])
             for kf in glob.glob(os.path.join(sdir, "*.key")):
                 check(os.stat(kf).st_mode & 0o077 == 0, f"agent {i} key is mode 0600")
                 SECRETS.update(key_body_lines(kf))

@@ -633,7 +633,9 @@ ApiResponse Api::enroll(const ApiRequest& req, Caller& caller) {
     std::lock_guard lock(store_mutex_);
     auto ok = store_.check_enrollment_token(secret, now);
     if (!ok) {
-      if (ok.error().code == "not_found") return error(401, "unauthenticated", "unknown or already used enrollment token");
+      // Unknown or used (the store says forbidden): the bearer does not authenticate.
+      if (ok.error().code == "not_found" || ok.error().code == "forbidden")
+        return error(401, "unauthenticated", "unknown or already used enrollment token");
       return refused(ok.error());
     }
   }
@@ -652,7 +654,8 @@ ApiResponse Api::enroll(const ApiRequest& req, Caller& caller) {
     agent = store_.enroll_agent(secret, e, now);
   }
   if (!agent) {
-    if (agent.error().code == "not_found") return error(401, "unauthenticated", "unknown or already used enrollment token");
+    if (agent.error().code == "not_found" || agent.error().code == "forbidden")
+      return error(401, "unauthenticated", "unknown or already used enrollment token");
     return refused(agent.error());
   }
   caller.who = "agent:" + agent->id;
