@@ -92,6 +92,31 @@ std::vector<Glob> compile_globs(const std::vector<std::string>& patterns) {
   return out;
 }
 
+// Whether base + name ends with suffix, without joining them.
+bool joined_ends_with(std::string_view base, std::string_view name, std::string_view suffix) {
+  if (suffix.size() <= name.size()) return name.substr(name.size() - suffix.size()) == suffix;
+  const std::size_t from_base = suffix.size() - name.size();
+  return base.size() >= from_base && suffix.substr(from_base) == name &&
+         base.substr(base.size() - from_base) == suffix.substr(0, from_base);
+}
+
+// matches() for an entry base + name, building the joined path only for globs that need it
+// (a rescan settles most files without ever making their path).
+bool matches_entry(const std::vector<Glob>& globs, std::string_view base, std::string_view name) {
+  for (const auto& g : globs) {
+    if (g.on_name) {
+      if (g.literal ? name == g.pattern : ::fnmatch(g.pattern.c_str(), std::string(name).c_str(), 0) == 0) return true;
+    } else if (g.suffix) {
+      if (joined_ends_with(base, name, g.pattern)) return true;
+    } else {
+      std::string path(base);
+      path += name;
+      if (g.literal ? path == g.pattern : ::fnmatch(g.pattern.c_str(), path.c_str(), 0) == 0) return true;
+    }
+  }
+  return false;
+}
+
 bool matches(const std::vector<Glob>& globs, const std::string& path, std::string_view name) {
   for (const auto& g : globs) {
     if (g.on_name) {
@@ -302,6 +327,7 @@ class Run {
     std::vector<Item> subdirs;
     std::string base = dir.path;
     if (base.empty() || base.back() != '/') base += '/';
+    const std::uint64_t base_hash = opts_.cache != nullptr ? ScanCache::path_hash(base) : 0;
     for (;;) {
       errno = 0;
       const struct dirent* ent = ::readdir(d);
@@ -312,9 +338,6 @@ class Run {
       const std::string_view name(ent->d_name);
       if (name == "." || name == "..") continue;
       if (cancelled()) break;
-      std::string path = base;
-      path += name;
-      std::string rel = dir.rel.empty() ? std::string(name) : dir.rel + "/" + std::string(name);
       unsigned char type = ent->d_type;
       if (type == DT_UNKNOWN) {  // some file systems do not fill d_type
         struct stat est {};
@@ -328,6 +351,9 @@ class Run {
              : S_ISCHR(est.st_mode) ? DT_CHR : DT_UNKNOWN;
       }
       if (type == DT_DIR) {
+        std::string path = base;
+        path += name;
+        std::string rel = dir.rel.empty() ? std::string(name) : dir.rel + "/" + std::string(name);
         if (matches(excludes_, path, name)) {
           ++w.stats.skipped["excluded"];
           continue;
@@ -360,21 +386,25 @@ class Run {
           ++w.stats.skipped["unknown_type"];
           continue;
       }
-      if (matches(excludes_, path, name)) {
+      if (matches_entry(excludes_, base, name)) {
         ++w.stats.skipped["excluded"];
         continue;
       }
       // A rescan: an unchanged file is settled here, with one stat relative to the open
-      // directory (no path walk, no queueing).
+      // directory (no path walk, no queueing) and its path hashed on from the directory's (no
+      // string made).
       if (opts_.cache != nullptr) {
         struct stat fst {};
         if (::fstatat(::dirfd(d), ent->d_name, &fst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(fst.st_mode) &&
-            opts_.cache->reuse(path, file_key(fst), w.findings)) {
+            opts_.cache->reuse(ScanCache::path_hash(name, base_hash), file_key(fst), w.findings)) {
           ++w.stats.files_cached;
           if (opts_.progress != nullptr) opts_.progress->files.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
       }
+      std::string path = base;
+      path += name;
+      std::string rel = dir.rel.empty() ? std::string(name) : dir.rel + "/" + std::string(name);
       bool inline_file = false;
       {
         std::lock_guard lock(mu_);

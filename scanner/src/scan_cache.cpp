@@ -24,9 +24,9 @@ constexpr std::string_view kMagic = "keyward-cache v2 ";
 
 }  // namespace
 
-std::uint64_t ScanCache::path_hash(std::string_view path) {
+std::uint64_t ScanCache::path_hash(std::string_view path, std::uint64_t from) {
   // FNV-1a, 64 bits: a rescan hashes every path, and a cryptographic hash was 6% of it.
-  std::uint64_t h = 1469598103934665603ull;
+  std::uint64_t h = from;
   for (unsigned char c : path) {
     h ^= c;
     h *= 1099511628211ull;
@@ -153,7 +153,10 @@ void ScanCache::save(const std::string& path) const {
 }
 
 bool ScanCache::reuse(const std::string& path, const FileKey& key, std::vector<Finding>& out) {
-  const std::uint64_t hash = path_hash(path);
+  return reuse(path_hash(path), key, out);
+}
+
+bool ScanCache::reuse(std::uint64_t hash, const FileKey& key, std::vector<Finding>& out) {
   const auto it = old_.find(hash);  // old_ is not modified during a scan: lookups need no lock
   if (it == old_.end() || !(it->second.key == key)) return false;
   std::vector<Finding> found;

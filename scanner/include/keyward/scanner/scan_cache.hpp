@@ -43,6 +43,13 @@ class ScanCache {
   // Appends the findings a file held when it had this key and keeps its entry for the next
   // save; false when unknown or changed (then scan it and call store). Thread-safe.
   bool reuse(const std::string& path, const FileKey& key, std::vector<Finding>& out);
+  // The same, by path_hash(path): a walker hashes a directory's path once and each name on.
+  bool reuse(std::uint64_t path_hash, const FileKey& key, std::vector<Finding>& out);
+
+  // FNV-1a (64 bits) of a path, continued from `from` (the hash of a prefix): path_hash(b + n)
+  // == path_hash(n, path_hash(b)).
+  static constexpr std::uint64_t kPathHashSeed = 1469598103934665603ull;
+  static std::uint64_t path_hash(std::string_view path, std::uint64_t from = kPathHashSeed);
   // Records a scanned file (findings may be empty). Thread-safe.
   void store(const std::string& path, const FileKey& key, const std::vector<Finding>& findings);
 
@@ -54,7 +61,6 @@ class ScanCache {
     std::vector<std::string> findings;  // each: {"f": finding JSON, "i": identity, "r": relative path}
     bool reused = false;  // set by the one worker that visits this path: no lock needed
   };
-  static std::uint64_t path_hash(std::string_view path);
 
   std::string fingerprint_;
   std::string loaded_from_;  // the path of a cache file read whole and valid; "" otherwise
