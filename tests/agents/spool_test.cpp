@@ -156,3 +156,18 @@ TEST_CASE("gzip round trips and refuses corrupt data") {
   CHECK_THROWS(keyward::agent::gzip_decompress("not gzip at all"));
   CHECK_THROWS(keyward::agent::gzip_decompress(gz, 1000));
 }
+
+TEST_CASE("a gzip member made piece by piece decompresses to the pieces in order") {
+  keyward::agent::GzipStream stream;
+  std::string whole;
+  for (unsigned i = 0; i < 200; ++i) {
+    const std::string part = noise(1000 + i * 37, i);
+    stream.write(part);
+    whole += part;
+  }
+  stream.write("");
+  const std::string gz = stream.finish();
+  CHECK(gz.size() < whole.size());
+  CHECK(keyward::agent::gzip_decompress(gz) == whole);
+  CHECK(keyward::agent::gzip_decompress(keyward::agent::GzipStream().finish()).empty());
+}

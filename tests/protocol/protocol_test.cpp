@@ -102,3 +102,18 @@ TEST_CASE("an enrollment request needs a CSR and a host name") {
   CHECK(keyward::protocol::parse_enroll_request(R"({"csr":"x","hostname":""})").has_error());
   CHECK(keyward::protocol::parse_enroll_request("nope").has_error());
 }
+
+TEST_CASE("the streamed report is the same document as the JSON tree, findings and all") {
+  const std::string id = keyward::protocol::new_report_id();
+  auto r = sample_result();
+  r.findings.push_back(r.findings[0]);
+  r.findings[1].id = "def456";
+  std::string streamed;
+  keyward::protocol::write_report_json(r, id, [&](std::string_view part) { streamed += part; });
+  CHECK(json::parse(streamed) == keyward::protocol::report_to_json(r, id));
+  r.findings.clear();
+  streamed.clear();
+  keyward::protocol::write_report_json(r, id, [&](std::string_view part) { streamed += part; });
+  CHECK(json::parse(streamed) == keyward::protocol::report_to_json(r, id));
+  REQUIRE(parse_report(streamed).has_value());
+}

@@ -95,7 +95,11 @@ std::uint64_t Spool::next_sequence() const {
 
 Spool::Added Spool::add(const std::string& report_id, std::string_view report_json) {
   if (!protocol::valid_report_id(report_id)) throw std::invalid_argument("spool: bad report id");
-  const std::string gz = gzip_compress(report_json);
+  return add_compressed(report_id, gzip_compress(report_json));
+}
+
+Spool::Added Spool::add_compressed(const std::string& report_id, const std::string& gz) {
+  if (!protocol::valid_report_id(report_id)) throw std::invalid_argument("spool: bad report id");
   Added added;
   // Make room first: the oldest reports go (the new one is a newer full snapshot).
   auto waiting = list();

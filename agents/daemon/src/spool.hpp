@@ -36,6 +36,8 @@ class Spool {
   // Compresses and durably adds a report; drops the oldest reports when the spool would pass
   // max_bytes (the new report is always kept). Throws std::runtime_error when it cannot write.
   Added add(const std::string& report_id, std::string_view report_json);
+  // The same for a report compressed already (a gzip member of its JSON).
+  Added add_compressed(const std::string& report_id, const std::string& gz);
 
   // Reports waiting, oldest first (only well-named files count).
   std::vector<Entry> list() const;

@@ -155,6 +155,22 @@ nlohmann::json report_to_json(const scanner::ScanResult& r, const std::string& r
   return j;
 }
 
+void write_report_json(const scanner::ScanResult& r, const std::string& report_id,
+                       const std::function<void(std::string_view)>& out) {
+  json head = scanner::to_json(r, /*with_findings=*/false);
+  head["report_id"] = report_id;
+  std::string text = head.dump(-1, ' ', false, json::error_handler_t::replace);
+  text.pop_back();  // the closing brace: the findings follow
+  text += ",\"findings\":[";
+  out(text);
+  for (std::size_t i = 0; i < r.findings.size(); ++i) {
+    text = i == 0 ? std::string() : std::string(",");
+    text += scanner::to_json(r.findings[i]).dump(-1, ' ', false, json::error_handler_t::replace);
+    out(text);
+  }
+  out("]}");
+}
+
 boost::system::result<Report, ParseError> parse_report(std::string_view body) {
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return ParseError{"malformed_json", "the body is not valid JSON"};

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,11 @@ bool valid_report_id(std::string_view s) noexcept;
 
 // The report document for a scan result.
 nlohmann::json report_to_json(const scanner::ScanResult& r, const std::string& report_id);
+
+// The same document written piece by piece to `out`, one finding at a time, so that no JSON
+// tree of the whole report is built (the agent streams it into its gzip spool file).
+void write_report_json(const scanner::ScanResult& r, const std::string& report_id,
+                       const std::function<void(std::string_view)>& out);
 
 // Why a body is not a report; the message says what is wrong and what was expected, never
 // echoes content.
