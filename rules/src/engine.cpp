@@ -39,27 +39,6 @@ constexpr std::int64_t kCodeSigningHsmDate = 1685577600;
 
 using Vars = std::map<std::string, std::string>;
 
-// Replaces {name} with vars[name]; unknown names stay as written.
-std::string fill(std::string_view tmpl, const Vars& vars) {
-  std::string out;
-  out.reserve(tmpl.size() + 32);
-  for (std::size_t i = 0; i < tmpl.size(); ++i) {
-    if (tmpl[i] == '{') {
-      const auto close = tmpl.find('}', i + 1);
-      if (close != std::string_view::npos) {
-        auto it = vars.find(std::string(tmpl.substr(i + 1, close - i - 1)));
-        if (it != vars.end()) {
-          out += it->second;
-          i = close;
-          continue;
-        }
-      }
-    }
-    out += tmpl[i];
-  }
-  return out;
-}
-
 std::string octal_mode(std::uint32_t mode) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "%04o", mode & 07777u);
@@ -187,7 +166,7 @@ class Scorer {
     if (def == nullptr) return;  // checked in the constructor for engine ids, at load for policies
     for (const auto& x : out)
       if (x.id == id) return;  // each factor counts once
-    out.push_back({def->id, def->points, fill(def->why, vars)});
+    out.push_back({def->id, def->points, fill_why(def->why, vars)});
   }
 
   std::string absolute_path(const Finding& fd) const {
@@ -424,6 +403,26 @@ void score(scanner::ScanResult& result, const RuleSet& rules, const ScoreContext
   risks.reserve(result.findings.size());
   for (const auto& fd : result.findings) risks.push_back(scorer.score(fd));
   for (std::size_t i = 0; i < risks.size(); ++i) result.findings[i].risk = std::move(risks[i]);
+}
+
+std::string fill_why(std::string_view tmpl, const std::map<std::string, std::string>& vars) {
+  std::string out;
+  out.reserve(tmpl.size() + 32);
+  for (std::size_t i = 0; i < tmpl.size(); ++i) {
+    if (tmpl[i] == '{') {
+      const auto close = tmpl.find('}', i + 1);
+      if (close != std::string_view::npos) {
+        auto it = vars.find(std::string(tmpl.substr(i + 1, close - i - 1)));
+        if (it != vars.end()) {
+          out += it->second;
+          i = close;
+          continue;
+        }
+      }
+    }
+    out += tmpl[i];
+  }
+  return out;
 }
 
 }  // namespace keyward::rules

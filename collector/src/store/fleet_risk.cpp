@@ -1,6 +1,7 @@
 // Fleet factors on top of the rules engine's risk; key identities.
 #include "store/fleet_risk.hpp"
 
+#include <keyward/rules/factor.hpp>
 #include <keyward/rules/severity.hpp>
 
 #include <algorithm>
@@ -9,32 +10,13 @@
 namespace keyward::collector::detail {
 namespace {
 
-std::string fill(std::string_view tmpl, const std::map<std::string, std::string>& vars) {
-  std::string out;
-  for (std::size_t i = 0; i < tmpl.size(); ++i) {
-    if (tmpl[i] == '{') {
-      const auto close = tmpl.find('}', i + 1);
-      if (close != std::string_view::npos) {
-        auto it = vars.find(std::string(tmpl.substr(i + 1, close - i - 1)));
-        if (it != vars.end()) {
-          out += it->second;
-          i = close;
-          continue;
-        }
-      }
-    }
-    out += tmpl[i];
-  }
-  return out;
-}
-
 void add(scanner::RiskFacts& r, const rules::RuleSet& rules, std::string_view id,
          const std::map<std::string, std::string>& vars) {
   const rules::FactorDef* def = rules.factor(id);
   if (def == nullptr) return;  // a rule set without the fleet factors scores without them
   for (const auto& f : r.factors)
     if (f.id == id) return;
-  r.factors.push_back({def->id, def->points, fill(def->why, vars)});
+  r.factors.push_back({def->id, def->points, rules::fill_why(def->why, vars)});
 }
 
 }  // namespace

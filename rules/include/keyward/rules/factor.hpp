@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <string_view>
 
 namespace keyward::rules {
 
@@ -19,5 +21,9 @@ struct FactorDef {
   std::string file;        // where it was (last) defined
   std::uint64_t line = 0;
 };
+
+// A factor's `why` with each {name} replaced by vars[name]; unknown names stay as written.
+// Used by the engine and by the collector's fleet factors, so both explain alike.
+std::string fill_why(std::string_view tmpl, const std::map<std::string, std::string>& vars);
 
 }  // namespace keyward::rules
