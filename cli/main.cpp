@@ -4,8 +4,6 @@
 #include "commands/rules_cmd.hpp"
 #include "commands/scan.hpp"
 
-#include <keyward/ci/git_repo.hpp>
-#include <keyward/rules/rule_error.hpp>
 #include <keyward/version.hpp>
 
 #include <CLI/CLI.hpp>
@@ -48,13 +46,7 @@ int main(int argc, char** argv) {
     if (rules_list->parsed()) return keyward::cli::run_rules_list(rules);
     if (rules_test->parsed()) return keyward::cli::run_rules_test(rules);
     if (explain_cmd->parsed()) return keyward::cli::run_explain(explain);
-  } catch (const keyward::rules::RuleError& e) {
-    std::fprintf(stderr, "keyward: %s\n", e.what());
-    return 2;
-  } catch (const keyward::ci::GitError& e) {
-    std::fprintf(stderr, "keyward: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // RuleError, GitError and setup errors: one actionable line
     std::fprintf(stderr, "keyward: %s\n", e.what());
     return 2;
   }
