@@ -199,7 +199,8 @@ def cmd_load(a) -> int:
 
 def timed(cmd: list[str]) -> tuple[float, float, float, int]:
     """(wall s, cpu s, peak RSS MiB, exit status) of a command, via /usr/bin/time."""
-    out = tempfile.mktemp()
+    fd, out = tempfile.mkstemp(prefix="keyward-time-")
+    os.close(fd)
     t = time.perf_counter()
     p = subprocess.run(["/usr/bin/time", "-f", "%U %S %M", "-o", out, *cmd], capture_output=True, text=True)
     wall = time.perf_counter() - t
