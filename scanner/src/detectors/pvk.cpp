@@ -3,6 +3,7 @@
 // with SHA1(salt || password). Unencrypted keys are read by OpenSSL (b2i_PVK_bio); encrypted ones
 // report what the clear header and the blob length tell.
 #include "detectors/binary.hpp"
+#include "detectors/der.hpp"
 #include "detectors/msblob.hpp"
 #include "openssl/handles.hpp"
 #include "openssl/key_info.hpp"
@@ -92,9 +93,7 @@ Result<Finding> parse_pvk(std::span<const std::uint8_t> data) {
     return make_error_code(Errc::crypto_error);
   }
   fill_key_facts(pkey.get(), *f.key);
-  f.identity = !f.key->spki_sha256.empty()
-                   ? f.key->spki_sha256
-                   : "blob:" + sha256_hex(std::span<const unsigned char>(data.data(), data.size()));
+  set_der_identity(f, data);
   return f;
 }
 

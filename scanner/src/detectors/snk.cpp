@@ -2,6 +2,7 @@
 // ("RSA1"), and the public key file `sn -p` writes (a 12-byte signature/hash algorithm header
 // before the PUBLICKEYBLOB). The blob must span the input exactly; OpenSSL reads the key.
 #include "detectors/binary.hpp"
+#include "detectors/der.hpp"
 #include "detectors/msblob.hpp"
 #include "openssl/handles.hpp"
 #include "openssl/key_info.hpp"
@@ -56,9 +57,7 @@ Result<Finding> parse_snk(std::span<const std::uint8_t> data) {
   f.rule = is_private ? "private-key/snk" : "public-key/snk";
   f.key.emplace();
   fill_key_facts(pkey.get(), *f.key);
-  f.identity = !f.key->spki_sha256.empty()
-                   ? f.key->spki_sha256
-                   : "blob:" + sha256_hex(std::span<const unsigned char>(data.data(), data.size()));
+  set_der_identity(f, data);
   return f;
 }
 
