@@ -146,19 +146,6 @@ class Budget {
   std::chrono::steady_clock::time_point deadline_;
 };
 
-// MD5 and SHA-1 fetched once from the default provider. OpenSSL 3 looks up the implementation
-// of EVP_md5()/EVP_sha1() (under a lock) on every EVP_DigestInit_ex: a JCEKS key's 2 x 200,000
-// MD5 rounds spent more time there than hashing (perf: pthread_rwlock in the top of the bench
-// tree's profile). nullptr if the provider lacks them (then the legacy handles are used).
-const EVP_MD* md5() {
-  static EVP_MD* const md = EVP_MD_fetch(nullptr, "MD5", nullptr);
-  return md != nullptr ? md : EVP_md5();
-}
-const EVP_MD* sha1() {
-  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
-  return md != nullptr ? md : EVP_sha1();
-}
-
 // A digest over several pieces into out (EVP_MAX_MD_SIZE bytes); false on an OpenSSL failure.
 bool digest(const EVP_MD* md, EVP_MD_CTX* ctx, std::initializer_list<std::span<const std::uint8_t>> parts,
             unsigned char* out) {

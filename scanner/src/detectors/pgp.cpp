@@ -334,13 +334,13 @@ Result<SecretKey> parse_secret_key(Span body) {
     if (public_len > 0xFFFF) return make_error_code(Errc::unsupported);
     prefix = {0x99, static_cast<std::uint8_t>(public_len >> 8), static_cast<std::uint8_t>(public_len), 0, 0};
     prefix_len = 3;
-    md = EVP_sha1();
+    md = sha1();
   } else {
     const auto n = static_cast<std::uint32_t>(public_len);
     prefix = {static_cast<std::uint8_t>(version == 5 ? 0x9A : 0x9B), static_cast<std::uint8_t>(n >> 24),
               static_cast<std::uint8_t>(n >> 16), static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
     prefix_len = 5;
-    md = EVP_sha256();
+    md = sha256();
   }
   MdCtxPtr ctx(EVP_MD_CTX_new());
   unsigned char digest[EVP_MAX_MD_SIZE];

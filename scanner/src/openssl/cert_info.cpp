@@ -88,7 +88,7 @@ CertFacts cert_facts(X509* cert) {
   if (sig_nid != NID_undef) f.signature_algorithm = OBJ_nid2ln(sig_nid);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
-  if (X509_digest(cert, EVP_sha256(), md, &md_len) == 1)
+  if (X509_digest(cert, sha256(), md, &md_len) == 1)
     f.sha256 = hex(std::span<const unsigned char>(md, md_len));
   if (EVP_PKEY* pub = X509_get0_pubkey(cert)) {
     KeyFacts k;

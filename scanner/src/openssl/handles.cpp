@@ -17,16 +17,44 @@ std::string drain_errors() {
 
 int no_password_cb(char*, int, int, void*) { return -1; }
 
+namespace {
+
+const EVP_MD* fetched(const char* name, const EVP_MD* legacy) {
+  const EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  return md != nullptr ? md : legacy;
+}
+
+// SHA-256 into md (SHA256_DIGEST_LENGTH bytes) with the fetched implementation.
+void sha256_into(std::span<const unsigned char> data, unsigned char* md) {
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, sha256(), nullptr) != 1) SHA256(data.data(), data.size(), md);
+}
+
+}  // namespace
+
+const EVP_MD* md5() {
+  static const EVP_MD* const md = fetched("MD5", EVP_md5());
+  return md;
+}
+const EVP_MD* sha1() {
+  static const EVP_MD* const md = fetched("SHA1", EVP_sha1());
+  return md;
+}
+const EVP_MD* sha256() {
+  static const EVP_MD* const md = fetched("SHA256", EVP_sha256());
+  return md;
+}
+
 std::string sha256_raw(std::span<const unsigned char> data) {
   unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(data.data(), data.size(), md);
+  sha256_into(data, md);
   return std::string(reinterpret_cast<const char*>(md), sizeof md);
 }
 
 std::string sha256_hex(std::span<const unsigned char> data) {
   static constexpr char kHex[] = "0123456789abcdef";
   unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(data.data(), data.size(), md);
+  sha256_into(data, md);
   std::string out;
   out.reserve(64);
   for (unsigned char c : md) {

@@ -55,6 +55,14 @@ std::string drain_errors();
 int no_password_cb(char* buf, int size, int rwflag, void* u);
 
 // Lowercase hex SHA-256 of bytes.
+// MD5, SHA-1 and SHA-256 fetched from the default provider once per process. OpenSSL 3 looks the
+// implementation of EVP_md5()/EVP_sha1()/EVP_sha256() and of the one-shot SHA256() up, under a
+// lock, on every init: in a loop (a JCEKS key's 400,000 MD5 rounds) that cost more than the
+// hashing. Fall back to the legacy handles if a fetch fails.
+const EVP_MD* md5();
+const EVP_MD* sha1();
+const EVP_MD* sha256();
+
 std::string sha256_hex(std::span<const unsigned char> data);
 inline std::string sha256_hex(std::string_view data) {
   return sha256_hex(std::span<const unsigned char>(
