@@ -269,7 +269,9 @@ std::string render_text(const scanner::ScanResult& r, const TextOptions& o) {
   if (suppressed != 0) out += fmt::format("Suppressed (allowed, baselined or ignored; still listed): {}\n", suppressed);
   std::string scanned = fmt::format("Scanned {} of {} files, {}, {} directories", r.stats.files_scanned,
                                     r.stats.files_seen, human_bytes(r.stats.bytes_scanned), r.stats.dirs_seen);
-  if (r.stats.files_cached != 0) scanned += fmt::format(" ({} unchanged, from the cache)", r.stats.files_cached);
+  if (r.stats.files_cached != 0 || r.stats.dirs_cached != 0)
+    scanned += fmt::format(" ({} files and {} directories unchanged, from the cache)", r.stats.files_cached,
+                           r.stats.dirs_cached);
   if (o.seconds > 0) scanned += fmt::format(" in {:.2f} s", o.seconds);
   if (!r.complete) scanned += "  " + st.yellow("(INCOMPLETE: scan was interrupted)");
   out += scanned + "\n";

@@ -194,6 +194,7 @@ json to_json(const ScanResult& r, bool with_findings) {
   if (r.stats.files_cached != 0) stats["files_cached"] = r.stats.files_cached;
   stats["bytes_scanned"] = r.stats.bytes_scanned;
   stats["dirs_seen"] = r.stats.dirs_seen;
+  if (r.stats.dirs_cached != 0) stats["dirs_cached"] = r.stats.dirs_cached;
   stats["skipped"] = json(r.stats.skipped);
   stats["rejected"] = json(r.stats.rejected);
   stats["errors"] = r.stats.errors;

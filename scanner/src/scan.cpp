@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/syscall.h>
 
 #include <fnmatch.h>
 #include <sys/stat.h>
@@ -218,11 +219,40 @@ class MemoryBudget {
   std::condition_variable cv_;
 };
 
+void merge(ScanStats& into, const ScanStats& from) {
+  into.files_seen += from.files_seen;
+  into.files_scanned += from.files_scanned;
+  into.files_cached += from.files_cached;
+  into.bytes_scanned += from.bytes_scanned;
+  into.dirs_seen += from.dirs_seen;
+  into.dirs_cached += from.dirs_cached;
+  into.errors += from.errors;
+  into.trust_store_certificates += from.trust_store_certificates;
+  into.archives += from.archives;
+  into.archive_members += from.archive_members;
+  for (const auto& [k, v] : from.skipped) into.skipped[k] += v;
+  for (const auto& [k, v] : from.rejected) into.rejected[k] += v;
+}
+
 struct Worker {
   ScanStats stats;
   std::vector<Finding> findings;
   std::vector<ScanError> errors;
   detail::ReadBuffer buffer;
+  // One directory at a time: its entries (names followed by a NUL, from `names` or the cache),
+  // the getdents buffer, and a path buffer for stats by path.
+  std::vector<CachedEntry> entries;
+  std::string names;
+  std::vector<char> dirents = std::vector<char>(32 * 1024);
+  std::string path;
+};
+
+struct LinuxDirent64 {  // what getdents64 fills (linux/dirent.h; glibc does not declare it)
+  std::uint64_t d_ino;
+  std::int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[1];
 };
 
 class Run {
@@ -287,90 +317,82 @@ class Run {
   }
 
   void process_dir(const Item& dir, Worker& w) {
-    // One path walk per directory: open it, fstat the descriptor, list it (stat + opendir by
-    // path walked it twice, 12k times on the bench tree). A subdirectory swapped for a symlink
-    // since it was listed is not followed (O_NOFOLLOW); a root may be a symlink.
-    const int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (dir.is_root ? 0 : O_NOFOLLOW);
-    int fd = ::open(dir.path.c_str(), flags);
-    int open_errno = fd < 0 ? errno : 0;
-    if (fd < 0 && (open_errno == ENOTDIR || open_errno == ELOOP)) {
-      ++w.stats.skipped["changed_type"];
-      return;
-    }
-    if (fd < 0 && open_errno == ENOENT) {
-      ++w.stats.skipped["vanished"];
-      return;
-    }
+    std::string base = dir.path;
+    if (base.empty() || base.back() != '/') base += '/';
+    const std::uint64_t base_hash = opts_.cache != nullptr ? ScanCache::path_hash(base) : 0;
     struct stat st {};
-    // An unreadable directory can still be stat-ed: it is seen, then counted as unreadable.
-    if ((fd >= 0 ? ::fstat(fd, &st) : ::stat(dir.path.c_str(), &st)) != 0) {
-      const int e = errno;
-      if (fd >= 0) ::close(fd);
-      if (e == ENOENT) ++w.stats.skipped["vanished"];
-      else error(w, dir.path, std::strerror(e));
-      return;
+    int fd = -1;
+    // A rescan: a directory whose stat matches the one remembered is listed from the cache, and
+    // neither opened nor read. Adding, removing or renaming an entry changes its mtime and ctime.
+    bool from_cache = false;
+    if (opts_.cache != nullptr && opts_.cache->has_listing(base_hash)) {
+      const int rc = dir.is_root ? ::stat(dir.path.c_str(), &st) : ::lstat(dir.path.c_str(), &st);
+      from_cache = rc == 0 && S_ISDIR(st.st_mode) && opts_.cache->listing(base_hash, file_key(st), w.entries);
     }
+    int open_errno = 0;
+    if (!from_cache) {
+      // One path walk per directory: open it, fstat the descriptor, list it (stat + opendir by
+      // path walked it twice, 12k times on the bench tree). A subdirectory swapped for a
+      // symlink since it was listed is not followed (O_NOFOLLOW); a root may be a symlink.
+      const int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (dir.is_root ? 0 : O_NOFOLLOW);
+      fd = ::open(dir.path.c_str(), flags);
+      open_errno = fd < 0 ? errno : 0;
+      if (fd < 0 && (open_errno == ENOTDIR || open_errno == ELOOP)) {
+        ++w.stats.skipped["changed_type"];
+        return;
+      }
+      if (fd < 0 && open_errno == ENOENT) {
+        ++w.stats.skipped["vanished"];
+        return;
+      }
+      // An unreadable directory can still be stat-ed: it is seen, then counted as unreadable.
+      if ((fd >= 0 ? ::fstat(fd, &st) : ::stat(dir.path.c_str(), &st)) != 0) {
+        const int e = errno;
+        if (fd >= 0) ::close(fd);
+        if (e == ENOENT) ++w.stats.skipped["vanished"];
+        else error(w, dir.path, std::strerror(e));
+        return;
+      }
+    }
+    struct Closer {
+      int fd;
+      ~Closer() {
+        if (fd >= 0) ::close(fd);
+      }
+    } closer{fd};
     if (!S_ISDIR(st.st_mode)) {
-      if (fd >= 0) ::close(fd);
       ++w.stats.skipped["changed_type"];
       return;
     }
     for (auto p = dir.parent; p; p = p->parent) {
       if (p->dev == st.st_dev && p->ino == st.st_ino) {
-        if (fd >= 0) ::close(fd);
         ++w.stats.skipped["directory_loop"];
         return;
       }
     }
     if (!dir.is_root && opts_.one_file_system && st.st_dev != dir.root_dev) {
-      if (fd >= 0) ::close(fd);
       ++w.stats.skipped["other_file_system"];
       return;
     }
     ++w.stats.dirs_seen;
+    if (from_cache) ++w.stats.dirs_cached;
     auto node = std::make_shared<const DirNode>(DirNode{st.st_dev, st.st_ino, dir.parent});
-
-    // POSIX readdir: the entry's type comes from d_type, so listing a directory costs no stat
-    // per entry (Boost.Filesystem 1.81's iterator statx-es every entry; measured in bench/).
-    DIR* d = fd >= 0 ? ::fdopendir(fd) : nullptr;
-    if (d == nullptr) {
-      const int e = fd >= 0 ? errno : open_errno;
-      if (fd >= 0) ::close(fd);
-      if (e == EACCES || e == EPERM) ++w.stats.skipped["permission_denied"];
-      error(w, dir.path, std::strerror(e));
-      return;
+    if (!from_cache) {
+      if (fd < 0) {
+        if (open_errno == EACCES || open_errno == EPERM) ++w.stats.skipped["permission_denied"];
+        error(w, dir.path, std::strerror(open_errno));
+        return;
+      }
+      // What was listed is scanned even when the listing broke off; only a whole one is remembered.
+      if (list_dir(dir, fd, w) && opts_.cache != nullptr && !cancelled())
+        opts_.cache->store_listing(base_hash, file_key(st), w.entries);
     }
-    struct Closer {
-      DIR* d;
-      ~Closer() { ::closedir(d); }
-    } closer{d};
+
     std::vector<Item> subdirs;
-    std::string base = dir.path;
-    if (base.empty() || base.back() != '/') base += '/';
-    const std::uint64_t base_hash = opts_.cache != nullptr ? ScanCache::path_hash(base) : 0;
-    for (;;) {
-      errno = 0;
-      const struct dirent* ent = ::readdir(d);
-      if (ent == nullptr) {
-        if (errno != 0) error(w, dir.path, std::strerror(errno));
-        break;
-      }
-      const std::string_view name(ent->d_name);
-      if (name == "." || name == "..") continue;
+    for (const CachedEntry& ent : w.entries) {
+      const std::string_view name = ent.name;  // followed by a NUL: name.data() is a C string
       if (cancelled()) break;
-      unsigned char type = ent->d_type;
-      if (type == DT_UNKNOWN) {  // some file systems do not fill d_type
-        struct stat est {};
-        if (::fstatat(::dirfd(d), ent->d_name, &est, AT_SYMLINK_NOFOLLOW) != 0) {
-          ++w.stats.files_seen;
-          ++w.stats.skipped["vanished"];
-          continue;
-        }
-        type = S_ISDIR(est.st_mode) ? DT_DIR : S_ISREG(est.st_mode) ? DT_REG : S_ISLNK(est.st_mode) ? DT_LNK
-             : S_ISFIFO(est.st_mode) ? DT_FIFO : S_ISSOCK(est.st_mode) ? DT_SOCK : S_ISBLK(est.st_mode) ? DT_BLK
-             : S_ISCHR(est.st_mode) ? DT_CHR : DT_UNKNOWN;
-      }
-      if (type == DT_DIR) {
+      if (ent.type == DT_DIR) {
         std::string path = base;
         path += name;
         std::string rel = dir.rel.empty() ? std::string(name) : dir.rel + "/" + std::string(name);
@@ -390,7 +412,7 @@ class Run {
         continue;
       }
       ++w.stats.files_seen;
-      switch (type) {
+      switch (ent.type) {
         case DT_REG:
           break;
         case DT_LNK:
@@ -410,13 +432,20 @@ class Run {
         ++w.stats.skipped["excluded"];
         continue;
       }
-      // A rescan: an unchanged file is settled here, with one stat relative to the open
-      // directory (no path walk, no queueing) and its path hashed on from the directory's (no
-      // string made).
+      // A rescan: an unchanged file is settled here, with one stat (relative to the open
+      // directory, or by path when the listing came from the cache), and its path hashed on
+      // from the directory's (no string made, no queueing).
       if (opts_.cache != nullptr) {
         struct stat fst {};
-        if (::fstatat(::dirfd(d), ent->d_name, &fst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(fst.st_mode) &&
-            opts_.cache->reuse(ScanCache::path_hash(name, base_hash), file_key(fst), w.findings)) {
+        int rc;
+        if (fd >= 0) {
+          rc = ::fstatat(fd, name.data(), &fst, AT_SYMLINK_NOFOLLOW);
+        } else {
+          w.path.assign(base).append(name);
+          rc = ::lstat(w.path.c_str(), &fst);
+        }
+        if (rc == 0 && S_ISREG(fst.st_mode) &&
+            opts_.cache->reuse(ScanCache::path_hash(name, base_hash), file_key(fst), w.findings, w.stats, ent.file)) {
           ++w.stats.files_cached;
           if (opts_.progress != nullptr) opts_.progress->files.fetch_add(1, std::memory_order_relaxed);
           continue;
@@ -447,6 +476,57 @@ class Run {
     }
   }
 
+  // Lists an open directory into w.entries with getdents64 (the entry's type comes from d_type,
+  // so listing costs no stat per entry; fdopendir added two fcntl calls per directory). False
+  // when the listing is not whole (a read error, counted, or an entry that vanished).
+  bool list_dir(const Item& dir, int fd, Worker& w) {
+    struct Raw {
+      std::size_t at, size;
+      unsigned char type;
+    };
+    std::vector<Raw> raw;
+    w.names.clear();
+    w.entries.clear();
+    bool whole = true;
+    for (;;) {
+      const long n = ::syscall(SYS_getdents64, fd, w.dirents.data(), w.dirents.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int e = errno;
+        if (e == EACCES || e == EPERM) ++w.stats.skipped["permission_denied"];
+        error(w, dir.path, std::strerror(e));
+        whole = false;
+        break;
+      }
+      if (n == 0) break;
+      for (long at = 0; at < n;) {
+        const auto* ent = reinterpret_cast<const LinuxDirent64*>(w.dirents.data() + at);
+        at += ent->d_reclen;
+        const std::string_view name(ent->d_name);
+        if (name == "." || name == "..") continue;
+        unsigned char type = ent->d_type;
+        if (type == DT_UNKNOWN) {  // some file systems do not fill d_type
+          struct stat est {};
+          if (::fstatat(fd, ent->d_name, &est, AT_SYMLINK_NOFOLLOW) != 0) {
+            ++w.stats.files_seen;
+            ++w.stats.skipped["vanished"];
+            whole = false;  // changing under us: not remembered
+            continue;
+          }
+          type = S_ISDIR(est.st_mode) ? DT_DIR : S_ISREG(est.st_mode) ? DT_REG : S_ISLNK(est.st_mode) ? DT_LNK
+               : S_ISFIFO(est.st_mode) ? DT_FIFO : S_ISSOCK(est.st_mode) ? DT_SOCK : S_ISBLK(est.st_mode) ? DT_BLK
+               : S_ISCHR(est.st_mode) ? DT_CHR : DT_UNKNOWN;
+        }
+        raw.push_back({w.names.size(), name.size(), type});
+        w.names.append(name);
+        w.names.push_back('\0');
+      }
+    }
+    w.entries.reserve(raw.size());
+    for (const auto& r : raw) w.entries.push_back({std::string_view(w.names).substr(r.at, r.size), r.type});
+    return whole;
+  }
+
   void process_file(const std::string& path, const std::string& rel, Worker& w) {
     FileKey key;
     if (opts_.cache != nullptr) {
@@ -454,7 +534,7 @@ class Run {
       struct stat st {};
       if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
         key = file_key(st);
-        if (opts_.cache->reuse(path, key, w.findings)) {
+        if (opts_.cache->reuse(path, key, w.findings, w.stats)) {
           ++w.stats.files_cached;
           if (opts_.progress != nullptr) opts_.progress->files.fetch_add(1, std::memory_order_relaxed);
           return;
@@ -472,9 +552,11 @@ class Run {
       }
     } release{budget_, held, w.buffer};
     const std::size_t before = w.findings.size();
+    ScanStats file_stats;  // this file's counts: added to the worker's, and remembered with its findings
     const auto r = detail::scan_file(
-        path, rel, opts_, w.buffer, w.findings, w.stats, [&](std::uint64_t size) { held = budget_.acquire(size); },
+        path, rel, opts_, w.buffer, w.findings, file_stats, [&](std::uint64_t size) { held = budget_.acquire(size); },
         [this] { return !cancelled(); });
+    merge(w.stats, file_stats);
     if (r.status != detail::ReadStatus::ok) {
       if (r.status == detail::ReadStatus::permission_denied || r.status == detail::ReadStatus::io_error)
         error(w, path, std::strerror(r.err));
@@ -483,7 +565,8 @@ class Run {
     // A file that changed while read, or whose read was cut short, is not cached: the next scan
     // reads it again.
     if (opts_.cache != nullptr && key.ino != 0 && !r.changed && r.complete)
-      opts_.cache->store(path, key, {w.findings.begin() + static_cast<std::ptrdiff_t>(before), w.findings.end()});
+      opts_.cache->store(path, key, {w.findings.begin() + static_cast<std::ptrdiff_t>(before), w.findings.end()},
+                         file_stats);
     if (opts_.progress != nullptr) {
       opts_.progress->files.fetch_add(1, std::memory_order_relaxed);
       opts_.progress->bytes.fetch_add(r.bytes, std::memory_order_relaxed);
@@ -501,19 +584,6 @@ class Run {
   std::size_t pending_ = 0;
 };
 
-void merge(ScanStats& into, const ScanStats& from) {
-  into.files_seen += from.files_seen;
-  into.files_scanned += from.files_scanned;
-  into.files_cached += from.files_cached;
-  into.bytes_scanned += from.bytes_scanned;
-  into.dirs_seen += from.dirs_seen;
-  into.errors += from.errors;
-  into.trust_store_certificates += from.trust_store_certificates;
-  into.archives += from.archives;
-  into.archive_members += from.archive_members;
-  for (const auto& [k, v] : from.skipped) into.skipped[k] += v;
-  for (const auto& [k, v] : from.rejected) into.rejected[k] += v;
-}
 
 }  // namespace
 

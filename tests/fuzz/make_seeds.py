@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """make_seeds.py --keyward BIN --tree TREE --out DIR: seeds for the fleet's fuzz targets.
 
-Writes DIR/<fuzzer>/<n> for report_fuzzer, collector_api_fuzzer and agent_config_fuzzer:
+Writes DIR/<fuzzer>/<n> for report_fuzzer, collector_api_fuzzer, agent_config_fuzzer and
+scan_cache_fuzzer (real cache files of `keyward scan --cache` over the same few files):
 a real report (`keyward scan --format json` of a few files of the generated corpus TREE plus a
 report_id), enrollment messages with a CSR made here by the openssl CLI (its key is thrown
 away), one API request per route in collector_api_fuzzer.cpp's input format, and agent.yaml
@@ -15,6 +16,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 
 # collector_api_fuzzer.cpp, byte 0: authorization (bits 0-2), client certificate (bits 3-4),
 # body encoding (bits 5-6).
@@ -67,6 +69,21 @@ def make_csr(work):
     return csr
 
 
+def make_caches(keyward, work):
+    """Cache files of the files make_report picked: with archives, and without (other options)."""
+    pick = os.path.join(work, "pick")
+    time.sleep(1.2)  # a cache keeps only files older than its racy window (ScanCache::kRacyNs)
+    out = []
+    for extra in ([], ["--no-archives"]):
+        cache = os.path.join(work, "cache")
+        subprocess.run([keyward, "scan", "--format", "json", "-q", "-j", "1", "-o", os.devnull,
+                        "--cache", cache, *extra, pick], stderr=subprocess.DEVNULL, check=False)
+        with open(cache, "rb") as fh:
+            out.append(fh.read())
+        os.unlink(cache)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--keyward", required=True)
@@ -74,10 +91,11 @@ def main():
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
 
-    seeds = {"report_fuzzer": [], "collector_api_fuzzer": [], "agent_config_fuzzer": []}
+    seeds = {"report_fuzzer": [], "collector_api_fuzzer": [], "agent_config_fuzzer": [], "scan_cache_fuzzer": []}
     with tempfile.TemporaryDirectory(prefix="keyward-seeds-") as work:
         report = make_report(a.keyward, a.tree, work)
         csr = make_csr(work)
+        seeds["scan_cache_fuzzer"] += make_caches(a.keyward, work)
     full = json.dumps(report).encode()
     odd = [f for f in report["findings"] if "path_b64" in f.get("location", {})]
     small = dict(report, findings=(odd + report["findings"])[:2], report_id=secrets.token_hex(16))

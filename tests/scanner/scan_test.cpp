@@ -3,6 +3,7 @@
 #include "support/keygen.hpp"
 #include "support/temp_tree.hpp"
 
+#include <keyward/scanner/finding_json.hpp>
 #include <keyward/scanner/scan.hpp>
 #include <keyward/scanner/scan_cache.hpp>
 
@@ -13,6 +14,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <thread>
 
 using namespace keyward::scanner;
 namespace t = keyward::test;
@@ -23,6 +28,12 @@ ScanResult run(const std::string& root, ScanOptions o = {}) {
   o.roots = {root};
   o.threads = 2;
   return scan(o);
+}
+
+// Waits until what was just written is older than the cache's racy window: a scan remembers
+// only files and directories that did not change in the tick it looked at them.
+void settle() {
+  std::this_thread::sleep_for(std::chrono::nanoseconds(ScanCache::kRacyNs) + std::chrono::milliseconds(100));
 }
 
 std::vector<const Finding*> of_kind(const ScanResult& r, Kind k) {
@@ -215,6 +226,7 @@ TEST_CASE("the scan cache reuses unchanged files and rescans a rewrite whose mti
   tree.write("b/readme.txt", "nothing here\n");
   const std::string target = tree.write("c/swap.pem", t::pkcs8_pem(t::ec_p256()));
   const std::string cache_file = tree.path("cache");
+  settle();
   ScanOptions o;
   o.roots = {tree.path("a"), tree.path("b"), tree.path("c")};
   o.threads = 2;
@@ -259,6 +271,7 @@ TEST_CASE("a rescan that changed nothing leaves the cache file untouched and a d
   tree.write("a/key.pem", t::pkcs8_pem(t::ec_p256()));
   const std::string gone = tree.write("a/notes.txt", "nothing here\n");
   const std::string cache_file = tree.path("cache");
+  settle();
   ScanOptions o;
   o.roots = {tree.path("a")};
   const std::string fp = ScanCache::fingerprint(o);
@@ -290,4 +303,140 @@ TEST_CASE("a rescan that changed nothing leaves the cache file untouched and a d
   }
   CHECK(inode_of() != first);
   CHECK(ScanCache::load(cache_file, fp).loaded_entries() == 1);
+}
+
+namespace {
+
+// Scans `o` with the cache file, saves it, and returns the result.
+ScanResult cached_scan(ScanOptions o, const std::string& cache_file) {
+  auto cache = ScanCache::load(cache_file, ScanCache::fingerprint(o));
+  o.cache = &cache;
+  auto r = scan(o);
+  cache.save(cache_file);
+  return r;
+}
+
+std::vector<std::string> relative_paths(const ScanResult& r) {
+  std::vector<std::string> out;
+  for (const auto& f : r.findings) out.push_back(f.relative_path);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a rescan lists unchanged directories from the cache and sees entries added, removed and swapped") {
+  t::TempTree tree, state;
+  tree.write("a/one.pem", t::pkcs8_pem(t::ec_p256()));
+  tree.write("a/sub/two.pem", t::pkcs8_pem(t::ed25519()));
+  tree.write("b/notes.txt", "nothing here\n");
+  settle();
+  ScanOptions o;
+  o.roots = {tree.path()};
+  o.threads = 2;
+  const std::string cache_file = state.path("cache");
+  const auto first = cached_scan(o, cache_file);
+  CHECK(first.stats.dirs_seen == 4);
+  CHECK(first.stats.dirs_cached == 0);
+  CHECK(relative_paths(first) == std::vector<std::string>{"a/one.pem", "a/sub/two.pem"});
+
+  const auto second = cached_scan(o, cache_file);
+  CHECK(second.stats.dirs_seen == 4);
+  CHECK(second.stats.dirs_cached == 4);  // no directory opened or read
+  CHECK(second.stats.files_cached == 3);
+  CHECK(second.stats.files_scanned == 0);
+  REQUIRE(second.findings.size() == first.findings.size());
+  for (std::size_t i = 0; i < first.findings.size(); ++i)
+    CHECK(to_json(second.findings[i]).dump() == to_json(first.findings[i]).dump());
+
+  // A new file in a (its directory's mtime moves), a file gone from a/sub, and b swapped for a
+  // symlink to a (the root's entries change): each is seen although their files are unchanged.
+  const auto rsa = t::generate("RSA", "2048");
+  tree.write("a/three.pem", t::pkcs8_pem(rsa));
+  REQUIRE(::unlink(tree.path("a/sub/two.pem").c_str()) == 0);
+  REQUIRE(::unlink(tree.path("b/notes.txt").c_str()) == 0);
+  REQUIRE(::rmdir(tree.path("b").c_str()) == 0);
+  REQUIRE(::symlink(tree.path("a").c_str(), tree.path("b").c_str()) == 0);
+  const auto third = cached_scan(o, cache_file);
+  CHECK(relative_paths(third) == std::vector<std::string>{"a/one.pem", "a/three.pem"});
+  CHECK(third.stats.dirs_seen == 3);
+  CHECK(third.stats.dirs_cached == 0);
+  CHECK(third.stats.files_cached == 1);  // a/one.pem
+  CHECK(third.stats.skipped.at("symlink") == 1);
+  bool saw_rsa = false;
+  for (const auto& f : third.findings) saw_rsa |= f.key && f.key->spki_sha256 == t::spki_sha256(rsa);
+  CHECK(saw_rsa);
+}
+
+TEST_CASE("a file or directory seen in the tick it changed is read again on the next scan") {
+  t::TempTree tree, state;
+  tree.write("a/one.pem", t::pkcs8_pem(t::ec_p256()));
+  ScanOptions o;
+  o.roots = {tree.path("a")};
+  const std::string cache_file = state.path("cache");
+  cached_scan(o, cache_file);  // right after the write: its change may not have shown yet
+  CHECK(ScanCache::load(cache_file, ScanCache::fingerprint(o)).loaded_entries() == 0);
+  const auto again = cached_scan(o, cache_file);
+  CHECK(again.stats.files_cached == 0);
+  CHECK(again.stats.dirs_cached == 0);
+  CHECK(again.findings.size() == 1);
+  settle();
+  cached_scan(o, cache_file);
+  const auto settled = cached_scan(o, cache_file);
+  CHECK(settled.stats.files_cached == 1);
+  CHECK(settled.stats.dirs_cached == 1);
+  CHECK(settled.findings.size() == 1);
+}
+
+TEST_CASE("a rescan reports what the cached files' scans counted: rejected blocks and trust-store certificates") {
+  t::TempTree tree, state;
+  // A complete PEM block whose body is not a key: rejected, counted, not a finding.
+  tree.write("broken.pem", std::string("-----BEGIN ") + "PRIVATE KEY-----\n" + std::string(64, 'A') +
+                               "\n-----END " + "PRIVATE KEY-----\n");
+  tree.write("ok.pem", t::pkcs8_pem(t::ec_p256()));
+  settle();
+  ScanOptions o;
+  o.roots = {tree.path()};
+  const std::string cache_file = state.path("cache");
+  const auto first = cached_scan(o, cache_file);
+  REQUIRE(!first.stats.rejected.empty());
+  const auto second = cached_scan(o, cache_file);
+  CHECK(second.stats.files_cached == 2);
+  CHECK(second.stats.rejected == first.stats.rejected);
+  CHECK(second.stats.skipped == first.stats.skipped);
+  CHECK(second.findings.size() == first.findings.size());
+}
+
+TEST_CASE("a damaged cache file is ignored whole and the scan reads everything") {
+  t::TempTree tree, state;
+  tree.write("a/one.pem", t::pkcs8_pem(t::ec_p256()));
+  tree.write("a/two.txt", "nothing here\n");
+  settle();
+  ScanOptions o;
+  o.roots = {tree.path("a")};
+  const std::string fp = ScanCache::fingerprint(o);
+  const std::string cache_file = state.path("cache");
+  cached_scan(o, cache_file);
+  std::string bytes;
+  {
+    std::ifstream in(cache_file, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  REQUIRE(ScanCache::parse(bytes, fp).loaded_entries() == 2);
+  CHECK(ScanCache::parse(bytes.substr(0, bytes.size() - 1), fp).loaded_entries() == 0);  // truncated
+  CHECK(ScanCache::parse(bytes + "x", fp).loaded_entries() == 0);                         // grown
+  CHECK(ScanCache::parse(std::string(bytes.size(), 'x'), fp).loaded_entries() == 0);     // garbage
+  CHECK(ScanCache::parse(bytes, std::string(64, '0')).loaded_entries() == 0);            // other options
+  // A truncated file on disk: the scan reads every file again and finds the same.
+  {
+    std::ofstream out(cache_file, std::ios::binary | std::ios::trunc);
+    out << bytes.substr(0, bytes.size() / 2);
+  }
+  auto cache = ScanCache::load(cache_file, fp);
+  CHECK(cache.loaded_entries() == 0);
+  o.cache = &cache;
+  const auto r = scan(o);
+  CHECK(r.stats.files_cached == 0);
+  CHECK(r.stats.files_scanned == 2);
+  CHECK(r.findings.size() == 1);
 }

@@ -108,6 +108,7 @@ Report report_from(const json& j) {
     r.stats.files_cached = count_at(*stats, "files_cached");
     r.stats.bytes_scanned = count_at(*stats, "bytes_scanned");
     r.stats.dirs_seen = count_at(*stats, "dirs_seen");
+    r.stats.dirs_cached = count_at(*stats, "dirs_cached");
     r.stats.errors = count_at(*stats, "errors");
     r.stats.trust_store_certificates = count_at(*stats, "trust_store_certificates");
     r.stats.archives = count_at(*stats, "archives");

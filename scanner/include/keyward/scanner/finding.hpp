@@ -215,6 +215,7 @@ struct ScanStats {
   std::uint64_t files_cached = 0;                 // unchanged since the cached scan: not read again
   std::uint64_t bytes_scanned = 0;
   std::uint64_t dirs_seen = 0;
+  std::uint64_t dirs_cached = 0;                  // unchanged since the cached scan: listed from the cache
   std::map<std::string, std::uint64_t> skipped;   // reason -> count
   std::uint64_t errors = 0;                       // files or dirs that could not be read
   std::map<std::string, std::uint64_t> rejected;  // candidate blocks that did not validate, by format
