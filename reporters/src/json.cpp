@@ -2,8 +2,8 @@
 
 #include <keyward/scanner/finding_json.hpp>
 
-#include <algorithm>
-#include <thread>
+#include <keyward/scanner/slices.hpp>
+
 #include <vector>
 
 namespace keyward::reporters {
@@ -19,13 +19,7 @@ std::string render_findings(const std::vector<scanner::Finding>& findings, std::
   std::string out;
   for (std::size_t i = begin; i < end; ++i) {
     out += i == 0 ? "\n    " : ",\n    ";
-    const std::string one = dump(scanner::to_json(findings[i]), 2);
-    std::size_t from = 0;
-    for (std::size_t nl; (nl = one.find('\n', from)) != std::string::npos; from = nl + 1) {
-      out.append(one, from, nl + 1 - from);
-      out += "    ";
-    }
-    out.append(one, from);
+    scanner::write_json(findings[i], out, 4);
   }
   return out;
 }
@@ -41,13 +35,10 @@ std::string render_json(const scanner::ScanResult& result) {
   out += ",\n  \"findings\": [";
   // A machine's thousands of findings are rendered in slices on every core, then joined in order.
   const std::size_t n = result.findings.size();
-  const std::size_t slices = std::clamp<std::size_t>(n / 256, 1, std::max(1u, std::thread::hardware_concurrency()));
-  std::vector<std::string> parts(slices);
-  std::vector<std::thread> threads;
-  for (std::size_t s = 1; s < slices; ++s)
-    threads.emplace_back([&, s] { parts[s] = render_findings(result.findings, n * s / slices, n * (s + 1) / slices); });
-  parts[0] = render_findings(result.findings, 0, n / slices);
-  for (auto& t : threads) t.join();
+  std::vector<std::string> parts(scanner::slice_count(n, 256));
+  scanner::for_slices(n, 256, [&](std::size_t slice, std::size_t begin, std::size_t end) {
+    parts[slice] = render_findings(result.findings, begin, end);
+  });
   for (const auto& p : parts) out += p;
   out += n == 0 ? "]\n}\n" : "\n  ]\n}\n";
   return out;

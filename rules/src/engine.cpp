@@ -1,3 +1,4 @@
+#include <keyward/scanner/slices.hpp>
 #include <keyward/rules/engine.hpp>
 
 #include <keyward/rules/rule_error.hpp>
@@ -399,9 +400,12 @@ class Scorer {
 
 void score(scanner::ScanResult& result, const RuleSet& rules, const ScoreContext& ctx) {
   const Scorer scorer(result, rules, ctx);
-  std::vector<scanner::RiskFacts> risks;
-  risks.reserve(result.findings.size());
-  for (const auto& fd : result.findings) risks.push_back(scorer.score(fd));
+  // Scoring reads the whole result (Scorer is const): findings are scored in slices on every
+  // core, and the risks set once all are done.
+  std::vector<scanner::RiskFacts> risks(result.findings.size());
+  scanner::for_slices(result.findings.size(), 256, [&](std::size_t, std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) risks[i] = scorer.score(result.findings[i]);
+  });
   for (std::size_t i = 0; i < risks.size(); ++i) result.findings[i].risk = std::move(risks[i]);
 }
 

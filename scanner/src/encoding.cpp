@@ -55,6 +55,24 @@ std::optional<ByteVec> decode(std::string_view text, const std::array<std::int8_
 std::optional<ByteVec> base64_decode(std::string_view text) { return decode(text, kStd); }
 std::optional<ByteVec> base64url_decode(std::string_view text) { return decode(text, kUrl); }
 
+bool loose_utf8(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    if (c < 0x80) n = 0;
+    else if ((c & 0xE0) == 0xC0 && c >= 0xC2) n = 1;
+    else if ((c & 0xF0) == 0xE0) n = 2;
+    else if ((c & 0xF8) == 0xF0 && c <= 0xF4) n = 3;
+    else return false;
+    if (n != 0 && i + n >= s.size()) return false;
+    for (std::size_t k = 1; k <= n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
 std::string base64_encode(std::span<const std::uint8_t> data, bool pad) {
   static constexpr char kAlpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;

@@ -21,6 +21,10 @@ std::optional<ByteVec> base64_decode(std::string_view text);
 std::optional<ByteVec> base64url_decode(std::string_view text);
 // Encodes standard base64 without line breaks (used for SSH fingerprints, never for secrets).
 std::string base64_encode(std::span<const std::uint8_t> data, bool pad = true);
+// What the findings' JSON treats as text it may write as is (else it keeps the bytes in
+// <field>_b64): lead bytes and continuation counts are checked, overlong forms and surrogates
+// are not (the JSON serializer replaces those).
+bool loose_utf8(std::string_view s) noexcept;
 // Lowercase / uppercase hex of bytes.
 std::string hex(std::span<const std::uint8_t> data, bool upper = false);
 

@@ -9,28 +9,10 @@ namespace {
 
 using nlohmann::json;
 
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    if (c < 0x80) n = 0;
-    else if ((c & 0xE0) == 0xC0 && c >= 0xC2) n = 1;
-    else if ((c & 0xF0) == 0xE0) n = 2;
-    else if ((c & 0xF8) == 0xF0 && c <= 0xF4) n = 3;
-    else return false;
-    if (n != 0 && i + n >= s.size()) return false;
-    for (std::size_t k = 1; k <= n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += n + 1;
-  }
-  return true;
-}
-
 // A string field that may hold arbitrary bytes: as is when valid UTF-8, else replaced and
 // kept exactly in <name>_b64.
 void put_bytes(json& j, const char* name, const std::string& value) {
-  if (valid_utf8(value)) {
+  if (detail::loose_utf8(value)) {
     j[name] = value;
     return;
   }

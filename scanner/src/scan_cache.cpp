@@ -1,8 +1,8 @@
 #include <keyward/scanner/scan_cache.hpp>
 
-#include <keyward/scanner/finding_json.hpp>
 #include <keyward/scanner/scan.hpp>
 
+#include "finding_codec.hpp"
 #include "openssl/handles.hpp"
 
 #include <dirent.h>
@@ -24,9 +24,9 @@ namespace {
 // counts (files, directories, bytes of names, bytes of findings), the file records (in the order
 // the directories list them, so that a rescan reads them in sequence), the directory records
 // (sorted by hash), the names (per entry: its d_type byte, the index of its file record or
-// kNoFile, the name and a NUL) and the findings (one JSON line each). Native byte order: a cache
-// belongs to one host.
-constexpr std::string_view kMagic = "keyward-cache v3 ";
+// kNoFile, the name and a NUL) and the findings (per file: their count, each in finding_codec's
+// form, then the counts its scan made). Native byte order: a cache belongs to one host.
+constexpr std::string_view kMagic = "keyward-cache v4 ";
 constexpr std::size_t kHead = 88;  // kMagic, 64 hex digits, a newline, padding to 8 bytes
 constexpr std::size_t kCounts = 4 * sizeof(std::uint64_t);
 constexpr std::size_t kEntryHead = 1 + sizeof(std::uint32_t);
@@ -63,26 +63,31 @@ void append_entry(std::string& out, unsigned char type, std::uint32_t file, std:
   out.push_back('\0');
 }
 
-// The counts line of a file: {"rejected": {format: n}, "skipped": {reason: n},
-// "trust_store_certificates": n}.
-bool read_counts(const nlohmann::json& j, ScanStats& out) {
-  if (!j.is_object()) return false;
-  for (const char* field : {"rejected", "skipped"}) {
-    const auto it = j.find(field);
-    if (it == j.end()) continue;
-    if (!it->is_object()) return false;
-    auto& into = std::string_view(field) == "rejected" ? out.rejected : out.skipped;
-    for (const auto& [k, v] : it->items()) {
-      if (!v.is_number_unsigned()) return false;
-      into[k] += v.get<std::uint64_t>();
+// The counts a file's scan made, after its findings: rejected and skipped (each a count of
+// names, then name and number), then trust-store certificates.
+void write_counts(const ScanStats& stats, std::string& out) {
+  for (const auto* m : {&stats.rejected, &stats.skipped}) {
+    detail::put_uint(out, m->size());
+    for (const auto& [k, v] : *m) {
+      detail::put_string(out, k);
+      detail::put_uint(out, v);
     }
   }
-  const auto t = j.find("trust_store_certificates");
-  if (t != j.end()) {
-    if (!t->is_number_unsigned()) return false;
-    out.trust_store_certificates += t->get<std::uint64_t>();
+  detail::put_uint(out, stats.trust_store_certificates);
+}
+
+bool read_counts(std::string_view& in, ScanStats& out) {
+  for (auto* m : {&out.rejected, &out.skipped}) {
+    std::uint64_t n = 0;
+    if (!detail::get_uint(in, n) || n > in.size()) return false;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      std::string k;
+      std::uint64_t v = 0;
+      if (!detail::get_string(in, k) || !detail::get_uint(in, v)) return false;
+      (*m)[k] += v;
+    }
   }
-  return true;
+  return detail::get_uint(in, out.trust_store_certificates);
 }
 
 }  // namespace
@@ -265,27 +270,16 @@ bool ScanCache::reuse(std::uint64_t hash, const FileKey& key, std::vector<Findin
                         ? &files_[hint]
                         : find_file(hash, key);
   if (r == nullptr || r->offset > findings_.size() || r->length > findings_.size() - r->offset) return false;
-  std::vector<Finding> found;
-  ScanStats counts;
   std::string_view area = findings_.substr(r->offset, r->length);
-  for (std::uint32_t i = 0; i < r->count; ++i) {
-    const auto end = area.find('\n');
-    if (end == std::string_view::npos) return false;
-    const auto j = nlohmann::json::parse(area.substr(0, end), nullptr, false);
-    area.remove_prefix(end + 1);
-    if (j.is_object() && j.contains("s")) {  // the counts line
-      if (!read_counts(j["s"], counts)) return false;
-      continue;
-    }
-    if (j.is_discarded() || !j.is_object() || !j.contains("f")) return false;
-    auto f = finding_from_json(j["f"]);
-    if (!f) return false;
-    f->identity = j.value("i", "");
-    f->relative_path = j.value("r", "");
-    f->paired_with.clear();  // pairing is redone over the whole scan
-    found.push_back(std::move(*f));
+  std::uint64_t n = 0;
+  if (!detail::get_uint(area, n) || n > area.size()) return false;
+  std::vector<Finding> found(static_cast<std::size_t>(n));
+  for (auto& f : found) {
+    if (!detail::decode_finding(area, f)) return false;
+    f.paired_with.clear();  // pairing is redone over the whole scan
   }
-  if (!area.empty()) return false;
+  ScanStats counts;
+  if (!read_counts(area, counts) || !area.empty()) return false;
   std::move(found.begin(), found.end(), std::back_inserter(out));
   for (const auto& [k, v] : counts.rejected) stats.rejected[k] += v;
   for (const auto& [k, v] : counts.skipped) stats.skipped[k] += v;
@@ -299,21 +293,13 @@ void ScanCache::store(const std::string& path, const FileKey& key, const std::ve
   Fresh e;
   e.key = key;
   e.count = static_cast<std::uint32_t>(findings.size());
-  if (!stats.rejected.empty() || !stats.skipped.empty() || stats.trust_store_certificates != 0) {
-    const nlohmann::json counts = {{"rejected", stats.rejected},
-                                   {"skipped", stats.skipped},
-                                   {"trust_store_certificates", stats.trust_store_certificates}};
-    e.data += nlohmann::json{{"s", counts}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    e.data += '\n';
-    ++e.count;
-  }
+  detail::put_uint(e.data, findings.size());
   for (const auto& f : findings) {
     Finding copy = f;
     copy.paired_with.clear();
-    nlohmann::json j = {{"f", to_json(copy)}, {"i", f.identity}, {"r", f.relative_path}};
-    e.data += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    e.data += '\n';
+    detail::encode_finding(copy, e.data);
   }
+  write_counts(stats, e.data);
   std::lock_guard lock(*mu_);
   fresh_files_[path_hash(path)] = std::move(e);
 }

@@ -1,5 +1,7 @@
 #include <keyward/scanner/finding_json.hpp>
 
+#include "support/full_finding.hpp"
+
 #include <doctest/doctest.h>
 
 using namespace keyward::scanner;
@@ -56,36 +58,7 @@ TEST_CASE("a scan document carries schema, tool, host, scan and stats") {
 }
 
 TEST_CASE("every field of a finding survives a round trip through JSON") {
-  Finding f;
-  f.id = "0123456789abcdef0123456789abcdef";
-  f.rule = "keystore/pkcs12";
-  f.kind = Kind::keystore;
-  f.format = Format::pkcs12;
-  f.encoding = "base64";
-  f.location = {std::string("dir/\xff.p12"), "inner.jar!a.p12", 3, 42};
-  f.file = {0640, 1000, 1000, "dev", 2048, 1700000000};
-  f.key = KeyFacts{};
-  f.key->algorithm = "rsa";
-  f.key->bits = 3072;
-  f.key->protection = Protection{"aes-256-cbc", "pbkdf2", 2048};
-  f.certificate = CertFacts{};
-  f.certificate->subject = "CN=x";
-  f.certificate->not_after = 1800000000;
-  f.certificate->extended_key_usage = {"codeSigning"};
-  f.store = StoreFacts{};
-  f.store->opened = true;
-  f.store->weak_password = true;
-  f.store->weaknesses = {"sha1-mac"};
-  StoreEntry e;
-  e.kind = Kind::private_key;
-  e.alias = "release";
-  e.chain_length = 2;
-  e.created = 1600000000;
-  f.entries.push_back(e);
-  f.paired_with = {"ffffffffffffffffffffffffffffffff"};
-  f.git = GitFacts{"abc123", 1650000000};
-  f.risk = RiskFacts{95, "critical", {{"unencrypted-private-key", 40, "why"}}, "move it"};
-  f.suppressed = Suppression{"baseline", "known"};
+  const Finding f = keyward::test::full_finding();
   const auto j = to_json(f);
   const auto back = finding_from_json(j);
   REQUIRE(back.has_value());
@@ -101,4 +74,47 @@ TEST_CASE("a finding with a field of the wrong type or an unknown format is reje
   j["format"] = "pem-pkcs8";
   j["key"] = {{"bits", "many"}};
   CHECK_FALSE(finding_from_json(j).has_value());
+}
+
+namespace {
+
+// What write_json must equal: the JSON tree dumped with two spaces, inner lines indented more;
+// or compact.
+std::string via_tree(const Finding& f, int indent) {
+  if (indent < 0) return to_json(f).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string one = to_json(f).dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string out;
+  for (char c : one) {
+    out += c;
+    if (c == '\n') out.append(static_cast<std::size_t>(indent), ' ');
+  }
+  return out;
+}
+
+void check_written_like_tree(const Finding& f) {
+  for (int indent : {0, 4, -1}) {
+    std::string written;
+    write_json(f, written, indent);
+    CHECK(written == via_tree(f, indent));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("write_json writes byte for byte what the JSON tree dumps, for every field") {
+  check_written_like_tree(Finding{});
+  const Finding f = keyward::test::full_finding();
+  check_written_like_tree(f);
+
+  // Empty arrays and objects print as [] and {}; optional members absent.
+  Finding g = f;
+  g.store->weaknesses.clear();
+  g.store->encryption.clear();
+  g.risk->factors.clear();
+  g.risk->remediation.clear();
+  g.certificate->key_usage.clear();
+  g.key->protection = Protection{};
+  g.entries = {StoreEntry{}};
+  g.paired_with.clear();
+  check_written_like_tree(g);
 }

@@ -166,7 +166,7 @@ void write_report_json(const scanner::ScanResult& r, const std::string& report_i
   out(text);
   for (std::size_t i = 0; i < r.findings.size(); ++i) {
     text = i == 0 ? std::string() : std::string(",");
-    text += scanner::to_json(r.findings[i]).dump(-1, ' ', false, json::error_handler_t::replace);
+    scanner::write_json(r.findings[i], text, -1);
     out(text);
   }
   out("]}");

@@ -97,7 +97,7 @@ class ScanCache {
     std::int64_t mtime_ns = 0, ctime_ns = 0;
     std::uint64_t offset = 0;  // into the findings (files) or names (directories) area
     std::uint32_t length = 0;  // bytes there
-    std::uint32_t count = 0;   // lines (findings, and a line of counts) or entries
+    std::uint32_t count = 0;   // findings or entries
   };
 
  private:
