@@ -22,6 +22,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -145,12 +146,6 @@ scanner::ScanResult run_with_progress(const scanner::ScanOptions& in, bool quiet
 }
 
 int run_scan(const ScanCommand& cmd) {
-  const rules::RuleSet rule_set = load_rules(cmd.common.rules_dirs);
-  std::optional<rules::Allowlist> allowlist;
-  if (!cmd.allowlist.empty()) allowlist = rules::Allowlist::load(cmd.allowlist);
-  std::optional<rules::Baseline> baseline;
-  if (!cmd.baseline.empty()) baseline = rules::Baseline::load(cmd.baseline);
-
   scanner::ScanOptions opts = scan_options(cmd.common);
   opts.roots = cmd.paths;
   opts.excludes = cmd.excludes;
@@ -158,9 +153,22 @@ int run_scan(const ScanCommand& cmd) {
   opts.one_file_system = cmd.one_file_system;
   opts.skip_network_fs = !cmd.include_network_fs;
   opts.archive_limits.max_depth = cmd.archive_depth;
+  // The cache file is read while the rules load (each took 4-5 ms of a 0.1 s rescan).
+  std::future<scanner::ScanCache> loading;
+  if (!cmd.cache.empty())
+    loading = std::async(std::launch::async, [path = cmd.cache, fp = scanner::ScanCache::fingerprint(opts)] {
+      return scanner::ScanCache::load(path, fp);
+    });
+
+  const rules::RuleSet rule_set = load_rules(cmd.common.rules_dirs);
+  std::optional<rules::Allowlist> allowlist;
+  if (!cmd.allowlist.empty()) allowlist = rules::Allowlist::load(cmd.allowlist);
+  std::optional<rules::Baseline> baseline;
+  if (!cmd.baseline.empty()) baseline = rules::Baseline::load(cmd.baseline);
+
   std::optional<scanner::ScanCache> cache;
-  if (!cmd.cache.empty()) {
-    cache = scanner::ScanCache::load(cmd.cache, scanner::ScanCache::fingerprint(opts));
+  if (loading.valid()) {
+    cache = loading.get();
     opts.cache = &*cache;
   }
 
