@@ -26,9 +26,12 @@ declare -A cmds=(
 # each): the reference for keyward with archives on, which opens zip/jar/tar/gz and image layers.
 order=(keyward rg-uuu keyward-archives rg-uuu-z rg grep-r keyward-rescan keyward-archives-rescan)
 
-measure() {  # measure NAME -> appends "seconds rss_kb" to $tmp/NAME
-  /usr/bin/time -f '%e %M' -o "$tmp/t" bash -c "${cmds[$1]} >/dev/null 2>&1"
-  grep -v "^Command" "$tmp/t" >> "$tmp/$1"
+measure() {  # measure NAME -> appends "seconds rss_kb" to $tmp/NAME (time to the millisecond)
+  local t0 t1
+  t0=$(date +%s.%N)
+  /usr/bin/time -f '%M' -o "$tmp/t" bash -c "${cmds[$1]} >/dev/null 2>&1"
+  t1=$(date +%s.%N)
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') $(grep -v "^Command" "$tmp/t")" >> "$tmp/$1"
 }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
@@ -39,12 +42,12 @@ for n in "${order[@]}"; do bash -c "${cmds[$n]} >/dev/null 2>&1"; done
 for ((i = 0; i < runs; i++)); do for n in "${order[@]}"; do measure "$n"; done; done
 
 echo "warm cache, $runs runs each, median wall time and peak RSS ($(nproc) cores)"
-printf '%-18s %10s %10s %12s\n' tool seconds rss_MiB vs_rg-uuu
+printf '%-24s %10s %10s %12s\n' tool seconds rss_MiB vs_rg-uuu
 base=$(cut -d' ' -f1 "$tmp/rg-uuu" | median)
 for n in "${order[@]}"; do
   s=$(cut -d' ' -f1 "$tmp/$n" | median)
   m=$(cut -d' ' -f2 "$tmp/$n" | median)
-  awk -v n="$n" -v s="$s" -v m="$m" -v b="$base" 'BEGIN { printf "%-18s %10s %10.1f %11.2fx\n", n, s, m / 1024, s / b }'
+  awk -v n="$n" -v s="$s" -v m="$m" -v b="$base" 'BEGIN { printf "%-24s %10s %10.1f %11.2fx\n", n, s, m / 1024, s / b }'
 done
 
 ratio() { awk -v a="$(cut -d' ' -f1 "$tmp/$1" | median)" -v b="$(cut -d' ' -f1 "$tmp/$2" | median)" 'BEGIN { printf "%.2f", a / b }'; }
@@ -62,7 +65,7 @@ if [[ "${COLD:-0}" == 1 ]]; then
     for n in keyward rg-uuu; do
       sync; echo 3 > /proc/sys/vm/drop_caches
       rm -f "$tmp/$n"; measure "$n"
-      printf '%-18s %10s\n' "$n" "$(cut -d' ' -f1 "$tmp/$n")"
+      printf '%-24s %10s\n' "$n" "$(cut -d' ' -f1 "$tmp/$n")"
     done
   else
     echo "cold cache: dropping the page cache was refused here (not root, or a read-only /proc/sys)"

@@ -119,7 +119,8 @@ CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
       ->capture_default_str()
       ->check(CLI::Range(1u, 64u));
   sub->add_option("--cache", cmd.cache,
-                  "Remember what each file held in FILE (mode 0600) and only stat unchanged files next time")
+                  "Remember in FILE (mode 0600) what each file held and each directory listed; next time, "
+                  "unchanged ones are only stat-ed, not read")
       ->type_name("FILE");
   sub->add_option("--allowlist", cmd.allowlist, "Central allowlist of known keys (YAML, see docs/rules.md)")
       ->type_name("FILE");

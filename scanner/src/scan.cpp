@@ -186,6 +186,7 @@ struct Item {
   std::shared_ptr<const DirNode> parent;
   unsigned depth = 0;
   bool is_root = false;
+  FileKey key;  // a file's stat when its lister took one for the cache (ino 0: none)
 };
 
 // Bounds the bytes that workers hold in file buffers at once, so that peak memory does not grow
@@ -304,7 +305,7 @@ class Run {
       if (opts_.pace && !cancelled()) opts_.pace();
       if (!cancelled()) {
         if (item.is_dir) process_dir(item, w);
-        else process_file(item.path, item.rel, w);
+        else process_file(item.path, item.rel, w, item.key);
       }
       std::lock_guard lock(mu_);
       if (--pending_ == 0) cv_.notify_all();
@@ -435,6 +436,7 @@ class Run {
       // A rescan: an unchanged file is settled here, with one stat (relative to the open
       // directory, or by path when the listing came from the cache), and its path hashed on
       // from the directory's (no string made, no queueing).
+      FileKey key;
       if (opts_.cache != nullptr) {
         struct stat fst {};
         int rc;
@@ -444,11 +446,13 @@ class Run {
           w.path.assign(base).append(name);
           rc = ::lstat(w.path.c_str(), &fst);
         }
-        if (rc == 0 && S_ISREG(fst.st_mode) &&
-            opts_.cache->reuse(ScanCache::path_hash(name, base_hash), file_key(fst), w.findings, w.stats, ent.file)) {
-          ++w.stats.files_cached;
-          if (opts_.progress != nullptr) opts_.progress->files.fetch_add(1, std::memory_order_relaxed);
-          continue;
+        if (rc == 0 && S_ISREG(fst.st_mode)) {
+          key = file_key(fst);
+          if (opts_.cache->reuse(ScanCache::path_hash(name, base_hash), key, w.findings, w.stats, ent.file)) {
+            ++w.stats.files_cached;
+            if (opts_.progress != nullptr) opts_.progress->files.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
         }
       }
       std::string path = base;
@@ -460,12 +464,13 @@ class Run {
         if (queue_.size() >= kMaxQueuedFiles) {
           inline_file = true;  // backpressure: the lister reads it itself
         } else {
-          queue_.push_front({std::move(path), std::move(rel), false, dir.root_dev, nullptr, dir.depth + 1, false});
+          queue_.push_front(
+              {std::move(path), std::move(rel), false, dir.root_dev, nullptr, dir.depth + 1, false, key});
           ++pending_;
         }
       }
       if (inline_file && opts_.pace) opts_.pace();
-      if (inline_file) process_file(path, rel, w);
+      if (inline_file) process_file(path, rel, w, key);
       else cv_.notify_one();
     }
     if (!subdirs.empty()) {
@@ -527,9 +532,10 @@ class Run {
     return whole;
   }
 
-  void process_file(const std::string& path, const std::string& rel, Worker& w) {
-    FileKey key;
-    if (opts_.cache != nullptr) {
+  // `listed`: the stat its lister took, when the cache did not know it (then it is not asked again).
+  void process_file(const std::string& path, const std::string& rel, Worker& w, const FileKey& listed = {}) {
+    FileKey key = listed;
+    if (opts_.cache != nullptr && key.ino == 0) {
       // A rescan of an unchanged file only stats it.
       struct stat st {};
       if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {

@@ -322,19 +322,29 @@ void ScanCache::save(const std::string& path) const {
   const std::int64_t racy_from = started_ns_ - kRacyNs;
   auto settled = [&](const FileKey& k) { return std::max(k.mtime_ns, k.ctime_ns) < racy_from; };
   struct OutFile {
+    std::uint64_t hash = 0;
     FileKey key;
     std::string_view data;
     std::uint32_t count = 0;
     std::uint32_t index = CachedEntry::kNoFile;
   };
-  std::unordered_map<std::uint64_t, OutFile> files;
+  // Sorted by hash (a new entry before a remembered one of the same hash): found by binary
+  // search, which holds 68k files in half the memory of a hash map.
+  std::vector<OutFile> files;
+  files.reserve(fresh_files_.size() + n_files_);
   for (const auto& [hash, f] : fresh_files_)
-    if (settled(f.key)) files[hash] = {f.key, f.data, f.count};
+    if (settled(f.key)) files.push_back({hash, f.key, f.data, f.count});
   for (std::size_t i = 0; i < n_files_; ++i) {
     const Record& r = files_[i];
     if (file_used_[i].load(std::memory_order_relaxed) && fresh_files_.count(r.hash) == 0)
-      files[r.hash] = {key_of(r), findings_.substr(r.offset, r.length), r.count};
+      files.push_back({r.hash, key_of(r), findings_.substr(r.offset, r.length), r.count});
   }
+  std::sort(files.begin(), files.end(), [](const OutFile& a, const OutFile& b) { return a.hash < b.hash; });
+  auto find = [&](std::uint64_t hash) -> OutFile* {
+    auto it = std::lower_bound(files.begin(), files.end(), hash,
+                               [](const OutFile& f, std::uint64_t h) { return f.hash < h; });
+    return it != files.end() && it->hash == hash ? &*it : nullptr;
+  };
   struct OutDir {
     std::uint64_t hash;
     FileKey key;
@@ -359,10 +369,10 @@ void ScanCache::save(const std::string& path) const {
 
   std::vector<Record> file_records, dir_records;
   std::string names, findings;
-  auto emit = [&](std::uint64_t hash, OutFile& f) {
+  auto emit = [&](OutFile& f) {
     if (f.index == CachedEntry::kNoFile) {
       f.index = static_cast<std::uint32_t>(file_records.size());
-      Record r = record_of(hash, f.key);
+      Record r = record_of(f.hash, f.key);
       r.offset = findings.size();
       r.length = static_cast<std::uint32_t>(f.data.size());
       r.count = f.count;
@@ -378,24 +388,21 @@ void ScanCache::save(const std::string& path) const {
     for (const auto& e : d.entries) {
       std::uint32_t index = CachedEntry::kNoFile;
       if (e.type == DT_REG)
-        if (auto it = files.find(path_hash(e.name, d.hash)); it != files.end()) index = emit(it->first, it->second);
+        if (OutFile* f = find(path_hash(e.name, d.hash))) index = emit(*f);
       append_entry(names, e.type, index, e.name);
     }
     r.length = static_cast<std::uint32_t>(names.size() - r.offset);
     dir_records.push_back(r);
   }
-  for (auto& [hash, f] : files) emit(hash, f);  // files given as roots, or in directories not kept
+  for (auto& f : files) emit(f);  // files given as roots, or in directories not kept
+  files = {};
 
-  std::string out = std::string(kMagic) + fingerprint_ + "\n";
-  out.resize(kHead, '\0');
-  append_u64(out, file_records.size());
-  append_u64(out, dir_records.size());
-  append_u64(out, names.size());
-  append_u64(out, findings.size());
-  out.append(reinterpret_cast<const char*>(file_records.data()), file_records.size() * sizeof(Record));
-  out.append(reinterpret_cast<const char*>(dir_records.data()), dir_records.size() * sizeof(Record));
-  out += names;
-  out += findings;
+  std::string head = std::string(kMagic) + fingerprint_ + "\n";
+  head.resize(kHead, '\0');
+  append_u64(head, file_records.size());
+  append_u64(head, dir_records.size());
+  append_u64(head, names.size());
+  append_u64(head, findings.size());
 
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -403,18 +410,26 @@ void ScanCache::save(const std::string& path) const {
     throw std::runtime_error("cannot write the scan cache " + tmp + ": " + std::strerror(errno) +
                              "; check that its directory exists and is writable");
   ::fchmod(fd, 0600);
-  std::size_t written = 0;
-  while (written < out.size()) {
-    const ssize_t n = ::write(fd, out.data() + written, out.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const std::string err = std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw std::runtime_error("cannot write the scan cache " + tmp + ": " + err);
+  // Written part by part, not joined first: the joined file was 8 MB more at the agent's peak.
+  auto write_all = [&](const void* data, std::size_t size) {
+    const char* p = static_cast<const char*>(data);
+    for (std::size_t written = 0; written < size;) {
+      const ssize_t n = ::write(fd, p + written, size - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const std::string err = std::strerror(errno);
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        throw std::runtime_error("cannot write the scan cache " + tmp + ": " + err);
+      }
+      written += static_cast<std::size_t>(n);
     }
-    written += static_cast<std::size_t>(n);
-  }
+  };
+  write_all(head.data(), head.size());
+  write_all(file_records.data(), file_records.size() * sizeof(Record));
+  write_all(dir_records.data(), dir_records.size() * sizeof(Record));
+  write_all(names.data(), names.size());
+  write_all(findings.data(), findings.size());
   ::fsync(fd);
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
