@@ -409,7 +409,7 @@ class Run {
           ++w.stats.skipped["too_deep"];
           continue;
         }
-        subdirs.push_back({std::move(path), std::move(rel), true, dir.root_dev, node, dir.depth + 1, false});
+        subdirs.push_back({std::move(path), std::move(rel), true, dir.root_dev, node, dir.depth + 1, false, {}});
         continue;
       }
       ++w.stats.files_seen;
@@ -662,7 +662,7 @@ ScanResult scan(const ScanOptions& options) {
     if (base.back() != '/') base += '/';
     for (const auto& rel : options.files) {
       ++result.stats.files_seen;
-      run.add_root({base + rel, rel, false, 0, nullptr, 0, true});
+      run.add_root({base + rel, rel, false, 0, nullptr, 0, true, {}});
     }
     usable = options.files.size();
   }
@@ -675,12 +675,12 @@ ScanResult scan(const ScanOptions& options) {
     }
     ++usable;
     if (S_ISDIR(st.st_mode)) {
-      run.add_root({root, "", true, st.st_dev, nullptr, 0, true});
+      run.add_root({root, "", true, st.st_dev, nullptr, 0, true, {}});
     } else if (S_ISREG(st.st_mode)) {
       ++result.stats.files_seen;
       const auto slash = root.find_last_of('/');
       run.add_root({root, slash == std::string::npos ? root : root.substr(slash + 1), false, st.st_dev, nullptr, 0,
-                    true});
+                    true, {}});
     } else {
       ++result.stats.files_seen;
       ++result.stats.skipped["special_file"];

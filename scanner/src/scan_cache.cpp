@@ -43,8 +43,6 @@ bool same_key(const ScanCache::Record& r, const FileKey& k) {
   return r.dev == k.dev && r.ino == k.ino && r.size == k.size && r.mtime_ns == k.mtime_ns && r.ctime_ns == k.ctime_ns;
 }
 
-FileKey key_of(const ScanCache::Record& r) { return {r.dev, r.ino, r.size, r.mtime_ns, r.ctime_ns}; }
-
 ScanCache::Record record_of(std::uint64_t hash, const FileKey& k) {
   ScanCache::Record r;
   r.hash = hash;
@@ -251,13 +249,22 @@ bool ScanCache::listing(std::uint64_t dir_hash, const FileKey& key, std::vector<
   return true;
 }
 
+void ScanCache::add(std::uint64_t hash, const FileKey& key, std::string_view data, std::uint32_t count, bool dir) {
+  Shard& shard = shards_[hash % kShards];
+  std::lock_guard lock(shard.mu);
+  std::string& arena = dir ? shard.dir_data : shard.file_data;
+  Record r = record_of(hash, key);
+  r.offset = arena.size();
+  r.length = static_cast<std::uint32_t>(data.size());
+  r.count = count;
+  arena.append(data);
+  (dir ? shard.dirs : shard.files).push_back(r);
+}
+
 void ScanCache::store_listing(std::uint64_t dir_hash, const FileKey& key, const std::vector<CachedEntry>& entries) {
-  Fresh f;
-  f.key = key;
-  f.count = static_cast<std::uint32_t>(entries.size());
-  for (const auto& e : entries) append_entry(f.data, e.type, CachedEntry::kNoFile, e.name);
-  std::lock_guard lock(*mu_);
-  fresh_dirs_[dir_hash] = std::move(f);
+  std::string data;
+  for (const auto& e : entries) append_entry(data, e.type, CachedEntry::kNoFile, e.name);
+  add(dir_hash, key, data, static_cast<std::uint32_t>(entries.size()), true);
 }
 
 bool ScanCache::reuse(const std::string& path, const FileKey& key, std::vector<Finding>& out, ScanStats& stats) {
@@ -272,14 +279,14 @@ bool ScanCache::reuse(std::uint64_t hash, const FileKey& key, std::vector<Findin
   if (r == nullptr || r->offset > findings_.size() || r->length > findings_.size() - r->offset) return false;
   std::string_view area = findings_.substr(r->offset, r->length);
   std::uint64_t n = 0;
-  if (!detail::get_uint(area, n) || n > area.size()) return false;
+  if (!area.empty() && (!detail::get_uint(area, n) || n > area.size())) return false;
   std::vector<Finding> found(static_cast<std::size_t>(n));
   for (auto& f : found) {
     if (!detail::decode_finding(area, f)) return false;
     f.paired_with.clear();  // pairing is redone over the whole scan
   }
   ScanStats counts;
-  if (!read_counts(area, counts) || !area.empty()) return false;
+  if (r->length != 0 && (!read_counts(area, counts) || !area.empty())) return false;
   std::move(found.begin(), found.end(), std::back_inserter(out));
   for (const auto& [k, v] : counts.rejected) stats.rejected[k] += v;
   for (const auto& [k, v] : counts.skipped) stats.skipped[k] += v;
@@ -290,22 +297,37 @@ bool ScanCache::reuse(std::uint64_t hash, const FileKey& key, std::vector<Findin
 
 void ScanCache::store(const std::string& path, const FileKey& key, const std::vector<Finding>& findings,
                       const ScanStats& stats) {
-  Fresh e;
-  e.key = key;
-  e.count = static_cast<std::uint32_t>(findings.size());
-  detail::put_uint(e.data, findings.size());
-  for (const auto& f : findings) {
-    Finding copy = f;
-    copy.paired_with.clear();
-    detail::encode_finding(copy, e.data);
+  // A file that held nothing (most) takes no bytes: its record says it all.
+  std::string data;
+  if (!findings.empty() || !stats.rejected.empty() || !stats.skipped.empty() || stats.trust_store_certificates != 0) {
+    detail::put_uint(data, findings.size());
+    for (const auto& f : findings) {
+      Finding copy = f;
+      copy.paired_with.clear();
+      detail::encode_finding(copy, data);
+    }
+    write_counts(stats, data);
   }
-  write_counts(stats, e.data);
-  std::lock_guard lock(*mu_);
-  fresh_files_[path_hash(path)] = std::move(e);
+  add(path_hash(path), key, data, static_cast<std::uint32_t>(findings.size()), false);
+}
+
+std::string_view ScanCache::data_of(const Ref& r, bool dir) const {
+  const Record& rec = ref_record(r, dir);
+  const std::string_view area = r.src == kOld ? (dir ? names_ : findings_)
+                                              : std::string_view(dir ? shards_[r.src].dir_data : shards_[r.src].file_data);
+  return area.substr(rec.offset, rec.length);
+}
+
+const ScanCache::Record& ScanCache::ref_record(const Ref& r, bool dir) const {
+  if (r.src == kOld) return (dir ? dirs_ : files_)[r.index];
+  return (dir ? shards_[r.src].dirs : shards_[r.src].files)[r.index];
 }
 
 void ScanCache::save(const std::string& path) const {
-  std::lock_guard lock(*mu_);
+  std::vector<std::unique_lock<std::mutex>> locks;
+  for (std::size_t i = 0; i < kShards; ++i) locks.emplace_back(shards_[i].mu);
+  bool fresh = false;
+  for (std::size_t i = 0; i < kShards; ++i) fresh = fresh || !shards_[i].files.empty() || !shards_[i].dirs.empty();
   auto all_used = [](const std::unique_ptr<std::atomic<bool>[]>& used, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i)
       if (!used[i].load(std::memory_order_relaxed)) return false;
@@ -313,96 +335,75 @@ void ScanCache::save(const std::string& path) const {
   };
   // A rescan that changed nothing (every remembered file and directory seen unchanged, none new
   // or gone) leaves the file as it is: rewriting the same bytes was 8% of such a rescan.
-  if (!loaded_from_.empty() && loaded_from_ == path && fresh_files_.empty() && fresh_dirs_.empty() &&
-      all_used(file_used_, n_files_) && all_used(dir_used_, n_dirs_))
+  if (!loaded_from_.empty() && loaded_from_ == path && !fresh && all_used(file_used_, n_files_) &&
+      all_used(dir_used_, n_dirs_))
     return;
 
   // What is kept: every remembered entry seen unchanged, and every new one but those seen in
-  // the tick they changed.
+  // the tick they changed; a new one replaces a remembered one of the same path. Only
+  // references (16 bytes each) are gathered: records and bytes are copied straight to the file.
   const std::int64_t racy_from = started_ns_ - kRacyNs;
-  auto settled = [&](const FileKey& k) { return std::max(k.mtime_ns, k.ctime_ns) < racy_from; };
-  struct OutFile {
-    std::uint64_t hash = 0;
-    FileKey key;
-    std::string_view data;
-    std::uint32_t count = 0;
-    std::uint32_t index = CachedEntry::kNoFile;
-  };
-  // Sorted by hash (a new entry before a remembered one of the same hash): found by binary
-  // search, which holds 68k files in half the memory of a hash map.
-  std::vector<OutFile> files;
-  files.reserve(fresh_files_.size() + n_files_);
-  for (const auto& [hash, f] : fresh_files_)
-    if (settled(f.key)) files.push_back({hash, f.key, f.data, f.count});
-  for (std::size_t i = 0; i < n_files_; ++i) {
-    const Record& r = files_[i];
-    if (file_used_[i].load(std::memory_order_relaxed) && fresh_files_.count(r.hash) == 0)
-      files.push_back({r.hash, key_of(r), findings_.substr(r.offset, r.length), r.count});
-  }
-  std::sort(files.begin(), files.end(), [](const OutFile& a, const OutFile& b) { return a.hash < b.hash; });
-  auto find = [&](std::uint64_t hash) -> OutFile* {
-    auto it = std::lower_bound(files.begin(), files.end(), hash,
-                               [](const OutFile& f, std::uint64_t h) { return f.hash < h; });
-    return it != files.end() && it->hash == hash ? &*it : nullptr;
-  };
-  struct OutDir {
-    std::uint64_t hash;
-    FileKey key;
-    std::vector<CachedEntry> entries;
-  };
-  std::vector<OutDir> dirs;
-  for (const auto& [hash, f] : fresh_dirs_) {
-    if (!settled(f.key)) continue;
-    OutDir d{hash, f.key, {}};
-    Record r = record_of(hash, f.key);
-    r.length = static_cast<std::uint32_t>(f.data.size());
-    r.count = f.count;
-    if (decode_listing(f.data, r, d.entries)) dirs.push_back(std::move(d));
-  }
-  for (std::size_t i = 0; i < n_dirs_; ++i) {
-    OutDir d{dirs_[i].hash, key_of(dirs_[i]), {}};
-    if (dir_used_[i].load(std::memory_order_relaxed) && fresh_dirs_.count(d.hash) == 0 &&
-        decode_listing(names_, dirs_[i], d.entries))
-      dirs.push_back(std::move(d));
-  }
-  std::sort(dirs.begin(), dirs.end(), [](const OutDir& a, const OutDir& b) { return a.hash < b.hash; });
-
-  std::vector<Record> file_records, dir_records;
-  std::string names, findings;
-  auto emit = [&](OutFile& f) {
-    if (f.index == CachedEntry::kNoFile) {
-      f.index = static_cast<std::uint32_t>(file_records.size());
-      Record r = record_of(f.hash, f.key);
-      r.offset = findings.size();
-      r.length = static_cast<std::uint32_t>(f.data.size());
-      r.count = f.count;
-      findings += f.data;
-      file_records.push_back(r);
+  auto gather = [&](bool dir) {
+    std::vector<Ref> refs;
+    for (std::uint32_t s = 0; s < kShards; ++s) {
+      const auto& recs = dir ? shards_[s].dirs : shards_[s].files;
+      for (std::uint32_t i = 0; i < recs.size(); ++i)
+        if (std::max(recs[i].mtime_ns, recs[i].ctime_ns) < racy_from) refs.push_back({recs[i].hash, s, i});
     }
-    return f.index;
+    const auto& used = dir ? dir_used_ : file_used_;
+    const Record* old = dir ? dirs_ : files_;
+    for (std::uint32_t i = 0; i < (dir ? n_dirs_ : n_files_); ++i)
+      if (used[i].load(std::memory_order_relaxed)) refs.push_back({old[i].hash, kOld, i});
+    // By hash, new before remembered, then one a hash (a new look supersedes the old one).
+    std::stable_sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
+      return a.hash != b.hash ? a.hash < b.hash : (a.src != kOld && b.src == kOld);
+    });
+    refs.erase(std::unique(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) { return a.hash == b.hash; }),
+               refs.end());
+    return refs;
   };
-  for (const auto& d : dirs) {
-    Record r = record_of(d.hash, d.key);
-    r.offset = names.size();
-    r.count = static_cast<std::uint32_t>(d.entries.size());
-    for (const auto& e : d.entries) {
-      std::uint32_t index = CachedEntry::kNoFile;
+  const std::vector<Ref> files = gather(false);
+  const std::vector<Ref> dirs = gather(true);
+  auto find_file = [&](std::uint64_t hash) -> std::size_t {
+    auto it = std::lower_bound(files.begin(), files.end(), hash, [](const Ref& r, std::uint64_t h) { return r.hash < h; });
+    return it != files.end() && it->hash == hash ? static_cast<std::size_t>(it - files.begin()) : files.size();
+  };
+  // Each directory's entries, decoded again per pass (no copy of every name is kept).
+  std::vector<CachedEntry> entries;
+  auto listing_of = [&](const Ref& d) {
+    Record r = ref_record(d, true);
+    r.offset = 0;
+    return decode_listing(data_of(d, true), r, entries);
+  };
+
+  // Pass 1: number the files in the order their directories list them (the rest after), and
+  // size the areas.
+  std::vector<std::uint32_t> index_of(files.size(), CachedEntry::kNoFile), order;
+  order.reserve(files.size());
+  std::vector<std::uint32_t> listing_bytes(dirs.size(), 0);
+  std::vector<bool> keep_dir(dirs.size(), false);
+  std::uint64_t names_size = 0, findings_size = 0;
+  auto number = [&](std::size_t f) {
+    if (index_of[f] == CachedEntry::kNoFile) {
+      index_of[f] = static_cast<std::uint32_t>(order.size());
+      order.push_back(static_cast<std::uint32_t>(f));
+      findings_size += ref_record(files[f], false).length;
+    }
+    return index_of[f];
+  };
+  for (std::size_t d = 0; d < dirs.size(); ++d) {
+    if (!listing_of(dirs[d])) continue;  // a listing that does not decode is dropped
+    keep_dir[d] = true;
+    for (const auto& e : entries) {
       if (e.type == DT_REG)
-        if (OutFile* f = find(path_hash(e.name, d.hash))) index = emit(*f);
-      append_entry(names, e.type, index, e.name);
+        if (const std::size_t f = find_file(path_hash(e.name, dirs[d].hash)); f < files.size()) number(f);
+      listing_bytes[d] += static_cast<std::uint32_t>(kEntryHead + e.name.size() + 1);
     }
-    r.length = static_cast<std::uint32_t>(names.size() - r.offset);
-    dir_records.push_back(r);
+    names_size += listing_bytes[d];
   }
-  for (auto& f : files) emit(f);  // files given as roots, or in directories not kept
-  files = {};
-
-  std::string head = std::string(kMagic) + fingerprint_ + "\n";
-  head.resize(kHead, '\0');
-  append_u64(head, file_records.size());
-  append_u64(head, dir_records.size());
-  append_u64(head, names.size());
-  append_u64(head, findings.size());
+  for (std::size_t f = 0; f < files.size(); ++f) number(f);  // files given as roots, or in dirs not kept
+  std::size_t n_dirs = 0;
+  for (bool k : keep_dir) n_dirs += k;
 
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -410,11 +411,11 @@ void ScanCache::save(const std::string& path) const {
     throw std::runtime_error("cannot write the scan cache " + tmp + ": " + std::strerror(errno) +
                              "; check that its directory exists and is writable");
   ::fchmod(fd, 0600);
-  // Written part by part, not joined first: the joined file was 8 MB more at the agent's peak.
-  auto write_all = [&](const void* data, std::size_t size) {
-    const char* p = static_cast<const char*>(data);
-    for (std::size_t written = 0; written < size;) {
-      const ssize_t n = ::write(fd, p + written, size - written);
+  // Through one 1 MiB buffer: the joined file was as large again at the peak.
+  std::string buffer;
+  auto flush = [&] {
+    for (std::size_t written = 0; written < buffer.size();) {
+      const ssize_t n = ::write(fd, buffer.data() + written, buffer.size() - written);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
         const std::string err = std::strerror(errno);
@@ -424,12 +425,51 @@ void ScanCache::save(const std::string& path) const {
       }
       written += static_cast<std::size_t>(n);
     }
+    buffer.clear();
   };
-  write_all(head.data(), head.size());
-  write_all(file_records.data(), file_records.size() * sizeof(Record));
-  write_all(dir_records.data(), dir_records.size() * sizeof(Record));
-  write_all(names.data(), names.size());
-  write_all(findings.data(), findings.size());
+  auto put = [&](std::string_view bytes) {
+    buffer.append(bytes);
+    if (buffer.size() >= (1u << 20)) flush();
+  };
+  auto put_record = [&](const Record& r) { put(std::string_view(reinterpret_cast<const char*>(&r), sizeof r)); };
+
+  std::string head = std::string(kMagic) + fingerprint_ + "\n";
+  head.resize(kHead, '\0');
+  append_u64(head, order.size());
+  append_u64(head, n_dirs);
+  append_u64(head, names_size);
+  append_u64(head, findings_size);
+  put(head);
+  std::uint64_t offset = 0;
+  for (std::uint32_t f : order) {  // pass 2: the file records
+    Record r = ref_record(files[f], false);
+    r.offset = offset;
+    offset += r.length;
+    put_record(r);
+  }
+  offset = 0;
+  for (std::size_t d = 0; d < dirs.size(); ++d) {  // pass 3: the directory records
+    if (!keep_dir[d]) continue;
+    Record r = ref_record(dirs[d], true);
+    r.offset = offset;
+    r.length = listing_bytes[d];
+    offset += r.length;
+    put_record(r);
+  }
+  std::string entry;
+  for (std::size_t d = 0; d < dirs.size(); ++d) {  // pass 4: the names, with their files' numbers
+    if (!keep_dir[d] || !listing_of(dirs[d])) continue;
+    for (const auto& e : entries) {
+      std::uint32_t index = CachedEntry::kNoFile;
+      if (e.type == DT_REG)
+        if (const std::size_t f = find_file(path_hash(e.name, dirs[d].hash)); f < files.size()) index = index_of[f];
+      entry.clear();
+      append_entry(entry, e.type, index, e.name);
+      put(entry);
+    }
+  }
+  for (std::uint32_t f : order) put(data_of(files[f], false));  // pass 5: what the files held
+  flush();
   ::fsync(fd);
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {

@@ -407,6 +407,21 @@ TEST_CASE("a rescan reports what the cached files' scans counted: rejected block
   CHECK(second.findings.size() == first.findings.size());
 }
 
+TEST_CASE("a file given as a root is remembered and reused like a listed one") {
+  t::TempTree tree, state;
+  const std::string key = tree.write("one.pem", t::pkcs8_pem(t::ec_p256()));
+  tree.write("dir/two.pem", t::pkcs8_pem(t::ed25519()));
+  settle();
+  ScanOptions o;
+  o.roots = {key, tree.path("dir")};
+  const std::string cache_file = state.path("cache");
+  CHECK(cached_scan(o, cache_file).stats.files_cached == 0);
+  const auto again = cached_scan(o, cache_file);
+  CHECK(again.stats.files_cached == 2);
+  CHECK(again.stats.dirs_cached == 1);
+  CHECK(relative_paths(again) == std::vector<std::string>{"one.pem", "two.pem"});
+}
+
 TEST_CASE("a damaged cache file is ignored whole and the scan reads everything") {
   t::TempTree tree, state;
   tree.write("a/one.pem", t::pkcs8_pem(t::ec_p256()));

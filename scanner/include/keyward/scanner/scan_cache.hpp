@@ -19,7 +19,6 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace keyward::scanner {
@@ -101,17 +100,30 @@ class ScanCache {
   };
 
  private:
-  struct Fresh {
-    FileKey key;
-    std::string data;  // findings (files) or names (directories), encoded as in the file
-    std::uint32_t count = 0;
+  // This scan's new entries, in shards by hash (a lock each): a record and its bytes in the
+  // shard's arena, 64 bytes a file or directory plus what it holds (a hash map of strings had
+  // cost about 130).
+  struct Shard {
+    std::mutex mu;
+    std::vector<Record> files, dirs;
+    std::string file_data, dir_data;
   };
+  static constexpr std::size_t kShards = 16;
+  // A file or directory to write: from shard `src`, or remembered (src == kOld), at `index`.
+  struct Ref {
+    std::uint64_t hash;
+    std::uint32_t src, index;
+  };
+  static constexpr std::uint32_t kOld = 0xffffffff;
 
   static ScanCache empty(const std::string& fingerprint);
   static ScanCache from_buffer(std::unique_ptr<std::uint64_t[]> buffer, std::size_t size, const std::string& fingerprint);
   const Record* find_dir(std::uint64_t hash, const FileKey& key) const;
   const Record* find_file(std::uint64_t hash, const FileKey& key) const;
   static bool decode_listing(std::string_view names, const Record& r, std::vector<CachedEntry>& out);
+  void add(std::uint64_t hash, const FileKey& key, std::string_view data, std::uint32_t count, bool dir);
+  std::string_view data_of(const Ref& r, bool dir) const;
+  const Record& ref_record(const Ref& r, bool dir) const;
 
   std::string fingerprint_;
   std::string loaded_from_;  // the path of a cache file read whole and valid; "" otherwise
@@ -129,8 +141,7 @@ class ScanCache {
   // Files by hash, built on first need (a changed directory, a file given as a root).
   mutable std::unique_ptr<std::once_flag> file_index_once_ = std::make_unique<std::once_flag>();
   mutable std::vector<std::pair<std::uint64_t, std::uint32_t>> file_index_;
-  std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();  // movable cache
-  std::unordered_map<std::uint64_t, Fresh> fresh_files_, fresh_dirs_;  // this scan's new entries
+  std::unique_ptr<Shard[]> shards_ = std::make_unique<Shard[]>(kShards);  // a pointer: movable cache
 };
 
 }  // namespace keyward::scanner
