@@ -5,6 +5,7 @@
 #include "mounts.hpp"
 #include "openssl/handles.hpp"
 #include "item_scan.hpp"
+#include "memory_budget.hpp"
 
 #include <keyward/scanner/scan_cache.hpp>
 
@@ -187,37 +188,6 @@ struct Item {
   unsigned depth = 0;
   bool is_root = false;
   FileKey key;  // a file's stat when its lister took one for the cache (ino 0: none)
-};
-
-// Bounds the bytes that workers hold in file buffers at once, so that peak memory does not grow
-// with the number of threads: small files pass freely; a large file or a window waits until the
-// budget has room (a file read whole that is bigger than the budget holds it alone).
-class MemoryBudget {
- public:
-  explicit MemoryBudget(std::uint64_t cap) : cap_(cap) {}
-  static constexpr std::uint64_t kFree = 1u << 20;  // files up to this size are not counted
-
-  std::uint64_t acquire(std::uint64_t n) {
-    if (n <= kFree) return 0;
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return used_ == 0 || used_ + n <= cap_; });
-    used_ += n;
-    return n;
-  }
-  void release(std::uint64_t n) {
-    if (n == 0) return;
-    {
-      std::lock_guard lock(mu_);
-      used_ -= n;
-    }
-    cv_.notify_all();
-  }
-
- private:
-  std::uint64_t cap_;
-  std::uint64_t used_ = 0;
-  std::mutex mu_;
-  std::condition_variable cv_;
 };
 
 void merge(ScanStats& into, const ScanStats& from) {
@@ -549,7 +519,7 @@ class Run {
     }
     std::uint64_t held = 0;
     struct Release {  // on every way out: drop a large buffer, then give its bytes back
-      MemoryBudget& b;
+      detail::MemoryBudget& b;
       std::uint64_t& n;
       detail::ReadBuffer& buffer;
       ~Release() {
@@ -586,7 +556,7 @@ class Run {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> queue_;  // directories at the back (depth first), files at the front
-  MemoryBudget budget_;
+  detail::MemoryBudget budget_;
   std::size_t pending_ = 0;
 };
 
