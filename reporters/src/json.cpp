@@ -47,7 +47,10 @@ std::string render_json(const scanner::ScanResult& result) {
 
 std::string render_jsonl(const scanner::ScanResult& result) {
   std::string out;
-  for (const auto& f : result.findings) out += dump(scanner::to_json(f), -1) + "\n";
+  for (const auto& f : result.findings) {
+    scanner::write_json(f, out, -1);  // the same text as the JSON tree's compact dump
+    out += '\n';
+  }
   out += dump(scanner::to_json(result, false), -1) + "\n";
   return out;
 }

@@ -163,14 +163,14 @@ struct Decoder {
       (*this)(v.emplace());
     } else if constexpr (IsVector<T>::value) {
       std::uint64_t n = 0;
-      // Each element takes at least one byte: a count beyond what is left is damage.
+      // Each element takes at least one byte: a count beyond what is left is damage. Elements
+      // are added as they decode, never allocated from the count: memory follows what decodes.
       if (!get_uint(in, n) || n > in.size()) {
         ok = false;
         return;
       }
       v.clear();
-      v.resize(static_cast<std::size_t>(n));
-      for (auto& x : v) (*this)(x);
+      for (std::uint64_t i = 0; i < n && ok; ++i) (*this)(v.emplace_back());
     } else {
       walk(*this, v);
     }

@@ -2,8 +2,8 @@
 // unchanged file that holds findings. Reading the JSON form back cost 12 us a finding (building
 // the JSON tree); this costs well under one. Every field of Finding is written, internal ones
 // included, in the one order walk() gives for both directions. Lengths and counts read are
-// checked against what is left, so damaged input gives an error, never a huge allocation
-// (tests/fuzz/scan_cache_fuzzer.cpp). Not a wire format: a cache belongs to one build of keyward.
+// checked against what is left and elements are added only as they decode, so damaged input
+// gives an error, never an allocation made from a count (tests/fuzz/scan_cache_fuzzer.cpp). Not a wire format: a cache belongs to one build of keyward.
 // Hand-written rather than cereal or msgpack: cereal trusts sizes it reads, and msgpack goes
 // through the same JSON tree.
 #pragma once

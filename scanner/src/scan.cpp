@@ -102,9 +102,9 @@ bool joined_ends_with(std::string_view base, std::string_view name, std::string_
          base.substr(base.size() - from_base) == suffix.substr(0, from_base);
 }
 
-// matches() for an entry base + name, building the joined path only for globs that need it
-// (a rescan settles most files without ever making their path).
-bool matches_entry(const std::vector<Glob>& globs, std::string_view base, std::string_view name) {
+// Whether an entry base + name matches a glob, building the joined path only for globs that need
+// it (a rescan settles most files without ever making their path).
+bool matches(const std::vector<Glob>& globs, std::string_view base, std::string_view name) {
   for (const auto& g : globs) {
     if (g.on_name) {
       if (g.literal ? name == g.pattern : ::fnmatch(g.pattern.c_str(), std::string(name).c_str(), 0) == 0) return true;
@@ -114,21 +114,6 @@ bool matches_entry(const std::vector<Glob>& globs, std::string_view base, std::s
       std::string path(base);
       path += name;
       if (g.literal ? path == g.pattern : ::fnmatch(g.pattern.c_str(), path.c_str(), 0) == 0) return true;
-    }
-  }
-  return false;
-}
-
-bool matches(const std::vector<Glob>& globs, const std::string& path, std::string_view name) {
-  for (const auto& g : globs) {
-    if (g.on_name) {
-      if (g.literal ? name == g.pattern : ::fnmatch(g.pattern.c_str(), std::string(name).c_str(), 0) == 0) return true;
-    } else if (g.suffix) {
-      if (path.size() >= g.pattern.size() &&
-          path.compare(path.size() - g.pattern.size(), g.pattern.size(), g.pattern) == 0)
-        return true;
-    } else if (g.literal ? path == g.pattern : ::fnmatch(g.pattern.c_str(), path.c_str(), 0) == 0) {
-      return true;
     }
   }
   return false;
@@ -367,7 +352,7 @@ class Run {
         std::string path = base;
         path += name;
         std::string rel = dir.rel.empty() ? std::string(name) : dir.rel + "/" + std::string(name);
-        if (matches(excludes_, path, name)) {
+        if (matches(excludes_, base, name)) {
           ++w.stats.skipped["excluded"];
           continue;
         }
@@ -399,7 +384,7 @@ class Run {
           ++w.stats.skipped["unknown_type"];
           continue;
       }
-      if (matches_entry(excludes_, base, name)) {
+      if (matches(excludes_, base, name)) {
         ++w.stats.skipped["excluded"];
         continue;
       }

@@ -37,6 +37,13 @@ std::int64_t now_ns() {
       .count();
 }
 
+// The first kHead bytes of a cache file for this fingerprint.
+std::string head_of(const std::string& fingerprint) {
+  std::string head = std::string(kMagic) + fingerprint + "\n";
+  head.resize(kHead, '\0');
+  return head;
+}
+
 void append_u64(std::string& out, std::uint64_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
 
 bool same_key(const ScanCache::Record& r, const FileKey& k) {
@@ -72,6 +79,18 @@ void write_counts(const ScanStats& stats, std::string& out) {
     }
   }
   detail::put_uint(out, stats.trust_store_certificates);
+}
+
+// Whether nothing is at `path` (or an empty file), or a file that starts as every cache file of
+// any version does.
+bool is_cache_or_absent(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return errno == ENOENT;
+  constexpr std::string_view kAnyVersion = "keyward-cache v";
+  char head[kAnyVersion.size()];
+  const ssize_t n = ::read(fd, head, sizeof head);
+  ::close(fd);
+  return n == 0 || (n == static_cast<ssize_t>(sizeof head) && std::string_view(head, sizeof head) == kAnyVersion);
 }
 
 bool read_counts(std::string_view& in, ScanStats& out) {
@@ -132,10 +151,8 @@ ScanCache ScanCache::parse(std::string bytes, const std::string& fp) {
 
 ScanCache ScanCache::from_buffer(std::unique_ptr<std::uint64_t[]> buffer, std::size_t size, const std::string& fp) {
   ScanCache cache = empty(fp);
-  std::string head = std::string(kMagic) + fp + "\n";
-  head.resize(kHead, '\0');
   const char* base = reinterpret_cast<const char*>(buffer.get());
-  if (fp.size() != 64 || size < kHead + kCounts || std::string_view(base, kHead) != head)
+  if (fp.size() != 64 || size < kHead + kCounts || std::string_view(base, kHead) != head_of(fp))
     return cache;  // absent, another version or other options
   const std::uint64_t* counts = buffer.get() + kHead / 8;
   const std::uint64_t n_files = counts[0], n_dirs = counts[1], n_names = counts[2], n_findings = counts[3];
@@ -176,12 +193,16 @@ ScanCache ScanCache::load(const std::string& path, const std::string& fp) {
   struct stat st {};
   std::size_t size = 0, got = 0;
   std::unique_ptr<std::uint64_t[]> buffer;
-  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::size_t>(st.st_size) >= kHead;
   if (ok) {
     size = static_cast<std::size_t>(st.st_size);
     buffer = std::make_unique_for_overwrite<std::uint64_t[]>(size / 8 + 1);  // read into, not zeroed
+    // The head first: a file of another version or options, or not a cache at all, is not read.
+    ok = ::pread(fd, buffer.get(), kHead, 0) == static_cast<ssize_t>(kHead) &&
+         std::string_view(reinterpret_cast<const char*>(buffer.get()), kHead) == head_of(fp);
+    got = ok ? kHead : 0;
     while (ok && got < size) {
-      const ssize_t n = ::read(fd, reinterpret_cast<char*>(buffer.get()) + got, size - got);
+      const ssize_t n = ::pread(fd, reinterpret_cast<char*>(buffer.get()) + got, size - got, static_cast<off_t>(got));
       if (n < 0 && errno == EINTR) continue;
       ok = n > 0;
       if (ok) got += static_cast<std::size_t>(n);
@@ -194,21 +215,16 @@ ScanCache ScanCache::load(const std::string& path, const std::string& fp) {
   return cache;
 }
 
-const ScanCache::Record* ScanCache::find_dir(std::uint64_t hash, const FileKey& key) const {
+// The remembered directory of this hash (and key, when given).
+const ScanCache::Record* ScanCache::find_dir(std::uint64_t hash, const FileKey* key) const {
   const std::size_t b = hash >> dir_shift_;
   if (b + 1 >= dir_index_.size()) return nullptr;
   for (std::uint32_t i = dir_index_[b]; i < dir_index_[b + 1] && dirs_[i].hash <= hash; ++i)
-    if (dirs_[i].hash == hash && same_key(dirs_[i], key)) return &dirs_[i];
+    if (dirs_[i].hash == hash && (key == nullptr || same_key(dirs_[i], *key))) return &dirs_[i];
   return nullptr;
 }
 
-bool ScanCache::has_listing(std::uint64_t hash) const {
-  const std::size_t b = hash >> dir_shift_;
-  if (b + 1 >= dir_index_.size()) return false;
-  for (std::uint32_t i = dir_index_[b]; i < dir_index_[b + 1] && dirs_[i].hash <= hash; ++i)
-    if (dirs_[i].hash == hash) return true;
-  return false;
-}
+bool ScanCache::has_listing(std::uint64_t hash) const { return find_dir(hash, nullptr) != nullptr; }
 
 const ScanCache::Record* ScanCache::find_file(std::uint64_t hash, const FileKey& key) const {
   std::call_once(*file_index_once_, [this] {
@@ -243,7 +259,7 @@ bool ScanCache::decode_listing(std::string_view names, const Record& r, std::vec
 }
 
 bool ScanCache::listing(std::uint64_t dir_hash, const FileKey& key, std::vector<CachedEntry>& out) {
-  const Record* r = find_dir(dir_hash, key);
+  const Record* r = find_dir(dir_hash, &key);
   if (r == nullptr || !decode_listing(names_, *r, out)) return false;
   dir_used_[static_cast<std::size_t>(r - dirs_)].store(true, std::memory_order_relaxed);
   return true;
@@ -280,10 +296,10 @@ bool ScanCache::reuse(std::uint64_t hash, const FileKey& key, std::vector<Findin
   std::string_view area = findings_.substr(r->offset, r->length);
   std::uint64_t n = 0;
   if (!area.empty() && (!detail::get_uint(area, n) || n > area.size())) return false;
-  std::vector<Finding> found(static_cast<std::size_t>(n));
-  for (auto& f : found) {
-    if (!detail::decode_finding(area, f)) return false;
-    f.paired_with.clear();  // pairing is redone over the whole scan
+  std::vector<Finding> found;  // grown as findings decode, not allocated from the count
+  for (std::uint64_t i = 0; i < n; ++i) {
+    if (!detail::decode_finding(area, found.emplace_back())) return false;
+    found.back().paired_with.clear();  // pairing is redone over the whole scan
   }
   ScanStats counts;
   if (r->length != 0 && (!read_counts(area, counts) || !area.empty())) return false;
@@ -405,6 +421,10 @@ void ScanCache::save(const std::string& path) const {
   std::size_t n_dirs = 0;
   for (bool k : keep_dir) n_dirs += k;
 
+  // --cache pointed at some other file by mistake must not cost the user that file.
+  if (!is_cache_or_absent(path))
+    throw std::runtime_error("not writing the scan cache: " + path +
+                             " exists and is not a keyward cache file; give --cache a new path");
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
@@ -433,8 +453,7 @@ void ScanCache::save(const std::string& path) const {
   };
   auto put_record = [&](const Record& r) { put(std::string_view(reinterpret_cast<const char*>(&r), sizeof r)); };
 
-  std::string head = std::string(kMagic) + fingerprint_ + "\n";
-  head.resize(kHead, '\0');
+  std::string head = head_of(fingerprint_);
   append_u64(head, order.size());
   append_u64(head, n_dirs);
   append_u64(head, names_size);
@@ -470,8 +489,12 @@ void ScanCache::save(const std::string& path) const {
   }
   for (std::uint32_t f : order) put(data_of(files[f], false));  // pass 5: what the files held
   flush();
-  ::fsync(fd);
-  ::close(fd);
+  // A full disk may only show here: a cache that did not reach it is not put in place.
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const std::string err = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("cannot write the scan cache " + tmp + ": " + err);
+  }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string err = std::strerror(errno);
     ::unlink(tmp.c_str());

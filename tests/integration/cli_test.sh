@@ -86,6 +86,11 @@ check "--strict makes unreadable entries exit 2" 2 $?
 out=$("$kw" scan -q --cache "$tmp/no/such/dir/cache" "$tmp/clean" 2>"$tmp/err"); check "an unwritable cache keeps the exit status" 0 $?
 contains "the report is still written" "$out" "Summary:"
 contains "the unwritable cache is reported" "$(cat "$tmp/err")" "cannot write the scan cache"
+# --cache given a file that is not a cache (a slip of the keyboard) leaves it as it was.
+printf 'my notes\n' > "$tmp/notes.txt"
+"$kw" scan -q --cache "$tmp/notes.txt" "$tmp/clean" >/dev/null 2>"$tmp/err"; check "a foreign --cache file keeps the exit status" 0 $?
+check "a foreign --cache file is not overwritten" "my notes" "$(cat "$tmp/notes.txt")"
+contains "a foreign --cache file is named" "$(cat "$tmp/err")" "is not a keyward cache file"
 
 # A broken rule file is named with its line and what is wrong, and exits 2.
 mkdir -p "$tmp/badrules"

@@ -422,6 +422,27 @@ TEST_CASE("a file given as a root is remembered and reused like a listed one") {
   CHECK(relative_paths(again) == std::vector<std::string>{"one.pem", "two.pem"});
 }
 
+TEST_CASE("the cache never overwrites a file that is not a cache, and replaces an empty one or an old version") {
+  t::TempTree tree, state;
+  tree.write("one.pem", t::pkcs8_pem(t::ec_p256()));
+  settle();
+  ScanOptions o;
+  o.roots = {tree.path()};
+  const std::string notes = state.write("notes.txt", "my notes\n");
+  auto cache = ScanCache::load(notes, ScanCache::fingerprint(o));
+  CHECK(cache.loaded_entries() == 0);
+  o.cache = &cache;
+  scan(o);
+  CHECK_THROWS_WITH_AS(cache.save(notes), doctest::Contains("is not a keyward cache file"), std::runtime_error);
+  std::ifstream in(notes);
+  CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == "my notes\n");
+  for (const std::string& content : {std::string(), std::string("keyward-cache v2 0123\n")}) {
+    const std::string path = state.write("replaceable", content);
+    CHECK_NOTHROW(cached_scan(o, path));
+    CHECK(ScanCache::load(path, ScanCache::fingerprint(o)).loaded_entries() == 1);
+  }
+}
+
 TEST_CASE("a damaged cache file is ignored whole and the scan reads everything") {
   t::TempTree tree, state;
   tree.write("a/one.pem", t::pkcs8_pem(t::ec_p256()));

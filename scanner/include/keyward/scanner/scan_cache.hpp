@@ -118,7 +118,7 @@ class ScanCache {
 
   static ScanCache empty(const std::string& fingerprint);
   static ScanCache from_buffer(std::unique_ptr<std::uint64_t[]> buffer, std::size_t size, const std::string& fingerprint);
-  const Record* find_dir(std::uint64_t hash, const FileKey& key) const;
+  const Record* find_dir(std::uint64_t hash, const FileKey* key) const;
   const Record* find_file(std::uint64_t hash, const FileKey& key) const;
   static bool decode_listing(std::string_view names, const Record& r, std::vector<CachedEntry>& out);
   void add(std::uint64_t hash, const FileKey& key, std::string_view data, std::uint32_t count, bool dir);
