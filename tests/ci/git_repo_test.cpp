@@ -34,12 +34,16 @@ std::string run(const std::string& dir, const std::string& cmd) {
   return out;
 }
 
-// git with a fixed identity and no signing, whatever the user's configuration says.
+// git with a fixed identity and no signing, whatever the user's configuration says. Exported, so
+// that every git of an `a && b` chain has them: a fresh machine has no identity of its own.
 std::string git(const std::string& dir, const std::string& args) {
   return run(dir,
-             "GIT_AUTHOR_NAME=Test GIT_AUTHOR_EMAIL=test@example.invalid GIT_COMMITTER_NAME=Test "
-             "GIT_COMMITTER_EMAIL=test@example.invalid git -c init.defaultBranch=main -c commit.gpgsign=false "
-             "-c tag.gpgsign=false -c protocol.file.allow=always " +
+             "export GIT_AUTHOR_NAME=Test GIT_AUTHOR_EMAIL=test@example.invalid GIT_COMMITTER_NAME=Test "
+             "GIT_COMMITTER_EMAIL=test@example.invalid GIT_CONFIG_COUNT=4 "
+             "GIT_CONFIG_KEY_0=init.defaultBranch GIT_CONFIG_VALUE_0=main "
+             "GIT_CONFIG_KEY_1=commit.gpgsign GIT_CONFIG_VALUE_1=false "
+             "GIT_CONFIG_KEY_2=tag.gpgsign GIT_CONFIG_VALUE_2=false "
+             "GIT_CONFIG_KEY_3=protocol.file.allow GIT_CONFIG_VALUE_3=always; git " +
                  args);
 }
 
