@@ -128,7 +128,7 @@ PkeyPtr keygen_dsa(int bits) {
   return PkeyPtr(k);
 }
 
-// One key per algorithm per process: generation is the slow part (STYLE.md: keys once per run).
+// One key per algorithm per process: generation is the slow part (CONTRIBUTING.md, "Test": keys once per run).
 Pkey key_for(const std::string& alg) {
   static std::mutex mu;
   static std::map<std::string, Pkey> cache;

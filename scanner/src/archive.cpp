@@ -30,7 +30,7 @@ bool is_hex64(std::string_view s) {
   return true;
 }
 
-// An OCI/docker layer blob "blobs/sha256/<digest>" is named "sha256:<digest>" (DESIGN.md).
+// An OCI/docker layer blob "blobs/sha256/<digest>" is named "sha256:<digest>" (docs/architecture.md).
 std::string member_name(std::string_view name) {
   while (name.size() > 2 && name.substr(0, 2) == "./") name.remove_prefix(2);
   constexpr std::string_view kBlobs = "blobs/sha256/";

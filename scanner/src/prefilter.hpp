@@ -1,7 +1,7 @@
 // The text hot path: one pass of vectorscan over a buffer for every text anchor of every
 // detector (PEM "-----BEGIN ", PuTTY, SSH.com, JWK, XML, base64-wrapped PEM).
 // Used by: text_detect.cpp. The compiled database is shared read-only; each thread owns
-// its scratch (STYLE.md: no mutable scanner shared across threads).
+// its scratch (docs/architecture.md, "Threading").
 #pragma once
 
 #include <cstddef>

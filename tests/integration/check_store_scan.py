@@ -184,7 +184,7 @@ def holds_private_key(f: dict) -> bool:
 
 
 def normalise_member(m: str | None) -> str | None:
-    """Image layer blobs may be spelled "blobs/sha256/<hex>" or "sha256:<hex>" (DESIGN.md): the
+    """Image layer blobs may be spelled "blobs/sha256/<hex>" or "sha256:<hex>" (docs/architecture.md): the
     same for the hint in a mismatch message, not for the match."""
     if m is None:
         return None
@@ -333,7 +333,7 @@ class Checker:
         if inventory:
             # Not store.weaknesses: a JKS integrity check is SHA-1 whoever made it (a fact, reported);
             # inventory means it is not scored as an exposure.
-            # DESIGN.md: certificates in system trust stores (JDK cacerts) are trust_store: true.
+            # docs/architecture.md: certificates in system trust stores (JDK cacerts) are trust_store: true.
             not_ts = [entry_alias(x) for x in entries
                       if isinstance(x.get("certificate"), dict) and x["certificate"].get("trust_store") is not True]
             if not_ts:

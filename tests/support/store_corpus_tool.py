@@ -373,7 +373,7 @@ def cmd_check_members(a: argparse.Namespace) -> None:
                 with open(os.path.join(a.tree, rel), "rb") as fh:
                     data = fh.read()
                 for name in member.split("!"):
-                    # keyward names an image layer blob by its digest (DESIGN.md): sha256:<hex>
+                    # keyward names an image layer blob by its digest (docs/architecture.md): sha256:<hex>
                     if name.startswith("sha256:"):
                         name = "blobs/sha256/" + name[len("sha256:"):]
                     data = open_member(data, name, a.password)

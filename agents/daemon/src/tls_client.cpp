@@ -214,7 +214,7 @@ boost::system::result<HttpResponse, HttpError> https_request(const TlsClientOpti
   ERR_clear_error();
   SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
   ctx.set_verify_mode(ssl::verify_peer);
-  // Never let OpenSSL prompt on a terminal for a key passphrase (STYLE.md, errors 4).
+  // Never let OpenSSL prompt on a terminal for a key passphrase (docs/architecture.md, "Errors" 4).
   ctx.set_password_callback([](std::size_t, ssl::context::password_purpose) { return std::string(); });
   boost::system::error_code ec;
   ctx.load_verify_file(opts.ca_file, ec);

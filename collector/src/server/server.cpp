@@ -1,5 +1,5 @@
 // One translation unit holds all of Beast (listener and session coroutines): each TU with
-// Beast and asio/ssl costs 30-40 s to compile on the build hosts (PLATFORM.md).
+// Beast and asio/ssl costs 30-40 s to compile on the build hosts.
 #include "server/server.hpp"
 
 #include "server/api.hpp"

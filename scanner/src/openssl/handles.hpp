@@ -45,7 +45,7 @@ inline BioPtr mem_bio(std::string_view data) {
   return BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
 }
 
-// Clears the thread's OpenSSL error queue before a parse attempt (STYLE.md errors 4).
+// Clears the thread's OpenSSL error queue before a parse attempt (docs/architecture.md, "Errors" 4).
 inline void clear_errors() noexcept { ERR_clear_error(); }
 
 // Drains the thread's OpenSSL error queue into one line (reason strings only, never data).

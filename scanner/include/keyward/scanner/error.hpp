@@ -31,7 +31,7 @@ inline boost::system::error_code make_error_code(Errc e) noexcept {
   return {static_cast<int>(e), scanner_category()};
 }
 
-// Value-or-error used by all parsers (STYLE.md: expected per-item failures are values).
+// Value-or-error used by all parsers (docs/architecture.md, "Errors": expected per-item failures are values).
 template <class T>
 using Result = boost::system::result<T>;
 

@@ -158,7 +158,7 @@ struct RiskFactor {
 };
 
 // The explainable risk of a finding: score = sum of factor points clipped to 0..100; severity
-// bands critical >= 90, high >= 70, medium >= 40, low >= 15, else info (DESIGN.md).
+// bands critical >= 90, high >= 70, medium >= 40, low >= 15, else info (docs/architecture.md).
 struct RiskFacts {
   int score = 0;
   std::string severity;              // critical | high | medium | low | info
