@@ -9,7 +9,7 @@ packages=(
   doctest-dev libcli11-dev libyaml-cpp-dev libarchive-dev libvectorscan-dev libgit2-dev
   openssh-client putty-tools gnupg zip unzip zstd xz-utils bzip2 default-jdk-headless
   python3 python3-jsonschema python3-yaml clang libfuzzer-14-dev libclang-rt-14-dev
-  libbenchmark-dev ripgrep libsqlite3-dev zlib1g-dev sqlite3
+  libbenchmark-dev ripgrep libsqlite3-dev zlib1g-dev sqlite3 universal-ctags
 )
 
 missing=()
