@@ -60,10 +60,12 @@ fuzz: deps
 BENCH_DIR ?= $(CURDIR)/$(BUILD)/bench
 BENCH_MB ?= 2048
 BENCH_RUNS ?= 5
+# BENCH_BASE=path/to/another/keyward adds that binary's scans to the same rounds, as ratios.
+BENCH_BASE ?=
 bench: build
 	@$(BUILD)/bin/keyward_micro_bench --benchmark_min_time=0.3
 	@bash bench/make_tree.sh $(BENCH_DIR) $(BENCH_MB)
-	@bash bench/run.sh $(BUILD)/bin/keyward $(BENCH_DIR)/tree $(BENCH_RUNS)
+	@bash bench/run.sh $(BUILD)/bin/keyward $(BENCH_DIR)/tree $(BENCH_RUNS) $(BENCH_BASE)
 
 # Fleet: collector ingest rate from a load generator on loopback, and the agent's wall time, CPU
 # and memory on the benchmark tree (full scan, cached rescan, paced scan, idle daemon).

@@ -3,11 +3,14 @@
 # and binary files) and grep -r alternately RUNS times over the benchmark tree, warm cache, and
 # prints the median wall time and peak RSS of each and keyward's ratio to rg -uuu. With COLD=1
 # (root, and /proc/sys/vm/drop_caches writable) it also runs each once after dropping the page
-# cache. Usage: run.sh KEYWARD TREE [RUNS]
+# cache. With BASE, another keyward binary (say, the commit before a change), it also runs that
+# binary's scans in the same rounds and prints this build's time as a ratio of BASE's.
+# Usage: run.sh KEYWARD TREE [RUNS] [BASE]
 set -uo pipefail
-kw=${1:?usage: run.sh KEYWARD TREE [RUNS]}
-tree=${2:?usage: run.sh KEYWARD TREE [RUNS]}
+kw=${1:?usage: run.sh KEYWARD TREE [RUNS] [BASE]}
+tree=${2:?usage: run.sh KEYWARD TREE [RUNS] [BASE]}
 runs=${3:-5}
+base_kw=${4:-}
 pattern='-----BEGIN [A-Z ]*PRIVATE KEY-----'
 tmp=$(mktemp -d /tmp/keyward-bench-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -25,6 +28,12 @@ declare -A cmds=(
 # rg-uuu-z also searches inside compressed files (gzip, bzip2, xz, ...; one decompressor process
 # each): the reference for keyward with archives on, which opens zip/jar/tar/gz and image layers.
 order=(keyward rg-uuu keyward-archives rg-uuu-z rg grep-r keyward-rescan keyward-archives-rescan)
+if [[ -n "$base_kw" ]]; then
+  cmds[base]="$base_kw scan -q --no-archives --format json -o /dev/null $tree"
+  cmds[base-archives]="$base_kw scan -q --format json -o /dev/null $tree"
+  cmds[base-rescan]="$base_kw scan -q --no-archives --format json -o /dev/null --cache $tmp/base.cache $tree"
+  order+=(base base-archives base-rescan)
+fi
 
 measure() {  # measure NAME -> appends "seconds rss_kb" to $tmp/NAME (time to the millisecond)
   local t0 t1
@@ -70,4 +79,8 @@ if [[ "${COLD:-0}" == 1 ]]; then
   else
     echo "cold cache: dropping the page cache was refused here (not root, or a read-only /proc/sys)"
   fi
+fi
+if [[ -n "$base_kw" ]]; then
+  echo "this build / BASE (below 1.00x is faster): archives off $(ratio keyward base)x," \
+       "archives on $(ratio keyward-archives base-archives)x, rescan $(ratio keyward-rescan base-rescan)x"
 fi
