@@ -35,6 +35,7 @@ struct Shared {
   Api& api;
   Metrics& metrics;
   const Config& config;
+  net::thread_pool& work;  // runs the API (store, gzip, CSR signing) off the io threads
 };
 
 std::string now_utc() {
@@ -160,7 +161,11 @@ net::awaitable<Exchange> read_exchange(Connection& c) {
     co_return x;
   } else {
     x.keep_alive = parser.get().keep_alive();
-    x.resp = c.sh.api.handle(api_request(parser.get(), c.cert_sha256));
+    const ApiRequest request = api_request(parser.get(), c.cert_sha256);
+    // The API blocks (SQLite, inflating, signing): it runs on the work pool, and this coroutine
+    // resumes on its connection's strand with the answer.
+    x.resp = co_await net::co_spawn(
+        c.sh.work, [&]() -> net::awaitable<ApiResponse> { co_return c.sh.api.handle(request); }, net::use_awaitable);
   }
   x.answered = true;
   co_return x;
@@ -250,14 +255,9 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, ssl::context& ctx, Sha
   }
 }
 
-}  // namespace
-
-void run_server(const Config& config, Store& store, const CertificateAuthority& ca) {
-  Metrics metrics;
-  Api api(store, ca, config, metrics);
-  Shared shared{api, metrics, config};
-
-  ssl::context ctx(ssl::context::tls_server);
+// TLS 1.2+ with the server's certificate and key; asks for (does not require) a client
+// certificate from the collector's CA.
+void configure_tls(ssl::context& ctx, const Config& config) {
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
   SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
@@ -284,8 +284,10 @@ void run_server(const Config& config, Store& store, const CertificateAuthority& 
   // Required for session resumption when client certificates are verified (SSL_CTX_set_session_id_context(3)).
   static const unsigned char kSidContext[] = "keyward-collector";
   SSL_CTX_set_session_id_context(ctx.native_handle(), kSidContext, sizeof kSidContext - 1);
+}
 
-  net::io_context ioc(2);
+// Binds and listens on the configured host:port (a name is resolved); throws naming the step.
+void listen_on(tcp::acceptor& acceptor, net::io_context& ioc, const Config& config) {
   tcp::endpoint endpoint;
   beast::error_code ec;
   const auto address = net::ip::make_address(config.listen_host, ec);
@@ -298,7 +300,6 @@ void run_server(const Config& config, Store& store, const CertificateAuthority& 
       throw std::runtime_error(config.path + ": listen: cannot resolve \"" + config.listen_host + "\"");
     endpoint = results.begin()->endpoint();
   }
-  tcp::acceptor acceptor(ioc);
   auto check = [&](const char* what) {
     if (ec)
       throw std::runtime_error("cannot listen on " + config.listen_host + ":" + std::to_string(config.listen_port) +
@@ -312,6 +313,22 @@ void run_server(const Config& config, Store& store, const CertificateAuthority& 
   check("bind");
   acceptor.listen(net::socket_base::max_listen_connections, ec);
   check("listen");
+}
+
+}  // namespace
+
+void run_server(const Config& config, Store& store, const CertificateAuthority& ca) {
+  Metrics metrics;
+  Api api(store, ca, config, metrics);
+  net::thread_pool work(2);
+  Shared shared{api, metrics, config, work};
+
+  ssl::context ctx(ssl::context::tls_server);
+  configure_tls(ctx, config);
+
+  net::io_context ioc(2);
+  tcp::acceptor acceptor(ioc);
+  listen_on(acceptor, ioc, config);
   const auto bound = acceptor.local_endpoint();
 
   net::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -329,6 +346,9 @@ void run_server(const Config& config, Store& store, const CertificateAuthority& 
   std::thread second([&ioc] { ioc.run(); });
   ioc.run();
   second.join();
+  // Let a request the API is still answering finish (its store transaction commits) before the
+  // sessions waiting for it are destroyed with the io_context.
+  work.join();
 }
 
 }  // namespace keyward::collector
