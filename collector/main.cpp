@@ -1,5 +1,6 @@
-// keyward-collector: the fleet's inventory server (docs/fleet.md). Thin: parses arguments,
-// calls src/cli/commands.cpp, maps errors to one line and exit 2.
+// keyward-collector: the fleet's inventory server (docs/fleet.md). Thin: declares the commands
+// (each paired with its function in src/cli/commands.cpp), parses arguments, runs the one given
+// and maps errors to one line and exit 2.
 #include "cli/commands.hpp"
 
 #include <keyward/version.hpp>
@@ -8,15 +9,20 @@
 
 #include <cstdio>
 #include <exception>
+#include <vector>
 
-int main(int argc, char** argv) {
-  using keyward::collector::cli::Options;
-  namespace cmd = keyward::collector::cli;
-  Options o;
-  CLI::App app{"keyward-collector: the fleet inventory server for keyward agents (mutual TLS, API v1, SQLite)"};
-  app.set_version_flag("-V,--version", std::string("keyward-collector ") + KEYWARD_VERSION);
-  app.add_option("--config", o.config, "collector.yaml; with no command, serve it");
-  app.footer(R"(Examples:
+namespace {
+
+using keyward::collector::cli::Options;
+namespace cmd = keyward::collector::cli;
+
+// A subcommand and the function that runs it once parsed.
+struct Command {
+  CLI::App* app;
+  int (*run)(const Options&);
+};
+
+constexpr const char* kFooter = R"(Examples:
   keyward-collector init --dir /var/lib/keyward-collector --listen 127.0.0.1:8443 --san 127.0.0.1 --san localhost
   keyward-collector serve --config /var/lib/keyward-collector/collector.yaml
   keyward-collector token create --config F --enrollment --ttl 24h
@@ -27,15 +33,21 @@ int main(int argc, char** argv) {
   keyward-collector audit head --config F > head.json; keyward-collector audit verify --config F --head head.json
 
 Exit codes: 0 success; 1 audit verify found the log changed or cut; 2 error (one line on stderr).
-Docs: docs/fleet.md.)");
+Docs: docs/fleet.md.)";
 
-  auto config_opt = [&](CLI::App* sub) {
-    sub->add_option("--config", o.config, "collector.yaml (written by init)")->required();
-  };
+// A subcommand that needs --config.
+CLI::App* with_config(CLI::App* sub, Options& o) {
+  sub->add_option("--config", o.config, "collector.yaml (written by init)")->required();
+  return sub;
+}
 
-  CLI::App* serve = app.add_subcommand("serve", "Run the HTTPS server until SIGINT/SIGTERM");
-  config_opt(serve);
+// A subcommand that needs --config and names one object by ID.
+CLI::App* with_config_and_id(CLI::App* sub, Options& o, const char* what) {
+  with_config(sub, o)->add_option("ID", o.id, what)->required();
+  return sub;
+}
 
+CLI::App* add_init(CLI::App& app, Options& o) {
   CLI::App* init = app.add_subcommand("init", "Make the CA, server certificate, collector.yaml, database and a first admin token");
   init->add_option("--dir", o.dir, "Data directory (created 0700)")->required();
   init->add_option("--listen", o.listen, "host:port to listen on")->capture_default_str();
@@ -44,46 +56,58 @@ Docs: docs/fleet.md.)");
   init->add_option("--ca-key", o.ca_key, "Its private key (PEM, unencrypted, mode 0600)");
   init->add_flag("--force", o.force, "Replace an existing CA, server certificate and config (agents must enroll again)");
   init->footer("Prints the config path, the CA file to hand to agents and an admin token (shown once).");
+  return init;
+}
 
+void add_token_commands(CLI::App& app, Options& o, std::vector<Command>& commands) {
   CLI::App* token = app.add_subcommand("token", "API and enrollment tokens");
   token->require_subcommand(1);
-  CLI::App* token_create = token->add_subcommand("create", "Create a token; its secret is printed once on stdout");
-  config_opt(token_create);
-  token_create->add_option("--role", o.role, "viewer | analyst | approver | admin");
-  token_create->add_option("--name", o.name, "Who or what holds it (e.g. grafana, alice)");
-  token_create->add_option("--ttl", o.ttl, "Lifetime: N[s|m|h|d]; default 90d for API tokens (0: never), 24h for enrollment tokens");
-  token_create->add_flag("--enrollment", o.enrollment, "A one-time token to enroll one agent (kwe_...)");
-  CLI::App* token_list = token->add_subcommand("list", "List API tokens (never their secrets)");
-  config_opt(token_list);
-  CLI::App* token_revoke = token->add_subcommand("revoke", "Revoke an API token by id");
-  config_opt(token_revoke);
-  token_revoke->add_option("ID", o.id, "Token id (token list)")->required();
+  CLI::App* create = with_config(token->add_subcommand("create", "Create a token; its secret is printed once on stdout"), o);
+  create->add_option("--role", o.role, "viewer | analyst | approver | admin");
+  create->add_option("--name", o.name, "Who or what holds it (e.g. grafana, alice)");
+  create->add_option("--ttl", o.ttl, "Lifetime: N[s|m|h|d]; default 90d for API tokens (0: never), 24h for enrollment tokens");
+  create->add_flag("--enrollment", o.enrollment, "A one-time token to enroll one agent (kwe_...)");
+  commands.push_back({create, cmd::run_token_create});
+  commands.push_back({with_config(token->add_subcommand("list", "List API tokens (never their secrets)"), o),
+                      cmd::run_token_list});
+  commands.push_back(
+      {with_config_and_id(token->add_subcommand("revoke", "Revoke an API token by id"), o, "Token id (token list)"),
+       cmd::run_token_revoke});
+}
 
+void add_agents_commands(CLI::App& app, Options& o, std::vector<Command>& commands) {
   CLI::App* agents = app.add_subcommand("agents", "Enrolled agents (actor cli:$USER in the audit log)");
   agents->require_subcommand(1);
-  CLI::App* agents_list = agents->add_subcommand("list", "List agents");
-  config_opt(agents_list);
-  CLI::App* agents_approve = agents->add_subcommand("approve", "Approve a pending agent (its held reports are ingested)");
-  config_opt(agents_approve);
-  agents_approve->add_option("ID", o.id, "Agent id")->required();
-  CLI::App* agents_revoke = agents->add_subcommand("revoke", "Revoke an agent (its next request is refused)");
-  config_opt(agents_revoke);
-  agents_revoke->add_option("ID", o.id, "Agent id")->required();
-  CLI::App* agents_tag = agents->add_subcommand("tag", "Set an agent's tags (replaces them; e.g. build)");
-  config_opt(agents_tag);
-  agents_tag->add_option("ID", o.id, "Agent id")->required();
-  agents_tag->add_option("TAG", o.tags, "Tags; none clears them");
+  commands.push_back({with_config(agents->add_subcommand("list", "List agents"), o), cmd::run_agents_list});
+  commands.push_back(
+      {with_config_and_id(agents->add_subcommand("approve", "Approve a pending agent (its held reports are ingested)"),
+                          o, "Agent id"),
+       cmd::run_agents_approve});
+  commands.push_back(
+      {with_config_and_id(agents->add_subcommand("revoke", "Revoke an agent (its next request is refused)"), o,
+                          "Agent id"),
+       cmd::run_agents_revoke});
+  CLI::App* tag =
+      with_config_and_id(agents->add_subcommand("tag", "Set an agent's tags (replaces them; e.g. build)"), o, "Agent id");
+  tag->add_option("TAG", o.tags, "Tags; none clears them");
+  commands.push_back({tag, cmd::run_agents_tag});
+}
 
+void add_audit_commands(CLI::App& app, Options& o, std::vector<Command>& commands) {
   CLI::App* audit = app.add_subcommand("audit", "The hash-chained audit log");
   audit->require_subcommand(1);
-  CLI::App* audit_verify = audit->add_subcommand("verify", "Recompute the chain; exit 1 when an entry was changed or removed");
-  config_opt(audit_verify);
-  audit_verify->add_option("--head", o.head_file, "A head exported earlier by `audit head`: also detects a cut-off tail");
-  CLI::App* audit_head = audit->add_subcommand("head", "Print the last entry's {seq, hash} as JSON (keep it somewhere safe)");
-  config_opt(audit_head);
+  CLI::App* verify =
+      with_config(audit->add_subcommand("verify", "Recompute the chain; exit 1 when an entry was changed or removed"), o);
+  verify->add_option("--head", o.head_file, "A head exported earlier by `audit head`: also detects a cut-off tail");
+  commands.push_back({verify, cmd::run_audit_verify});
+  commands.push_back(
+      {with_config(audit->add_subcommand("head", "Print the last entry's {seq, hash} as JSON (keep it somewhere safe)"), o),
+       cmd::run_audit_head});
+}
 
-  CLI::App* report = app.add_subcommand("report", "Print the fleet report from the database (reads only; never a secret)");
-  config_opt(report);
+CLI::App* add_report(CLI::App& app, Options& o) {
+  CLI::App* report =
+      with_config(app.add_subcommand("report", "Print the fleet report from the database (reads only; never a secret)"), o);
   report->add_option("-f,--format", o.format, "text (aligned tables) | json (one keyward.fleet-report/v1 object)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -95,6 +119,26 @@ severity, last report); keys open on two or more hosts; the riskiest keys (kind,
 hosts, severity, managed/excepted, first places); certificates expiring within 30 days
 (expired included); the last events. Safe while `serve` runs.
 Example: keyward-collector report --config /var/lib/keyward-collector/collector.yaml --top 20)");
+  return report;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"keyward-collector: the fleet inventory server for keyward agents (mutual TLS, API v1, SQLite)"};
+  app.set_version_flag("-V,--version", std::string("keyward-collector ") + KEYWARD_VERSION);
+  app.add_option("--config", o.config, "collector.yaml; with no command, serve it");
+  app.footer(kFooter);
+
+  std::vector<Command> commands;
+  commands.push_back({with_config(app.add_subcommand("serve", "Run the HTTPS server until SIGINT/SIGTERM"), o),
+                      cmd::run_serve});
+  commands.push_back({add_init(app, o), cmd::run_init});
+  add_token_commands(app, o, commands);
+  add_agents_commands(app, o, commands);
+  add_audit_commands(app, o, commands);
+  commands.push_back({add_report(app, o), cmd::run_report});
 
   try {
     app.parse(argc, argv);
@@ -103,18 +147,8 @@ Example: keyward-collector report --config /var/lib/keyward-collector/collector.
     return rc == 0 ? 0 : 2;
   }
   try {
-    if (serve->parsed()) return cmd::run_serve(o);
-    if (init->parsed()) return cmd::run_init(o);
-    if (token_create->parsed()) return cmd::run_token_create(o);
-    if (token_list->parsed()) return cmd::run_token_list(o);
-    if (token_revoke->parsed()) return cmd::run_token_revoke(o);
-    if (agents_list->parsed()) return cmd::run_agents_list(o);
-    if (agents_approve->parsed()) return cmd::run_agents_approve(o);
-    if (agents_revoke->parsed()) return cmd::run_agents_revoke(o);
-    if (agents_tag->parsed()) return cmd::run_agents_tag(o);
-    if (audit_verify->parsed()) return cmd::run_audit_verify(o);
-    if (audit_head->parsed()) return cmd::run_audit_head(o);
-    if (report->parsed()) return cmd::run_report(o);
+    for (const Command& c : commands)
+      if (c.app->parsed()) return c.run(o);
     if (!o.config.empty()) return cmd::run_serve(o);
     std::fprintf(stderr, "keyward-collector: give a command (serve, init, token, agents, audit, report) or --config F to serve; see --help\n");
     return 2;

@@ -91,40 +91,88 @@ int run_serve(const Options& o) {
   return 0;
 }
 
+namespace {
+
+// The files init writes in its data directory.
+struct InitPaths {
+  fs::path dir, pki, config;
+};
+
+// Creates the data directory (0700) and its pki/; refuses files of an earlier init unless --force.
+InitPaths prepare_data_dir(const Options& o) {
+  InitPaths p;
+  p.dir = fs::absolute(o.dir).lexically_normal();
+  p.pki = p.dir / "pki";
+  p.config = p.dir / "collector.yaml";
+  std::error_code ec;
+  fs::create_directories(p.pki, ec);
+  if (ec) throw std::runtime_error(p.pki.string() + ": cannot create: " + ec.message());
+  ::chmod(p.dir.c_str(), 0700);
+  ::chmod(p.pki.c_str(), 0700);
+  std::vector<fs::path> ours = {p.config, p.pki / "server.pem", p.pki / "server.key"};
+  if (o.ca_cert.empty()) {
+    ours.push_back(p.pki / "ca.pem");
+    ours.push_back(p.pki / "ca.key");
+  }
+  for (const auto& f : ours) {
+    if (!fs::exists(f)) continue;
+    if (!o.force)
+      throw std::runtime_error(f.string() + " exists: " + p.dir.string() +
+                               " is initialised already (--force replaces its CA and certificates; enrolled agents must enroll again)");
+    fs::remove(f);
+  }
+  return p;
+}
+
+// The names in the server certificate: --san, else the listen host, localhost, loopback and the host name.
+std::vector<std::string> server_names(const Options& o, const Config& c) {
+  std::vector<std::string> sans = o.sans;
+  if (!sans.empty()) return sans;
+  const std::string& lh = c.listen_host;
+  if (lh != "0.0.0.0" && lh != "::" && lh != "localhost" && lh != "127.0.0.1") sans.push_back(lh);
+  sans.insert(sans.end(), {"localhost", "127.0.0.1", "::1"});
+  if (const std::string h = host_name(); !h.empty() && h != "localhost") sans.push_back(h);
+  return sans;
+}
+
+void write_config_file(const Config& c, const fs::path& path) {
+  const std::string text = config_to_yaml(c);
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) throw std::runtime_error(path.string() + ": cannot write");
+  ::chmod(path.c_str(), 0600);
+}
+
+void print_init_summary(const InitPaths& p, const Config& loaded, const Options& o, const std::vector<std::string>& sans,
+                        const NewToken& admin) {
+  std::printf("keyward-collector: initialised %s\n", p.dir.c_str());
+  std::printf("  config:    %s\n", p.config.c_str());
+  std::printf("  database:  %s\n", loaded.database.c_str());
+  std::printf("  CA:        %s\n", loaded.tls.ca_cert.c_str());
+  std::printf("             hand this file to agents: keyward-agent enroll --ca ca.pem ...\n");
+  std::printf("  server:    %s (names: %s)\n", loaded.tls.server_cert.c_str(), join(sans, ", ").c_str());
+  std::printf("  listen:    %s\n", o.listen.c_str());
+  std::printf("admin token %s (shown once, store it now; expires %s):\n%s\n", admin.info.id.c_str(),
+              rfc3339(admin.info.expires_at).c_str(), admin.secret.c_str());
+  std::printf("next: keyward-collector serve --config %s\n", p.config.c_str());
+}
+
+}  // namespace
+
 int run_init(const Options& o) {
   if (o.dir.empty()) throw std::runtime_error("--dir DIR is required (where the collector keeps its files)");
   if (o.ca_cert.empty() != o.ca_key.empty())
     throw std::runtime_error("--ca-cert and --ca-key go together (your own CA's certificate and its key)");
   auto listen = parse_listen(o.listen);
   if (!listen) throw std::runtime_error("--listen must be host:port, e.g. 127.0.0.1:8443 or [::1]:8443, not \"" + o.listen + "\"");
-
-  const fs::path dir = fs::absolute(o.dir).lexically_normal();
-  const fs::path pki = dir / "pki";
-  const fs::path config_path = dir / "collector.yaml";
-  std::error_code ec;
-  fs::create_directories(pki, ec);
-  if (ec) throw std::runtime_error(pki.string() + ": cannot create: " + ec.message());
-  ::chmod(dir.c_str(), 0700);
-  ::chmod(pki.c_str(), 0700);
-
+  const InitPaths p = prepare_data_dir(o);
   const bool own_ca = !o.ca_cert.empty();
-  std::vector<fs::path> ours = {config_path, pki / "server.pem", pki / "server.key"};
-  if (!own_ca) {
-    ours.push_back(pki / "ca.pem");
-    ours.push_back(pki / "ca.key");
-  }
-  for (const auto& p : ours) {
-    if (!fs::exists(p)) continue;
-    if (!o.force)
-      throw std::runtime_error(p.string() + " exists: " + dir.string() +
-                               " is initialised already (--force replaces its CA and certificates; enrolled agents must enroll again)");
-    fs::remove(p);
-  }
 
   Config c;
   c.listen_host = listen->first;
   c.listen_port = listen->second;
-  c.data_dir = dir.string();
+  c.data_dir = p.dir.string();
   c.database = "keyward.db";
   c.events_file = "events.jsonl";
   c.tls.ca_cert = "pki/ca.pem";
@@ -137,46 +185,22 @@ int run_init(const Options& o) {
     CertificateAuthority check(c.tls.ca_cert, c.tls.ca_key);  // throws when they do not match
   } else {
     const std::string h = host_name();
-    make_ca((pki / "ca.pem").string(), (pki / "ca.key").string(), "keyward-collector CA" + (h.empty() ? "" : " " + h));
+    make_ca((p.pki / "ca.pem").string(), (p.pki / "ca.key").string(), "keyward-collector CA" + (h.empty() ? "" : " " + h));
   }
+  const std::vector<std::string> sans = server_names(o, c);
+  const auto resolve = [&](const std::string& f) { return fs::path(f).is_absolute() ? f : (p.dir / f).string(); };
+  make_server_certificate(resolve(c.tls.ca_cert), resolve(c.tls.ca_key), (p.pki / "server.pem").string(),
+                          (p.pki / "server.key").string(), sans);
+  write_config_file(c, p.config);
 
-  std::vector<std::string> sans = o.sans;
-  if (sans.empty()) {
-    const std::string& lh = c.listen_host;
-    if (lh != "0.0.0.0" && lh != "::" && lh != "localhost" && lh != "127.0.0.1") sans.push_back(lh);
-    sans.insert(sans.end(), {"localhost", "127.0.0.1", "::1"});
-    if (const std::string h = host_name(); !h.empty() && h != "localhost") sans.push_back(h);
-  }
-  const auto resolve = [&](const std::string& p) { return fs::path(p).is_absolute() ? p : (dir / p).string(); };
-  make_server_certificate(resolve(c.tls.ca_cert), resolve(c.tls.ca_key), (pki / "server.pem").string(),
-                          (pki / "server.key").string(), sans);
-
-  {
-    const std::string text = config_to_yaml(c);
-    std::ofstream out(config_path, std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) throw std::runtime_error(config_path.string() + ": cannot write");
-    ::chmod(config_path.c_str(), 0600);
-  }
-  const Config loaded = load_config(config_path.string());
+  const Config loaded = load_config(p.config.string());
   auto store = open_store(loaded);
   add_managed_identities(*store, loaded);
   const Actor actor = cli_actor();
-  store->audit(actor, "collector.init", dir.string(), json{{"listen", o.listen}, {"sans", sans}, {"own_ca", own_ca}});
+  store->audit(actor, "collector.init", p.dir.string(), json{{"listen", o.listen}, {"sans", sans}, {"own_ca", own_ca}});
   const std::int64_t expires = now_seconds() + 90LL * 86400;
   NewToken admin = store->create_token(Role::admin, "initial admin (init)", expires, actor);
-
-  std::printf("keyward-collector: initialised %s\n", dir.c_str());
-  std::printf("  config:    %s\n", config_path.c_str());
-  std::printf("  database:  %s\n", loaded.database.c_str());
-  std::printf("  CA:        %s\n", loaded.tls.ca_cert.c_str());
-  std::printf("             hand this file to agents: keyward-agent enroll --ca ca.pem ...\n");
-  std::printf("  server:    %s (names: %s)\n", loaded.tls.server_cert.c_str(), join(sans, ", ").c_str());
-  std::printf("  listen:    %s\n", o.listen.c_str());
-  std::printf("admin token %s (shown once, store it now; expires %s):\n%s\n", admin.info.id.c_str(),
-              rfc3339(admin.info.expires_at).c_str(), admin.secret.c_str());
-  std::printf("next: keyward-collector serve --config %s\n", config_path.c_str());
+  print_init_summary(p, loaded, o, sans, admin);
   return 0;
 }
 

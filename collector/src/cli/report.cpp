@@ -327,6 +327,45 @@ std::string event_what(const json& e) {
   return what.empty() ? "-" : what;
 }
 
+void hosts_section(std::string& out, const json& hosts) {
+  out += heading("Hosts", hosts.size(), hosts.size());
+  if (hosts.empty()) {
+    out += "  none yet: enroll an agent (docs/fleet.md)\n";
+    return;
+  }
+  Table t({"HOSTNAME", "AGENT", "STATUS", "TAGS", "OPEN", "WORST", "LAST REPORT"},
+          {false, false, false, false, true, false, false});
+  for (const auto& h : hosts) {
+    std::string tags;
+    for (const auto& tag : h.value("tags", json::array()))
+      if (tag.is_string()) tags += (tags.empty() ? "" : ",") + printable(tag.get<std::string>());
+    t.add({clip(text(h, "hostname"), 40), text(h, "agent_id"), text(h, "agent_status"), tags.empty() ? "-" : tags,
+           std::to_string(number(h, "open_findings")), text(h, "max_severity"), text(h, "last_report_at", "never")});
+  }
+  t.print(out);
+}
+
+void certificates_section(std::string& out, const json& certs) {
+  out += heading(fmt::format("Certificates expiring within {} days", certs.value("within_days", 30)),
+                 certs.at("items").size(), number(certs, "total"));
+  if (certs.at("items").empty()) {
+    out += "  none\n";
+    return;
+  }
+  Table t({"NOT AFTER", "DAYS", "HOSTNAME", "SUBJECT", "PATH"}, {false, true, false, false, false});
+  for (const auto& c : certs.at("items")) {
+    std::string days = "-";
+    if (c.contains("days_left") && c["days_left"].is_number_integer()) {
+      const auto d = c["days_left"].get<std::int64_t>();
+      days = d < 0 ? "expired" : std::to_string(d);
+    }
+    std::string path = text(c, "path");
+    if (c.contains("member") && c["member"].is_string()) path += "!" + text(c, "member");
+    t.add({text(c, "not_after"), days, clip(text(c, "hostname"), 30), clip(text(c, "subject"), 48), path});
+  }
+  t.print(out);
+}
+
 }  // namespace
 
 std::string render_report_text(const json& r) {
@@ -350,22 +389,7 @@ std::string render_report_text(const json& r) {
     t.print(out);
   }
 
-  const json& hosts = r.at("hosts");
-  out += heading("Hosts", hosts.size(), hosts.size());
-  if (hosts.empty()) {
-    out += "  none yet: enroll an agent (docs/fleet.md)\n";
-  } else {
-    Table t({"HOSTNAME", "AGENT", "STATUS", "TAGS", "OPEN", "WORST", "LAST REPORT"},
-            {false, false, false, false, true, false, false});
-    for (const auto& h : hosts) {
-      std::string tags;
-      for (const auto& tag : h.value("tags", json::array()))
-        if (tag.is_string()) tags += (tags.empty() ? "" : ",") + printable(tag.get<std::string>());
-      t.add({clip(text(h, "hostname"), 40), text(h, "agent_id"), text(h, "agent_status"), tags.empty() ? "-" : tags,
-             std::to_string(number(h, "open_findings")), text(h, "max_severity"), text(h, "last_report_at", "never")});
-    }
-    t.print(out);
-  }
+  hosts_section(out, r.at("hosts"));
 
   const json& keys = r.at("keys");
   const json& spread = keys.at("on_several_hosts");
@@ -377,25 +401,7 @@ std::string render_report_text(const json& r) {
   if (keys.at("riskiest").empty()) out += "  none\n";
   else key_table(out, keys.at("riskiest"));
 
-  const json& certs = r.at("expiring_certificates");
-  out += heading(fmt::format("Certificates expiring within {} days", certs.value("within_days", 30)),
-                 certs.at("items").size(), number(certs, "total"));
-  if (certs.at("items").empty()) {
-    out += "  none\n";
-  } else {
-    Table t({"NOT AFTER", "DAYS", "HOSTNAME", "SUBJECT", "PATH"}, {false, true, false, false, false});
-    for (const auto& c : certs.at("items")) {
-      std::string days = "-";
-      if (c.contains("days_left") && c["days_left"].is_number_integer()) {
-        const auto d = c["days_left"].get<std::int64_t>();
-        days = d < 0 ? "expired" : std::to_string(d);
-      }
-      std::string path = text(c, "path");
-      if (c.contains("member") && c["member"].is_string()) path += "!" + text(c, "member");
-      t.add({text(c, "not_after"), days, clip(text(c, "hostname"), 30), clip(text(c, "subject"), 48), path});
-    }
-    t.print(out);
-  }
+  certificates_section(out, r.at("expiring_certificates"));
 
   const json& events = r.at("events");
   out += heading("Last events", events.at("items").size(), number(events, "last_seq"));

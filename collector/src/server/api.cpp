@@ -1,3 +1,7 @@
+// API v1: the route table (one line per route), the checks every request passes in order
+// (target, agent certificate, route, credentials, path ids) and one function per handler.
+// A new endpoint is one line in table(), one handler and its entry in docs/api/openapi.yaml;
+// tests/collector/server_routes_test.cpp checks that the table and the document agree.
 #include "server/api.hpp"
 
 #include "server/inflate.hpp"
@@ -6,17 +10,23 @@
 #include <keyward/protocol/protocol.hpp>
 #include <keyward/rules/severity.hpp>
 
+#include <boost/system/result.hpp>
+
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <map>
 
 namespace keyward::collector {
 namespace {
 
 using json = nlohmann::json;
+
+// A value, or the answer that refuses the request.
+template <class T>
+using Answer = boost::system::result<T, ApiResponse>;
 
 std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
@@ -38,72 +48,44 @@ ApiResponse error(unsigned status, std::string_view code, std::string_view messa
 
 ApiResponse refused(const Refusal& r) { return error(status_for(r.code), r.code, r.message); }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+ApiResponse bad_query(std::string_view message) { return error(400, "invalid", message); }
+
+ApiResponse unauthenticated(std::string_view message, std::string_view realm) {
+  auto r = error(401, "unauthenticated", message);
+  r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"" + std::string(realm) + "\"");
+  return r;
 }
 
-std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      const int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (s[i] == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
+ApiResponse method_not_allowed(const std::string& allow) {
+  auto r = error(405, "method_not_allowed", "use " + allow);
+  r.headers.emplace_back("Allow", allow);
+  return r;
 }
 
-struct Target {
-  std::string path;
-  std::vector<std::string> segments;
-  std::map<std::string, std::string> query;
-};
+// The JSON of each row, in order.
+template <class Rows>
+json items_of(const Rows& rows) {
+  json items = json::array();
+  for (const auto& row : rows) items.push_back(to_json(row));
+  return items;
+}
 
-std::optional<Target> parse_target(std::string_view target) {
-  Target t;
-  const auto q = target.find('?');
-  auto path = percent_decode(target.substr(0, q), false);
-  if (!path || path->empty() || path->front() != '/') return std::nullopt;
-  t.path = *path;
-  while (t.path.size() > 1 && t.path.back() == '/') t.path.pop_back();
-  std::size_t start = 1;
-  while (start <= t.path.size() && t.path.size() > 1) {
-    auto end = t.path.find('/', start);
-    if (end == std::string::npos) end = t.path.size();
-    t.segments.push_back(t.path.substr(start, end - start));
-    start = end + 1;
-  }
-  if (q != std::string_view::npos) {
-    std::string_view qs = target.substr(q + 1);
-    while (!qs.empty()) {
-      auto amp = qs.find('&');
-      std::string_view pair = qs.substr(0, amp);
-      qs = amp == std::string_view::npos ? std::string_view{} : qs.substr(amp + 1);
-      if (pair.empty()) continue;
-      auto eq = pair.find('=');
-      auto k = percent_decode(pair.substr(0, eq), true);
-      auto v = percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
-      if (!k || !v) return std::nullopt;
-      t.query[*k] = *v;
-    }
-  }
-  return t;
+// {"items": [...], "total": n} of a whole (unpaged) list.
+template <class Rows>
+ApiResponse list_response(const Rows& rows) {
+  return json_response(200, json{{"items", items_of(rows)}, {"total", rows.size()}});
+}
+
+// 200 (or status) with the row an action returned, or the store's refusal.
+template <class T>
+ApiResponse outcome_response(const Outcome<T>& outcome, unsigned status = 200) {
+  if (!outcome) return refused(outcome.error());
+  return json_response(status, to_json(*outcome));
 }
 
 // A query number in [lo, hi]; def when absent; nullopt when malformed.
-std::optional<std::uint64_t> query_number(const Target& t, const char* name, std::uint64_t def, std::uint64_t lo,
-                                          std::uint64_t hi) {
+std::optional<std::uint64_t> query_number(const RequestTarget& t, const char* name, std::uint64_t def,
+                                          std::uint64_t lo, std::uint64_t hi) {
   auto it = t.query.find(name);
   if (it == t.query.end()) return def;
   const std::string& s = it->second;
@@ -113,9 +95,40 @@ std::optional<std::uint64_t> query_number(const Target& t, const char* name, std
   return v;
 }
 
-std::string query_string(const Target& t, const char* name) {
+std::string query_string(const RequestTarget& t, const char* name) {
   auto it = t.query.find(name);
   return it == t.query.end() ? std::string() : it->second;
+}
+
+// Where a list request starts and how much it reads.
+struct PageQuery {
+  std::uint64_t limit = 100;  // 1..1000
+  std::uint64_t offset = 0;   // lists paged by position
+  std::uint64_t since = 0;    // lists read on by sequence number (events, audit)
+};
+
+// The paging of a list request: limit and offset; or, given since_message (the 400's text for
+// a bad since), since and limit.
+Answer<PageQuery> parse_page(const RequestTarget& t, const char* since_message = nullptr) {
+  PageQuery p;
+  if (since_message != nullptr) {
+    auto since = query_number(t, "since", 0, 0, ~0ull >> 1);
+    if (!since) return bad_query(since_message);
+    p.since = *since;
+  }
+  auto limit = query_number(t, "limit", 100, 1, 1000);
+  if (!limit) return bad_query("limit must be a number from 1 to 1000");
+  p.limit = *limit;
+  if (since_message == nullptr) {
+    auto offset = query_number(t, "offset", 0, 0, 1ull << 40);
+    if (!offset) return bad_query("offset must be a non-negative number");
+    p.offset = *offset;
+  }
+  return p;
+}
+
+json page_json(json items, std::uint64_t total, const PageQuery& p) {
+  return json{{"items", std::move(items)}, {"total", total}, {"limit", p.limit}, {"offset", p.offset}};
 }
 
 // The token of "Authorization: Bearer <token>"; "" when there is none.
@@ -139,6 +152,13 @@ std::optional<json> json_object_body(const std::string& body, bool empty_ok) {
   return j;
 }
 
+// The non-empty string member k of a JSON object; nullopt when absent, empty or not a string.
+std::optional<std::string> string_member(const json& object, const char* k) {
+  auto it = object.find(k);
+  if (it == object.end() || !it->is_string() || it->get<std::string>().empty()) return std::nullopt;
+  return it->get<std::string>();
+}
+
 bool valid_tag(const std::string& t) {
   if (t.empty() || t.size() > 64) return false;
   for (char c : t)
@@ -154,78 +174,70 @@ bool valid_id(const std::string& s) {
   return true;
 }
 
-// Who may call an endpoint.
-enum class Need { read, analyst, approver, admin };
-
-enum class Handler {
-  hosts, findings, keys, certificates, events, agents, agent_approve, agent_revoke, agent_tags,
-  enrollment_tokens, tokens_create, tokens_list, token_revoke, exceptions_create, exceptions_list,
-  exception_approve, audit, metrics
-};
-
-struct Route {
-  const char* method;
-  std::vector<const char*> pattern;  // "*" matches one segment (an id)
-  Need need;
-  Handler handler;
-};
-
-const std::vector<Route>& routes() {
-  static const std::vector<Route> r = {
-      {"GET", {"api", "v1", "hosts"}, Need::read, Handler::hosts},
-      {"GET", {"api", "v1", "findings"}, Need::read, Handler::findings},
-      {"GET", {"api", "v1", "keys"}, Need::read, Handler::keys},
-      {"GET", {"api", "v1", "certificates"}, Need::read, Handler::certificates},
-      {"GET", {"api", "v1", "events"}, Need::read, Handler::events},
-      {"GET", {"api", "v1", "agents"}, Need::read, Handler::agents},
-      {"POST", {"api", "v1", "agents", "*", "approve"}, Need::admin, Handler::agent_approve},
-      {"POST", {"api", "v1", "agents", "*", "revoke"}, Need::admin, Handler::agent_revoke},
-      {"PUT", {"api", "v1", "agents", "*", "tags"}, Need::admin, Handler::agent_tags},
-      {"POST", {"api", "v1", "enrollment-tokens"}, Need::admin, Handler::enrollment_tokens},
-      {"POST", {"api", "v1", "tokens"}, Need::admin, Handler::tokens_create},
-      {"GET", {"api", "v1", "tokens"}, Need::admin, Handler::tokens_list},
-      {"POST", {"api", "v1", "tokens", "*", "revoke"}, Need::admin, Handler::token_revoke},
-      {"POST", {"api", "v1", "exceptions"}, Need::analyst, Handler::exceptions_create},
-      {"GET", {"api", "v1", "exceptions"}, Need::read, Handler::exceptions_list},
-      {"POST", {"api", "v1", "exceptions", "*", "approve"}, Need::approver, Handler::exception_approve},
-      {"GET", {"api", "v1", "audit"}, Need::admin, Handler::audit},
-      {"GET", {"metrics"}, Need::read, Handler::metrics},
-  };
-  return r;
+bool is_role_access(Access a) {
+  return a == Access::any || a == Access::analyst || a == Access::approver || a == Access::admin;
 }
 
-bool matches(const Route& r, const std::vector<std::string>& segs) {
-  if (r.pattern.size() != segs.size()) return false;
-  for (std::size_t i = 0; i < segs.size(); ++i)
-    if (std::string_view(r.pattern[i]) != "*" && segs[i] != r.pattern[i]) return false;
-  return true;
-}
-
-bool allowed(Need need, Role role) {
-  switch (need) {
-    case Need::read: return true;
-    case Need::analyst: return role == Role::analyst;
-    case Need::approver: return role == Role::approver;
-    case Need::admin: return role == Role::admin;
+bool allowed(Access access, Role role) {
+  switch (access) {
+    case Access::any: return true;
+    case Access::analyst: return role == Role::analyst;
+    case Access::approver: return role == Role::approver;
+    case Access::admin: return role == Role::admin;
+    case Access::open: case Access::agent: case Access::enrollment: return false;
   }
   return false;
 }
 
-const char* need_name(Need n) {
-  switch (n) {
-    case Need::read: return "any";
-    case Need::analyst: return "analyst";
-    case Need::approver: return "approver";
-    case Need::admin: return "admin";
-  }
-  return "?";
+// The findings filter of GET /api/v1/findings, checked value by value.
+Answer<FindingQuery> parse_finding_query(const RequestTarget& t) {
+  FindingQuery q;
+  q.host = query_string(t, "host");
+  q.severity = query_string(t, "severity");
+  q.min_severity = query_string(t, "min_severity");
+  q.kind = query_string(t, "kind");
+  if (auto s = t.query.find("status"); s != t.query.end()) q.status = s->second;
+  if (!q.severity.empty() && !rules::parse_severity(q.severity))
+    return bad_query("severity must be info, low, medium, high or critical");
+  if (!q.min_severity.empty() && !rules::parse_severity(q.min_severity))
+    return bad_query("min_severity must be info, low, medium, high or critical");
+  if (!q.kind.empty() && q.kind != "private_key" && q.kind != "certificate" && q.kind != "keystore" &&
+      q.kind != "public_key")
+    return bad_query("kind must be private_key, certificate, keystore or public_key");
+  if (q.status != "open" && q.status != "resolved" && q.status != "excepted" && q.status != "managed" &&
+      q.status != "all")
+    return bad_query("status must be open, resolved, excepted, managed or all");
+  auto page = parse_page(t);
+  if (!page) return page.error();
+  q.limit = page->limit;
+  q.offset = page->offset;
+  return q;
 }
 
-json page(const json& items, std::uint64_t total, std::uint64_t limit, std::uint64_t offset) {
-  return json{{"items", items}, {"total", total}, {"limit", limit}, {"offset", offset}};
+// A ttl_seconds member in [lo, hi]; nullopt when absent (or null, if null_ok); the answer when bad.
+Answer<std::optional<std::int64_t>> ttl_member(const json& body, bool null_ok, std::int64_t hi,
+                                               std::string_view message) {
+  auto it = body.find("ttl_seconds");
+  if (it == body.end() || (null_ok && it->is_null())) return std::optional<std::int64_t>();
+  if (!it->is_number_integer() || it->get<std::int64_t>() < 60 || it->get<std::int64_t>() > hi)
+    return error(400, "invalid", message);
+  return std::optional<std::int64_t>(it->get<std::int64_t>());
 }
 
 }  // namespace
+
+std::string_view to_string(Access a) noexcept {
+  switch (a) {
+    case Access::open: return "open";
+    case Access::agent: return "agent";
+    case Access::enrollment: return "enrollment";
+    case Access::any: return "any";
+    case Access::analyst: return "analyst";
+    case Access::approver: return "approver";
+    case Access::admin: return "admin";
+  }
+  return "?";
+}
 
 unsigned status_for(const std::string& code) noexcept {
   if (code == "not_found") return 404;
@@ -246,6 +258,83 @@ struct Api::Caller {
   }
 };
 
+// What a handler gets: the request, its parsed target, the path's "{name}" values and the caller.
+struct Api::Call {
+  const ApiRequest& req;
+  const RequestTarget& target;
+  const PathParams& params;
+  Caller& caller;
+  const std::string& id() const { return params.at("id"); }
+};
+
+struct Api::Route {
+  std::string_view method;
+  std::string_view path_template;
+  Access access;
+  Handler handler;
+};
+
+// The route of a request's method and path, or why there is none.
+struct Api::Match {
+  const Route* route = nullptr;
+  PathParams params;
+  std::string allow;        // the path's methods, when none is the request's
+  bool open = false;        // the path is served to anyone (no certificate lookup)
+  bool agent_path = false;  // the path is one an agent may call
+};
+
+std::span<const Api::Route> Api::table() {
+  // One line per route: method, path template (as in docs/api/openapi.yaml), who, handler.
+  static constexpr Route kRoutes[] = {
+      {"GET", protocol::kHealthPath, Access::open, &Api::health},
+      {"POST", protocol::kEnrollPath, Access::enrollment, &Api::enroll},
+      {"POST", protocol::kReportsPath, Access::agent, &Api::reports},
+      {"GET", "/api/v1/hosts", Access::any, &Api::hosts},
+      {"GET", "/api/v1/findings", Access::any, &Api::findings},
+      {"GET", "/api/v1/keys", Access::any, &Api::keys},
+      {"GET", "/api/v1/certificates", Access::any, &Api::certificates},
+      {"GET", "/api/v1/events", Access::any, &Api::events},
+      {"GET", "/api/v1/agents", Access::any, &Api::agents},
+      {"POST", "/api/v1/agents/{id}/approve", Access::admin, &Api::agent_approve},
+      {"POST", "/api/v1/agents/{id}/revoke", Access::admin, &Api::agent_revoke},
+      {"PUT", "/api/v1/agents/{id}/tags", Access::admin, &Api::agent_tags},
+      {"POST", "/api/v1/enrollment-tokens", Access::admin, &Api::enrollment_tokens_create},
+      {"POST", "/api/v1/tokens", Access::admin, &Api::tokens_create},
+      {"GET", "/api/v1/tokens", Access::admin, &Api::tokens_list},
+      {"POST", "/api/v1/tokens/{id}/revoke", Access::admin, &Api::token_revoke},
+      {"POST", "/api/v1/exceptions", Access::analyst, &Api::exceptions_create},
+      {"GET", "/api/v1/exceptions", Access::any, &Api::exceptions_list},
+      {"POST", "/api/v1/exceptions/{id}/approve", Access::approver, &Api::exception_approve},
+      {"GET", "/api/v1/audit", Access::admin, &Api::audit},
+      {"GET", "/metrics", Access::any, &Api::metrics},
+  };
+  return kRoutes;
+}
+
+std::vector<RouteInfo> Api::routes() {
+  std::vector<RouteInfo> out;
+  for (const Route& r : table()) out.push_back({r.method, r.path_template, r.access});
+  return out;
+}
+
+Api::Match Api::match(std::string_view method, const RequestTarget& target) {
+  Match m;
+  for (const Route& r : table()) {
+    PathParams params;
+    if (!match_path_template(r.path_template, target.segments, &params)) continue;
+    m.open = m.open || r.access == Access::open;
+    m.agent_path = m.agent_path || r.access == Access::agent;
+    if (method == r.method && m.route == nullptr) {
+      m.route = &r;
+      m.params = std::move(params);
+    } else if (m.route == nullptr) {
+      if (!m.allow.empty()) m.allow += ", ";
+      m.allow += r.method;
+    }
+  }
+  return m;
+}
+
 Api::Api(Store& store, const CertificateAuthority& ca, const Config& config, Metrics& metrics)
     : store_(store), ca_(ca), config_(config), metrics_(metrics), rate_(config.limits.reports_per_minute) {}
 
@@ -264,302 +353,231 @@ ApiResponse Api::handle(const ApiRequest& req) {
 }
 
 ApiResponse Api::dispatch(const ApiRequest& req, Caller& caller) {
-  auto target = parse_target(req.target);
+  const auto target = parse_request_target(req.target);
   if (!target) return error(400, "bad_request", "the request target is not a valid path and query");
-  const Target& t = *target;
-
-  if (t.path == protocol::kHealthPath) {
-    if (req.method != "GET") {
-      auto r = error(405, "method_not_allowed", "use GET");
-      r.headers.emplace_back("Allow", "GET");
-      return r;
-    }
-    return json_response(200, json{{"status", "ok"}});
+  const Match m = match(req.method, *target);
+  // Open paths (health) answer anyone, a client certificate or not.
+  if (!m.open && req.peer_cert_sha256)
+    if (auto refusal = identify_agent(req, caller, m)) return std::move(*refusal);
+  if (m.route == nullptr) {
+    if (m.allow.empty()) return error(404, "not_found", "no such endpoint: " + target->path.substr(0, 200));
+    return method_not_allowed(m.allow);
   }
-
-  // A client certificate means an agent: looked up on every request, so that a revoke refuses
-  // the next request of an open keep-alive connection.
-  if (req.peer_cert_sha256) {
-    {
-      std::lock_guard lock(store_mutex_);
-      caller.agent = store_.agent_by_cert(*req.peer_cert_sha256);
-    }
-    if (!caller.agent) return error(403, "forbidden", "this client certificate belongs to no enrolled agent");
-    caller.who = "agent:" + caller.agent->id;
-    if (caller.agent->status == AgentStatus::revoked)
-      return error(403, "revoked", "this agent was revoked; enroll it again to send reports");
-    if (t.path != protocol::kReportsPath)
-      return error(403, "forbidden", "agents may only send reports (POST /api/v1/reports)");
-  }
-
-  if (t.path == protocol::kReportsPath) {
-    if (req.method != "POST") {
-      auto r = error(405, "method_not_allowed", "use POST");
-      r.headers.emplace_back("Allow", "POST");
-      return r;
-    }
-    if (!caller.agent)
-      return error(401, "unauthenticated", "reports need the agent's client certificate (keyward-agent enroll)");
-    return reports(req, caller);
-  }
-  if (t.path == protocol::kEnrollPath) {
-    if (req.method != "POST") {
-      auto r = error(405, "method_not_allowed", "use POST");
-      r.headers.emplace_back("Allow", "POST");
-      return r;
-    }
-    return enroll(req, caller);
-  }
-
-  const Route* route = nullptr;
-  std::string allow;
-  for (const auto& r : routes()) {
-    if (!matches(r, t.segments)) continue;
-    if (req.method == r.method) {
-      route = &r;
-      break;
-    }
-    if (!allow.empty()) allow += ", ";
-    allow += r.method;
-  }
-  if (route == nullptr) {
-    if (allow.empty()) return error(404, "not_found", "no such endpoint: " + t.path.substr(0, 200));
-    auto r = error(405, "method_not_allowed", "use " + allow);
-    r.headers.emplace_back("Allow", allow);
-    return r;
-  }
-
-  const std::string secret = bearer(req.authorization);
-  auto unauthenticated = [](std::string_view message) {
-    auto r = error(401, "unauthenticated", message);
-    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"keyward\"");
-    return r;
-  };
-  if (secret.empty()) return unauthenticated("send an API token: Authorization: Bearer kwt_...");
-  if (!starts_with(secret, "kwt_")) return unauthenticated("not an API token (they start with kwt_)");
-  const std::int64_t now = now_seconds();
-  {
-    std::lock_guard lock(store_mutex_);
-    caller.token = store_.find_token(secret, now);
-  }
-  if (!caller.token) return unauthenticated("unknown, expired or revoked API token");
-  caller.who = "token:" + caller.token->id;
-  if (!allowed(route->need, caller.token->role))
-    return error(403, "forbidden",
-                 std::string("this needs the ") + need_name(route->need) + " role; this token is " +
-                     std::string(to_string(caller.token->role)));
-
-  const Actor actor = caller.actor();
-  const std::string id = t.segments.size() >= 4 ? t.segments[3] : std::string();
-  if (route->pattern.size() == 5 && !valid_id(id)) return error(404, "not_found", "no such id");
-
-  auto bad_query = [](const char* what) { return error(400, "invalid", what); };
-  std::unique_lock lock(store_mutex_);
-  switch (route->handler) {
-    case Handler::hosts: {
-      json items = json::array();
-      for (const auto& h : store_.hosts()) items.push_back(to_json(h));
-      const auto n = items.size();
-      return json_response(200, json{{"items", std::move(items)}, {"total", n}});
-    }
-    case Handler::findings: {
-      FindingQuery q;
-      q.host = query_string(t, "host");
-      q.severity = query_string(t, "severity");
-      q.min_severity = query_string(t, "min_severity");
-      q.kind = query_string(t, "kind");
-      if (auto s = t.query.find("status"); s != t.query.end()) q.status = s->second;
-      if (!q.severity.empty() && !rules::parse_severity(q.severity))
-        return bad_query("severity must be info, low, medium, high or critical");
-      if (!q.min_severity.empty() && !rules::parse_severity(q.min_severity))
-        return bad_query("min_severity must be info, low, medium, high or critical");
-      if (!q.kind.empty() && q.kind != "private_key" && q.kind != "certificate" && q.kind != "keystore" &&
-          q.kind != "public_key")
-        return bad_query("kind must be private_key, certificate, keystore or public_key");
-      if (q.status != "open" && q.status != "resolved" && q.status != "excepted" && q.status != "managed" &&
-          q.status != "all")
-        return bad_query("status must be open, resolved, excepted, managed or all");
-      auto limit = query_number(t, "limit", 100, 1, 1000);
-      auto offset = query_number(t, "offset", 0, 0, 1ull << 40);
-      if (!limit) return bad_query("limit must be a number from 1 to 1000");
-      if (!offset) return bad_query("offset must be a non-negative number");
-      q.limit = *limit;
-      q.offset = *offset;
-      auto p = store_.findings(q);
-      json items = json::array();
-      for (const auto& f : p.items) items.push_back(to_json(f));
-      return json_response(200, page(items, p.total, q.limit, q.offset));
-    }
-    case Handler::keys: {
-      auto limit = query_number(t, "limit", 100, 1, 1000);
-      auto offset = query_number(t, "offset", 0, 0, 1ull << 40);
-      if (!limit) return bad_query("limit must be a number from 1 to 1000");
-      if (!offset) return bad_query("offset must be a non-negative number");
-      auto p = store_.keys(*limit, *offset);
-      json items = json::array();
-      for (const auto& k : p.items) items.push_back(to_json(k));
-      return json_response(200, page(items, p.total, *limit, *offset));
-    }
-    case Handler::certificates: {
-      const std::string w = t.query.count("expiring_within") ? t.query.at("expiring_within") : "30d";
-      auto within = parse_duration(w);
-      if (!within) return bad_query("expiring_within must be a duration like 30d, 12h, 90m or 3600s");
-      auto limit = query_number(t, "limit", 100, 1, 1000);
-      auto offset = query_number(t, "offset", 0, 0, 1ull << 40);
-      if (!limit) return bad_query("limit must be a number from 1 to 1000");
-      if (!offset) return bad_query("offset must be a non-negative number");
-      auto p = store_.expiring_certificates(*within, now, *limit, *offset);
-      json items = json::array();
-      for (const auto& f : p.items) items.push_back(to_json(f));
-      return json_response(200, page(items, p.total, *limit, *offset));
-    }
-    case Handler::events: {
-      auto since = query_number(t, "since", 0, 0, ~0ull >> 1);
-      auto limit = query_number(t, "limit", 100, 1, 1000);
-      if (!since) return bad_query("since must be an event number (seq)");
-      if (!limit) return bad_query("limit must be a number from 1 to 1000");
-      json items = json::array();
-      std::uint64_t last = *since;
-      for (const auto& e : store_.events(*since, *limit)) {
-        items.push_back(to_json(e));
-        last = std::max(last, e.seq);
-      }
-      return json_response(200, json{{"items", std::move(items)}, {"next_since", last}});
-    }
-    case Handler::agents: {
-      json items = json::array();
-      for (const auto& a : store_.list_agents()) items.push_back(to_json(a));
-      const auto n = items.size();
-      return json_response(200, json{{"items", std::move(items)}, {"total", n}});
-    }
-    case Handler::agent_approve: {
-      auto r = store_.approve_agent(id, actor, now);
-      if (!r) return refused(r.error());
-      return json_response(200, to_json(*r));
-    }
-    case Handler::agent_revoke: {
-      auto r = store_.revoke_agent(id, actor, now);
-      if (!r) return refused(r.error());
-      return json_response(200, to_json(*r));
-    }
-    case Handler::agent_tags: {
-      auto body = json_object_body(req.body, false);
-      if (!body) return error(400, "malformed_json", "the body must be a JSON object like {\"tags\": [\"build\"]}");
-      auto tags = body->find("tags");
-      if (tags == body->end() || !tags->is_array() || tags->size() > 32)
-        return error(400, "invalid", "tags must be an array of at most 32 tags");
-      std::vector<std::string> list;
-      for (const auto& tag : *tags) {
-        if (!tag.is_string() || !valid_tag(tag.get<std::string>()))
-          return error(400, "invalid", "each tag is 1-64 characters of a-z, 0-9, '-', '_' or '.'");
-        list.push_back(tag.get<std::string>());
-      }
-      auto r = store_.set_agent_tags(id, list, actor);
-      if (!r) return refused(r.error());
-      return json_response(200, to_json(*r));
-    }
-    case Handler::enrollment_tokens: {
-      auto body = json_object_body(req.body, true);
-      if (!body) return error(400, "malformed_json", "the body must be a JSON object like {\"ttl_seconds\": 86400}");
-      std::int64_t ttl = 86400;
-      if (auto it = body->find("ttl_seconds"); it != body->end()) {
-        if (!it->is_number_integer() || it->get<std::int64_t>() < 60 || it->get<std::int64_t>() > 30 * 86400)
-          return error(400, "invalid", "ttl_seconds must be a whole number from 60 to 2592000 (30 days)");
-        ttl = it->get<std::int64_t>();
-      }
-      auto tok = store_.create_enrollment_token(now + ttl, actor);
-      return json_response(201, json{{"id", tok.id}, {"expires_at", rfc3339(tok.expires_at)}, {"secret", tok.secret}});
-    }
-    case Handler::tokens_create: {
-      auto body = json_object_body(req.body, false);
-      if (!body) return error(400, "malformed_json", "the body must be a JSON object like {\"role\": \"viewer\", \"name\": \"grafana\"}");
-      auto role_it = body->find("role");
-      auto name_it = body->find("name");
-      std::optional<Role> role;
-      if (role_it != body->end() && role_it->is_string()) role = role_from_string(role_it->get<std::string>());
-      if (!role) return error(400, "invalid", "role must be viewer, analyst, approver or admin");
-      if (name_it == body->end() || !name_it->is_string() || name_it->get<std::string>().empty() ||
-          name_it->get<std::string>().size() > 200)
-        return error(400, "invalid", "name must be a string of 1 to 200 characters (who holds the token)");
-      std::int64_t expires = 0;
-      if (auto it = body->find("ttl_seconds"); it != body->end() && !it->is_null()) {
-        if (!it->is_number_integer() || it->get<std::int64_t>() < 60 || it->get<std::int64_t>() > 3650LL * 86400)
-          return error(400, "invalid", "ttl_seconds must be a whole number from 60 to 315360000 (10 years)");
-        expires = now + it->get<std::int64_t>();
-      }
-      auto tok = store_.create_token(*role, name_it->get<std::string>(), expires, actor);
-      json j = to_json(tok.info);
-      j["secret"] = tok.secret;
-      return json_response(201, j);
-    }
-    case Handler::tokens_list: {
-      json items = json::array();
-      for (const auto& tk : store_.list_tokens()) items.push_back(to_json(tk));
-      const auto n = items.size();
-      return json_response(200, json{{"items", std::move(items)}, {"total", n}});
-    }
-    case Handler::token_revoke: {
-      auto r = store_.revoke_token(id, actor);
-      if (!r) return refused(r.error());
-      return json_response(200, to_json(*r));
-    }
-    case Handler::exceptions_create: {
-      auto body = json_object_body(req.body, false);
-      if (!body)
-        return error(400, "malformed_json",
-                     "the body must be a JSON object with identity, reason and expires_at (RFC 3339)");
-      auto str = [&](const char* k) -> std::optional<std::string> {
-        auto it = body->find(k);
-        if (it == body->end() || !it->is_string() || it->get<std::string>().empty()) return std::nullopt;
-        return it->get<std::string>();
-      };
-      auto identity = str("identity");
-      auto reason = str("reason");
-      auto expires = str("expires_at");
-      if (!identity || identity->size() > 200) return error(400, "invalid", "identity must name a key identity (e.g. spki:<hex>)");
-      if (!reason || reason->size() > 2000) return error(400, "invalid", "reason must be 1 to 2000 characters");
-      if (!expires) return error(400, "invalid", "expires_at must be an RFC 3339 UTC time like 2030-01-31T00:00:00Z");
-      auto at = parse_rfc3339(*expires);
-      if (!at) return error(400, "invalid", "expires_at must be an RFC 3339 UTC time like 2030-01-31T00:00:00Z");
-      if (*at <= now) return error(400, "invalid", "expires_at is in the past");
-      auto r = store_.request_exception(*identity, *reason, *at, actor, now);
-      if (!r) return refused(r.error());
-      return json_response(201, to_json(*r));
-    }
-    case Handler::exceptions_list: {
-      json items = json::array();
-      for (const auto& x : store_.list_exceptions(now)) items.push_back(to_json(x));
-      const auto n = items.size();
-      return json_response(200, json{{"items", std::move(items)}, {"total", n}});
-    }
-    case Handler::exception_approve: {
-      auto r = store_.approve_exception(id, actor, now);
-      if (!r) return refused(r.error());
-      return json_response(200, to_json(*r));
-    }
-    case Handler::audit: {
-      auto since = query_number(t, "since", 0, 0, ~0ull >> 1);
-      auto limit = query_number(t, "limit", 100, 1, 1000);
-      if (!since) return bad_query("since must be an audit entry number (seq)");
-      if (!limit) return bad_query("limit must be a number from 1 to 1000");
-      json items = json::array();
-      for (const auto& a : store_.audit_entries(*since, *limit)) items.push_back(to_json(a));
-      return json_response(200, json{{"items", std::move(items)}});
-    }
-    case Handler::metrics: {
-      const StoreCounts counts = store_.counts();
-      lock.unlock();
-      ApiResponse r;
-      r.body = metrics_.render(counts);
-      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      return r;
-    }
-  }
-  return error(404, "not_found", "no such endpoint");
+  if (auto refusal = authenticate(req, caller, *m.route)) return std::move(*refusal);
+  // After the role check: a caller without the role learns nothing about ids.
+  for (const auto& [name, value] : m.params)
+    if (!valid_id(value)) return error(404, "not_found", "no such id");
+  Call call{req, *target, m.params, caller};
+  return (this->*(m.route->handler))(call);
 }
 
-ApiResponse Api::reports(const ApiRequest& req, Caller& caller) {
-  const AgentInfo& agent = *caller.agent;
+// A client certificate means an agent: looked up on every request, so that a revoke refuses the
+// next request of an open keep-alive connection. Agents may only call agent paths.
+std::optional<ApiResponse> Api::identify_agent(const ApiRequest& req, Caller& caller, const Match& m) {
+  {
+    std::lock_guard lock(store_mutex_);
+    caller.agent = store_.agent_by_cert(*req.peer_cert_sha256);
+  }
+  if (!caller.agent) return error(403, "forbidden", "this client certificate belongs to no enrolled agent");
+  caller.who = "agent:" + caller.agent->id;
+  if (caller.agent->status == AgentStatus::revoked)
+    return error(403, "revoked", "this agent was revoked; enroll it again to send reports");
+  if (!m.agent_path) return error(403, "forbidden", "agents may only send reports (POST /api/v1/reports)");
+  return std::nullopt;
+}
+
+// The credentials a route needs: an agent's certificate, or an API token whose role may call it.
+// Enrollment tokens are checked by the enroll handler, which must not sign before they are.
+std::optional<ApiResponse> Api::authenticate(const ApiRequest& req, Caller& caller, const Route& route) {
+  if (route.access == Access::agent && !caller.agent)
+    return error(401, "unauthenticated", "reports need the agent's client certificate (keyward-agent enroll)");
+  if (!is_role_access(route.access)) return std::nullopt;
+  const std::string secret = bearer(req.authorization);
+  if (secret.empty()) return unauthenticated("send an API token: Authorization: Bearer kwt_...", "keyward");
+  if (!starts_with(secret, "kwt_")) return unauthenticated("not an API token (they start with kwt_)", "keyward");
+  {
+    std::lock_guard lock(store_mutex_);
+    caller.token = store_.find_token(secret, now_seconds());
+  }
+  if (!caller.token) return unauthenticated("unknown, expired or revoked API token", "keyward");
+  caller.who = "token:" + caller.token->id;
+  if (!allowed(route.access, caller.token->role))
+    return error(403, "forbidden",
+                 "this needs the " + std::string(to_string(route.access)) + " role; this token is " +
+                     std::string(to_string(caller.token->role)));
+  return std::nullopt;
+}
+
+// ---- handlers: reads -----------------------------------------------------------------------
+
+ApiResponse Api::health(Call&) { return json_response(200, json{{"status", "ok"}}); }
+
+ApiResponse Api::hosts(Call&) {
+  std::lock_guard lock(store_mutex_);
+  return list_response(store_.hosts());
+}
+
+ApiResponse Api::findings(Call& c) {
+  auto q = parse_finding_query(c.target);
+  if (!q) return q.error();
+  std::lock_guard lock(store_mutex_);
+  auto p = store_.findings(*q);
+  return json_response(200, page_json(items_of(p.items), p.total, PageQuery{q->limit, q->offset}));
+}
+
+ApiResponse Api::keys(Call& c) {
+  auto page = parse_page(c.target);
+  if (!page) return page.error();
+  std::lock_guard lock(store_mutex_);
+  auto p = store_.keys(page->limit, page->offset);
+  return json_response(200, page_json(items_of(p.items), p.total, *page));
+}
+
+ApiResponse Api::certificates(Call& c) {
+  auto within = parse_duration(c.target.query.count("expiring_within") ? c.target.query.at("expiring_within") : "30d");
+  if (!within) return bad_query("expiring_within must be a duration like 30d, 12h, 90m or 3600s");
+  auto page = parse_page(c.target);
+  if (!page) return page.error();
+  std::lock_guard lock(store_mutex_);
+  auto p = store_.expiring_certificates(*within, now_seconds(), page->limit, page->offset);
+  return json_response(200, page_json(items_of(p.items), p.total, *page));
+}
+
+ApiResponse Api::events(Call& c) {
+  auto page = parse_page(c.target, "since must be an event number (seq)");
+  if (!page) return page.error();
+  std::lock_guard lock(store_mutex_);
+  const auto rows = store_.events(page->since, page->limit);
+  std::uint64_t last = page->since;
+  for (const auto& e : rows) last = std::max(last, e.seq);
+  return json_response(200, json{{"items", items_of(rows)}, {"next_since", last}});
+}
+
+ApiResponse Api::agents(Call&) {
+  std::lock_guard lock(store_mutex_);
+  return list_response(store_.list_agents());
+}
+
+ApiResponse Api::tokens_list(Call&) {
+  std::lock_guard lock(store_mutex_);
+  return list_response(store_.list_tokens());
+}
+
+ApiResponse Api::exceptions_list(Call&) {
+  std::lock_guard lock(store_mutex_);
+  return list_response(store_.list_exceptions(now_seconds()));
+}
+
+ApiResponse Api::audit(Call& c) {
+  auto page = parse_page(c.target, "since must be an audit entry number (seq)");
+  if (!page) return page.error();
+  std::lock_guard lock(store_mutex_);
+  return json_response(200, json{{"items", items_of(store_.audit_entries(page->since, page->limit))}});
+}
+
+ApiResponse Api::metrics(Call&) {
+  StoreCounts counts;
+  {
+    std::lock_guard lock(store_mutex_);
+    counts = store_.counts();
+  }
+  ApiResponse r;
+  r.body = metrics_.render(counts);
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return r;
+}
+
+// ---- handlers: changes ---------------------------------------------------------------------
+
+ApiResponse Api::agent_approve(Call& c) {
+  std::lock_guard lock(store_mutex_);
+  return outcome_response(store_.approve_agent(c.id(), c.caller.actor(), now_seconds()));
+}
+
+ApiResponse Api::agent_revoke(Call& c) {
+  std::lock_guard lock(store_mutex_);
+  return outcome_response(store_.revoke_agent(c.id(), c.caller.actor(), now_seconds()));
+}
+
+ApiResponse Api::agent_tags(Call& c) {
+  auto body = json_object_body(c.req.body, false);
+  if (!body) return error(400, "malformed_json", "the body must be a JSON object like {\"tags\": [\"build\"]}");
+  auto tags = body->find("tags");
+  if (tags == body->end() || !tags->is_array() || tags->size() > 32)
+    return error(400, "invalid", "tags must be an array of at most 32 tags");
+  std::vector<std::string> list;
+  for (const auto& tag : *tags) {
+    if (!tag.is_string() || !valid_tag(tag.get<std::string>()))
+      return error(400, "invalid", "each tag is 1-64 characters of a-z, 0-9, '-', '_' or '.'");
+    list.push_back(tag.get<std::string>());
+  }
+  std::lock_guard lock(store_mutex_);
+  return outcome_response(store_.set_agent_tags(c.id(), list, c.caller.actor()));
+}
+
+ApiResponse Api::enrollment_tokens_create(Call& c) {
+  auto body = json_object_body(c.req.body, true);
+  if (!body) return error(400, "malformed_json", "the body must be a JSON object like {\"ttl_seconds\": 86400}");
+  auto ttl = ttl_member(*body, /*null_ok=*/false, 30 * 86400, "ttl_seconds must be a whole number from 60 to 2592000 (30 days)");
+  if (!ttl) return ttl.error();
+  std::lock_guard lock(store_mutex_);
+  auto tok = store_.create_enrollment_token(now_seconds() + ttl->value_or(86400), c.caller.actor());
+  return json_response(201, json{{"id", tok.id}, {"expires_at", rfc3339(tok.expires_at)}, {"secret", tok.secret}});
+}
+
+ApiResponse Api::tokens_create(Call& c) {
+  auto body = json_object_body(c.req.body, false);
+  if (!body)
+    return error(400, "malformed_json", "the body must be a JSON object like {\"role\": \"viewer\", \"name\": \"grafana\"}");
+  auto role_it = body->find("role");
+  std::optional<Role> role;
+  if (role_it != body->end() && role_it->is_string()) role = role_from_string(role_it->get<std::string>());
+  if (!role) return error(400, "invalid", "role must be viewer, analyst, approver or admin");
+  const auto name = string_member(*body, "name");
+  if (!name || name->size() > 200)
+    return error(400, "invalid", "name must be a string of 1 to 200 characters (who holds the token)");
+  auto ttl = ttl_member(*body, /*null_ok=*/true, 3650LL * 86400, "ttl_seconds must be a whole number from 60 to 315360000 (10 years)");
+  if (!ttl) return ttl.error();
+  const std::int64_t now = now_seconds();
+  std::lock_guard lock(store_mutex_);
+  auto tok = store_.create_token(*role, *name, *ttl ? now + **ttl : 0, c.caller.actor());
+  json j = to_json(tok.info);
+  j["secret"] = tok.secret;
+  return json_response(201, j);
+}
+
+ApiResponse Api::token_revoke(Call& c) {
+  std::lock_guard lock(store_mutex_);
+  return outcome_response(store_.revoke_token(c.id(), c.caller.actor()));
+}
+
+ApiResponse Api::exceptions_create(Call& c) {
+  auto body = json_object_body(c.req.body, false);
+  if (!body)
+    return error(400, "malformed_json", "the body must be a JSON object with identity, reason and expires_at (RFC 3339)");
+  const auto identity = string_member(*body, "identity");
+  const auto reason = string_member(*body, "reason");
+  const auto expires = string_member(*body, "expires_at");
+  if (!identity || identity->size() > 200)
+    return error(400, "invalid", "identity must name a key identity (e.g. spki:<hex>)");
+  if (!reason || reason->size() > 2000) return error(400, "invalid", "reason must be 1 to 2000 characters");
+  const auto at = expires ? parse_rfc3339(*expires) : std::nullopt;
+  if (!at) return error(400, "invalid", "expires_at must be an RFC 3339 UTC time like 2030-01-31T00:00:00Z");
+  const std::int64_t now = now_seconds();
+  if (*at <= now) return error(400, "invalid", "expires_at is in the past");
+  std::lock_guard lock(store_mutex_);
+  return outcome_response(store_.request_exception(*identity, *reason, *at, c.caller.actor(), now), 201);
+}
+
+ApiResponse Api::exception_approve(Call& c) {
+  std::lock_guard lock(store_mutex_);
+  return outcome_response(store_.approve_exception(c.id(), c.caller.actor(), now_seconds()));
+}
+
+// ---- handlers: agents ----------------------------------------------------------------------
+
+ApiResponse Api::reports(Call& c) {
+  const AgentInfo& agent = *c.caller.agent;
   if (auto wait = rate_.take(agent.id, steady_seconds()); wait > 0) {
     ++metrics_.reports_rate_limited;
     auto r = error(429, "rate_limited",
@@ -569,15 +587,15 @@ ApiResponse Api::reports(const ApiRequest& req, Caller& caller) {
     return r;
   }
   std::string inflated;
-  std::string_view body = req.body;
-  if (!req.content_encoding.empty() && req.content_encoding != "identity") {
-    std::string enc = req.content_encoding;
-    for (auto& c : enc) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string_view body = c.req.body;
+  if (!c.req.content_encoding.empty() && c.req.content_encoding != "identity") {
+    std::string enc = c.req.content_encoding;
+    for (auto& ch : enc) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     if (enc != "gzip" && enc != "x-gzip") {
       ++metrics_.reports_rejected;
       return error(415, "unsupported_encoding", "Content-Encoding must be gzip or absent");
     }
-    auto out = gunzip(req.body, config_.limits.max_request_bytes);
+    auto out = gunzip(c.req.body, config_.limits.max_request_bytes);
     if (!out) {
       ++metrics_.reports_rejected;
       if (out.error() == InflateError::too_large)
@@ -594,12 +612,17 @@ ApiResponse Api::reports(const ApiRequest& req, Caller& caller) {
     ++metrics_.reports_rejected;
     return error(400, report.error().code, report.error().message);
   }
+  return ingest_report(agent, *report);
+}
+
+// Stores a parsed report (timed for /metrics) and answers 202 with what happened to it.
+ApiResponse Api::ingest_report(const AgentInfo& agent, const protocol::Report& report) {
   const std::int64_t now = now_seconds();
   const auto t0 = std::chrono::steady_clock::now();
   IngestOutcome out;
   {
     std::lock_guard lock(store_mutex_);
-    out = store_.ingest(agent, *report, now);
+    out = store_.ingest(agent, report, now);
     store_.touch_agent(agent.id, now);
   }
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
@@ -613,52 +636,43 @@ ApiResponse Api::reports(const ApiRequest& req, Caller& caller) {
     case IngestOutcome::Status::held: status = "held"; ++metrics_.reports_held; break;
   }
   return json_response(202, json{{"status", status},
-                                 {"report_id", report->report_id},
+                                 {"report_id", report.report_id},
                                  {"findings", out.findings},
                                  {"new", out.new_places},
                                  {"resolved", out.resolved}});
 }
 
-ApiResponse Api::enroll(const ApiRequest& req, Caller& caller) {
-  const std::string secret = bearer(req.authorization);
-  if (!starts_with(secret, "kwe_")) {
-    auto r = error(401, "unauthenticated", "enrollment needs a one-time enrollment token: Authorization: Bearer kwe_...");
-    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"keyward-enroll\"");
-    return r;
-  }
-  auto request = protocol::parse_enroll_request(req.body);
+ApiResponse Api::enroll(Call& c) {
+  const std::string secret = bearer(c.req.authorization);
+  if (!starts_with(secret, "kwe_"))
+    return unauthenticated("enrollment needs a one-time enrollment token: Authorization: Bearer kwe_...",
+                           "keyward-enroll");
+  auto request = protocol::parse_enroll_request(c.req.body);
   if (!request) return error(400, request.error().code, request.error().message);
   const std::int64_t now = now_seconds();
+  // Unknown or used (the store says forbidden): the bearer does not authenticate.
+  auto token_refused = [](const Refusal& r) {
+    if (r.code == "not_found" || r.code == "forbidden")
+      return error(401, "unauthenticated", "unknown or already used enrollment token");
+    return refused(r);
+  };
   {
     std::lock_guard lock(store_mutex_);
     auto ok = store_.check_enrollment_token(secret, now);
-    if (!ok) {
-      // Unknown or used (the store says forbidden): the bearer does not authenticate.
-      if (ok.error().code == "not_found" || ok.error().code == "forbidden")
-        return error(401, "unauthenticated", "unknown or already used enrollment token");
-      return refused(ok.error());
-    }
+    if (!ok) return token_refused(ok.error());
   }
+  // Signed outside the store's lock; the token is consumed with the agent's creation below.
   auto signed_agent = ca_.sign_agent_csr(request->csr_pem);
   if (!signed_agent) return error(400, "bad_csr", signed_agent.error().message);
-  Enrollment e;
-  e.agent_id = signed_agent->agent_id;
-  e.hostname = request->hostname;
-  e.os = request->os;
-  e.cert_sha256 = signed_agent->cert_sha256;
-  e.cert_serial = signed_agent->serial_hex;
-  e.spki_sha256 = signed_agent->spki_sha256;
+  const Enrollment e{signed_agent->agent_id, request->hostname,      request->os,
+                     signed_agent->cert_sha256, signed_agent->serial_hex, signed_agent->spki_sha256};
   Outcome<AgentInfo> agent = Refusal{"invalid", "not enrolled"};
   {
     std::lock_guard lock(store_mutex_);
     agent = store_.enroll_agent(secret, e, now);
   }
-  if (!agent) {
-    if (agent.error().code == "not_found" || agent.error().code == "forbidden")
-      return error(401, "unauthenticated", "unknown or already used enrollment token");
-    return refused(agent.error());
-  }
-  caller.who = "agent:" + agent->id;
+  if (!agent) return token_refused(agent.error());
+  c.caller.who = "agent:" + agent->id;
   protocol::EnrollResponse resp;
   resp.agent_id = agent->id;
   resp.certificate_pem = signed_agent->cert_pem;

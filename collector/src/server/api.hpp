@@ -1,6 +1,8 @@
-// API v1 of the collector (docs/fleet.md): routing, authentication, roles and the handlers,
-// on plain request/response values so that it is testable without a network.
-// Used by: the TLS session (session.cpp), one call per HTTP request, from any io thread.
+// API v1 of the collector (docs/fleet.md, docs/api/openapi.yaml): the route table, authentication,
+// roles and one handler per route, on plain request/response values so that it is testable
+// without a network.
+// Used by: the TLS session (server.cpp), one call per HTTP request, from any io thread; the
+// route tests, which check the table against docs/api/openapi.yaml.
 // Must never log or echo a token secret, a body or a CSR; refuses malformed input with 4xx.
 #pragma once
 
@@ -10,11 +12,14 @@
 #include "server/config.hpp"
 #include "server/metrics.hpp"
 #include "server/rate_limiter.hpp"
+#include "server/request_target.hpp"
 
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -39,6 +44,19 @@ struct ApiResponse {
   std::string who = "-";
 };
 
+// Who may call a route: nobody in particular (open), an agent's client certificate (agent), a
+// one-time enrollment token (enrollment), or an API token of any role or of one role.
+enum class Access { open, agent, enrollment, any, analyst, approver, admin };
+// "open", "agent", "enrollment", "any", "analyst", "approver", "admin".
+std::string_view to_string(Access a) noexcept;
+
+// One route as the table declares it; the path template is spelled as in the OpenAPI document.
+struct RouteInfo {
+  std::string_view method;         // "GET", "POST", "PUT"
+  std::string_view path_template;  // e.g. "/api/v1/agents/{id}/approve"
+  Access access;
+};
+
 class Api {
  public:
   // store and ca must outlive the Api; the store is called under one mutex.
@@ -47,11 +65,44 @@ class Api {
   // Answers one request; never throws for bad input (a store failure becomes a 500).
   ApiResponse handle(const ApiRequest& req);
 
+  // Every route of API v1, in table order.
+  static std::vector<RouteInfo> routes();
+
  private:
   struct Caller;
+  struct Call;
+  struct Route;
+  struct Match;
+  using Handler = ApiResponse (Api::*)(Call&);
+
+  static std::span<const Route> table();
+  static Match match(std::string_view method, const RequestTarget& target);
   ApiResponse dispatch(const ApiRequest& req, Caller& caller);
-  ApiResponse reports(const ApiRequest& req, Caller& caller);
-  ApiResponse enroll(const ApiRequest& req, Caller& caller);
+  std::optional<ApiResponse> identify_agent(const ApiRequest& req, Caller& caller, const Match& m);
+  std::optional<ApiResponse> authenticate(const ApiRequest& req, Caller& caller, const Route& route);
+
+  ApiResponse health(Call& c);
+  ApiResponse reports(Call& c);
+  ApiResponse enroll(Call& c);
+  ApiResponse hosts(Call& c);
+  ApiResponse findings(Call& c);
+  ApiResponse keys(Call& c);
+  ApiResponse certificates(Call& c);
+  ApiResponse events(Call& c);
+  ApiResponse agents(Call& c);
+  ApiResponse agent_approve(Call& c);
+  ApiResponse agent_revoke(Call& c);
+  ApiResponse agent_tags(Call& c);
+  ApiResponse enrollment_tokens_create(Call& c);
+  ApiResponse tokens_create(Call& c);
+  ApiResponse tokens_list(Call& c);
+  ApiResponse token_revoke(Call& c);
+  ApiResponse exceptions_create(Call& c);
+  ApiResponse exceptions_list(Call& c);
+  ApiResponse exception_approve(Call& c);
+  ApiResponse audit(Call& c);
+  ApiResponse metrics(Call& c);
+  ApiResponse ingest_report(const AgentInfo& agent, const protocol::Report& report);
 
   Store& store_;
   const CertificateAuthority& ca_;

@@ -2,7 +2,7 @@
 // prev_hash, seq, subject, time) is hashed with SHA-256; prev_hash links it to the entry before
 // (64 zeros for the first). Verification names the first changed or missing entry, and with a
 // head exported earlier also a tail that was cut off.
-// Used by: sqlite_store.cpp (append and verify); a PostgreSQL store would share it.
+// Used by: sqlite_audit.cpp (append and verify); a PostgreSQL store would share it.
 #pragma once
 
 #include <keyward/collector/store.hpp>

@@ -2,7 +2,7 @@
 // finding_id, detail}) for a SIEM to tail, appended after the database commit and fsync'd.
 // On open it finds the last complete line's seq (cutting a torn last line) so the store can
 // append what a crash left out.
-// Used by: sqlite_store.cpp. Mode 0600. Not thread-safe: the store serialises access.
+// Used by: sqlite_events.cpp. Mode 0600. Not thread-safe: the store serialises access.
 #pragma once
 
 #include <keyward/collector/store.hpp>

@@ -1,7 +1,7 @@
 // A thin RAII layer over the SQLite C API for the collector's store: one owned connection,
 // prepared statements with bound parameters (never values spliced into SQL text) and a
 // transaction guard. Every SQLite error becomes a StoreError naming what was being done.
-// Used by: sqlite_store.cpp, migrations.cpp. Not thread-safe: the store serialises access.
+// Used by: the SqliteStore units (sqlite_*.cpp), migrations.cpp. Not thread-safe: the store serialises access.
 #pragma once
 
 #include <keyward/collector/store.hpp>

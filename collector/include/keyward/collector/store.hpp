@@ -1,7 +1,7 @@
 // Store: the collector's inventory behind one interface: agents and their enrollment, API
 // tokens, reports and the fleet's findings, keys, certificates, events, exceptions and the
-// hash-chained audit log. SqliteStore (sqlite_store.cpp) is the embedded default; a PostgreSQL
-// store comes later behind the same interface.
+// hash-chained audit log. SqliteStore (src/store/sqlite_store.hpp) is the embedded default; a
+// PostgreSQL store comes later behind the same interface.
 // Used by: the collector's API handlers and its command line (init, token, agents, audit).
 // Must never store key bytes, passwords or token secrets: tokens are kept as SHA-256 hashes,
 // findings as their JSON facts. Every state change appends an audit entry in the same

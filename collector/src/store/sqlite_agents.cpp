@@ -1,0 +1,210 @@
+// SqliteStore, agents: enrollment (consumes the one-time token, the agent's key becomes a
+// managed identity), lookups, approval (ingests the reports held meanwhile), revocation, tags
+// (rescoring the host's identities: build-host depends on them) and last-seen bookkeeping.
+#include "store/sqlite_store.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+namespace keyward::collector::detail {
+namespace {
+
+
+constexpr const char* kAgentColumns =
+    "id, hostname, os, status, cert_sha256, cert_serial, spki_sha256, enrolled_at, approved_at, revoked_at, "
+    "last_seen_at, last_report_at";
+
+AgentInfo agent_row(const Stmt& st) {
+  AgentInfo a;
+  a.id = st.text(0);
+  a.hostname = st.text(1);
+  a.os = st.text(2);
+  const std::string s = st.text(3);
+  a.status = s == "approved" ? AgentStatus::approved : s == "revoked" ? AgentStatus::revoked : AgentStatus::pending;
+  a.cert_sha256 = st.text(4);
+  a.cert_serial = st.text(5);
+  a.spki_sha256 = st.text(6);
+  a.enrolled_at = st.integer(7);
+  a.approved_at = st.integer(8);
+  a.revoked_at = st.integer(9);
+  a.last_seen_at = st.integer(10);
+  a.last_report_at = st.integer(11);
+  return a;
+}
+
+bool valid_tag(const std::string& t) {
+  if (t.empty() || t.size() > 64) return false;
+  return std::all_of(t.begin(), t.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           c == '.' || c == ':';
+  });
+}
+
+}  // namespace
+
+Outcome<AgentInfo> SqliteStore::enroll_agent(std::string_view enrollment_secret, const Enrollment& e,
+                                             std::int64_t now) {
+  std::lock_guard lock(mu_);
+  Transaction tx(*db_);
+  auto token = check_enrollment(enrollment_secret, now);
+  if (!token) return token.error();
+  if (load_agent(e.agent_id)) return refuse("conflict", fmt::format("agent {} already exists", e.agent_id));
+  if (load_agent_by_cert(e.cert_sha256)) return refuse("conflict", "an agent with this certificate already exists");
+  // Consumed only if still unused: the WHERE makes a concurrent second use change nothing.
+  Stmt use = db_->prepare("UPDATE enrollment_tokens SET used_at = ?, agent_id = ? WHERE id = ? AND used_at = 0");
+  use.bind_all(now, e.agent_id, *token).run();
+  if (db_->changes() != 1) return refuse("forbidden", "the enrollment token was already used");
+  db_->prepare("INSERT INTO agents(id, hostname, os, status, cert_sha256, cert_serial, spki_sha256, enrolled_at, "
+               "last_seen_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)")
+      .bind_all(e.agent_id, e.hostname, e.os, e.cert_sha256, e.cert_serial, e.spki_sha256, now, now)
+      .run();
+  if (!e.spki_sha256.empty())
+    set_managed(e.spki_sha256, fmt::format("keyward-agent key of {} ({})", e.hostname, e.agent_id), now);
+  add_event(now, "agent_enrolled", e.agent_id, {}, {}, {{"hostname", e.hostname}, {"os", e.os}});
+  append_audit(Actor{"agent:" + e.agent_id, std::nullopt}, "agent.enroll", e.agent_id,
+               {{"hostname", e.hostname},
+                {"os", e.os},
+                {"cert_sha256", e.cert_sha256},
+                {"cert_serial", e.cert_serial},
+                {"spki_sha256", e.spki_sha256},
+                {"enrollment_token", *token}},
+               now);
+  tx.commit();
+  flush_events();
+  return *load_agent(e.agent_id);
+}
+
+std::optional<AgentInfo> SqliteStore::agent(const std::string& id) {
+  std::lock_guard lock(mu_);
+  return load_agent(id);
+}
+
+std::optional<AgentInfo> SqliteStore::agent_by_cert(const std::string& cert_sha256) {
+  std::lock_guard lock(mu_);
+  return load_agent_by_cert(cert_sha256);
+}
+
+std::vector<AgentInfo> SqliteStore::list_agents() {
+  std::lock_guard lock(mu_);
+  std::vector<AgentInfo> out;
+  Stmt st = db_->prepare(fmt::format("SELECT {} FROM agents ORDER BY hostname, id", kAgentColumns));
+  while (st.step()) out.push_back(agent_row(st));
+  for (auto& a : out) a.tags = load_tags(a.id);
+  return out;
+}
+
+Outcome<AgentInfo> SqliteStore::approve_agent(const std::string& id, const Actor& by, std::int64_t now) {
+  std::lock_guard lock(mu_);
+  Transaction tx(*db_);
+  auto a = load_agent(id);
+  if (!a) return refuse("not_found", fmt::format("no agent {}", id));
+  if (a->status == AgentStatus::revoked)
+    return refuse("conflict", fmt::format("agent {} is revoked; a revoked agent stays revoked", id));
+  if (a->status == AgentStatus::approved) return refuse("conflict", fmt::format("agent {} is already approved", id));
+  db_->prepare("UPDATE agents SET status = 'approved', approved_at = ? WHERE id = ?").bind_all(now, id).run();
+  add_event(now, "agent_approved", id, {}, {}, {{"hostname", a->hostname}});
+  append_audit(by, "agent.approve", id, {{"hostname", a->hostname}}, now);
+  ingest_held_reports(id, now);
+  tx.commit();
+  flush_events();
+  return *load_agent(id);
+}
+
+void SqliteStore::ingest_held_reports(const std::string& agent_id, std::int64_t now) {
+  std::vector<std::pair<std::int64_t, std::string>> held;
+  {
+    Stmt st = db_->prepare("SELECT id, body FROM held_reports WHERE agent_id = ? ORDER BY id");
+    st.bind(1, agent_id);
+    while (st.step()) held.emplace_back(st.integer(0), st.text(1));
+  }
+  for (const auto& [row, body] : held) {
+    auto report = protocol::parse_report(body);
+    if (!report)
+      throw StoreError(
+          fmt::format("held report {} of agent {} is unreadable: {}", row, agent_id, report.error().message));
+    ingest_in_tx(agent_id, *report, now, /*from_held=*/true);
+    db_->prepare("DELETE FROM held_reports WHERE id = ?").bind_all(row).run();
+  }
+}
+
+Outcome<AgentInfo> SqliteStore::revoke_agent(const std::string& id, const Actor& by, std::int64_t now) {
+  std::lock_guard lock(mu_);
+  Transaction tx(*db_);
+  auto a = load_agent(id);
+  if (!a) return refuse("not_found", fmt::format("no agent {}", id));
+  if (a->status == AgentStatus::revoked) return refuse("conflict", fmt::format("agent {} is already revoked", id));
+  db_->prepare("UPDATE agents SET status = 'revoked', revoked_at = ? WHERE id = ?").bind_all(now, id).run();
+  add_event(now, "agent_revoked", id, {}, {}, {{"hostname", a->hostname}});
+  append_audit(by, "agent.revoke", id, {{"hostname", a->hostname}, {"was", to_string(a->status)}}, now);
+  tx.commit();
+  flush_events();
+  return *load_agent(id);
+}
+
+Outcome<AgentInfo> SqliteStore::set_agent_tags(const std::string& id, const std::vector<std::string>& tags,
+                                               const Actor& by) {
+  std::lock_guard lock(mu_);
+  std::set<std::string> unique;
+  for (const auto& t : tags) {
+    if (!valid_tag(t)) return refuse("invalid", "a tag is 1 to 64 characters of letters, digits, '-', '_', '.' or ':'");
+    unique.insert(t);
+  }
+  if (unique.size() > 32) return refuse("invalid", "an agent has at most 32 tags");
+  const std::int64_t now = wall_clock();
+  Transaction tx(*db_);
+  auto a = load_agent(id);
+  if (!a) return refuse("not_found", fmt::format("no agent {}", id));
+  db_->prepare("DELETE FROM agent_tags WHERE agent_id = ?").bind_all(id).run();
+  Stmt ins = db_->prepare("INSERT INTO agent_tags(agent_id, tag) VALUES (?, ?)");
+  for (const auto& t : unique) {
+    ins.reset();
+    ins.bind_all(id, t).run();
+  }
+  // build-host depends on the tags: rescore every identity present on this host.
+  for (const auto& identity : agent_identities(id)) recompute_identity(identity, now);
+  append_audit(by, "agent.tag", id, {{"tags", unique}, {"was", a->tags}}, now);
+  tx.commit();
+  return *load_agent(id);
+}
+
+void SqliteStore::touch_agent(const std::string& id, std::int64_t now) {
+  // Not audited: it is bookkeeping on every request, not a decision.
+  std::lock_guard lock(mu_);
+  db_->prepare("UPDATE agents SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?").bind_all(now, id).run();
+}
+
+std::vector<std::string> SqliteStore::load_tags(const std::string& id) {
+  std::vector<std::string> out;
+  Stmt st = db_->prepare("SELECT tag FROM agent_tags WHERE agent_id = ? ORDER BY tag");
+  st.bind(1, id);
+  while (st.step()) out.push_back(st.text(0));
+  return out;
+}
+
+std::optional<AgentInfo> SqliteStore::load_agent_where(const char* column, const std::string& value) {
+  Stmt st = db_->prepare(fmt::format("SELECT {} FROM agents WHERE {} = ?", kAgentColumns, column));
+  st.bind(1, value);
+  if (!st.step()) return std::nullopt;
+  AgentInfo a = agent_row(st);
+  a.tags = load_tags(a.id);
+  return a;
+}
+
+std::optional<AgentInfo> SqliteStore::load_agent(const std::string& id) { return load_agent_where("id", id); }
+
+std::optional<AgentInfo> SqliteStore::load_agent_by_cert(const std::string& sha) {
+  return load_agent_where("cert_sha256", sha);
+}
+
+std::vector<std::string> SqliteStore::agent_identities(const std::string& agent_id) {
+  std::vector<std::string> out;
+  Stmt st = db_->prepare("SELECT DISTINCT identity FROM places WHERE agent_id = ? AND resolved_at = 0");
+  st.bind(1, agent_id);
+  while (st.step()) out.push_back(st.text(0));
+  return out;
+}
+
+}  // namespace keyward::collector::detail

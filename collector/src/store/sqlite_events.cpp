@@ -1,0 +1,56 @@
+// SqliteStore, events: new, resolved, agent and exception events, numbered gap-free in the
+// database and copied to the events file after each commit (and at open, after a crash).
+#include "store/sqlite_store.hpp"
+
+#include <algorithm>
+
+namespace keyward::collector::detail {
+
+std::vector<Event> SqliteStore::events(std::uint64_t since, std::uint64_t limit) {
+  std::lock_guard lock(mu_);
+  return load_events(since, std::clamp<std::uint64_t>(limit, 1, 10000));
+}
+
+void SqliteStore::add_event(std::int64_t now, const std::string& type, const std::string& agent_id,
+                            const std::string& identity, const std::string& finding_id,
+                            const nlohmann::json& detail) {
+  const std::int64_t seq = db_->scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM events");
+  db_->prepare("INSERT INTO events(seq, time, type, agent_id, identity, finding_id, detail) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .bind_all(seq, now, type, agent_id, identity, finding_id, detail.is_null() ? "{}" : detail.dump())
+      .run();
+}
+
+std::vector<Event> SqliteStore::load_events(std::uint64_t since, std::uint64_t limit) {
+  std::vector<Event> out;
+  Stmt st = db_->prepare(
+      "SELECT e.seq, e.time, e.type, e.agent_id, COALESCE(a.hostname, ''), e.identity, e.finding_id, e.detail "
+      "FROM events e LEFT JOIN agents a ON a.id = e.agent_id WHERE e.seq > ? ORDER BY e.seq LIMIT ?");
+  st.bind_all(static_cast<std::int64_t>(std::min<std::uint64_t>(since, INT64_MAX)),
+              static_cast<std::int64_t>(std::min<std::uint64_t>(limit, INT64_MAX)));
+  while (st.step()) {
+    Event e;
+    e.seq = static_cast<std::uint64_t>(st.integer(0));
+    e.time = st.integer(1);
+    e.type = st.text(2);
+    e.agent_id = st.text(3);
+    e.hostname = st.text(4);
+    e.identity = st.text(5);
+    e.finding_id = st.text(6);
+    e.detail = parse_json(st.text(7));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void SqliteStore::flush_events() {
+  if (!events_) return;
+  for (;;) {
+    auto batch = load_events(events_->last_seq(), 1000);
+    if (batch.empty()) return;
+    events_->append(batch);
+    if (batch.size() < 1000) return;
+  }
+}
+
+}  // namespace keyward::collector::detail

@@ -1,0 +1,110 @@
+// SqliteStore, exceptions: an analyst requests one for a key identity the fleet has seen, an
+// approver who is not the requester approves it (its places become excepted until it expires).
+#include "store/sqlite_store.hpp"
+
+#include "store/secrets.hpp"
+
+#include <fmt/format.h>
+
+namespace keyward::collector::detail {
+namespace {
+
+std::string exception_select(const char* tail) {
+  return fmt::format(
+      "SELECT id, identity, reason, expires_at, requested_by, approved_by, requested_at, approved_at "
+      "FROM exceptions {}",
+      tail);
+}
+
+ExceptionInfo exception_row(const Stmt& st, std::int64_t now) {
+  ExceptionInfo x;
+  x.id = st.text(0);
+  x.identity = st.text(1);
+  x.reason = st.text(2);
+  x.expires_at = st.integer(3);
+  x.requested_by = st.text(4);
+  x.approved_by = st.text(5);
+  x.requested_at = st.integer(6);
+  x.approved_at = st.integer(7);
+  x.status = x.expires_at <= now ? "expired" : x.approved_by.empty() ? "pending" : "approved";
+  return x;
+}
+
+}  // namespace
+
+Outcome<ExceptionInfo> SqliteStore::request_exception(const std::string& identity, const std::string& reason,
+                                                      std::int64_t expires_at, const Actor& by, std::int64_t now) {
+  std::lock_guard lock(mu_);
+  if (reason.find_first_not_of(" \t\r\n") == std::string::npos) return refuse("invalid", "an exception needs a reason");
+  if (expires_at <= now) return refuse("invalid", "an exception must expire in the future");
+  Transaction tx(*db_);
+  {
+    Stmt st = db_->prepare("SELECT 1 FROM identities WHERE identity = ?");
+    st.bind(1, identity);
+    if (!st.step()) return refuse("not_found", fmt::format("no key identity {}", identity));
+  }
+  ExceptionInfo x;
+  x.id = random_hex(8);
+  x.identity = identity;
+  x.reason = reason;
+  x.expires_at = expires_at;
+  x.requested_by = by.id;
+  x.requested_at = now;
+  x.status = "pending";
+  db_->prepare("INSERT INTO exceptions(id, identity, reason, expires_at, requested_by, requested_at) "
+               "VALUES (?, ?, ?, ?, ?, ?)")
+      .bind_all(x.id, identity, reason, expires_at, by.id, now)
+      .run();
+  add_event(now, "exception_requested", {}, identity, {},
+            {{"exception_id", x.id}, {"reason", reason}, {"expires_at", expires_at}, {"requested_by", by.id}});
+  append_audit(by, "exception.request", x.id, {{"identity", identity}, {"reason", reason}, {"expires_at", expires_at}},
+               now);
+  tx.commit();
+  flush_events();
+  return x;
+}
+
+Outcome<ExceptionInfo> SqliteStore::approve_exception(const std::string& id, const Actor& by, std::int64_t now) {
+  std::lock_guard lock(mu_);
+  Transaction tx(*db_);
+  auto x = load_exception(id, now);
+  if (!x) return refuse("not_found", fmt::format("no exception {}", id));
+  // Separation of duties: whoever asked for it cannot also allow it.
+  if (x->requested_by == by.id) return refuse("forbidden", "an exception cannot be approved by its requester");
+  if (!x->approved_by.empty()) return refuse("conflict", fmt::format("exception {} is already approved", id));
+  if (x->expires_at <= now) return refuse("expired", fmt::format("exception {} has expired", id));
+  db_->prepare("UPDATE exceptions SET approved_by = ?, approved_at = ? WHERE id = ?").bind_all(by.id, now, id).run();
+  recompute_identity(x->identity, now);
+  add_event(now, "exception_approved", {}, x->identity, {},
+            {{"exception_id", id}, {"approved_by", by.id}, {"expires_at", x->expires_at}});
+  append_audit(by, "exception.approve", id,
+               {{"identity", x->identity}, {"requested_by", x->requested_by}, {"expires_at", x->expires_at}}, now);
+  tx.commit();
+  flush_events();
+  return *load_exception(id, now);
+}
+
+std::vector<ExceptionInfo> SqliteStore::list_exceptions(std::int64_t now) {
+  std::lock_guard lock(mu_);
+  std::vector<ExceptionInfo> out;
+  Stmt st = db_->prepare(exception_select("ORDER BY requested_at, id"));
+  while (st.step()) out.push_back(exception_row(st, now));
+  return out;
+}
+
+std::optional<ExceptionInfo> SqliteStore::load_exception(const std::string& id, std::int64_t now) {
+  Stmt st = db_->prepare(exception_select("WHERE id = ?"));
+  st.bind(1, id);
+  if (!st.step()) return std::nullopt;
+  return exception_row(st, now);
+}
+
+std::string SqliteStore::live_exception(const std::string& identity, std::int64_t now) {
+  Stmt st = db_->prepare(
+      "SELECT id FROM exceptions WHERE identity = ? AND approved_at != 0 AND expires_at > ? "
+      "ORDER BY approved_at DESC, id LIMIT 1");
+  st.bind_all(identity, now);
+  return st.step() ? st.text(0) : std::string();
+}
+
+}  // namespace keyward::collector::detail

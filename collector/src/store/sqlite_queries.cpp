@@ -1,0 +1,197 @@
+// SqliteStore, inventory queries: hosts, findings (filtered, paged), key identities with their
+// places, expiring certificates. Reads only; every value is a bound parameter.
+#include "store/sqlite_store.hpp"
+
+#include "store/fleet_risk.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <variant>
+
+namespace keyward::collector::detail {
+namespace {
+
+constexpr const char* kFindingColumns =
+    "p.place_id, p.agent_id, a.hostname, p.identity, p.status, p.first_seen, p.last_seen, p.resolved_at, "
+    "p.exception_id, p.finding_json";
+
+FindingRow finding_row(const Stmt& st) {
+  FindingRow r;
+  r.place_id = st.text(0);
+  r.agent_id = st.text(1);
+  r.hostname = st.text(2);
+  r.identity = st.text(3);
+  r.status = st.text(4);
+  r.first_seen = st.integer(5);
+  r.last_seen = st.integer(6);
+  r.resolved_at = st.integer(7);
+  r.exception_id = st.text(8);
+  r.finding = parse_json(st.text(9));
+  return r;
+}
+
+using Param = std::variant<std::string, std::int64_t>;
+
+void bind_params(Stmt& st, const std::vector<Param>& params) {
+  int i = 0;
+  for (const auto& p : params) {
+    ++i;
+    if (const auto* s = std::get_if<std::string>(&p)) st.bind(i, *s);
+    else st.bind(i, std::get<std::int64_t>(p));
+  }
+}
+
+int kind_rank(std::string_view kind) {
+  if (kind == "private_key") return 4;
+  if (kind == "keystore") return 3;
+  if (kind == "certificate") return 2;
+  return 1;
+}
+
+std::int64_t sql_limit(std::uint64_t limit) { return static_cast<std::int64_t>(std::clamp<std::uint64_t>(limit, 1, 1000)); }
+
+std::int64_t sql_offset(std::uint64_t offset) {
+  return static_cast<std::int64_t>(std::min<std::uint64_t>(offset, INT64_MAX));
+}
+
+// The WHERE clause of a findings query (fixed SQL fragments) and its parameters.
+std::string findings_where(const FindingQuery& q, std::vector<Param>& params) {
+  std::string where = "WHERE 1 = 1";
+  if (!q.host.empty()) {
+    where += " AND (p.agent_id = ? OR a.hostname = ?)";
+    params.emplace_back(q.host);
+    params.emplace_back(q.host);
+  }
+  if (!q.severity.empty()) {
+    where += " AND p.severity = ?";
+    params.emplace_back(q.severity);
+  }
+  if (!q.min_severity.empty()) {
+    const int rank = severity_rank(q.min_severity);
+    where += " AND p.severity_rank >= ?";
+    params.emplace_back(static_cast<std::int64_t>(rank < 0 ? 99 : rank));
+  }
+  if (!q.kind.empty()) {
+    where += " AND p.kind = ?";
+    params.emplace_back(q.kind);
+  }
+  if (q.status != "all") {
+    where += " AND p.status = ?";
+    params.emplace_back(q.status.empty() ? std::string("open") : q.status);
+  }
+  return where;
+}
+
+// Every place of a key identity (open places first); the most telling open one sets its kind.
+void load_key_places(Db& db, KeyRow& k) {
+  Stmt st = db.prepare(
+      "SELECT p.agent_id, a.hostname, p.path, p.member, p.finding_id, p.status, p.kind, p.algorithm, p.bits, "
+      "p.resolved_at FROM places p JOIN agents a ON a.id = p.agent_id WHERE p.identity = ? "
+      "ORDER BY p.resolved_at != 0, a.hostname, p.path, p.member, p.place_id");
+  st.bind(1, k.identity);
+  int best = 0;
+  while (st.step()) {
+    k.places.push_back({st.text(0), st.text(1), st.text(2), st.text(3), st.text(4), st.text(5)});
+    const int rank = kind_rank(st.text(6));
+    if (st.integer(9) == 0 && rank > best) {
+      best = rank;
+      k.kind = st.text(6);
+      k.algorithm = st.text(7);
+      k.bits = st.is_null(8) ? std::nullopt : std::optional<std::uint32_t>(static_cast<std::uint32_t>(st.integer(8)));
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<HostRow> SqliteStore::hosts() {
+  std::lock_guard lock(mu_);
+  std::vector<HostRow> out;
+  Stmt st = db_->prepare(
+      "SELECT a.id, a.hostname, a.os, a.status, a.last_report_at, "
+      "(SELECT COUNT(*) FROM places p WHERE p.agent_id = a.id AND p.status = 'open'), "
+      "(SELECT MAX(severity_rank) FROM places p WHERE p.agent_id = a.id AND p.status = 'open') "
+      "FROM agents a ORDER BY a.hostname, a.id");
+  while (st.step()) {
+    HostRow h;
+    h.agent_id = st.text(0);
+    h.hostname = st.text(1);
+    h.os = st.text(2);
+    h.agent_status = st.text(3);
+    h.last_report_at = st.integer(4);
+    h.open_findings = static_cast<std::uint64_t>(st.integer(5));
+    h.max_severity = st.is_null(6) ? std::string() : severity_name(st.integer(6));
+    out.push_back(std::move(h));
+  }
+  for (auto& h : out) h.tags = load_tags(h.agent_id);
+  return out;
+}
+
+Page<FindingRow> SqliteStore::findings(const FindingQuery& q) {
+  std::lock_guard lock(mu_);
+  std::vector<Param> params;
+  const std::string from = "FROM places p JOIN agents a ON a.id = p.agent_id " + findings_where(q, params);
+  Page<FindingRow> page;
+  {
+    Stmt st = db_->prepare("SELECT COUNT(*) " + from);
+    bind_params(st, params);
+    if (st.step()) page.total = static_cast<std::uint64_t>(st.integer(0));
+  }
+  Stmt st = db_->prepare(fmt::format(
+      "SELECT {} {} ORDER BY p.severity_rank DESC, p.score DESC, a.hostname, p.path, p.place_id LIMIT ? OFFSET ?",
+      kFindingColumns, from));
+  params.emplace_back(sql_limit(q.limit));
+  params.emplace_back(sql_offset(q.offset));
+  bind_params(st, params);
+  while (st.step()) page.items.push_back(finding_row(st));
+  return page;
+}
+
+Page<KeyRow> SqliteStore::keys(std::uint64_t limit, std::uint64_t offset) {
+  std::lock_guard lock(mu_);
+  Page<KeyRow> page;
+  page.total = static_cast<std::uint64_t>(db_->scalar("SELECT COUNT(DISTINCT identity) FROM places WHERE resolved_at = 0"));
+  {
+    Stmt st = db_->prepare(
+        "SELECT p.identity, COUNT(DISTINCT p.agent_id), MAX(p.score), MAX(p.severity_rank), "
+        "COALESCE(i.managed, 0), MAX(p.exception_id) FROM places p LEFT JOIN identities i ON i.identity = p.identity "
+        "WHERE p.resolved_at = 0 GROUP BY p.identity ORDER BY MAX(p.score) DESC, p.identity LIMIT ? OFFSET ?");
+    st.bind_all(sql_limit(limit), sql_offset(offset));
+    while (st.step()) {
+      KeyRow k;
+      k.identity = st.text(0);
+      k.hosts = static_cast<std::uint64_t>(st.integer(1));
+      k.max_score = static_cast<int>(st.integer(2));
+      k.max_severity = severity_name(st.integer(3));
+      k.managed = st.integer(4) != 0;
+      // As the places were last scored (the store has no clock of its own for reads).
+      k.exception_id = st.text(5);
+      page.items.push_back(std::move(k));
+    }
+  }
+  for (auto& k : page.items) load_key_places(*db_, k);
+  return page;
+}
+
+Page<FindingRow> SqliteStore::expiring_certificates(std::int64_t within_seconds, std::int64_t now,
+                                                    std::uint64_t limit, std::uint64_t offset) {
+  std::lock_guard lock(mu_);
+  const std::string from =
+      "FROM places p JOIN agents a ON a.id = p.agent_id "
+      "WHERE p.resolved_at = 0 AND p.not_after != 0 AND p.not_after < ?";
+  const std::int64_t before = now + within_seconds;
+  Page<FindingRow> page;
+  {
+    Stmt st = db_->prepare("SELECT COUNT(*) " + from);
+    st.bind(1, before);
+    if (st.step()) page.total = static_cast<std::uint64_t>(st.integer(0));
+  }
+  Stmt st = db_->prepare(
+      fmt::format("SELECT {} {} ORDER BY p.not_after, p.place_id LIMIT ? OFFSET ?", kFindingColumns, from));
+  st.bind_all(before, sql_limit(limit), sql_offset(offset));
+  while (st.step()) page.items.push_back(finding_row(st));
+  return page;
+}
+
+}  // namespace keyward::collector::detail

@@ -1,0 +1,158 @@
+// SqliteStore: the Store on one SQLite connection (WAL, foreign keys, busy_timeout), guarded by
+// one mutex: every public call holds it for its whole duration, so the server's threads share
+// the store safely and each multi-statement change is one BEGIN IMMEDIATE transaction that also
+// appends its audit entry. Events go to the events file after the commit.
+// Its members live in one file per concern, all sharing this header:
+//   sqlite_store.cpp       opening (file mode, pragmas, migrations), schema version, counts
+//   sqlite_tokens.cpp      API tokens and one-time enrollment tokens
+//   sqlite_agents.cpp      enrollment, agents, approval (ingests held reports), revocation, tags
+//   sqlite_ingest.cpp      a report's ingest, in named steps
+//   sqlite_scoring.cpp     fleet risk of an identity's places; keyward's own (managed) keys
+//   sqlite_queries.cpp     hosts, findings, keys, expiring certificates
+//   sqlite_exceptions.cpp  exceptions: request, approve, list; the live one of an identity
+//   sqlite_audit.cpp       the hash-chained audit log
+//   sqlite_events.cpp      events in the database and their copy in the events file
+// A new concern is a new file here plus its members below.
+// Used by: open_sqlite_store only. Must never store a token secret or key bytes, and must never
+// change a table without the audit entry in the same transaction.
+#pragma once
+
+#include "store/event_file.hpp"
+#include "store/sqlite_db.hpp"
+
+#include <keyward/collector/store.hpp>
+#include <keyward/rules/rule_set.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keyward::collector::detail {
+
+// The current Unix time (for changes whose caller passes no time).
+std::int64_t wall_clock();
+// A refusal of an action.
+Refusal refuse(std::string code, std::string message);
+// JSON text stored by the store; an empty object when it no longer parses.
+nlohmann::json parse_json(const std::string& text);
+// "info".."critical" of a severity rank 0..4; "" otherwise.
+std::string severity_name(std::int64_t rank);
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(const std::string& path, const std::string& events_file, const FleetOptions& fleet);
+
+  int schema_version() override;
+
+  NewToken create_token(Role role, const std::string& name, std::int64_t expires_at, const Actor& by) override;
+  std::optional<TokenInfo> find_token(std::string_view secret, std::int64_t now) override;
+  std::vector<TokenInfo> list_tokens() override;
+  Outcome<TokenInfo> revoke_token(const std::string& id, const Actor& by) override;
+
+  NewEnrollmentToken create_enrollment_token(std::int64_t expires_at, const Actor& by) override;
+  Outcome<std::string> check_enrollment_token(std::string_view secret, std::int64_t now) override;
+  Outcome<AgentInfo> enroll_agent(std::string_view enrollment_secret, const Enrollment& e, std::int64_t now) override;
+
+  std::optional<AgentInfo> agent(const std::string& id) override;
+  std::optional<AgentInfo> agent_by_cert(const std::string& cert_sha256) override;
+  std::vector<AgentInfo> list_agents() override;
+  Outcome<AgentInfo> approve_agent(const std::string& id, const Actor& by, std::int64_t now) override;
+  Outcome<AgentInfo> revoke_agent(const std::string& id, const Actor& by, std::int64_t now) override;
+  Outcome<AgentInfo> set_agent_tags(const std::string& id, const std::vector<std::string>& tags,
+                                    const Actor& by) override;
+  void touch_agent(const std::string& id, std::int64_t now) override;
+
+  void add_managed_identity(const std::string& spki_sha256, const std::string& what) override;
+
+  IngestOutcome ingest(const AgentInfo& agent, const protocol::Report& report, std::int64_t now) override;
+
+  std::vector<HostRow> hosts() override;
+  Page<FindingRow> findings(const FindingQuery& q) override;
+  Page<KeyRow> keys(std::uint64_t limit, std::uint64_t offset) override;
+  Page<FindingRow> expiring_certificates(std::int64_t within_seconds, std::int64_t now, std::uint64_t limit,
+                                         std::uint64_t offset) override;
+  std::vector<Event> events(std::uint64_t since, std::uint64_t limit) override;
+
+  Outcome<ExceptionInfo> request_exception(const std::string& identity, const std::string& reason,
+                                           std::int64_t expires_at, const Actor& by, std::int64_t now) override;
+  Outcome<ExceptionInfo> approve_exception(const std::string& id, const Actor& by, std::int64_t now) override;
+  std::vector<ExceptionInfo> list_exceptions(std::int64_t now) override;
+
+  std::vector<AuditEntry> audit_entries(std::uint64_t since, std::uint64_t limit) override;
+  AuditHead audit_head() override;
+  AuditVerdict verify_audit(const std::optional<AuditHead>& head) override;
+  void audit(const Actor& by, const std::string& action, const std::string& subject,
+             const nlohmann::json& detail) override;
+
+  StoreCounts counts() override;
+
+ private:
+  // The helpers below run with mu_ held, inside the caller's transaction when they write.
+
+  // sqlite_store.cpp
+  void chmod_files();
+
+  // sqlite_tokens.cpp: the unused, unexpired enrollment token of a secret (its id).
+  Outcome<std::string> check_enrollment(std::string_view secret, std::int64_t now);
+
+  // sqlite_agents.cpp
+  std::vector<std::string> load_tags(const std::string& id);
+  std::optional<AgentInfo> load_agent_where(const char* column, const std::string& value);
+  std::optional<AgentInfo> load_agent(const std::string& id);
+  std::optional<AgentInfo> load_agent_by_cert(const std::string& sha);
+  // The identities present (unresolved) on an agent's host.
+  std::vector<std::string> agent_identities(const std::string& agent_id);
+  // Ingests the reports held while an agent was pending, oldest first, and drops them.
+  void ingest_held_reports(const std::string& agent_id, std::int64_t now);
+
+  // sqlite_ingest.cpp: the ingest inside the caller's transaction, one function per step.
+  // from_held: the report was held while the agent was pending (its reports row exists).
+  struct IngestRun;
+  IngestOutcome ingest_in_tx(const std::string& agent_id, const protocol::Report& report, std::int64_t now,
+                             bool from_held);
+  bool is_duplicate_report(const std::string& agent_id, const std::string& report_id);
+  IngestOutcome hold_report(const AgentInfo& agent, const protocol::Report& report, std::int64_t now);
+  void upsert_places(IngestRun& run, const scanner::ScanResult& scored);
+  void resolve_gone_places(IngestRun& run);
+  void touch_expired_exceptions(IngestRun& run);
+  void add_new_place_events(IngestRun& run);
+  void record_report(IngestRun& run, const protocol::Report& report, bool from_held);
+
+  // sqlite_scoring.cpp
+  // Rescores every present place of an identity with the fleet factors and sets its status
+  // (managed > excepted > open).
+  void recompute_identity(const std::string& identity, std::int64_t now);
+  // Marks an identity as keyward's own and rescores its places; false when nothing changed.
+  bool set_managed(const std::string& spki, const std::string& what, std::int64_t now);
+
+  // sqlite_exceptions.cpp
+  std::optional<ExceptionInfo> load_exception(const std::string& id, std::int64_t now);
+  // The approved, unexpired exception covering an identity; "" if none.
+  std::string live_exception(const std::string& identity, std::int64_t now);
+
+  // sqlite_audit.cpp: appends one audit entry, chained to the last one.
+  void append_audit(const Actor& by, const std::string& action, const std::string& subject,
+                    const nlohmann::json& detail, std::int64_t now);
+  std::vector<AuditEntry> load_audit(std::uint64_t since, std::uint64_t limit);
+
+  // sqlite_events.cpp: adds one event; seq = max + 1, so gap-free.
+  void add_event(std::int64_t now, const std::string& type, const std::string& agent_id, const std::string& identity,
+                 const std::string& finding_id, const nlohmann::json& detail);
+  std::vector<Event> load_events(std::uint64_t since, std::uint64_t limit);
+  // Writes the committed events the events file lacks (after each commit, and at open).
+  void flush_events();
+
+  std::mutex mu_;
+  std::string path_;
+  std::unique_ptr<Db> db_;
+  rules::RuleSet rules_;
+  std::unique_ptr<EventFile> events_;
+};
+
+}  // namespace keyward::collector::detail

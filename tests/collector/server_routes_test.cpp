@@ -1,0 +1,144 @@
+// The API's route table against docs/api/openapi.yaml, and request targets parsed segment by
+// segment: "%2F" inside a segment stays inside it.
+#include "collector/api_fixture.hpp"
+
+#include "server/request_target.hpp"
+
+#include <doctest/doctest.h>
+
+#include <yaml-cpp/yaml.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+using namespace keyward::collector;
+using keyward::test::Collector;
+using keyward::test::code_of;
+using json = nlohmann::json;
+
+namespace {
+
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// "METHOD /path/{template}" of every operation the OpenAPI document describes.
+std::set<std::string> documented_operations(const YAML::Node& doc) {
+  std::set<std::string> out;
+  for (const auto& path : doc["paths"])
+    for (const auto& op : path.second) {
+      const std::string method = op.first.as<std::string>();
+      if (method == "get" || method == "post" || method == "put" || method == "delete" || method == "patch")
+        out.insert(upper(method) + " " + path.first.as<std::string>());
+    }
+  return out;
+}
+
+// The security schemes an operation names ("" for `security: []`), the document's default when it
+// names none; empty when the operation is not documented.
+std::set<std::string> security_of(const YAML::Node& doc, const RouteInfo& r) {
+  std::set<std::string> out;
+  const YAML::Node path = doc["paths"][std::string(r.path_template)];
+  if (!path || !path[lower(r.method)]) return out;  // undocumented: the test above names it
+  const YAML::Node op = path[lower(r.method)];
+  const YAML::Node security = op["security"] ? op["security"] : doc["security"];
+  if (security.size() == 0) out.insert("");
+  for (const auto& requirement : security)
+    for (const auto& scheme : requirement) out.insert(scheme.first.as<std::string>());
+  return out;
+}
+
+std::string route_name(const RouteInfo& r) { return std::string(r.method) + " " + std::string(r.path_template); }
+
+}  // namespace
+
+TEST_CASE("every route is documented in the OpenAPI document and every documented operation is routed") {
+  const YAML::Node doc = YAML::LoadFile(KEYWARD_OPENAPI_FILE);
+  const std::set<std::string> documented = documented_operations(doc);
+  std::set<std::string> routed;
+  for (const auto& r : Api::routes()) {
+    CHECK_MESSAGE(routed.insert(route_name(r)).second, "routed twice: " << route_name(r));
+    CHECK_MESSAGE(documented.count(route_name(r)) == 1, "not in docs/api/openapi.yaml: " << route_name(r));
+  }
+  for (const auto& op : documented) CHECK_MESSAGE(routed.count(op) == 1, "documented but not routed: " << op);
+  CHECK(routed.size() >= 21);
+}
+
+TEST_CASE("the document's security matches each route's access: open, agent certificate or bearer token") {
+  const YAML::Node doc = YAML::LoadFile(KEYWARD_OPENAPI_FILE);
+  for (const auto& r : Api::routes()) {
+    INFO(route_name(r), " access ", to_string(r.access));
+    const auto security = security_of(doc, r);
+    if (security.empty()) continue;
+    if (r.access == Access::open) CHECK(security == std::set<std::string>{""});
+    else if (r.access == Access::agent) CHECK(security == std::set<std::string>{"agentCertificate"});
+    else CHECK(security == std::set<std::string>{"bearer"});
+  }
+}
+
+TEST_CASE("a request target is split into segments before each is percent-decoded") {
+  auto t = parse_request_target("/api/v1/agents/a%2Fb/approve?host=web%201&q=a+b&&limit=5&limit=7");
+  REQUIRE(t);
+  CHECK(t->segments == std::vector<std::string>{"api", "v1", "agents", "a/b", "approve"});
+  CHECK(t->query.at("host") == "web 1");
+  CHECK(t->query.at("q") == "a b");
+  CHECK(t->query.at("limit") == "7");
+  CHECK(parse_request_target("/api/v1/hosts/")->segments == std::vector<std::string>{"api", "v1", "hosts"});
+  CHECK_FALSE(parse_request_target("/api/v1/findings?host=%zz"));
+  CHECK_FALSE(parse_request_target("api/v1/hosts"));
+  CHECK_FALSE(parse_request_target(""));
+}
+
+TEST_CASE("a segment holding %2F matches one template segment, and no other route") {
+  const auto t = parse_request_target("/api/v1/agents/a%2Fb/approve");
+  REQUIRE(t);
+  std::vector<std::string> matched;
+  PathParams params;
+  for (const auto& r : Api::routes()) {
+    PathParams p;
+    if (!match_path_template(r.path_template, t->segments, &p)) continue;
+    matched.push_back(route_name(r));
+    params = p;
+  }
+  CHECK(matched == std::vector<std::string>{"POST /api/v1/agents/{id}/approve"});
+  CHECK(params.at("id") == "a/b");
+  // "/api%2Fv1/hosts" is one segment "api/v1" and "hosts": no route, although decoding the whole
+  // path first would have made it /api/v1/hosts.
+  const auto whole = parse_request_target("/api%2Fv1/hosts");
+  REQUIRE(whole);
+  CHECK(whole->segments == std::vector<std::string>{"api/v1", "hosts"});
+  for (const auto& r : Api::routes()) CHECK_FALSE(match_path_template(r.path_template, whole->segments));
+}
+
+TEST_CASE("through the API, %2F reaches the route with / inside the id, and an encoded id still works") {
+  Collector c;
+  // The route matched and its handler checked the id: "no such id", not "no such endpoint".
+  auto slash = c.call("POST", "/api/v1/agents/a%2Fb/approve", c.admin);
+  CHECK(slash.status == 404);
+  CHECK(json::parse(slash.body)["error"]["message"] == "no such id");
+  auto whole = c.call("GET", "/api%2Fv1/hosts", c.viewer);
+  CHECK(whole.status == 404);
+  CHECK(json::parse(whole.body)["error"]["message"] == "no such endpoint: /api%2Fv1/hosts");
+  CHECK(c.call("GET", "/api/v1/hosts", c.viewer).status == 200);
+  // An id with an escaped character is decoded within its segment and approved.
+  auto [id, cert] = c.enroll();
+  char first[4];
+  std::snprintf(first, sizeof first, "%%%02X", static_cast<unsigned char>(id[0]));
+  const std::string escaped = first + id.substr(1);
+  auto approved = c.call("POST", "/api/v1/agents/" + escaped + "/approve", c.admin);
+  CHECK(approved.status == 200);
+  CHECK(json::parse(approved.body)["id"] == id);
+  CHECK(code_of(c.call("POST", "/api/v1/agents/" + escaped + "/approve", c.admin)) == "conflict");
+}
