@@ -1,4 +1,4 @@
-// Owned OpenSSL handles: one unique_ptr deleter template and the aliases the components need.
+// Owned OpenSSL handles: the aliases of common::Owned the components need.
 // Used by: the scanner (via scanner/src/openssl/handles.hpp), rules' example generator, the
 // agent's enrollment, the collector's CA. OpenSSL types appear here because keyward::common is
 // an internal, never-installed target: include it from .cpp files and private headers only,
@@ -14,20 +14,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include <memory>
+#include <keyward/common/handle.hpp>
 
 namespace keyward::common {
-
-// Calls Fn on a non-null handle (unique_ptr never calls a deleter on null).
-template <auto Fn>
-struct Deleter {
-  template <class T>
-  void operator()(T* p) const noexcept { Fn(p); }
-};
-
-// A handle freed with Fn.
-template <class T, auto Fn>
-using Owned = std::unique_ptr<T, Deleter<Fn>>;
 
 // Frees a stack of PKCS#7 contents and every element.
 inline void free_pkcs7_stack(STACK_OF(PKCS7) * s) noexcept { sk_PKCS7_pop_free(s, PKCS7_free); }
