@@ -6,6 +6,10 @@
 // 6.1 (traditional zip encryption).
 #include "generate.hpp"
 
+#include <keyward/common/base64.hpp>
+#include <keyward/common/hex.hpp>
+#include <keyward/common/openssl_handles.hpp>
+
 #include <keyward/rules/rule_test.hpp>
 
 #include "glob.hpp"
@@ -55,26 +59,21 @@ const std::vector<std::string>& generator_formats() {
 namespace detail {
 namespace {
 
-template <auto F>
-struct Free {
-  template <class T>
-  void operator()(T* p) const noexcept {
-    F(p);
-  }
-};
 using Pkey = std::shared_ptr<EVP_PKEY>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
-using CtxPtr = std::unique_ptr<EVP_PKEY_CTX, Free<EVP_PKEY_CTX_free>>;
-using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
-using BioPtr = std::unique_ptr<BIO, Free<BIO_free_all>>;
-using BnPtr = std::unique_ptr<BIGNUM, Free<BN_clear_free>>;
-using BnCtxPtr = std::unique_ptr<BN_CTX, Free<BN_CTX_free>>;
-using ReqPtr = std::unique_ptr<X509_REQ, Free<X509_REQ_free>>;
-using P12Ptr = std::unique_ptr<PKCS12, Free<PKCS12_free>>;
-using P7Ptr = std::unique_ptr<PKCS7, Free<PKCS7_free>>;
-using SigPtr = std::unique_ptr<X509_SIG, Free<X509_SIG_free>>;
-using P8Ptr = std::unique_ptr<PKCS8_PRIV_KEY_INFO, Free<PKCS8_PRIV_KEY_INFO_free>>;
-using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, Free<EVP_CIPHER_CTX_free>>;
+using common::BioPtr;
+using common::BnCtxPtr;
+using common::CipherCtxPtr;
+using common::MdCtxPtr;
+using common::P8InfoPtr;
+using common::Pkcs12Ptr;
+using common::Pkcs7Ptr;
+using common::PkeyCtxPtr;
+using common::PkeyPtr;
+using common::X509Ptr;
+using common::X509ReqPtr;
+using common::X509SigPtr;
+// Example keys' numbers are secret: wiped when freed.
+using BnPtr = common::BnSecretPtr;
 
 // A strong password (not in any common list) for encrypted examples that name none.
 constexpr const char* kStrongPassword = "kw-Example-Strong-7f3a9c2e51-Passphrase";
@@ -112,7 +111,7 @@ std::int64_t now_seconds() {
 // ---- keys ----------------------------------------------------------------------------------
 
 PkeyPtr keygen_dsa(int bits) {
-  CtxPtr pctx(EVP_PKEY_CTX_new_from_name(nullptr, "DSA", nullptr));
+  PkeyCtxPtr pctx(EVP_PKEY_CTX_new_from_name(nullptr, "DSA", nullptr));
   if (!pctx) fail("DSA context");
   ok(EVP_PKEY_paramgen_init(pctx.get()), "DSA paramgen init");
   ok(EVP_PKEY_CTX_set_dsa_paramgen_bits(pctx.get(), bits), "DSA bits");
@@ -120,7 +119,7 @@ PkeyPtr keygen_dsa(int bits) {
   EVP_PKEY* params = nullptr;
   ok(EVP_PKEY_paramgen(pctx.get(), &params), "DSA parameters");
   PkeyPtr p(params);
-  CtxPtr kctx(EVP_PKEY_CTX_new_from_pkey(nullptr, p.get(), nullptr));
+  PkeyCtxPtr kctx(EVP_PKEY_CTX_new_from_pkey(nullptr, p.get(), nullptr));
   if (!kctx) fail("DSA key context");
   ok(EVP_PKEY_keygen_init(kctx.get()), "DSA keygen init");
   EVP_PKEY* k = nullptr;
@@ -128,7 +127,7 @@ PkeyPtr keygen_dsa(int bits) {
   return PkeyPtr(k);
 }
 
-// One key per algorithm per process: generation is the slow part (STYLE.md: keys once per run).
+// One key per algorithm per process: generation is the slow part.
 Pkey key_for(const std::string& alg) {
   static std::mutex mu;
   static std::map<std::string, Pkey> cache;
@@ -211,34 +210,9 @@ std::size_t ec_field_bytes(const Pkey& k) { return (static_cast<std::size_t>(EVP
 
 // ---- encodings -----------------------------------------------------------------------------
 
-std::string base64(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-std::string base64url(std::string_view data) {
-  std::string s = base64(data);
-  while (!s.empty() && s.back() == '=') s.pop_back();
-  for (auto& c : s) c = c == '+' ? '-' : c == '/' ? '_' : c;
-  return s;
-}
-
 std::string wrap(const std::string& s, std::size_t width) {
   std::string out;
   for (std::size_t i = 0; i < s.size(); i += width) out += s.substr(i, width) + "\n";
-  return out;
-}
-
-std::string hex(std::string_view data) {
-  static const char* d = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : data) {
-    out += d[c >> 4];
-    out += d[c & 15];
-  }
   return out;
 }
 
@@ -299,7 +273,7 @@ std::string random_bytes(std::size_t n) {
 }
 
 std::string sha1(std::initializer_list<std::string_view> parts) {
-  std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX_free>> ctx(EVP_MD_CTX_new());
+  MdCtxPtr ctx(EVP_MD_CTX_new());
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   ok(ctx != nullptr && EVP_DigestInit_ex(ctx.get(), EVP_sha1(), nullptr), "SHA-1");
@@ -309,7 +283,7 @@ std::string sha1(std::initializer_list<std::string_view> parts) {
 }
 
 std::string md5(std::string_view a, std::string_view b) {
-  std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX_free>> ctx(EVP_MD_CTX_new());
+  MdCtxPtr ctx(EVP_MD_CTX_new());
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   ok(ctx != nullptr && EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr), "MD5");
@@ -433,7 +407,7 @@ std::string traditional_der(const Pkey& k) {
 }
 
 std::string pkcs8_plain_der(const Pkey& k) {
-  P8Ptr p8(EVP_PKEY2PKCS8(k.get()));
+  P8InfoPtr p8(EVP_PKEY2PKCS8(k.get()));
   if (!p8) fail("PKCS#8 info");
   unsigned char* der = nullptr;
   const int n = i2d_PKCS8_PRIV_KEY_INFO(p8.get(), &der);
@@ -490,7 +464,7 @@ std::string openssh_pem(const Pkey& k) {
   blob += ssh_string("none") + ssh_string("none") + ssh_string("");
   put_u32(blob, 1);
   blob += ssh_string(ssh_public_blob(k)) + ssh_string(priv);
-  return "-----BEGIN OPENSSH PRIVATE KEY-----\n" + wrap(base64(blob), 70) + "-----END OPENSSH PRIVATE KEY-----\n";
+  return "-----BEGIN OPENSSH PRIVATE KEY-----\n" + wrap(common::base64_encode(blob), 70) + "-----END OPENSSH PRIVATE KEY-----\n";
 }
 
 // ---- PuTTY PPK v3 (unencrypted) ------------------------------------------------------------
@@ -515,11 +489,11 @@ std::string ppk(const Pkey& k) {
   if (HMAC(EVP_sha256(), kEmptyKey, 0, reinterpret_cast<const unsigned char*>(mac_data.data()), mac_data.size(), mac,
            &mac_len) == nullptr)
     fail("PPK MAC");
-  const std::string pub_lines = wrap(base64(pub), 64), priv_lines = wrap(base64(priv), 64);
+  const std::string pub_lines = wrap(common::base64_encode(pub), 64), priv_lines = wrap(common::base64_encode(priv), 64);
   auto count = [](const std::string& lines) { return std::to_string(std::count(lines.begin(), lines.end(), '\n')); };
   return "PuTTY-User-Key-File-3: " + type + "\nEncryption: none\nComment: " + comment + "\nPublic-Lines: " +
          count(pub_lines) + "\n" + pub_lines + "Private-Lines: " + count(priv_lines) + "\n" + priv_lines +
-         "Private-MAC: " + hex(std::string_view(reinterpret_cast<char*>(mac), mac_len)) + "\n";
+         "Private-MAC: " + common::to_hex(std::string_view(reinterpret_cast<char*>(mac), mac_len)) + "\n";
 }
 
 // ---- SSH.com (unencrypted RSA) -------------------------------------------------------------
@@ -546,7 +520,7 @@ std::string sshcom(const Pkey& k) {
   put_u32(blob, 0x3f6ff9eb);
   put_u32(blob, static_cast<std::uint32_t>(body.size() + 8));
   blob += body;
-  return "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nComment: \"keyward example\"\n" + wrap(base64(blob), 70) +
+  return "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nComment: \"keyward example\"\n" + wrap(common::base64_encode(blob), 70) +
          "---- END SSH2 ENCRYPTED PRIVATE KEY ----\n";
 }
 
@@ -641,7 +615,7 @@ std::string pgp_armor(const Pkey& k) {
   c += static_cast<char>(crc >> 16);
   c += static_cast<char>(crc >> 8);
   c += static_cast<char>(crc);
-  return "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n" + wrap(base64(packets), 64) + "=" + base64(c) +
+  return "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n" + wrap(common::base64_encode(packets), 64) + "=" + common::base64_encode(c) +
          "\n-----END PGP PRIVATE KEY BLOCK-----\n";
 }
 
@@ -679,23 +653,23 @@ std::string gpg_key_file(const Pkey& k) {
 std::string jwk(const Pkey& k, bool with_private) {
   std::string j;
   if (is_rsa(k)) {
-    j = "{\"kty\":\"RSA\",\"n\":\"" + base64url(bn_param(k, "n")) + "\",\"e\":\"" + base64url(bn_param(k, "e")) + "\"";
+    j = "{\"kty\":\"RSA\",\"n\":\"" + common::base64url_encode(bn_param(k, "n")) + "\",\"e\":\"" + common::base64url_encode(bn_param(k, "e")) + "\"";
     if (with_private)
-      j += ",\"d\":\"" + base64url(bn_param(k, "d")) + "\",\"p\":\"" + base64url(bn_param(k, "rsa-factor1")) +
-           "\",\"q\":\"" + base64url(bn_param(k, "rsa-factor2")) + "\",\"dp\":\"" +
-           base64url(bn_param(k, "rsa-exponent1")) + "\",\"dq\":\"" + base64url(bn_param(k, "rsa-exponent2")) +
-           "\",\"qi\":\"" + base64url(bn_param(k, "rsa-coefficient1")) + "\"";
+      j += ",\"d\":\"" + common::base64url_encode(bn_param(k, "d")) + "\",\"p\":\"" + common::base64url_encode(bn_param(k, "rsa-factor1")) +
+           "\",\"q\":\"" + common::base64url_encode(bn_param(k, "rsa-factor2")) + "\",\"dp\":\"" +
+           common::base64url_encode(bn_param(k, "rsa-exponent1")) + "\",\"dq\":\"" + common::base64url_encode(bn_param(k, "rsa-exponent2")) +
+           "\",\"qi\":\"" + common::base64url_encode(bn_param(k, "rsa-coefficient1")) + "\"";
   } else if (is_ec(k)) {
     const std::size_t n = ec_field_bytes(k);
     const std::string point = octet_param(k, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY);
     if (point.size() != 1 + 2 * n || point[0] != 4) fail("EC point");
     const std::string crv = ssh_curve(k) == "nistp256" ? "P-256" : "P-384";
-    j = "{\"kty\":\"EC\",\"crv\":\"" + crv + "\",\"x\":\"" + base64url(point.substr(1, n)) + "\",\"y\":\"" +
-        base64url(point.substr(1 + n, n)) + "\"";
-    if (with_private) j += ",\"d\":\"" + base64url(bn_param(k, "priv", n)) + "\"";
+    j = "{\"kty\":\"EC\",\"crv\":\"" + crv + "\",\"x\":\"" + common::base64url_encode(point.substr(1, n)) + "\",\"y\":\"" +
+        common::base64url_encode(point.substr(1 + n, n)) + "\"";
+    if (with_private) j += ",\"d\":\"" + common::base64url_encode(bn_param(k, "priv", n)) + "\"";
   } else if (is_ed25519(k)) {
-    j = "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"" + base64url(raw_public(k)) + "\"";
-    if (with_private) j += ",\"d\":\"" + base64url(raw_private(k)) + "\"";
+    j = "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"" + common::base64url_encode(raw_public(k)) + "\"";
+    if (with_private) j += ",\"d\":\"" + common::base64url_encode(raw_private(k)) + "\"";
   } else {
     throw std::runtime_error("JWK examples take rsa, ec or ed25519 keys");
   }
@@ -705,7 +679,7 @@ std::string jwk(const Pkey& k, bool with_private) {
 std::string xml_rsa(const Pkey& k, bool with_private) {
   if (!is_rsa(k)) throw std::runtime_error("RSAKeyValue examples take rsa keys");
   auto el = [&](const char* tag, const char* param) {
-    return std::string("<") + tag + ">" + base64(bn_param(k, param)) + "</" + tag + ">";
+    return std::string("<") + tag + ">" + common::base64_encode(bn_param(k, param)) + "</" + tag + ">";
   };
   std::string x = "<RSAKeyValue>" + el("Modulus", "n") + el("Exponent", "e");
   if (with_private)
@@ -733,7 +707,7 @@ std::string snk(const Pkey& k, bool with_private) {
 // ---- stores --------------------------------------------------------------------------------
 
 std::string pkcs12(const Pkey& k, X509* cert, const std::string& password, bool with_key) {
-  P12Ptr p12(PKCS12_create(password.c_str(), "keyward-example", with_key ? k.get() : nullptr, cert, nullptr, 0, 0, 0,
+  Pkcs12Ptr p12(PKCS12_create(password.c_str(), "keyward-example", with_key ? k.get() : nullptr, cert, nullptr, 0, 0, 0,
                            0, 0));
   if (!p12) fail("PKCS#12");
   auto b = mem();
@@ -756,7 +730,7 @@ void put_utf(std::string& out, std::string_view s) {
 }
 
 std::string encrypted_key_info(const char* oid, int ptype, void* pval, const std::string& data) {
-  SigPtr sig(X509_SIG_new());
+  X509SigPtr sig(X509_SIG_new());
   if (!sig) fail("EncryptedPrivateKeyInfo");
   X509_ALGOR* alg = nullptr;
   ASN1_OCTET_STRING* oct = nullptr;
@@ -951,8 +925,8 @@ std::string public_der(const Pkey& k) {
   return bio_text(b.get());
 }
 
-ReqPtr make_csr(const Pkey& k) {
-  ReqPtr req(X509_REQ_new());
+X509ReqPtr make_csr(const Pkey& k) {
+  X509ReqPtr req(X509_REQ_new());
   if (!req) fail("X509_REQ_new");
   ok(X509_REQ_set_version(req.get(), 0), "CSR version");
   add_name(X509_REQ_get_subject_name(req.get()), "keyward example request", "Keyward Examples");
@@ -961,8 +935,8 @@ ReqPtr make_csr(const Pkey& k) {
   return req;
 }
 
-P7Ptr certs_only(X509* cert) {
-  P7Ptr p7(PKCS7_new());
+Pkcs7Ptr certs_only(X509* cert) {
+  Pkcs7Ptr p7(PKCS7_new());
   ok(p7 != nullptr && PKCS7_set_type(p7.get(), NID_pkcs7_signed), "PKCS#7");
   ok(PKCS7_content_new(p7.get(), NID_pkcs7_data), "PKCS#7 content");
   ok(PKCS7_add_certificate(p7.get(), cert), "PKCS#7 certificate");
