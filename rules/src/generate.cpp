@@ -32,6 +32,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <stdexcept>
 
@@ -963,6 +964,89 @@ std::string default_example_path(const std::string& format) {
   return "keys/example" + extension_of(format);
 }
 
+namespace {
+
+// Throws "'<spec>': <what>" unless the key fits the format.
+void need(const std::string& spec, bool fits, const char* what) {
+  if (!fits) throw std::runtime_error("'" + spec + "': " + what);
+}
+
+// The file of a format holding the key (or its public half, a CSR, an encrypted zip); nullopt
+// for a format holding a certificate.
+std::optional<std::string> key_format_bytes(const std::string& format, const Pkey& k, const std::string& password,
+                                            const std::string& spec) {
+  if (format == "pem-pkcs8") return pkcs8_pem(k, nullptr);
+  else if (format == "pem-pkcs8-encrypted") return pkcs8_pem(k, password.c_str());
+  else if (format == "pem-pkcs1") {
+    need(spec, is_rsa(k), "pem-pkcs1 takes an rsa key");
+    return traditional_pem(k, nullptr);
+  } else if (format == "pem-sec1") {
+    need(spec, is_ec(k), "pem-sec1 takes an ec key");
+    return traditional_pem(k, nullptr);
+  } else if (format == "pem-dsa") {
+    need(spec, is_dsa(k), "pem-dsa takes a dsa key");
+    return traditional_pem(k, nullptr);
+  } else if (format == "pem-legacy-encrypted") {
+    need(spec, is_rsa(k) || is_ec(k) || is_dsa(k), "legacy PEM encryption takes rsa, ec or dsa keys");
+    return traditional_pem(k, password.c_str());
+  } else if (format == "der-pkcs8") return pkcs8_der(k, nullptr);
+  else if (format == "der-pkcs8-encrypted") return pkcs8_der(k, password.c_str());
+  else if (format == "der-pkcs1") {
+    need(spec, is_rsa(k), "der-pkcs1 takes an rsa key");
+    return traditional_der(k);
+  } else if (format == "der-sec1") {
+    need(spec, is_ec(k), "der-sec1 takes an ec key");
+    return traditional_der(k);
+  } else if (format == "der-dsa") {
+    need(spec, is_dsa(k), "der-dsa takes a dsa key");
+    return traditional_der(k);
+  } else if (format == "openssh") return openssh_pem(k);
+  else if (format == "putty-ppk") return ppk(k);
+  else if (format == "sshcom") return sshcom(k);
+  else if (format == "pgp") return pgp_armor(k);
+  else if (format == "gpg-binary") return pgp_packets(k);
+  else if (format == "gpg-key-file") return gpg_key_file(k);
+  else if (format == "jwk") return jwk(k, true);
+  else if (format == "jwk-public") return jwk(k, false);
+  else if (format == "xml-rsa") return xml_rsa(k, true);
+  else if (format == "xml-rsa-public") return xml_rsa(k, false);
+  else if (format == "pvk") return pvk(k);
+  else if (format == "snk") return snk(k, true);
+  else if (format == "snk-public") return snk(k, false);
+  else if (format == "pem-public-key") return public_pem(k);
+  else if (format == "der-public-key") return public_der(k);
+  else if (format == "pem-csr" || format == "der-csr") {
+    auto req = make_csr(k);
+    auto b = mem();
+    ok(format == "pem-csr" ? PEM_write_bio_X509_REQ(b.get(), req.get()) : i2d_X509_REQ_bio(b.get(), req.get()), "CSR");
+    return bio_text(b.get());
+  } else if (format == "zip-encrypted") {
+    return encrypted_zip("signing.key", pkcs8_pem(k, nullptr), password);
+  }
+  return std::nullopt;
+}
+
+// The file of a format holding a certificate (and for stores, the key), as cert_spec describes it.
+std::string certificate_format_bytes(const std::string& format, const Pkey& k, const ExampleCertificate& cert_spec,
+                                     const std::string& cn, const std::string& password) {
+  X509Ptr cert = make_cert(k, cert_spec, cn);
+  if (format == "pem-cert") return cert_pem(cert.get());
+  else if (format == "der-cert") return cert_der(cert.get());
+  else if (format == "pkcs7" || format == "der-pkcs7") {
+    auto p7 = certs_only(cert.get());
+    auto b = mem();
+    ok(format == "pkcs7" ? PEM_write_bio_PKCS7(b.get(), p7.get()) : i2d_PKCS7_bio(b.get(), p7.get()), "PKCS#7");
+    return bio_text(b.get());
+  } else if (format == "pkcs12") return pkcs12(k, cert.get(), password, true);
+  else if (format == "pkcs12-truststore") return pkcs12(k, cert.get(), password, false);
+  else if (format == "jks" || format == "jceks") return java_store(format == "jceks", &k, cert.get(), password);
+  else if (format == "jks-truststore" || format == "jceks-truststore")
+    return java_store(format == "jceks-truststore", nullptr, cert.get(), password);
+  else throw std::runtime_error("unknown format '" + format + "'");
+}
+
+}  // namespace
+
 std::vector<GeneratedFile> generate_example(const Example& e) {
   const auto space = e.generate.find(' ');
   const std::string alg = e.generate.substr(0, space);
@@ -971,84 +1055,15 @@ std::vector<GeneratedFile> generate_example(const Example& e) {
   const Pkey k = key_for(alg);
   const std::string path = e.path.empty() ? default_example_path(format) : e.path;
   const std::string password = e.password.empty() ? kStrongPassword : e.password;
-  const char* pw = password.c_str();
   const std::string cn = "keyward example " + alg;
   const ExampleCertificate default_cert{};
-  const ExampleCertificate& cert_spec = e.certificate ? *e.certificate : default_cert;
-  auto need = [&](bool fits, const char* what) {
-    if (!fits) throw std::runtime_error("'" + e.generate + "': " + what);
-  };
 
-  std::string bytes;
-  bool cert_inside = false;  // the certificate spec describes the main file itself
-  if (format == "pem-pkcs8") bytes = pkcs8_pem(k, nullptr);
-  else if (format == "pem-pkcs8-encrypted") bytes = pkcs8_pem(k, pw);
-  else if (format == "pem-pkcs1") {
-    need(is_rsa(k), "pem-pkcs1 takes an rsa key");
-    bytes = traditional_pem(k, nullptr);
-  } else if (format == "pem-sec1") {
-    need(is_ec(k), "pem-sec1 takes an ec key");
-    bytes = traditional_pem(k, nullptr);
-  } else if (format == "pem-dsa") {
-    need(is_dsa(k), "pem-dsa takes a dsa key");
-    bytes = traditional_pem(k, nullptr);
-  } else if (format == "pem-legacy-encrypted") {
-    need(is_rsa(k) || is_ec(k) || is_dsa(k), "legacy PEM encryption takes rsa, ec or dsa keys");
-    bytes = traditional_pem(k, pw);
-  } else if (format == "der-pkcs8") bytes = pkcs8_der(k, nullptr);
-  else if (format == "der-pkcs8-encrypted") bytes = pkcs8_der(k, pw);
-  else if (format == "der-pkcs1") {
-    need(is_rsa(k), "der-pkcs1 takes an rsa key");
-    bytes = traditional_der(k);
-  } else if (format == "der-sec1") {
-    need(is_ec(k), "der-sec1 takes an ec key");
-    bytes = traditional_der(k);
-  } else if (format == "der-dsa") {
-    need(is_dsa(k), "der-dsa takes a dsa key");
-    bytes = traditional_der(k);
-  } else if (format == "openssh") bytes = openssh_pem(k);
-  else if (format == "putty-ppk") bytes = ppk(k);
-  else if (format == "sshcom") bytes = sshcom(k);
-  else if (format == "pgp") bytes = pgp_armor(k);
-  else if (format == "gpg-binary") bytes = pgp_packets(k);
-  else if (format == "gpg-key-file") bytes = gpg_key_file(k);
-  else if (format == "jwk") bytes = jwk(k, true);
-  else if (format == "jwk-public") bytes = jwk(k, false);
-  else if (format == "xml-rsa") bytes = xml_rsa(k, true);
-  else if (format == "xml-rsa-public") bytes = xml_rsa(k, false);
-  else if (format == "pvk") bytes = pvk(k);
-  else if (format == "snk") bytes = snk(k, true);
-  else if (format == "snk-public") bytes = snk(k, false);
-  else if (format == "pem-public-key") bytes = public_pem(k);
-  else if (format == "der-public-key") bytes = public_der(k);
-  else if (format == "pem-csr" || format == "der-csr") {
-    auto req = make_csr(k);
-    auto b = mem();
-    ok(format == "pem-csr" ? PEM_write_bio_X509_REQ(b.get(), req.get()) : i2d_X509_REQ_bio(b.get(), req.get()), "CSR");
-    bytes = bio_text(b.get());
-  } else if (format == "zip-encrypted") {
-    bytes = encrypted_zip("signing.key", pkcs8_pem(k, nullptr), password);
-  } else {
-    // Formats holding a certificate: the spec describes it.
-    cert_inside = true;
-    X509Ptr cert = make_cert(k, cert_spec, cn);
-    if (format == "pem-cert") bytes = cert_pem(cert.get());
-    else if (format == "der-cert") bytes = cert_der(cert.get());
-    else if (format == "pkcs7" || format == "der-pkcs7") {
-      auto p7 = certs_only(cert.get());
-      auto b = mem();
-      ok(format == "pkcs7" ? PEM_write_bio_PKCS7(b.get(), p7.get()) : i2d_PKCS7_bio(b.get(), p7.get()), "PKCS#7");
-      bytes = bio_text(b.get());
-    } else if (format == "pkcs12") bytes = pkcs12(k, cert.get(), password, true);
-    else if (format == "pkcs12-truststore") bytes = pkcs12(k, cert.get(), password, false);
-    else if (format == "jks" || format == "jceks") bytes = java_store(format == "jceks", &k, cert.get(), password);
-    else if (format == "jks-truststore" || format == "jceks-truststore")
-      bytes = java_store(format == "jceks-truststore", nullptr, cert.get(), password);
-    else throw std::runtime_error("unknown format '" + format + "'");
-  }
+  std::optional<std::string> bytes = key_format_bytes(format, k, password, e.generate);
+  const bool cert_inside = !bytes;  // the certificate spec describes the main file itself
+  if (cert_inside) bytes = certificate_format_bytes(format, k, e.certificate ? *e.certificate : default_cert, cn, password);
 
   std::vector<GeneratedFile> files;
-  files.push_back({path, std::move(bytes), e.mode});
+  files.push_back({path, std::move(*bytes), e.mode});
   if (e.certificate && !cert_inside) {
     X509Ptr cert = make_cert(k, *e.certificate, cn);
     files.push_back({e.certificate->path.empty() ? path + ".crt" : e.certificate->path, cert_pem(cert.get()), 0644});
