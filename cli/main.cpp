@@ -1,5 +1,5 @@
 // keyward: the command line. Thin: parses arguments, calls the libraries, maps errors to
-// exit codes (DESIGN.md). Every command's --help is its reference.
+// exit codes (docs/architecture.md). Every command's --help is its reference.
 #include "commands/ci.hpp"
 #include "commands/rules_cmd.hpp"
 #include "commands/scan.hpp"
