@@ -184,21 +184,17 @@ std::string octet_param(const Pkey& k, const char* name) {
   return out;
 }
 
-std::string raw_public(const Pkey& k) {
+// A key's raw public or private bytes (Ed25519 and the like), read with get.
+std::string raw_key(const Pkey& k, int (*get)(const EVP_PKEY*, unsigned char*, std::size_t*), const char* what) {
   std::size_t len = 0;
-  ok(EVP_PKEY_get_raw_public_key(k.get(), nullptr, &len), "raw public key");
+  ok(get(k.get(), nullptr, &len), what);
   std::string out(len, '\0');
-  ok(EVP_PKEY_get_raw_public_key(k.get(), reinterpret_cast<unsigned char*>(out.data()), &len), "raw public key");
+  ok(get(k.get(), reinterpret_cast<unsigned char*>(out.data()), &len), what);
   return out;
 }
 
-std::string raw_private(const Pkey& k) {
-  std::size_t len = 0;
-  ok(EVP_PKEY_get_raw_private_key(k.get(), nullptr, &len), "raw private key");
-  std::string out(len, '\0');
-  ok(EVP_PKEY_get_raw_private_key(k.get(), reinterpret_cast<unsigned char*>(out.data()), &len), "raw private key");
-  return out;
-}
+std::string raw_public(const Pkey& k) { return raw_key(k, EVP_PKEY_get_raw_public_key, "raw public key"); }
+std::string raw_private(const Pkey& k) { return raw_key(k, EVP_PKEY_get_raw_private_key, "raw private key"); }
 
 std::string ec_group(const Pkey& k) {
   char name[64] = {0};
