@@ -1,5 +1,6 @@
-// Hex and SHA-256 (OpenSSL EVP with an implementation fetched once, see sha256_md below).
+// Hex and SHA-256 (OpenSSL EVP, with the SHA-256 implementation fetched once: sha256_md).
 #include <keyward/common/hex.hpp>
+#include <keyward/common/openssl_handles.hpp>
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -8,16 +9,6 @@
 
 namespace keyward::common {
 namespace {
-
-// SHA-256 fetched from the default provider once per process: OpenSSL 3 looks EVP_sha256()'s
-// implementation up, under a lock, on every digest init. The legacy handle if the fetch fails.
-const EVP_MD* sha256_md() {
-  static const EVP_MD* const md = [] {
-    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    return fetched != nullptr ? fetched : EVP_sha256();
-  }();
-  return md;
-}
 
 void sha256_into(std::span<const std::uint8_t> data, unsigned char* md) {
   unsigned int len = 0;
@@ -30,6 +21,14 @@ std::span<const std::uint8_t> bytes_of(std::string_view s) {
 }
 
 }  // namespace
+
+const EVP_MD* sha256_md() {
+  static const EVP_MD* const md = [] {
+    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return fetched != nullptr ? fetched : EVP_sha256();
+  }();
+  return md;
+}
 
 std::string to_hex(std::span<const std::uint8_t> data, bool upper) {
   const char* digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";

@@ -32,9 +32,6 @@ const EVP_MD* sha1() {
   static const EVP_MD* const md = fetched("SHA1", EVP_sha1());
   return md;
 }
-const EVP_MD* sha256() {
-  static const EVP_MD* const md = fetched("SHA256", EVP_sha256());
-  return md;
-}
+const EVP_MD* sha256() { return common::sha256_md(); }
 
 }  // namespace keyward::scanner::detail

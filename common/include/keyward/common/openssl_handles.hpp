@@ -27,6 +27,10 @@ inline void free_safebag_stack(STACK_OF(PKCS12_SAFEBAG) * s) noexcept {
 // Frees memory OpenSSL allocated for the caller (OPENSSL_free is a macro, so not a Deleter).
 inline void openssl_free(char* p) noexcept { OPENSSL_free(p); }
 
+// SHA-256 fetched from the default provider once per process (the legacy handle if the fetch
+// fails): OpenSSL 3 looks EVP_sha256()'s implementation up, under a lock, on every digest init.
+const EVP_MD* sha256_md();
+
 // A BIO chain (BIO_free_all).
 using BioPtr = Owned<BIO, BIO_free_all>;
 // A big number (BN_free; use BnSecretPtr for secret values).
