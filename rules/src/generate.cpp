@@ -8,6 +8,7 @@
 
 #include <keyward/common/base64.hpp>
 #include <keyward/common/hex.hpp>
+#include <keyward/common/openssl_errors.hpp>
 #include <keyward/common/openssl_handles.hpp>
 
 #include <keyward/rules/rule_test.hpp>
@@ -80,13 +81,8 @@ using BnPtr = common::BnSecretPtr;
 constexpr const char* kStrongPassword = "kw-Example-Strong-7f3a9c2e51-Passphrase";
 
 [[noreturn]] void fail(const std::string& what) {
-  std::string detail;
-  for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    detail += std::string(detail.empty() ? ": " : "; ") + buf;
-  }
-  throw std::runtime_error("cannot generate the example: " + what + detail);
+  const std::string detail = common::drain_openssl_errors();
+  throw std::runtime_error("cannot generate the example: " + what + (detail.empty() ? "" : ": " + detail));
 }
 
 void ok(int r, const char* what) {

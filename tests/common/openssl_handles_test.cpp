@@ -1,8 +1,13 @@
-// keyward::common OpenSSL handles: the deleter frees what it owns (a freed BIO chain would be
-// reported by LeakSanitizer in the sanitizer build) and is never called on null.
+// keyward::common OpenSSL handles and errors: the deleter frees what it owns (a leak would be
+// reported by LeakSanitizer in the sanitizer build) and is never called on null; the error queue
+// is drained into one line.
 #include <doctest/doctest.h>
 
+#include <keyward/common/openssl_errors.hpp>
 #include <keyward/common/openssl_handles.hpp>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
 
 using namespace keyward::common;
 
@@ -43,4 +48,16 @@ TEST_CASE("the OpenSSL aliases own real objects") {
   REQUIRE(stack);
   REQUIRE(sk_PKCS7_push(stack.get(), PKCS7_new()) == 1);  // freed with the stack
   CHECK(sk_PKCS7_num(stack.get()) == 1);
+}
+
+TEST_CASE("the OpenSSL error queue is drained into one line, and is empty afterwards") {
+  ERR_clear_error();
+  CHECK(keyward::common::drain_openssl_errors().empty());
+  BioPtr bio(BIO_new_mem_buf("not a certificate", -1));
+  REQUIRE(bio);
+  CHECK(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) == nullptr);
+  const std::string line = keyward::common::drain_openssl_errors();
+  CHECK(line.find("error:") == 0);
+  CHECK(line.find("not a certificate") == std::string::npos);  // reasons, never the input
+  CHECK(ERR_peek_error() == 0);
 }

@@ -4,6 +4,7 @@
 #include "tls_client.hpp"
 #include "url.hpp"
 
+#include <keyward/common/openssl_errors.hpp>
 #include <keyward/common/openssl_handles.hpp>
 #include <keyward/protocol/protocol.hpp>
 
@@ -32,13 +33,7 @@ using common::X509Ptr;
 using common::X509ReqPtr;
 
 [[noreturn]] void openssl_fail(const std::string& what) {
-  std::string why;
-  while (const unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    why += why.empty() ? "" : "; ";
-    why += buf;
-  }
+  const std::string why = common::drain_openssl_errors();
   throw std::runtime_error(what + (why.empty() ? "" : ": " + why));
 }
 

@@ -3,6 +3,8 @@
 
 #include "url.hpp"
 
+#include <keyward/common/openssl_errors.hpp>
+
 #include <keyward/version.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -34,17 +36,7 @@ namespace http = beast::http;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
-// The OpenSSL error queue as one line (library reasons only, never data), then cleared.
-std::string drain_openssl_errors() {
-  std::string out;
-  while (const unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out;
-}
+using common::drain_openssl_errors;
 
 std::string host_port(const Url& u) {
   const bool v6 = u.host.find(':') != std::string::npos;
