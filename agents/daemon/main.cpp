@@ -40,15 +40,21 @@ constexpr const char* kFooter =
     "enroll and status exit 0 on success and 2 on any error.\n"
     "Reports are findings documents: key bytes, passwords and tokens are never sent, spooled or logged.";
 
+// Loads the config into c; false (the error printed) when it is not valid.
+bool load(const std::string& config_file, keyward::agent::AgentConfig& c) {
+  try {
+    c = keyward::agent::load_config(config_file);
+    return true;
+  } catch (const keyward::agent::ConfigError& e) {
+    std::fprintf(stderr, "keyward-agent: %s\n", e.what());
+    return false;
+  }
+}
+
 int run(const std::string& config_file, bool once) {
   using namespace keyward::agent;
   AgentConfig c;
-  try {
-    c = load_config(config_file);
-  } catch (const ConfigError& e) {
-    std::fprintf(stderr, "keyward-agent: %s\n", e.what());
-    return kExitError;
-  }
+  if (!load(config_file, c)) return kExitError;
   if (const std::string warn = lower_priority(c.nice, c.io_class); !warn.empty())
     std::fprintf(stderr, "keyward-agent: warning: %s\n", warn.c_str());
   install_signals();
@@ -66,12 +72,7 @@ int run(const std::string& config_file, bool once) {
 int status(const std::string& config_file, bool json) {
   using namespace keyward::agent;
   AgentConfig c;
-  try {
-    c = load_config(config_file);
-  } catch (const ConfigError& e) {
-    std::fprintf(stderr, "keyward-agent: %s\n", e.what());
-    return 2;
-  }
+  if (!load(config_file, c)) return 2;
   std::ifstream in(c.status_file());
   if (!in) {
     std::fprintf(stderr, "keyward-agent: no status yet (%s): the agent has not run with this config\n",
@@ -82,6 +83,55 @@ int status(const std::string& config_file, bool json) {
   if (json) std::cout << s.to_json().dump(2) << "\n";
   else std::cout << s.render_text();
   return 0;
+}
+
+// `keyward-agent enroll`: its options fill eo (and token_file).
+CLI::App* add_enroll_command(CLI::App& app, keyward::agent::EnrollOptions& eo, std::string& token_file) {
+  CLI::App* cmd = app.add_subcommand("enroll", "Make this host's key, enroll with the collector, write a config");
+  cmd->add_option("--collector", eo.collector, "The collector, https://host:port")->required();
+  cmd->add_option("--token", eo.token, "One-time enrollment token (kwe_...); also KEYWARD_ENROLL_TOKEN")
+      ->envname("KEYWARD_ENROLL_TOKEN");
+  cmd->add_option("--token-file", token_file, "Read the token from FILE (keeps it out of ps)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--ca", eo.ca, "The collector's CA certificate (from the admin)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--state-dir", eo.state_dir, "Where key, certificate, spool and cache live")
+      ->default_str("/var/lib/keyward-agent");
+  eo.state_dir = "/var/lib/keyward-agent";
+  cmd->add_option("--root", eo.roots, "What to scan (repeatable; default /)")->type_name("PATH");
+  cmd->add_option("--config-out", eo.config_out, "Write the agent's config here")->type_name("FILE");
+  cmd->add_option("--proxy", eo.proxy, "HTTP proxy for CONNECT, http://host:port");
+  cmd->add_flag("--force", eo.force, "Replace an existing enrollment (makes a new key)");
+  cmd->footer("The key is made on this host (EC P-256, mode 0600) and never leaves it; the token is "
+              "used once and never written anywhere.");
+  return cmd;
+}
+
+// Runs `enroll` and prints what was made (never the token); 0 or 2.
+int run_enroll(keyward::agent::EnrollOptions& eo, const std::string& token_file) {
+  if (!token_file.empty()) {
+    std::ifstream in(token_file);
+    std::getline(in, eo.token);
+    while (!eo.token.empty() && (eo.token.back() == '\r' || eo.token.back() == ' ')) eo.token.pop_back();
+  }
+  try {
+    const auto r = keyward::agent::enroll(eo);
+    std::printf("agent id: %s\n", r.agent_id.c_str());
+    std::printf("key: %s (made on this host, mode 0600)\ncertificate: %s\n", r.config.key.c_str(),
+                r.config.certificate.c_str());
+    if (!eo.config_out.empty()) std::printf("config: %s\n", eo.config_out.c_str());
+    if (r.status == "pending" || r.status.empty())
+      std::printf("status: pending, waiting for an admin to approve "
+                  "(keyward-collector agents approve --config ... %s)\n", r.agent_id.c_str());
+    else
+      std::printf("status: %s\n", r.status.c_str());
+    return 0;
+  } catch (const std::runtime_error& e) {
+    std::fprintf(stderr, "keyward-agent: %s\n", e.what());
+    return 2;
+  }
 }
 
 }  // namespace
@@ -102,27 +152,9 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--once", run_once, "Scan once, try to deliver, exit");
   run_cmd->footer(kFooter);
 
-  CLI::App* enroll_cmd = app.add_subcommand("enroll", "Make this host's key, enroll with the collector, write a config");
   keyward::agent::EnrollOptions eo;
   std::string token_file;
-  enroll_cmd->add_option("--collector", eo.collector, "The collector, https://host:port")->required();
-  enroll_cmd->add_option("--token", eo.token, "One-time enrollment token (kwe_...); also KEYWARD_ENROLL_TOKEN")
-      ->envname("KEYWARD_ENROLL_TOKEN");
-  enroll_cmd->add_option("--token-file", token_file, "Read the token from FILE (keeps it out of ps)")
-      ->type_name("FILE")
-      ->check(CLI::ExistingFile);
-  enroll_cmd->add_option("--ca", eo.ca, "The collector's CA certificate (from the admin)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  enroll_cmd->add_option("--state-dir", eo.state_dir, "Where key, certificate, spool and cache live")
-      ->default_str("/var/lib/keyward-agent");
-  eo.state_dir = "/var/lib/keyward-agent";
-  enroll_cmd->add_option("--root", eo.roots, "What to scan (repeatable; default /)")->type_name("PATH");
-  enroll_cmd->add_option("--config-out", eo.config_out, "Write the agent's config here")->type_name("FILE");
-  enroll_cmd->add_option("--proxy", eo.proxy, "HTTP proxy for CONNECT, http://host:port");
-  enroll_cmd->add_flag("--force", eo.force, "Replace an existing enrollment (makes a new key)");
-  enroll_cmd->footer("The key is made on this host (EC P-256, mode 0600) and never leaves it; the token is "
-                     "used once and never written anywhere.");
+  CLI::App* enroll_cmd = add_enroll_command(app, eo, token_file);
 
   CLI::App* status_cmd = app.add_subcommand("status", "Last scan, last delivery, spool depth, last error");
   std::string status_config;
@@ -138,29 +170,7 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
 
-  if (*enroll_cmd) {
-    if (!token_file.empty()) {
-      std::ifstream in(token_file);
-      std::getline(in, eo.token);
-      while (!eo.token.empty() && (eo.token.back() == '\r' || eo.token.back() == ' ')) eo.token.pop_back();
-    }
-    try {
-      const auto r = keyward::agent::enroll(eo);
-      std::printf("agent id: %s\n", r.agent_id.c_str());
-      std::printf("key: %s (made on this host, mode 0600)\ncertificate: %s\n", r.config.key.c_str(),
-                  r.config.certificate.c_str());
-      if (!eo.config_out.empty()) std::printf("config: %s\n", eo.config_out.c_str());
-      if (r.status == "pending" || r.status.empty())
-        std::printf("status: pending, waiting for an admin to approve "
-                    "(keyward-collector agents approve --config ... %s)\n", r.agent_id.c_str());
-      else
-        std::printf("status: %s\n", r.status.c_str());
-      return 0;
-    } catch (const std::runtime_error& e) {
-      std::fprintf(stderr, "keyward-agent: %s\n", e.what());
-      return 2;
-    }
-  }
+  if (*enroll_cmd) return run_enroll(eo, token_file);
   if (*status_cmd) return status(status_config, status_json);
   if (*run_cmd) return run(run_config, run_once);
   if (config_file.empty()) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <keyward/ci/git_repo.hpp>
+#include <keyward/common/handle.hpp>
 
 #include <git2.h>
 
@@ -21,12 +22,9 @@ std::string last_error_message();
 // Throws GitError("<what>: <libgit2 message>") when rc is negative.
 void check(int rc, std::string_view what);
 
+// A libgit2 handle freed with Free (keyward::common's deleter).
 template <class T, void (*Free)(T*)>
-struct Free_ {
-  void operator()(T* p) const noexcept { Free(p); }
-};
-template <class T, void (*Free)(T*)>
-using Handle = std::unique_ptr<T, Free_<T, Free>>;
+using Handle = common::Owned<T, Free>;
 
 using RepoPtr = Handle<git_repository, git_repository_free>;
 using OdbPtr = Handle<git_odb, git_odb_free>;

@@ -3,10 +3,6 @@
 #include "commands/scan.hpp"
 
 #include <keyward/ci/git_repo.hpp>
-#include <keyward/reporters/json.hpp>
-#include <keyward/reporters/junit.hpp>
-#include <keyward/reporters/sarif.hpp>
-#include <keyward/reporters/text.hpp>
 #include <keyward/rules/allowlist.hpp>
 #include <keyward/rules/baseline.hpp>
 #include <keyward/rules/engine.hpp>
@@ -18,12 +14,12 @@
 #include <keyward/version.hpp>
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 
 namespace keyward::cli {
@@ -102,19 +98,12 @@ CLI::App* add_ci_command(CLI::App& app, CiCommand& cmd) {
   return sub;
 }
 
-int run_ci(const CiCommand& cmd) {
-  const auto threshold = rules::parse_severity(cmd.fail_on);
-  const rules::RuleSet rule_set = load_rules(cmd.common.rules_dirs);
-  // Unreadable baseline or allowlist: an error, never a pass.
-  if (!cmd.baseline.empty()) (void)rules::Baseline::load(cmd.baseline);
-  if (!cmd.allowlist.empty()) (void)rules::Allowlist::load(cmd.allowlist);
+namespace {
 
-  const ci::GitRepo repo = ci::GitRepo::open(cmd.path);
-  const std::string root = repo.workdir();
-  scanner::ScanOptions opts = scan_options(cmd.common);
-  opts.base_dir = root;
-  opts.nearby_passwords = opts.nearby_passwords && !cmd.staged && !cmd.history;
-
+// The repository's files (the working tree, or what changed since --since), its index (--staged)
+// or every blob in its history (--history), scanned; secs is the wall time.
+scanner::ScanResult scan_repository(const CiCommand& cmd, const ci::GitRepo& repo, scanner::ScanOptions& opts,
+                                    const std::string& root, double& secs) {
   const auto start = std::chrono::steady_clock::now();
   scanner::ScanResult result;
   if (cmd.staged || cmd.history) {
@@ -140,11 +129,42 @@ int run_ci(const CiCommand& cmd) {
       result.roots = {root};
       result.started_at = result.finished_at = now_seconds();
     } else {
-      double secs = 0;
-      result = run_with_progress(opts, true, secs);
+      double scan_secs = 0;
+      result = run_with_progress(opts, true, scan_secs);
     }
   }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+// Findings not allowed whose severity is at or above the threshold.
+std::size_t count_failing(const scanner::ScanResult& result, std::optional<rules::Severity> threshold) {
+  std::size_t failing = 0;
+  for (const auto& f : result.findings) {
+    if (f.suppressed || !f.risk) continue;
+    const auto sev = rules::parse_severity(f.risk->severity);
+    if (sev && threshold && *sev >= *threshold) ++failing;
+  }
+  return failing;
+}
+
+}  // namespace
+
+int run_ci(const CiCommand& cmd) {
+  const auto threshold = rules::parse_severity(cmd.fail_on);
+  const rules::RuleSet rule_set = load_rules(cmd.common.rules_dirs);
+  // Unreadable baseline or allowlist: an error, never a pass.
+  if (!cmd.baseline.empty()) (void)rules::Baseline::load(cmd.baseline);
+  if (!cmd.allowlist.empty()) (void)rules::Allowlist::load(cmd.allowlist);
+
+  const ci::GitRepo repo = ci::GitRepo::open(cmd.path);
+  const std::string root = repo.workdir();
+  scanner::ScanOptions opts = scan_options(cmd.common);
+  opts.base_dir = root;
+  opts.nearby_passwords = opts.nearby_passwords && !cmd.staged && !cmd.history;
+
+  double secs = 0;
+  scanner::ScanResult result = scan_repository(cmd, repo, opts, root, secs);
   rules::ScoreContext ctx;
   ctx.base_dir = root;
   rules::score(result, rule_set, ctx);
@@ -152,35 +172,19 @@ int run_ci(const CiCommand& cmd) {
   // In a repository, findings are named by their path in it (as SARIF and baselines are).
   for (auto& f : result.findings)
     if (!f.relative_path.empty()) f.location.path = f.relative_path;
+  const std::size_t failing = count_failing(result, threshold);
 
-  std::size_t failing = 0;
-  for (const auto& f : result.findings) {
-    if (f.suppressed || !f.risk) continue;
-    const auto sev = rules::parse_severity(f.risk->severity);
-    if (sev && threshold && *sev >= *threshold) ++failing;
-  }
-
-  std::string report;
-  if (cmd.format == "sarif") {
-    reporters::SarifOptions so;
-    so.root = root;
-    so.rules = rule_help(rule_set);
-    so.tool_version = KEYWARD_VERSION;
-    report = reporters::render_sarif(result, so);
-  } else if (cmd.format == "junit") {
-    report = reporters::render_junit(result, cmd.fail_on);
-  } else if (cmd.format == "json") {
-    report = reporters::render_json(result);
-  } else {
-    reporters::TextOptions to;
-    const char* no_color = std::getenv("NO_COLOR");
-    to.color = cmd.output.empty() && ::isatty(STDOUT_FILENO) == 1 && (no_color == nullptr || *no_color == '\0');
-    to.seconds = secs;
-    to.explain = cmd.explain;
-    report = reporters::render_text(result, to);
+  ReportSettings rs;
+  rs.format = cmd.format;
+  rs.output = cmd.output;
+  rs.sarif_root = root;
+  rs.junit_fail_on = cmd.fail_on;
+  rs.seconds = secs;
+  rs.explain = cmd.explain;
+  std::string report = render_report(result, rule_set, rs);
+  if (cmd.format == "text")
     report += failing == 0 ? fmt::format("keyward ci: passed (nothing at or above {})\n", cmd.fail_on)
                            : fmt::format("keyward ci: FAILED: {} finding(s) at or above {}\n", failing, cmd.fail_on);
-  }
   if (!write_report(report, cmd.output)) return 2;
   if (!cmd.output.empty() && cmd.format != "text")
     std::fprintf(stderr, "keyward ci: %s: %zu finding(s) at or above %s\n", failing == 0 ? "passed" : "FAILED", failing,

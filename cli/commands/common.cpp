@@ -1,10 +1,16 @@
 #include "commands/common.hpp"
 
+#include <keyward/reporters/json.hpp>
+#include <keyward/reporters/junit.hpp>
+#include <keyward/reporters/text.hpp>
 #include <keyward/rules/passwords.hpp>
 #include <keyward/rules/severity.hpp>
 #include <keyward/version.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 namespace keyward::cli {
@@ -60,6 +66,28 @@ std::vector<reporters::RuleHelp> rule_help(const rules::RuleSet& set) {
     out.push_back(std::move(h));
   }
   return out;
+}
+
+std::string render_report(const scanner::ScanResult& result, const rules::RuleSet& rules,
+                          const ReportSettings& settings) {
+  const std::string& format = settings.format;
+  if (format == "json") return reporters::render_json(result);
+  if (format == "jsonl") return reporters::render_jsonl(result);
+  if (format == "junit") return reporters::render_junit(result, settings.junit_fail_on);
+  if (format == "sarif") {
+    reporters::SarifOptions so;
+    so.root = settings.sarif_root;
+    so.rules = rule_help(rules);
+    so.tool_version = KEYWARD_VERSION;
+    return reporters::render_sarif(result, so);
+  }
+  reporters::TextOptions to;
+  const char* no_color = std::getenv("NO_COLOR");
+  to.color = settings.output.empty() && ::isatty(STDOUT_FILENO) == 1 && (no_color == nullptr || *no_color == '\0');
+  to.list_trust_store = settings.list_trust_store;
+  to.seconds = settings.seconds;
+  to.explain = settings.explain;
+  return reporters::render_text(result, to);
 }
 
 bool write_report(const std::string& report, const std::string& file) {

@@ -1,5 +1,6 @@
 // What several commands share: the rule set (built-ins plus --rules DIRs), the scanner's
-// options from the common flags, report output, and the RuleSet -> SARIF rule help mapping.
+// options from the common flags, the report (format dispatch and output), and the RuleSet ->
+// SARIF rule help mapping. Used by: keyward scan, keyward ci, keyward baseline.
 #pragma once
 
 #include <keyward/reporters/sarif.hpp>
@@ -34,6 +35,21 @@ scanner::ScanOptions scan_options(const CommonScanFlags& flags);
 
 // The SARIF rule help for every detection rule in the set.
 std::vector<reporters::RuleHelp> rule_help(const rules::RuleSet& rules);
+
+// What a report needs besides the findings and the rules.
+struct ReportSettings {
+  std::string format = "text";   // --format: text, json, jsonl, sarif or junit (else text)
+  std::string output;            // --output; text is colored only when it is "" (stdout)
+  std::string sarif_root;        // SARIF's %SRCROOT%
+  std::string junit_fail_on;     // the lowest severity a JUnit test case fails at
+  double seconds = 0;            // the scan's wall time (text)
+  bool explain = false;          // --explain (text)
+  bool list_trust_store = false; // --list-trust-store (text)
+};
+
+// The report of a scored scan in the asked format (text colored on a TTY unless NO_COLOR).
+std::string render_report(const scanner::ScanResult& result, const rules::RuleSet& rules,
+                          const ReportSettings& settings);
 
 // Writes a report to FILE, or stdout when empty; false (and a message on stderr) when it cannot.
 bool write_report(const std::string& report, const std::string& file);

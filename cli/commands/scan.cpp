@@ -1,9 +1,5 @@
 #include "commands/scan.hpp"
 
-#include <keyward/reporters/json.hpp>
-#include <keyward/reporters/junit.hpp>
-#include <keyward/reporters/sarif.hpp>
-#include <keyward/reporters/text.hpp>
 #include <keyward/rules/allowlist.hpp>
 #include <keyward/rules/baseline.hpp>
 #include <keyward/rules/engine.hpp>
@@ -182,28 +178,15 @@ int run_scan(const ScanCommand& cmd) {
       std::fprintf(stderr, "keyward: %s\n", w.c_str());
   if (baseline) rules::apply_baseline(result, *baseline, cmd.baseline);
 
-  std::string report;
-  if (cmd.format == "json") {
-    report = reporters::render_json(result);
-  } else if (cmd.format == "jsonl") {
-    report = reporters::render_jsonl(result);
-  } else if (cmd.format == "sarif") {
-    reporters::SarifOptions so;
-    so.root = cmd.paths.size() == 1 ? cmd.paths.front() : std::string(".");
-    so.rules = rule_help(rule_set);
-    so.tool_version = KEYWARD_VERSION;
-    report = reporters::render_sarif(result, so);
-  } else if (cmd.format == "junit") {
-    report = reporters::render_junit(result, "high");
-  } else {
-    reporters::TextOptions to;
-    const char* no_color = std::getenv("NO_COLOR");
-    to.color = cmd.output.empty() && ::isatty(STDOUT_FILENO) == 1 && (no_color == nullptr || *no_color == '\0');
-    to.list_trust_store = cmd.list_trust_store;
-    to.seconds = secs;
-    to.explain = cmd.explain;
-    report = reporters::render_text(result, to);
-  }
+  ReportSettings rs;
+  rs.format = cmd.format;
+  rs.output = cmd.output;
+  rs.sarif_root = cmd.paths.size() == 1 ? cmd.paths.front() : std::string(".");
+  rs.junit_fail_on = "high";
+  rs.seconds = secs;
+  rs.explain = cmd.explain;
+  rs.list_trust_store = cmd.list_trust_store;
+  const std::string report = render_report(result, rule_set, rs);
   if (!write_report(report, cmd.output)) return 2;
   // After the report: a cache that cannot be written costs the next scan time, not this result.
   if (cache) {

@@ -33,7 +33,7 @@ struct ScanCommand {
 // Registers the subcommand.
 CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd);
 
-// Runs it; returns the process exit code (docs/architecture.md: 0 clean, 1 private key, 2 error).
+// Runs it; returns the process exit code: 0 clean, 1 private key, 2 error.
 int run_scan(const ScanCommand& cmd);
 
 // Runs the scanner with a progress line on a TTY (never from workers) and Ctrl-C handling.

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <keyward/common/utf8.hpp>
 #include <keyward/reporters/junit.hpp>
 #include <keyward/scanner/finding_json.hpp>
 #include <stdexcept>
@@ -13,33 +14,6 @@ using scanner::Finding;
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
-// Length of the valid UTF-8 sequence at s[i] and its code point; 0 when invalid (overlong,
-// surrogate, above U+10FFFF, truncated).
-std::size_t utf8_sequence(std::string_view s, std::size_t i, char32_t& cp) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char c = b(0);
-  std::size_t n = 0;
-  if (c < 0x80) {
-    cp = c;
-    return 1;
-  }
-  if (c >= 0xC2 && c <= 0xDF)
-    n = 2, cp = c & 0x1F;
-  else if (c >= 0xE0 && c <= 0xEF)
-    n = 3, cp = c & 0x0F;
-  else if (c >= 0xF0 && c <= 0xF4)
-    n = 4, cp = c & 0x07;
-  else
-    return 0;
-  if (i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((b(k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(k) & 0x3F);
-  }
-  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-
 // XML 1.0 text or attribute value: markup characters escaped, invalid UTF-8 and characters
 // XML 1.0 forbids (controls but tab/LF/CR, U+FFFE/U+FFFF) replaced by U+FFFD; in attributes,
 // whitespace controls are written as character references so parsers keep them.
@@ -48,7 +22,7 @@ std::string xml_escape(std::string_view s, bool attribute) {
   out.reserve(s.size() + 16);
   for (std::size_t i = 0; i < s.size();) {
     char32_t cp = 0;
-    const std::size_t n = utf8_sequence(s, i, cp);
+    const std::size_t n = common::utf8_sequence(s, i, cp);
     if (n == 0) {
       out += kReplacement;
       ++i;

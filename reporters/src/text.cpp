@@ -136,169 +136,218 @@ std::string store_entries(const Finding& f, const Style& st) {
   return out;
 }
 
-}  // namespace
+// One text report: findings grouped by kind, then the summary and the scan's statistics.
+class TextReport {
+ public:
+  TextReport(const scanner::ScanResult& r, const TextOptions& o) : r_(r), o_(o), st_{o.color} {
+    for (const auto& f : r.findings) by_id_.emplace(f.id, &f);
+  }
 
-std::string render_text(const scanner::ScanResult& r, const TextOptions& o) {
-  const Style st{o.color};
-  std::string out;
-  std::unordered_map<std::string, const Finding*> by_id;
-  for (const auto& f : r.findings) by_id.emplace(f.id, &f);
+  std::string render() {
+    group();
+    std::string out = sections();
+    if (truststores_ != 0)
+      out += fmt::format("Trust stores without private keys: {} (inventory, not listed; --list-trust-store shows them)\n",
+                         truststores_);
+    if (trust_listed_out_ != 0)
+      out += fmt::format("Trust-store certificates: {} (inventory, not listed; --list-trust-store shows them)\n\n",
+                         trust_listed_out_);
+    out += summary();
+    out += scan_statistics();
+    return out;
+  }
 
-  auto paired_code_signing = [&](const Finding& f) {
+ private:
+  // Sorts the listed findings by kind; counts suppressed ones, severities and unlisted trust.
+  void group() {
+    for (const auto& f : r_.findings) {
+      if (f.suppressed) {
+        ++suppressed_;
+        if (!o_.show_suppressed) continue;
+      } else if (f.risk) {
+        ++by_severity_[f.risk->severity];
+      }
+      if (f.certificate && f.certificate->trust_store && !o_.list_trust_store) {
+        ++trust_listed_out_;
+        continue;
+      }
+      if (f.store && f.store->truststore && !o_.list_trust_store) {
+        ++truststores_;
+        continue;
+      }
+      groups_[f.kind].push_back(&f);
+    }
+  }
+
+  bool paired_code_signing(const Finding& f) const {
     for (const auto& id : f.paired_with) {
-      auto it = by_id.find(id);
-      if (it != by_id.end() && it->second->certificate && it->second->certificate->code_signing()) return true;
+      auto it = by_id_.find(id);
+      if (it != by_id_.end() && it->second->certificate && it->second->certificate->code_signing()) return true;
     }
     return false;
-  };
-
-  std::map<Kind, std::vector<const Finding*>> groups;
-  std::size_t trust_listed_out = 0, truststores = 0, suppressed = 0;
-  std::map<std::string, std::size_t> by_severity;
-  for (const auto& f : r.findings) {
-    if (f.suppressed) {
-      ++suppressed;
-      if (!o.show_suppressed) continue;
-    } else if (f.risk) {
-      ++by_severity[f.risk->severity];
-    }
-    if (f.certificate && f.certificate->trust_store && !o.list_trust_store) {
-      ++trust_listed_out;
-      continue;
-    }
-    if (f.store && f.store->truststore && !o.list_trust_store) {
-      ++truststores;
-      continue;
-    }
-    groups[f.kind].push_back(&f);
   }
 
-  std::size_t unencrypted = 0, code_signing_keys = 0, code_signing_certs = 0;
-  const std::pair<Kind, const char*> order[] = {{Kind::private_key, "Private keys"},
-                                                {Kind::keystore, "Key stores"},
-                                                {Kind::certificate, "Certificates"},
-                                                {Kind::public_key, "Public keys and requests"}};
-  for (const auto& [kind, title] : order) {
-    auto it = groups.find(kind);
-    if (it == groups.end()) continue;
-    out += st.bold(fmt::format("{} ({})", title, it->second.size())) + "\n";
-    for (const Finding* f : it->second) {
-      std::string line = "  " + severity_tag(*f, st) + where(*f);
-      if (f->suppressed) line += "  " + st.dim("(suppressed: " + f->suppressed->kind + ", " + f->suppressed->justification + ")");
-      if (f->git) line += st.dim("  (commit " + f->git->commit.substr(0, 12) + ", " + date(f->git->author_date) + ")");
-      line += "\n    ";
-      if (f->key) {
-        line += key_type(*f->key) + "  " + std::string(scanner::to_string(f->format));
-        if (kind == Kind::private_key) {
-          if (f->key->encrypted) {
-            line += "  " + st.yellow("encrypted");
-            if (f->key->protection && !f->key->protection->cipher.empty())
-              line += " (" + f->key->protection->cipher + ")";
-          } else {
-            line += "  " + st.red("NOT ENCRYPTED");
-            ++unencrypted;
-          }
-          if (f->key->weak_password) line += "  " + st.red("weak password");
-          if (!f->key->password_exposed_in.empty())
-            line += "  " + st.red("password in " + f->key->password_exposed_in);
-        }
-      } else if (f->store) {
-        line += store_line(*f, st);
-      } else if (f->certificate) {
-        line += std::string(scanner::to_string(f->format)) + "  " + cert_line(*f->certificate, st);
-        if (f->certificate->code_signing()) ++code_signing_certs;
-      } else {
-        line += std::string(scanner::to_string(f->format));
-      }
-      if (!f->encoding.empty()) line += "  (" + f->encoding + " in text)";
-      line += st.dim(fmt::format("  mode {:04o} {}", f->file.mode, f->file.owner.empty() ? std::to_string(f->file.uid) : f->file.owner));
-      line += "\n";
-      if (o.explain) line += explanation(*f, st);
-      if (kind == Kind::keystore) {
-        line += store_entries(*f, st);
-        for (const auto& e : f->entries)
-          if (e.kind == Kind::private_key && e.certificate && e.certificate->code_signing()) ++code_signing_keys;
-      }
+  std::string sections() {
+    std::string out;
+    const std::pair<Kind, const char*> order[] = {{Kind::private_key, "Private keys"},
+                                                  {Kind::keystore, "Key stores"},
+                                                  {Kind::certificate, "Certificates"},
+                                                  {Kind::public_key, "Public keys and requests"}};
+    for (const auto& [kind, title] : order) {
+      auto it = groups_.find(kind);
+      if (it == groups_.end()) continue;
+      out += st_.bold(fmt::format("{} ({})", title, it->second.size())) + "\n";
+      for (const Finding* f : it->second) out += finding(kind, *f);
+      out += "\n";
+    }
+    return out;
+  }
+
+  // The lines of one finding: where, what, its file's mode and owner, then what goes with it.
+  std::string finding(Kind kind, const Finding& f) {
+    std::string line = "  " + severity_tag(f, st_) + where(f);
+    if (f.suppressed) line += "  " + st_.dim("(suppressed: " + f.suppressed->kind + ", " + f.suppressed->justification + ")");
+    if (f.git) line += st_.dim("  (commit " + f.git->commit.substr(0, 12) + ", " + date(f.git->author_date) + ")");
+    line += "\n    " + facts(kind, f);
+    if (!f.encoding.empty()) line += "  (" + f.encoding + " in text)";
+    line += st_.dim(fmt::format("  mode {:04o} {}", f.file.mode, f.file.owner.empty() ? std::to_string(f.file.uid) : f.file.owner));
+    line += "\n";
+    if (o_.explain) line += explanation(f, st_);
+    if (kind == Kind::keystore) {
+      line += store_entries(f, st_);
+      for (const auto& e : f.entries)
+        if (e.kind == Kind::private_key && e.certificate && e.certificate->code_signing()) ++code_signing_keys_;
+    }
+    if (kind == Kind::private_key) line += pairings(f);
+    else if (kind == Kind::certificate && !f.paired_with.empty())
+      line += fmt::format("    paired with {} private key(s) in this scan\n", f.paired_with.size());
+    return line;
+  }
+
+  // Type and format, and for a private key how it is protected.
+  std::string facts(Kind kind, const Finding& f) {
+    std::string line;
+    if (f.key) {
+      line += key_type(*f.key) + "  " + std::string(scanner::to_string(f.format));
       if (kind == Kind::private_key) {
-        if (paired_code_signing(*f)) {
-          ++code_signing_keys;
-          line += "    " + st.magenta("CODE-SIGNING KEY") + "\n";
+        if (f.key->encrypted) {
+          line += "  " + st_.yellow("encrypted");
+          if (f.key->protection && !f.key->protection->cipher.empty()) line += " (" + f.key->protection->cipher + ")";
+        } else {
+          line += "  " + st_.red("NOT ENCRYPTED");
+          ++unencrypted_;
         }
-        for (const auto& id : f->paired_with) {
-          auto p = by_id.find(id);
-          if (p == by_id.end() || !p->second->certificate) continue;
-          line += "    paired with certificate " + where(*p->second) + "\n      " +
-                  cert_line(*p->second->certificate, st) + "\n";
-        }
-      } else if (kind == Kind::certificate && !f->paired_with.empty()) {
-        line += fmt::format("    paired with {} private key(s) in this scan\n", f->paired_with.size());
+        if (f.key->weak_password) line += "  " + st_.red("weak password");
+        if (!f.key->password_exposed_in.empty()) line += "  " + st_.red("password in " + f.key->password_exposed_in);
       }
-      out += line;
+    } else if (f.store) {
+      line += store_line(f, st_);
+    } else if (f.certificate) {
+      line += std::string(scanner::to_string(f.format)) + "  " + cert_line(*f.certificate, st_);
+      if (f.certificate->code_signing()) ++code_signing_certs_;
+    } else {
+      line += std::string(scanner::to_string(f.format));
     }
-    out += "\n";
+    return line;
   }
-  if (truststores != 0)
-    out += fmt::format("Trust stores without private keys: {} (inventory, not listed; --list-trust-store shows them)\n",
-                       truststores);
-  if (trust_listed_out != 0)
-    out += fmt::format("Trust-store certificates: {} (inventory, not listed; --list-trust-store shows them)\n\n",
-                       trust_listed_out);
 
-  const auto count = [&](Kind k) { auto it = groups.find(k); return it == groups.end() ? std::size_t{0} : it->second.size(); };
-  std::string summary = fmt::format("{} private key{} ({} not encrypted)", count(Kind::private_key),
-                                    count(Kind::private_key) == 1 ? "" : "s", unencrypted);
-  summary += fmt::format(", {} certificate{}", count(Kind::certificate) + trust_listed_out,
-                         count(Kind::certificate) + trust_listed_out == 1 ? "" : "s");
-  if (code_signing_certs != 0) summary += fmt::format(" ({} code-signing)", code_signing_certs);
-  if (count(Kind::keystore) != 0) summary += fmt::format(", {} key stores", count(Kind::keystore));
-  summary += fmt::format(", {} public keys", count(Kind::public_key));
-  // Counted over key files and store entries alike: each is a signing key outside hardware.
-  if (code_signing_keys != 0)
-    summary += fmt::format("; {} code-signing key{} in files or stores", code_signing_keys,
-                           code_signing_keys == 1 ? "" : "s");
-  out += st.bold("Summary: ") + summary + "\n";
-  if (!by_severity.empty()) {
-    std::string sev = "By severity:";
-    for (const char* name : {"critical", "high", "medium", "low", "info"}) {
-      auto it = by_severity.find(name);
-      if (it != by_severity.end()) sev += fmt::format(" {} {},", name, it->second);
+  // A private key's code-signing mark and the certificates paired with it.
+  std::string pairings(const Finding& f) {
+    std::string line;
+    if (paired_code_signing(f)) {
+      ++code_signing_keys_;
+      line += "    " + st_.magenta("CODE-SIGNING KEY") + "\n";
     }
-    sev.pop_back();
-    out += sev + "\n";
+    for (const auto& id : f.paired_with) {
+      auto p = by_id_.find(id);
+      if (p == by_id_.end() || !p->second->certificate) continue;
+      line += "    paired with certificate " + where(*p->second) + "\n      " + cert_line(*p->second->certificate, st_) +
+              "\n";
+    }
+    return line;
   }
-  if (suppressed != 0) out += fmt::format("Suppressed (allowed, baselined or ignored; still listed): {}\n", suppressed);
-  std::string scanned = fmt::format("Scanned {} of {} files, {}, {} directories", r.stats.files_scanned,
-                                    r.stats.files_seen, human_bytes(r.stats.bytes_scanned), r.stats.dirs_seen);
-  if (r.stats.files_cached != 0 || r.stats.dirs_cached != 0)
-    scanned += fmt::format(" ({} files and {} directories unchanged, from the cache)", r.stats.files_cached,
-                           r.stats.dirs_cached);
-  if (o.seconds > 0) scanned += fmt::format(" in {:.2f} s", o.seconds);
-  if (!r.complete) scanned += "  " + st.yellow("(INCOMPLETE: scan was interrupted)");
-  out += scanned + "\n";
-  if (!r.stats.skipped.empty()) {
-    std::string s = "Skipped:";
-    for (const auto& [reason, n] : r.stats.skipped) s += fmt::format(" {} {},", reason, n);
-    s.pop_back();
-    out += s + "\n";
+
+  std::size_t count(Kind k) const {
+    auto it = groups_.find(k);
+    return it == groups_.end() ? std::size_t{0} : it->second.size();
   }
-  if (!r.stats.rejected.empty()) {
-    std::string s = "Not keys (look-alike blocks that did not validate):";
-    for (const auto& [family, n] : r.stats.rejected) s += fmt::format(" {} {},", family, n);
-    s.pop_back();
-    out += s + "\n";
-  }
-  if (r.stats.errors != 0) {
-    out += st.yellow(fmt::format("Errors: {} (files or directories that could not be read)", r.stats.errors)) + "\n";
-    std::size_t shown = 0;
-    for (const auto& e : r.errors) {
-      if (++shown > 5) {
-        out += fmt::format("  ... and {} more (see --format json)\n", r.errors.size() - 5);
-        break;
+
+  // "Summary: ...", severities and the suppressed count.
+  std::string summary() const {
+    std::string summary = fmt::format("{} private key{} ({} not encrypted)", count(Kind::private_key),
+                                      count(Kind::private_key) == 1 ? "" : "s", unencrypted_);
+    summary += fmt::format(", {} certificate{}", count(Kind::certificate) + trust_listed_out_,
+                           count(Kind::certificate) + trust_listed_out_ == 1 ? "" : "s");
+    if (code_signing_certs_ != 0) summary += fmt::format(" ({} code-signing)", code_signing_certs_);
+    if (count(Kind::keystore) != 0) summary += fmt::format(", {} key stores", count(Kind::keystore));
+    summary += fmt::format(", {} public keys", count(Kind::public_key));
+    // Counted over key files and store entries alike: each is a signing key outside hardware.
+    if (code_signing_keys_ != 0)
+      summary += fmt::format("; {} code-signing key{} in files or stores", code_signing_keys_,
+                             code_signing_keys_ == 1 ? "" : "s");
+    std::string out = st_.bold("Summary: ") + summary + "\n";
+    if (!by_severity_.empty()) {
+      std::string sev = "By severity:";
+      for (const char* name : {"critical", "high", "medium", "low", "info"}) {
+        auto it = by_severity_.find(name);
+        if (it != by_severity_.end()) sev += fmt::format(" {} {},", name, it->second);
       }
-      out += "  " + e.path + ": " + e.what + "\n";
+      sev.pop_back();
+      out += sev + "\n";
     }
+    if (suppressed_ != 0) out += fmt::format("Suppressed (allowed, baselined or ignored; still listed): {}\n", suppressed_);
+    return out;
   }
-  return out;
-}
+
+  // What was scanned, skipped, rejected and could not be read.
+  std::string scan_statistics() const {
+    std::string out;
+    std::string scanned = fmt::format("Scanned {} of {} files, {}, {} directories", r_.stats.files_scanned,
+                                      r_.stats.files_seen, human_bytes(r_.stats.bytes_scanned), r_.stats.dirs_seen);
+    if (r_.stats.files_cached != 0 || r_.stats.dirs_cached != 0)
+      scanned += fmt::format(" ({} files and {} directories unchanged, from the cache)", r_.stats.files_cached,
+                             r_.stats.dirs_cached);
+    if (o_.seconds > 0) scanned += fmt::format(" in {:.2f} s", o_.seconds);
+    if (!r_.complete) scanned += "  " + st_.yellow("(INCOMPLETE: scan was interrupted)");
+    out += scanned + "\n";
+    if (!r_.stats.skipped.empty()) {
+      std::string s = "Skipped:";
+      for (const auto& [reason, n] : r_.stats.skipped) s += fmt::format(" {} {},", reason, n);
+      s.pop_back();
+      out += s + "\n";
+    }
+    if (!r_.stats.rejected.empty()) {
+      std::string s = "Not keys (look-alike blocks that did not validate):";
+      for (const auto& [family, n] : r_.stats.rejected) s += fmt::format(" {} {},", family, n);
+      s.pop_back();
+      out += s + "\n";
+    }
+    if (r_.stats.errors != 0) {
+      out += st_.yellow(fmt::format("Errors: {} (files or directories that could not be read)", r_.stats.errors)) + "\n";
+      std::size_t shown = 0;
+      for (const auto& e : r_.errors) {
+        if (++shown > 5) {
+          out += fmt::format("  ... and {} more (see --format json)\n", r_.errors.size() - 5);
+          break;
+        }
+        out += "  " + e.path + ": " + e.what + "\n";
+      }
+    }
+    return out;
+  }
+
+  const scanner::ScanResult& r_;
+  const TextOptions& o_;
+  const Style st_;
+  std::unordered_map<std::string, const Finding*> by_id_;
+  std::map<Kind, std::vector<const Finding*>> groups_;
+  std::map<std::string, std::size_t> by_severity_;
+  std::size_t trust_listed_out_ = 0, truststores_ = 0, suppressed_ = 0;
+  std::size_t unencrypted_ = 0, code_signing_keys_ = 0, code_signing_certs_ = 0;
+};
+
+}  // namespace
+
+std::string render_text(const scanner::ScanResult& r, const TextOptions& o) { return TextReport(r, o).render(); }
 
 }  // namespace keyward::reporters

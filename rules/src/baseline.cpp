@@ -2,6 +2,9 @@
 
 #include <keyward/rules/rule_error.hpp>
 
+#include <keyward/common/base64.hpp>
+#include <keyward/common/utf8.hpp>
+
 #include "yaml_reader.hpp"
 
 #include <nlohmann/json.hpp>
@@ -13,62 +16,6 @@
 
 namespace keyward::rules {
 namespace {
-
-// True when nlohmann can write the string as JSON (valid UTF-8, as its strict dump checks).
-bool valid_utf8(const std::string& s) {
-  try {
-    (void)nlohmann::json(s).dump();
-    return true;
-  } catch (const nlohmann::json::type_error&) {
-    return false;
-  }
-}
-
-const char* kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string b64encode(std::string_view s) {
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < s.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(s[i]) << 16) | (static_cast<unsigned char>(s[i + 1]) << 8) |
-                       static_cast<unsigned char>(s[i + 2]);
-    out += kB64[(v >> 18) & 63];
-    out += kB64[(v >> 12) & 63];
-    out += kB64[(v >> 6) & 63];
-    out += kB64[v & 63];
-  }
-  if (i + 1 == s.size()) {
-    const unsigned v = static_cast<unsigned char>(s[i]) << 16;
-    out += kB64[(v >> 18) & 63];
-    out += kB64[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == s.size()) {
-    const unsigned v = (static_cast<unsigned char>(s[i]) << 16) | (static_cast<unsigned char>(s[i + 1]) << 8);
-    out += kB64[(v >> 18) & 63];
-    out += kB64[(v >> 12) & 63];
-    out += kB64[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
-bool b64decode(std::string_view s, std::string& out) {
-  out.clear();
-  unsigned v = 0;
-  int bits = 0;
-  for (char c : s) {
-    if (c == '=') break;
-    const char* p = std::strchr(kB64, c);
-    if (p == nullptr || c == '\0') return false;
-    v = (v << 6) | static_cast<unsigned>(p - kB64);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((v >> bits) & 0xff);
-    }
-  }
-  return true;
-}
 
 std::string fingerprint_of(const scanner::Finding& f) {
   if (std::string s = f.spki(); !s.empty()) return s;
@@ -149,8 +96,9 @@ std::string Baseline::to_json() const {
   for (const auto& e : entries_) {
     nlohmann::ordered_json j;
     j["fingerprint"] = e.fingerprint;
-    if (valid_utf8(e.path)) j["path"] = e.path;
-    else j["path_b64"] = b64encode(e.path);
+    // What nlohmann can write as JSON (its strict dump checks well-formed UTF-8).
+    if (common::valid_utf8(e.path)) j["path"] = e.path;
+    else j["path_b64"] = common::base64_encode(std::string_view(e.path));
     j["rule"] = e.rule;
     doc["entries"].push_back(std::move(j));
   }
@@ -202,7 +150,10 @@ Baseline Baseline::parse(std::string_view text, const std::string& file_name) {
     if (j.contains("path") && j["path"].is_string()) {
       e.path = j["path"].get<std::string>();
     } else if (j.contains("path_b64") && j["path_b64"].is_string()) {
-      if (!b64decode(j["path_b64"].get<std::string>(), e.path)) fail("bad-value", where + " has a path_b64 that is not base64");
+      if (const auto path = common::base64_decode(j["path_b64"].get<std::string>()))
+        e.path.assign(path->begin(), path->end());
+      else
+        fail("bad-value", where + " has a path_b64 that is not base64");
     } else {
       fail("missing-field", where + " has no \"path\"");
     }

@@ -246,8 +246,18 @@ class Scorer {
     const bool has_key = fd.holds_private_key();
     const Vars base = vars_for(fd, abs);
     if (has_key) add(out, f::kPrivateKey, base);
+    protection(fd, base, out);
+    if (!has_key) return;
+    const auto certs = key_certs(fd);
+    code_signing_and_ca(certs, out);
+    exposure(fd, abs, base, out);
+    weak_algorithm(fd, certs, out);
+    elsewhere(fd, out);
+  }
 
-    // Protection: one of unencrypted / password beside it / common password.
+  // Protection: one of hardware-backed / unencrypted / password beside it / common password,
+  // then a store's own weaknesses.
+  void protection(const Finding& fd, const Vars& base, std::vector<scanner::RiskFactor>& out) const {
     bool unencrypted = false, weak = false;
     std::string exposed;
     if (fd.kind == Kind::private_key && fd.key) {
@@ -277,10 +287,10 @@ class Scorer {
       for (const auto& w : fd.store->weaknesses) list += (list.empty() ? "" : ", ") + w;
       add(out, f::kWeakStore, {{"weaknesses", list}});
     }
-    if (!has_key) return;
+  }
 
-    // Code signing and CA keys, from the certificates of this key.
-    const auto certs = key_certs(fd);
+  // Code signing and CA keys, from the certificates of this key.
+  void code_signing_and_ca(const std::vector<const CertFacts*>& certs, std::vector<scanner::RiskFactor>& out) const {
     const CertFacts* best = nullptr;
     bool any_valid = false, any_ca_issued = false;
     const CertFacts* baseline = nullptr;
@@ -310,16 +320,22 @@ class Scorer {
              {"not_before", detail::format_date(baseline->not_before)}});
     }
     if (ca != nullptr) add(out, f::kCaKey, {{"subject", ca->subject}});
+  }
 
-    // Who can read it, whose it is, where it sits.
+  // Who can read it, whose it is, where it sits.
+  void exposure(const Finding& fd, const std::string& abs, const Vars& base,
+                std::vector<scanner::RiskFactor>& out) const {
     if (fd.file.mode & 0004) add(out, f::kWorldReadable, base);
     else if (fd.file.mode & 0040) add(out, f::kGroupReadable, base);
     const std::string user = home_user(ctx_.home_globs, abs);
     if (!user.empty() && !fd.file.owner.empty() && fd.file.owner != user)
       add(out, f::kForeignOwner, {{"owner", fd.file.owner}, {"home_user", user}});
     if (const std::string* g = detail::first_match(ctx_.shared_globs, abs)) add(out, f::kSharedLocation, {{"glob", *g}});
+  }
 
-    // Algorithm strength: the key, then its certificates' signatures.
+  // Algorithm strength: the key, then its certificates' signatures.
+  void weak_algorithm(const Finding& fd, const std::vector<const CertFacts*>& certs,
+                      std::vector<scanner::RiskFactor>& out) const {
     std::string weak_what;
     if (fd.key) weak_what = weak_key(fd.key->algorithm, fd.key->bits);
     for (const auto& e : fd.entries)
@@ -328,8 +344,10 @@ class Scorer {
       if (weak_what.empty() && weak_signature(c->signature_algorithm))
         weak_what = c->signature_algorithm + " signature on its certificate";
     if (!weak_what.empty()) add(out, f::kWeakAlgorithm, {{"algorithm", weak_what}});
+  }
 
-    // The same key elsewhere in this result, and publicly known keys.
+  // The same key elsewhere in this result, and publicly known keys.
+  void elsewhere(const Finding& fd, std::vector<scanner::RiskFactor>& out) const {
     std::size_t count = 0;
     std::string known;
     for (const auto& s : key_spkis(fd)) {

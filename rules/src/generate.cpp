@@ -6,6 +6,11 @@
 // 6.1 (traditional zip encryption).
 #include "generate.hpp"
 
+#include <keyward/common/base64.hpp>
+#include <keyward/common/hex.hpp>
+#include <keyward/common/openssl_errors.hpp>
+#include <keyward/common/openssl_handles.hpp>
+
 #include <keyward/rules/rule_test.hpp>
 
 #include "glob.hpp"
@@ -28,6 +33,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <stdexcept>
 
@@ -55,38 +61,28 @@ const std::vector<std::string>& generator_formats() {
 namespace detail {
 namespace {
 
-template <auto F>
-struct Free {
-  template <class T>
-  void operator()(T* p) const noexcept {
-    F(p);
-  }
-};
 using Pkey = std::shared_ptr<EVP_PKEY>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
-using CtxPtr = std::unique_ptr<EVP_PKEY_CTX, Free<EVP_PKEY_CTX_free>>;
-using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
-using BioPtr = std::unique_ptr<BIO, Free<BIO_free_all>>;
-using BnPtr = std::unique_ptr<BIGNUM, Free<BN_clear_free>>;
-using BnCtxPtr = std::unique_ptr<BN_CTX, Free<BN_CTX_free>>;
-using ReqPtr = std::unique_ptr<X509_REQ, Free<X509_REQ_free>>;
-using P12Ptr = std::unique_ptr<PKCS12, Free<PKCS12_free>>;
-using P7Ptr = std::unique_ptr<PKCS7, Free<PKCS7_free>>;
-using SigPtr = std::unique_ptr<X509_SIG, Free<X509_SIG_free>>;
-using P8Ptr = std::unique_ptr<PKCS8_PRIV_KEY_INFO, Free<PKCS8_PRIV_KEY_INFO_free>>;
-using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, Free<EVP_CIPHER_CTX_free>>;
+using common::BioPtr;
+using common::BnCtxPtr;
+using common::CipherCtxPtr;
+using common::MdCtxPtr;
+using common::P8InfoPtr;
+using common::Pkcs12Ptr;
+using common::Pkcs7Ptr;
+using common::PkeyCtxPtr;
+using common::PkeyPtr;
+using common::X509Ptr;
+using common::X509ReqPtr;
+using common::X509SigPtr;
+// Example keys' numbers are secret: wiped when freed.
+using BnPtr = common::BnSecretPtr;
 
 // A strong password (not in any common list) for encrypted examples that name none.
 constexpr const char* kStrongPassword = "kw-Example-Strong-7f3a9c2e51-Passphrase";
 
 [[noreturn]] void fail(const std::string& what) {
-  std::string detail;
-  for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    detail += std::string(detail.empty() ? ": " : "; ") + buf;
-  }
-  throw std::runtime_error("cannot generate the example: " + what + detail);
+  const std::string detail = common::drain_openssl_errors();
+  throw std::runtime_error("cannot generate the example: " + what + (detail.empty() ? "" : ": " + detail));
 }
 
 void ok(int r, const char* what) {
@@ -112,7 +108,7 @@ std::int64_t now_seconds() {
 // ---- keys ----------------------------------------------------------------------------------
 
 PkeyPtr keygen_dsa(int bits) {
-  CtxPtr pctx(EVP_PKEY_CTX_new_from_name(nullptr, "DSA", nullptr));
+  PkeyCtxPtr pctx(EVP_PKEY_CTX_new_from_name(nullptr, "DSA", nullptr));
   if (!pctx) fail("DSA context");
   ok(EVP_PKEY_paramgen_init(pctx.get()), "DSA paramgen init");
   ok(EVP_PKEY_CTX_set_dsa_paramgen_bits(pctx.get(), bits), "DSA bits");
@@ -120,7 +116,7 @@ PkeyPtr keygen_dsa(int bits) {
   EVP_PKEY* params = nullptr;
   ok(EVP_PKEY_paramgen(pctx.get(), &params), "DSA parameters");
   PkeyPtr p(params);
-  CtxPtr kctx(EVP_PKEY_CTX_new_from_pkey(nullptr, p.get(), nullptr));
+  PkeyCtxPtr kctx(EVP_PKEY_CTX_new_from_pkey(nullptr, p.get(), nullptr));
   if (!kctx) fail("DSA key context");
   ok(EVP_PKEY_keygen_init(kctx.get()), "DSA keygen init");
   EVP_PKEY* k = nullptr;
@@ -128,7 +124,7 @@ PkeyPtr keygen_dsa(int bits) {
   return PkeyPtr(k);
 }
 
-// One key per algorithm per process: generation is the slow part (CONTRIBUTING.md, "Test": keys once per run).
+// One key per algorithm per process: generation is the slow part.
 Pkey key_for(const std::string& alg) {
   static std::mutex mu;
   static std::map<std::string, Pkey> cache;
@@ -184,21 +180,17 @@ std::string octet_param(const Pkey& k, const char* name) {
   return out;
 }
 
-std::string raw_public(const Pkey& k) {
+// A key's raw public or private bytes (Ed25519 and the like), read with get.
+std::string raw_key(const Pkey& k, int (*get)(const EVP_PKEY*, unsigned char*, std::size_t*), const char* what) {
   std::size_t len = 0;
-  ok(EVP_PKEY_get_raw_public_key(k.get(), nullptr, &len), "raw public key");
+  ok(get(k.get(), nullptr, &len), what);
   std::string out(len, '\0');
-  ok(EVP_PKEY_get_raw_public_key(k.get(), reinterpret_cast<unsigned char*>(out.data()), &len), "raw public key");
+  ok(get(k.get(), reinterpret_cast<unsigned char*>(out.data()), &len), what);
   return out;
 }
 
-std::string raw_private(const Pkey& k) {
-  std::size_t len = 0;
-  ok(EVP_PKEY_get_raw_private_key(k.get(), nullptr, &len), "raw private key");
-  std::string out(len, '\0');
-  ok(EVP_PKEY_get_raw_private_key(k.get(), reinterpret_cast<unsigned char*>(out.data()), &len), "raw private key");
-  return out;
-}
+std::string raw_public(const Pkey& k) { return raw_key(k, EVP_PKEY_get_raw_public_key, "raw public key"); }
+std::string raw_private(const Pkey& k) { return raw_key(k, EVP_PKEY_get_raw_private_key, "raw private key"); }
 
 std::string ec_group(const Pkey& k) {
   char name[64] = {0};
@@ -211,34 +203,9 @@ std::size_t ec_field_bytes(const Pkey& k) { return (static_cast<std::size_t>(EVP
 
 // ---- encodings -----------------------------------------------------------------------------
 
-std::string base64(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-std::string base64url(std::string_view data) {
-  std::string s = base64(data);
-  while (!s.empty() && s.back() == '=') s.pop_back();
-  for (auto& c : s) c = c == '+' ? '-' : c == '/' ? '_' : c;
-  return s;
-}
-
 std::string wrap(const std::string& s, std::size_t width) {
   std::string out;
   for (std::size_t i = 0; i < s.size(); i += width) out += s.substr(i, width) + "\n";
-  return out;
-}
-
-std::string hex(std::string_view data) {
-  static const char* d = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : data) {
-    out += d[c >> 4];
-    out += d[c & 15];
-  }
   return out;
 }
 
@@ -299,7 +266,7 @@ std::string random_bytes(std::size_t n) {
 }
 
 std::string sha1(std::initializer_list<std::string_view> parts) {
-  std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX_free>> ctx(EVP_MD_CTX_new());
+  MdCtxPtr ctx(EVP_MD_CTX_new());
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   ok(ctx != nullptr && EVP_DigestInit_ex(ctx.get(), EVP_sha1(), nullptr), "SHA-1");
@@ -309,7 +276,7 @@ std::string sha1(std::initializer_list<std::string_view> parts) {
 }
 
 std::string md5(std::string_view a, std::string_view b) {
-  std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX_free>> ctx(EVP_MD_CTX_new());
+  MdCtxPtr ctx(EVP_MD_CTX_new());
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   ok(ctx != nullptr && EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr), "MD5");
@@ -433,7 +400,7 @@ std::string traditional_der(const Pkey& k) {
 }
 
 std::string pkcs8_plain_der(const Pkey& k) {
-  P8Ptr p8(EVP_PKEY2PKCS8(k.get()));
+  P8InfoPtr p8(EVP_PKEY2PKCS8(k.get()));
   if (!p8) fail("PKCS#8 info");
   unsigned char* der = nullptr;
   const int n = i2d_PKCS8_PRIV_KEY_INFO(p8.get(), &der);
@@ -490,7 +457,7 @@ std::string openssh_pem(const Pkey& k) {
   blob += ssh_string("none") + ssh_string("none") + ssh_string("");
   put_u32(blob, 1);
   blob += ssh_string(ssh_public_blob(k)) + ssh_string(priv);
-  return "-----BEGIN OPENSSH PRIVATE KEY-----\n" + wrap(base64(blob), 70) + "-----END OPENSSH PRIVATE KEY-----\n";
+  return "-----BEGIN OPENSSH PRIVATE KEY-----\n" + wrap(common::base64_encode(blob), 70) + "-----END OPENSSH PRIVATE KEY-----\n";
 }
 
 // ---- PuTTY PPK v3 (unencrypted) ------------------------------------------------------------
@@ -515,11 +482,11 @@ std::string ppk(const Pkey& k) {
   if (HMAC(EVP_sha256(), kEmptyKey, 0, reinterpret_cast<const unsigned char*>(mac_data.data()), mac_data.size(), mac,
            &mac_len) == nullptr)
     fail("PPK MAC");
-  const std::string pub_lines = wrap(base64(pub), 64), priv_lines = wrap(base64(priv), 64);
+  const std::string pub_lines = wrap(common::base64_encode(pub), 64), priv_lines = wrap(common::base64_encode(priv), 64);
   auto count = [](const std::string& lines) { return std::to_string(std::count(lines.begin(), lines.end(), '\n')); };
   return "PuTTY-User-Key-File-3: " + type + "\nEncryption: none\nComment: " + comment + "\nPublic-Lines: " +
          count(pub_lines) + "\n" + pub_lines + "Private-Lines: " + count(priv_lines) + "\n" + priv_lines +
-         "Private-MAC: " + hex(std::string_view(reinterpret_cast<char*>(mac), mac_len)) + "\n";
+         "Private-MAC: " + common::to_hex(std::string_view(reinterpret_cast<char*>(mac), mac_len)) + "\n";
 }
 
 // ---- SSH.com (unencrypted RSA) -------------------------------------------------------------
@@ -546,7 +513,7 @@ std::string sshcom(const Pkey& k) {
   put_u32(blob, 0x3f6ff9eb);
   put_u32(blob, static_cast<std::uint32_t>(body.size() + 8));
   blob += body;
-  return "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nComment: \"keyward example\"\n" + wrap(base64(blob), 70) +
+  return "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nComment: \"keyward example\"\n" + wrap(common::base64_encode(blob), 70) +
          "---- END SSH2 ENCRYPTED PRIVATE KEY ----\n";
 }
 
@@ -641,7 +608,7 @@ std::string pgp_armor(const Pkey& k) {
   c += static_cast<char>(crc >> 16);
   c += static_cast<char>(crc >> 8);
   c += static_cast<char>(crc);
-  return "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n" + wrap(base64(packets), 64) + "=" + base64(c) +
+  return "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n" + wrap(common::base64_encode(packets), 64) + "=" + common::base64_encode(c) +
          "\n-----END PGP PRIVATE KEY BLOCK-----\n";
 }
 
@@ -679,23 +646,23 @@ std::string gpg_key_file(const Pkey& k) {
 std::string jwk(const Pkey& k, bool with_private) {
   std::string j;
   if (is_rsa(k)) {
-    j = "{\"kty\":\"RSA\",\"n\":\"" + base64url(bn_param(k, "n")) + "\",\"e\":\"" + base64url(bn_param(k, "e")) + "\"";
+    j = "{\"kty\":\"RSA\",\"n\":\"" + common::base64url_encode(bn_param(k, "n")) + "\",\"e\":\"" + common::base64url_encode(bn_param(k, "e")) + "\"";
     if (with_private)
-      j += ",\"d\":\"" + base64url(bn_param(k, "d")) + "\",\"p\":\"" + base64url(bn_param(k, "rsa-factor1")) +
-           "\",\"q\":\"" + base64url(bn_param(k, "rsa-factor2")) + "\",\"dp\":\"" +
-           base64url(bn_param(k, "rsa-exponent1")) + "\",\"dq\":\"" + base64url(bn_param(k, "rsa-exponent2")) +
-           "\",\"qi\":\"" + base64url(bn_param(k, "rsa-coefficient1")) + "\"";
+      j += ",\"d\":\"" + common::base64url_encode(bn_param(k, "d")) + "\",\"p\":\"" + common::base64url_encode(bn_param(k, "rsa-factor1")) +
+           "\",\"q\":\"" + common::base64url_encode(bn_param(k, "rsa-factor2")) + "\",\"dp\":\"" +
+           common::base64url_encode(bn_param(k, "rsa-exponent1")) + "\",\"dq\":\"" + common::base64url_encode(bn_param(k, "rsa-exponent2")) +
+           "\",\"qi\":\"" + common::base64url_encode(bn_param(k, "rsa-coefficient1")) + "\"";
   } else if (is_ec(k)) {
     const std::size_t n = ec_field_bytes(k);
     const std::string point = octet_param(k, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY);
     if (point.size() != 1 + 2 * n || point[0] != 4) fail("EC point");
     const std::string crv = ssh_curve(k) == "nistp256" ? "P-256" : "P-384";
-    j = "{\"kty\":\"EC\",\"crv\":\"" + crv + "\",\"x\":\"" + base64url(point.substr(1, n)) + "\",\"y\":\"" +
-        base64url(point.substr(1 + n, n)) + "\"";
-    if (with_private) j += ",\"d\":\"" + base64url(bn_param(k, "priv", n)) + "\"";
+    j = "{\"kty\":\"EC\",\"crv\":\"" + crv + "\",\"x\":\"" + common::base64url_encode(point.substr(1, n)) + "\",\"y\":\"" +
+        common::base64url_encode(point.substr(1 + n, n)) + "\"";
+    if (with_private) j += ",\"d\":\"" + common::base64url_encode(bn_param(k, "priv", n)) + "\"";
   } else if (is_ed25519(k)) {
-    j = "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"" + base64url(raw_public(k)) + "\"";
-    if (with_private) j += ",\"d\":\"" + base64url(raw_private(k)) + "\"";
+    j = "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"" + common::base64url_encode(raw_public(k)) + "\"";
+    if (with_private) j += ",\"d\":\"" + common::base64url_encode(raw_private(k)) + "\"";
   } else {
     throw std::runtime_error("JWK examples take rsa, ec or ed25519 keys");
   }
@@ -705,7 +672,7 @@ std::string jwk(const Pkey& k, bool with_private) {
 std::string xml_rsa(const Pkey& k, bool with_private) {
   if (!is_rsa(k)) throw std::runtime_error("RSAKeyValue examples take rsa keys");
   auto el = [&](const char* tag, const char* param) {
-    return std::string("<") + tag + ">" + base64(bn_param(k, param)) + "</" + tag + ">";
+    return std::string("<") + tag + ">" + common::base64_encode(bn_param(k, param)) + "</" + tag + ">";
   };
   std::string x = "<RSAKeyValue>" + el("Modulus", "n") + el("Exponent", "e");
   if (with_private)
@@ -733,7 +700,7 @@ std::string snk(const Pkey& k, bool with_private) {
 // ---- stores --------------------------------------------------------------------------------
 
 std::string pkcs12(const Pkey& k, X509* cert, const std::string& password, bool with_key) {
-  P12Ptr p12(PKCS12_create(password.c_str(), "keyward-example", with_key ? k.get() : nullptr, cert, nullptr, 0, 0, 0,
+  Pkcs12Ptr p12(PKCS12_create(password.c_str(), "keyward-example", with_key ? k.get() : nullptr, cert, nullptr, 0, 0, 0,
                            0, 0));
   if (!p12) fail("PKCS#12");
   auto b = mem();
@@ -756,7 +723,7 @@ void put_utf(std::string& out, std::string_view s) {
 }
 
 std::string encrypted_key_info(const char* oid, int ptype, void* pval, const std::string& data) {
-  SigPtr sig(X509_SIG_new());
+  X509SigPtr sig(X509_SIG_new());
   if (!sig) fail("EncryptedPrivateKeyInfo");
   X509_ALGOR* alg = nullptr;
   ASN1_OCTET_STRING* oct = nullptr;
@@ -951,8 +918,8 @@ std::string public_der(const Pkey& k) {
   return bio_text(b.get());
 }
 
-ReqPtr make_csr(const Pkey& k) {
-  ReqPtr req(X509_REQ_new());
+X509ReqPtr make_csr(const Pkey& k) {
+  X509ReqPtr req(X509_REQ_new());
   if (!req) fail("X509_REQ_new");
   ok(X509_REQ_set_version(req.get(), 0), "CSR version");
   add_name(X509_REQ_get_subject_name(req.get()), "keyward example request", "Keyward Examples");
@@ -961,8 +928,8 @@ ReqPtr make_csr(const Pkey& k) {
   return req;
 }
 
-P7Ptr certs_only(X509* cert) {
-  P7Ptr p7(PKCS7_new());
+Pkcs7Ptr certs_only(X509* cert) {
+  Pkcs7Ptr p7(PKCS7_new());
   ok(p7 != nullptr && PKCS7_set_type(p7.get(), NID_pkcs7_signed), "PKCS#7");
   ok(PKCS7_content_new(p7.get(), NID_pkcs7_data), "PKCS#7 content");
   ok(PKCS7_add_certificate(p7.get(), cert), "PKCS#7 certificate");
@@ -989,6 +956,89 @@ std::string default_example_path(const std::string& format) {
   return "keys/example" + extension_of(format);
 }
 
+namespace {
+
+// Throws "'<spec>': <what>" unless the key fits the format.
+void need(const std::string& spec, bool fits, const char* what) {
+  if (!fits) throw std::runtime_error("'" + spec + "': " + what);
+}
+
+// The file of a format holding the key (or its public half, a CSR, an encrypted zip); nullopt
+// for a format holding a certificate.
+std::optional<std::string> key_format_bytes(const std::string& format, const Pkey& k, const std::string& password,
+                                            const std::string& spec) {
+  if (format == "pem-pkcs8") return pkcs8_pem(k, nullptr);
+  else if (format == "pem-pkcs8-encrypted") return pkcs8_pem(k, password.c_str());
+  else if (format == "pem-pkcs1") {
+    need(spec, is_rsa(k), "pem-pkcs1 takes an rsa key");
+    return traditional_pem(k, nullptr);
+  } else if (format == "pem-sec1") {
+    need(spec, is_ec(k), "pem-sec1 takes an ec key");
+    return traditional_pem(k, nullptr);
+  } else if (format == "pem-dsa") {
+    need(spec, is_dsa(k), "pem-dsa takes a dsa key");
+    return traditional_pem(k, nullptr);
+  } else if (format == "pem-legacy-encrypted") {
+    need(spec, is_rsa(k) || is_ec(k) || is_dsa(k), "legacy PEM encryption takes rsa, ec or dsa keys");
+    return traditional_pem(k, password.c_str());
+  } else if (format == "der-pkcs8") return pkcs8_der(k, nullptr);
+  else if (format == "der-pkcs8-encrypted") return pkcs8_der(k, password.c_str());
+  else if (format == "der-pkcs1") {
+    need(spec, is_rsa(k), "der-pkcs1 takes an rsa key");
+    return traditional_der(k);
+  } else if (format == "der-sec1") {
+    need(spec, is_ec(k), "der-sec1 takes an ec key");
+    return traditional_der(k);
+  } else if (format == "der-dsa") {
+    need(spec, is_dsa(k), "der-dsa takes a dsa key");
+    return traditional_der(k);
+  } else if (format == "openssh") return openssh_pem(k);
+  else if (format == "putty-ppk") return ppk(k);
+  else if (format == "sshcom") return sshcom(k);
+  else if (format == "pgp") return pgp_armor(k);
+  else if (format == "gpg-binary") return pgp_packets(k);
+  else if (format == "gpg-key-file") return gpg_key_file(k);
+  else if (format == "jwk") return jwk(k, true);
+  else if (format == "jwk-public") return jwk(k, false);
+  else if (format == "xml-rsa") return xml_rsa(k, true);
+  else if (format == "xml-rsa-public") return xml_rsa(k, false);
+  else if (format == "pvk") return pvk(k);
+  else if (format == "snk") return snk(k, true);
+  else if (format == "snk-public") return snk(k, false);
+  else if (format == "pem-public-key") return public_pem(k);
+  else if (format == "der-public-key") return public_der(k);
+  else if (format == "pem-csr" || format == "der-csr") {
+    auto req = make_csr(k);
+    auto b = mem();
+    ok(format == "pem-csr" ? PEM_write_bio_X509_REQ(b.get(), req.get()) : i2d_X509_REQ_bio(b.get(), req.get()), "CSR");
+    return bio_text(b.get());
+  } else if (format == "zip-encrypted") {
+    return encrypted_zip("signing.key", pkcs8_pem(k, nullptr), password);
+  }
+  return std::nullopt;
+}
+
+// The file of a format holding a certificate (and for stores, the key), as cert_spec describes it.
+std::string certificate_format_bytes(const std::string& format, const Pkey& k, const ExampleCertificate& cert_spec,
+                                     const std::string& cn, const std::string& password) {
+  X509Ptr cert = make_cert(k, cert_spec, cn);
+  if (format == "pem-cert") return cert_pem(cert.get());
+  else if (format == "der-cert") return cert_der(cert.get());
+  else if (format == "pkcs7" || format == "der-pkcs7") {
+    auto p7 = certs_only(cert.get());
+    auto b = mem();
+    ok(format == "pkcs7" ? PEM_write_bio_PKCS7(b.get(), p7.get()) : i2d_PKCS7_bio(b.get(), p7.get()), "PKCS#7");
+    return bio_text(b.get());
+  } else if (format == "pkcs12") return pkcs12(k, cert.get(), password, true);
+  else if (format == "pkcs12-truststore") return pkcs12(k, cert.get(), password, false);
+  else if (format == "jks" || format == "jceks") return java_store(format == "jceks", &k, cert.get(), password);
+  else if (format == "jks-truststore" || format == "jceks-truststore")
+    return java_store(format == "jceks-truststore", nullptr, cert.get(), password);
+  else throw std::runtime_error("unknown format '" + format + "'");
+}
+
+}  // namespace
+
 std::vector<GeneratedFile> generate_example(const Example& e) {
   const auto space = e.generate.find(' ');
   const std::string alg = e.generate.substr(0, space);
@@ -997,84 +1047,15 @@ std::vector<GeneratedFile> generate_example(const Example& e) {
   const Pkey k = key_for(alg);
   const std::string path = e.path.empty() ? default_example_path(format) : e.path;
   const std::string password = e.password.empty() ? kStrongPassword : e.password;
-  const char* pw = password.c_str();
   const std::string cn = "keyward example " + alg;
   const ExampleCertificate default_cert{};
-  const ExampleCertificate& cert_spec = e.certificate ? *e.certificate : default_cert;
-  auto need = [&](bool fits, const char* what) {
-    if (!fits) throw std::runtime_error("'" + e.generate + "': " + what);
-  };
 
-  std::string bytes;
-  bool cert_inside = false;  // the certificate spec describes the main file itself
-  if (format == "pem-pkcs8") bytes = pkcs8_pem(k, nullptr);
-  else if (format == "pem-pkcs8-encrypted") bytes = pkcs8_pem(k, pw);
-  else if (format == "pem-pkcs1") {
-    need(is_rsa(k), "pem-pkcs1 takes an rsa key");
-    bytes = traditional_pem(k, nullptr);
-  } else if (format == "pem-sec1") {
-    need(is_ec(k), "pem-sec1 takes an ec key");
-    bytes = traditional_pem(k, nullptr);
-  } else if (format == "pem-dsa") {
-    need(is_dsa(k), "pem-dsa takes a dsa key");
-    bytes = traditional_pem(k, nullptr);
-  } else if (format == "pem-legacy-encrypted") {
-    need(is_rsa(k) || is_ec(k) || is_dsa(k), "legacy PEM encryption takes rsa, ec or dsa keys");
-    bytes = traditional_pem(k, pw);
-  } else if (format == "der-pkcs8") bytes = pkcs8_der(k, nullptr);
-  else if (format == "der-pkcs8-encrypted") bytes = pkcs8_der(k, pw);
-  else if (format == "der-pkcs1") {
-    need(is_rsa(k), "der-pkcs1 takes an rsa key");
-    bytes = traditional_der(k);
-  } else if (format == "der-sec1") {
-    need(is_ec(k), "der-sec1 takes an ec key");
-    bytes = traditional_der(k);
-  } else if (format == "der-dsa") {
-    need(is_dsa(k), "der-dsa takes a dsa key");
-    bytes = traditional_der(k);
-  } else if (format == "openssh") bytes = openssh_pem(k);
-  else if (format == "putty-ppk") bytes = ppk(k);
-  else if (format == "sshcom") bytes = sshcom(k);
-  else if (format == "pgp") bytes = pgp_armor(k);
-  else if (format == "gpg-binary") bytes = pgp_packets(k);
-  else if (format == "gpg-key-file") bytes = gpg_key_file(k);
-  else if (format == "jwk") bytes = jwk(k, true);
-  else if (format == "jwk-public") bytes = jwk(k, false);
-  else if (format == "xml-rsa") bytes = xml_rsa(k, true);
-  else if (format == "xml-rsa-public") bytes = xml_rsa(k, false);
-  else if (format == "pvk") bytes = pvk(k);
-  else if (format == "snk") bytes = snk(k, true);
-  else if (format == "snk-public") bytes = snk(k, false);
-  else if (format == "pem-public-key") bytes = public_pem(k);
-  else if (format == "der-public-key") bytes = public_der(k);
-  else if (format == "pem-csr" || format == "der-csr") {
-    auto req = make_csr(k);
-    auto b = mem();
-    ok(format == "pem-csr" ? PEM_write_bio_X509_REQ(b.get(), req.get()) : i2d_X509_REQ_bio(b.get(), req.get()), "CSR");
-    bytes = bio_text(b.get());
-  } else if (format == "zip-encrypted") {
-    bytes = encrypted_zip("signing.key", pkcs8_pem(k, nullptr), password);
-  } else {
-    // Formats holding a certificate: the spec describes it.
-    cert_inside = true;
-    X509Ptr cert = make_cert(k, cert_spec, cn);
-    if (format == "pem-cert") bytes = cert_pem(cert.get());
-    else if (format == "der-cert") bytes = cert_der(cert.get());
-    else if (format == "pkcs7" || format == "der-pkcs7") {
-      auto p7 = certs_only(cert.get());
-      auto b = mem();
-      ok(format == "pkcs7" ? PEM_write_bio_PKCS7(b.get(), p7.get()) : i2d_PKCS7_bio(b.get(), p7.get()), "PKCS#7");
-      bytes = bio_text(b.get());
-    } else if (format == "pkcs12") bytes = pkcs12(k, cert.get(), password, true);
-    else if (format == "pkcs12-truststore") bytes = pkcs12(k, cert.get(), password, false);
-    else if (format == "jks" || format == "jceks") bytes = java_store(format == "jceks", &k, cert.get(), password);
-    else if (format == "jks-truststore" || format == "jceks-truststore")
-      bytes = java_store(format == "jceks-truststore", nullptr, cert.get(), password);
-    else throw std::runtime_error("unknown format '" + format + "'");
-  }
+  std::optional<std::string> bytes = key_format_bytes(format, k, password, e.generate);
+  const bool cert_inside = !bytes;  // the certificate spec describes the main file itself
+  if (cert_inside) bytes = certificate_format_bytes(format, k, e.certificate ? *e.certificate : default_cert, cn, password);
 
   std::vector<GeneratedFile> files;
-  files.push_back({path, std::move(bytes), e.mode});
+  files.push_back({path, std::move(*bytes), e.mode});
   if (e.certificate && !cert_inside) {
     X509Ptr cert = make_cert(k, *e.certificate, cn);
     files.push_back({e.certificate->path.empty() ? path + ".crt" : e.certificate->path, cert_pem(cert.get()), 0644});

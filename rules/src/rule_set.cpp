@@ -180,6 +180,157 @@ void check_unique(const YamlReader& r, std::set<std::string>& seen, const std::s
     r.fail(at, "duplicate-id", std::string(what) + " '" + id + "' is defined twice in this file (later files may override it)");
 }
 
+// A policy's match block: each condition checked (kinds, formats, globs, bounds).
+PolicyMatch parse_match(const YamlReader& r, const Field& y) {
+  auto m = r.fields(y.value,
+                    {"kind", "format", "rule", "path", "algorithm", "bits_below", "bits_at_least", "eku", "issuer",
+                     "encrypted", "trust_store", "store_opened", "factor"},
+                    "match block");
+  if (m.empty()) r.fail(y.key, "empty-match", "a match block needs at least one condition (rule: \"*\" matches all)");
+  PolicyMatch pm;
+  if (auto* z = find(m, "kind")) {
+    pm.kind = r.texts(*z, "kind");
+    for (const auto& k : pm.kind)
+      if (!scanner::kind_from_string(k))
+        r.fail(z->key, "bad-kind", "'" + k + "' is not a kind: use private_key, certificate, keystore or public_key");
+  }
+  if (auto* z = find(m, "format")) {
+    pm.format = r.texts(*z, "format");
+    for (const auto& v : pm.format)
+      if (!scanner::format_from_string(v))
+        r.fail(z->key, "bad-format", "'" + v + "' is not a format keyward reports (see docs/findings.schema.json)");
+  }
+  if (auto* z = find(m, "rule")) {
+    pm.rule = r.texts(*z, "rule");
+    for (const auto& g : pm.rule) check_glob(r, *z, g);
+  }
+  if (auto* z = find(m, "path")) {
+    pm.path = r.texts(*z, "path");
+    for (const auto& g : pm.path) check_glob(r, *z, g);
+  }
+  if (auto* z = find(m, "algorithm")) pm.algorithm = r.texts(*z, "algorithm");
+  if (auto* z = find(m, "bits_below"))
+    pm.bits_below = static_cast<std::uint32_t>(r.integer(*z, "bits_below", 1, 1 << 20, "bad-value"));
+  if (auto* z = find(m, "bits_at_least"))
+    pm.bits_at_least = static_cast<std::uint32_t>(r.integer(*z, "bits_at_least", 0, 1 << 20, "bad-value"));
+  if (auto* z = find(m, "eku")) pm.eku = r.texts(*z, "eku");
+  if (auto* z = find(m, "issuer")) pm.issuer = r.texts(*z, "issuer");
+  if (auto* z = find(m, "encrypted")) pm.encrypted = r.boolean(*z, "encrypted");
+  if (auto* z = find(m, "trust_store")) pm.trust_store = r.boolean(*z, "trust_store");
+  if (auto* z = find(m, "store_opened")) pm.store_opened = r.boolean(*z, "store_opened");
+  if (auto* z = find(m, "factor")) pm.factor = r.texts(*z, "factor");
+  return pm;
+}
+
+// The `factors` list: new factors need points and why; a known id is overridden field by field.
+void load_factors(const YamlReader& r, const Field& x, std::vector<FactorDef>& factors, const std::string& file_name) {
+  std::set<std::string> seen;
+  for (const auto& node : r.sequence(x, "factors")) {
+    auto f = r.fields(node, {"id", "points", "why"}, "factor");
+    const std::string id = id_of(r, node, f, "a factor");
+    check_unique(r, seen, id, node, "factor");
+    FactorDef* def = by_id(factors, id);
+    const bool fresh = def == nullptr;
+    if (fresh) {
+      if (find(f, "points") == nullptr) r.fail(node, "missing-field", "factor '" + id + "' needs 'points'");
+      if (find(f, "why") == nullptr) r.fail(node, "missing-field", "factor '" + id + "' needs 'why'");
+      factors.push_back(FactorDef{id, 0, {}, {}, 0});
+      def = &factors.back();
+    }
+    if (auto* p = find(f, "points")) def->points = static_cast<int>(r.integer(*p, "points", -100, 100, "bad-points"));
+    if (auto* w = find(f, "why")) def->why = r.text(*w, "why");
+    def->file = file_name;
+    def->line = detail::line_of(node);
+  }
+}
+
+// The `detections` list, kept sorted by id: new rules need their texts and severity.
+void load_detections(const YamlReader& r, const Field& x, std::vector<DetectionRule>& detections,
+                     const std::string& file_name) {
+  std::set<std::string> seen;
+  for (const auto& node : r.sequence(x, "detections")) {
+    auto f = r.fields(node, {"id", "title", "description", "severity", "remediation", "references", "examples"},
+                      "detection rule");
+    const std::string id = id_of(r, node, f, "a detection rule");
+    check_unique(r, seen, id, node, "detection rule");
+    DetectionRule* rule = by_id(detections, id);
+    if (rule == nullptr) {
+      for (const char* need : {"title", "description", "severity", "remediation"})
+        if (find(f, need) == nullptr)
+          r.fail(node, "missing-field", "detection rule '" + id + "' needs '" + need + "'");
+      detections.push_back(DetectionRule{});
+      rule = &detections.back();
+      rule->id = id;
+    }
+    if (auto* y = find(f, "title")) rule->title = r.text(*y, "title");
+    if (auto* y = find(f, "description")) rule->description = r.text(*y, "description");
+    if (auto* y = find(f, "severity")) rule->severity = severity_of(r, *y, "severity");
+    if (auto* y = find(f, "remediation")) rule->remediation = r.text(*y, "remediation");
+    if (auto* y = find(f, "references")) rule->references = r.texts(*y, "references");
+    if (auto* y = find(f, "examples")) rule->examples = parse_examples(r, *y);
+    rule->file = file_name;
+    rule->line = detail::line_of(node);
+  }
+  std::sort(detections.begin(), detections.end(),
+            [](const DetectionRule& a, const DetectionRule& b) { return a.id < b.id; });
+}
+
+// The `policies` list: new policies need a title, a match block and an action.
+void load_policies(const YamlReader& r, const Field& x, std::vector<PolicyRule>& policies,
+                   const std::string& file_name) {
+  std::set<std::string> seen;
+  for (const auto& node : r.sequence(x, "policies")) {
+    auto f = r.fields(node,
+                      {"id", "title", "description", "enabled", "match", "severity_at_least", "severity_at_most",
+                       "add_factors", "remediation", "examples"},
+                      "policy rule");
+    const std::string id = id_of(r, node, f, "a policy rule");
+    check_unique(r, seen, id, node, "policy rule");
+    PolicyRule* p = by_id(policies, id);
+    if (p == nullptr) {
+      for (const char* need : {"title", "match"})
+        if (find(f, need) == nullptr) r.fail(node, "missing-field", "policy rule '" + id + "' needs '" + need + "'");
+      if (!find(f, "severity_at_least") && !find(f, "severity_at_most") && !find(f, "add_factors") &&
+          !find(f, "remediation"))
+        r.fail(node, "missing-action",
+               "policy rule '" + id + "' does nothing: give severity_at_least, severity_at_most, add_factors or remediation");
+      policies.push_back(PolicyRule{});
+      p = &policies.back();
+      p->id = id;
+    }
+    if (auto* y = find(f, "title")) p->title = r.text(*y, "title");
+    if (auto* y = find(f, "description")) p->description = r.text(*y, "description");
+    if (auto* y = find(f, "enabled")) p->enabled = r.boolean(*y, "enabled");
+    if (auto* y = find(f, "severity_at_least")) p->severity_at_least = severity_of(r, *y, "severity_at_least");
+    if (auto* y = find(f, "severity_at_most")) p->severity_at_most = severity_of(r, *y, "severity_at_most");
+    if (auto* y = find(f, "add_factors")) p->add_factors = r.texts(*y, "add_factors");
+    if (auto* y = find(f, "remediation")) p->remediation = r.text(*y, "remediation");
+    if (auto* y = find(f, "examples")) p->examples = parse_examples(r, *y);
+    if (auto* y = find(f, "match")) p->match = parse_match(r, *y);
+    if (p->severity_at_least && p->severity_at_most && *p->severity_at_least > *p->severity_at_most)
+      r.fail(node, "bad-severity",
+             "policy rule '" + id + "' asks for at least " + std::string(to_string(*p->severity_at_least)) +
+                 " and at most " + std::string(to_string(*p->severity_at_most)));
+    p->file = file_name;
+    p->line = detail::line_of(node);
+  }
+}
+
+// The `known_keys` list: SPKI SHA-256 -> what the key is.
+void load_known_key_list(const YamlReader& r, const Field& x, std::map<std::string, std::string>& known_keys) {
+  for (const auto& node : r.sequence(x, "known_keys")) {
+    auto f = r.fields(node, {"spki_sha256", "name"}, "known key");
+    const Field* fp = find(f, "spki_sha256");
+    if (fp == nullptr) r.fail(node, "missing-field", "a known key needs 'spki_sha256'");
+    const std::string hex = r.text(*fp, "spki_sha256");
+    if (!detail::is_sha256_hex(hex))
+      r.fail(fp->key, "bad-fingerprint", "'" + hex + "' is not an SPKI SHA-256 (64 hex digits)");
+    const Field* name = find(f, "name");
+    if (name == nullptr) r.fail(node, "missing-field", "a known key needs a 'name' saying what it is");
+    known_keys[detail::lower(hex)] = r.text(*name, "name");
+  }
+}
+
 }  // namespace
 
 RuleSet RuleSet::builtin() {
@@ -271,147 +422,10 @@ void RuleSet::load_yaml(std::string_view text, const std::string& file_name) {
       r.fail(x->key, "bad-version", "this keyward reads schema keyward.rules/v1");
   }
 
-  if (auto* x = find(top, "factors")) {
-    std::set<std::string> seen;
-    for (const auto& node : r.sequence(*x, "factors")) {
-      auto f = r.fields(node, {"id", "points", "why"}, "factor");
-      const std::string id = id_of(r, node, f, "a factor");
-      check_unique(r, seen, id, node, "factor");
-      FactorDef* def = by_id(factors_, id);
-      const bool fresh = def == nullptr;
-      if (fresh) {
-        if (find(f, "points") == nullptr) r.fail(node, "missing-field", "factor '" + id + "' needs 'points'");
-        if (find(f, "why") == nullptr) r.fail(node, "missing-field", "factor '" + id + "' needs 'why'");
-        factors_.push_back(FactorDef{id, 0, {}, {}, 0});
-        def = &factors_.back();
-      }
-      if (auto* p = find(f, "points")) def->points = static_cast<int>(r.integer(*p, "points", -100, 100, "bad-points"));
-      if (auto* w = find(f, "why")) def->why = r.text(*w, "why");
-      def->file = file_name;
-      def->line = detail::line_of(node);
-    }
-  }
-
-  if (auto* x = find(top, "detections")) {
-    std::set<std::string> seen;
-    for (const auto& node : r.sequence(*x, "detections")) {
-      auto f = r.fields(node, {"id", "title", "description", "severity", "remediation", "references", "examples"},
-                        "detection rule");
-      const std::string id = id_of(r, node, f, "a detection rule");
-      check_unique(r, seen, id, node, "detection rule");
-      DetectionRule* rule = by_id(detections_, id);
-      if (rule == nullptr) {
-        for (const char* need : {"title", "description", "severity", "remediation"})
-          if (find(f, need) == nullptr)
-            r.fail(node, "missing-field", "detection rule '" + id + "' needs '" + need + "'");
-        detections_.push_back(DetectionRule{});
-        rule = &detections_.back();
-        rule->id = id;
-      }
-      if (auto* y = find(f, "title")) rule->title = r.text(*y, "title");
-      if (auto* y = find(f, "description")) rule->description = r.text(*y, "description");
-      if (auto* y = find(f, "severity")) rule->severity = severity_of(r, *y, "severity");
-      if (auto* y = find(f, "remediation")) rule->remediation = r.text(*y, "remediation");
-      if (auto* y = find(f, "references")) rule->references = r.texts(*y, "references");
-      if (auto* y = find(f, "examples")) rule->examples = parse_examples(r, *y);
-      rule->file = file_name;
-      rule->line = detail::line_of(node);
-    }
-    std::sort(detections_.begin(), detections_.end(),
-              [](const DetectionRule& a, const DetectionRule& b) { return a.id < b.id; });
-  }
-
-  if (auto* x = find(top, "policies")) {
-    std::set<std::string> seen;
-    for (const auto& node : r.sequence(*x, "policies")) {
-      auto f = r.fields(node,
-                        {"id", "title", "description", "enabled", "match", "severity_at_least", "severity_at_most",
-                         "add_factors", "remediation", "examples"},
-                        "policy rule");
-      const std::string id = id_of(r, node, f, "a policy rule");
-      check_unique(r, seen, id, node, "policy rule");
-      PolicyRule* p = by_id(policies_, id);
-      if (p == nullptr) {
-        for (const char* need : {"title", "match"})
-          if (find(f, need) == nullptr) r.fail(node, "missing-field", "policy rule '" + id + "' needs '" + need + "'");
-        if (!find(f, "severity_at_least") && !find(f, "severity_at_most") && !find(f, "add_factors") &&
-            !find(f, "remediation"))
-          r.fail(node, "missing-action",
-                 "policy rule '" + id + "' does nothing: give severity_at_least, severity_at_most, add_factors or remediation");
-        policies_.push_back(PolicyRule{});
-        p = &policies_.back();
-        p->id = id;
-      }
-      if (auto* y = find(f, "title")) p->title = r.text(*y, "title");
-      if (auto* y = find(f, "description")) p->description = r.text(*y, "description");
-      if (auto* y = find(f, "enabled")) p->enabled = r.boolean(*y, "enabled");
-      if (auto* y = find(f, "severity_at_least")) p->severity_at_least = severity_of(r, *y, "severity_at_least");
-      if (auto* y = find(f, "severity_at_most")) p->severity_at_most = severity_of(r, *y, "severity_at_most");
-      if (auto* y = find(f, "add_factors")) p->add_factors = r.texts(*y, "add_factors");
-      if (auto* y = find(f, "remediation")) p->remediation = r.text(*y, "remediation");
-      if (auto* y = find(f, "examples")) p->examples = parse_examples(r, *y);
-      if (auto* y = find(f, "match")) {
-        auto m = r.fields(y->value,
-                          {"kind", "format", "rule", "path", "algorithm", "bits_below", "bits_at_least", "eku", "issuer",
-                           "encrypted", "trust_store", "store_opened", "factor"},
-                          "match block");
-        if (m.empty()) r.fail(y->key, "empty-match", "a match block needs at least one condition (rule: \"*\" matches all)");
-        PolicyMatch pm;
-        if (auto* z = find(m, "kind")) {
-          pm.kind = r.texts(*z, "kind");
-          for (const auto& k : pm.kind)
-            if (!scanner::kind_from_string(k))
-              r.fail(z->key, "bad-kind", "'" + k + "' is not a kind: use private_key, certificate, keystore or public_key");
-        }
-        if (auto* z = find(m, "format")) {
-          pm.format = r.texts(*z, "format");
-          for (const auto& v : pm.format)
-            if (!scanner::format_from_string(v))
-              r.fail(z->key, "bad-format", "'" + v + "' is not a format keyward reports (see docs/findings.schema.json)");
-        }
-        if (auto* z = find(m, "rule")) {
-          pm.rule = r.texts(*z, "rule");
-          for (const auto& g : pm.rule) check_glob(r, *z, g);
-        }
-        if (auto* z = find(m, "path")) {
-          pm.path = r.texts(*z, "path");
-          for (const auto& g : pm.path) check_glob(r, *z, g);
-        }
-        if (auto* z = find(m, "algorithm")) pm.algorithm = r.texts(*z, "algorithm");
-        if (auto* z = find(m, "bits_below"))
-          pm.bits_below = static_cast<std::uint32_t>(r.integer(*z, "bits_below", 1, 1 << 20, "bad-value"));
-        if (auto* z = find(m, "bits_at_least"))
-          pm.bits_at_least = static_cast<std::uint32_t>(r.integer(*z, "bits_at_least", 0, 1 << 20, "bad-value"));
-        if (auto* z = find(m, "eku")) pm.eku = r.texts(*z, "eku");
-        if (auto* z = find(m, "issuer")) pm.issuer = r.texts(*z, "issuer");
-        if (auto* z = find(m, "encrypted")) pm.encrypted = r.boolean(*z, "encrypted");
-        if (auto* z = find(m, "trust_store")) pm.trust_store = r.boolean(*z, "trust_store");
-        if (auto* z = find(m, "store_opened")) pm.store_opened = r.boolean(*z, "store_opened");
-        if (auto* z = find(m, "factor")) pm.factor = r.texts(*z, "factor");
-        p->match = std::move(pm);
-      }
-      if (p->severity_at_least && p->severity_at_most && *p->severity_at_least > *p->severity_at_most)
-        r.fail(node, "bad-severity",
-               "policy rule '" + id + "' asks for at least " + std::string(to_string(*p->severity_at_least)) +
-                   " and at most " + std::string(to_string(*p->severity_at_most)));
-      p->file = file_name;
-      p->line = detail::line_of(node);
-    }
-  }
-
-  if (auto* x = find(top, "known_keys")) {
-    for (const auto& node : r.sequence(*x, "known_keys")) {
-      auto f = r.fields(node, {"spki_sha256", "name"}, "known key");
-      const Field* fp = find(f, "spki_sha256");
-      if (fp == nullptr) r.fail(node, "missing-field", "a known key needs 'spki_sha256'");
-      const std::string hex = r.text(*fp, "spki_sha256");
-      if (!detail::is_sha256_hex(hex))
-        r.fail(fp->key, "bad-fingerprint", "'" + hex + "' is not an SPKI SHA-256 (64 hex digits)");
-      const Field* name = find(f, "name");
-      if (name == nullptr) r.fail(node, "missing-field", "a known key needs a 'name' saying what it is");
-      known_keys_[detail::lower(hex)] = r.text(*name, "name");
-    }
-  }
+  if (auto* x = find(top, "factors")) load_factors(r, *x, factors_, file_name);
+  if (auto* x = find(top, "detections")) load_detections(r, *x, detections_, file_name);
+  if (auto* x = find(top, "policies")) load_policies(r, *x, policies_, file_name);
+  if (auto* x = find(top, "known_keys")) load_known_key_list(r, *x, known_keys_);
 }
 
 void RuleSet::check_references() const {

@@ -29,7 +29,7 @@ std::optional<Severity> parse_severity(std::string_view s) noexcept {
 }
 
 Severity severity_for_score(int score) noexcept {
-  // docs/architecture.md: critical >= 90, high >= 70, medium >= 40, low >= 15, else info.
+  // critical >= 90, high >= 70, medium >= 40, low >= 15, else info.
   if (score >= 90) return Severity::critical;
   if (score >= 70) return Severity::high;
   if (score >= 40) return Severity::medium;

@@ -1,5 +1,6 @@
 // A port of git's wildmatch.c (Rich Salz's wildmat, extended by Wayne Davison for rsync and by
-// git for "**"), kept close to the original so its behaviour (and git check-ignore's) holds.
+// git for "**"), kept close to the original so its behaviour (and git check-ignore's) holds; its
+// bracket expression and character classes are functions of their own here.
 #include "wildmatch.hpp"
 
 #include <cctype>
@@ -23,13 +24,79 @@ struct Budget {
   long steps = 1000000;
 };
 
+// Whether c is in the POSIX class named s[0..len) ("alnum", ...): 1 or 0; -1 for no such class.
+int char_class(const uchar* s, int len, int c) {
+  if (cc_eq(s, len, "alnum")) return std::isalnum(c) ? 1 : 0;
+  if (cc_eq(s, len, "alpha")) return std::isalpha(c) ? 1 : 0;
+  if (cc_eq(s, len, "blank")) return (c == ' ' || c == '\t') ? 1 : 0;
+  if (cc_eq(s, len, "cntrl")) return std::iscntrl(c) ? 1 : 0;
+  if (cc_eq(s, len, "digit")) return std::isdigit(c) ? 1 : 0;
+  if (cc_eq(s, len, "graph")) return std::isgraph(c) ? 1 : 0;
+  if (cc_eq(s, len, "lower")) return std::islower(c) ? 1 : 0;
+  if (cc_eq(s, len, "print")) return std::isprint(c) ? 1 : 0;
+  if (cc_eq(s, len, "punct")) return std::ispunct(c) ? 1 : 0;
+  if (cc_eq(s, len, "space")) return std::isspace(c) ? 1 : 0;
+  if (cc_eq(s, len, "upper")) return std::isupper(c) ? 1 : 0;
+  if (cc_eq(s, len, "xdigit")) return std::isxdigit(c) ? 1 : 0;
+  return -1;
+}
+
+// dowild's case '[': the bracket expression at p (on its '['), against t_ch. kMatch with p left
+// on its ']', kNoMatch, or kAbortAll when the expression is malformed.
+int bracket(const uchar*& p, uchar t_ch, bool pathname) {
+  uchar p_ch = *++p;
+  if (p_ch == '^') p_ch = '!';
+  const int negated = p_ch == '!' ? 1 : 0;
+  if (negated) p_ch = *++p;
+  uchar prev_ch = 0;
+  int matched = 0;
+  do {
+    if (!p_ch) return kAbortAll;
+    if (p_ch == '\\') {
+      p_ch = *++p;
+      if (!p_ch) return kAbortAll;
+      if (t_ch == p_ch) matched = 1;
+    } else if (p_ch == '-' && prev_ch && p[1] && p[1] != ']') {
+      p_ch = *++p;
+      if (p_ch == '\\') {
+        p_ch = *++p;
+        if (!p_ch) return kAbortAll;
+      }
+      if (t_ch <= p_ch && t_ch >= prev_ch) matched = 1;
+      p_ch = 0;  // so prev_ch becomes 0
+    } else if (p_ch == '[' && p[1] == ':') {
+      const uchar* s;
+      int i;
+      for (s = p += 2; (p_ch = *p) && p_ch != ']'; p++) {
+      }
+      if (!p_ch) return kAbortAll;
+      i = static_cast<int>(p - s - 1);
+      if (i < 0 || p[-1] != ':') {
+        // No ":]": a plain '[' in the set.
+        p = s - 2;
+        p_ch = '[';
+        if (t_ch == p_ch) matched = 1;
+        continue;
+      }
+      const int in_class = char_class(s, i, t_ch);
+      if (in_class < 0) return kAbortAll;  // malformed [:class:]
+      matched |= in_class;
+      p_ch = 0;
+    } else if (t_ch == p_ch) {
+      matched = 1;
+    }
+  } while (prev_ch = p_ch, (p_ch = *++p) != ']');
+  if (matched == negated || (pathname && t_ch == '/')) return kNoMatch;
+  return kMatch;
+}
+
 int dowild(const uchar* p, const uchar* text, bool pathname, Budget& budget) {
   if (--budget.steps < 0) return kAbortAll;
   const uchar* pattern = p;
   uchar p_ch;
   for (; (p_ch = *p) != '\0'; text++, p++) {
-    int matched, match_slash, negated;
-    uchar t_ch, prev_ch;
+    int matched, match_slash;
+    uchar t_ch;
     if ((t_ch = *text) == '\0' && p_ch != '*') return kAbortAll;
     switch (p_ch) {
       case '\\':
@@ -87,62 +154,11 @@ int dowild(const uchar* p, const uchar* text, bool pathname, Budget& budget) {
           t_ch = *++text;
         }
         return kAbortAll;
-      case '[':
-        p_ch = *++p;
-        if (p_ch == '^') p_ch = '!';
-        negated = p_ch == '!' ? 1 : 0;
-        if (negated) p_ch = *++p;
-        prev_ch = 0;
-        matched = 0;
-        do {
-          if (!p_ch) return kAbortAll;
-          if (p_ch == '\\') {
-            p_ch = *++p;
-            if (!p_ch) return kAbortAll;
-            if (t_ch == p_ch) matched = 1;
-          } else if (p_ch == '-' && prev_ch && p[1] && p[1] != ']') {
-            p_ch = *++p;
-            if (p_ch == '\\') {
-              p_ch = *++p;
-              if (!p_ch) return kAbortAll;
-            }
-            if (t_ch <= p_ch && t_ch >= prev_ch) matched = 1;
-            p_ch = 0;  // so prev_ch becomes 0
-          } else if (p_ch == '[' && p[1] == ':') {
-            const uchar* s;
-            int i;
-            for (s = p += 2; (p_ch = *p) && p_ch != ']'; p++) {
-            }
-            if (!p_ch) return kAbortAll;
-            i = static_cast<int>(p - s - 1);
-            if (i < 0 || p[-1] != ':') {
-              // No ":]": a plain '[' in the set.
-              p = s - 2;
-              p_ch = '[';
-              if (t_ch == p_ch) matched = 1;
-              continue;
-            }
-            const int c = t_ch;
-            if (cc_eq(s, i, "alnum")) matched |= std::isalnum(c) ? 1 : 0;
-            else if (cc_eq(s, i, "alpha")) matched |= std::isalpha(c) ? 1 : 0;
-            else if (cc_eq(s, i, "blank")) matched |= (c == ' ' || c == '\t') ? 1 : 0;
-            else if (cc_eq(s, i, "cntrl")) matched |= std::iscntrl(c) ? 1 : 0;
-            else if (cc_eq(s, i, "digit")) matched |= std::isdigit(c) ? 1 : 0;
-            else if (cc_eq(s, i, "graph")) matched |= std::isgraph(c) ? 1 : 0;
-            else if (cc_eq(s, i, "lower")) matched |= std::islower(c) ? 1 : 0;
-            else if (cc_eq(s, i, "print")) matched |= std::isprint(c) ? 1 : 0;
-            else if (cc_eq(s, i, "punct")) matched |= std::ispunct(c) ? 1 : 0;
-            else if (cc_eq(s, i, "space")) matched |= std::isspace(c) ? 1 : 0;
-            else if (cc_eq(s, i, "upper")) matched |= std::isupper(c) ? 1 : 0;
-            else if (cc_eq(s, i, "xdigit")) matched |= std::isxdigit(c) ? 1 : 0;
-            else return kAbortAll;  // malformed [:class:]
-            p_ch = 0;
-          } else if (t_ch == p_ch) {
-            matched = 1;
-          }
-        } while (prev_ch = p_ch, (p_ch = *++p) != ']');
-        if (matched == negated || (pathname && t_ch == '/')) return kNoMatch;
+      case '[': {
+        const int r = bracket(p, t_ch, pathname);
+        if (r != kMatch) return r;
         continue;
+      }
     }
   }
   return *text ? kNoMatch : kMatch;

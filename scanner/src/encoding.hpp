@@ -1,7 +1,11 @@
-// Small decoding helpers shared by the detectors: base64 (standard and URL alphabets), hex,
-// and a bounds-checked big-endian reader for binary key formats.
+// Small decoding helpers shared by the detectors: a bounds-checked big-endian reader for binary
+// key formats, and the names of keyward::common's base64, UTF-8 and hex helpers.
 // Used by: every detector. Private to the scanner. Never logs what it decodes.
 #pragma once
+
+#include <keyward/common/base64.hpp>
+#include <keyward/common/hex.hpp>
+#include <keyward/common/utf8.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -14,25 +18,16 @@ namespace keyward::scanner::detail {
 
 using ByteVec = std::vector<std::uint8_t>;
 
-// Decodes standard base64, skipping ASCII whitespace; padding optional. nullopt on any other
-// character or an impossible length.
-std::optional<ByteVec> base64_decode(std::string_view text);
-// Decodes base64url (RFC 4648 section 5, no padding required).
-std::optional<ByteVec> base64url_decode(std::string_view text);
-// Encodes standard base64 without line breaks (used for SSH fingerprints, never for secrets).
-std::string base64_encode(std::span<const std::uint8_t> data, bool pad = true);
-// What the findings' JSON treats as text it may write as is (else it keeps the bytes in
-// <field>_b64): lead bytes and continuation counts are checked, overlong forms and surrogates
-// are not (the JSON serializer replaces those).
-bool loose_utf8(std::string_view s) noexcept;
+// base64, UTF-8 and hex live in keyward::common (one copy for every component); the detectors
+// call them by their usual names.
+using common::base64_decode;
+using common::base64_encode;
+using common::base64url_decode;
+using common::is_base64_char;
+using common::loose_utf8;
+using common::utf8_sequence;
 // Lowercase / uppercase hex of bytes.
-std::string hex(std::span<const std::uint8_t> data, bool upper = false);
-
-// True when c is in the standard base64 alphabet (not '=').
-inline bool is_base64_char(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-         c == '/';
-}
+inline std::string hex(std::span<const std::uint8_t> data, bool upper = false) { return common::to_hex(data, upper); }
 
 // A bounds-checked reader over bytes: every read says whether it fit.
 class Reader {

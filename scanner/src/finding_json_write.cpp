@@ -7,48 +7,13 @@
 
 #include "encoding.hpp"
 
+#include <keyward/common/utf8.hpp>
+
 #include <charconv>
 #include <span>
 
 namespace keyward::scanner {
 namespace {
-
-// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates), as nlohmann's serializer
-// checks it: a string that is not is left to that serializer, which replaces what is invalid.
-bool well_formed_utf8(std::string_view s) {
-  std::size_t i = 0;
-  const std::size_t n = s.size();
-  auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  auto cont = [&](std::size_t k, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
-    return k < n && at(k) >= lo && at(k) <= hi;
-  };
-  while (i < n) {
-    const unsigned char c = at(i);
-    if (c < 0x80) {
-      ++i;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      if (!cont(i + 1)) return false;
-      i += 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      const unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-      if (!cont(i + 1, lo, hi) || !cont(i + 2)) return false;
-      i += 3;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      const unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-      if (!cont(i + 1, lo, hi) || !cont(i + 2) || !cont(i + 3)) return false;
-      i += 4;
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool plain_utf8(std::string_view s) {
-  for (char c : s)
-    if (static_cast<unsigned char>(c) >= 0x80) return well_formed_utf8(s);
-  return true;
-}
 
 class Writer {
  public:
@@ -79,7 +44,8 @@ class Writer {
   }
 
   void string(std::string_view s) {
-    if (!plain_utf8(s)) {
+    // Not well-formed UTF-8: left to nlohmann's serializer, which replaces what is invalid.
+    if (!common::valid_utf8(s)) {
       out_ += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       return;
     }

@@ -7,6 +7,7 @@
 #include "item_scan.hpp"
 #include "memory_budget.hpp"
 
+#include <keyward/common/random.hpp>
 #include <keyward/scanner/scan_cache.hpp>
 
 #include <dirent.h>
@@ -26,7 +27,6 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
@@ -124,12 +124,7 @@ std::int64_t now_seconds() {
       .count();
 }
 
-std::string random_id() {
-  std::random_device rd;
-  std::string raw(16, '\0');
-  for (auto& c : raw) c = static_cast<char>(rd());
-  return detail::sha256_hex(raw).substr(0, 32);
-}
+std::string random_id() { return common::random_hex(16); }
 
 HostInfo host_info() {
   HostInfo h;

@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include <keyward/common/openssl_handles.hpp>
+
 #include <openssl/x509v3.h>
 
 #include <memory>
@@ -16,14 +18,11 @@ using keyward::test::make_csr;
 
 namespace {
 
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-std::unique_ptr<X509, X509Free> parse_cert(const std::string& pem) {
+keyward::common::X509Ptr parse_cert(const std::string& pem) {
   BIO* b = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
   X509* x = PEM_read_bio_X509(b, nullptr, nullptr, nullptr);
   BIO_free(b);
-  return std::unique_ptr<X509, X509Free>(x);
+  return keyward::common::X509Ptr(x);
 }
 
 std::string cn_of(X509* x) {

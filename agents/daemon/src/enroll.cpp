@@ -4,6 +4,8 @@
 #include "tls_client.hpp"
 #include "url.hpp"
 
+#include <keyward/common/openssl_errors.hpp>
+#include <keyward/common/openssl_handles.hpp>
 #include <keyward/protocol/protocol.hpp>
 
 #include <openssl/crypto.h>
@@ -25,23 +27,13 @@
 namespace keyward::agent {
 namespace {
 
-template <class T, void (*F)(T*)>
-struct Deleter {
-  void operator()(T* p) const { F(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using ReqPtr = std::unique_ptr<X509_REQ, Deleter<X509_REQ, X509_REQ_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
+using common::BioPtr;
+using common::PkeyPtr;
+using common::X509Ptr;
+using common::X509ReqPtr;
 
 [[noreturn]] void openssl_fail(const std::string& what) {
-  std::string why;
-  while (const unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    why += why.empty() ? "" : "; ";
-    why += buf;
-  }
+  const std::string why = common::drain_openssl_errors();
   throw std::runtime_error(what + (why.empty() ? "" : ": " + why));
 }
 
@@ -74,7 +66,7 @@ KeyAndCsr make_key_and_csr(const std::string& common_name) {
   ERR_clear_error();
   PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   if (!key) openssl_fail("cannot generate the agent key");
-  ReqPtr req(X509_REQ_new());
+  X509ReqPtr req(X509_REQ_new());
   if (!req || X509_REQ_set_version(req.get(), 0) != 1 || X509_REQ_set_pubkey(req.get(), key.get()) != 1)
     openssl_fail("cannot build the certificate request");
   X509_NAME* name = X509_REQ_get_subject_name(req.get());
@@ -106,7 +98,10 @@ std::string certificate_common_name(const std::string& path) {
   return buf;
 }
 
-EnrollResult enroll(const EnrollOptions& o) {
+namespace {
+
+// The options' own checks, before anything is written.
+void check_options(const EnrollOptions& o) {
   const auto url = parse_url(o.collector);
   if (!url || url->scheme != "https")
     throw std::runtime_error("--collector must be https://host:port (got \"" + o.collector + "\")");
@@ -114,8 +109,10 @@ EnrollResult enroll(const EnrollOptions& o) {
   if (o.state_dir.empty() || o.state_dir.front() != '/')
     throw std::runtime_error("--state-dir must be an absolute path (got \"" + o.state_dir + "\")");
   read_file(o.ca);  // fail early, naming the file
+}
 
-  make_private_dir(o.state_dir);
+// The configuration an enrolled agent runs with: its files in the state directory.
+AgentConfig config_for(const EnrollOptions& o) {
   AgentConfig c;
   c.collector = o.collector;
   c.state_dir = o.state_dir;
@@ -124,7 +121,11 @@ EnrollResult enroll(const EnrollOptions& o) {
   c.ca = o.state_dir + "/ca.pem";
   c.roots = o.roots.empty() ? std::vector<std::string>{"/"} : o.roots;
   c.proxy = o.proxy;
+  return c;
+}
 
+// Refuses to enroll over an existing key or config unless forced; forced, removes the old key.
+void clear_the_way(const EnrollOptions& o, const AgentConfig& c) {
   if (!o.force) {
     if (exists(c.key))
       throw std::runtime_error(c.key + " exists: this host is enrolled already; use --force to enroll again with a new key");
@@ -133,24 +134,11 @@ EnrollResult enroll(const EnrollOptions& o) {
   } else if (exists(c.key) && ::unlink(c.key.c_str()) != 0) {
     throw std::runtime_error("cannot remove the old key " + c.key);
   }
+}
 
-  const std::string hostname = host_name();
-  KeyAndCsr kc = make_key_and_csr(hostname);
-  // O_EXCL: never overwrite a key we did not just decide to replace; 0600 from the start.
-  write_file_exclusive(c.key, kc.key_pem, 0600);
-  OPENSSL_cleanse(kc.key_pem.data(), kc.key_pem.size());
-  kc.key_pem.clear();
-
-  // Anything below that fails leaves no half enrollment behind: the new key goes again.
-  struct KeyGuard {
-    std::string path;
-    bool keep = false;
-    ~KeyGuard() {
-      if (!keep) ::unlink(path.c_str());
-    }
-  } guard{c.key};
-
-  protocol::EnrollRequest er{kc.csr_pem, hostname, os_name()};
+// Sends the CSR with the token; the collector's answer, or an error saying why it refused.
+protocol::EnrollResponse post_csr(const EnrollOptions& o, const std::string& csr_pem, const std::string& hostname) {
+  protocol::EnrollRequest er{csr_pem, hostname, os_name()};
   TlsClientOptions tls;
   tls.ca_file = o.ca;
   tls.proxy = o.proxy;
@@ -174,26 +162,55 @@ EnrollResult enroll(const EnrollOptions& o) {
   }
   auto parsed = protocol::parse_enroll_response(res->body);
   if (!parsed) throw std::runtime_error("the collector's enrollment answer is not valid: " + parsed.error().message);
+  return std::move(*parsed);
+}
 
-  // The certificate must be for our key.
-  {
-    BioPtr cb(BIO_new_mem_buf(parsed->certificate_pem.data(), static_cast<int>(parsed->certificate_pem.size())));
-    X509Ptr cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
-    BioPtr rb(BIO_new_mem_buf(kc.csr_pem.data(), static_cast<int>(kc.csr_pem.size())));
-    ReqPtr csr(PEM_read_bio_X509_REQ(rb.get(), nullptr, nullptr, nullptr));
-    if (!cert || !csr || EVP_PKEY_eq(X509_get0_pubkey(cert.get()), X509_REQ_get0_pubkey(csr.get())) != 1) {
-      ERR_clear_error();
-      throw std::runtime_error("the collector returned a certificate that is not for this agent's key");
-    }
+// The certificate must be for our key (the CSR's public key).
+void check_certificate_is_ours(const std::string& certificate_pem, const std::string& csr_pem) {
+  BioPtr cb(BIO_new_mem_buf(certificate_pem.data(), static_cast<int>(certificate_pem.size())));
+  X509Ptr cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
+  BioPtr rb(BIO_new_mem_buf(csr_pem.data(), static_cast<int>(csr_pem.size())));
+  X509ReqPtr csr(PEM_read_bio_X509_REQ(rb.get(), nullptr, nullptr, nullptr));
+  if (!cert || !csr || EVP_PKEY_eq(X509_get0_pubkey(cert.get()), X509_REQ_get0_pubkey(csr.get())) != 1) {
+    ERR_clear_error();
+    throw std::runtime_error("the collector returned a certificate that is not for this agent's key");
   }
-  write_file_atomic(c.certificate, parsed->certificate_pem, 0600);
-  write_file_atomic(c.ca, parsed->ca_pem.empty() ? read_file(o.ca) : parsed->ca_pem, 0600);
+}
+
+}  // namespace
+
+EnrollResult enroll(const EnrollOptions& o) {
+  check_options(o);
+  make_private_dir(o.state_dir);
+  AgentConfig c = config_for(o);
+  clear_the_way(o, c);
+
+  const std::string hostname = host_name();
+  KeyAndCsr kc = make_key_and_csr(hostname);
+  // O_EXCL: never overwrite a key we did not just decide to replace; 0600 from the start.
+  write_file_exclusive(c.key, kc.key_pem, 0600);
+  OPENSSL_cleanse(kc.key_pem.data(), kc.key_pem.size());
+  kc.key_pem.clear();
+
+  // Anything below that fails leaves no half enrollment behind: the new key goes again.
+  struct KeyGuard {
+    std::string path;
+    bool keep = false;
+    ~KeyGuard() {
+      if (!keep) ::unlink(path.c_str());
+    }
+  } guard{c.key};
+
+  const protocol::EnrollResponse parsed = post_csr(o, kc.csr_pem, hostname);
+  check_certificate_is_ours(parsed.certificate_pem, kc.csr_pem);
+  write_file_atomic(c.certificate, parsed.certificate_pem, 0600);
+  write_file_atomic(c.ca, parsed.ca_pem.empty() ? read_file(o.ca) : parsed.ca_pem, 0600);
   if (!o.config_out.empty()) {
     c.source = o.config_out;
     write_file_atomic(o.config_out, render_config(c), 0644);
   }
   guard.keep = true;
-  return EnrollResult{parsed->agent_id, parsed->status, c};
+  return EnrollResult{parsed.agent_id, parsed.status, c};
 }
 
 }  // namespace keyward::agent

@@ -1,22 +1,19 @@
-// Durable file writes for the agent's state (spool, status, cache, keys): write a temporary
-// file, fsync it, rename it into place, fsync the directory (rename(2) is atomic; the directory
-// fsync makes the new name survive a crash, see fsync(2)).
+// File helpers for the agent's state (spool, status, cache, keys): the durable writes are
+// keyward::common's (temporary file, fsync, rename, directory fsync; never through a symlink).
 // Used by: spool, status, enroll. Never logs file contents.
 #pragma once
+
+#include <keyward/common/atomic_file.hpp>
 
 #include <string>
 #include <string_view>
 
 namespace keyward::agent {
 
-// Writes `data` to `path` atomically with `mode`; throws std::runtime_error naming the path.
-void write_file_atomic(const std::string& path, std::string_view data, unsigned mode);
-
-// Creates a new file with O_EXCL and `mode` and writes `data` (fsync'd); throws when it exists.
-void write_file_exclusive(const std::string& path, std::string_view data, unsigned mode);
-
-// fsyncs a directory; throws std::runtime_error naming it.
-void fsync_dir(const std::string& dir);
+// Atomic replace, exclusive create and directory fsync (throw std::runtime_error naming the path).
+using common::fsync_dir;
+using common::write_file_atomic;
+using common::write_file_exclusive;
 
 // Creates `dir` (and parents) with mode 0700 when missing; throws naming it.
 void make_private_dir(const std::string& dir);

@@ -1,7 +1,7 @@
 // One HTTPS request to the collector over (mutual) TLS: the collector verified against the
 // configured CA with host-name (or IP SAN) verification, the agent's certificate presented when
 // given, an optional HTTP proxy (CONNECT), a deadline on every step. Plain header: Beast, Asio
-// and OpenSSL stay in tls_client.cpp: such a file takes 30-40 s to compile.
+// and OpenSSL stay in tls_client.cpp (such a file takes 30-40 s to compile).
 // Used by: the runner (reports), enroll. Never logs or returns request bodies, keys or tokens.
 #pragma once
 

@@ -1,8 +1,8 @@
+#include <keyward/common/random.hpp>
 #include <keyward/protocol/protocol.hpp>
 
 #include <keyward/scanner/finding_json.hpp>
 
-#include <openssl/rand.h>
 
 #include <ctime>
 #include <stdexcept>
@@ -130,18 +130,7 @@ Report report_from(const json& j) {
 
 }  // namespace
 
-std::string new_report_id() {
-  unsigned char raw[16];
-  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("the OpenSSL random generator failed");
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  out.reserve(32);
-  for (unsigned char c : raw) {
-    out.push_back(hex[c >> 4]);
-    out.push_back(hex[c & 15]);
-  }
-  return out;
-}
+std::string new_report_id() { return common::random_hex(16); }
 
 bool valid_report_id(std::string_view s) noexcept {
   if (s.size() != 32) return false;

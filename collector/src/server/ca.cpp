@@ -1,5 +1,10 @@
 #include "server/ca.hpp"
 
+#include <keyward/common/atomic_file.hpp>
+#include <keyward/common/hex.hpp>
+#include <keyward/common/openssl_handles.hpp>
+#include <keyward/common/random.hpp>
+
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -10,8 +15,6 @@
 #include <openssl/x509v3.h>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
@@ -23,17 +26,12 @@
 namespace keyward::collector {
 namespace {
 
-struct Free {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  void operator()(X509* p) const { X509_free(p); }
-  void operator()(X509_REQ* p) const { X509_REQ_free(p); }
-  void operator()(BIO* p) const { BIO_free(p); }
-  void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
-  void operator()(BIGNUM* p) const { BN_free(p); }
-  void operator()(GENERAL_NAMES* p) const { GENERAL_NAMES_free(p); }
-};
-template <class T>
-using Owned = std::unique_ptr<T, Free>;
+using common::BioPtr;
+using common::BnPtr;
+using common::PkeyPtr;
+using common::X509ExtPtr;
+using common::X509Ptr;
+using common::X509ReqPtr;
 
 // The OpenSSL error queue as one line (drained), for messages.
 std::string ssl_errors() {
@@ -61,24 +59,6 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-// Writes a new file with the given mode; refuses to overwrite (O_EXCL).
-void write_new_file(const std::string& path, const std::string& data, mode_t mode) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) throw std::runtime_error(path + ": cannot create: " + std::strerror(errno));
-  std::size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      throw std::runtime_error(path + ": cannot write: " + std::strerror(err));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) throw std::runtime_error(path + ": cannot write: " + std::strerror(errno));
-}
-
 std::string bio_string(BIO* b) {
   char* data = nullptr;
   long n = BIO_get_mem_data(b, &data);
@@ -86,37 +66,37 @@ std::string bio_string(BIO* b) {
 }
 
 std::string key_pem(EVP_PKEY* k) {
-  Owned<BIO> b(BIO_new(BIO_s_mem()));
+  BioPtr b(BIO_new(BIO_s_mem()));
   if (!b || PEM_write_bio_PrivateKey(b.get(), k, nullptr, nullptr, 0, nullptr, nullptr) != 1) fail("cannot encode key");
   return bio_string(b.get());
 }
 
 std::string cert_pem(X509* c) {
-  Owned<BIO> b(BIO_new(BIO_s_mem()));
+  BioPtr b(BIO_new(BIO_s_mem()));
   if (!b || PEM_write_bio_X509(b.get(), c) != 1) fail("cannot encode certificate");
   return bio_string(b.get());
 }
 
-Owned<EVP_PKEY> new_ec_key() {
-  Owned<EVP_PKEY> k(EVP_EC_gen("P-256"));
+PkeyPtr new_ec_key() {
+  PkeyPtr k(EVP_EC_gen("P-256"));
   if (!k) fail("cannot generate an EC P-256 key");
   return k;
 }
 
-Owned<X509> load_cert(const std::string& path) {
+X509Ptr load_cert(const std::string& path) {
   const std::string pem = read_file(path);
   ERR_clear_error();
-  Owned<BIO> b(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  Owned<X509> c(PEM_read_bio_X509(b.get(), nullptr, no_password, nullptr));
+  BioPtr b(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  X509Ptr c(PEM_read_bio_X509(b.get(), nullptr, no_password, nullptr));
   if (!c) fail(path + ": not a PEM certificate");
   return c;
 }
 
-Owned<EVP_PKEY> load_key(const std::string& path) {
+PkeyPtr load_key(const std::string& path) {
   const std::string pem = read_file(path);
   ERR_clear_error();
-  Owned<BIO> b(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  Owned<EVP_PKEY> k(PEM_read_bio_PrivateKey(b.get(), nullptr, no_password, nullptr));
+  BioPtr b(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  PkeyPtr k(PEM_read_bio_PrivateKey(b.get(), nullptr, no_password, nullptr));
   if (!k) fail(path + ": not an unencrypted PEM private key");
   return k;
 }
@@ -134,7 +114,7 @@ void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  Owned<X509_EXTENSION> ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
+  X509ExtPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
   if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) fail(std::string("cannot add extension ") + OBJ_nid2sn(nid));
 }
 
@@ -143,7 +123,7 @@ void random_serial(X509* cert, std::string* hex_out) {
   if (RAND_bytes(raw, sizeof raw) != 1) fail("the OpenSSL random generator failed");
   raw[0] &= 0x7f;  // positive (RFC 5280 4.1.2.2), at most 20 octets
   raw[0] |= 0x01;  // no leading zero, so the hex and DER agree
-  Owned<BIGNUM> bn(BN_bin2bn(raw, sizeof raw, nullptr));
+  BnPtr bn(BN_bin2bn(raw, sizeof raw, nullptr));
   if (!bn || !BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert))) fail("cannot set a serial number");
   if (hex_out) {
     char* h = BN_bn2hex(bn.get());
@@ -154,8 +134,8 @@ void random_serial(X509* cert, std::string* hex_out) {
 }
 
 // A certificate skeleton: v3, random serial, validity from 5 minutes ago for `days`.
-Owned<X509> new_cert(EVP_PKEY* subject_key, long days, std::string* serial_hex) {
-  Owned<X509> c(X509_new());
+X509Ptr new_cert(EVP_PKEY* subject_key, long days, std::string* serial_hex) {
+  X509Ptr c(X509_new());
   if (!c || X509_set_version(c.get(), 2) != 1) fail("cannot create a certificate");
   random_serial(c.get(), serial_hex);
   if (!X509_gmtime_adj(X509_getm_notBefore(c.get()), -300) ||
@@ -185,30 +165,10 @@ bool is_ip(const std::string& s) {
 }  // namespace
 
 std::string sha256_hex(const void* data, std::size_t size) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(data, size, md, &len, EVP_sha256(), nullptr) != 1) fail("SHA-256 failed");
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(hex[md[i] >> 4]);
-    out.push_back(hex[md[i] & 15]);
-  }
-  return out;
+  return common::sha256_hex(std::string_view(static_cast<const char*>(data), size));
 }
 
-std::string random_hex(std::size_t n_bytes) {
-  std::string raw(n_bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(n_bytes)) != 1)
-    fail("the OpenSSL random generator failed");
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out.push_back(hex[c >> 4]);
-    out.push_back(hex[c & 15]);
-  }
-  return out;
-}
+std::string random_hex(std::size_t n_bytes) { return common::random_hex(n_bytes); }
 
 void make_ca(const std::string& cert_path, const std::string& key_path, const std::string& common_name) {
   auto key = new_ec_key();
@@ -219,8 +179,8 @@ void make_ca(const std::string& cert_path, const std::string& key_path, const st
   add_ext(cert.get(), cert.get(), NID_subject_key_identifier, "hash");
   add_ext(cert.get(), cert.get(), NID_authority_key_identifier, "keyid:always");
   sign(cert.get(), key.get());
-  write_new_file(key_path, key_pem(key.get()), 0600);
-  write_new_file(cert_path, cert_pem(cert.get()), 0644);
+  common::write_file_exclusive(key_path, key_pem(key.get()), 0600);
+  common::write_file_exclusive(cert_path, cert_pem(cert.get()), 0644);
 }
 
 void make_server_certificate(const std::string& ca_cert_path, const std::string& ca_key_path,
@@ -248,27 +208,27 @@ void make_server_certificate(const std::string& ca_cert_path, const std::string&
     add_ext(cert.get(), ca.get(), NID_subject_alt_name, list.c_str());
   }
   sign(cert.get(), ca_key.get());
-  write_new_file(key_path, key_pem(key.get()), 0600);
-  write_new_file(cert_path, cert_pem(cert.get()), 0644);
+  common::write_file_exclusive(key_path, key_pem(key.get()), 0600);
+  common::write_file_exclusive(cert_path, cert_pem(cert.get()), 0644);
 }
 
 std::string spki_sha256_of_file(const std::string& pem_path) {
   const std::string pem = read_file(pem_path);
   ERR_clear_error();
-  Owned<BIO> b(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  BioPtr b(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (pem.find("CERTIFICATE-----") != std::string::npos) {
-    Owned<X509> c(PEM_read_bio_X509(b.get(), nullptr, no_password, nullptr));
+    X509Ptr c(PEM_read_bio_X509(b.get(), nullptr, no_password, nullptr));
     if (!c) fail(pem_path + ": not a PEM certificate");
     return spki_sha256(X509_get0_pubkey(c.get()));
   }
-  Owned<EVP_PKEY> k(PEM_read_bio_PrivateKey(b.get(), nullptr, no_password, nullptr));
+  PkeyPtr k(PEM_read_bio_PrivateKey(b.get(), nullptr, no_password, nullptr));
   if (!k) fail(pem_path + ": not an unencrypted PEM private key");
   return spki_sha256(k.get());
 }
 
 struct CertificateAuthority::Impl {
-  Owned<X509> cert;
-  Owned<EVP_PKEY> key;
+  X509Ptr cert;
+  PkeyPtr key;
   std::string pem;
 };
 
@@ -290,8 +250,8 @@ const std::string& CertificateAuthority::ca_pem() const noexcept { return impl_-
 
 boost::system::result<SignedAgent, CsrRefusal> CertificateAuthority::sign_agent_csr(const std::string& csr_pem) const {
   ERR_clear_error();
-  Owned<BIO> b(BIO_new_mem_buf(csr_pem.data(), static_cast<int>(csr_pem.size())));
-  Owned<X509_REQ> req(b ? PEM_read_bio_X509_REQ(b.get(), nullptr, no_password, nullptr) : nullptr);
+  BioPtr b(BIO_new_mem_buf(csr_pem.data(), static_cast<int>(csr_pem.size())));
+  X509ReqPtr req(b ? PEM_read_bio_X509_REQ(b.get(), nullptr, no_password, nullptr) : nullptr);
   if (!req) {
     ERR_clear_error();
     return CsrRefusal{"csr is not a PEM certificate request (PKCS#10)"};

@@ -3,16 +3,19 @@
 // Never logs or returns anything but what was asked: a secret leaves only to its caller.
 #pragma once
 
+#include <keyward/common/hex.hpp>
+#include <keyward/common/random.hpp>
+
 #include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace keyward::collector::detail {
 
-// Lowercase hex SHA-256 of the bytes.
-std::string sha256_hex(std::string_view data);
-// n random bytes as 2n lowercase hex digits. Throws StoreError if the DRBG fails.
-std::string random_hex(std::size_t n);
+// Lowercase hex SHA-256 of the bytes, and n random bytes as 2n lowercase hex digits (both throw
+// std::runtime_error if OpenSSL fails): keyward::common's, under the names the store calls.
+using common::random_hex;
+using common::sha256_hex;
 // prefix + base64url (no padding) of 32 random bytes: 43 characters.
 std::string new_secret(std::string_view prefix);
 

@@ -2,6 +2,7 @@
 // present) and binary packets (RFC 4880 section 4-5, RFC 9580 for v6 and new algorithms).
 // Reads the public part of the first secret-key packet that holds secret material and the S2K
 // header that says how it is protected; secret MPIs are never read. Decoded armor is wiped.
+#include "detectors/lines.hpp"
 #include "detectors/parsers.hpp"
 
 #include "encoding.hpp"
@@ -22,28 +23,6 @@ constexpr std::string_view kEnd = "-----END PGP PRIVATE KEY BLOCK-----";
 constexpr std::size_t kMaxUserId = 4096;
 
 using Span = std::span<const std::uint8_t>;
-
-// Splits text into lines ending in "\n" or "\r\n"; the last line may lack a terminator.
-class Lines {
- public:
-  explicit Lines(std::string_view text) : text_(text) {}
-  // The next line without its terminator; false at the end of the text.
-  bool next(std::string_view& line, bool& terminated) {
-    if (pos_ >= text_.size()) return false;
-    const std::size_t nl = text_.find('\n', pos_);
-    const std::size_t end = nl == std::string_view::npos ? text_.size() : nl;
-    line = text_.substr(pos_, end - pos_);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    terminated = nl != std::string_view::npos;
-    pos_ = terminated ? nl + 1 : text_.size();
-    return true;
-  }
-  std::size_t position() const noexcept { return pos_; }
-
- private:
-  std::string_view text_;
-  std::size_t pos_ = 0;
-};
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);

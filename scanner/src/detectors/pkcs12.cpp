@@ -37,19 +37,6 @@ constexpr std::size_t kMaxBags = 4096;
 // KDF iterations one opened store may spend decrypting its keys and safes, all together.
 constexpr std::uint64_t kWalkIterations = 8'000'000;
 
-using Pkcs12Ptr = std::unique_ptr<PKCS12, Deleter<PKCS12_free>>;
-struct Pkcs7StackFree {
-  void operator()(STACK_OF(PKCS7) * s) const noexcept { sk_PKCS7_pop_free(s, PKCS7_free); }
-};
-using Pkcs7Stack = std::unique_ptr<STACK_OF(PKCS7), Pkcs7StackFree>;
-struct BagStackFree {
-  void operator()(STACK_OF(PKCS12_SAFEBAG) * s) const noexcept { sk_PKCS12_SAFEBAG_pop_free(s, PKCS12_SAFEBAG_free); }
-};
-using BagStack = std::unique_ptr<STACK_OF(PKCS12_SAFEBAG), BagStackFree>;
-struct FriendlyNameFree {
-  void operator()(char* p) const noexcept { OPENSSL_free(p); }
-};
-
 // One library context with the "default" and "legacy" providers, created on first use and kept
 // for the process. nullptr (OpenSSL's default context) when it cannot be made; a missing legacy
 // module leaves RC2/RC4 stores unreadable and everything else working.
@@ -128,7 +115,7 @@ struct Walk {
 };
 
 std::string alias_of(const PKCS12_SAFEBAG* bag) {
-  std::unique_ptr<char, FriendlyNameFree> name(PKCS12_get_friendlyname(const_cast<PKCS12_SAFEBAG*>(bag)));
+  common::OpenSslStringPtr name(PKCS12_get_friendlyname(const_cast<PKCS12_SAFEBAG*>(bag)));
   return name ? clean_comment(name.get()) : std::string();
 }
 
@@ -225,10 +212,10 @@ EncryptedSafe encrypted_safe(const PKCS7* p7) {
   return e;
 }
 
-BagStack decrypt_safe(const EncryptedSafe& e, const Pass& pass) {
+SafeBagStackPtr decrypt_safe(const EncryptedSafe& e, const Pass& pass) {
   if (e.alg == nullptr || e.data == nullptr) return nullptr;
   clear_errors();
-  return BagStack(static_cast<STACK_OF(PKCS12_SAFEBAG)*>(PKCS12_item_decrypt_d2i_ex(
+  return SafeBagStackPtr(static_cast<STACK_OF(PKCS12_SAFEBAG)*>(PKCS12_item_decrypt_d2i_ex(
       e.alg, ASN1_ITEM_rptr(PKCS12_SAFEBAGS), pass.data, pass.len, e.data, 1, legacy_libctx(), nullptr)));
 }
 
@@ -239,7 +226,7 @@ void walk_store(const STACK_OF(PKCS7) * safes, Walk& w) {
     PKCS7* p7 = sk_PKCS7_value(safes, i);
     switch (OBJ_obj2nid(p7->type)) {
       case NID_pkcs7_data: {
-        BagStack bags(PKCS12_unpack_p7data(p7));
+        SafeBagStackPtr bags(PKCS12_unpack_p7data(p7));
         if (!bags && w.visible_only) add_unique(w.contents, "unreadable-contents");
         walk_bags(bags.get(), w, 0, false);
         break;
@@ -251,7 +238,7 @@ void walk_store(const STACK_OF(PKCS7) * safes, Walk& w) {
           if (e.alg != nullptr) add_protection(w.encryption, pkcs8_protection(e.alg));
         }
         if (w.pass && e.alg != nullptr && w.afford(e.alg)) {
-          BagStack bags = decrypt_safe(e, *w.pass);
+          SafeBagStackPtr bags = decrypt_safe(e, *w.pass);
           walk_bags(bags.get(), w, 0, true);
         }
         break;
@@ -290,7 +277,7 @@ std::optional<Pass> try_password(PKCS12* p12, bool has_mac, const STACK_OF(PKCS7
         break;  // the first affordable protected object decides
       }
       if (nid != NID_pkcs7_data) continue;
-      BagStack bags(PKCS12_unpack_p7data(p7));
+      SafeBagStackPtr bags(PKCS12_unpack_p7data(p7));
       bool tried = false;
       for (int j = 0; bags && j < sk_PKCS12_SAFEBAG_num(bags.get()); ++j) {
         const PKCS12_SAFEBAG* bag = sk_PKCS12_SAFEBAG_value(bags.get(), j);
@@ -419,7 +406,7 @@ Result<Finding> parse_pkcs12(std::span<const std::uint8_t> data, const PasswordS
     clear_errors();
     return make_error_code(Errc::crypto_error);
   }
-  Pkcs7Stack safes(PKCS12_unpack_authsafes(p12.get()));
+  Pkcs7StackPtr safes(PKCS12_unpack_authsafes(p12.get()));
   if (!safes) {
     clear_errors();
     return make_error_code(Errc::bad_structure);

@@ -1,6 +1,7 @@
 // PuTTY private key files, PPK v2 and v3 (PuTTY manual appendix C, "PPK file format").
 // The header order is fixed; the public blob gives the key facts; the private lines are only
 // checked to be base64 (decoded into a buffer that is wiped at once), never reported.
+#include "detectors/lines.hpp"
 #include "detectors/parsers.hpp"
 
 #include "encoding.hpp"
@@ -14,28 +15,6 @@ namespace keyward::scanner::detail {
 namespace {
 
 constexpr std::uint64_t kMaxLines = 4096;  // a 16384-bit RSA key needs ~70 lines
-
-// Splits text into lines ending in "\n" or "\r\n"; the last line may lack a terminator.
-class Lines {
- public:
-  explicit Lines(std::string_view text) : text_(text) {}
-  // The next line without its terminator; false at the end of the text.
-  bool next(std::string_view& line, bool& terminated) {
-    if (pos_ >= text_.size()) return false;
-    const std::size_t nl = text_.find('\n', pos_);
-    const std::size_t end = nl == std::string_view::npos ? text_.size() : nl;
-    line = text_.substr(pos_, end - pos_);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    terminated = nl != std::string_view::npos;
-    pos_ = terminated ? nl + 1 : text_.size();
-    return true;
-  }
-  std::size_t position() const noexcept { return pos_; }
-
- private:
-  std::string_view text_;
-  std::size_t pos_ = 0;
-};
 
 // Reads the line "<name>: <value>". A missing or unterminated line (the text ends before the
 // MAC line) is `truncated`.

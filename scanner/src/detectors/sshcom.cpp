@@ -2,6 +2,7 @@
 // ssh-keygen2 and `puttygen -O private-sshcom` (layout: PuTTY import.c, sshcom_read). The armor
 // follows RFC 4716 (headers with "\" continuation lines). Only e and n (RSA) or p, q, g, y (DSA)
 // are read from an unencrypted key; the decoded buffer is wiped before returning.
+#include "detectors/lines.hpp"
 #include "detectors/parsers.hpp"
 
 #include "encoding.hpp"
@@ -17,28 +18,6 @@ constexpr std::string_view kEnd = "---- END SSH2 ENCRYPTED PRIVATE KEY ----";
 constexpr std::uint32_t kMagic = 0x3f6ff9eb;
 constexpr std::size_t kMaxBody = 256 * 1024;  // base64 characters; real keys are a few KiB
 constexpr std::size_t kMaxHeaderTag = 64;    // RFC 4716 section 3.3
-
-// Splits text into lines ending in "\n" or "\r\n"; the last line may lack a terminator.
-class Lines {
- public:
-  explicit Lines(std::string_view text) : text_(text) {}
-  // The next line without its terminator; false at the end of the text.
-  bool next(std::string_view& line, bool& terminated) {
-    if (pos_ >= text_.size()) return false;
-    const std::size_t nl = text_.find('\n', pos_);
-    const std::size_t end = nl == std::string_view::npos ? text_.size() : nl;
-    line = text_.substr(pos_, end - pos_);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    terminated = nl != std::string_view::npos;
-    pos_ = terminated ? nl + 1 : text_.size();
-    return true;
-  }
-  std::size_t position() const noexcept { return pos_; }
-
- private:
-  std::string_view text_;
-  std::size_t pos_ = 0;
-};
 
 std::string_view trim_right(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);

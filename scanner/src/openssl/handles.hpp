@@ -11,6 +11,9 @@
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
+#include <keyward/common/hex.hpp>
+#include <keyward/common/openssl_handles.hpp>
+
 #include <memory>
 #include <span>
 #include <string>
@@ -18,24 +21,23 @@
 
 namespace keyward::scanner::detail {
 
-template <auto Fn>
-struct Deleter {
-  template <class T>
-  void operator()(T* p) const noexcept { Fn(p); }
-};
-
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
-using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX_free>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using X509ReqPtr = std::unique_ptr<X509_REQ, Deleter<X509_REQ_free>>;
-using X509SigPtr = std::unique_ptr<X509_SIG, Deleter<X509_SIG_free>>;
-using Pkcs7Ptr = std::unique_ptr<PKCS7, Deleter<PKCS7_free>>;
-using P8InfoPtr = std::unique_ptr<PKCS8_PRIV_KEY_INFO, Deleter<PKCS8_PRIV_KEY_INFO_free>>;
-using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD_free>>;
-using ParamPtr = std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
+// One deleter template and its aliases for every component: keyward::common.
+using common::Deleter;
+using common::BioPtr;
+using common::BnPtr;
+using common::MdCtxPtr;
+using common::P8InfoPtr;
+using common::ParamBldPtr;
+using common::ParamPtr;
+using common::Pkcs12Ptr;
+using common::Pkcs7Ptr;
+using common::Pkcs7StackPtr;
+using common::PkeyCtxPtr;
+using common::PkeyPtr;
+using common::SafeBagStackPtr;
+using common::X509Ptr;
+using common::X509ReqPtr;
+using common::X509SigPtr;
 
 // A read-only memory BIO over bytes (no copy).
 inline BioPtr mem_bio(std::span<const unsigned char> data) {
@@ -45,7 +47,8 @@ inline BioPtr mem_bio(std::string_view data) {
   return BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
 }
 
-// Clears the thread's OpenSSL error queue before a parse attempt (docs/architecture.md, "Errors" 4).
+// Clears the thread's OpenSSL error queue before a parse attempt, so an error read after it is
+// this attempt's.
 inline void clear_errors() noexcept { ERR_clear_error(); }
 
 // Drains the thread's OpenSSL error queue into one line (reason strings only, never data).
@@ -54,21 +57,16 @@ std::string drain_errors();
 // A password callback that never prompts and never supplies a password.
 int no_password_cb(char* buf, int size, int rwflag, void* u);
 
-// Lowercase hex SHA-256 of bytes.
 // MD5, SHA-1 and SHA-256 fetched from the default provider once per process. OpenSSL 3 looks the
-// implementation of EVP_md5()/EVP_sha1()/EVP_sha256() and of the one-shot SHA256() up, under a
-// lock, on every init: in a loop (a JCEKS key's 400,000 MD5 rounds) that cost more than the
-// hashing. Fall back to the legacy handles if a fetch fails.
+// implementation of EVP_md5()/EVP_sha1()/EVP_sha256() up, under a lock, on every init: in a loop
+// (a JCEKS key's 400,000 MD5 rounds) that cost more than the hashing. Fall back to the legacy
+// handles if a fetch fails.
 const EVP_MD* md5();
 const EVP_MD* sha1();
 const EVP_MD* sha256();
 
-std::string sha256_hex(std::span<const unsigned char> data);
-inline std::string sha256_hex(std::string_view data) {
-  return sha256_hex(std::span<const unsigned char>(
-      reinterpret_cast<const unsigned char*>(data.data()), data.size()));
-}
-// Raw SHA-256 of bytes (32 bytes).
-std::string sha256_raw(std::span<const unsigned char> data);
+// Lowercase hex and raw SHA-256 of bytes: keyward::common's.
+using common::sha256_hex;
+using common::sha256_raw;
 
 }  // namespace keyward::scanner::detail

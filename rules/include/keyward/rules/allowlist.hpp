@@ -21,7 +21,7 @@ struct AllowEntry {
   std::string path;          // optional glob on the root-relative path ('*' crosses '/'; no '/': the name)
   std::string reason;
   std::string approved_by;
-  std::string requested_by;  // optional; must differ from approved_by (docs/architecture.md: requester != approver)
+  std::string requested_by;  // optional; must differ from approved_by (requester != approver)
   std::string expires;       // YYYY-MM-DD: allows through the end of that day (UTC)
   std::int64_t expires_at = 0;  // first second after that day
   std::string file;

@@ -1,7 +1,7 @@
 // The risk engine: fills Finding::risk for every finding of a scan result from the factor
 // table, the finding's facts, its pairings and the rest of the result (the same key in several
 // places), then applies policy rules (severity floors and caps, extra factors, remediation).
-// score = sum of factor points clipped to 0..100; severity = band (docs/architecture.md), then policy.
+// score = sum of factor points clipped to 0..100; severity = band (severity.hpp), then policy.
 // Used by: the CLI after a scan, the agent before it reports, `keyward rules test`.
 // Reads facts only: never opens files, never sees key bytes.
 #pragma once

@@ -1,6 +1,6 @@
 // RuleError: a rule, factor, allowlist, ignore or baseline file that cannot be used. Names the
 // file, the 1-based line (0 when the whole file is at fault) and a stable kebab-case code.
-// Used by: every loader in keyward::rules; the CLI prints what() and exits 2 (docs/architecture.md, "Errors" 2).
+// Used by: every loader in keyward::rules; the CLI prints what() and exits 2.
 // Never quotes secret material (rule files hold none; baseline and allow files hold fingerprints).
 #pragma once
 

@@ -1,4 +1,4 @@
-// Severity: the five bands a finding's risk falls into (docs/architecture.md: critical >= 90, high >= 70,
+// Severity: the five bands a finding's risk falls into (critical >= 90, high >= 70,
 // medium >= 40, low >= 15, else info), ordered so that comparisons mean "worse than".
 // Used by: the rule loader, the risk engine, reporters and the CI gate (--fail-on).
 // Never carries anything but the band.

@@ -1,0 +1,24 @@
+// Durable file writes: a temporary file in the target's directory (O_EXCL, O_NOFOLLOW,
+// O_CLOEXEC, the mode set with fchmod so umask does not change it), fsync'd, renamed into place,
+// then the directory fsync'd so the new name survives a crash (rename(2), fsync(2)).
+// Used by: the agent (spool, status, enrollment), the collector's CA files.
+// Never follows a symlink, never leaves a temporary file behind on failure, never logs contents.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace keyward::common {
+
+// Replaces `path` with `data` (mode `mode`) atomically: readers see the old file or the new one.
+// Refuses a symlink at `path`. Throws std::runtime_error naming the path; the old file is kept.
+void write_file_atomic(const std::string& path, std::string_view data, unsigned mode);
+
+// Creates `path` with `data` and `mode`; throws std::runtime_error naming it when it exists
+// (or is a symlink) or cannot be written.
+void write_file_exclusive(const std::string& path, std::string_view data, unsigned mode);
+
+// fsyncs a directory; throws std::runtime_error naming it.
+void fsync_dir(const std::string& dir);
+
+}  // namespace keyward::common
