@@ -149,6 +149,7 @@ class DetectorRegistry {
 
  private:
   std::vector<Detector> detectors_;
+  std::vector<const Detector*> heads_;  // the entries with a head, in list order
   std::unique_ptr<Prefilter> prefilter_;
 };
 

@@ -32,6 +32,12 @@ class FindingMemo {
     return r;
   }
 
+  // How many results it holds.
+  std::size_t size() {
+    std::lock_guard lock(mu_);
+    return memo_.size();
+  }
+
   // Forgets everything.
   void clear() {
     std::lock_guard lock(mu_);

@@ -8,6 +8,8 @@
 
 #include <keyward/scanner/scan_memo.hpp>
 
+#include <algorithm>
+
 namespace keyward::scanner {
 
 ScanMemo::ScanMemo() : memos_(std::make_unique<detail::Memos>()) {}
@@ -42,14 +44,18 @@ DetectorRegistry::DetectorRegistry(std::span<const Detector> detectors)
     : detectors_(detectors.begin(), detectors.end()) {
   const std::vector<AnchorLiteral> literals = literals_of(detectors_);
   prefilter_ = std::make_unique<Prefilter>(literals);
+  for (const Detector& d : detectors_)
+    if (d.head != nullptr) heads_.push_back(&d);
 }
 
 const Detector* DetectorRegistry::sniff(std::span<const std::uint8_t> head, std::uint64_t size,
                                         const ScanOptions* options, const Detector* after) const noexcept {
   if (head.size() < 4) return nullptr;
-  const Detector* d = after != nullptr ? after + 1 : detectors_.data();
-  for (const Detector* end = detectors_.data() + detectors_.size(); d < end; ++d) {
-    if (d->head == nullptr || !d->head(head, size)) continue;
+  auto it = heads_.begin();
+  if (after != nullptr) it = std::upper_bound(heads_.begin(), heads_.end(), after);  // list order is address order
+  for (; it != heads_.end(); ++it) {
+    const Detector* d = *it;
+    if (!d->head(head, size)) continue;
     if (options != nullptr && d->enabled != nullptr && !d->enabled(*options)) continue;
     return d;
   }
