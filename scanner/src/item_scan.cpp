@@ -1,8 +1,11 @@
 #include "item_scan.hpp"
 
 #include "detectors/detector.hpp"
+#include "detectors/memo.hpp"
 #include "file_source.hpp"
 #include "text_detect.hpp"
+
+#include <keyward/scanner/scan_memo.hpp>
 
 #include <fnmatch.h>
 #include <openssl/err.h>
@@ -58,6 +61,12 @@ bool detect_binary(const DetectContext& context, std::string_view data, const It
 
 }  // namespace
 
+std::string owner_of(const ItemContext& ctx) {
+  const std::uint32_t uid = ctx.facts.uid;
+  if (ctx.options->memo == nullptr) return owner_name(uid);
+  return ctx.options->memo->memos().owners.get(uid, [uid] { return owner_name(uid); });
+}
+
 void finish_item(std::vector<TextHit>& hits, std::vector<Finding>& binary, const ItemContext& ctx,
                  std::vector<Finding>& out, ScanStats& stats) {
   if (hits.empty() && binary.empty()) return;
@@ -75,7 +84,7 @@ void finish_item(std::vector<TextHit>& hits, std::vector<Finding>& binary, const
     in_trust_store = !has_private && roots >= kTrustBundleRoots;
   }
   std::unordered_map<std::string, std::uint64_t> ordinals;
-  const std::string owner = owner_name(ctx.facts.uid);
+  const std::string owner = owner_of(ctx);
   auto finish = [&](Finding f, std::size_t offset, std::uint64_t line) {
     f.location.path = ctx.path;
     f.location.member = ctx.member;

@@ -49,6 +49,15 @@ std::vector<const Finding*> with_rule(const ScanResult& r, std::string_view rule
   return out;
 }
 
+// The source tree: KEYWARD_SOURCE when set, else found from this file's name, which ninja gives
+// relative to the build directory (the parent of the test binary's bin/).
+std::filesystem::path source_tree() {
+  if (const char* s = std::getenv("KEYWARD_SOURCE")) return s;
+  std::filesystem::path file(__FILE__);
+  if (file.is_relative()) file = std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / file;
+  return file.lexically_normal().parent_path().parent_path().parent_path();  // tests/scanner/<file>
+}
+
 ScanResult scan_tree(const t::TempTree& tree, const d::DetectorRegistry* registry, ScanMemo* memo = nullptr) {
   ScanOptions o;
   o.roots = {tree.path()};
@@ -142,10 +151,8 @@ TEST_CASE("a registry refuses an entry whose anchors or head have no parser") {
 }
 
 TEST_CASE("every built-in detector has a unique name, a way in, a rule id and a fuzzer in tests/fuzz") {
-  const char* source = std::getenv("KEYWARD_SOURCE");
-  REQUIRE_MESSAGE(source != nullptr, "KEYWARD_SOURCE (the source tree) is set by ctest");
-  const std::filesystem::path fuzz = std::filesystem::path(source) / "tests" / "fuzz";
-  REQUIRE(std::filesystem::is_directory(fuzz));
+  const std::filesystem::path fuzz = source_tree() / "tests" / "fuzz";
+  REQUIRE_MESSAGE(std::filesystem::is_regular_file(fuzz / "CMakeLists.txt"), fuzz.string());
   std::set<std::string_view> names;
   std::set<std::string_view> rules;
   for (const d::Detector& det : d::builtin_detectors()) {
@@ -180,11 +187,13 @@ TEST_CASE("a scan's caches belong to the scan, or to the ScanMemo its caller kee
   const ScanResult first = scan_tree(tree, nullptr, &memo);
   CHECK(first.findings.size() == 2);
   CHECK(memo.memos().certificates.size() == 1);
+  CHECK(memo.memos().owners.size() == 1);  // both files belong to whoever runs the test
   const ScanResult again = scan_tree(tree, nullptr, &memo);  // answered from the kept memo
   CHECK(again.findings.size() == 2);
   CHECK(again.findings[0].certificate->sha256 == first.findings[0].certificate->sha256);
   memo.clear();
   CHECK(memo.memos().certificates.size() == 0);
+  CHECK(memo.memos().owners.size() == 0);
 
   // A scan without one keeps its caches to itself: the caller's memo stays empty.
   CHECK(scan_tree(tree, nullptr).findings.size() == 2);

@@ -18,6 +18,7 @@ ScanMemo::~ScanMemo() = default;
 void ScanMemo::clear() {
   memos_->certificates.clear();
   memos_->stores.clear();
+  memos_->owners.clear();
 }
 
 }  // namespace keyward::scanner
