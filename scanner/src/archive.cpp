@@ -191,7 +191,7 @@ bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Fin
     f.location.path = ctx.path;
     f.location.member = ctx.member;
     f.file = ctx.facts;
-    f.file.owner = owner_name(ctx.facts.uid);
+    f.file.owner = owner_of(ctx);
     f.relative_path = ctx.relative_path;
     f.id = finding_id(ctx.relative_path, ctx.member, f.identity, 0);
     out.push_back(std::move(f));

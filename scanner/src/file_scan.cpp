@@ -1,6 +1,6 @@
 #include "file_scan.hpp"
 
-#include "detectors/binary.hpp"
+#include "detectors/detector.hpp"
 #include "item_scan.hpp"
 
 #include <algorithm>
@@ -22,14 +22,15 @@ constexpr std::size_t kHeadSize = 512;
 // cache).
 class WindowedText {
  public:
-  WindowedText(SourceFile& file, std::map<std::string, std::uint64_t>& rejected) : file_(file), rejected_(rejected) {}
+  WindowedText(SourceFile& file, const ScanOptions& options, std::map<std::string, std::uint64_t>& rejected)
+      : file_(file), detect_(options), rejected_(rejected) {}
 
   // False when re-reading for a line count failed (then err is set).
   bool feed(const Window& w, int& err) {
     // The end of the last block found, carried over: anchors inside it are not blocks of their own.
     std::size_t consumed = consumed_until_ > w.offset ? static_cast<std::size_t>(consumed_until_ - w.offset) : 0;
     const std::size_t first = hits_.size();
-    detect_text_range(w.data, w.own_begin, w.own_end, consumed, hits_, rejected_);
+    detect_text_range(detect_, w.data, w.own_begin, w.own_end, consumed, hits_, rejected_);
     consumed_until_ = std::max(consumed_until_, w.offset + consumed);
     if (hits_.size() == first) return true;
     // Bring the known line up to this window's data, then walk the hits (a JWK's '{' may lie
@@ -74,6 +75,7 @@ class WindowedText {
   }
 
   SourceFile& file_;
+  DetectContext detect_;  // the scan's detectors and caches
   std::map<std::string, std::uint64_t>& rejected_;
   std::vector<TextHit> hits_;
   std::uint64_t consumed_until_ = 0;  // file offset
@@ -87,8 +89,8 @@ ReadStatus needs_whole_read(SourceFile& file, const ScanOptions& options, bool& 
   char head[kHeadSize];
   std::size_t got = 0;
   if (const auto st = file.read_at(0, head, sizeof head, got, err); st != ReadStatus::ok) return st;
-  const BinaryHead h = sniff_binary(std::span(reinterpret_cast<const std::uint8_t*>(head), got), file.size());
-  whole = h != BinaryHead::none && !(h == BinaryHead::archive && !options.archives);
+  const auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(head), got);
+  whole = registry_for(options).sniff(bytes, file.size(), &options) != nullptr;
   return ReadStatus::ok;
 }
 
@@ -120,7 +122,7 @@ FileScanOutcome scan_file(const std::string& path, const std::string& relative_p
   }
 
   if (reserve) reserve(kWindowLayout.size);
-  WindowedText text(file, stats.rejected);
+  WindowedText text(file, options, stats.rejected);
   bool first = true;
   bool recount_failed = false;
   const auto st = read_windows(file, kWindowLayout, buffer, r.changed, r.err, [&](const Window& w) {

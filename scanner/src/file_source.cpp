@@ -7,8 +7,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <map>
-#include <mutex>
 #include <utility>
 
 namespace keyward::scanner::detail {
@@ -184,17 +182,11 @@ ReadStatus read_file(const std::string& path, std::uint64_t max_size, ReadBuffer
 }
 
 std::string owner_name(std::uint32_t uid) {
-  static std::mutex mu;
-  static std::map<std::uint32_t, std::string> cache;
-  std::lock_guard lock(mu);
-  auto it = cache.find(uid);
-  if (it != cache.end()) return it->second;
   struct passwd pw {};
   struct passwd* res = nullptr;
   char buf[4096];
   std::string name;
   if (::getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res != nullptr) name = res->pw_name;
-  cache.emplace(uid, name);
   return name;
 }
 

@@ -110,7 +110,8 @@ ReadStatus read_windows(SourceFile& file, const WindowLayout& layout, ReadBuffer
 ReadStatus read_file(const std::string& path, std::uint64_t max_size, ReadBuffer& buffer, FileFacts& facts,
                      bool& changed, int& err, const std::function<void(std::uint64_t)>& reserve = {});
 
-// The user name of a uid (cached); empty if unknown.
+// The user name of a uid, looked up now (a scan remembers it: item_scan.hpp owner_of); empty if
+// unknown.
 std::string owner_name(std::uint32_t uid);
 
 }  // namespace keyward::scanner::detail

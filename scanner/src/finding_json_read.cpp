@@ -129,6 +129,77 @@ CertFacts cert_from(const json& j) {
   return c;
 }
 
+Location location_from(const json& l) {
+  if (!l.is_object()) throw Bad{};
+  Location loc;
+  loc.path = bytes_field(l, "path");
+  loc.member = bytes_field(l, "member");
+  loc.line = num<std::uint64_t>(l, "line");
+  loc.offset = num<std::uint64_t>(l, "offset");
+  return loc;
+}
+
+FileFacts file_from(const json& fi) {
+  if (!fi.is_object()) throw Bad{};
+  FileFacts file;
+  const std::string mode = str(fi, "mode");
+  file.mode = mode.empty() ? 0 : static_cast<std::uint32_t>(std::stoul(mode, nullptr, 8));
+  file.uid = num<std::uint32_t>(fi, "uid");
+  file.gid = num<std::uint32_t>(fi, "gid");
+  file.owner = str(fi, "owner");
+  file.size = num<std::uint64_t>(fi, "size");
+  file.mtime = time_field(fi, "mtime");
+  return file;
+}
+
+StoreFacts store_from(const json& s) {
+  if (!s.is_object()) throw Bad{};
+  StoreFacts st;
+  st.opened = flag(s, "opened");
+  st.weak_password = flag(s, "weak_password");
+  st.password_exposed_in = bytes_field(s, "password_exposed_in");
+  st.mac = str(s, "mac");
+  if (field(s, "mac_iterations")) st.mac_iterations = num<std::uint64_t>(s, "mac_iterations");
+  if (const json* e = field(s, "encryption")) {
+    if (!e->is_array()) throw Bad{};
+    for (const auto& p : *e) st.encryption.push_back(protection_from(p));
+  }
+  st.weaknesses = strings(s, "weaknesses");
+  st.contents = strings(s, "contents");
+  st.truststore = flag(s, "truststore");
+  return st;
+}
+
+StoreEntry entry_from(const json& e) {
+  if (!e.is_object()) throw Bad{};
+  StoreEntry entry;
+  const auto ek = kind_from_string(str(e, "kind"));
+  if (!ek) throw Bad{};
+  entry.kind = *ek;
+  entry.alias = bytes_field(e, "alias");
+  if (const json* k = field(e, "key")) entry.key = key_from(*k);
+  if (const json* c = field(e, "certificate")) entry.certificate = cert_from(*c);
+  entry.chain_length = num<std::uint32_t>(e, "chain_length");
+  entry.created = time_field(e, "created");
+  return entry;
+}
+
+RiskFacts risk_from(const json& r) {
+  if (!r.is_object()) throw Bad{};
+  RiskFacts risk;
+  risk.score = num<int>(r, "score");
+  risk.severity = str(r, "severity");
+  risk.remediation = str(r, "remediation");
+  if (const json* fs = field(r, "factors")) {
+    if (!fs->is_array()) throw Bad{};
+    for (const auto& x : *fs) {
+      if (!x.is_object()) throw Bad{};
+      risk.factors.push_back({str(x, "id"), num<int>(x, "points"), str(x, "why")});
+    }
+  }
+  return risk;
+}
+
 Finding finding_from(const json& j) {
   if (!j.is_object()) throw Bad{};
   Finding f;
@@ -140,78 +211,21 @@ Finding finding_from(const json& j) {
   f.kind = *kind;
   f.format = *format;
   f.encoding = str(j, "encoding");
-  if (const json* l = field(j, "location")) {
-    if (!l->is_object()) throw Bad{};
-    f.location.path = bytes_field(*l, "path");
-    f.location.member = bytes_field(*l, "member");
-    f.location.line = num<std::uint64_t>(*l, "line");
-    f.location.offset = num<std::uint64_t>(*l, "offset");
-  }
-  if (const json* fi = field(j, "file")) {
-    if (!fi->is_object()) throw Bad{};
-    const std::string mode = str(*fi, "mode");
-    f.file.mode = mode.empty() ? 0 : static_cast<std::uint32_t>(std::stoul(mode, nullptr, 8));
-    f.file.uid = num<std::uint32_t>(*fi, "uid");
-    f.file.gid = num<std::uint32_t>(*fi, "gid");
-    f.file.owner = str(*fi, "owner");
-    f.file.size = num<std::uint64_t>(*fi, "size");
-    f.file.mtime = time_field(*fi, "mtime");
-  }
+  if (const json* l = field(j, "location")) f.location = location_from(*l);
+  if (const json* fi = field(j, "file")) f.file = file_from(*fi);
   if (const json* k = field(j, "key")) f.key = key_from(*k);
   if (const json* c = field(j, "certificate")) f.certificate = cert_from(*c);
-  if (const json* s = field(j, "store")) {
-    if (!s->is_object()) throw Bad{};
-    StoreFacts st;
-    st.opened = flag(*s, "opened");
-    st.weak_password = flag(*s, "weak_password");
-    st.password_exposed_in = bytes_field(*s, "password_exposed_in");
-    st.mac = str(*s, "mac");
-    if (field(*s, "mac_iterations")) st.mac_iterations = num<std::uint64_t>(*s, "mac_iterations");
-    if (const json* e = field(*s, "encryption")) {
-      if (!e->is_array()) throw Bad{};
-      for (const auto& p : *e) st.encryption.push_back(protection_from(p));
-    }
-    st.weaknesses = strings(*s, "weaknesses");
-    st.contents = strings(*s, "contents");
-    st.truststore = flag(*s, "truststore");
-    f.store = std::move(st);
-  }
+  if (const json* s = field(j, "store")) f.store = store_from(*s);
   if (const json* es = field(j, "entries")) {
     if (!es->is_array()) throw Bad{};
-    for (const auto& e : *es) {
-      if (!e.is_object()) throw Bad{};
-      StoreEntry entry;
-      const auto ek = kind_from_string(str(e, "kind"));
-      if (!ek) throw Bad{};
-      entry.kind = *ek;
-      entry.alias = bytes_field(e, "alias");
-      if (const json* k = field(e, "key")) entry.key = key_from(*k);
-      if (const json* c = field(e, "certificate")) entry.certificate = cert_from(*c);
-      entry.chain_length = num<std::uint32_t>(e, "chain_length");
-      entry.created = time_field(e, "created");
-      f.entries.push_back(std::move(entry));
-    }
+    for (const auto& e : *es) f.entries.push_back(entry_from(e));
   }
   f.paired_with = strings(j, "paired_with");
   if (const json* g = field(j, "git")) {
     if (!g->is_object()) throw Bad{};
     f.git = GitFacts{str(*g, "commit"), time_field(*g, "author_date")};
   }
-  if (const json* r = field(j, "risk")) {
-    if (!r->is_object()) throw Bad{};
-    RiskFacts risk;
-    risk.score = num<int>(*r, "score");
-    risk.severity = str(*r, "severity");
-    risk.remediation = str(*r, "remediation");
-    if (const json* fs = field(*r, "factors")) {
-      if (!fs->is_array()) throw Bad{};
-      for (const auto& x : *fs) {
-        if (!x.is_object()) throw Bad{};
-        risk.factors.push_back({str(x, "id"), num<int>(x, "points"), str(x, "why")});
-      }
-    }
-    f.risk = std::move(risk);
-  }
+  if (const json* r = field(j, "risk")) f.risk = risk_from(*r);
   if (const json* s = field(j, "suppressed")) {
     if (!s->is_object()) throw Bad{};
     f.suppressed = Suppression{str(*s, "kind"), str(*s, "justification")};

@@ -180,11 +180,110 @@ void write_cert(Writer& w, const CertFacts& c) {
   w.end('}');
 }
 
+void write_entries(Writer& w, const std::vector<StoreEntry>& entries) {
+  w.begin('[');
+  for (const auto& e : entries) {
+    w.next();
+    w.begin('{');
+    if (!e.alias.empty()) w.bytes("alias", e.alias);
+    if (e.certificate) {
+      w.key("certificate");
+      write_cert(w, *e.certificate);
+    }
+    if (e.chain_length != 0) w.num("chain_length", e.chain_length);
+    if (e.created != 0) w.str("created", rfc3339(e.created));
+    if (e.key) {
+      w.key("key");
+      write_key(w, *e.key);
+    }
+    w.str("kind", to_string(e.kind));
+    w.end('}');
+  }
+  w.end(']');
+}
+
+void write_file(Writer& w, const FileFacts& file) {
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", file.mode & 07777);
+  w.begin('{');
+  w.num("gid", file.gid);
+  w.str("mode", mode);
+  w.str("mtime", rfc3339(file.mtime));
+  if (!file.owner.empty()) w.str("owner", file.owner);
+  w.num("size", file.size);
+  w.num("uid", file.uid);
+  w.end('}');
+}
+
+void write_git(Writer& w, const GitFacts& git) {
+  w.begin('{');
+  w.str("author_date", rfc3339(git.author_date));
+  w.str("commit", git.commit);
+  w.end('}');
+}
+
+void write_location(Writer& w, const Location& l) {
+  w.begin('{');
+  if (l.line != 0) w.num("line", l.line);
+  if (!l.member.empty()) w.bytes("member", l.member);
+  w.num("offset", l.offset);
+  w.bytes("path", l.path);
+  w.end('}');
+}
+
+void write_risk(Writer& w, const RiskFacts& risk) {
+  w.begin('{');
+  w.key("factors");
+  w.begin('[');
+  for (const auto& x : risk.factors) {
+    w.next();
+    w.begin('{');
+    w.str("id", x.id);
+    w.num("points", x.points);
+    w.str("why", x.why);
+    w.end('}');
+  }
+  w.end(']');
+  if (!risk.remediation.empty()) w.str("remediation", risk.remediation);
+  w.num("score", risk.score);
+  w.str("severity", risk.severity);
+  w.end('}');
+}
+
+void write_store(Writer& w, const StoreFacts& s) {
+  w.begin('{');
+  if (!s.contents.empty()) w.strings("contents", s.contents);
+  if (!s.encryption.empty()) {
+    w.key("encryption");
+    w.begin('[');
+    for (const auto& p : s.encryption) {
+      w.next();
+      write_protection(w, p);
+    }
+    w.end(']');
+  }
+  if (!s.mac.empty()) w.str("mac", s.mac);
+  if (s.mac_iterations) w.num("mac_iterations", *s.mac_iterations);
+  w.flag("opened", s.opened);
+  if (!s.password_exposed_in.empty()) w.bytes("password_exposed_in", s.password_exposed_in);
+  w.flag("truststore", s.truststore);
+  if (s.weak_password) w.flag("weak_password", true);
+  w.strings("weaknesses", s.weaknesses);
+  w.end('}');
+}
+
+void write_suppression(Writer& w, const Suppression& s) {
+  w.begin('{');
+  w.str("justification", s.justification);
+  w.str("kind", s.kind);
+  w.end('}');
+}
+
 }  // namespace
 
+// Members in key order, as nlohmann::json's to_json writes them (finding_json_test.cpp holds
+// the two equal).
 void write_json(const Finding& f, std::string& out, int indent) {
-  char mode[8];
-  std::snprintf(mode, sizeof mode, "%04o", f.file.mode & 07777);
   Writer w(out, indent < 0 ? -1 : indent / 2);
   w.begin('{');
   if (f.certificate) {
@@ -194,42 +293,14 @@ void write_json(const Finding& f, std::string& out, int indent) {
   if (!f.encoding.empty()) w.str("encoding", f.encoding);
   if (!f.entries.empty()) {
     w.key("entries");
-    w.begin('[');
-    for (const auto& e : f.entries) {
-      w.next();
-      w.begin('{');
-      if (!e.alias.empty()) w.bytes("alias", e.alias);
-      if (e.certificate) {
-        w.key("certificate");
-        write_cert(w, *e.certificate);
-      }
-      if (e.chain_length != 0) w.num("chain_length", e.chain_length);
-      if (e.created != 0) w.str("created", rfc3339(e.created));
-      if (e.key) {
-        w.key("key");
-        write_key(w, *e.key);
-      }
-      w.str("kind", to_string(e.kind));
-      w.end('}');
-    }
-    w.end(']');
+    write_entries(w, f.entries);
   }
   w.key("file");
-  w.begin('{');
-  w.num("gid", f.file.gid);
-  w.str("mode", mode);
-  w.str("mtime", rfc3339(f.file.mtime));
-  if (!f.file.owner.empty()) w.str("owner", f.file.owner);
-  w.num("size", f.file.size);
-  w.num("uid", f.file.uid);
-  w.end('}');
+  write_file(w, f.file);
   w.str("format", to_string(f.format));
   if (f.git) {
     w.key("git");
-    w.begin('{');
-    w.str("author_date", rfc3339(f.git->author_date));
-    w.str("commit", f.git->commit);
-    w.end('}');
+    write_git(w, *f.git);
   }
   w.str("id", f.id);
   if (f.key) {
@@ -238,62 +309,20 @@ void write_json(const Finding& f, std::string& out, int indent) {
   }
   w.str("kind", to_string(f.kind));
   w.key("location");
-  w.begin('{');
-  if (f.location.line != 0) w.num("line", f.location.line);
-  if (!f.location.member.empty()) w.bytes("member", f.location.member);
-  w.num("offset", f.location.offset);
-  w.bytes("path", f.location.path);
-  w.end('}');
+  write_location(w, f.location);
   if (!f.paired_with.empty()) w.strings("paired_with", f.paired_with);
   if (f.risk) {
     w.key("risk");
-    w.begin('{');
-    w.key("factors");
-    w.begin('[');
-    for (const auto& x : f.risk->factors) {
-      w.next();
-      w.begin('{');
-      w.str("id", x.id);
-      w.num("points", x.points);
-      w.str("why", x.why);
-      w.end('}');
-    }
-    w.end(']');
-    if (!f.risk->remediation.empty()) w.str("remediation", f.risk->remediation);
-    w.num("score", f.risk->score);
-    w.str("severity", f.risk->severity);
-    w.end('}');
+    write_risk(w, *f.risk);
   }
   w.str("rule", f.rule);
   if (f.store) {
-    const StoreFacts& s = *f.store;
     w.key("store");
-    w.begin('{');
-    if (!s.contents.empty()) w.strings("contents", s.contents);
-    if (!s.encryption.empty()) {
-      w.key("encryption");
-      w.begin('[');
-      for (const auto& p : s.encryption) {
-        w.next();
-        write_protection(w, p);
-      }
-      w.end(']');
-    }
-    if (!s.mac.empty()) w.str("mac", s.mac);
-    if (s.mac_iterations) w.num("mac_iterations", *s.mac_iterations);
-    w.flag("opened", s.opened);
-    if (!s.password_exposed_in.empty()) w.bytes("password_exposed_in", s.password_exposed_in);
-    w.flag("truststore", s.truststore);
-    if (s.weak_password) w.flag("weak_password", true);
-    w.strings("weaknesses", s.weaknesses);
-    w.end('}');
+    write_store(w, *f.store);
   }
   if (f.suppressed) {
     w.key("suppressed");
-    w.begin('{');
-    w.str("justification", f.suppressed->justification);
-    w.str("kind", f.suppressed->kind);
-    w.end('}');
+    write_suppression(w, *f.suppressed);
   }
   w.end('}');
 }

@@ -1,17 +1,17 @@
 #include "item_scan.hpp"
 
-#include "detectors/binary.hpp"
-#include "detectors/parsers.hpp"
+#include "detectors/detector.hpp"
+#include "detectors/memo.hpp"
 #include "file_source.hpp"
-#include "nearby.hpp"
-#include "openssl/handles.hpp"
 #include "text_detect.hpp"
+
+#include <keyward/scanner/scan_memo.hpp>
 
 #include <fnmatch.h>
 #include <openssl/err.h>
 
 #include <algorithm>
-#include <mutex>
+#include <span>
 #include <unordered_map>
 
 namespace keyward::scanner::detail {
@@ -42,129 +42,30 @@ std::uint64_t line_at(std::string_view data, std::size_t offset, std::size_t& cu
   return line;
 }
 
-// The passwords to try on a store at ctx: nearby ones first (files on disk only), then the
-// empty password, then the common list.
-PasswordSet passwords_for(const ItemContext& ctx) {
-  const ScanOptions& o = *ctx.options;
-  PasswordSet set;
-  set.max_tries = o.password_max_tries;
-  set.max_time = o.password_max_time;
-  if (o.nearby_passwords && ctx.member.empty()) set.candidates = nearby_passwords(ctx.path);
-  set.candidates.push_back({"", ""});
-  for (const auto& p : o.passwords)
-    if (!p.empty()) set.candidates.push_back({p, ""});
-  return set;
-}
-
-// Opening a store costs one key derivation per password tried (10,000 PBKDF2 rounds for a
-// keytool PKCS#12): the same store copied to several places (build outputs, backups) is opened
-// once per scan. Keyed on the store's bytes and the nearby passwords offered to it.
-class StoreMemo {
- public:
-  template <class F>
-  Result<Finding> get(std::string_view data, const PasswordSet& pw, F&& parse) {
-    std::string key = sha256_hex(data) + "|" + std::to_string(pw.max_tries) + "|" + std::to_string(pw.max_time.count());
-    for (const auto& c : pw.candidates) {
-      key += '|';
-      key += sha256_hex(c.password + '\0' + c.source);
-    }
-    key = sha256_hex(key);
-    {
-      std::lock_guard lock(mu_);
-      if (auto it = memo_.find(key); it != memo_.end()) return it->second;
-    }
-    Result<Finding> r = parse();
-    std::lock_guard lock(mu_);
-    if (memo_.size() < kMaxEntries) memo_.emplace(key, r);
-    return r;
-  }
-
- private:
-  static constexpr std::size_t kMaxEntries = 4096;
-  std::mutex mu_;
-  std::unordered_map<std::string, Result<Finding>> memo_;
-};
-
-StoreMemo& store_memo() {
-  static StoreMemo memo;
-  return memo;
-}
-
-// The content of a PKCS#12 PFX begins with version INTEGER 3 right after the SEQUENCE header.
-bool looks_pkcs12(std::span<const std::uint8_t> d) {
-  if (d.size() < 8 || d[0] != 0x30) return false;
-  std::size_t p = 2;
-  if (d[1] & 0x80) p += d[1] & 0x7f;
-  return p + 3 <= d.size() && d[p] == 0x02 && d[p + 1] == 0x01 && d[p + 2] == 0x03;
-}
-
-void add(Result<Finding> r, std::vector<Finding>& found, ScanStats& stats, const char* family) {
-  if (r) found.push_back(std::move(*r));
-  else if (r.error() != make_error_code(Errc::not_private) && r.error() != make_error_code(Errc::unsupported))
-    ++stats.rejected[family];
-}
-
-// Binary formats announced by the head; returns true when the item was an archive we read.
-bool detect_binary(std::string_view data, const ItemContext& ctx, std::vector<Finding>& found,
-                   std::vector<Finding>& out, ScanStats& stats) {
+// Binary formats announced by the head, each offered to the detectors whose head accepts it
+// until one takes it; returns true when the item was an archive whose members were scanned.
+bool detect_binary(const DetectContext& context, std::string_view data, const ItemContext& ctx,
+                   std::vector<Finding>& found, std::vector<Finding>& out, ScanStats& stats) {
+  const DetectorRegistry& registry = context.registry();
   const auto b = bytes(data);
-  const BinaryHead head = sniff_binary(b);
-  if (head == BinaryHead::none) return false;  // most files: no OpenSSL call, nothing to clear
+  const Detector* d = registry.sniff(b, b.size(), ctx.options);
+  if (d == nullptr) return false;  // most files: no OpenSSL call, nothing to clear
   struct ClearErrors {  // parsers may leave OpenSSL errors behind; never let them pile up
     ~ClearErrors() { ERR_clear_error(); }
   } clear;
-  switch (head) {
-    case BinaryHead::none:
-      return false;
-    case BinaryHead::der:
-    case BinaryHead::pkcs12_or_der: {
-      if (looks_pkcs12(b)) {
-        const PasswordSet pw = passwords_for(ctx);
-        auto r = store_memo().get(data, pw, [&] { return parse_pkcs12(b, pw); });
-        if (r) {
-          found.push_back(std::move(*r));
-          return false;
-        }
-      }
-      auto r = parse_der(b);
-      if (r) std::move(r->begin(), r->end(), std::back_inserter(found));
-      return false;
-    }
-    case BinaryHead::jks:
-    case BinaryHead::jceks:
-    {
-      const PasswordSet pw = passwords_for(ctx);
-      add(store_memo().get(data, pw, [&] { return parse_jks(b, pw); }), found, stats, "jks");
-    }
-      return false;
-    case BinaryHead::pvk:
-      add(parse_pvk(b), found, stats, "pvk");
-      return false;
-    case BinaryHead::snk:
-      add(parse_snk(b), found, stats, "snk");
-      return false;
-    case BinaryHead::pgp_packets: {
-      auto r = parse_pgp_keyring(b);
-      if (r) {
-        for (auto& f : *r) {
-          f.format = Format::gpg_binary;
-          f.rule = "private-key/gpg-binary";
-          found.push_back(std::move(f));
-        }
-      }
-      return false;
-    }
-    case BinaryHead::gpg_key_file:
-      add(parse_gpg_key_file(b), found, stats, "gpg-key-file");
-      return false;
-    case BinaryHead::archive:
-      if (!ctx.options->archives) return false;
-      return scan_archive(data, ctx, out, stats);
-  }
-  return false;
+  BinaryItem item{data, ctx, context, found, out, stats};
+  for (; d != nullptr; d = registry.sniff(b, b.size(), ctx.options, d))
+    if (d->binary(item)) break;
+  return item.members_scanned;
 }
 
 }  // namespace
+
+std::string owner_of(const ItemContext& ctx) {
+  const std::uint32_t uid = ctx.facts.uid;
+  if (ctx.options->memo == nullptr) return owner_name(uid);
+  return ctx.options->memo->memos().owners.get(uid, [uid] { return owner_name(uid); });
+}
 
 void finish_item(std::vector<TextHit>& hits, std::vector<Finding>& binary, const ItemContext& ctx,
                  std::vector<Finding>& out, ScanStats& stats) {
@@ -183,7 +84,7 @@ void finish_item(std::vector<TextHit>& hits, std::vector<Finding>& binary, const
     in_trust_store = !has_private && roots >= kTrustBundleRoots;
   }
   std::unordered_map<std::string, std::uint64_t> ordinals;
-  const std::string owner = owner_name(ctx.facts.uid);
+  const std::string owner = owner_of(ctx);
   auto finish = [&](Finding f, std::size_t offset, std::uint64_t line) {
     f.location.path = ctx.path;
     f.location.member = ctx.member;
@@ -214,10 +115,11 @@ void scan_item(std::string_view data, const ItemContext& ctx, std::vector<Findin
   std::vector<TextHit> hits;
   hits.swap(hits_buffer);  // reuse capacity; recursion into archives gets its own vector
   hits.clear();
-  detect_text(data, hits, stats.rejected);
+  const DetectContext context(*ctx.options);
+  detect_text(context, data, hits, stats.rejected);
 
   std::vector<Finding> binary;
-  const bool was_archive = detect_binary(data, ctx, binary, out, stats);
+  const bool was_archive = detect_binary(context, data, ctx, binary, out, stats);
   // An archive's members were scanned one by one: text hits in its raw bytes (a stored member)
   // would be the same keys again, without their member names.
   if (was_archive) hits.clear();

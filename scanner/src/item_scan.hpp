@@ -44,6 +44,10 @@ void scan_item(std::string_view data, const ItemContext& ctx, std::vector<Findin
 void finish_item(std::vector<TextHit>& hits, std::vector<Finding>& binary, const ItemContext& ctx,
                  std::vector<Finding>& out, ScanStats& stats);
 
+// The user name of the uid in ctx.facts, looked up once per scan (the ScanMemo of ctx.options,
+// else now).
+std::string owner_of(const ItemContext& ctx);
+
 // Reads the members of an archive in `data` and scans each with scan_item. Returns false when
 // `data` is not an archive libarchive can read (nothing counted then).
 bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats);

@@ -3,96 +3,87 @@
 #include <hs/hs.h>
 
 #include <algorithm>
-#include <array>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 
 namespace keyward::scanner::detail {
 namespace {
 
-constexpr std::array<std::string_view, 6> kLiterals{
-    "-----BEGIN ",                                // Anchor::pem (also OpenSSH and PGP armor)
-    "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----",  // Anchor::sshcom
-    "PuTTY-User-Key-File-",                       // Anchor::putty
-    "\"kty\"",                                    // Anchor::jwk
-    "<RSAKeyValue>",                              // Anchor::xml_rsa
-    "LS0tLS1CRUdJTi",                             // Anchor::base64_pem: base64("-----BEGIN")
-};
-
-struct Database {
-  hs_database_t* db = nullptr;
-  Database() {
-    std::array<const char*, kLiterals.size()> exprs{};
-    std::array<std::size_t, kLiterals.size()> lens{};
-    std::array<unsigned, kLiterals.size()> flags{};
-    std::array<unsigned, kLiterals.size()> ids{};
-    for (std::size_t i = 0; i < kLiterals.size(); ++i) {
-      exprs[i] = kLiterals[i].data();
-      lens[i] = kLiterals[i].size();
-      flags[i] = 0;
-      ids[i] = static_cast<unsigned>(i);
-    }
-    hs_compile_error_t* err = nullptr;
-    if (hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lens.data(),
-                             static_cast<unsigned>(kLiterals.size()), HS_MODE_BLOCK, nullptr, &db,
-                             &err) != HS_SUCCESS) {
-      std::string what = err && err->message ? err->message : "unknown";
-      hs_free_compile_error(err);
-      throw std::runtime_error("vectorscan: cannot compile the anchor database: " + what);
-    }
-  }
-  ~Database() { hs_free_database(db); }
-};
-
-const Database& database() {
-  static const Database db;
-  return db;
-}
-
 struct ScratchDeleter {
   void operator()(hs_scratch_t* s) const noexcept { hs_free_scratch(s); }
 };
 
-hs_scratch_t* thread_scratch() {
+// This thread's scratch, grown to fit `db`. One scratch serves every database a thread scans
+// with; hs_alloc_scratch only reallocates when `db` needs more room than it has.
+hs_scratch_t* thread_scratch(const hs_database_t* db, bool refit) {
   thread_local std::unique_ptr<hs_scratch_t, ScratchDeleter> scratch;
-  if (!scratch) {
-    hs_scratch_t* s = nullptr;
-    if (hs_alloc_scratch(database().db, &s) != HS_SUCCESS) throw std::bad_alloc();
+  thread_local const hs_database_t* fitted = nullptr;
+  if (!scratch || fitted != db || refit) {
+    hs_scratch_t* s = scratch.release();
+    if (hs_alloc_scratch(db, &s) != HS_SUCCESS) {
+      scratch.reset(s);
+      throw std::bad_alloc();
+    }
     scratch.reset(s);
+    fitted = db;
   }
   return scratch.get();
 }
 
-int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
-  auto* out = static_cast<std::vector<AnchorHit>*>(ctx);
-  out->push_back({static_cast<Anchor>(id), static_cast<std::size_t>(to - kLiterals[id].size())});
-  return 0;
-}
-
-constexpr std::size_t longest_literal() {
-  std::size_t n = 0;
-  for (auto l : kLiterals) n = std::max(n, l.size());
-  return n;
-}
+struct MatchContext {
+  std::vector<AnchorHit>* out;
+  const void* entries;
+};
 
 }  // namespace
 
-std::string_view anchor_literal(Anchor a) noexcept { return kLiterals[static_cast<std::size_t>(a)]; }
+Prefilter::Prefilter(std::span<const AnchorLiteral> literals) {
+  if (literals.empty()) return;
+  std::vector<const char*> exprs;
+  std::vector<std::size_t> lens;
+  std::vector<unsigned> flags(literals.size(), 0);
+  std::vector<unsigned> ids;
+  for (const AnchorLiteral& l : literals) {
+    exprs.push_back(l.text.data());
+    lens.push_back(l.text.size());
+    ids.push_back(static_cast<unsigned>(entries_.size()));
+    entries_.push_back({l.detector, static_cast<std::uint32_t>(l.text.size())});
+    longest_ = std::max(longest_, l.text.size());
+  }
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lens.data(), static_cast<unsigned>(exprs.size()),
+                           HS_MODE_BLOCK, nullptr, &db_, &err) != HS_SUCCESS) {
+    std::string what = err && err->message ? err->message : "unknown";
+    hs_free_compile_error(err);
+    throw std::runtime_error("vectorscan: cannot compile the anchor database: " + what);
+  }
+}
 
-void find_anchors(std::string_view data, std::vector<AnchorHit>& out) {
+Prefilter::~Prefilter() { hs_free_database(db_); }
+
+void Prefilter::find(std::string_view data, std::vector<AnchorHit>& out) const {
   out.clear();
-  if (data.empty()) return;
+  if (data.empty() || db_ == nullptr) return;
+  auto on_match = [](unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* c) -> int {
+    const auto* ctx = static_cast<const MatchContext*>(c);
+    const Entry& e = static_cast<const Entry*>(ctx->entries)[id];
+    ctx->out->push_back({e.detector, static_cast<std::size_t>(to - e.length)});
+    return 0;
+  };
   // hs_scan takes an unsigned int length: scan in chunks that overlap by the longest literal.
   constexpr std::size_t kChunk = std::size_t{1} << 30;
-  constexpr std::size_t longest = longest_literal();
   std::size_t base = 0;
   while (base < data.size()) {
     const std::size_t len = std::min(kChunk, data.size() - base);
     std::vector<AnchorHit> part;
-    auto* target = base == 0 ? &out : &part;
-    hs_scan(database().db, data.data() + base, static_cast<unsigned>(len), 0, thread_scratch(),
-            on_match, target);
+    MatchContext ctx{base == 0 ? &out : &part, entries_.data()};
+    hs_error_t rc = hs_scan(db_, data.data() + base, static_cast<unsigned>(len), 0, thread_scratch(db_, false),
+                            on_match, &ctx);
+    // A scratch fitted to a database freed since, whose address this one reuses, may be too small.
+    if (rc == HS_INVALID)
+      hs_scan(db_, data.data() + base, static_cast<unsigned>(len), 0, thread_scratch(db_, true), on_match, &ctx);
     if (base != 0) {
       for (auto h : part) {
         h.at += base;
@@ -100,21 +91,21 @@ void find_anchors(std::string_view data, std::vector<AnchorHit>& out) {
       }
     }
     if (base + len >= data.size()) break;
-    base += len - (longest - 1);
+    base += len - (longest_ - 1);
   }
   std::stable_sort(out.begin(), out.end(), [](const AnchorHit& a, const AnchorHit& b) { return a.at < b.at; });
 }
 
-void find_anchors_in(std::string_view data, std::size_t from, std::size_t to, std::vector<AnchorHit>& out) {
+void Prefilter::find_in(std::string_view data, std::size_t from, std::size_t to, std::vector<AnchorHit>& out) const {
   out.clear();
   to = std::min(to, data.size());
   if (from >= to) return;
-  // An anchor that starts before `to` ends at most longest - 1 bytes after it.
-  const std::size_t end = std::min(data.size(), to + longest_literal() - 1);
-  find_anchors(data.substr(from, end - from), out);
+  // A literal that starts before `to` ends at most longest - 1 bytes after it.
+  const std::size_t end = std::min(data.size(), to + (longest_ > 0 ? longest_ - 1 : 0));
+  find(data.substr(from, end - from), out);
   std::size_t kept = 0;
   for (const AnchorHit& h : out)
-    if (h.at + from < to) out[kept++] = {h.anchor, h.at + from};
+    if (h.at + from < to) out[kept++] = {h.detector, h.at + from};
   out.resize(kept);
 }
 

@@ -1,4 +1,5 @@
 #include <keyward/scanner/scan.hpp>
+#include <keyward/scanner/scan_memo.hpp>
 
 #include "file_scan.hpp"
 #include "file_source.hpp"
@@ -594,7 +595,12 @@ void pair_findings(std::vector<Finding>& findings) {
   }
 }
 
-ScanResult scan(const ScanOptions& options) {
+ScanResult scan(const ScanOptions& given) {
+  // The caches of this scan (a store or certificate copied around is parsed once), unless the
+  // caller keeps its own across scans.
+  ScanMemo memo;
+  ScanOptions options = given;
+  if (options.memo == nullptr) options.memo = &memo;
   ScanResult result;
   result.tool_version = options.tool_version;
   result.host = host_info();

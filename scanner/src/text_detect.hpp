@@ -1,7 +1,8 @@
-// Text detection over a whole buffer: the prefilter finds anchors, each anchor's detector
-// validates the block, and hits come back in order with their byte offsets.
+// Text detection over a whole buffer: the registry's prefilter finds anchors, each anchor's
+// detector (its entry's text parser, detectors/detector.hpp) validates the block, and hits come
+// back in order with their byte offsets.
 // Used by: item_scan.cpp (whole items), file_scan.cpp (large files, window by window) and,
-// recursively, for base64-wrapped PEM.
+// recursively, the base64-wrapped PEM detector. Never keeps decoded key bytes.
 #pragma once
 
 #include <keyward/scanner/finding.hpp>
@@ -13,6 +14,8 @@
 #include <vector>
 
 namespace keyward::scanner::detail {
+
+class DetectContext;  // detectors/detector.hpp
 
 // How far a text detector may read around its anchor; text_detect.cpp hands each detector a
 // view cut at anchor + kTextLookahead, so no block it accepts is longer. PEM's block limit is
@@ -31,17 +34,22 @@ struct TextHit {
   std::uint64_t line = 0;   // 1-based line of `offset` in the file; set by whoever knows the file
 };
 
-// Finds every text-encoded key, certificate and public key in `data`. Candidate blocks that
-// look like a known format but do not validate are counted in `rejected` by family.
-void detect_text(std::string_view data, std::vector<TextHit>& out,
-                 std::map<std::string, std::uint64_t>& rejected);
+// Finds every text-encoded key, certificate and public key in `data` with the detectors of
+// `context`. Candidate blocks that look like a known format but do not validate are counted in
+// `rejected` by family. `depth` is how deep inside base64-wrapped text `data` is (0 at the top).
+void detect_text(const DetectContext& context, std::string_view data, std::vector<TextHit>& out,
+                 std::map<std::string, std::uint64_t>& rejected, int depth = 0);
+
+// detect_text with the built-in detectors and caches of its own (tests, fuzzers, benches).
+void detect_text(std::string_view data, std::vector<TextHit>& out, std::map<std::string, std::uint64_t>& rejected);
 
 // detect_text for one window of a larger file: handles only the anchors that start in
 // [from, to), each with all of `data` as context (kTextLookbehind before `from` and
 // kTextLookahead after `to` make it exact). `consumed_until` (an offset into `data`, 0 for none)
 // is where the last block found ends, carried from window to window so that an anchor inside a
 // block another window took is skipped, as in a whole read.
-void detect_text_range(std::string_view data, std::size_t from, std::size_t to, std::size_t& consumed_until,
-                       std::vector<TextHit>& out, std::map<std::string, std::uint64_t>& rejected);
+void detect_text_range(const DetectContext& context, std::string_view data, std::size_t from, std::size_t to,
+                       std::size_t& consumed_until, std::vector<TextHit>& out,
+                       std::map<std::string, std::uint64_t>& rejected);
 
 }  // namespace keyward::scanner::detail

@@ -303,7 +303,7 @@ TEST_CASE("a DER head is judged against the whole file's size") {
   head[3] = 0x00;
   head[4] = 0x00;
   const std::uint64_t spans = 5 + 0xA00000;
-  CHECK(d::sniff_binary(head, spans) == d::BinaryHead::der);
-  CHECK(d::sniff_binary(head, spans + 1) == d::BinaryHead::none);
-  CHECK(d::sniff_binary(head) == d::BinaryHead::none);
+  CHECK(d::sniff_binary(head, spans) == "der");
+  CHECK(d::sniff_binary(head, spans + 1).empty());
+  CHECK(d::sniff_binary(head).empty());
 }

@@ -377,7 +377,7 @@ TEST_CASE("DER keys certificates public keys and CSRs are found with the SPKI Op
   for (const auto& c : cases) {
     CAPTURE(c.file);
     const Bytes data = k.bytes(c.file);
-    CHECK(sniff_binary(data) == BinaryHead::der);
+    CHECK(sniff_binary(data) == "der");
     auto r = parse_der(data);
     REQUIRE(r.has_value());
     REQUIRE(r->size() == 1);
@@ -435,7 +435,7 @@ TEST_CASE("random bytes that start like a DER SEQUENCE of the right length are n
       data[1] = 0x82;
       data[2] = static_cast<std::uint8_t>(len >> 8);
       data[3] = static_cast<std::uint8_t>(len);
-      CHECK(sniff_binary(data) == BinaryHead::der);
+      CHECK(sniff_binary(data) == "der");
       CHECK_FALSE(parse_der(data).has_value());
       CHECK_FALSE(parse_pkcs12(data, passwords({{"", ""}})).has_value());
     }
@@ -484,7 +484,7 @@ TEST_CASE("truncated and extended inputs fail cleanly") {
 TEST_CASE("a plain PVK key is read by OpenSSL and an encrypted one reports RSA its size and RC4") {
   const auto& k = keys();
   const Bytes plain = k.bytes("leaf.pvk");
-  CHECK(sniff_binary(plain) == BinaryHead::pvk);
+  CHECK(sniff_binary(plain) == "pvk");
   auto r = parse_pvk(plain);
   REQUIRE(r.has_value());
   CHECK(r->kind == Kind::private_key);
@@ -525,7 +525,7 @@ TEST_CASE("DSA PVK keys report their algorithm and size in clear and encrypted f
 TEST_CASE("SNK private and public blobs are found with the SPKI OpenSSL computes") {
   const auto& k = keys();
   const Bytes priv = k.bytes("leaf.snk");
-  CHECK(sniff_binary(priv) == BinaryHead::snk);
+  CHECK(sniff_binary(priv) == "snk");
   auto r = parse_snk(priv);
   REQUIRE(r.has_value());
   CHECK(r->kind == Kind::private_key);

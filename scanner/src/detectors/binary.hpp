@@ -2,7 +2,8 @@
 // certificates, PKCS#12/PFX, JKS/JCEKS, PVK, .NET SNK, binary OpenPGP keyrings and GnuPG
 // private-keys-v1.d key files. Stores are opened with the empty password, passwords found next
 // to them, and a list of common passwords, within a budget of tries and time.
-// Used by: scan.cpp (whole files and archive members) and the fuzzers.
+// Used by: binary_detectors.cpp (the registry's binary entries, detector_list.cpp), the fuzzers and
+// tests.
 // Never returns or logs a password, key bytes or decrypted material: facts and fingerprints.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace keyward::scanner::detail {
@@ -34,20 +36,21 @@ struct PasswordSet {
 // What opened a store: fills StoreFacts.opened / weak_password / password_exposed_in.
 void mark_opened_by(const PasswordCandidate& c, StoreFacts& store);
 
-// The formats a head can announce.
-enum class BinaryHead { none, der, pkcs12_or_der, jks, jceks, pvk, snk, pgp_packets, gpg_key_file, archive };
+class FindingMemo;  // memo.hpp
 
-// Looks at the first bytes of `data` (the whole file or member); the DER check also compares the
-// encoded SEQUENCE length with data.size(), so only whole-file DER is announced.
-BinaryHead sniff_binary(std::span<const std::uint8_t> data) noexcept;
+// The name of the built-in detector ("der", "jks", ...) whose head predicate first accepts the
+// first bytes of `data` (the whole file or member), empty for none; the DER check also compares
+// the encoded SEQUENCE length with data.size(), so only whole-file DER is announced. The scanner
+// itself asks its registry (DetectorRegistry::sniff); this is for tests and benches.
+std::string_view sniff_binary(std::span<const std::uint8_t> data);
 
-// The same from the first bytes of a larger file (512 are enough) and the file's size, for a
-// reader that decides from the head whether to read the file whole.
-BinaryHead sniff_binary(std::span<const std::uint8_t> head, std::uint64_t size) noexcept;
+// The same from the first bytes of a larger file (512 are enough) and the file's size.
+std::string_view sniff_binary(std::span<const std::uint8_t> head, std::uint64_t size);
 
 // DER at offset 0 spanning the whole input exactly: private key (PKCS#1, SEC1, DSA, PKCS#8,
 // encrypted PKCS#8), certificate, PKCS#7 (one finding per certificate), public key, CSR.
-Result<std::vector<Finding>> parse_der(std::span<const std::uint8_t> data);
+// With `certificates` (the scan's memo), a certificate seen before is not decoded again.
+Result<std::vector<Finding>> parse_der(std::span<const std::uint8_t> data, FindingMemo* certificates = nullptr);
 
 // PKCS#12 / PFX: a keystore finding with entries, store protection and grading.
 Result<Finding> parse_pkcs12(std::span<const std::uint8_t> data, const PasswordSet& passwords);

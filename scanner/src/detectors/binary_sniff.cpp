@@ -1,3 +1,6 @@
+// The heads binary formats announce themselves by: one predicate per format, over the first
+// bytes of an item (at least 4; a file reader hands 512) and the item's size. The registry's
+// binary sniff (detector.hpp) asks them in list order (detector_list.cpp); none reads past `h`.
 #include "detectors/binary.hpp"
 
 #include <cstring>
@@ -13,21 +16,19 @@ void mark_opened_by(const PasswordCandidate& c, StoreFacts& store) {
 
 namespace {
 
-bool starts(std::span<const std::uint8_t> h, std::string_view magic) {
+using Head = std::span<const std::uint8_t>;
+
+bool starts(Head h, std::string_view magic) {
   return h.size() >= magic.size() && std::memcmp(h.data(), magic.data(), magic.size()) == 0;
 }
 
-// A DER/BER SEQUENCE header at offset 0: returns true when the encoded length covers exactly the
-// input of `size` bytes (definite length), or the length is indefinite (BER, as some PKCS#12
-// writers use).
-bool sequence_spans(std::span<const std::uint8_t> data, std::uint64_t size, bool& indefinite) {
-  indefinite = false;
+// A DER/BER SEQUENCE header at offset 0: true when the encoded length covers exactly the input
+// of `size` bytes (definite length), or the length is indefinite (BER, as some PKCS#12 writers
+// use).
+bool sequence_spans(Head data, std::uint64_t size) {
   if (data.size() < 2 || data[0] != 0x30) return false;
   const std::uint8_t l = data[1];
-  if (l == 0x80) {
-    indefinite = true;
-    return true;
-  }
+  if (l == 0x80) return true;
   std::size_t header = 2;
   std::size_t len = 0;
   if (l < 0x80) {
@@ -44,32 +45,50 @@ bool sequence_spans(std::span<const std::uint8_t> data, std::uint64_t size, bool
 
 }  // namespace
 
-BinaryHead sniff_binary(std::span<const std::uint8_t> h) noexcept { return sniff_binary(h, h.size()); }
+// Java KeyStore (FEEDFEED) and JCEKS (CECECECE).
+bool head_jks(Head h, std::uint64_t) { return starts(h, "\xFE\xED\xFE\xED") || starts(h, "\xCE\xCE\xCE\xCE"); }
 
-BinaryHead sniff_binary(std::span<const std::uint8_t> h, std::uint64_t size) noexcept {
-  if (h.size() < 4) return BinaryHead::none;
-  if (starts(h, "\xFE\xED\xFE\xED")) return BinaryHead::jks;
-  if (starts(h, "\xCE\xCE\xCE\xCE")) return BinaryHead::jceks;
-  if (starts(h, "\x1E\xF1\xB5\xB0")) return BinaryHead::pvk;
-  if (h.size() >= 12 && (h[0] == 0x07 || h[0] == 0x06) && h[1] == 0x02 && h[2] == 0 && h[3] == 0 &&
-      (std::memcmp(h.data() + 8, "RSA2", 4) == 0 || std::memcmp(h.data() + 8, "RSA1", 4) == 0))
-    return BinaryHead::snk;
-  // OpenPGP secret-key (5) or secret-subkey (7) packet: old format 0b10TTTTLL, new 0b11TTTTTT.
-  if ((h[0] & 0xC0) == 0x80 && (((h[0] >> 2) & 0x0F) == 5 || ((h[0] >> 2) & 0x0F) == 7))
-    return BinaryHead::pgp_packets;
-  if (h[0] == 0xC5 || h[0] == 0xC7) return BinaryHead::pgp_packets;
-  if (starts(h, "(11:private-key") || starts(h, "(21:protected-private-key") ||
-      starts(h, "(20:shadowed-private-key") || starts(h, "Created: ") || starts(h, "Key: (") ||
-      starts(h, "Key: (protected-private-key"))
-    return BinaryHead::gpg_key_file;
-  if (starts(h, "PK\x03\x04") || starts(h, "PK\x05\x06") || starts(h, "\x1F\x8B") ||
-      starts(h, "\xFD" "7zXZ") || starts(h, "\x28\xB5\x2F\xFD") || starts(h, "BZh") ||
-      starts(h, "7z\xBC\xAF\x27\x1C"))
-    return BinaryHead::archive;
-  if (h.size() >= 262 && std::memcmp(h.data() + 257, "ustar", 5) == 0) return BinaryHead::archive;
-  bool indefinite = false;
-  if (sequence_spans(h, size, indefinite)) return indefinite ? BinaryHead::pkcs12_or_der : BinaryHead::der;
-  return BinaryHead::none;
+// PVK (B0B5F11E, little-endian).
+bool head_pvk(Head h, std::uint64_t) { return starts(h, "\x1E\xF1\xB5\xB0"); }
+
+// A PRIVATEKEYBLOB (07) or PUBLICKEYBLOB (06) of an RSA2/RSA1 key.
+bool head_snk(Head h, std::uint64_t) {
+  return h.size() >= 12 && (h[0] == 0x07 || h[0] == 0x06) && h[1] == 0x02 && h[2] == 0 && h[3] == 0 &&
+         (std::memcmp(h.data() + 8, "RSA2", 4) == 0 || std::memcmp(h.data() + 8, "RSA1", 4) == 0);
 }
+
+// An OpenPGP secret-key (5) or secret-subkey (7) packet: old format 0b10TTTTLL, new 0b11TTTTTT.
+bool head_pgp_packets(Head h, std::uint64_t) {
+  if (h.empty()) return false;
+  if ((h[0] & 0xC0) == 0x80 && (((h[0] >> 2) & 0x0F) == 5 || ((h[0] >> 2) & 0x0F) == 7)) return true;
+  return h[0] == 0xC5 || h[0] == 0xC7;
+}
+
+// A GnuPG private-keys-v1.d key file: canonical S-expression or the extended "Key:" format.
+bool head_gpg_key_file(Head h, std::uint64_t) {
+  return starts(h, "(11:private-key") || starts(h, "(21:protected-private-key") ||
+         starts(h, "(20:shadowed-private-key") || starts(h, "Created: ") || starts(h, "Key: (") ||
+         starts(h, "Key: (protected-private-key");
+}
+
+// zip, gzip, xz, zstd, bzip2, 7z, tar.
+bool head_archive(Head h, std::uint64_t) {
+  if (starts(h, "PK\x03\x04") || starts(h, "PK\x05\x06") || starts(h, "\x1F\x8B") || starts(h, "\xFD" "7zXZ") ||
+      starts(h, "\x28\xB5\x2F\xFD") || starts(h, "BZh") || starts(h, "7z\xBC\xAF\x27\x1C"))
+    return true;
+  return h.size() >= 262 && std::memcmp(h.data() + 257, "ustar", 5) == 0;
+}
+
+// A DER object spanning the whole input whose content begins with version INTEGER 3, as a
+// PKCS#12 PFX does.
+bool head_pkcs12(Head h, std::uint64_t size) {
+  if (!sequence_spans(h, size) || h.size() < 8) return false;
+  std::size_t p = 2;
+  if (h[1] & 0x80) p += h[1] & 0x7f;
+  return p + 3 <= h.size() && h[p] == 0x02 && h[p + 1] == 0x01 && h[p + 2] == 0x03;
+}
+
+// Any DER (or indefinite-length BER) SEQUENCE spanning the whole input.
+bool head_der(Head h, std::uint64_t size) { return sequence_spans(h, size); }
 
 }  // namespace keyward::scanner::detail

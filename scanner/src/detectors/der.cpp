@@ -1,6 +1,7 @@
 #include "detectors/der.hpp"
 
 #include "detectors/binary.hpp"
+#include "detectors/memo.hpp"
 #include "openssl/cert_info.hpp"
 #include "openssl/handles.hpp"
 #include "openssl/key_info.hpp"
@@ -10,8 +11,6 @@
 #include <openssl/x509.h>
 
 #include <array>
-#include <mutex>
-#include <unordered_map>
 #include <cctype>
 #include <string>
 
@@ -205,44 +204,8 @@ Result<Finding> der_encrypted_pkcs8(Der der, Format format, bool require_pbe) {
   return f;
 }
 
-namespace {
-
-// The same certificate sits in many places (a CA bundle vendored by botocore, certifi, grpc,
-// node...; 1,322 certificates but 271 distinct ones on the bench tree), and decoding one with
-// OpenSSL is most of what a hit costs: its facts are computed once per scan process, keyed on
-// its DER bytes. Bounded; the facts are of the certificate alone (where it sits is filled later).
-class CertMemo {
- public:
-  template <class F>
-  Result<Finding> get(Der der, bool trusted, Format format, F&& make) {
-    std::string key = sha256_raw(der);
-    key.push_back(trusted ? 't' : 'u');
-    key.push_back(static_cast<char>(format));
-    {
-      std::lock_guard lock(mu_);
-      if (auto it = memo_.find(key); it != memo_.end()) return it->second;
-    }
-    Result<Finding> r = make();
-    std::lock_guard lock(mu_);
-    if (memo_.size() < kMaxEntries) memo_.emplace(std::move(key), r);
-    return r;
-  }
-
- private:
-  static constexpr std::size_t kMaxEntries = 4096;  // about 2 MiB of facts at most
-  std::mutex mu_;
-  std::unordered_map<std::string, Result<Finding>> memo_;
-};
-
-CertMemo& cert_memo() {
-  static CertMemo memo;
-  return memo;
-}
-
-}  // namespace
-
-Result<Finding> der_certificate(Der der, bool trusted, Format format) {
-  return cert_memo().get(der, trusted, format, [&]() -> Result<Finding> {
+Result<Finding> der_certificate(Der der, bool trusted, Format format, FindingMemo* memo) {
+  auto decode = [&]() -> Result<Finding> {
     clear_errors();
     const unsigned char* p = der.data();
     X509Ptr cert(trusted ? d2i_X509_AUX(nullptr, &p, length_of(der)) : d2i_X509(nullptr, &p, length_of(der)));
@@ -253,7 +216,13 @@ Result<Finding> der_certificate(Der der, bool trusted, Format format) {
     f.rule = "certificate/x509";
     f.certificate = cert_facts(cert.get());
     return f;
-  });
+  };
+  if (memo == nullptr) return decode();
+  // The facts are of the certificate alone (where it sits is filled later).
+  std::string key = sha256_raw(der);
+  key.push_back(trusted ? 't' : 'u');
+  key.push_back(static_cast<char>(format));
+  return memo->get(std::move(key), decode);
 }
 
 Result<std::vector<Finding>> der_pkcs7_certificates(Der der, Format format) {
@@ -315,7 +284,7 @@ void set_der_identity(Finding& f, Der der) {
   else f.identity = "blob:" + sha256_hex(std::span<const unsigned char>(der.data(), der.size()));
 }
 
-Result<std::vector<Finding>> parse_der(std::span<const std::uint8_t> data) {
+Result<std::vector<Finding>> parse_der(std::span<const std::uint8_t> data, FindingMemo* certificates) {
   if (!spans_whole_input(data)) {
     clear_errors();
     return make_error_code(data.size() < 2 ? Errc::truncated : Errc::bad_structure);
@@ -328,7 +297,7 @@ Result<std::vector<Finding>> parse_der(std::span<const std::uint8_t> data) {
   const Shape shape = shape_of(data);
   std::vector<Finding> out;
   if (shape.first == V_ASN1_SEQUENCE && shape.second == V_ASN1_SEQUENCE) {
-    if (auto cert = der_certificate(data, false, Format::der_cert)) out = one(std::move(*cert));
+    if (auto cert = der_certificate(data, false, Format::der_cert, certificates)) out = one(std::move(*cert));
     else if (auto req = der_csr(data, Format::der_csr)) out = one(std::move(*req));
   } else if (shape.first == V_ASN1_SEQUENCE && shape.second == V_ASN1_OCTET_STRING) {
     if (auto e8 = der_encrypted_pkcs8(data, Format::der_pkcs8_encrypted, true)) out = one(std::move(*e8));

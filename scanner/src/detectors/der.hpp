@@ -42,8 +42,11 @@ Result<Finding> der_encrypted_pkcs8(Der der, Format format, bool require_pbe);
 // or scrypt, PKCS#5 v1.5 PBES1, PKCS#12 PBE), read without the password.
 Protection pkcs8_protection(const X509_ALGOR* alg);
 
+class FindingMemo;  // memo.hpp
+
 // An X.509 certificate (rule certificate/x509); `trusted` reads OpenSSL's TRUSTED CERTIFICATE.
-Result<Finding> der_certificate(Der der, bool trusted, Format format);
+// With `memo` (the scan's certificates), a certificate seen before is not decoded again.
+Result<Finding> der_certificate(Der der, bool trusted, Format format, FindingMemo* memo = nullptr);
 
 // A PKCS#7 (signed or signed-and-enveloped) bundle: one finding per certificate
 // (rule certificate/pkcs7); Errc::not_private when it carries none.

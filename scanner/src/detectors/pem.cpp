@@ -174,7 +174,7 @@ bool has_encryption_headers(const RawBlock& b) {
                      [](const auto& h) { return h.first == "Proc-Type" || h.first == "DEK-Info"; });
 }
 
-Result<std::vector<Finding>> decode_block(const RawBlock& b) {
+Result<std::vector<Finding>> decode_block(const RawBlock& b, FindingMemo* certificates) {
   const std::string& l = b.label;
   auto one = [](Result<Finding> r) -> Result<std::vector<Finding>> {
     if (!r) return r.error();
@@ -192,8 +192,9 @@ Result<std::vector<Finding>> decode_block(const RawBlock& b) {
   if (l == "PRIVATE KEY") return one(der_pkcs8_key(b.der, Format::pem_pkcs8));
   if (l == "ENCRYPTED PRIVATE KEY") return one(der_encrypted_pkcs8(b.der, Format::pem_pkcs8_encrypted, false));
   if (l == "OPENSSH PRIVATE KEY") return one(parse_openssh_v1(b.der));
-  if (l == "CERTIFICATE" || l == "X509 CERTIFICATE") return one(der_certificate(b.der, false, Format::pem_cert));
-  if (l == "TRUSTED CERTIFICATE") return one(der_certificate(b.der, true, Format::pem_cert));
+  if (l == "CERTIFICATE" || l == "X509 CERTIFICATE")
+    return one(der_certificate(b.der, false, Format::pem_cert, certificates));
+  if (l == "TRUSTED CERTIFICATE") return one(der_certificate(b.der, true, Format::pem_cert, certificates));
   if (l == "PKCS7") return der_pkcs7_certificates(b.der, Format::pkcs7);
   if (l == "PUBLIC KEY") return one(der_public_key(b.der, false, Format::pem_public_key));
   if (l == "RSA PUBLIC KEY") return one(der_public_key(b.der, true, Format::pem_public_key));
@@ -220,7 +221,7 @@ std::string_view pem_label_family(std::string_view l) noexcept {
   return {};
 }
 
-Result<PemOutcome> decode_pem(std::string_view text, std::size_t at) {
+Result<PemOutcome> decode_pem(std::string_view text, std::size_t at, FindingMemo* certificates) {
   // PGP armor has its own grammar (blank line, CRC-24 line): its parser reads it whole.
   static constexpr std::string_view kPgp = "-----BEGIN PGP PRIVATE KEY BLOCK-----";
   if (text.substr(at, kPgp.size()) == kPgp) {
@@ -242,7 +243,7 @@ Result<PemOutcome> decode_pem(std::string_view text, std::size_t at) {
     return block.error();
   }
   if (!known_label(block->label)) return make_error_code(Errc::unsupported);
-  auto decoded = decode_block(*block);
+  auto decoded = decode_block(*block, certificates);
   if (!decoded) return decoded.error();
   PemOutcome out;
   out.consumed = block->consumed;

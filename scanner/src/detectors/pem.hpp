@@ -20,9 +20,12 @@ struct PemOutcome {
   bool escaped = false;           // the block was inside a string with \n escapes or quotes
 };
 
+class FindingMemo;  // memo.hpp
+
 // Reads and validates the PEM block that starts at text[at] ("-----BEGIN ").
 // An error of Errc::unsupported means a label we do not handle (not counted as rejected).
-Result<PemOutcome> decode_pem(std::string_view text, std::size_t at);
+// With `certificates` (the scan's memo), a certificate seen before is not decoded again.
+Result<PemOutcome> decode_pem(std::string_view text, std::size_t at, FindingMemo* certificates = nullptr);
 
 // The short name a PEM label is counted under when its body does not validate.
 std::string_view pem_label_family(std::string_view label) noexcept;

@@ -35,6 +35,10 @@ struct ArchiveLimits {
 
 // Everything the scanner needs from outside.
 class ScanCache;
+class ScanMemo;  // scan_memo.hpp
+namespace detail {
+class DetectorRegistry;  // scanner/src/detectors/detector.hpp
+}
 
 struct ScanOptions {
   std::vector<std::string> roots;             // files or directories
@@ -62,6 +66,9 @@ struct ScanOptions {
   ScanCache* cache = nullptr;                 // optional: reuse what unchanged files held
   const std::atomic<bool>* cancel = nullptr;  // optional: set to stop early (result incomplete)
   std::function<void()> pace;                 // optional: called by each worker before each file or directory (may sleep; thread-safe)
+  // optional: the formats to look for (a test adds one); null: the built-in list
+  const detail::DetectorRegistry* detectors = nullptr;
+  ScanMemo* memo = nullptr;                   // optional: caches kept across scans (scan_memo.hpp); null: one per scan
 
   // System trust-store locations (certificates there are inventory, not exposures).
   static std::vector<std::string> default_trust_store_globs();
