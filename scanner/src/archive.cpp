@@ -5,6 +5,7 @@
 
 #include "file_source.hpp"
 #include "openssl/handles.hpp"
+#include "walk/skip_reason.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -30,7 +31,7 @@ bool is_hex64(std::string_view s) {
   return true;
 }
 
-// An OCI/docker layer blob "blobs/sha256/<digest>" is named "sha256:<digest>" (DESIGN.md).
+// An OCI/docker layer blob "blobs/sha256/<digest>" is named "sha256:<digest>".
 std::string member_name(std::string_view name) {
   while (name.size() > 2 && name.substr(0, 2) == "./") name.remove_prefix(2);
   constexpr std::string_view kBlobs = "blobs/sha256/";
@@ -52,8 +53,8 @@ bool looks_like_key_name(std::string_view name) {
   return false;
 }
 
-void stop(ArchiveBudget& budget, ScanStats& stats, const char* reason) {
-  if (!budget.stopped) ++stats.skipped[reason];
+void stop(ArchiveBudget& budget, ScanStats& stats, SkipReason reason) {
+  if (!budget.stopped) count_skip(stats, reason);
   budget.stopped = true;
 }
 
@@ -72,7 +73,7 @@ bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Fin
     if (!p.empty()) archive_read_add_passphrase(a.get(), p.c_str());
   if (archive_read_open_memory(a.get(), data.data(), data.size()) != ARCHIVE_OK) return false;
   if (ctx.depth >= o.archive_limits.max_depth) {
-    ++stats.skipped["archive_too_deep"];
+    count_skip(stats, SkipReason::archive_too_deep);
     return true;
   }
   ++stats.archives;
@@ -87,7 +88,7 @@ bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Fin
   while ((r = archive_read_next_header(a.get(), &entry)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
     any_member = true;
     if (++budget.entries > o.archive_limits.max_entries) {
-      stop(budget, stats, "archive_too_many_entries");
+      stop(budget, stats, SkipReason::archive_too_many_entries);
       break;
     }
     if (archive_entry_filetype(entry) != AE_IFREG) continue;
@@ -99,14 +100,14 @@ bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Fin
       // Skipping a compressed member means inflating it: a bomb is stopped here, by its header.
       const auto declared = static_cast<std::uint64_t>(size);
       if (budget.compressed != 0 && declared / budget.compressed > o.archive_limits.max_ratio) {
-        stop(budget, stats, "archive_ratio");
+        stop(budget, stats, SkipReason::archive_ratio);
         break;
       }
       if (budget.expanded + declared > o.archive_limits.max_expanded) {
-        stop(budget, stats, "archive_too_large");
+        stop(budget, stats, SkipReason::archive_too_large);
         break;
       }
-      ++stats.skipped["too_large"];
+      count_skip(stats, SkipReason::too_large);
       continue;
     }
     buffer.clear();
@@ -127,12 +128,12 @@ bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Fin
       }
       buffer.append(chunk.data(), static_cast<std::size_t>(n));
       if (budget.expanded > o.archive_limits.max_expanded) {
-        stop(budget, stats, "archive_too_large");
+        stop(budget, stats, SkipReason::archive_too_large);
         break;
       }
       if (budget.expanded > kRatioFloor && budget.compressed != 0 &&
           budget.expanded / budget.compressed > o.archive_limits.max_ratio) {
-        stop(budget, stats, "archive_ratio");
+        stop(budget, stats, SkipReason::archive_ratio);
         break;
       }
     }
@@ -140,9 +141,9 @@ bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Fin
     if (failed) {
       if (encrypted) {
         if (looks_like_key_name(name)) locked_key_names.push_back(name);
-        ++stats.skipped["archive_encrypted_member"];
+        count_skip(stats, SkipReason::archive_encrypted_member);
       } else {
-        ++stats.skipped["archive_member_error"];
+        count_skip(stats, SkipReason::archive_member_error);
       }
       OPENSSL_cleanse(buffer.data(), buffer.size());
       if (budget.stopped) break;
@@ -150,11 +151,11 @@ bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Fin
     }
     if (too_large) {
       if (budget.compressed != 0 && budget.expanded / budget.compressed > o.archive_limits.max_ratio) {
-        stop(budget, stats, "archive_ratio");
+        stop(budget, stats, SkipReason::archive_ratio);
         OPENSSL_cleanse(buffer.data(), buffer.size());
         break;
       }
-      ++stats.skipped["too_large"];
+      count_skip(stats, SkipReason::too_large);
       OPENSSL_cleanse(buffer.data(), buffer.size());
       continue;
     }
@@ -168,7 +169,8 @@ bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Fin
     OPENSSL_cleanse(buffer.data(), buffer.size());
     if (budget.stopped) break;
   }
-  if (r == ARCHIVE_FATAL && !budget.stopped) ++stats.skipped[any_member ? "archive_truncated" : "archive_unreadable"];
+  if (r == ARCHIVE_FATAL && !budget.stopped) 
+    count_skip(stats, any_member ? SkipReason::archive_truncated : SkipReason::archive_unreadable);
 
   // A password-protected zip is itself a store: opened by a common password, or still locked
   // with members whose names say keys.
