@@ -294,14 +294,18 @@ void Walker::dispatch_file(const Item& item, std::string_view name, const FileKe
   std::string path = w.dir.base;
   path += name;
   std::string rel = joined_rel(item.rel, name);
+  bool queued = false;
   {
     std::lock_guard lock(mu_);
     if (queue_.size() < kMaxQueuedFiles) {
       queue_.push_front({std::move(path), std::move(rel), false, item.root_dev, nullptr, item.depth + 1, false, key});
       ++pending_;
-      cv_.notify_one();
-      return;
+      queued = true;
     }
+  }
+  if (queued) {
+    cv_.notify_one();
+    return;
   }
   if (opts_.pace) opts_.pace();
   scan_one(path, rel, w, key);

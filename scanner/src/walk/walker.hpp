@@ -50,12 +50,12 @@ void merge(ScanStats& into, const ScanStats& from);
 
 // What one worker collects; merged into the result when the walk ends.
 struct WalkWorker {
-  ScanStats stats;
-  std::vector<Finding> findings;
-  std::vector<ScanError> errors;
-  ReadBuffer buffer;
-  OpenDir dir;       // the directory it lists, one at a time
-  std::string path;  // a path buffer
+  ScanStats stats;                // its counts
+  std::vector<Finding> findings;  // what it found, in no order
+  std::vector<ScanError> errors;  // bounded by ScanOptions::max_errors_listed
+  ReadBuffer buffer;              // file bytes, kept between files up to a window's size
+  OpenDir dir;                    // the directory it lists, one at a time
+  std::string path;               // a path buffer
 };
 
 // One walk over roots and files, through one source.
