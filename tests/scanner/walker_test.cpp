@@ -118,24 +118,18 @@ void settle() {
 }  // namespace
 
 TEST_CASE("an exception from one file or directory is counted as its error and the scan finds the other keys") {
-  FaultTree ft;
-  FaultySource source;
-  ScanOptions o;
-  o.roots = {ft.tree.path()};
-  o.threads = 2;
-  const auto r = d::scan_source(o, source);
-  CHECK(source.thrown == 3);
-  check_faults_contained(r, ft.tree.path());
-  CHECK(r.stats.files_scanned == 4);
-}
-
-TEST_CASE("with a single worker the faults are contained as well") {
-  FaultTree ft;
-  FaultySource source;
-  ScanOptions o;
-  o.roots = {ft.tree.path()};
-  o.threads = 1;
-  check_faults_contained(d::scan_source(o, source), ft.tree.path());
+  for (unsigned threads : {2u, 1u}) {
+    CAPTURE(threads);
+    FaultTree ft;
+    FaultySource source;
+    ScanOptions o;
+    o.roots = {ft.tree.path()};
+    o.threads = threads;
+    const auto r = d::scan_source(o, source);
+    CHECK(source.thrown == 3);
+    check_faults_contained(r, ft.tree.path());
+    CHECK(r.stats.files_scanned == 4);
+  }
 }
 
 TEST_CASE("an agent's scans in a row in one process survive the same faults, and a file that threw is not cached") {
