@@ -8,9 +8,11 @@
 // - the local file system: walk/local_source.hpp (getdents64, one fstatat per entry, O_NOFOLLOW);
 // - the scan cache: walk/cached_source.hpp, a layer over any source that settles unchanged
 //   files and directories from what the last scan saw;
-// - an archive member: a source whose directories are the archive's member paths (listed from
-//   its index) and whose open_file gives an OpenFile over the inflated member (today archive.cpp
-//   still reads members itself, inside one file's scan);
+// - an archive member: a source over one archive whose list_dir gives the members under a path
+//   (from one pass over the headers) and whose open_file gives an OpenFile over the inflated
+//   member. A streamed format (tar.gz) cannot seek back to a member, so such a source inflates
+//   members in listing order, as the walker asks for them. Today archive.cpp still reads
+//   members itself, inside one file's scan, under that file's ArchiveBudget;
 // - a git blob: a source over a tree object (list_dir: its entries; open_file: the blob's bytes
 //   from the object store; the key: the blob id in place of dev and ino);
 // - an SFTP tree: list_dir through readdir, stat_entry through lstat, open_file through a remote
