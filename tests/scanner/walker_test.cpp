@@ -132,6 +132,32 @@ TEST_CASE("an exception from one file or directory is counted as its error and t
   }
 }
 
+TEST_CASE("files a lister scans itself when the queue is full have their own exception boundary") {
+  // One worker and more files in one directory than the queue holds (4,096): the files past
+  // that are scanned inline by the lister, and every junk file throws. Each is its own error;
+  // the listing goes on to the end, and the key among them is found.
+  t::TempTree tree;
+  constexpr int kJunk = 4300;
+  for (int i = 0; i < kJunk; ++i) std::ofstream(tree.path("junk" + std::to_string(i)));
+  tree.write("key.pem", t::pkcs8_pem(t::ec_p256()));
+  struct JunkThrows : d::LocalSource {
+    d::ReadStatus open_file(const std::string& path, std::uint64_t max_size, FileFacts& facts, int& err,
+                            std::unique_ptr<d::OpenFile>& file) override {
+      if (path.find("/junk") != std::string::npos) throw std::runtime_error("injected fault");
+      return LocalSource::open_file(path, max_size, facts, err, file);
+    }
+  } source;
+  ScanOptions o;
+  o.roots = {tree.path()};
+  o.threads = 1;
+  const auto r = d::scan_source(o, source);
+  CHECK(r.complete);
+  CHECK(r.stats.errors == kJunk);
+  CHECK(r.stats.files_seen == kJunk + 1);
+  CHECK(r.errors.size() == o.max_errors_listed);
+  CHECK(r.findings.size() == 1);
+}
+
 TEST_CASE("an agent's scans in a row in one process survive the same faults, and a file that threw is not cached") {
   FaultTree ft;
   settle();
