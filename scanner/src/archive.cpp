@@ -5,6 +5,7 @@
 
 #include "file_source.hpp"
 #include "openssl/handles.hpp"
+#include "walk/skip_reason.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -30,7 +31,7 @@ bool is_hex64(std::string_view s) {
   return true;
 }
 
-// An OCI/docker layer blob "blobs/sha256/<digest>" is named "sha256:<digest>" (docs/architecture.md).
+// An OCI/docker layer blob "blobs/sha256/<digest>" is named "sha256:<digest>".
 std::string member_name(std::string_view name) {
   while (name.size() > 2 && name.substr(0, 2) == "./") name.remove_prefix(2);
   constexpr std::string_view kBlobs = "blobs/sha256/";
@@ -52,9 +53,127 @@ bool looks_like_key_name(std::string_view name) {
   return false;
 }
 
-void stop(ArchiveBudget& budget, ScanStats& stats, const char* reason) {
-  if (!budget.stopped) ++stats.skipped[reason];
+void stop(ArchiveBudget& budget, ScanStats& stats, SkipReason reason) {
+  if (!budget.stopped) count_skip(stats, reason);
   budget.stopped = true;
+}
+
+// What the members of one archive said about its encryption.
+struct Locks {
+  std::vector<std::string> key_names;  // encrypted members named like keys that no password opened
+  std::size_t opened = 0;              // encrypted members a password opened
+};
+
+// How reading one member's data went.
+enum class MemberRead { ok, failed, too_large };
+
+// Reads the current member into `buffer`, counting what it expands against the budget. A bomb
+// limit hit mid-member stops the budget: the part read is still scanned, then the archive ends.
+MemberRead read_member(archive* a, const ScanOptions& o, ArchiveBudget& budget, ScanStats& stats,
+                       std::string& buffer) {
+  std::array<char, kChunk> chunk;
+  for (;;) {
+    const la_ssize_t n = archive_read_data(a, chunk.data(), chunk.size());
+    if (n == 0) return MemberRead::ok;
+    if (n < 0) return MemberRead::failed;
+    budget.expanded += static_cast<std::uint64_t>(n);
+    if (buffer.size() + static_cast<std::size_t>(n) > o.max_size) return MemberRead::too_large;
+    buffer.append(chunk.data(), static_cast<std::size_t>(n));
+    if (budget.expanded > o.archive_limits.max_expanded) {
+      stop(budget, stats, SkipReason::archive_too_large);
+      return MemberRead::ok;
+    }
+    if (budget.expanded > kRatioFloor && budget.compressed != 0 &&
+        budget.expanded / budget.compressed > o.archive_limits.max_ratio) {
+      stop(budget, stats, SkipReason::archive_ratio);
+      return MemberRead::ok;
+    }
+  }
+}
+
+// A member whose header declares more than --max-size: skipped, unless skipping it (which
+// means inflating it) would break a bomb limit; false when the archive ends here.
+bool skip_declared_too_large(std::uint64_t declared, const ScanOptions& o, ArchiveBudget& budget, ScanStats& stats) {
+  if (budget.compressed != 0 && declared / budget.compressed > o.archive_limits.max_ratio) {
+    stop(budget, stats, SkipReason::archive_ratio);
+    return false;
+  }
+  if (budget.expanded + declared > o.archive_limits.max_expanded) {
+    stop(budget, stats, SkipReason::archive_too_large);
+    return false;
+  }
+  count_skip(stats, SkipReason::too_large);
+  return true;
+}
+
+// Reads and scans the regular member at the current header; false when the archive ends here.
+bool scan_member(archive* a, archive_entry* entry, const ItemContext& ctx, std::string& buffer, Locks& locks,
+                 std::vector<Finding>& out, ScanStats& stats) {
+  const ScanOptions& o = *ctx.options;
+  ArchiveBudget& budget = *ctx.budget;
+  const char* raw_name = archive_entry_pathname(entry);
+  const std::string name = member_name(raw_name != nullptr ? raw_name : "data");
+  const bool sized = archive_entry_size_is_set(entry) != 0;
+  const std::int64_t size = sized ? archive_entry_size(entry) : -1;
+  // Skipping a compressed member means inflating it: a bomb is stopped here, by its header.
+  if (sized && static_cast<std::uint64_t>(size) > o.max_size)
+    return skip_declared_too_large(static_cast<std::uint64_t>(size), o, budget, stats);
+  buffer.clear();
+  if (sized) buffer.reserve(static_cast<std::size_t>(size));
+  struct Cleanse {  // a member's bytes do not outlive its scan
+    std::string& b;
+    ~Cleanse() { OPENSSL_cleanse(b.data(), b.size()); }
+  } cleanse{buffer};
+  const MemberRead read = read_member(a, o, budget, stats, buffer);
+  const bool encrypted = archive_entry_is_encrypted(entry) != 0;
+  if (read == MemberRead::failed) {
+    if (encrypted && looks_like_key_name(name)) locks.key_names.push_back(name);
+    count_skip(stats, encrypted ? SkipReason::archive_encrypted_member : SkipReason::archive_member_error);
+    return !budget.stopped;
+  }
+  if (read == MemberRead::too_large) {
+    if (budget.compressed != 0 && budget.expanded / budget.compressed > o.archive_limits.max_ratio) {
+      stop(budget, stats, SkipReason::archive_ratio);
+      return false;
+    }
+    count_skip(stats, SkipReason::too_large);
+    return true;
+  }
+  if (encrypted) ++locks.opened;
+  ItemContext child = ctx;
+  child.member = ctx.member.empty() ? name : ctx.member + "!" + name;
+  child.depth = ctx.depth + 1;
+  ++stats.archive_members;
+  stats.bytes_scanned += buffer.size();
+  scan_item(buffer, child, out, stats);
+  return !budget.stopped;
+}
+
+// A password-protected zip is itself a store: opened by a common password, or still locked
+// with members whose names say keys.
+Finding zip_store_finding(std::string_view data, const ItemContext& ctx, Locks& locks) {
+  Finding f;
+  f.kind = Kind::keystore;
+  f.format = Format::zip_encrypted;
+  f.rule = "keystore/zip-encrypted";
+  f.store.emplace();
+  f.store->opened = locks.key_names.empty();
+  f.store->weak_password = f.store->opened;
+  f.store->encryption.push_back(Protection{"zip-encryption", "", std::nullopt});
+  for (auto& n : locks.key_names) {
+    StoreEntry e;
+    e.kind = Kind::private_key;
+    e.alias = n;
+    f.entries.push_back(std::move(e));
+  }
+  f.identity = "blob:" + sha256_hex(data);
+  f.location.path = ctx.path;
+  f.location.member = ctx.member;
+  f.file = ctx.facts;
+  f.file.owner = owner_of(ctx);
+  f.relative_path = ctx.relative_path;
+  f.id = finding_id(ctx.relative_path, ctx.member, f.identity, 0);
+  return f;
 }
 
 }  // namespace
@@ -72,13 +191,12 @@ bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Fin
     if (!p.empty()) archive_read_add_passphrase(a.get(), p.c_str());
   if (archive_read_open_memory(a.get(), data.data(), data.size()) != ARCHIVE_OK) return false;
   if (ctx.depth >= o.archive_limits.max_depth) {
-    ++stats.skipped["archive_too_deep"];
+    count_skip(stats, SkipReason::archive_too_deep);
     return true;
   }
   ++stats.archives;
 
-  std::vector<std::string> locked_key_names;  // encrypted members we could not open
-  std::size_t encrypted_opened = 0;
+  Locks locks;
   const std::size_t findings_before = out.size();
   bool any_member = false;
   archive_entry* entry = nullptr;
@@ -87,115 +205,16 @@ bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Fin
   while ((r = archive_read_next_header(a.get(), &entry)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
     any_member = true;
     if (++budget.entries > o.archive_limits.max_entries) {
-      stop(budget, stats, "archive_too_many_entries");
+      stop(budget, stats, SkipReason::archive_too_many_entries);
       break;
     }
     if (archive_entry_filetype(entry) != AE_IFREG) continue;
-    const char* raw_name = archive_entry_pathname(entry);
-    const std::string name = member_name(raw_name != nullptr ? raw_name : "data");
-    const bool sized = archive_entry_size_is_set(entry) != 0;
-    const std::int64_t size = sized ? archive_entry_size(entry) : -1;
-    if (sized && static_cast<std::uint64_t>(size) > o.max_size) {
-      // Skipping a compressed member means inflating it: a bomb is stopped here, by its header.
-      const auto declared = static_cast<std::uint64_t>(size);
-      if (budget.compressed != 0 && declared / budget.compressed > o.archive_limits.max_ratio) {
-        stop(budget, stats, "archive_ratio");
-        break;
-      }
-      if (budget.expanded + declared > o.archive_limits.max_expanded) {
-        stop(budget, stats, "archive_too_large");
-        break;
-      }
-      ++stats.skipped["too_large"];
-      continue;
-    }
-    buffer.clear();
-    if (sized) buffer.reserve(static_cast<std::size_t>(size));
-    bool failed = false, too_large = false;
-    std::array<char, kChunk> chunk;
-    for (;;) {
-      const la_ssize_t n = archive_read_data(a.get(), chunk.data(), chunk.size());
-      if (n == 0) break;
-      if (n < 0) {
-        failed = true;
-        break;
-      }
-      budget.expanded += static_cast<std::uint64_t>(n);
-      if (buffer.size() + static_cast<std::size_t>(n) > o.max_size) {
-        too_large = true;
-        break;
-      }
-      buffer.append(chunk.data(), static_cast<std::size_t>(n));
-      if (budget.expanded > o.archive_limits.max_expanded) {
-        stop(budget, stats, "archive_too_large");
-        break;
-      }
-      if (budget.expanded > kRatioFloor && budget.compressed != 0 &&
-          budget.expanded / budget.compressed > o.archive_limits.max_ratio) {
-        stop(budget, stats, "archive_ratio");
-        break;
-      }
-    }
-    const bool encrypted = archive_entry_is_encrypted(entry) != 0;
-    if (failed) {
-      if (encrypted) {
-        if (looks_like_key_name(name)) locked_key_names.push_back(name);
-        ++stats.skipped["archive_encrypted_member"];
-      } else {
-        ++stats.skipped["archive_member_error"];
-      }
-      OPENSSL_cleanse(buffer.data(), buffer.size());
-      if (budget.stopped) break;
-      continue;
-    }
-    if (too_large) {
-      if (budget.compressed != 0 && budget.expanded / budget.compressed > o.archive_limits.max_ratio) {
-        stop(budget, stats, "archive_ratio");
-        OPENSSL_cleanse(buffer.data(), buffer.size());
-        break;
-      }
-      ++stats.skipped["too_large"];
-      OPENSSL_cleanse(buffer.data(), buffer.size());
-      continue;
-    }
-    if (encrypted) ++encrypted_opened;
-    ItemContext child = ctx;
-    child.member = ctx.member.empty() ? name : ctx.member + "!" + name;
-    child.depth = ctx.depth + 1;
-    ++stats.archive_members;
-    stats.bytes_scanned += buffer.size();
-    scan_item(buffer, child, out, stats);
-    OPENSSL_cleanse(buffer.data(), buffer.size());
-    if (budget.stopped) break;
+    if (!scan_member(a.get(), entry, ctx, buffer, locks, out, stats)) break;
   }
-  if (r == ARCHIVE_FATAL && !budget.stopped) ++stats.skipped[any_member ? "archive_truncated" : "archive_unreadable"];
-
-  // A password-protected zip is itself a store: opened by a common password, or still locked
-  // with members whose names say keys.
-  if (!locked_key_names.empty() || (encrypted_opened != 0 && out.size() > findings_before)) {
-    Finding f;
-    f.kind = Kind::keystore;
-    f.format = Format::zip_encrypted;
-    f.rule = "keystore/zip-encrypted";
-    f.store.emplace();
-    f.store->opened = locked_key_names.empty();
-    f.store->weak_password = f.store->opened;
-    f.store->encryption.push_back(Protection{"zip-encryption", "", std::nullopt});
-    for (auto& n : locked_key_names) {
-      StoreEntry e;
-      e.kind = Kind::private_key;
-      e.alias = n;
-      f.entries.push_back(std::move(e));
-    }
-    f.identity = "blob:" + sha256_hex(data);
-    f.location.path = ctx.path;
-    f.location.member = ctx.member;
-    f.file = ctx.facts;
-    f.file.owner = owner_of(ctx);
-    f.relative_path = ctx.relative_path;
-    f.id = finding_id(ctx.relative_path, ctx.member, f.identity, 0);
-    out.push_back(std::move(f));
-  }
+  if (r == ARCHIVE_FATAL && !budget.stopped)
+    count_skip(stats, any_member ? SkipReason::archive_truncated : SkipReason::archive_unreadable);
+  if (!locks.key_names.empty() || (locks.opened != 0 && out.size() > findings_before))
+    out.push_back(zip_store_finding(data, ctx, locks));
   return true;
 }
 

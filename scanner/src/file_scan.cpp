@@ -2,6 +2,7 @@
 
 #include "detectors/detector.hpp"
 #include "item_scan.hpp"
+#include "walk/local_source.hpp"
 
 #include <algorithm>
 #include <span>
@@ -22,7 +23,7 @@ constexpr std::size_t kHeadSize = 512;
 // cache).
 class WindowedText {
  public:
-  WindowedText(SourceFile& file, const ScanOptions& options, std::map<std::string, std::uint64_t>& rejected)
+  WindowedText(OpenFile& file, const ScanOptions& options, std::map<std::string, std::uint64_t>& rejected)
       : file_(file), detect_(options), rejected_(rejected) {}
 
   // False when re-reading for a line count failed (then err is set).
@@ -74,7 +75,7 @@ class WindowedText {
     return true;
   }
 
-  SourceFile& file_;
+  OpenFile& file_;
   DetectContext detect_;  // the scan's detectors and caches
   std::map<std::string, std::uint64_t>& rejected_;
   std::vector<TextHit> hits_;
@@ -85,7 +86,7 @@ class WindowedText {
 
 // Whether a large file must be read whole: its head announces a format whose parser needs all
 // of it (an archive, when archives are read; a key store; a binary key or DER object).
-ReadStatus needs_whole_read(SourceFile& file, const ScanOptions& options, bool& whole, int& err) {
+ReadStatus needs_whole_read(OpenFile& file, const ScanOptions& options, bool& whole, int& err) {
   char head[kHeadSize];
   std::size_t got = 0;
   if (const auto st = file.read_at(0, head, sizeof head, got, err); st != ReadStatus::ok) return st;
@@ -99,15 +100,24 @@ ReadStatus needs_whole_read(SourceFile& file, const ScanOptions& options, bool& 
 FileScanOutcome scan_file(const std::string& path, const std::string& relative_path, const ScanOptions& options,
                           ReadBuffer& buffer, std::vector<Finding>& out, ScanStats& stats,
                           const std::function<void(std::uint64_t)>& reserve, const std::function<bool()>& keep_going) {
+  LocalSource local;
+  return scan_file(local, path, relative_path, options, buffer, out, stats, reserve, keep_going);
+}
+
+FileScanOutcome scan_file(FileSource& source, const std::string& path, const std::string& relative_path,
+                          const ScanOptions& options, ReadBuffer& buffer, std::vector<Finding>& out, ScanStats& stats,
+                          const std::function<void(std::uint64_t)>& reserve, const std::function<bool()>& keep_going) {
   FileScanOutcome r;
   auto failed = [&](ReadStatus st) {
     r.status = st;
-    ++stats.skipped[std::string(to_string(st))];
+    count_skip(stats, skip_reason(st));
     return r;
   };
   FileFacts facts;
-  SourceFile file;
-  if (const auto st = file.open(path, options.max_size, facts, r.err); st != ReadStatus::ok) return failed(st);
+  std::unique_ptr<OpenFile> opened;
+  if (const auto st = source.open_file(path, options.max_size, facts, r.err, opened); st != ReadStatus::ok)
+    return failed(st);
+  OpenFile& file = *opened;
   bool whole = true;
   if (file.size() > kWindowThreshold) {
     if (const auto st = needs_whole_read(file, options, whole, r.err); st != ReadStatus::ok) return failed(st);
@@ -115,7 +125,7 @@ FileScanOutcome scan_file(const std::string& path, const std::string& relative_p
 
   if (whole) {
     if (const auto st = file.read_all(buffer, r.changed, r.err, reserve); st != ReadStatus::ok) return failed(st);
-    if (r.changed) ++stats.skipped["changed_during_scan"];
+    if (r.changed) count_skip(stats, SkipReason::changed_during_scan);
     scan_buffer(buffer.view(), path, relative_path, facts, options, out, stats);
     r.bytes = buffer.size();
     return r;
@@ -141,7 +151,7 @@ FileScanOutcome scan_file(const std::string& path, const std::string& relative_p
   });
   if (st != ReadStatus::ok) return failed(st);  // as a whole read that failed: nothing reported
   if (recount_failed) return failed(ReadStatus::io_error);
-  if (r.changed) ++stats.skipped["changed_during_scan"];
+  if (r.changed) count_skip(stats, SkipReason::changed_during_scan);
   ++stats.files_scanned;
   stats.bytes_scanned += r.bytes;
   ItemContext ctx;

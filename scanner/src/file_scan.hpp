@@ -9,6 +9,7 @@
 
 #include "file_source.hpp"
 #include "text_detect.hpp"
+#include "walk/source.hpp"
 
 #include <keyward/scanner/finding.hpp>
 #include <keyward/scanner/scan.hpp>
@@ -41,11 +42,17 @@ struct FileScanOutcome {
   std::size_t windows = 0;  // windows read; 0 when the file was read whole
 };
 
-// Scans the regular file at `path` and appends its findings (ids, locations, file facts).
-// Counts files_scanned and bytes_scanned, skipped[reason] when it cannot be read, and
-// skipped["changed_during_scan"]. `reserve` is called with the bytes the file will hold in
-// `buffer` before they are allocated (the scan's memory budget waits there); `keep_going` is
-// asked between windows (cancellation: the findings of the part read are kept).
+// Scans the regular file at `path` of `source` and appends its findings (ids, locations, file
+// facts). Counts files_scanned and bytes_scanned, the skip reason when it cannot be read, and
+// changed_during_scan. `reserve` is called with the bytes the file will hold in `buffer` before
+// they are allocated (the scan's memory budget waits there); `keep_going` is asked between
+// windows (cancellation: the findings of the part read are kept).
+FileScanOutcome scan_file(FileSource& source, const std::string& path, const std::string& relative_path,
+                          const ScanOptions& options, ReadBuffer& buffer, std::vector<Finding>& out, ScanStats& stats,
+                          const std::function<void(std::uint64_t)>& reserve = {},
+                          const std::function<bool()>& keep_going = {});
+
+// The same for a local file (the local file system as the source).
 FileScanOutcome scan_file(const std::string& path, const std::string& relative_path, const ScanOptions& options,
                           ReadBuffer& buffer, std::vector<Finding>& out, ScanStats& stats,
                           const std::function<void(std::uint64_t)>& reserve = {},

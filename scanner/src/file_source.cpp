@@ -11,17 +11,17 @@
 
 namespace keyward::scanner::detail {
 
-std::string_view to_string(ReadStatus s) noexcept {
+SkipReason skip_reason(ReadStatus s) noexcept {
   switch (s) {
-    case ReadStatus::ok: return "ok";
-    case ReadStatus::vanished: return "vanished";
-    case ReadStatus::permission_denied: return "permission_denied";
-    case ReadStatus::not_regular: return "changed_type";
-    case ReadStatus::too_large: return "too_large";
-    case ReadStatus::io_error: return "io_error";
-    case ReadStatus::changed: return "changed_during_scan";
+    case ReadStatus::vanished: return SkipReason::vanished;
+    case ReadStatus::permission_denied: return SkipReason::permission_denied;
+    case ReadStatus::not_regular: return SkipReason::changed_type;
+    case ReadStatus::too_large: return SkipReason::too_large;
+    case ReadStatus::changed: return SkipReason::changed_during_scan;
+    case ReadStatus::ok:
+    case ReadStatus::io_error: break;
   }
-  return "unknown";
+  return SkipReason::io_error;
 }
 
 namespace {
@@ -127,7 +127,7 @@ bool SourceFile::changed_since_open() const {
          now.st_mtim.tv_nsec != mtime_nsec_;
 }
 
-ReadStatus read_windows(SourceFile& file, const WindowLayout& layout, ReadBuffer& buffer, bool& changed, int& err,
+ReadStatus read_windows(OpenFile& file, const WindowLayout& layout, ReadBuffer& buffer, bool& changed, int& err,
                         const std::function<bool(const Window&)>& on_window) {
   changed = false;
   err = 0;

@@ -1,8 +1,11 @@
 // Reading one regular file safely: O_NOATIME where permitted, never following a symlink,
 // never blocking on a FIFO, never past the size limit, and noticing a file that changes or
 // vanishes while it is read; whole, or window by window so that memory does not grow with the
-// file (issue 5). Used by: file_scan.cpp (scan.cpp workers).
+// file (issue 5). OpenFile is what any file source (walk/source.hpp) hands the reader; SourceFile
+// is the local file system's. Used by: file_scan.cpp, walk/local_source.cpp (scan workers).
 #pragma once
+
+#include "walk/skip_reason.hpp"
 
 #include <keyward/scanner/finding.hpp>
 
@@ -48,30 +51,46 @@ class ReadBuffer {
 // What happened to one file.
 enum class ReadStatus { ok, vanished, permission_denied, not_regular, too_large, io_error, changed };
 
-// The stable stats key of a ReadStatus (skip reason).
-std::string_view to_string(ReadStatus s) noexcept;
+// The skip reason a ReadStatus other than ok is counted under.
+SkipReason skip_reason(ReadStatus s) noexcept;
 
-// An open regular file, checked with fstat against the size limit; closed when destroyed.
-class SourceFile {
+// An open regular file of some source (a local file, later an archive member or a git blob):
+// one virtual call per read, never per byte.
+class OpenFile {
+ public:
+  virtual ~OpenFile() = default;
+  // The size the file had when opened.
+  virtual std::uint64_t size() const noexcept = 0;
+  // Reads up to n bytes at `offset` (short only at the end of the file) into dst.
+  virtual ReadStatus read_at(std::uint64_t offset, char* dst, std::size_t n, std::size_t& got, int& err) = 0;
+  // Reads the whole file from the start into `buffer`, plus one byte to notice growth; `changed`
+  // as for read_file. `reserve` as for read_file.
+  virtual ReadStatus read_all(ReadBuffer& buffer, bool& changed, int& err,
+                              const std::function<void(std::uint64_t)>& reserve = {}) = 0;
+  // True when the file now has another size or mtime than at open.
+  virtual bool changed_since_open() const = 0;
+};
+
+// An open local regular file, checked with fstat against the size limit; closed when destroyed.
+class SourceFile final : public OpenFile {
  public:
   SourceFile() = default;
   SourceFile(const SourceFile&) = delete;
   SourceFile& operator=(const SourceFile&) = delete;
-  ~SourceFile();
+  ~SourceFile() override;
 
   // Opens `path` and fills `facts` from fstat; anything but ok leaves the file closed
   // (too_large: facts are filled all the same).
   ReadStatus open(const std::string& path, std::uint64_t max_size, FileFacts& facts, int& err);
   // The size fstat gave at open.
-  std::uint64_t size() const noexcept { return size_; }
-  // Reads up to n bytes at `offset` (short only at the end of the file) into dst.
-  ReadStatus read_at(std::uint64_t offset, char* dst, std::size_t n, std::size_t& got, int& err);
-  // Reads the whole file from the start into `buffer`, plus one byte to notice growth; `changed`
-  // as for read_file. `reserve` as for read_file.
+  std::uint64_t size() const noexcept override { return size_; }
+  // Reads up to n bytes at `offset` with pread.
+  ReadStatus read_at(std::uint64_t offset, char* dst, std::size_t n, std::size_t& got, int& err) override;
+  // Reads the whole file with read(), exactly the size fstat gave plus one byte.
   ReadStatus read_all(ReadBuffer& buffer, bool& changed, int& err,
-                      const std::function<void(std::uint64_t)>& reserve = {});
+                      const std::function<void(std::uint64_t)>& reserve = {}) override;
   // True when fstat now gives another size or mtime than at open.
-  bool changed_since_open() const;
+  bool changed_since_open() const override;
 
  private:
   int fd_ = -1;
@@ -100,7 +119,7 @@ struct Window {
 // once: a window keeps the tail of the one before) and calls `on_window` for each, in file order;
 // stops early, with ok, when it returns false. `changed` is set when the file ended before the
 // size fstat gave at open, grew past it, or its size or mtime moved by the end of the read.
-ReadStatus read_windows(SourceFile& file, const WindowLayout& layout, ReadBuffer& buffer, bool& changed, int& err,
+ReadStatus read_windows(OpenFile& file, const WindowLayout& layout, ReadBuffer& buffer, bool& changed, int& err,
                         const std::function<bool(const Window&)>& on_window);
 
 // Reads `path` into `buffer` (reused across calls) and fills `facts` from fstat.

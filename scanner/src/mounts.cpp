@@ -45,7 +45,7 @@ std::string unescape(std::string_view s) {
 MountTable MountTable::load(bool pseudo, bool network) {
   MountTable t;
   if (pseudo) {
-    for (const char* p : {"/proc", "/sys", "/dev"}) t.skip.emplace(p, "pseudo_fs");
+    for (const char* p : {"/proc", "/sys", "/dev"}) t.skip.emplace(p, SkipReason::pseudo_fs);
   }
   std::ifstream in("/proc/self/mountinfo");
   std::string line;
@@ -60,8 +60,8 @@ MountTable MountTable::load(bool pseudo, bool network) {
     std::string fstype;
     rest >> fstype;
     const std::string mp = unescape(mount_point);
-    if (pseudo && contains(kPseudo, fstype)) t.skip[mp] = "pseudo_fs";
-    else if (network && contains(kNetwork, fstype)) t.skip[mp] = "network_fs";
+    if (pseudo && contains(kPseudo, fstype)) t.skip[mp] = SkipReason::pseudo_fs;
+    else if (network && contains(kNetwork, fstype)) t.skip[mp] = SkipReason::network_fs;
   }
   return t;
 }

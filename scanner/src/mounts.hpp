@@ -2,14 +2,16 @@
 // file systems that a scan skips by default. Used by: scan.cpp.
 #pragma once
 
+#include "walk/skip_reason.hpp"
+
 #include <string>
 #include <unordered_map>
 
 namespace keyward::scanner::detail {
 
-// Why a mount point is skipped: "pseudo_fs", "network_fs", or empty when it is scanned.
+// Which mount points are skipped, and why (pseudo_fs or network_fs); others are scanned.
 struct MountTable {
-  std::unordered_map<std::string, std::string> skip;  // mount point -> reason
+  std::unordered_map<std::string, SkipReason> skip;  // mount point -> reason
 
   // Reads /proc/self/mountinfo (an empty table if it cannot be read) and adds /proc, /sys, /dev.
   static MountTable load(bool pseudo, bool network);

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 namespace keyward::scanner {
 namespace {
@@ -339,167 +340,208 @@ const ScanCache::Record& ScanCache::ref_record(const Ref& r, bool dir) const {
   return (dir ? shards_[r.src].dirs : shards_[r.src].files)[r.index];
 }
 
-void ScanCache::save(const std::string& path) const {
-  std::vector<std::unique_lock<std::mutex>> locks;
-  for (std::size_t i = 0; i < kShards; ++i) locks.emplace_back(shards_[i].mu);
-  bool fresh = false;
-  for (std::size_t i = 0; i < kShards; ++i) fresh = fresh || !shards_[i].files.empty() || !shards_[i].dirs.empty();
+// What save() writes: the files and directories kept, the files numbered in the order their
+// directories list them (the rest after), and the sizes of the areas.
+struct ScanCache::SavePlan {
+  std::vector<Ref> files, dirs;  // by hash, one a hash
+  std::vector<std::uint32_t> index_of;  // file -> its number in the file written
+  std::vector<std::uint32_t> order;     // number -> file
+  std::vector<std::uint32_t> listing_bytes;
+  std::vector<bool> keep_dir;
+  std::uint64_t names_size = 0, findings_size = 0;
+  std::size_t n_dirs = 0;
+
+  // The file of this hash, or files.size().
+  std::size_t file_of(std::uint64_t hash) const {
+    auto it = std::lower_bound(files.begin(), files.end(), hash, [](const Ref& r, std::uint64_t h) { return r.hash < h; });
+    return it != files.end() && it->hash == hash ? static_cast<std::size_t>(it - files.begin()) : files.size();
+  }
+};
+
+// The cache file being written: through one 1 MiB buffer (the joined file was as large again at
+// the peak) into path.tmp, renamed over path once it reached the disk.
+class ScanCache::Writer {
+ public:
+  explicit Writer(const std::string& path) : path_(path), tmp_(path + ".tmp") {
+    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd_ < 0)
+      throw std::runtime_error("cannot write the scan cache " + tmp_ + ": " + std::strerror(errno) +
+                               "; check that its directory exists and is writable");
+    ::fchmod(fd_, 0600);
+  }
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+  ~Writer() {
+    if (fd_ >= 0) {  // not committed: an exception is on its way
+      ::close(fd_);
+      ::unlink(tmp_.c_str());
+    }
+  }
+  void put(std::string_view bytes) {
+    buffer_.append(bytes);
+    if (buffer_.size() >= (1u << 20)) flush();
+  }
+  void put_record(const Record& r) { put(std::string_view(reinterpret_cast<const char*>(&r), sizeof r)); }
+  // Flushes, syncs (a full disk may only show here) and puts the file in place.
+  void commit() {
+    flush();
+    if (::fsync(fd_) != 0) fail("cannot write the scan cache " + tmp_);
+    if (::close(std::exchange(fd_, -1)) != 0) fail("cannot write the scan cache " + tmp_);
+    if (::rename(tmp_.c_str(), path_.c_str()) != 0) fail("cannot replace the scan cache " + path_);
+  }
+
+ private:
+  void flush() {
+    for (std::size_t written = 0; written < buffer_.size();) {
+      const ssize_t n = ::write(fd_, buffer_.data() + written, buffer_.size() - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) fail("cannot write the scan cache " + tmp_);
+      written += static_cast<std::size_t>(n);
+    }
+    buffer_.clear();
+  }
+  [[noreturn]] void fail(const std::string& what) {
+    const std::string err = std::strerror(errno);
+    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+    ::unlink(tmp_.c_str());
+    throw std::runtime_error(what + ": " + err);
+  }
+
+  std::string path_, tmp_;
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+// A rescan that changed nothing (every remembered file and directory seen unchanged, none new
+// or gone) leaves the file as it is: rewriting the same bytes was 8% of such a rescan.
+bool ScanCache::unchanged_since_load(const std::string& path) const {
+  if (loaded_from_.empty() || loaded_from_ != path) return false;
+  for (std::size_t i = 0; i < kShards; ++i)
+    if (!shards_[i].files.empty() || !shards_[i].dirs.empty()) return false;
   auto all_used = [](const std::unique_ptr<std::atomic<bool>[]>& used, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i)
       if (!used[i].load(std::memory_order_relaxed)) return false;
     return true;
   };
-  // A rescan that changed nothing (every remembered file and directory seen unchanged, none new
-  // or gone) leaves the file as it is: rewriting the same bytes was 8% of such a rescan.
-  if (!loaded_from_.empty() && loaded_from_ == path && !fresh && all_used(file_used_, n_files_) &&
-      all_used(dir_used_, n_dirs_))
-    return;
+  return all_used(file_used_, n_files_) && all_used(dir_used_, n_dirs_);
+}
 
-  // What is kept: every remembered entry seen unchanged, and every new one but those seen in
-  // the tick they changed; a new one replaces a remembered one of the same path. Only
-  // references (16 bytes each) are gathered: records and bytes are copied straight to the file.
+// What is kept: every remembered entry seen unchanged, and every new one but those seen in the
+// tick they changed; a new one replaces a remembered one of the same path. Only references
+// (16 bytes each) are gathered: records and bytes are copied straight to the file.
+std::vector<ScanCache::Ref> ScanCache::gather(bool dir) const {
   const std::int64_t racy_from = started_ns_ - kRacyNs;
-  auto gather = [&](bool dir) {
-    std::vector<Ref> refs;
-    for (std::uint32_t s = 0; s < kShards; ++s) {
-      const auto& recs = dir ? shards_[s].dirs : shards_[s].files;
-      for (std::uint32_t i = 0; i < recs.size(); ++i)
-        if (std::max(recs[i].mtime_ns, recs[i].ctime_ns) < racy_from) refs.push_back({recs[i].hash, s, i});
-    }
-    const auto& used = dir ? dir_used_ : file_used_;
-    const Record* old = dir ? dirs_ : files_;
-    for (std::uint32_t i = 0; i < (dir ? n_dirs_ : n_files_); ++i)
-      if (used[i].load(std::memory_order_relaxed)) refs.push_back({old[i].hash, kOld, i});
-    // By hash, new before remembered, then one a hash (a new look supersedes the old one).
-    std::stable_sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
-      return a.hash != b.hash ? a.hash < b.hash : (a.src != kOld && b.src == kOld);
-    });
-    refs.erase(std::unique(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) { return a.hash == b.hash; }),
-               refs.end());
-    return refs;
-  };
-  const std::vector<Ref> files = gather(false);
-  const std::vector<Ref> dirs = gather(true);
-  auto find_file = [&](std::uint64_t hash) -> std::size_t {
-    auto it = std::lower_bound(files.begin(), files.end(), hash, [](const Ref& r, std::uint64_t h) { return r.hash < h; });
-    return it != files.end() && it->hash == hash ? static_cast<std::size_t>(it - files.begin()) : files.size();
-  };
-  // Each directory's entries, decoded again per pass (no copy of every name is kept).
-  std::vector<CachedEntry> entries;
-  auto listing_of = [&](const Ref& d) {
-    Record r = ref_record(d, true);
-    r.offset = 0;
-    return decode_listing(data_of(d, true), r, entries);
-  };
+  std::vector<Ref> refs;
+  for (std::uint32_t s = 0; s < kShards; ++s) {
+    const auto& recs = dir ? shards_[s].dirs : shards_[s].files;
+    for (std::uint32_t i = 0; i < recs.size(); ++i)
+      if (std::max(recs[i].mtime_ns, recs[i].ctime_ns) < racy_from) refs.push_back({recs[i].hash, s, i});
+  }
+  const auto& used = dir ? dir_used_ : file_used_;
+  const Record* old = dir ? dirs_ : files_;
+  for (std::uint32_t i = 0; i < (dir ? n_dirs_ : n_files_); ++i)
+    if (used[i].load(std::memory_order_relaxed)) refs.push_back({old[i].hash, kOld, i});
+  // By hash, new before remembered, then one a hash (a new look supersedes the old one).
+  std::stable_sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
+    return a.hash != b.hash ? a.hash < b.hash : (a.src != kOld && b.src == kOld);
+  });
+  refs.erase(std::unique(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) { return a.hash == b.hash; }),
+             refs.end());
+  return refs;
+}
 
-  // Pass 1: number the files in the order their directories list them (the rest after), and
-  // size the areas.
-  std::vector<std::uint32_t> index_of(files.size(), CachedEntry::kNoFile), order;
-  order.reserve(files.size());
-  std::vector<std::uint32_t> listing_bytes(dirs.size(), 0);
-  std::vector<bool> keep_dir(dirs.size(), false);
-  std::uint64_t names_size = 0, findings_size = 0;
+// A directory's entries, decoded again per pass (no copy of every name is kept).
+bool ScanCache::listing_of(const Ref& d, std::vector<CachedEntry>& entries) const {
+  Record r = ref_record(d, true);
+  r.offset = 0;
+  return decode_listing(data_of(d, true), r, entries);
+}
+
+// Pass 1: number the files in the order their directories list them (the rest after), and size
+// the areas.
+ScanCache::SavePlan ScanCache::plan() const {
+  SavePlan p;
+  p.files = gather(false);
+  p.dirs = gather(true);
+  p.index_of.assign(p.files.size(), CachedEntry::kNoFile);
+  p.order.reserve(p.files.size());
+  p.listing_bytes.assign(p.dirs.size(), 0);
+  p.keep_dir.assign(p.dirs.size(), false);
   auto number = [&](std::size_t f) {
-    if (index_of[f] == CachedEntry::kNoFile) {
-      index_of[f] = static_cast<std::uint32_t>(order.size());
-      order.push_back(static_cast<std::uint32_t>(f));
-      findings_size += ref_record(files[f], false).length;
-    }
-    return index_of[f];
+    if (p.index_of[f] != CachedEntry::kNoFile) return;
+    p.index_of[f] = static_cast<std::uint32_t>(p.order.size());
+    p.order.push_back(static_cast<std::uint32_t>(f));
+    p.findings_size += ref_record(p.files[f], false).length;
   };
-  for (std::size_t d = 0; d < dirs.size(); ++d) {
-    if (!listing_of(dirs[d])) continue;  // a listing that does not decode is dropped
-    keep_dir[d] = true;
+  std::vector<CachedEntry> entries;
+  for (std::size_t d = 0; d < p.dirs.size(); ++d) {
+    if (!listing_of(p.dirs[d], entries)) continue;  // a listing that does not decode is dropped
+    p.keep_dir[d] = true;
+    ++p.n_dirs;
     for (const auto& e : entries) {
       if (e.type == DT_REG)
-        if (const std::size_t f = find_file(path_hash(e.name, dirs[d].hash)); f < files.size()) number(f);
-      listing_bytes[d] += static_cast<std::uint32_t>(kEntryHead + e.name.size() + 1);
+        if (const std::size_t f = p.file_of(path_hash(e.name, p.dirs[d].hash)); f < p.files.size()) number(f);
+      p.listing_bytes[d] += static_cast<std::uint32_t>(kEntryHead + e.name.size() + 1);
     }
-    names_size += listing_bytes[d];
+    p.names_size += p.listing_bytes[d];
   }
-  for (std::size_t f = 0; f < files.size(); ++f) number(f);  // files given as roots, or in dirs not kept
-  std::size_t n_dirs = 0;
-  for (bool k : keep_dir) n_dirs += k;
+  for (std::size_t f = 0; f < p.files.size(); ++f) number(f);  // files given as roots, or in dirs not kept
+  return p;
+}
 
+// Passes 2 to 5: the file records, the directory records, the names (with their files'
+// numbers) and what the files held.
+void ScanCache::write_areas(const SavePlan& p, Writer& out) const {
+  std::uint64_t offset = 0;
+  for (std::uint32_t f : p.order) {
+    Record r = ref_record(p.files[f], false);
+    r.offset = offset;
+    offset += r.length;
+    out.put_record(r);
+  }
+  offset = 0;
+  for (std::size_t d = 0; d < p.dirs.size(); ++d) {
+    if (!p.keep_dir[d]) continue;
+    Record r = ref_record(p.dirs[d], true);
+    r.offset = offset;
+    r.length = p.listing_bytes[d];
+    offset += r.length;
+    out.put_record(r);
+  }
+  std::vector<CachedEntry> entries;
+  std::string entry;
+  for (std::size_t d = 0; d < p.dirs.size(); ++d) {
+    if (!p.keep_dir[d] || !listing_of(p.dirs[d], entries)) continue;
+    for (const auto& e : entries) {
+      std::uint32_t index = CachedEntry::kNoFile;
+      if (e.type == DT_REG)
+        if (const std::size_t f = p.file_of(path_hash(e.name, p.dirs[d].hash)); f < p.files.size()) index = p.index_of[f];
+      entry.clear();
+      append_entry(entry, e.type, index, e.name);
+      out.put(entry);
+    }
+  }
+  for (std::uint32_t f : p.order) out.put(data_of(p.files[f], false));
+}
+
+void ScanCache::save(const std::string& path) const {
+  std::vector<std::unique_lock<std::mutex>> locks;
+  for (std::size_t i = 0; i < kShards; ++i) locks.emplace_back(shards_[i].mu);
+  if (unchanged_since_load(path)) return;
+  const SavePlan p = plan();
   // --cache pointed at some other file by mistake must not cost the user that file.
   if (!is_cache_or_absent(path))
     throw std::runtime_error("not writing the scan cache: " + path +
                              " exists and is not a keyward cache file; give --cache a new path");
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    throw std::runtime_error("cannot write the scan cache " + tmp + ": " + std::strerror(errno) +
-                             "; check that its directory exists and is writable");
-  ::fchmod(fd, 0600);
-  // Through one 1 MiB buffer: the joined file was as large again at the peak.
-  std::string buffer;
-  auto flush = [&] {
-    for (std::size_t written = 0; written < buffer.size();) {
-      const ssize_t n = ::write(fd, buffer.data() + written, buffer.size() - written);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        const std::string err = std::strerror(errno);
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        throw std::runtime_error("cannot write the scan cache " + tmp + ": " + err);
-      }
-      written += static_cast<std::size_t>(n);
-    }
-    buffer.clear();
-  };
-  auto put = [&](std::string_view bytes) {
-    buffer.append(bytes);
-    if (buffer.size() >= (1u << 20)) flush();
-  };
-  auto put_record = [&](const Record& r) { put(std::string_view(reinterpret_cast<const char*>(&r), sizeof r)); };
-
+  Writer out(path);
   std::string head = head_of(fingerprint_);
-  append_u64(head, order.size());
-  append_u64(head, n_dirs);
-  append_u64(head, names_size);
-  append_u64(head, findings_size);
-  put(head);
-  std::uint64_t offset = 0;
-  for (std::uint32_t f : order) {  // pass 2: the file records
-    Record r = ref_record(files[f], false);
-    r.offset = offset;
-    offset += r.length;
-    put_record(r);
-  }
-  offset = 0;
-  for (std::size_t d = 0; d < dirs.size(); ++d) {  // pass 3: the directory records
-    if (!keep_dir[d]) continue;
-    Record r = ref_record(dirs[d], true);
-    r.offset = offset;
-    r.length = listing_bytes[d];
-    offset += r.length;
-    put_record(r);
-  }
-  std::string entry;
-  for (std::size_t d = 0; d < dirs.size(); ++d) {  // pass 4: the names, with their files' numbers
-    if (!keep_dir[d] || !listing_of(dirs[d])) continue;
-    for (const auto& e : entries) {
-      std::uint32_t index = CachedEntry::kNoFile;
-      if (e.type == DT_REG)
-        if (const std::size_t f = find_file(path_hash(e.name, dirs[d].hash)); f < files.size()) index = index_of[f];
-      entry.clear();
-      append_entry(entry, e.type, index, e.name);
-      put(entry);
-    }
-  }
-  for (std::uint32_t f : order) put(data_of(files[f], false));  // pass 5: what the files held
-  flush();
-  // A full disk may only show here: a cache that did not reach it is not put in place.
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const std::string err = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    throw std::runtime_error("cannot write the scan cache " + tmp + ": " + err);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string err = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    throw std::runtime_error("cannot replace the scan cache " + path + ": " + err);
-  }
+  append_u64(head, p.order.size());
+  append_u64(head, p.n_dirs);
+  append_u64(head, p.names_size);
+  append_u64(head, p.findings_size);
+  out.put(head);
+  write_areas(p, out);
+  out.commit();
 }
 
 }  // namespace keyward::scanner

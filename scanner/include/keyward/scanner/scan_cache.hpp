@@ -124,6 +124,14 @@ class ScanCache {
   void add(std::uint64_t hash, const FileKey& key, std::string_view data, std::uint32_t count, bool dir);
   std::string_view data_of(const Ref& r, bool dir) const;
   const Record& ref_record(const Ref& r, bool dir) const;
+  // save() in steps: whether the file would not change, what is kept, in which order, written how.
+  struct SavePlan;
+  class Writer;
+  bool unchanged_since_load(const std::string& path) const;
+  std::vector<Ref> gather(bool dir) const;
+  bool listing_of(const Ref& dir, std::vector<CachedEntry>& entries) const;
+  SavePlan plan() const;
+  void write_areas(const SavePlan& plan, Writer& out) const;
 
   std::string fingerprint_;
   std::string loaded_from_;  // the path of a cache file read whole and valid; "" otherwise
