@@ -6,7 +6,7 @@
 macro(keyward_find_package name debian)
   find_package(${name} ${ARGN} QUIET)
   if(NOT ${name}_FOUND)
-    message(FATAL_ERROR "keyward needs ${name}: install the Debian package ${debian} "
+    message(FATAL_ERROR "keyward needs ${name}: install the Debian package(s) ${debian} "
                         "(`sudo apt-get install ${debian}`, or `make deps` for everything)")
   endif()
 endmacro()
@@ -15,7 +15,7 @@ endmacro()
 macro(keyward_pkg_check prefix module debian)
   pkg_check_modules(${prefix} QUIET IMPORTED_TARGET ${module})
   if(NOT ${prefix}_FOUND)
-    message(FATAL_ERROR "keyward needs ${module} (pkg-config): install the Debian package ${debian} "
+    message(FATAL_ERROR "keyward needs ${module} (pkg-config): install the Debian package(s) ${debian} "
                         "(`sudo apt-get install ${debian}`, or `make deps` for everything)")
   endif()
 endmacro()
@@ -23,7 +23,7 @@ endmacro()
 keyward_find_package(PkgConfig pkg-config)
 keyward_find_package(Threads libc6-dev)
 keyward_find_package(OpenSSL libssl-dev 3)
-keyward_find_package(Boost libboost1.81-dev 1.81 COMPONENTS filesystem)
+keyward_find_package(Boost "libboost1.81-dev libboost-filesystem1.81-dev libboost-url1.81-dev" 1.81 COMPONENTS filesystem url)
 keyward_find_package(fmt libfmt-dev)
 keyward_find_package(nlohmann_json nlohmann-json3-dev)
 keyward_find_package(CLI11 libcli11-dev)

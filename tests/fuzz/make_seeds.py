@@ -189,6 +189,27 @@ proxy: http://proxy:3128
           b"collector: https://c\nca: a\ncertificate: b\nkey: c\nstate_dir: d\nlimits: {io_class: idle}\nproxy: ~\n",
           b"6h", b"256MiB", b" 30 s ", b"1G"]
 
+    # What a pull request can commit and `keyward ci` reads: ignore files (patterns, NUL, paths),
+    # rule files (the built-in ones), baselines, allowlists and inline allows; and agent URLs.
+    repo = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    seeds["ignore_file_fuzzer"] = [
+        b"*.pem\n!keep.pem\n/build/\n**/secret/**\ndocs/*.key\n\\#literal\n\0a/b/key.pem\nbuild/x\nkeep.pem\n",
+        b"[a-c]*/**/z?.p12\n!**/fixtures/\n\0x/y/fixtures/z1.p12\nb/q/z2.p12\n",
+        b"**/**/**/a\0" + b"b/" * 40 + b"a\n"]
+    seeds["rule_yaml_fuzzer"] = [open(os.path.join(repo, "rules", f), "rb").read()
+                                 for f in ("builtin/detections.yaml", "builtin/policy.yaml", "factors.yaml",
+                                           "data/known-keys.txt")]
+    allow = ("schema: keyward.allowlist/v1\nallow:\n  - fingerprint: " + "ab" * 32 + "\n    path: \"keys/*\"\n"
+             "    reason: test\n    approved_by: a@example.org\n    requested_by: b@example.org\n"
+             "    expires: 2027-01-01\n")
+    baseline = json.dumps({"schema": "keyward.baseline/v1", "entries": [
+        {"fingerprint": "cd" * 32, "path": "a/first.pem", "rule": "private-key/pkcs8"},
+        {"fingerprint": "ef" * 32, "path": "lib.jar!keys/k.pem", "rule": "keystore/pkcs12"}]}, indent=2)
+    seeds["suppressions_fuzzer"] = [allow.encode(), baseline.encode(),
+                                    b"key: x\n# keyward:allow fixture for the parser tests\n-----BEGIN\n"]
+    seeds["agent_url_fuzzer"] = [b"https://collector.example:8443/api/v1/reports", b"http://[::1]:3128",
+                                 b"https://127.0.0.1/api/?since=4", b"HTTPS://c"]
+
     for name, items in seeds.items():
         d = os.path.join(a.out, name)
         os.makedirs(d, exist_ok=True)
