@@ -132,6 +132,11 @@ Baseline Baseline::parse(std::string_view text, const std::string& file_name) {
   } catch (const nlohmann::json::parse_error& e) {
     throw RuleError(file_name, line_at(text, e.byte), "json-syntax",
                     "not valid JSON: a baseline is written by `keyward baseline create`; regenerate it rather than edit it");
+  } catch (const nlohmann::json::exception&) {
+    // Syntax that parses but cannot be held, such as a number past a double's range (found by
+    // suppressions_fuzzer): the same answer, not an exception the CLI cannot name.
+    throw RuleError(file_name, 0, "json-syntax",
+                    "a value is out of range: a baseline is written by `keyward baseline create`; regenerate it");
   }
   const auto fail = [&](std::string code, std::string msg) { throw RuleError(file_name, 0, std::move(code), std::move(msg)); };
   if (!doc.is_object() || !doc.contains("schema") || doc["schema"] != kBaselineSchema)

@@ -4,12 +4,16 @@
 // are collapsed when patterns are loaded, and a step budget ends what is left (as no match).
 #pragma once
 
+#include <optional>
 #include <string>
 
 namespace keyward::rules::detail {
 
 // True when `pattern` matches all of `text`. With `pathname` false, '*' also matches '/'.
 bool wildmatch(const std::string& pattern, const std::string& text, bool pathname = true);
+
+// The same, or nullopt when the step budget ran out first (wildmatch then says no match).
+std::optional<bool> wildmatch_within_budget(const std::string& pattern, const std::string& text, bool pathname = true);
 
 // Rewrites repeated "**/" segments as one (same matches, without the exponential search).
 std::string collapse_double_stars(std::string pattern);

@@ -143,4 +143,11 @@ TEST_CASE("an unreadable or malformed baseline fails with an actionable error") 
   } catch (const RuleError& e) {
     CHECK(e.code == "missing-field");
   }
+  // A number past a double's range parses as JSON syntax but cannot be held (suppressions_fuzzer).
+  try {
+    Baseline::parse("{\"schema\": 1111111111111111111e11111, \"entries\": []}", "b.json");
+    FAIL("no error");
+  } catch (const RuleError& e) {
+    CHECK(e.code == "json-syntax");
+  }
 }

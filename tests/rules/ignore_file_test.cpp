@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <rules/support.hpp>
+#include "wildmatch.hpp"
 #include <support/temp_tree.hpp>
 
 #include <boost/filesystem.hpp>
@@ -218,4 +219,28 @@ TEST_CASE("pathological patterns finish quickly") {
   for (int i = 0; i < 200; ++i) deep += "d/";
   CHECK_FALSE(ig.ignored(deep + "y", false));
   CHECK(ig.ignored(deep + "z", false));
+}
+
+TEST_CASE("a pathological ignore pattern is cut off by the step budget while real patterns never reach it") {
+  namespace d = keyward::rules::detail;
+  // Many stars against a long path (what ignore_file_fuzzer found: seconds per match before
+  // characters counted as steps). A committed .keywardignore must not stall `keyward ci`.
+  std::string pattern, path;
+  for (int i = 0; i < 20; ++i) pattern += "**/*?*/";
+  pattern += "x";
+  for (int i = 0; i < 150; ++i) path += "ab/";
+  path += "y";
+  CHECK_FALSE(d::wildmatch_within_budget(pattern, path).has_value());
+  CHECK_FALSE(d::wildmatch(pattern, path));
+  const auto ignore = IgnoreFile::parse(pattern + "\n", ".keywardignore");
+  CHECK(ignore.ignoring_line(path, false) == 0);
+
+  // Patterns people write, against a path as deep as a scan allows, finish well within it.
+  std::string deep;
+  for (int i = 0; i < 400; ++i) deep += "dir" + std::to_string(i) + "/";
+  for (const std::string p : {"**/dir399/*.pem", "**/dir1*/**/*.pem", "dir0/**/dir2??/**", "*[0-9]/**/?.pem"}) {
+    const auto r = d::wildmatch_within_budget(p, deep + "k.pem");
+    CHECK(r.has_value());
+  }
+  CHECK(d::wildmatch_within_budget("**/dir399/*.pem", deep + "k.pem") == std::optional<bool>(true));
 }
