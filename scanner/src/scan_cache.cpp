@@ -1,5 +1,7 @@
 #include <keyward/scanner/scan_cache.hpp>
 
+#include <keyward/common/atomic_file.hpp>
+
 #include <keyward/scanner/scan.hpp>
 
 #include "finding_codec.hpp"
@@ -359,24 +361,11 @@ struct ScanCache::SavePlan {
 };
 
 // The cache file being written: through one 1 MiB buffer (the joined file was as large again at
-// the peak) into path.tmp, renamed over path once it reached the disk.
+// the peak) into an AtomicFile, put in place once it reached the disk.
 class ScanCache::Writer {
  public:
-  explicit Writer(const std::string& path) : path_(path), tmp_(path + ".tmp") {
-    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd_ < 0)
-      throw std::runtime_error("cannot write the scan cache " + tmp_ + ": " + std::strerror(errno) +
-                               "; check that its directory exists and is writable");
-    ::fchmod(fd_, 0600);
-  }
-  Writer(const Writer&) = delete;
-  Writer& operator=(const Writer&) = delete;
-  ~Writer() {
-    if (fd_ >= 0) {  // not committed: an exception is on its way
-      ::close(fd_);
-      ::unlink(tmp_.c_str());
-    }
-  }
+  explicit Writer(const std::string& path) : file_(open(path)) {}
+
   void put(std::string_view bytes) {
     buffer_.append(bytes);
     if (buffer_.size() >= (1u << 20)) flush();
@@ -385,30 +374,24 @@ class ScanCache::Writer {
   // Flushes, syncs (a full disk may only show here) and puts the file in place.
   void commit() {
     flush();
-    if (::fsync(fd_) != 0) fail("cannot write the scan cache " + tmp_);
-    if (::close(std::exchange(fd_, -1)) != 0) fail("cannot write the scan cache " + tmp_);
-    if (::rename(tmp_.c_str(), path_.c_str()) != 0) fail("cannot replace the scan cache " + path_);
+    file_.commit();
   }
 
  private:
-  void flush() {
-    for (std::size_t written = 0; written < buffer_.size();) {
-      const ssize_t n = ::write(fd_, buffer_.data() + written, buffer_.size() - written);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) fail("cannot write the scan cache " + tmp_);
-      written += static_cast<std::size_t>(n);
+  static common::AtomicFile open(const std::string& path) {
+    try {
+      return common::AtomicFile(path, 0600);
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error(std::string("cannot write the scan cache: ") + e.what() +
+                               "; check that its directory exists and is writable");
     }
+  }
+  void flush() {
+    file_.write(buffer_);
     buffer_.clear();
   }
-  [[noreturn]] void fail(const std::string& what) {
-    const std::string err = std::strerror(errno);
-    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
-    ::unlink(tmp_.c_str());
-    throw std::runtime_error(what + ": " + err);
-  }
 
-  std::string path_, tmp_;
-  int fd_ = -1;
+  common::AtomicFile file_;
   std::string buffer_;
 };
 

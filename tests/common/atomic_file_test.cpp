@@ -131,3 +131,26 @@ TEST_CASE("fsync of a missing directory names it") {
   CHECK_THROWS_WITH_AS(fsync_dir("/nonexistent-keyward-dir"), doctest::Contains("/nonexistent-keyward-dir"),
                        std::runtime_error);
 }
+
+TEST_CASE("a file written in parts replaces the old one only on commit, and an abandoned one leaves no trace") {
+  TempDir t;
+  const std::string path = t.path + "/scan.cache";
+  write_file_atomic(path, "old", 0600);
+  {
+    AtomicFile f(path, 0600);
+    f.write("new ");
+    f.write("contents");
+    CHECK(slurp(path) == "old");  // readers see the old file until commit
+    CHECK(t.names().size() == 2);
+    f.commit();
+    CHECK_THROWS_AS(f.write("more"), std::logic_error);
+  }
+  CHECK(slurp(path) == "new contents");
+  CHECK(t.names() == std::vector<std::string>{"scan.cache"});
+  {
+    AtomicFile f(path, 0600);
+    f.write("half");
+  }  // destroyed uncommitted, as when an exception is on its way
+  CHECK(slurp(path) == "new contents");
+  CHECK(t.names() == std::vector<std::string>{"scan.cache"});
+}

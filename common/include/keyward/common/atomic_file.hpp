@@ -1,7 +1,7 @@
 // Durable file writes: a temporary file in the target's directory (O_EXCL, O_NOFOLLOW,
 // O_CLOEXEC, the mode set with fchmod so umask does not change it), fsync'd, renamed into place,
 // then the directory fsync'd so the new name survives a crash (rename(2), fsync(2)).
-// Used by: the agent (spool, status, enrollment), the collector's CA files.
+// Used by: the agent (spool, status, enrollment), the collector's CA files, the scan cache.
 // Never follows a symlink, never leaves a temporary file behind on failure, never logs contents.
 #pragma once
 
@@ -9,6 +9,29 @@
 #include <string_view>
 
 namespace keyward::common {
+
+// A file being replaced atomically, written in parts: a temporary file beside `path` until
+// commit() fsyncs it, renames it over `path` and fsyncs the directory. Destroyed uncommitted (an
+// exception on its way), it removes the temporary file and `path` keeps its old contents.
+class AtomicFile {
+ public:
+  // Refuses a symlink at `path`; throws std::runtime_error naming the path.
+  AtomicFile(std::string path, unsigned mode);
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  ~AtomicFile();
+
+  // Appends `data`; throws std::runtime_error (with errno's text: a full disk says so).
+  void write(std::string_view data);
+  // Puts the file in place; throws as write() does, and then `path` is unchanged.
+  void commit();
+
+ private:
+  [[noreturn]] void fail(const std::string& what, const std::string& name, int err);
+
+  std::string path_, tmp_;
+  int fd_ = -1;
+};
 
 // Replaces `path` with `data` (mode `mode`) atomically: readers see the old file or the new one.
 // Refuses a symlink at `path`. Throws std::runtime_error naming the path; the old file is kept.
