@@ -3,6 +3,7 @@
 // prefilter and by the binary sniff, and the built-in list is consistent with tests/fuzz/.
 // The caches of a scan belong to that scan, or to the ScanMemo its caller keeps.
 #include "keyward_test_detector.hpp"
+#include "support/faulty_detector.hpp"
 
 #include "detectors/binary.hpp"
 #include "detectors/detector.hpp"
@@ -198,4 +199,32 @@ TEST_CASE("a scan's caches belong to the scan, or to the ScanMemo its caller kee
   // A scan without one keeps its caches to itself: the caller's memo stays empty.
   CHECK(scan_tree(tree, nullptr).findings.size() == 2);
   CHECK(memo.memos().certificates.size() == 0);
+}
+
+TEST_CASE("a detector that throws on one file costs that file only: counted as an error, keys elsewhere found") {
+  const auto list = t::with_faulty_detector();
+  const d::DetectorRegistry registry(list);
+  t::TempTree tree;
+  tree.write("a/server.key", t::pkcs8_pem(t::ec_p256()), 0600);
+  tree.write("b/broken.txt", "header\nKEYWARD-FAULT-BAD-ALLOC\n" + t::pkcs8_pem(t::rsa_2048()));
+  tree.write("c/odd.txt", "KEYWARD-FAULT-RUNTIME\n");
+  tree.write("d/deploy.pem", t::traditional_pem(t::rsa_2048()), 0600);
+
+  for (unsigned threads : {1u, 2u}) {
+    ScanOptions o;
+    o.roots = {tree.path()};
+    o.threads = threads;
+    o.detectors = &registry;
+    const ScanResult r = scan(o);
+    CHECK(r.complete);
+    CHECK(r.stats.errors == 2);
+    REQUIRE(r.errors.size() == 2);
+    std::set<std::string> failed;
+    for (const auto& e : r.errors) failed.insert(std::filesystem::path(e.path).filename().string());
+    CHECK(failed == std::set<std::string>{"broken.txt", "odd.txt"});
+    for (const auto& e : r.errors) CHECK(e.what.find("a detector failed while parsing") == std::string::npos);
+    std::set<std::string> found;
+    for (const auto& f : r.findings) found.insert(std::filesystem::path(f.location.path).filename().string());
+    CHECK(found == std::set<std::string>{"server.key", "deploy.pem"});  // a failed file's partial findings are dropped
+  }
 }

@@ -103,6 +103,7 @@ class Agent {
     opts.tool_version = KEYWARD_VERSION;
     opts.passwords = rules::builtin_passwords();
     opts.cancel = o_.stop;
+    opts.detectors = o_.detectors;
     Pacer pacer(c_.max_cpu_percent, o_.stop);
     if (c_.max_cpu_percent < 100) opts.pace = [&pacer] { pacer.pace(); };
     scanner::ScanCache cache = scanner::ScanCache::load(c_.cache_file(), scanner::ScanCache::fingerprint(opts));

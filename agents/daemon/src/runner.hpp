@@ -9,6 +9,10 @@
 #include <functional>
 #include <string_view>
 
+namespace keyward::scanner::detail {
+class DetectorRegistry;  // scanner/src/detectors/detector.hpp
+}
+
 namespace keyward::agent {
 
 // Exit codes of `keyward-agent run` (documented in --help and agents/README.md).
@@ -21,6 +25,7 @@ struct RunOptions {
   bool once = false;
   const std::atomic<bool>* stop = nullptr;  // set by SIGTERM/SIGINT: cancel the scan, end the loop
   std::function<void(std::string_view)> log;  // one line per event (default: stderr)
+  const scanner::detail::DetectorRegistry* detectors = nullptr;  // default: the built-in formats
 };
 
 // Runs until stopped (or once). Throws ConfigError / std::runtime_error for setup problems.
