@@ -9,6 +9,7 @@
 #include "detectors/detector.hpp"
 #include "detectors/memo.hpp"
 #include "support/keygen.hpp"
+#include "support/python_check.hpp"
 #include "support/temp_tree.hpp"
 
 #include <keyward/scanner/scan.hpp>
@@ -50,14 +51,8 @@ std::vector<const Finding*> with_rule(const ScanResult& r, std::string_view rule
   return out;
 }
 
-// The source tree: KEYWARD_SOURCE when set, else found from this file's name, which ninja gives
-// relative to the build directory (the parent of the test binary's bin/).
-std::filesystem::path source_tree() {
-  if (const char* s = std::getenv("KEYWARD_SOURCE")) return s;
-  std::filesystem::path file(__FILE__);
-  if (file.is_relative()) file = std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / file;
-  return file.lexically_normal().parent_path().parent_path().parent_path();  // tests/scanner/<file>
-}
+// The source tree this suite was built from.
+std::filesystem::path source_tree() { return t::source_dir(); }
 
 ScanResult scan_tree(const t::TempTree& tree, const d::DetectorRegistry* registry, ScanMemo* memo = nullptr) {
   ScanOptions o;

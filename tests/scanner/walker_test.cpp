@@ -10,6 +10,8 @@
 #include <keyward/scanner/scan.hpp>
 #include <keyward/scanner/scan_cache.hpp>
 
+#include "support/python_check.hpp"
+
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
@@ -240,14 +242,8 @@ TEST_CASE("every skip reason has a distinct JSON name and the findings schema li
   CHECK(d::to_json(d::SkipReason::changed_during_scan) == "changed_during_scan");
   CHECK(d::to_json(d::SkipReason::archive_unreadable) == "archive_unreadable");
 
-  // The schema next to this file: __FILE__ is absolute, or relative to the build directory, the
-  // parent of the suite's working directory (build/tests).
-  const std::string here(__FILE__);
-  const std::string docs = here.substr(0, here.rfind("/tests/scanner/")) + "/docs/findings.schema.json";
-  std::ifstream in;
-  if (const char* source = std::getenv("KEYWARD_SOURCE")) in.open(std::string(source) + "/docs/findings.schema.json");
-  if (!in.is_open()) in.open(docs);
-  if (!in.is_open()) in.open("../" + docs);
+  // The schema of the source tree this suite was built from.
+  std::ifstream in(keyward::test::source_dir() + "/docs/findings.schema.json");
   REQUIRE(in.is_open());
   const auto schema = nlohmann::json::parse(in);
   std::string listed;

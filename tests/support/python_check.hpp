@@ -20,10 +20,10 @@ inline std::string python() {
   return p != nullptr && *p != '\0' ? p : "/usr/bin/python3";
 }
 
-// The source tree (KEYWARD_SOURCE, set by ctest); empty when unknown.
+// The source tree: KEYWARD_SOURCE when set, else the one this suite was built from.
 inline std::string source_dir() {
   const char* p = std::getenv("KEYWARD_SOURCE");
-  return p != nullptr ? p : "";
+  return p != nullptr && *p != '\0' ? p : KEYWARD_TEST_SOURCE_DIR;
 }
 
 inline std::string shell_quote(const std::string& s) {
