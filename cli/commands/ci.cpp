@@ -11,6 +11,7 @@
 #include <keyward/rules/score_context.hpp>
 #include <keyward/rules/severity.hpp>
 #include <keyward/scanner/scan.hpp>
+#include <keyward/scanner/skip_reason.hpp>
 #include <keyward/version.hpp>
 
 #include <fmt/format.h>
@@ -115,7 +116,7 @@ scanner::ScanResult scan_repository(const CiCommand& cmd, const ci::GitRepo& rep
     } else {
       ci::HistoryStats hs;
       scan_blobs([&](const auto& fn) { repo.for_each_history_blob(opts.max_size, fn, hs); }, opts, root, result);
-      if (hs.skipped_large != 0) result.stats.skipped["too_large"] += hs.skipped_large;
+      if (hs.skipped_large != 0) scanner::count_skip(result.stats, scanner::SkipReason::too_large, hs.skipped_large);
       if (repo.is_shallow())
         std::fprintf(stderr, "keyward: this clone is shallow: --history saw only part of the history "
                              "(run `git fetch --unshallow` first for all of it)\n");

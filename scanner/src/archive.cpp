@@ -5,7 +5,7 @@
 
 #include "file_source.hpp"
 #include "openssl/handles.hpp"
-#include "walk/skip_reason.hpp"
+#include <keyward/scanner/skip_reason.hpp>
 
 #include <archive.h>
 #include <archive_entry.h>

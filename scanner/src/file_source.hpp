@@ -5,7 +5,7 @@
 // is the local file system's. Used by: file_scan.cpp, walk/local_source.cpp (scan workers).
 #pragma once
 
-#include "walk/skip_reason.hpp"
+#include <keyward/scanner/skip_reason.hpp>
 
 #include <keyward/scanner/finding.hpp>
 

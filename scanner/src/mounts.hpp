@@ -2,7 +2,7 @@
 // file systems that a scan skips by default. Used by: scan.cpp.
 #pragma once
 
-#include "walk/skip_reason.hpp"
+#include <keyward/scanner/skip_reason.hpp>
 
 #include <string>
 #include <unordered_map>

@@ -2,7 +2,7 @@
 // as a layer on the source, and the skip reasons' JSON names.
 #include "walk/cached_source.hpp"
 #include "walk/local_source.hpp"
-#include "walk/skip_reason.hpp"
+#include <keyward/scanner/skip_reason.hpp>
 #include "walk/walker.hpp"
 #include "support/keygen.hpp"
 #include "support/temp_tree.hpp"
@@ -236,11 +236,11 @@ TEST_CASE("without a cache the walker takes no stat per entry") {
 }
 
 TEST_CASE("every skip reason has a distinct JSON name and the findings schema lists exactly those names") {
-  std::set<std::string_view> names(d::kSkipReasonNames.begin(), d::kSkipReasonNames.end());
-  CHECK(names.size() == d::kSkipReasonNames.size());
-  CHECK(d::to_json(d::SkipReason::excluded) == "excluded");
-  CHECK(d::to_json(d::SkipReason::changed_during_scan) == "changed_during_scan");
-  CHECK(d::to_json(d::SkipReason::archive_unreadable) == "archive_unreadable");
+  std::set<std::string_view> names(keyward::scanner::kSkipReasonNames.begin(), keyward::scanner::kSkipReasonNames.end());
+  CHECK(names.size() == keyward::scanner::kSkipReasonNames.size());
+  CHECK(keyward::scanner::to_json(keyward::scanner::SkipReason::excluded) == "excluded");
+  CHECK(keyward::scanner::to_json(keyward::scanner::SkipReason::changed_during_scan) == "changed_during_scan");
+  CHECK(keyward::scanner::to_json(keyward::scanner::SkipReason::archive_unreadable) == "archive_unreadable");
 
   // The schema of the source tree this suite was built from.
   std::ifstream in(keyward::test::source_dir() + "/docs/findings.schema.json");
@@ -269,7 +269,7 @@ TEST_CASE("every skip reason has a distinct JSON name and the findings schema li
     documented.insert(listed.substr(at, end - at));
     at = end + 2;
   }
-  const std::set<std::string> ours(d::kSkipReasonNames.begin(), d::kSkipReasonNames.end());
+  const std::set<std::string> ours(keyward::scanner::kSkipReasonNames.begin(), keyward::scanner::kSkipReasonNames.end());
   CHECK(documented == ours);
 }
 

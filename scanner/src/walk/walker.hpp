@@ -9,7 +9,7 @@
 #include "file_source.hpp"
 #include "memory_budget.hpp"
 #include "mounts.hpp"
-#include "walk/skip_reason.hpp"
+#include <keyward/scanner/skip_reason.hpp>
 #include "walk/source.hpp"
 
 #include <keyward/scanner/finding.hpp>

@@ -1,7 +1,8 @@
 // Why the scan did not read a file, a directory or an archive member: the keys of
 // scan.stats.skipped in every report (docs/findings.schema.json lists the same names). Used by:
-// the walker, file_scan.cpp, archive.cpp, mounts.cpp, scan.cpp. A name here is part of the
-// report format: never rename one; a new reason is added at the end and to the schema.
+// the walker, file_scan.cpp, archive.cpp, mounts.cpp, scan.cpp, and `keyward ci` (blobs over the
+// size limit in history). A name here is part of the report format: never rename one; a new
+// reason is added at the end and to the schema.
 #pragma once
 
 #include <keyward/scanner/finding.hpp>
@@ -11,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace keyward::scanner::detail {
+namespace keyward::scanner {
 
 // One skip reason; each value is spelled as its JSON name (kSkipReasonNames, in the same order).
 enum class SkipReason : unsigned char {
@@ -58,4 +59,4 @@ inline void count_skip(ScanStats& stats, SkipReason r, std::uint64_t n = 1) {
   stats.skipped[std::string(to_json(r))] += n;
 }
 
-}  // namespace keyward::scanner::detail
+}  // namespace keyward::scanner
