@@ -3,7 +3,7 @@
 # universal-ctags' start and end lines, and exits 1 when one is not in the allowed list.
 # Usage: scripts/function-lengths.sh [LIMIT]   (default 80, see CONTRIBUTING.md "Style")
 # The allowed list (scripts/function-lengths.allow) holds the format parsers where one long linear
-# parse reads best (JKS, PGP, PKCS#12, PPK) and ports of reference algorithms, each with its reason.
+# parse reads best (JKS, PGP, PKCS#12, PPK), each with its reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 limit=${1:-80}
