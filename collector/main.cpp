@@ -48,13 +48,17 @@ CLI::App* with_config_and_id(CLI::App* sub, Options& o, const char* what) {
 }
 
 CLI::App* add_init(CLI::App& app, Options& o) {
-  CLI::App* init = app.add_subcommand("init", "Make the CA, server certificate, collector.yaml, database and a first admin token");
+  CLI::App* init =
+      app.add_subcommand("init", "Make the CA, server certificate, collector.yaml, database and a first admin token");
   init->add_option("--dir", o.dir, "Data directory (created 0700)")->required();
   init->add_option("--listen", o.listen, "host:port to listen on")->capture_default_str();
-  init->add_option("--san", o.sans, "Name or IP address in the server certificate (repeat); default: localhost, 127.0.0.1, ::1, the host name");
+  init->add_option(
+      "--san", o.sans,
+      "Name or IP address in the server certificate (repeat); default: localhost, 127.0.0.1, ::1, the host name");
   init->add_option("--ca-cert", o.ca_cert, "Bring your own CA certificate (PEM) instead of making one");
   init->add_option("--ca-key", o.ca_key, "Its private key (PEM, unencrypted, mode 0600)");
-  init->add_flag("--force", o.force, "Replace an existing CA, server certificate and config (agents must enroll again)");
+  init->add_flag("--force", o.force,
+                 "Replace an existing CA, server certificate and config (agents must enroll again)");
   init->footer("Prints the config path, the CA file to hand to agents and an admin token (shown once).");
   return init;
 }
@@ -62,14 +66,16 @@ CLI::App* add_init(CLI::App& app, Options& o) {
 void add_token_commands(CLI::App& app, Options& o, std::vector<Command>& commands) {
   CLI::App* token = app.add_subcommand("token", "API and enrollment tokens");
   token->require_subcommand(1);
-  CLI::App* create = with_config(token->add_subcommand("create", "Create a token; its secret is printed once on stdout"), o);
+  CLI::App* create =
+      with_config(token->add_subcommand("create", "Create a token; its secret is printed once on stdout"), o);
   create->add_option("--role", o.role, "viewer | analyst | approver | admin");
   create->add_option("--name", o.name, "Who or what holds it (e.g. grafana, alice)");
-  create->add_option("--ttl", o.ttl, "Lifetime: N[s|m|h|d]; default 90d for API tokens (0: never), 24h for enrollment tokens");
+  create->add_option("--ttl", o.ttl,
+                     "Lifetime: N[s|m|h|d]; default 90d for API tokens (0: never), 24h for enrollment tokens");
   create->add_flag("--enrollment", o.enrollment, "A one-time token to enroll one agent (kwe_...)");
   commands.push_back({create, cmd::run_token_create});
-  commands.push_back({with_config(token->add_subcommand("list", "List API tokens (never their secrets)"), o),
-                      cmd::run_token_list});
+  commands.push_back(
+      {with_config(token->add_subcommand("list", "List API tokens (never their secrets)"), o), cmd::run_token_list});
   commands.push_back(
       {with_config_and_id(token->add_subcommand("revoke", "Revoke an API token by id"), o, "Token id (token list)"),
        cmd::run_token_revoke});
@@ -87,8 +93,8 @@ void add_agents_commands(CLI::App& app, Options& o, std::vector<Command>& comman
       {with_config_and_id(agents->add_subcommand("revoke", "Revoke an agent (its next request is refused)"), o,
                           "Agent id"),
        cmd::run_agents_revoke});
-  CLI::App* tag =
-      with_config_and_id(agents->add_subcommand("tag", "Set an agent's tags (replaces them; e.g. build)"), o, "Agent id");
+  CLI::App* tag = with_config_and_id(agents->add_subcommand("tag", "Set an agent's tags (replaces them; e.g. build)"),
+                                     o, "Agent id");
   tag->add_option("TAG", o.tags, "Tags; none clears them");
   commands.push_back({tag, cmd::run_agents_tag});
 }
@@ -96,18 +102,19 @@ void add_agents_commands(CLI::App& app, Options& o, std::vector<Command>& comman
 void add_audit_commands(CLI::App& app, Options& o, std::vector<Command>& commands) {
   CLI::App* audit = app.add_subcommand("audit", "The hash-chained audit log");
   audit->require_subcommand(1);
-  CLI::App* verify =
-      with_config(audit->add_subcommand("verify", "Recompute the chain; exit 1 when an entry was changed or removed"), o);
+  CLI::App* verify = with_config(
+      audit->add_subcommand("verify", "Recompute the chain; exit 1 when an entry was changed or removed"), o);
   verify->add_option("--head", o.head_file, "A head exported earlier by `audit head`: also detects a cut-off tail");
   commands.push_back({verify, cmd::run_audit_verify});
   commands.push_back(
-      {with_config(audit->add_subcommand("head", "Print the last entry's {seq, hash} as JSON (keep it somewhere safe)"), o),
+      {with_config(audit->add_subcommand("head", "Print the last entry's {seq, hash} as JSON (keep it somewhere safe)"),
+                   o),
        cmd::run_audit_head});
 }
 
 CLI::App* add_report(CLI::App& app, Options& o) {
-  CLI::App* report =
-      with_config(app.add_subcommand("report", "Print the fleet report from the database (reads only; never a secret)"), o);
+  CLI::App* report = with_config(
+      app.add_subcommand("report", "Print the fleet report from the database (reads only; never a secret)"), o);
   report->add_option("-f,--format", o.format, "text (aligned tables) | json (one keyward.fleet-report/v1 object)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -132,8 +139,8 @@ int main(int argc, char** argv) {
   app.footer(kFooter);
 
   std::vector<Command> commands;
-  commands.push_back({with_config(app.add_subcommand("serve", "Run the HTTPS server until SIGINT/SIGTERM"), o),
-                      cmd::run_serve});
+  commands.push_back(
+      {with_config(app.add_subcommand("serve", "Run the HTTPS server until SIGINT/SIGTERM"), o), cmd::run_serve});
   commands.push_back({add_init(app, o), cmd::run_init});
   add_token_commands(app, o, commands);
   add_agents_commands(app, o, commands);
@@ -150,7 +157,9 @@ int main(int argc, char** argv) {
     for (const Command& c : commands)
       if (c.app->parsed()) return c.run(o);
     if (!o.config.empty()) return cmd::run_serve(o);
-    std::fprintf(stderr, "keyward-collector: give a command (serve, init, token, agents, audit, report) or --config F to serve; see --help\n");
+    std::fprintf(stderr,
+                 "keyward-collector: give a command (serve, init, token, agents, audit, report) or --config F to "
+                 "serve; see --help\n");
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "keyward-collector: %s\n", e.what());

@@ -104,8 +104,9 @@ CLI::App* add_enroll_command(CLI::App& app, keyward::agent::EnrollOptions& eo, s
   cmd->add_option("--config-out", eo.config_out, "Write the agent's config here")->type_name("FILE");
   cmd->add_option("--proxy", eo.proxy, "HTTP proxy for CONNECT, http://host:port");
   cmd->add_flag("--force", eo.force, "Replace an existing enrollment (makes a new key)");
-  cmd->footer("The key is made on this host (EC P-256, mode 0600) and never leaves it; the token is "
-              "used once and never written anywhere.");
+  cmd->footer(
+      "The key is made on this host (EC P-256, mode 0600) and never leaves it; the token is "
+      "used once and never written anywhere.");
   return cmd;
 }
 
@@ -123,10 +124,11 @@ int run_enroll(keyward::agent::EnrollOptions& eo, const std::string& token_file)
                 r.config.certificate.c_str());
     if (!eo.config_out.empty()) std::printf("config: %s\n", eo.config_out.c_str());
     if (r.status == "pending" || r.status.empty())
-      std::printf("status: pending, waiting for an admin to approve "
-                  "(keyward-collector agents approve --config ... %s)\n", r.agent_id.c_str());
-    else
-      std::printf("status: %s\n", r.status.c_str());
+      std::printf(
+          "status: pending, waiting for an admin to approve "
+          "(keyward-collector agents approve --config ... %s)\n",
+          r.agent_id.c_str());
+    else std::printf("status: %s\n", r.status.c_str());
     return 0;
   } catch (const std::runtime_error& e) {
     std::fprintf(stderr, "keyward-agent: %s\n", e.what());
@@ -137,7 +139,8 @@ int run_enroll(keyward::agent::EnrollOptions& eo, const std::string& token_file)
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"keyward-agent: scans this host for keys and certificates on a schedule and reports to keyward-collector"};
+  CLI::App app{
+      "keyward-agent: scans this host for keys and certificates on a schedule and reports to keyward-collector"};
   app.set_version_flag("--version", KEYWARD_VERSION);
   app.footer(kFooter);
   std::string config_file;

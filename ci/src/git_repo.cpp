@@ -18,9 +18,7 @@ struct GitRepo::Impl {
 
 namespace {
 
-bool is_file_mode(std::uint16_t mode) {
-  return mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE;
-}
+bool is_file_mode(std::uint16_t mode) { return mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE; }
 
 // Paths ending in '/' are untracked directories git does not descend into (nested repositories).
 bool is_directory_entry(const char* path) {
@@ -86,8 +84,8 @@ std::string shallow_message(git_repository* repo, const std::string& ref) {
   } else {
     fetch = "git fetch --deepen=50 " + remote;
   }
-  return "'" + ref + "' is not in the history of this shallow clone: run `" + fetch +
-         "` (or `git fetch --unshallow " + remote + "` for all of it), then run again";
+  return "'" + ref + "' is not in the history of this shallow clone: run `" + fetch + "` (or `git fetch --unshallow " +
+         remote + "` for all of it), then run again";
 }
 
 // Resolves ref to a tree, with the shallow-clone diagnosis.
@@ -98,14 +96,13 @@ TreePtr resolve_tree(git_repository* repo, const std::string& ref) {
   if (rc == GIT_ENOTFOUND || rc == GIT_EAMBIGUOUS) {
     const std::string why = last_error_message();  // before another call resets it
     if (git_repository_is_shallow(repo) == 1) throw ShallowHistory(shallow_message(repo, ref));
-    throw GitError("unknown git ref '" + ref + "' (" + why + "): check the name with `git rev-parse --verify " +
-                   ref + "`, or fetch it first");
+    throw GitError("unknown git ref '" + ref + "' (" + why + "): check the name with `git rev-parse --verify " + ref +
+                   "`, or fetch it first");
   }
   check(rc, "resolving git ref '" + ref + "'");
   git_object* tree = nullptr;
   const int prc = git_object_peel(&tree, obj.get(), GIT_OBJECT_TREE);
-  if (prc == GIT_ENOTFOUND && git_repository_is_shallow(repo) == 1)
-    throw ShallowHistory(shallow_message(repo, ref));
+  if (prc == GIT_ENOTFOUND && git_repository_is_shallow(repo) == 1) throw ShallowHistory(shallow_message(repo, ref));
   check(prc, "'" + ref + "' does not name a commit or tree");
   return TreePtr(reinterpret_cast<git_tree*>(tree));
 }
@@ -267,7 +264,7 @@ class HistoryWalk {
   HistoryStats& stats_;
   OidSet seen_;        // blobs handed over, skipped or missing
   OidSet seen_trees_;  // trees whose blobs have all been visited
-  GitBlob blob_;  // reused so its buffer is allocated once (bounded by max_size)
+  GitBlob blob_;       // reused so its buffer is allocated once (bounded by max_size)
   std::vector<std::pair<git_oid, std::string>> ref_trees_;
   std::vector<std::pair<git_oid, std::string>> ref_blobs_;
 };

@@ -83,8 +83,8 @@ CLI::App* add_ci_command(CLI::App& app, CiCommand& cmd) {
       ->capture_default_str();
   sub->add_option("--baseline", cmd.baseline, "Only findings not in this baseline count")->type_name("FILE");
   sub->add_option("--allowlist", cmd.allowlist, "Central allowlist of key fingerprints (YAML)")->type_name("FILE");
-  auto* since = sub->add_option("--since", cmd.since, "Only files changed since this ref (e.g. origin/main)")
-                    ->type_name("REF");
+  auto* since =
+      sub->add_option("--since", cmd.since, "Only files changed since this ref (e.g. origin/main)")->type_name("REF");
   auto* staged = sub->add_flag("--staged", cmd.staged, "Scan the index (pre-commit), not the working tree");
   auto* history = sub->add_flag("--history", cmd.history, "Scan every blob reachable from any ref, once");
   since->excludes(staged)->excludes(history);
@@ -118,8 +118,9 @@ scanner::ScanResult scan_repository(const CiCommand& cmd, const ci::GitRepo& rep
       scan_blobs([&](const auto& fn) { repo.for_each_history_blob(opts.max_size, fn, hs); }, opts, root, result);
       if (hs.skipped_large != 0) scanner::count_skip(result.stats, scanner::SkipReason::too_large, hs.skipped_large);
       if (repo.is_shallow())
-        std::fprintf(stderr, "keyward: this clone is shallow: --history saw only part of the history "
-                             "(run `git fetch --unshallow` first for all of it)\n");
+        std::fprintf(stderr,
+                     "keyward: this clone is shallow: --history saw only part of the history "
+                     "(run `git fetch --unshallow` first for all of it)\n");
     }
     scanner::pair_findings(result.findings);
     result.finished_at = now_seconds();
@@ -194,7 +195,8 @@ int run_ci(const CiCommand& cmd) {
 }
 
 CLI::App* add_baseline_command(CLI::App& app, BaselineCommand& cmd, CLI::App*& create, CLI::App*& update) {
-  CLI::App* sub = app.add_subcommand("baseline", "Record the findings a repository has now, so that the gate only fails on new ones");
+  CLI::App* sub = app.add_subcommand(
+      "baseline", "Record the findings a repository has now, so that the gate only fails on new ones");
   sub->require_subcommand(1);
   sub->footer(
       "The baseline is keyed on finding identity (key fingerprint + path relative to the repository),\n"
@@ -205,7 +207,8 @@ CLI::App* add_baseline_command(CLI::App& app, BaselineCommand& cmd, CLI::App*& c
     *target = sub->add_subcommand(is_update ? "update" : "create",
                                   is_update ? "Add new findings to an existing baseline and drop those gone"
                                             : "Write a baseline of the repository's current findings");
-    (*target)->add_option("path", cmd.path, "A directory inside the repository (or any directory)")
+    (*target)
+        ->add_option("path", cmd.path, "A directory inside the repository (or any directory)")
         ->capture_default_str();
     (*target)->add_option("-o,--output", cmd.output, "The baseline file")->capture_default_str();
     add_common_scan_flags(**target, cmd.common);

@@ -19,8 +19,9 @@ void add_common_scan_flags(CLI::App& cmd, CommonScanFlags& flags) {
   cmd.add_option("--rules", flags.rules_dirs, "Also load the rule files (*.yaml) in DIR (repeatable)")
       ->type_name("DIR")
       ->check(CLI::ExistingDirectory);
-  cmd.add_option("--passwords", flags.password_files,
-                 "More passwords to try on key stores, one per line (repeatable; the built-in common list is always tried)")
+  cmd.add_option(
+         "--passwords", flags.password_files,
+         "More passwords to try on key stores, one per line (repeatable; the built-in common list is always tried)")
       ->type_name("FILE")
       ->check(CLI::ExistingFile);
   cmd.add_option("--max-size", flags.max_size, "Skip files larger than this (e.g. 64M, 1G)")
@@ -28,8 +29,9 @@ void add_common_scan_flags(CLI::App& cmd, CommonScanFlags& flags) {
       ->default_str("64M");
   cmd.add_option("-j,--threads", flags.threads, "Worker threads (default: one per core)");
   cmd.add_flag("--no-archives", flags.no_archives, "Do not look inside zip/jar/apk/whl/tar archives and image layers");
-  cmd.add_flag("--no-nearby-passwords", flags.no_nearby_passwords,
-               "Do not try passwords found next to a store (gradle.properties, application.properties, server.xml, .env)");
+  cmd.add_flag(
+      "--no-nearby-passwords", flags.no_nearby_passwords,
+      "Do not try passwords found next to a store (gradle.properties, application.properties, server.xml, .env)");
 }
 
 rules::RuleSet load_rules(const std::vector<std::string>& dirs) {

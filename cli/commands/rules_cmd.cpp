@@ -34,7 +34,9 @@ int run_rules_list(const RulesCommand& cmd) {
   std::string out = "Detection rules\n";
   for (const auto& r : set.detections())
     out += fmt::format("  {:<32} {:<8} {}\n", r.id, rules::to_string(r.severity), r.title);
-  out += "\nRisk factors (score = sum of points, clipped to 0..100; critical >= 90, high >= 70, medium >= 40, low >= 15)\n";
+  out +=
+      "\nRisk factors (score = sum of points, clipped to 0..100; critical >= 90, high >= 70, medium >= 40, low >= "
+      "15)\n";
   for (const auto& f : set.factors()) out += fmt::format("  {:<34} {:+4d}  {}\n", f.id, f.points, f.why);
   if (!set.policies().empty()) {
     out += "\nPolicy rules\n";
@@ -52,8 +54,9 @@ int run_rules_test(const RulesCommand& cmd) {
   rules::RuleTestOptions o;
   o.only = cmd.only;
   o.on_result = [](const rules::ExampleResult& r) {
-    std::printf("%s %-32s %-8s %s%s%s\n", r.passed ? "ok  " : "FAIL", r.rule_id.c_str(), r.positive ? "positive" : "negative",
-                r.generate.c_str(), r.detail.empty() ? "" : "  -- ", r.detail.c_str());
+    std::printf("%s %-32s %-8s %s%s%s\n", r.passed ? "ok  " : "FAIL", r.rule_id.c_str(),
+                r.positive ? "positive" : "negative", r.generate.c_str(), r.detail.empty() ? "" : "  -- ",
+                r.detail.c_str());
   };
   const auto report = rules::run_rule_examples(set, o);
   for (const auto& id : report.without_examples) std::printf("note: rule %s has no positive example\n", id.c_str());
@@ -63,8 +66,9 @@ int run_rules_test(const RulesCommand& cmd) {
 
 CLI::App* add_explain_command(CLI::App& app, ExplainCommand& cmd) {
   CLI::App* sub = app.add_subcommand("explain", "Show why a finding scores what it does (scans PATHs to find it)");
-  sub->footer("ID is a finding id from a report (a unique prefix is enough).\n"
-              "Example: keyward explain 3f0c9a ~/projects/app");
+  sub->footer(
+      "ID is a finding id from a report (a unique prefix is enough).\n"
+      "Example: keyward explain 3f0c9a ~/projects/app");
   sub->add_option("id", cmd.id, "Finding id or a unique prefix of it")->required();
   sub->add_option("paths", cmd.paths, "Where to scan for it")->capture_default_str();
   add_common_scan_flags(*sub, cmd.common);
@@ -87,7 +91,8 @@ int run_explain(const ExplainCommand& cmd) {
     return 2;
   }
   const scanner::Finding& f = *matches.front();
-  std::string out = fmt::format("{}  {}\n", f.id, f.location.path + (f.location.member.empty() ? "" : "!" + f.location.member));
+  std::string out =
+      fmt::format("{}  {}\n", f.id, f.location.path + (f.location.member.empty() ? "" : "!" + f.location.member));
   out += fmt::format("rule {}  ({} {})\n", f.rule, scanner::to_string(f.kind), scanner::to_string(f.format));
   if (const auto* r = set.rule(f.rule)) out += r->title + "\n";
   if (f.risk) {

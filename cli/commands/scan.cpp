@@ -95,8 +95,7 @@ CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
   sub->add_option("-f,--format", cmd.format, "Report format")
       ->check(CLI::IsMember({"text", "json", "jsonl", "sarif", "junit"}))
       ->capture_default_str();
-  sub->add_option("-o,--output", cmd.output, "Write the report to FILE instead of standard output")
-      ->type_name("FILE");
+  sub->add_option("-o,--output", cmd.output, "Write the report to FILE instead of standard output")->type_name("FILE");
   sub->add_option("-e,--exclude", cmd.excludes,
                   "Skip files and directories matching GLOB (repeatable; a GLOB without '/' matches names)")
       ->type_name("GLOB");

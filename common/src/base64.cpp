@@ -32,7 +32,10 @@ std::optional<std::vector<std::uint8_t>> decode(std::string_view text, const std
   std::size_t pad = 0;
   for (char c : text) {
     if (is_space(c)) continue;
-    if (c == '=') { ++pad; continue; }
+    if (c == '=') {
+      ++pad;
+      continue;
+    }
     if (pad != 0) return std::nullopt;  // data after padding
     const std::int8_t v = table[static_cast<unsigned char>(c)];
     if (v < 0) return std::nullopt;

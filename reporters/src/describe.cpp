@@ -24,10 +24,8 @@ std::string upper(std::string s) {
 std::string key_type(const scanner::KeyFacts& k) {
   if (k.algorithm.empty()) return {};
   std::string s = upper(k.algorithm);
-  if (!k.curve.empty())
-    s += " " + k.curve;
-  else if (k.bits && k.algorithm.find("ed") == std::string::npos)
-    s += fmt::format(" {}", *k.bits);
+  if (!k.curve.empty()) s += " " + k.curve;
+  else if (k.bits && k.algorithm.find("ed") == std::string::npos) s += fmt::format(" {}", *k.bits);
   return s;
 }
 
@@ -36,8 +34,7 @@ std::string key_phrase(const Finding& f) {
   const auto type = key_type(*f.key);
   std::string s = f.key->encrypted ? "Encrypted " : "Unencrypted ";
   s += type.empty() ? "private key of a type hidden until decrypted" : type + " private key";
-  if (f.key->weak_password)
-    s += ", opened by a common or empty password,";
+  if (f.key->weak_password) s += ", opened by a common or empty password,";
   else if (!f.key->password_exposed_in.empty())
     s += ", opened by a password found in " + f.key->password_exposed_in + ",";
   return s;
@@ -47,14 +44,10 @@ std::string certificate_phrase(const Finding& f) {
   if (!f.certificate) return "Certificate";
   const auto& c = *f.certificate;
   std::string s;
-  if (c.trust_store)
-    s = "Trust-store certificate";
-  else if (c.code_signing())
-    s = "Code-signing certificate";
-  else if (c.is_ca)
-    s = "CA certificate";
-  else
-    s = "Certificate";
+  if (c.trust_store) s = "Trust-store certificate";
+  else if (c.code_signing()) s = "Code-signing certificate";
+  else if (c.is_ca) s = "CA certificate";
+  else s = "Certificate";
   if (!c.subject.empty()) s += " for " + c.subject;
   return s;
 }
@@ -66,12 +59,9 @@ std::string store_phrase(const Finding& f) {
   if (f.store) {
     const auto& st = *f.store;
     if (st.opened) {
-      if (!st.password_exposed_in.empty())
-        s += " opened by a password found in " + st.password_exposed_in;
-      else if (st.weak_password)
-        s += " opened by a common or empty password";
-      else
-        s += " (opened)";
+      if (!st.password_exposed_in.empty()) s += " opened by a password found in " + st.password_exposed_in;
+      else if (st.weak_password) s += " opened by a common or empty password";
+      else s += " (opened)";
     } else {
       s += " (locked)";
     }

@@ -31,7 +31,7 @@ std::string render_json(const scanner::ScanResult& result) {
   // The document is written finding by finding: a JSON tree of a whole machine's findings
   // would take several times the memory of the findings themselves.
   std::string head = dump(scanner::to_json(result, false), 2);  // "{\n  ...\n}"
-  head.resize(head.size() - 2);                                    // drop "\n}"
+  head.resize(head.size() - 2);                                 // drop "\n}"
   std::string out = std::move(head);
   out += ",\n  \"findings\": [";
   // A machine's thousands of findings are rendered in slices on every core, then joined in order.

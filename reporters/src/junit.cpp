@@ -29,26 +29,16 @@ std::string xml_escape(std::string_view s, bool attribute) {
       continue;
     }
     const bool allowed = cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp != 0xFFFE && cp != 0xFFFF);
-    if (!allowed)
-      out += kReplacement;
-    else if (cp == '&')
-      out += "&amp;";
-    else if (cp == '<')
-      out += "&lt;";
-    else if (cp == '>')
-      out += "&gt;";
-    else if (cp == '"')
-      out += "&quot;";
-    else if (cp == '\'')
-      out += "&apos;";
-    else if (attribute && cp == 0x9)
-      out += "&#9;";
-    else if (attribute && cp == 0xA)
-      out += "&#10;";
-    else if (attribute && cp == 0xD)
-      out += "&#13;";
-    else
-      out.append(s.substr(i, n));
+    if (!allowed) out += kReplacement;
+    else if (cp == '&') out += "&amp;";
+    else if (cp == '<') out += "&lt;";
+    else if (cp == '>') out += "&gt;";
+    else if (cp == '"') out += "&quot;";
+    else if (cp == '\'') out += "&apos;";
+    else if (attribute && cp == 0x9) out += "&#9;";
+    else if (attribute && cp == 0xA) out += "&#10;";
+    else if (attribute && cp == 0xD) out += "&#13;";
+    else out.append(s.substr(i, n));
     i += n;
   }
   return out;

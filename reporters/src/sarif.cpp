@@ -55,10 +55,8 @@ std::string percent_encode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (unsigned char c : s) {
-    if (std::isalnum(c) != 0 && c < 0x80)
-      out += static_cast<char>(c);
-    else if (c == '-' || c == '.' || c == '_' || c == '~' || c == '/')
-      out += static_cast<char>(c);
+    if (std::isalnum(c) != 0 && c < 0x80) out += static_cast<char>(c);
+    else if (c == '-' || c == '.' || c == '_' || c == '~' || c == '/') out += static_cast<char>(c);
     else {
       out += '%';
       out += hexd[c >> 4];

@@ -92,8 +92,7 @@ std::string severity_tag(const Finding& f, const Style& st) {
 std::string explanation(const Finding& f, const Style& st) {
   if (!f.risk) return {};
   std::string out;
-  for (const auto& x : f.risk->factors)
-    out += fmt::format("      {:+4d}  {}  {}\n", x.points, st.bold(x.id), x.why);
+  for (const auto& x : f.risk->factors) out += fmt::format("      {:+4d}  {}  {}\n", x.points, st.bold(x.id), x.why);
   if (!f.risk->remediation.empty()) out += "      fix: " + f.risk->remediation + "\n";
   return out;
 }
@@ -147,8 +146,9 @@ class TextReport {
     group();
     std::string out = sections();
     if (truststores_ != 0)
-      out += fmt::format("Trust stores without private keys: {} (inventory, not listed; --list-trust-store shows them)\n",
-                         truststores_);
+      out +=
+          fmt::format("Trust stores without private keys: {} (inventory, not listed; --list-trust-store shows them)\n",
+                      truststores_);
     if (trust_listed_out_ != 0)
       out += fmt::format("Trust-store certificates: {} (inventory, not listed; --list-trust-store shows them)\n\n",
                          trust_listed_out_);
@@ -206,11 +206,13 @@ class TextReport {
   // The lines of one finding: where, what, its file's mode and owner, then what goes with it.
   std::string finding(Kind kind, const Finding& f) {
     std::string line = "  " + severity_tag(f, st_) + where(f);
-    if (f.suppressed) line += "  " + st_.dim("(suppressed: " + f.suppressed->kind + ", " + f.suppressed->justification + ")");
+    if (f.suppressed)
+      line += "  " + st_.dim("(suppressed: " + f.suppressed->kind + ", " + f.suppressed->justification + ")");
     if (f.git) line += st_.dim("  (commit " + f.git->commit.substr(0, 12) + ", " + date(f.git->author_date) + ")");
     line += "\n    " + facts(kind, f);
     if (!f.encoding.empty()) line += "  (" + f.encoding + " in text)";
-    line += st_.dim(fmt::format("  mode {:04o} {}", f.file.mode, f.file.owner.empty() ? std::to_string(f.file.uid) : f.file.owner));
+    line += st_.dim(
+        fmt::format("  mode {:04o} {}", f.file.mode, f.file.owner.empty() ? std::to_string(f.file.uid) : f.file.owner));
     line += "\n";
     if (o_.explain) line += explanation(f, st_);
     if (kind == Kind::keystore) {
@@ -261,8 +263,8 @@ class TextReport {
     for (const auto& id : f.paired_with) {
       auto p = by_id_.find(id);
       if (p == by_id_.end() || !p->second->certificate) continue;
-      line += "    paired with certificate " + where(*p->second) + "\n      " + cert_line(*p->second->certificate, st_) +
-              "\n";
+      line += "    paired with certificate " + where(*p->second) + "\n      " +
+              cert_line(*p->second->certificate, st_) + "\n";
     }
     return line;
   }
@@ -295,7 +297,8 @@ class TextReport {
       sev.pop_back();
       out += sev + "\n";
     }
-    if (suppressed_ != 0) out += fmt::format("Suppressed (allowed, baselined or ignored; still listed): {}\n", suppressed_);
+    if (suppressed_ != 0)
+      out += fmt::format("Suppressed (allowed, baselined or ignored; still listed): {}\n", suppressed_);
     return out;
   }
 
@@ -323,7 +326,8 @@ class TextReport {
       out += s + "\n";
     }
     if (r_.stats.errors != 0) {
-      out += st_.yellow(fmt::format("Errors: {} (files or directories that could not be read)", r_.stats.errors)) + "\n";
+      out +=
+          st_.yellow(fmt::format("Errors: {} (files or directories that could not be read)", r_.stats.errors)) + "\n";
       std::size_t shown = 0;
       for (const auto& e : r_.errors) {
         if (++shown > 5) {

@@ -39,7 +39,8 @@ Allowlist Allowlist::parse(std::string_view text, const std::string& file_name) 
     if (e.fingerprint.rfind("sha256:", 0) == 0) e.fingerprint.erase(0, 7);
     if (!detail::is_sha256_hex(e.fingerprint))
       r.fail(fp.key, "bad-fingerprint",
-             "'" + e.fingerprint + "' is not a SHA-256 fingerprint: write the 64 hex digits of spki_sha256 or sha256 from the findings");
+             "'" + e.fingerprint +
+                 "' is not a SHA-256 fingerprint: write the 64 hex digits of spki_sha256 or sha256 from the findings");
     if (auto* x = find(f, "path")) {
       e.path = r.text(*x, "path");
       if (auto why = detail::glob_problem(e.path); !why.empty())
@@ -50,7 +51,8 @@ Allowlist Allowlist::parse(std::string_view text, const std::string& file_name) 
     if (auto* x = find(f, "requested_by")) {
       e.requested_by = r.text(*x, "requested_by");
       if (e.requested_by == e.approved_by)
-        r.fail(x->key, "self-approved", "requested and approved by " + e.approved_by + ": someone else must approve an exception");
+        r.fail(x->key, "self-approved",
+               "requested and approved by " + e.approved_by + ": someone else must approve an exception");
     }
     const auto& ex = *find(f, "expires");
     e.expires = r.text(ex, "expires");
@@ -95,18 +97,17 @@ std::vector<std::string> apply_allowlist(scanner::ScanResult& result, const Allo
     if (now >= e.expires_at) {
       std::size_t hit = 0;
       for (const auto& f : result.findings) hit += matches(f) ? 1 : 0;
-      warnings.push_back(e.file + ":" + std::to_string(e.line) + ": allow for " + e.fingerprint.substr(0, 16) + "... (" +
-                         e.reason + ", approved by " + e.approved_by + ") expired on " + e.expires +
-                         ": it no longer suppresses anything" +
-                         (hit != 0 ? " (" + std::to_string(hit) + " finding" + (hit == 1 ? "" : "s") + " now count)"
-                                   : std::string()) +
-                         "; renew it with a new approval or remove it");
+      warnings.push_back(
+          e.file + ":" + std::to_string(e.line) + ": allow for " + e.fingerprint.substr(0, 16) + "... (" + e.reason +
+          ", approved by " + e.approved_by + ") expired on " + e.expires + ": it no longer suppresses anything" +
+          (hit != 0 ? " (" + std::to_string(hit) + " finding" + (hit == 1 ? "" : "s") + " now count)" : std::string()) +
+          "; renew it with a new approval or remove it");
       continue;
     }
     for (auto& f : result.findings) {
       if (f.suppressed || !matches(f)) continue;
-      f.suppressed = scanner::Suppression{
-          "allowlist", e.reason + " (approved by " + e.approved_by + ", expires " + e.expires + ")"};
+      f.suppressed = scanner::Suppression{"allowlist",
+                                          e.reason + " (approved by " + e.approved_by + ", expires " + e.expires + ")"};
     }
   }
   return warnings;

@@ -25,8 +25,8 @@ std::string fingerprint_of(const scanner::Finding& f) {
   for (const auto& e : f.entries) {
     if (e.kind != scanner::Kind::private_key) continue;
     std::string s = e.key && !e.key->spki_sha256.empty() ? e.key->spki_sha256
-                    : e.certificate                       ? e.certificate->spki_sha256
-                                                          : std::string();
+                    : e.certificate                      ? e.certificate->spki_sha256
+                                                         : std::string();
     if (!s.empty() && (best.empty() || s < best)) best = s;
   }
   if (!best.empty()) return best;
@@ -130,15 +130,18 @@ Baseline Baseline::parse(std::string_view text, const std::string& file_name) {
   try {
     doc = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    throw RuleError(file_name, line_at(text, e.byte), "json-syntax",
-                    "not valid JSON: a baseline is written by `keyward baseline create`; regenerate it rather than edit it");
+    throw RuleError(
+        file_name, line_at(text, e.byte), "json-syntax",
+        "not valid JSON: a baseline is written by `keyward baseline create`; regenerate it rather than edit it");
   } catch (const nlohmann::json::exception&) {
     // Syntax that parses but cannot be held, such as a number past a double's range (found by
     // suppressions_fuzzer): the same answer, not an exception the CLI cannot name.
     throw RuleError(file_name, 0, "json-syntax",
                     "a value is out of range: a baseline is written by `keyward baseline create`; regenerate it");
   }
-  const auto fail = [&](std::string code, std::string msg) { throw RuleError(file_name, 0, std::move(code), std::move(msg)); };
+  const auto fail = [&](std::string code, std::string msg) {
+    throw RuleError(file_name, 0, std::move(code), std::move(msg));
+  };
   if (!doc.is_object() || !doc.contains("schema") || doc["schema"] != kBaselineSchema)
     fail("bad-schema", std::string("not a keyward baseline (expected \"schema\": \"") + kBaselineSchema + "\")");
   if (!doc.contains("entries") || !doc["entries"].is_array()) fail("missing-field", "no \"entries\" list");
@@ -157,8 +160,7 @@ Baseline Baseline::parse(std::string_view text, const std::string& file_name) {
     } else if (j.contains("path_b64") && j["path_b64"].is_string()) {
       if (const auto path = common::base64_decode(j["path_b64"].get<std::string>()))
         e.path.assign(path->begin(), path->end());
-      else
-        fail("bad-value", where + " has a path_b64 that is not base64");
+      else fail("bad-value", where + " has a path_b64 that is not base64");
     } else {
       fail("missing-field", where + " has no \"path\"");
     }

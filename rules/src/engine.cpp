@@ -1,5 +1,5 @@
-#include <keyward/scanner/slices.hpp>
 #include <keyward/rules/engine.hpp>
+#include <keyward/scanner/slices.hpp>
 
 #include <keyward/rules/rule_error.hpp>
 
@@ -23,12 +23,30 @@ using scanner::KeyFacts;
 using scanner::Kind;
 
 const std::vector<std::string_view>& engine_factor_ids() {
-  static const std::vector<std::string_view> ids{
-      f::kPrivateKey,      f::kUnencrypted,   f::kCommonPassword, f::kPasswordNearby, f::kCodeSigning,
-      f::kCodeSigningValid, f::kCodeSigningCaIssued, f::kCodeSigningBaseline, f::kCaKey, f::kWorldReadable,
-      f::kGroupReadable,   f::kForeignOwner,  f::kSharedLocation, f::kWeakAlgorithm,  f::kDuplicated,
-      f::kKnownKey,        f::kWeakStore,     f::kTestPath,       f::kExpired,        f::kExpiring,
-      f::kCertificate,     f::kTrustStore,    f::kPublicKey,      f::kHardwareBacked};
+  static const std::vector<std::string_view> ids{f::kPrivateKey,
+                                                 f::kUnencrypted,
+                                                 f::kCommonPassword,
+                                                 f::kPasswordNearby,
+                                                 f::kCodeSigning,
+                                                 f::kCodeSigningValid,
+                                                 f::kCodeSigningCaIssued,
+                                                 f::kCodeSigningBaseline,
+                                                 f::kCaKey,
+                                                 f::kWorldReadable,
+                                                 f::kGroupReadable,
+                                                 f::kForeignOwner,
+                                                 f::kSharedLocation,
+                                                 f::kWeakAlgorithm,
+                                                 f::kDuplicated,
+                                                 f::kKnownKey,
+                                                 f::kWeakStore,
+                                                 f::kTestPath,
+                                                 f::kExpired,
+                                                 f::kExpiring,
+                                                 f::kCertificate,
+                                                 f::kTrustStore,
+                                                 f::kPublicKey,
+                                                 f::kHardwareBacked};
   return ids;
 }
 
@@ -65,8 +83,7 @@ std::string home_user(const std::vector<std::string>& globs, const std::string& 
     const auto parts = split_path(g);
     if (parts.size() >= path.size()) continue;  // the file must sit inside the home
     bool ok = true;
-    for (std::size_t i = 0; i < parts.size() && ok; ++i)
-      ok = ::fnmatch(parts[i].c_str(), path[i].c_str(), 0) == 0;
+    for (std::size_t i = 0; i < parts.size() && ok; ++i) ok = ::fnmatch(parts[i].c_str(), path[i].c_str(), 0) == 0;
     if (ok) return path[parts.size() - 1];
   }
   return {};
@@ -235,7 +252,9 @@ class Scorer {
   }
 
   Vars vars_for(const Finding& fd, const std::string& abs) const {
-    Vars v{{"mode", octal_mode(fd.file.mode)}, {"owner", fd.file.owner}, {"path", abs},
+    Vars v{{"mode", octal_mode(fd.file.mode)},
+           {"owner", fd.file.owner},
+           {"path", abs},
            {"format", std::string(scanner::to_string(fd.format))}};
     return v;
   }
@@ -330,7 +349,8 @@ class Scorer {
     const std::string user = home_user(ctx_.home_globs, abs);
     if (!user.empty() && !fd.file.owner.empty() && fd.file.owner != user)
       add(out, f::kForeignOwner, {{"owner", fd.file.owner}, {"home_user", user}});
-    if (const std::string* g = detail::first_match(ctx_.shared_globs, abs)) add(out, f::kSharedLocation, {{"glob", *g}});
+    if (const std::string* g = detail::first_match(ctx_.shared_globs, abs))
+      add(out, f::kSharedLocation, {{"glob", *g}});
   }
 
   // Algorithm strength: the key, then its certificates' signatures.
@@ -339,7 +359,8 @@ class Scorer {
     std::string weak_what;
     if (fd.key) weak_what = weak_key(fd.key->algorithm, fd.key->bits);
     for (const auto& e : fd.entries)
-      if (weak_what.empty() && e.kind == Kind::private_key && e.key) weak_what = weak_key(e.key->algorithm, e.key->bits);
+      if (weak_what.empty() && e.kind == Kind::private_key && e.key)
+        weak_what = weak_key(e.key->algorithm, e.key->bits);
     for (const CertFacts* c : certs)
       if (weak_what.empty() && weak_signature(c->signature_algorithm))
         weak_what = c->signature_algorithm + " signature on its certificate";

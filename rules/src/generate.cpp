@@ -29,32 +29,62 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <memory>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 
 namespace keyward::rules {
 
 const std::vector<std::string>& generator_algorithms() {
-  static const std::vector<std::string> v{"rsa-1024", "rsa-2048", "rsa-3072", "ec-p256", "ec-p384",
-                                          "ed25519",  "dsa-1024", "dsa-2048"};
+  static const std::vector<std::string> v{"rsa-1024", "rsa-2048", "rsa-3072", "ec-p256",
+                                          "ec-p384",  "ed25519",  "dsa-1024", "dsa-2048"};
   return v;
 }
 
 const std::vector<std::string>& generator_formats() {
-  static const std::vector<std::string> v{
-      "pem-pkcs8",   "pem-pkcs8-encrypted", "pem-pkcs1",      "pem-sec1",        "pem-dsa",
-      "pem-legacy-encrypted", "der-pkcs8",  "der-pkcs8-encrypted", "der-pkcs1",  "der-sec1",
-      "der-dsa",     "openssh",             "putty-ppk",      "sshcom",          "pgp",
-      "gpg-binary",  "gpg-key-file",        "jwk",            "jwk-public",      "xml-rsa",
-      "xml-rsa-public", "pvk",              "snk",            "snk-public",      "pkcs12",
-      "pkcs12-truststore", "jks",           "jks-truststore", "jceks",           "jceks-truststore",
-      "zip-encrypted", "pem-cert",          "der-cert",       "pkcs7",           "der-pkcs7",
-      "pem-public-key", "der-public-key",   "pem-csr",        "der-csr"};
+  static const std::vector<std::string> v{"pem-pkcs8",
+                                          "pem-pkcs8-encrypted",
+                                          "pem-pkcs1",
+                                          "pem-sec1",
+                                          "pem-dsa",
+                                          "pem-legacy-encrypted",
+                                          "der-pkcs8",
+                                          "der-pkcs8-encrypted",
+                                          "der-pkcs1",
+                                          "der-sec1",
+                                          "der-dsa",
+                                          "openssh",
+                                          "putty-ppk",
+                                          "sshcom",
+                                          "pgp",
+                                          "gpg-binary",
+                                          "gpg-key-file",
+                                          "jwk",
+                                          "jwk-public",
+                                          "xml-rsa",
+                                          "xml-rsa-public",
+                                          "pvk",
+                                          "snk",
+                                          "snk-public",
+                                          "pkcs12",
+                                          "pkcs12-truststore",
+                                          "jks",
+                                          "jks-truststore",
+                                          "jceks",
+                                          "jceks-truststore",
+                                          "zip-encrypted",
+                                          "pem-cert",
+                                          "der-cert",
+                                          "pkcs7",
+                                          "der-pkcs7",
+                                          "pem-public-key",
+                                          "der-public-key",
+                                          "pem-csr",
+                                          "der-csr"};
   return v;
 }
 
@@ -254,7 +284,8 @@ std::uint32_t bit_count(std::string_view b) {
   const std::string v = strip_zeros(b);
   if (v.empty()) return 0;
   std::uint32_t bits = static_cast<std::uint32_t>(v.size() * 8);
-  for (unsigned char top = static_cast<unsigned char>(v[0]); (top & 0x80) == 0; top = static_cast<unsigned char>(top << 1))
+  for (unsigned char top = static_cast<unsigned char>(v[0]); (top & 0x80) == 0;
+       top = static_cast<unsigned char>(top << 1))
     --bits;
   return bits;
 }
@@ -457,7 +488,8 @@ std::string openssh_pem(const Pkey& k) {
   blob += ssh_string("none") + ssh_string("none") + ssh_string("");
   put_u32(blob, 1);
   blob += ssh_string(ssh_public_blob(k)) + ssh_string(priv);
-  return "-----BEGIN OPENSSH PRIVATE KEY-----\n" + wrap(common::base64_encode(blob), 70) + "-----END OPENSSH PRIVATE KEY-----\n";
+  return "-----BEGIN OPENSSH PRIVATE KEY-----\n" + wrap(common::base64_encode(blob), 70) +
+         "-----END OPENSSH PRIVATE KEY-----\n";
 }
 
 // ---- PuTTY PPK v3 (unencrypted) ------------------------------------------------------------
@@ -475,18 +507,20 @@ std::string ppk(const Pkey& k) {
   } else {
     priv = ssh_string(raw_private(k));
   }
-  const std::string mac_data = ssh_string(type) + ssh_string("none") + ssh_string(comment) + ssh_string(pub) + ssh_string(priv);
+  const std::string mac_data =
+      ssh_string(type) + ssh_string("none") + ssh_string(comment) + ssh_string(pub) + ssh_string(priv);
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_len = 0;
   static const unsigned char kEmptyKey[1] = {0};
   if (HMAC(EVP_sha256(), kEmptyKey, 0, reinterpret_cast<const unsigned char*>(mac_data.data()), mac_data.size(), mac,
            &mac_len) == nullptr)
     fail("PPK MAC");
-  const std::string pub_lines = wrap(common::base64_encode(pub), 64), priv_lines = wrap(common::base64_encode(priv), 64);
+  const std::string pub_lines = wrap(common::base64_encode(pub), 64),
+                    priv_lines = wrap(common::base64_encode(priv), 64);
   auto count = [](const std::string& lines) { return std::to_string(std::count(lines.begin(), lines.end(), '\n')); };
-  return "PuTTY-User-Key-File-3: " + type + "\nEncryption: none\nComment: " + comment + "\nPublic-Lines: " +
-         count(pub_lines) + "\n" + pub_lines + "Private-Lines: " + count(priv_lines) + "\n" + priv_lines +
-         "Private-MAC: " + common::to_hex(std::string_view(reinterpret_cast<char*>(mac), mac_len)) + "\n";
+  return "PuTTY-User-Key-File-3: " + type + "\nEncryption: none\nComment: " + comment +
+         "\nPublic-Lines: " + count(pub_lines) + "\n" + pub_lines + "Private-Lines: " + count(priv_lines) + "\n" +
+         priv_lines + "Private-MAC: " + common::to_hex(std::string_view(reinterpret_cast<char*>(mac), mac_len)) + "\n";
 }
 
 // ---- SSH.com (unencrypted RSA) -------------------------------------------------------------
@@ -507,14 +541,14 @@ std::string sshcom(const Pkey& k) {
   std::string data;
   put_u32(data, static_cast<std::uint32_t>(inner.size()));
   data += inner;
-  std::string body = ssh_string("if-modn{sign{rsa-pkcs1-sha1},encrypt{rsa-pkcs1v2-oaep}}") + ssh_string("none") +
-                     ssh_string(data);
+  std::string body =
+      ssh_string("if-modn{sign{rsa-pkcs1-sha1},encrypt{rsa-pkcs1v2-oaep}}") + ssh_string("none") + ssh_string(data);
   std::string blob;
   put_u32(blob, 0x3f6ff9eb);
   put_u32(blob, static_cast<std::uint32_t>(body.size() + 8));
   blob += body;
-  return "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nComment: \"keyward example\"\n" + wrap(common::base64_encode(blob), 70) +
-         "---- END SSH2 ENCRYPTED PRIVATE KEY ----\n";
+  return "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nComment: \"keyward example\"\n" +
+         wrap(common::base64_encode(blob), 70) + "---- END SSH2 ENCRYPTED PRIVATE KEY ----\n";
 }
 
 // ---- OpenPGP v4 secret key (unprotected), armored or binary --------------------------------
@@ -608,8 +642,8 @@ std::string pgp_armor(const Pkey& k) {
   c += static_cast<char>(crc >> 16);
   c += static_cast<char>(crc >> 8);
   c += static_cast<char>(crc);
-  return "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n" + wrap(common::base64_encode(packets), 64) + "=" + common::base64_encode(c) +
-         "\n-----END PGP PRIVATE KEY BLOCK-----\n";
+  return "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n" + wrap(common::base64_encode(packets), 64) + "=" +
+         common::base64_encode(c) + "\n-----END PGP PRIVATE KEY BLOCK-----\n";
 }
 
 // ---- GnuPG private-keys-v1.d key file (canonical S-expression, unprotected) -----------------
@@ -646,19 +680,22 @@ std::string gpg_key_file(const Pkey& k) {
 std::string jwk(const Pkey& k, bool with_private) {
   std::string j;
   if (is_rsa(k)) {
-    j = "{\"kty\":\"RSA\",\"n\":\"" + common::base64url_encode(bn_param(k, "n")) + "\",\"e\":\"" + common::base64url_encode(bn_param(k, "e")) + "\"";
+    j = "{\"kty\":\"RSA\",\"n\":\"" + common::base64url_encode(bn_param(k, "n")) + "\",\"e\":\"" +
+        common::base64url_encode(bn_param(k, "e")) + "\"";
     if (with_private)
-      j += ",\"d\":\"" + common::base64url_encode(bn_param(k, "d")) + "\",\"p\":\"" + common::base64url_encode(bn_param(k, "rsa-factor1")) +
-           "\",\"q\":\"" + common::base64url_encode(bn_param(k, "rsa-factor2")) + "\",\"dp\":\"" +
-           common::base64url_encode(bn_param(k, "rsa-exponent1")) + "\",\"dq\":\"" + common::base64url_encode(bn_param(k, "rsa-exponent2")) +
-           "\",\"qi\":\"" + common::base64url_encode(bn_param(k, "rsa-coefficient1")) + "\"";
+      j += ",\"d\":\"" + common::base64url_encode(bn_param(k, "d")) + "\",\"p\":\"" +
+           common::base64url_encode(bn_param(k, "rsa-factor1")) + "\",\"q\":\"" +
+           common::base64url_encode(bn_param(k, "rsa-factor2")) + "\",\"dp\":\"" +
+           common::base64url_encode(bn_param(k, "rsa-exponent1")) + "\",\"dq\":\"" +
+           common::base64url_encode(bn_param(k, "rsa-exponent2")) + "\",\"qi\":\"" +
+           common::base64url_encode(bn_param(k, "rsa-coefficient1")) + "\"";
   } else if (is_ec(k)) {
     const std::size_t n = ec_field_bytes(k);
     const std::string point = octet_param(k, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY);
     if (point.size() != 1 + 2 * n || point[0] != 4) fail("EC point");
     const std::string crv = ssh_curve(k) == "nistp256" ? "P-256" : "P-384";
-    j = "{\"kty\":\"EC\",\"crv\":\"" + crv + "\",\"x\":\"" + common::base64url_encode(point.substr(1, n)) + "\",\"y\":\"" +
-        common::base64url_encode(point.substr(1 + n, n)) + "\"";
+    j = "{\"kty\":\"EC\",\"crv\":\"" + crv + "\",\"x\":\"" + common::base64url_encode(point.substr(1, n)) +
+        "\",\"y\":\"" + common::base64url_encode(point.substr(1 + n, n)) + "\"";
     if (with_private) j += ",\"d\":\"" + common::base64url_encode(bn_param(k, "priv", n)) + "\"";
   } else if (is_ed25519(k)) {
     j = "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"" + common::base64url_encode(raw_public(k)) + "\"";
@@ -700,8 +737,8 @@ std::string snk(const Pkey& k, bool with_private) {
 // ---- stores --------------------------------------------------------------------------------
 
 std::string pkcs12(const Pkey& k, X509* cert, const std::string& password, bool with_key) {
-  Pkcs12Ptr p12(PKCS12_create(password.c_str(), "keyward-example", with_key ? k.get() : nullptr, cert, nullptr, 0, 0, 0,
-                           0, 0));
+  Pkcs12Ptr p12(
+      PKCS12_create(password.c_str(), "keyward-example", with_key ? k.get() : nullptr, cert, nullptr, 0, 0, 0, 0, 0));
   if (!p12) fail("PKCS#12");
   auto b = mem();
   ok(i2d_PKCS12_bio(b.get(), p12.get()), "PKCS#12 DER");
@@ -748,7 +785,8 @@ std::string jks_protect(const Pkey& k, const std::string& password) {
   std::string block = salt;
   for (std::size_t off = 0; off < plain.size(); off += 20) {
     block = sha1({pw, block});
-    for (std::size_t j = 0; j < 20 && off + j < plain.size(); ++j) enc[off + j] = static_cast<char>(plain[off + j] ^ block[j]);
+    for (std::size_t j = 0; j < 20 && off + j < plain.size(); ++j)
+      enc[off + j] = static_cast<char>(plain[off + j] ^ block[j]);
   }
   const std::string check = sha1({pw, plain});
   return encrypted_key_info("1.3.6.1.4.1.42.2.17.1.1", V_ASN1_NULL, nullptr, salt + enc + check);
@@ -769,7 +807,8 @@ std::string jceks_protect(const Pkey& k, const std::string& password) {
   CipherCtxPtr c(EVP_CIPHER_CTX_new());
   std::string enc(plain.size() + 16, '\0');
   int n1 = 0, n2 = 0;
-  ok(c && EVP_EncryptInit_ex(c.get(), EVP_des_ede3_cbc(), nullptr, reinterpret_cast<const unsigned char*>(derived.data()),
+  ok(c && EVP_EncryptInit_ex(c.get(), EVP_des_ede3_cbc(), nullptr,
+                             reinterpret_cast<const unsigned char*>(derived.data()),
                              reinterpret_cast<const unsigned char*>(derived.data() + 24)),
      "3DES");
   ok(EVP_EncryptUpdate(c.get(), reinterpret_cast<unsigned char*>(enc.data()), &n1,
@@ -937,14 +976,34 @@ Pkcs7Ptr certs_only(X509* cert) {
 }
 
 std::string extension_of(const std::string& format) {
-  static const std::map<std::string, std::string> ext{
-      {"openssh", ""},         {"putty-ppk", ".ppk"},   {"sshcom", ".ssh2"},      {"pgp", ".asc"},
-      {"gpg-binary", ".gpg"},  {"gpg-key-file", ".key"}, {"jwk", ".jwk"},         {"jwk-public", ".jwk"},
-      {"xml-rsa", ".xml"},     {"xml-rsa-public", ".xml"}, {"pvk", ".pvk"},       {"snk", ".snk"},
-      {"snk-public", ".snk"},  {"pkcs12", ".p12"},      {"pkcs12-truststore", ".p12"}, {"jks", ".jks"},
-      {"jks-truststore", ".jks"}, {"jceks", ".jceks"},   {"jceks-truststore", ".jceks"}, {"zip-encrypted", ".zip"},
-      {"pem-cert", ".crt"},    {"der-cert", ".cer"},     {"pkcs7", ".p7b"},       {"der-pkcs7", ".p7b"},
-      {"pem-public-key", ".pub.pem"}, {"der-public-key", ".pub.der"}, {"pem-csr", ".csr"}, {"der-csr", ".csr.der"}};
+  static const std::map<std::string, std::string> ext{{"openssh", ""},
+                                                      {"putty-ppk", ".ppk"},
+                                                      {"sshcom", ".ssh2"},
+                                                      {"pgp", ".asc"},
+                                                      {"gpg-binary", ".gpg"},
+                                                      {"gpg-key-file", ".key"},
+                                                      {"jwk", ".jwk"},
+                                                      {"jwk-public", ".jwk"},
+                                                      {"xml-rsa", ".xml"},
+                                                      {"xml-rsa-public", ".xml"},
+                                                      {"pvk", ".pvk"},
+                                                      {"snk", ".snk"},
+                                                      {"snk-public", ".snk"},
+                                                      {"pkcs12", ".p12"},
+                                                      {"pkcs12-truststore", ".p12"},
+                                                      {"jks", ".jks"},
+                                                      {"jks-truststore", ".jks"},
+                                                      {"jceks", ".jceks"},
+                                                      {"jceks-truststore", ".jceks"},
+                                                      {"zip-encrypted", ".zip"},
+                                                      {"pem-cert", ".crt"},
+                                                      {"der-cert", ".cer"},
+                                                      {"pkcs7", ".p7b"},
+                                                      {"der-pkcs7", ".p7b"},
+                                                      {"pem-public-key", ".pub.pem"},
+                                                      {"der-public-key", ".pub.der"},
+                                                      {"pem-csr", ".csr"},
+                                                      {"der-csr", ".csr.der"}};
   if (auto it = ext.find(format); it != ext.end()) return it->second;
   return format.rfind("der-", 0) == 0 ? ".der" : ".pem";
 }
@@ -1052,7 +1111,8 @@ std::vector<GeneratedFile> generate_example(const Example& e) {
 
   std::optional<std::string> bytes = key_format_bytes(format, k, password, e.generate);
   const bool cert_inside = !bytes;  // the certificate spec describes the main file itself
-  if (cert_inside) bytes = certificate_format_bytes(format, k, e.certificate ? *e.certificate : default_cert, cn, password);
+  if (cert_inside)
+    bytes = certificate_format_bytes(format, k, e.certificate ? *e.certificate : default_cert, cn, password);
 
   std::vector<GeneratedFile> files;
   files.push_back({path, std::move(*bytes), e.mode});
@@ -1063,7 +1123,8 @@ std::vector<GeneratedFile> generate_example(const Example& e) {
   if (e.nearby_password) {
     const auto slash = path.rfind('/');
     const std::string dir = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
-    files.push_back({dir + "keystore.properties", "storePassword=" + password + "\nkeyPassword=" + password + "\n", 0644});
+    files.push_back(
+        {dir + "keystore.properties", "storePassword=" + password + "\nkeyPassword=" + password + "\n", 0644});
   }
   return files;
 }

@@ -16,7 +16,7 @@ namespace keyward::rules::detail {
 
 // One file to write.
 struct GeneratedFile {
-  std::string path;      // relative to the example's tree
+  std::string path;  // relative to the example's tree
   std::string bytes;
   std::uint32_t mode = 0600;
 };

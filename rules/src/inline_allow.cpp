@@ -1,8 +1,8 @@
 #include <keyward/rules/inline_allow.hpp>
 
+#include <sys/stat.h>
 #include <fstream>
 #include <map>
-#include <sys/stat.h>
 
 namespace keyward::rules {
 namespace {
@@ -60,7 +60,8 @@ bool inline_allowed(std::string_view file_text, std::uint64_t line, std::string&
     for (std::string_view close : {"*/", "-->"})
       if (auto p = rest.find(close); p != std::string_view::npos) rest = rest.substr(0, p);
     rest = trim(rest);
-    while (!rest.empty() && (rest.front() == ':' || rest.front() == '-' || rest.front() == '=')) rest = trim(rest.substr(1));
+    while (!rest.empty() && (rest.front() == ':' || rest.front() == '-' || rest.front() == '='))
+      rest = trim(rest.substr(1));
     reason = std::string(rest);
     return true;
   }

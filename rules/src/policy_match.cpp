@@ -62,9 +62,8 @@ bool policy_matches(const PolicyMatch& m, const PolicyFacts& p) {
                      [&](const std::string& g) { return path_glob_match(g, rel, f.location.member); }))
       return false;
   }
-  if (!m.algorithm.empty() && std::none_of(p.algorithms.begin(), p.algorithms.end(), [&](const std::string& a) {
-        return any_of(m.algorithm, a);
-      }))
+  if (!m.algorithm.empty() && std::none_of(p.algorithms.begin(), p.algorithms.end(),
+                                           [&](const std::string& a) { return any_of(m.algorithm, a); }))
     return false;
   if (m.bits_below && !(p.bits && *p.bits < *m.bits_below)) return false;
   if (m.bits_at_least && !(p.bits && *p.bits >= *m.bits_at_least)) return false;

@@ -18,7 +18,7 @@ struct PolicyFacts {
   std::optional<std::uint32_t> bits;             // smallest known key size
   std::optional<bool> encrypted;                 // unset when no key facts
   bool trust_store = false;
-  std::vector<std::string> factors;              // engine factor ids
+  std::vector<std::string> factors;  // engine factor ids
 };
 
 PolicyFacts policy_facts(const scanner::Finding& f, std::vector<const scanner::CertFacts*> certs,

@@ -71,7 +71,8 @@ std::uint32_t mode_of(const YamlReader& r, const Field& f) {
     if (c < '0' || c > '7') ok = false;
     v = v * 8 + static_cast<std::uint32_t>(c - '0');
   }
-  if (!ok || v > 07777) r.fail(f.key, "bad-mode", "'" + s + "' is not a file mode: write it in octal, quoted (\"0644\")");
+  if (!ok || v > 07777)
+    r.fail(f.key, "bad-mode", "'" + s + "' is not a file mode: write it in octal, quoted (\"0644\")");
   return v;
 }
 
@@ -106,7 +107,8 @@ ExampleCertificate parse_example_certificate(const YamlReader& r, const Field& c
   if (auto* x = find(f, "eku")) c.eku = r.texts(*x, "eku");
   if (auto* x = find(f, "issuer")) {
     const std::string s = r.text(*x, "issuer");
-    if (s != "ca" && s != "self") r.fail(x->key, "bad-value", "'issuer' must be 'ca' (issued by a generated CA) or 'self'");
+    if (s != "ca" && s != "self")
+      r.fail(x->key, "bad-value", "'issuer' must be 'ca' (issued by a generated CA) or 'self'");
     c.ca_issued = s == "ca";
   }
   if (auto* x = find(f, "ca")) c.is_ca = r.boolean(*x, "ca");
@@ -117,7 +119,8 @@ ExampleCertificate parse_example_certificate(const YamlReader& r, const Field& c
   }
   if (auto* x = find(f, "not_before")) {
     c.not_before = r.text(*x, "not_before");
-    if (!detail::parse_date(c.not_before)) r.fail(x->key, "bad-date", "'" + c.not_before + "' is not a date: write YYYY-MM-DD");
+    if (!detail::parse_date(c.not_before))
+      r.fail(x->key, "bad-date", "'" + c.not_before + "' is not a date: write YYYY-MM-DD");
   }
   if (auto* x = find(f, "path")) c.path = r.text(*x, "path");
   return c;
@@ -128,8 +131,7 @@ Example parse_example(const YamlReader& r, const YAML::Node& node, bool positive
   e.positive = positive;
   e.file = r.file();
   e.line = detail::line_of(node);
-  auto f = r.fields(node,
-                    {"generate", "path", "mode", "password", "nearby_password", "owner", "certificate", "expect"},
+  auto f = r.fields(node, {"generate", "path", "mode", "password", "nearby_password", "owner", "certificate", "expect"},
                     "example");
   const Field* gen = find(f, "generate");
   if (gen == nullptr) r.fail(node, "missing-field", "an example needs 'generate: <algorithm> <format>'");
@@ -162,7 +164,8 @@ std::vector<Example> parse_examples(const YamlReader& r, const Field& f) {
   auto m = r.fields(f.value, {"positive", "negative"}, "examples block");
   for (const char* which : {"positive", "negative"}) {
     if (auto* x = find(m, which))
-      for (const auto& item : r.sequence(*x, which)) out.push_back(parse_example(r, item, std::string(which) == "positive"));
+      for (const auto& item : r.sequence(*x, which))
+        out.push_back(parse_example(r, item, std::string(which) == "positive"));
   }
   return out;
 }
@@ -177,7 +180,8 @@ T* by_id(std::vector<T>& v, const std::string& id) {
 void check_unique(const YamlReader& r, std::set<std::string>& seen, const std::string& id, const YAML::Node& at,
                   std::string_view what) {
   if (!seen.insert(id).second)
-    r.fail(at, "duplicate-id", std::string(what) + " '" + id + "' is defined twice in this file (later files may override it)");
+    r.fail(at, "duplicate-id",
+           std::string(what) + " '" + id + "' is defined twice in this file (later files may override it)");
 }
 
 // A policy's match block: each condition checked (kinds, formats, globs, bounds).
@@ -256,8 +260,7 @@ void load_detections(const YamlReader& r, const Field& x, std::vector<DetectionR
     DetectionRule* rule = by_id(detections, id);
     if (rule == nullptr) {
       for (const char* need : {"title", "description", "severity", "remediation"})
-        if (find(f, need) == nullptr)
-          r.fail(node, "missing-field", "detection rule '" + id + "' needs '" + need + "'");
+        if (find(f, need) == nullptr) r.fail(node, "missing-field", "detection rule '" + id + "' needs '" + need + "'");
       detections.push_back(DetectionRule{});
       rule = &detections.back();
       rule->id = id;
@@ -293,7 +296,8 @@ void load_policies(const YamlReader& r, const Field& x, std::vector<PolicyRule>&
       if (!find(f, "severity_at_least") && !find(f, "severity_at_most") && !find(f, "add_factors") &&
           !find(f, "remediation"))
         r.fail(node, "missing-action",
-               "policy rule '" + id + "' does nothing: give severity_at_least, severity_at_most, add_factors or remediation");
+               "policy rule '" + id +
+                   "' does nothing: give severity_at_least, severity_at_most, add_factors or remediation");
       policies.push_back(PolicyRule{});
       p = &policies.back();
       p->id = id;
@@ -434,9 +438,11 @@ void RuleSet::check_references() const {
       for (const auto* list : {&e.expect.factors, &e.expect.absent_factors})
         for (const auto& id : *list)
           if (factor(id) == nullptr && policy(id) == nullptr)
-            throw RuleError(e.file, e.line, "unknown-factor", "the example expects factor '" + id + "', which no factor table defines");
+            throw RuleError(e.file, e.line, "unknown-factor",
+                            "the example expects factor '" + id + "', which no factor table defines");
       if (!e.expect.rule.empty() && rule(e.expect.rule) == nullptr)
-        throw RuleError(e.file, e.line, "unknown-rule", "the example expects rule '" + e.expect.rule + "', which is not a detection rule");
+        throw RuleError(e.file, e.line, "unknown-rule",
+                        "the example expects rule '" + e.expect.rule + "', which is not a detection rule");
     }
   };
   for (const auto& d : detections_) check_examples(d.examples);
@@ -446,7 +452,8 @@ void RuleSet::check_references() const {
         throw RuleError(p.file, p.line, "unknown-factor",
                         "policy rule '" + p.id + "' adds factor '" + id + "', which no factor table defines");
     if (factor(p.id) != nullptr)
-      throw RuleError(p.file, p.line, "duplicate-id", "policy rule '" + p.id + "' has the id of a factor: pick another id");
+      throw RuleError(p.file, p.line, "duplicate-id",
+                      "policy rule '" + p.id + "' has the id of a factor: pick another id");
     check_examples(p.examples);
   }
 }

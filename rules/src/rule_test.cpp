@@ -18,7 +18,8 @@
 namespace keyward::rules {
 
 std::size_t RuleTestReport::passed() const {
-  return static_cast<std::size_t>(std::count_if(results.begin(), results.end(), [](const auto& r) { return r.passed; }));
+  return static_cast<std::size_t>(
+      std::count_if(results.begin(), results.end(), [](const auto& r) { return r.passed; }));
 }
 
 std::size_t RuleTestReport::failed() const { return results.size() - passed(); }
@@ -51,7 +52,8 @@ class TempDir {
 
 bool selected(const std::vector<std::string>& only, const std::string& id) {
   if (only.empty()) return true;
-  return std::any_of(only.begin(), only.end(), [&](const std::string& g) { return g == id || detail::glob_match(g, id); });
+  return std::any_of(only.begin(), only.end(),
+                     [&](const std::string& g) { return g == id || detail::glob_match(g, id); });
 }
 
 bool has_factor(const scanner::Finding& f, const std::string& id) {
@@ -120,7 +122,8 @@ ExampleResult run_one(const RuleSet& rules, const std::string& rule_id, bool is_
   }
   // Facts a test tree cannot have on disk: the owner is the example's, or the user whose home
   // the path is in (so an example does not depend on who runs it).
-  const std::string path = e.path.empty() ? detail::default_example_path(e.generate.substr(e.generate.find(' ') + 1)) : e.path;
+  const std::string path =
+      e.path.empty() ? detail::default_example_path(e.generate.substr(e.generate.find(' ') + 1)) : e.path;
   std::string owner = e.owner;
   if (owner.empty()) {
     if (path.rfind("home/", 0) == 0) owner = path.substr(5, path.find('/', 5) - 5);

@@ -11,9 +11,15 @@ std::int64_t ScoreContext::current_time() {
 std::vector<std::string> ScoreContext::default_home_globs() { return {"/home/*", "/root", "/Users/*"}; }
 
 std::vector<std::string> ScoreContext::default_shared_globs() {
-  return {"*/jenkins/workspace/*",     "/var/lib/jenkins/*",       "/home/runner/work/*",
-          "*/actions-runner/_work/*",  "/builds/*",                "/var/lib/buildkite-agent/*",
-          "/opt/atlassian/pipelines/*", "/tmp/*",                  "/srv/shared/*"};
+  return {"*/jenkins/workspace/*",
+          "/var/lib/jenkins/*",
+          "/home/runner/work/*",
+          "*/actions-runner/_work/*",
+          "/builds/*",
+          "/var/lib/buildkite-agent/*",
+          "/opt/atlassian/pipelines/*",
+          "/tmp/*",
+          "/srv/shared/*"};
 }
 
 std::vector<std::string> ScoreContext::default_test_globs() {

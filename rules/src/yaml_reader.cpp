@@ -58,7 +58,8 @@ std::map<std::string, Field> YamlReader::fields(const YAML::Node& map, std::init
     if (!known) {
       std::string list;
       for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      fail(it->first, "unknown-field", "'" + key + "' is not a field of a " + std::string(what) + " (fields: " + list + ")");
+      fail(it->first, "unknown-field",
+           "'" + key + "' is not a field of a " + std::string(what) + " (fields: " + list + ")");
     }
     if (out.count(key) != 0) fail(it->first, "duplicate-field", "'" + key + "' is given twice");
     out.emplace(key, Field{it->first, it->second});
@@ -68,7 +69,8 @@ std::map<std::string, Field> YamlReader::fields(const YAML::Node& map, std::init
 
 std::string YamlReader::text_or_empty(const Field& f, std::string_view name) const {
   if (f.value.IsNull()) return {};
-  if (!f.value.IsScalar()) fail(f.key, "bad-type", "'" + std::string(name) + "' must be a single value, not a list or mapping");
+  if (!f.value.IsScalar())
+    fail(f.key, "bad-type", "'" + std::string(name) + "' must be a single value, not a list or mapping");
   return f.value.Scalar();
 }
 
@@ -100,7 +102,8 @@ long YamlReader::integer(const Field& f, std::string_view name, long lo, long hi
   if (!ok || used != s.size()) fail(f.key, "bad-type", "'" + std::string(name) + "' must be a whole number");
   if (v < lo || v > hi)
     fail(f.key, range_code,
-         "'" + std::string(name) + "' is " + s + ": it must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+         "'" + std::string(name) + "' is " + s + ": it must be between " + std::to_string(lo) + " and " +
+             std::to_string(hi));
   return v;
 }
 
@@ -114,7 +117,8 @@ std::vector<std::string> YamlReader::texts(const Field& f, std::string_view name
   if (!f.value.IsSequence()) fail(f.key, "bad-type", "'" + std::string(name) + "' must be a value or a list of values");
   for (const auto& item : f.value) {
     if (!item.IsScalar() || item.Scalar().empty())
-      fail(item.IsDefined() ? item : f.key, "bad-type", "each item of '" + std::string(name) + "' must be a non-empty value");
+      fail(item.IsDefined() ? item : f.key, "bad-type",
+           "each item of '" + std::string(name) + "' must be a non-empty value");
     out.push_back(item.Scalar());
   }
   return out;

@@ -3,9 +3,9 @@
 // limit; OCI/docker image layers named by digest. Bomb limits end one archive, never the scan.
 #include "item_scan.hpp"
 
+#include <keyward/scanner/skip_reason.hpp>
 #include "file_source.hpp"
 #include "openssl/handles.hpp"
-#include <keyward/scanner/skip_reason.hpp>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -69,8 +69,7 @@ enum class MemberRead { ok, failed, too_large };
 
 // Reads the current member into `buffer`, counting what it expands against the budget. A bomb
 // limit hit mid-member stops the budget: the part read is still scanned, then the archive ends.
-MemberRead read_member(archive* a, const ScanOptions& o, ArchiveBudget& budget, ScanStats& stats,
-                       std::string& buffer) {
+MemberRead read_member(archive* a, const ScanOptions& o, ArchiveBudget& budget, ScanStats& stats, std::string& buffer) {
   std::array<char, kChunk> chunk;
   for (;;) {
     const la_ssize_t n = archive_read_data(a, chunk.data(), chunk.size());

@@ -13,13 +13,19 @@ namespace keyward::scanner::detail {
 
 SkipReason skip_reason(ReadStatus s) noexcept {
   switch (s) {
-    case ReadStatus::vanished: return SkipReason::vanished;
-    case ReadStatus::permission_denied: return SkipReason::permission_denied;
-    case ReadStatus::not_regular: return SkipReason::changed_type;
-    case ReadStatus::too_large: return SkipReason::too_large;
-    case ReadStatus::changed: return SkipReason::changed_during_scan;
+    case ReadStatus::vanished:
+      return SkipReason::vanished;
+    case ReadStatus::permission_denied:
+      return SkipReason::permission_denied;
+    case ReadStatus::not_regular:
+      return SkipReason::changed_type;
+    case ReadStatus::too_large:
+      return SkipReason::too_large;
+    case ReadStatus::changed:
+      return SkipReason::changed_during_scan;
     case ReadStatus::ok:
-    case ReadStatus::io_error: break;
+    case ReadStatus::io_error:
+      break;
   }
   return SkipReason::io_error;
 }
@@ -28,7 +34,9 @@ namespace {
 
 struct Fd {
   int fd = -1;
-  ~Fd() { if (fd >= 0) ::close(fd); }
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
 };
 
 void fill_facts(const struct stat& st, FileFacts& facts) {
@@ -156,8 +164,8 @@ ReadStatus read_windows(OpenFile& file, const WindowLayout& layout, ReadBuffer& 
       last = true;
     }
     const std::uint64_t own_end = last ? base + held : base + held - layout.lookahead;
-    if (!on_window({{buf, held}, base, static_cast<std::size_t>(own_begin - base),
-                    static_cast<std::size_t>(own_end - base)}))
+    if (!on_window(
+            {{buf, held}, base, static_cast<std::size_t>(own_begin - base), static_cast<std::size_t>(own_end - base)}))
       return ReadStatus::ok;
     if (last) break;
     // The next window starts lookbehind bytes before the part it owns; what this one read from

@@ -78,8 +78,7 @@ std::optional<Format> format_from_string(std::string_view s) noexcept {
 }
 
 bool CertFacts::code_signing() const {
-  return std::find(extended_key_usage.begin(), extended_key_usage.end(), "codeSigning") !=
-         extended_key_usage.end();
+  return std::find(extended_key_usage.begin(), extended_key_usage.end(), "codeSigning") != extended_key_usage.end();
 }
 
 std::string Finding::spki() const {
@@ -91,8 +90,7 @@ std::string Finding::spki() const {
 bool Finding::holds_private_key() const {
   if (kind == Kind::private_key) return true;
   if (kind == Kind::keystore)
-    return std::any_of(entries.begin(), entries.end(),
-                       [](const StoreEntry& e) { return e.kind == Kind::private_key; });
+    return std::any_of(entries.begin(), entries.end(), [](const StoreEntry& e) { return e.kind == Kind::private_key; });
   return false;
 }
 

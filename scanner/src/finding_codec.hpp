@@ -3,9 +3,9 @@
 // the JSON tree); this costs well under one. Every field of Finding is written, internal ones
 // included, in the one order walk() gives for both directions. Lengths and counts read are
 // checked against what is left and elements are added only as they decode, so damaged input
-// gives an error, never an allocation made from a count (tests/fuzz/scan_cache_fuzzer.cpp). Not a wire format: a cache belongs to one build of keyward.
-// Hand-written rather than cereal or msgpack: cereal trusts sizes it reads, and msgpack goes
-// through the same JSON tree.
+// gives an error, never an allocation made from a count (tests/fuzz/scan_cache_fuzzer.cpp). Not a wire format: a cache
+// belongs to one build of keyward. Hand-written rather than cereal or msgpack: cereal trusts sizes it reads, and
+// msgpack goes through the same JSON tree.
 #pragma once
 
 #include <keyward/scanner/finding.hpp>

@@ -57,13 +57,27 @@ class Writer {
       out_.append(s, run, i - run);
       run = i + 1;
       switch (c) {
-        case '"': out_ += "\\\""; break;
-        case '\\': out_ += "\\\\"; break;
-        case '\b': out_ += "\\b"; break;
-        case '\f': out_ += "\\f"; break;
-        case '\n': out_ += "\\n"; break;
-        case '\r': out_ += "\\r"; break;
-        case '\t': out_ += "\\t"; break;
+        case '"':
+          out_ += "\\\"";
+          break;
+        case '\\':
+          out_ += "\\\\";
+          break;
+        case '\b':
+          out_ += "\\b";
+          break;
+        case '\f':
+          out_ += "\\f";
+          break;
+        case '\n':
+          out_ += "\\n";
+          break;
+        case '\r':
+          out_ += "\\r";
+          break;
+        case '\t':
+          out_ += "\\t";
+          break;
         default: {
           static constexpr char kHex[] = "0123456789abcdef";
           out_ += "\\u00";
@@ -115,8 +129,8 @@ class Writer {
     std::string lossy;
     for (unsigned char c : v) lossy += c < 0x80 ? static_cast<char>(c) : '?';
     str(k, lossy);
-    str(std::string(k) + "_b64",
-        detail::base64_encode(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(v.data()), v.size())));
+    str(std::string(k) + "_b64", detail::base64_encode(std::span<const std::uint8_t>(
+                                     reinterpret_cast<const std::uint8_t*>(v.data()), v.size())));
   }
 
  private:

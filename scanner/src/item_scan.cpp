@@ -50,7 +50,7 @@ bool detect_binary(const DetectContext& context, std::string_view data, const It
   const auto b = bytes(data);
   const Detector* d = registry.sniff(b, b.size(), ctx.options);
   if (d == nullptr) return false;  // most files: no OpenSSL call, nothing to clear
-  struct ClearErrors {  // parsers may leave OpenSSL errors behind; never let them pile up
+  struct ClearErrors {             // parsers may leave OpenSSL errors behind; never let them pile up
     ~ClearErrors() { ERR_clear_error(); }
   } clear;
   BinaryItem item{data, ctx, context, found, out, stats};

@@ -20,17 +20,17 @@ struct ArchiveBudget {
   std::uint64_t compressed = 0;  // size of the top-level file
   std::uint64_t expanded = 0;
   std::uint64_t entries = 0;
-  bool stopped = false;          // a limit was hit: stop reading further members
+  bool stopped = false;  // a limit was hit: stop reading further members
 };
 
 // Where an item sits.
 struct ItemContext {
   const ScanOptions* options = nullptr;
-  std::string path;              // the file on disk, as reached from the root
-  std::string relative_path;     // relative to the root, for ids
-  std::string member;            // archive member chain, '!'-separated; empty for the file itself
+  std::string path;           // the file on disk, as reached from the root
+  std::string relative_path;  // relative to the root, for ids
+  std::string member;         // archive member chain, '!'-separated; empty for the file itself
   FileFacts facts;
-  unsigned depth = 0;            // archive nesting
+  unsigned depth = 0;  // archive nesting
   ArchiveBudget* budget = nullptr;
 };
 

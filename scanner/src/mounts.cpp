@@ -8,13 +8,13 @@
 namespace keyward::scanner::detail {
 namespace {
 
-constexpr std::array<std::string_view, 20> kPseudo{
-    "proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "securityfs", "debugfs", "tracefs", "pstore",
-    "bpf", "configfs", "fusectl", "mqueue", "hugetlbfs", "binfmt_misc", "efivarfs", "rpc_pipefs", "nsfs",
-    "selinuxfs"};
+constexpr std::array<std::string_view, 20> kPseudo{"proc",        "sysfs",      "devtmpfs",   "devpts",  "cgroup",
+                                                   "cgroup2",     "securityfs", "debugfs",    "tracefs", "pstore",
+                                                   "bpf",         "configfs",   "fusectl",    "mqueue",  "hugetlbfs",
+                                                   "binfmt_misc", "efivarfs",   "rpc_pipefs", "nsfs",    "selinuxfs"};
 constexpr std::array<std::string_view, 16> kNetwork{
-    "nfs", "nfs4", "cifs", "smb3", "smbfs", "autofs", "fuse.sshfs", "sshfs", "afs", "ceph", "glusterfs",
-    "fuse.glusterfs", "fuse.s3fs", "davfs", "fuse.rclone", "ncpfs"};
+    "nfs", "nfs4", "cifs",      "smb3",           "smbfs",     "autofs", "fuse.sshfs",  "sshfs",
+    "afs", "ceph", "glusterfs", "fuse.glusterfs", "fuse.s3fs", "davfs",  "fuse.rclone", "ncpfs"};
 
 template <std::size_t N>
 bool contains(const std::array<std::string_view, N>& a, std::string_view v) {

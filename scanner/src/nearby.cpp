@@ -9,24 +9,38 @@
 namespace keyward::scanner::detail {
 namespace {
 
-constexpr std::array<std::string_view, 20> kFiles{
-    "gradle.properties", "keystore.properties", "key.properties", "signing.properties", "local.properties",
-    "release.properties", "application.properties", "application.yml", "application.yaml",
-    "bootstrap.properties", "bootstrap.yml", "server.xml", "build.gradle", "build.gradle.kts", ".env",
-    ".env.local", ".env.production", "standalone.xml", "jetty-ssl.xml", "ssl.properties"};
+constexpr std::array<std::string_view, 20> kFiles{"gradle.properties",
+                                                  "keystore.properties",
+                                                  "key.properties",
+                                                  "signing.properties",
+                                                  "local.properties",
+                                                  "release.properties",
+                                                  "application.properties",
+                                                  "application.yml",
+                                                  "application.yaml",
+                                                  "bootstrap.properties",
+                                                  "bootstrap.yml",
+                                                  "server.xml",
+                                                  "build.gradle",
+                                                  "build.gradle.kts",
+                                                  ".env",
+                                                  ".env.local",
+                                                  ".env.production",
+                                                  "standalone.xml",
+                                                  "jetty-ssl.xml",
+                                                  "ssl.properties"};
 constexpr std::size_t kMaxFile = 256 * 1024;
 constexpr std::size_t kMaxCandidates = 32;
 constexpr int kParents = 4;
 
-bool ident_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-';
-}
+bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-'; }
 
 // "server.ssl.key-store-password" -> "serversslkeystorepassword"
 std::string normalise(std::string_view name) {
   std::string out;
   for (char c : name)
-    if (std::isalnum(static_cast<unsigned char>(c)) != 0) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (std::isalnum(static_cast<unsigned char>(c)) != 0)
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -55,7 +69,8 @@ std::vector<std::string> password_values(std::string_view text) {
     std::size_t p = i;
     while (p < text.size() && (text[p] == ' ' || text[p] == '\t')) ++p;
     const bool assigned = p < text.size() && (text[p] == '=' || text[p] == ':');
-    const bool groovy = !assigned && p > i && p < text.size() && (text[p] == '"' || text[p] == '\'');  // storePassword "x"
+    const bool groovy =
+        !assigned && p > i && p < text.size() && (text[p] == '"' || text[p] == '\'');  // storePassword "x"
     if (!assigned && !groovy) continue;
     if (assigned) ++p;
     while (p < text.size() && (text[p] == ' ' || text[p] == '\t')) ++p;
@@ -98,7 +113,8 @@ std::vector<PasswordCandidate> nearby_passwords(const std::string& store_path) {
       in.read(text.data(), static_cast<std::streamsize>(text.size()));
       text.resize(static_cast<std::size_t>(in.gcount()));
       for (auto& v : password_values(text)) {
-        const bool seen = std::any_of(out.begin(), out.end(), [&](const PasswordCandidate& c) { return c.password == v; });
+        const bool seen =
+            std::any_of(out.begin(), out.end(), [&](const PasswordCandidate& c) { return c.password == v; });
         if (!seen && out.size() < kMaxCandidates) out.push_back({std::move(v), file});
       }
     }

@@ -79,8 +79,8 @@ void Prefilter::find(std::string_view data, std::vector<AnchorHit>& out) const {
     const std::size_t len = std::min(kChunk, data.size() - base);
     std::vector<AnchorHit> part;
     MatchContext ctx{base == 0 ? &out : &part, entries_.data()};
-    hs_error_t rc = hs_scan(db_, data.data() + base, static_cast<unsigned>(len), 0, thread_scratch(db_, false),
-                            on_match, &ctx);
+    hs_error_t rc =
+        hs_scan(db_, data.data() + base, static_cast<unsigned>(len), 0, thread_scratch(db_, false), on_match, &ctx);
     // A scratch fitted to a database freed since, whose address this one reuses, may be too small.
     if (rc == HS_INVALID)
       hs_scan(db_, data.data() + base, static_cast<unsigned>(len), 0, thread_scratch(db_, true), on_match, &ctx);

@@ -45,8 +45,8 @@ std::vector<std::string> ScanOptions::default_trust_store_globs() {
 }
 
 std::vector<std::string> ScanOptions::default_exclude_globs() {
-  return {"*/.git/objects", "__pycache__",       "*/.ccache",          "*/.npm/_cacache",
-          "*/.cache/pip",   "*/.cache/mozilla",  "*/.cache/chromium", "*/.cache/google-chrome",
+  return {"*/.git/objects",         "__pycache__",      "*/.ccache",         "*/.npm/_cacache",
+          "*/.cache/pip",           "*/.cache/mozilla", "*/.cache/chromium", "*/.cache/google-chrome",
           "*/.cargo/registry/cache"};
 }
 
@@ -64,8 +64,7 @@ std::string finding_id(std::string_view relative_path, std::string_view member, 
 namespace {
 
 std::int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::string random_id() { return common::random_hex(16); }

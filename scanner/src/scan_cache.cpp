@@ -292,9 +292,8 @@ bool ScanCache::reuse(const std::string& path, const FileKey& key, std::vector<F
 
 bool ScanCache::reuse(std::uint64_t hash, const FileKey& key, std::vector<Finding>& out, ScanStats& stats,
                       std::uint32_t hint) {
-  const Record* r = hint < n_files_ && files_[hint].hash == hash && same_key(files_[hint], key)
-                        ? &files_[hint]
-                        : find_file(hash, key);
+  const Record* r = hint < n_files_ && files_[hint].hash == hash && same_key(files_[hint], key) ? &files_[hint]
+                                                                                                : find_file(hash, key);
   if (r == nullptr || r->offset > findings_.size() || r->length > findings_.size() - r->offset) return false;
   std::string_view area = findings_.substr(r->offset, r->length);
   std::uint64_t n = 0;
@@ -332,8 +331,9 @@ void ScanCache::store(const std::string& path, const FileKey& key, const std::ve
 
 std::string_view ScanCache::data_of(const Ref& r, bool dir) const {
   const Record& rec = ref_record(r, dir);
-  const std::string_view area = r.src == kOld ? (dir ? names_ : findings_)
-                                              : std::string_view(dir ? shards_[r.src].dir_data : shards_[r.src].file_data);
+  const std::string_view area = r.src == kOld
+                                    ? (dir ? names_ : findings_)
+                                    : std::string_view(dir ? shards_[r.src].dir_data : shards_[r.src].file_data);
   return area.substr(rec.offset, rec.length);
 }
 
@@ -345,7 +345,7 @@ const ScanCache::Record& ScanCache::ref_record(const Ref& r, bool dir) const {
 // What save() writes: the files and directories kept, the files numbered in the order their
 // directories list them (the rest after), and the sizes of the areas.
 struct ScanCache::SavePlan {
-  std::vector<Ref> files, dirs;  // by hash, one a hash
+  std::vector<Ref> files, dirs;         // by hash, one a hash
   std::vector<std::uint32_t> index_of;  // file -> its number in the file written
   std::vector<std::uint32_t> order;     // number -> file
   std::vector<std::uint32_t> listing_bytes;
@@ -355,7 +355,8 @@ struct ScanCache::SavePlan {
 
   // The file of this hash, or files.size().
   std::size_t file_of(std::uint64_t hash) const {
-    auto it = std::lower_bound(files.begin(), files.end(), hash, [](const Ref& r, std::uint64_t h) { return r.hash < h; });
+    auto it =
+        std::lower_bound(files.begin(), files.end(), hash, [](const Ref& r, std::uint64_t h) { return r.hash < h; });
     return it != files.end() && it->hash == hash ? static_cast<std::size_t>(it - files.begin()) : files.size();
   }
 };
@@ -498,7 +499,8 @@ void ScanCache::write_areas(const SavePlan& p, Writer& out) const {
     for (const auto& e : entries) {
       std::uint32_t index = CachedEntry::kNoFile;
       if (e.type == DT_REG)
-        if (const std::size_t f = p.file_of(path_hash(e.name, p.dirs[d].hash)); f < p.files.size()) index = p.index_of[f];
+        if (const std::size_t f = p.file_of(path_hash(e.name, p.dirs[d].hash)); f < p.files.size())
+          index = p.index_of[f];
       entry.clear();
       append_entry(entry, e.type, index, e.name);
       out.put(entry);

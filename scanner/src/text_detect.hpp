@@ -29,9 +29,9 @@ inline constexpr std::size_t kTextLookbehind = std::size_t{1} << 20;
 
 // One validated object found in a buffer.
 struct TextHit {
-  Finding finding;          // kind, format, rule, key/certificate, identity, encoding
-  std::size_t offset = 0;   // where its block starts in the buffer (in the file, once placed)
-  std::uint64_t line = 0;   // 1-based line of `offset` in the file; set by whoever knows the file
+  Finding finding;         // kind, format, rule, key/certificate, identity, encoding
+  std::size_t offset = 0;  // where its block starts in the buffer (in the file, once placed)
+  std::uint64_t line = 0;  // 1-based line of `offset` in the file; set by whoever knows the file
 };
 
 // Finds every text-encoded key, certificate and public key in `data` with the detectors of

@@ -1,8 +1,8 @@
 // The agent's run loop with --once against a collector that is down: the scan is spooled for
 // later, and a detector that throws on one file costs that file only (counted in the report's
 // errors) while the agent goes on, scan after scan.
-#include "gzip.hpp"
 #include "runner.hpp"
+#include "gzip.hpp"
 #include "spool.hpp"
 #include "support/faulty_detector.hpp"
 #include "support/keygen.hpp"
@@ -37,7 +37,8 @@ std::vector<nlohmann::json> spooled_reports(const std::string& dir) {
 
 }  // namespace
 
-TEST_CASE("the agent survives a detector that throws: that file is an error, the report is spooled, the next scan runs") {
+TEST_CASE(
+    "the agent survives a detector that throws: that file is an error, the report is spooled, the next scan runs") {
   const auto& pki = t::TestPki::get();
   t::TempTree tree, state;
   tree.write("home/dev/.ssh/id_ecdsa", t::pkcs8_pem(t::ec_p256()), 0600);

@@ -1,5 +1,5 @@
-#include "gzip.hpp"
 #include "spool.hpp"
+#include "gzip.hpp"
 
 #include <support/temp_tree.hpp>
 
@@ -87,7 +87,8 @@ TEST_CASE("past the size cap the oldest reports are dropped and counted and the 
   REQUIRE(!list.empty());
   CHECK(list.back().report_id == id(6));
   // What is left is the newest run of reports.
-  for (std::size_t i = 0; i < list.size(); ++i) CHECK(list[i].report_id == id(static_cast<int>(6 - list.size() + 1 + i)));
+  for (std::size_t i = 0; i < list.size(); ++i)
+    CHECK(list[i].report_id == id(static_cast<int>(6 - list.size() + 1 + i)));
 
   // One report larger than the cap is still kept (it is the newest snapshot).
   const auto big = spool.add(id(7), noise(20000, 7));

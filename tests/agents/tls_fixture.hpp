@@ -41,13 +41,15 @@ class TestPki {
     const std::string d = dir_.path();
     const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
     sh("cd " + d + " && printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > server.ext" +
-       " && printf 'extendedKeyUsage=clientAuth\\n' > client.ext" +
-       " && openssl req -x509 " + ec + " -keyout ca.key -out ca.pem -subj /CN=keyward-test-ca -days 2" +
-       " && openssl req -x509 " + ec + " -keyout other.key -out other.pem -subj /CN=other-ca -days 2" +
-       " && openssl req " + ec + " -keyout server.key -out server.csr -subj /CN=collector" +
-       " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2 -extfile server.ext -out server.pem" +
+       " && printf 'extendedKeyUsage=clientAuth\\n' > client.ext" + " && openssl req -x509 " + ec +
+       " -keyout ca.key -out ca.pem -subj /CN=keyward-test-ca -days 2" + " && openssl req -x509 " + ec +
+       " -keyout other.key -out other.pem -subj /CN=other-ca -days 2" + " && openssl req " + ec +
+       " -keyout server.key -out server.csr -subj /CN=collector" +
+       " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2 -extfile server.ext -out "
+       "server.pem" +
        " && openssl req " + ec + " -keyout client.key -out client.csr -subj /CN=ag_test" +
-       " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -set_serial 3 -days 2 -extfile client.ext -out client.pem" +
+       " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -set_serial 3 -days 2 -extfile client.ext -out "
+       "client.pem" +
        " && chmod 600 client.key");
   }
   TempTree dir_;
@@ -80,10 +82,21 @@ inline bool port_open(int port) {
 class SServer {
  public:
   explicit SServer(const TestPki& pki) : port_(free_port()) {
-    std::vector<std::string> args = {"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port_),
-                                     "-cert", pki.path("server.pem"), "-key", pki.path("server.key"),
-                                     "-CAfile", pki.path("ca.pem"), "-Verify", "1", "-verify_return_error",
-                                     "-www", "-quiet"};
+    std::vector<std::string> args = {"openssl",
+                                     "s_server",
+                                     "-accept",
+                                     "127.0.0.1:" + std::to_string(port_),
+                                     "-cert",
+                                     pki.path("server.pem"),
+                                     "-key",
+                                     pki.path("server.key"),
+                                     "-CAfile",
+                                     pki.path("ca.pem"),
+                                     "-Verify",
+                                     "1",
+                                     "-verify_return_error",
+                                     "-www",
+                                     "-quiet"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

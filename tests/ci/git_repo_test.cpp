@@ -62,7 +62,11 @@ struct Seen {
 std::vector<Seen> history(const GitRepo& repo, HistoryStats& stats, std::uint64_t max_size = 1 << 20) {
   std::vector<Seen> out;
   repo.for_each_history_blob(
-      max_size, [&](const GitBlob& b) { out.push_back({b.path, b.content, b.commit, b.author_date}); }, stats);
+      max_size,
+      [&](const GitBlob& b) {
+        out.push_back({b.path, b.content, b.commit, b.author_date});
+      },
+      stats);
   return out;
 }
 
@@ -127,7 +131,8 @@ TEST_CASE("opening a directory outside any repository throws a GitError that say
   }
 }
 
-TEST_CASE("changed files since a ref are the modified added staged and untracked ones and not unchanged or deleted ones") {
+TEST_CASE(
+    "changed files since a ref are the modified added staged and untracked ones and not unchanged or deleted ones") {
   t::TempTree tree;
   init(tree);
   tree.write("keep.txt", "same\n");

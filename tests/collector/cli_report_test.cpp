@@ -49,11 +49,13 @@ TEST_CASE("the fleet report lists every host, a key copied to two hosts once wit
   const auto a = fx.agent("web-1");
   const auto b = fx.agent("build-7");
   REQUIRE(fx.store->set_agent_tags(b.id, {"build"}, fx.admin).has_value());
-  fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/release.pem", 1),
-                                    test::cert_finding("c1", "/srv/tls.crt", 2, kNow + 10 * 86400)}),
+  fx.store->ingest(a,
+                   test::report({test::key_finding("f1", "/srv/release.pem", 1),
+                                 test::cert_finding("c1", "/srv/tls.crt", 2, kNow + 10 * 86400)}),
                    kNow);
-  fx.store->ingest(b, test::report({test::key_finding("g1", "/home/ci/release.pem", 1),
-                                    test::key_finding("g2", "/home/ci/own.pem", 3)}),
+  fx.store->ingest(b,
+                   test::report({test::key_finding("g1", "/home/ci/release.pem", 1),
+                                 test::key_finding("g2", "/home/ci/own.pem", 3)}),
                    kNow);
 
   const auto r = collector::cli::build_report(*fx.store, at_now());
@@ -110,7 +112,8 @@ TEST_CASE("the fleet report keeps each list to --top and a key's places to a few
   const auto a = fx.agent("web-1");
   const auto b = fx.agent("web-2");
   std::vector<scanner::Finding> many;
-  for (int i = 0; i < 8; ++i) many.push_back(test::key_finding("f" + std::to_string(i), "/srv/copy-" + std::to_string(i) + ".pem", 1));
+  for (int i = 0; i < 8; ++i)
+    many.push_back(test::key_finding("f" + std::to_string(i), "/srv/copy-" + std::to_string(i) + ".pem", 1));
   many.push_back(test::key_finding("x1", "/srv/other-1.pem", 2));
   many.push_back(test::key_finding("x2", "/srv/other-2.pem", 3));
   fx.store->ingest(a, test::report(many), kNow);

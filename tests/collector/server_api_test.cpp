@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 using namespace keyward::collector;
-using keyward::test::Collector;
 using keyward::test::code_of;
+using keyward::test::Collector;
 using keyward::test::report_body;
 using json = nlohmann::json;
 

@@ -13,8 +13,8 @@
 #include <memory>
 
 using namespace keyward::collector;
-using keyward::test::TempTree;
 using keyward::test::make_csr;
+using keyward::test::TempTree;
 
 namespace {
 

@@ -17,8 +17,8 @@
 #include <vector>
 
 using namespace keyward::collector;
-using keyward::test::Collector;
 using keyward::test::code_of;
+using keyward::test::Collector;
 using json = nlohmann::json;
 
 namespace {

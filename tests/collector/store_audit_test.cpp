@@ -83,9 +83,9 @@ TEST_CASE("an audit entry changed with its hash recomputed breaks the link and i
   auto e = entries[4];  // seq 5
   e.detail = {{"n", 999}};
   // Recompute the hash as an attacker who knows the scheme would (canonical JSON of the entry).
-  const nlohmann::json canon = {{"seq", e.seq},         {"time", e.time},       {"actor", e.actor},
-                                {"action", e.action},   {"subject", e.subject}, {"detail", e.detail},
-                                {"prev_hash", e.prev_hash}};
+  const nlohmann::json canon = {
+      {"seq", e.seq},         {"time", e.time},     {"actor", e.actor},        {"action", e.action},
+      {"subject", e.subject}, {"detail", e.detail}, {"prev_hash", e.prev_hash}};
   unsigned char md[32];
   const std::string text = canon.dump();
   EVP_Digest(text.data(), text.size(), md, nullptr, EVP_sha256(), nullptr);

@@ -71,8 +71,8 @@ TEST_CASE("a key under a file name that is not UTF-8 is ingested and its events 
 TEST_CASE("events lost from the file in a crash are appended again at the next open") {
   test::StoreFixture fx;
   const auto a = fx.agent("web-1");
-  fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1), test::key_finding("f2", "/srv/b.pem", 2)}),
-                   kNow);
+  fx.store->ingest(
+      a, test::report({test::key_finding("f1", "/srv/a.pem", 1), test::key_finding("f2", "/srv/b.pem", 2)}), kNow);
   fx.store.reset();
   const std::string full = test::file_bytes(fx.events_path);
   check_seqs(lines(fx.events_path), 4);
@@ -86,9 +86,7 @@ TEST_CASE("events lost from the file in a crash are appended again at the next o
     const auto cut = full.rfind('\n', full.size() - 2);
     REQUIRE(::truncate(fx.events_path.c_str(), static_cast<off_t>(cut + 10)) == 0);
   }
-  SUBCASE("the file is gone") {
-    REQUIRE(::unlink(fx.events_path.c_str()) == 0);
-  }
+  SUBCASE("the file is gone") { REQUIRE(::unlink(fx.events_path.c_str()) == 0); }
   fx.reopen();
   check_seqs(lines(fx.events_path), 4);
   CHECK(test::file_bytes(fx.events_path) == full);

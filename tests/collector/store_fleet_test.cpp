@@ -79,8 +79,10 @@ TEST_CASE("keyward's own key is managed with severity info and not counted as an
   test::StoreFixture fx;
   const auto a = fx.agent("web-1");
   fx.store->add_managed_identity(test::fp(77), "collector CA");
-  fx.store->ingest(a, test::report({test::key_finding("ca", "/var/lib/keyward-collector/pki/ca.key", 77),
-                                    test::key_finding("other", "/srv/x.pem", 1)}), kNow);
+  fx.store->ingest(a,
+                   test::report({test::key_finding("ca", "/var/lib/keyward-collector/pki/ca.key", 77),
+                                 test::key_finding("other", "/srv/x.pem", 1)}),
+                   kNow);
   collector::FindingQuery q;
   q.status = "managed";
   const auto managed = fx.store->findings(q);
@@ -116,8 +118,7 @@ TEST_CASE("an exception cannot be approved by its requester and another approver
   const collector::Actor analyst{"token:analyst000000001", collector::Role::analyst};
   const collector::Actor approver{"token:approver00000001", collector::Role::approver};
 
-  CHECK(fx.store->request_exception("spki:" + test::fp(2), "x", kNow + 100, analyst, kNow).error().code ==
-        "not_found");
+  CHECK(fx.store->request_exception("spki:" + test::fp(2), "x", kNow + 100, analyst, kNow).error().code == "not_found");
   CHECK(fx.store->request_exception(identity, "", kNow + 100, analyst, kNow).error().code == "invalid");
   CHECK(fx.store->request_exception(identity, "ok", kNow - 1, analyst, kNow).error().code == "invalid");
 
@@ -161,10 +162,12 @@ TEST_CASE("an exception cannot be approved by its requester and another approver
 TEST_CASE("expiring certificates lists open certificate places that expire within the window") {
   test::StoreFixture fx;
   const auto a = fx.agent("web-1");
-  fx.store->ingest(a, test::report({test::cert_finding("soon", "/etc/ssl/soon.pem", 1, kNow + 5 * 86400),
-                                    test::cert_finding("later", "/etc/ssl/later.pem", 2, kNow + 300 * 86400),
-                                    test::cert_finding("gone", "/etc/ssl/gone.pem", 3, kNow - 86400),
-                                    test::key_finding("k", "/srv/k.pem", 4)}), kNow);
+  fx.store->ingest(a,
+                   test::report({test::cert_finding("soon", "/etc/ssl/soon.pem", 1, kNow + 5 * 86400),
+                                 test::cert_finding("later", "/etc/ssl/later.pem", 2, kNow + 300 * 86400),
+                                 test::cert_finding("gone", "/etc/ssl/gone.pem", 3, kNow - 86400),
+                                 test::key_finding("k", "/srv/k.pem", 4)}),
+                   kNow);
   const auto within30 = fx.store->expiring_certificates(30 * 86400, kNow, 100, 0);
   REQUIRE(within30.total == 2);
   CHECK(within30.items[0].finding.at("id") == "gone");  // expired first
@@ -177,8 +180,8 @@ TEST_CASE("counts add up agents places reports and events") {
   test::StoreFixture fx;
   const auto a = fx.agent("web-1");
   fx.enroll("pending-1");
-  fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1), test::key_finding("f2", "/srv/b.pem", 2)}),
-                   kNow);
+  fx.store->ingest(
+      a, test::report({test::key_finding("f1", "/srv/a.pem", 1), test::key_finding("f2", "/srv/b.pem", 2)}), kNow);
   fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1)}), kNow + 1);
   const auto c = fx.store->counts();
   CHECK(c.agents_approved == 1);

@@ -8,8 +8,8 @@ using test::kNow;
 TEST_CASE("a complete snapshot missing a finding resolves its place with a time and a resolved event") {
   test::StoreFixture fx;
   const auto a = fx.agent("web-1");
-  auto first = fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1),
-                                                 test::key_finding("f2", "/srv/b.pem", 2)}), kNow);
+  auto first = fx.store->ingest(
+      a, test::report({test::key_finding("f1", "/srv/a.pem", 1), test::key_finding("f2", "/srv/b.pem", 2)}), kNow);
   CHECK(first.status == collector::IngestOutcome::Status::stored);
   CHECK(first.findings == 2);
   CHECK(first.new_places == 2);
@@ -66,8 +66,8 @@ TEST_CASE("a place that comes back after being resolved is reopened with a new e
 TEST_CASE("an incomplete report adds and updates places but resolves nothing") {
   test::StoreFixture fx;
   const auto a = fx.agent("web-1");
-  fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1),
-                                    test::key_finding("f2", "/srv/b.pem", 2)}), kNow);
+  fx.store->ingest(
+      a, test::report({test::key_finding("f1", "/srv/a.pem", 1), test::key_finding("f2", "/srv/b.pem", 2)}), kNow);
   auto partial = fx.store->ingest(a, test::report({test::key_finding("f3", "/srv/c.pem", 3)}, false), kNow + 60);
   CHECK(partial.status == collector::IngestOutcome::Status::stored);
   CHECK(partial.new_places == 1);
@@ -138,8 +138,10 @@ TEST_CASE("the stored finding carries the fleet risk and queries filter by host 
   test::StoreFixture fx;
   const auto a = fx.agent("web-1");
   const auto b = fx.agent("db-1");
-  fx.store->ingest(a, test::report({test::key_finding("f1", "/home/alice/.ssh/id", 1),
-                                    test::cert_finding("c1", "/etc/ssl/svc.pem", 1, kNow + 400 * 86400)}), kNow);
+  fx.store->ingest(a,
+                   test::report({test::key_finding("f1", "/home/alice/.ssh/id", 1),
+                                 test::cert_finding("c1", "/etc/ssl/svc.pem", 1, kNow + 400 * 86400)}),
+                   kNow);
   auto encrypted = test::key_finding("g1", "/srv/k.pem", 2);
   encrypted.key->encrypted = true;  // 30: low
   fx.store->ingest(b, test::report({encrypted}), kNow);

@@ -128,9 +128,9 @@ TEST_CASE("the store is safe to use from several threads at once") {
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&fx, &a, t] {
       for (int i = 0; i < 10; ++i) {
-        fx.store->ingest(a, test::report({test::key_finding("f" + std::to_string(t * 100 + i), "/srv/k", t * 100 + i)},
-                                         false),
-                         kNow + i);
+        fx.store->ingest(
+            a, test::report({test::key_finding("f" + std::to_string(t * 100 + i), "/srv/k", t * 100 + i)}, false),
+            kNow + i);
         fx.store->findings({});
       }
     });

@@ -35,8 +35,12 @@ TEST_CASE("SHA-256 of abc and of nothing are the FIPS 180-2 values") {
 }
 
 TEST_CASE("base64 encodes and decodes the RFC 4648 section 10 vectors") {
-  const std::pair<const char*, const char*> vectors[] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
-                                                         {"foo", "Zm9v"},  {"foob", "Zm9vYg=="},   {"fooba", "Zm9vYmE="},
+  const std::pair<const char*, const char*> vectors[] = {{"", ""},
+                                                         {"f", "Zg=="},
+                                                         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"},
+                                                         {"foob", "Zm9vYg=="},
+                                                         {"fooba", "Zm9vYmE="},
                                                          {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, encoded] : vectors) {
     CAPTURE(plain);
@@ -121,15 +125,15 @@ TEST_CASE("valid UTF-8 is well-formed throughout and the loose check lets overlo
   CHECK(valid_utf8(""));
   CHECK(valid_utf8("plain ASCII"));
   CHECK(valid_utf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x94\x91"));
-  CHECK_FALSE(valid_utf8("caf\xC3"));              // truncated at the end
-  CHECK_FALSE(valid_utf8("a\xED\xA0\x80z"));       // surrogate
-  CHECK_FALSE(valid_utf8("a\xE0\x80\xAFz"));       // overlong
+  CHECK_FALSE(valid_utf8("caf\xC3"));         // truncated at the end
+  CHECK_FALSE(valid_utf8("a\xED\xA0\x80z"));  // surrogate
+  CHECK_FALSE(valid_utf8("a\xE0\x80\xAFz"));  // overlong
   CHECK_FALSE(valid_utf8(std::string_view("\xFE", 1)));
   CHECK(loose_utf8("caf\xC3\xA9"));
-  CHECK(loose_utf8("a\xED\xA0\x80z"));       // surrogate: the serializer replaces it
-  CHECK(loose_utf8("a\xE0\x80\xAFz"));       // overlong three-byte form
-  CHECK_FALSE(loose_utf8("a\xC0\xAFz"));     // C0/C1 are never lead bytes
-  CHECK_FALSE(loose_utf8("caf\xC3"));        // truncated
+  CHECK(loose_utf8("a\xED\xA0\x80z"));    // surrogate: the serializer replaces it
+  CHECK(loose_utf8("a\xE0\x80\xAFz"));    // overlong three-byte form
+  CHECK_FALSE(loose_utf8("a\xC0\xAFz"));  // C0/C1 are never lead bytes
+  CHECK_FALSE(loose_utf8("caf\xC3"));     // truncated
   CHECK_FALSE(loose_utf8("\xF5\x80\x80\x80"));
   CHECK_FALSE(loose_utf8("\x80"));
 }

@@ -33,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (url->host.empty() || !valid_port(url->port)) __builtin_trap();
   if (!url->path.empty() && url->path.front() != '/') __builtin_trap();
   const bool v6 = url->host.find(':') != std::string::npos;
-  const std::string again = url->scheme + "://" + (v6 ? "[" + url->host + "]" : url->host) + ":" + url->port + url->path;
+  const std::string again =
+      url->scheme + "://" + (v6 ? "[" + url->host + "]" : url->host) + ":" + url->port + url->path;
   const auto reparsed = parse_url(again);
   if (!reparsed || reparsed->host != url->host || reparsed->port != url->port || reparsed->path != url->path)
     __builtin_trap();

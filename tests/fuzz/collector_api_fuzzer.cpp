@@ -77,9 +77,7 @@ struct Fleet {
     std::filesystem::remove_all(dir, ec);
   }
 
-  void fresh_token(Role r) {
-    tokens[static_cast<int>(r)] = store->create_token(r, "fuzz", 0, kCli).secret;
-  }
+  void fresh_token(Role r) { tokens[static_cast<int>(r)] = store->create_token(r, "fuzz", 0, kCli).secret; }
 
   AgentInfo agent(bool approve) {
     const auto now = std::time(nullptr);
@@ -161,33 +159,62 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view body = in;
 
   switch (flags & 7) {
-    case 0: break;
-    case 1: req.authorization = "Bearer " + f.tokens[static_cast<int>(Role::admin)]; break;
-    case 2: req.authorization = "Bearer " + f.tokens[static_cast<int>(Role::viewer)]; break;
-    case 3: req.authorization = "Bearer " + f.tokens[static_cast<int>(Role::analyst)]; break;
-    case 4: req.authorization = "Bearer " + f.tokens[static_cast<int>(Role::approver)]; break;
+    case 0:
+      break;
+    case 1:
+      req.authorization = "Bearer " + f.tokens[static_cast<int>(Role::admin)];
+      break;
+    case 2:
+      req.authorization = "Bearer " + f.tokens[static_cast<int>(Role::viewer)];
+      break;
+    case 3:
+      req.authorization = "Bearer " + f.tokens[static_cast<int>(Role::analyst)];
+      break;
+    case 4:
+      req.authorization = "Bearer " + f.tokens[static_cast<int>(Role::approver)];
+      break;
     case 5:
       req.authorization = "Bearer " + f.store->create_enrollment_token(std::time(nullptr) + 600, kCli).secret;
       break;
-    case 6: req.authorization = std::string(raw_auth); break;
-    case 7: req.authorization = "Bearer " + f.revoked_token; break;
+    case 6:
+      req.authorization = std::string(raw_auth);
+      break;
+    case 7:
+      req.authorization = "Bearer " + f.revoked_token;
+      break;
   }
   switch ((flags >> 3) & 3) {
-    case 0: break;
-    case 1: req.peer_cert_sha256 = f.approved.cert_sha256; break;
-    case 2: req.peer_cert_sha256 = f.pending.cert_sha256; break;
-    case 3: req.peer_cert_sha256 = f.revoked.cert_sha256; break;
+    case 0:
+      break;
+    case 1:
+      req.peer_cert_sha256 = f.approved.cert_sha256;
+      break;
+    case 2:
+      req.peer_cert_sha256 = f.pending.cert_sha256;
+      break;
+    case 3:
+      req.peer_cert_sha256 = f.revoked.cert_sha256;
+      break;
   }
   switch ((flags >> 5) & 3) {
-    case 0: req.body = std::string(body); break;
-    case 1: req.body = gzip(body), req.content_encoding = "gzip"; break;
-    case 2: req.body = std::string(body), req.content_encoding = "gzip"; break;
-    case 3: req.body = std::string(body), req.content_encoding = std::string(raw_encoding); break;
+    case 0:
+      req.body = std::string(body);
+      break;
+    case 1:
+      req.body = gzip(body), req.content_encoding = "gzip";
+      break;
+    case 2:
+      req.body = std::string(body), req.content_encoding = "gzip";
+      break;
+    case 3:
+      req.body = std::string(body), req.content_encoding = std::string(raw_encoding);
+      break;
   }
 
   const ApiResponse r = f.api->handle(req);
   static const bool trace = std::getenv("KEYWARD_FUZZ_TRACE") != nullptr;  // to check what seeds reach
-  if (trace) std::fprintf(stderr, "%u %s %.80s %.120s\n", r.status, req.method.c_str(), req.target.c_str(), r.body.c_str());
+  if (trace)
+    std::fprintf(stderr, "%u %s %.80s %.120s\n", r.status, req.method.c_str(), req.target.c_str(), r.body.c_str());
   if (r.status < 200 || r.status >= 500) __builtin_trap();
   if (r.content_type == "application/json" &&
       nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false).is_discarded())

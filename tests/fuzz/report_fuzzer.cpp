@@ -14,16 +14,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   if (auto r = keyward::protocol::parse_report(body)) {
     // A parsed report must survive its own round trip (what the store keeps and serves).
-    const auto again = keyward::protocol::parse_report(
-        keyward::protocol::report_to_json(r->result, r->report_id).dump(-1, ' ', false,
-                                                                         nlohmann::json::error_handler_t::replace));
+    const auto again =
+        keyward::protocol::parse_report(keyward::protocol::report_to_json(r->result, r->report_id)
+                                            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     if (!again) __builtin_trap();
     for (const auto& f : r->result.findings) {
       for (int indent : {-1, 4}) {
         std::string written;
         keyward::scanner::write_json(f, written, indent);
         std::string tree = keyward::scanner::to_json(f).dump(indent < 0 ? -1 : 2, ' ', false,
-                                                               nlohmann::json::error_handler_t::replace);
+                                                             nlohmann::json::error_handler_t::replace);
         if (indent >= 0)
           for (std::size_t at = 0; (at = tree.find('\n', at)) != std::string::npos; at += 1 + indent)
             tree.insert(at + 1, static_cast<std::size_t>(indent), ' ');

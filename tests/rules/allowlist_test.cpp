@@ -45,12 +45,14 @@ TEST_CASE("an allow entry suppresses the findings of its fingerprint within its 
   const auto list = Allowlist::parse(
       "schema: keyward.allowlist/v1\n"
       "allow:\n"
-      "  - fingerprint: " + std::string(64, 'A') + "\n"
-      "    path: \"vagrant/*\"\n"
-      "    reason: Vagrant's published insecure key, local VMs only\n"
-      "    approved_by: security@example.org\n"
-      "    requested_by: dev@example.org\n"
-      "    expires: 2026-12-31\n",
+      "  - fingerprint: " +
+          std::string(64, 'A') +
+          "\n"
+          "    path: \"vagrant/*\"\n"
+          "    reason: Vagrant's published insecure key, local VMs only\n"
+          "    approved_by: security@example.org\n"
+          "    requested_by: dev@example.org\n"
+          "    expires: 2026-12-31\n",
       "allowlist.yaml");
   REQUIRE(list.entries().size() == 1);
   CHECK(list.entries()[0].fingerprint == kSpki);  // normalised to lowercase
@@ -69,10 +71,14 @@ TEST_CASE("an allow entry suppresses the findings of its fingerprint within its 
 TEST_CASE("an allow entry without a path allows its key everywhere and matches certificate fingerprints") {
   auto r = result();
   r.findings.push_back(cert_finding("/repo/certs/a.crt", std::string(64, '9'), 0, 1, false, true));
-  const auto list = Allowlist::parse("allow:\n"
-                                     "  - {fingerprint: " + kSpki + ", reason: r, approved_by: a, expires: 2027-01-01}\n"
-                                     "  - {fingerprint: " + std::string(64, 'c') + ", reason: cert, approved_by: a, expires: 2027-01-01}\n",
-                                     "allowlist.yaml");
+  const auto list = Allowlist::parse(
+      "allow:\n"
+      "  - {fingerprint: " +
+          kSpki +
+          ", reason: r, approved_by: a, expires: 2027-01-01}\n"
+          "  - {fingerprint: " +
+          std::string(64, 'c') + ", reason: cert, approved_by: a, expires: 2027-01-01}\n",
+      "allowlist.yaml");
   apply_allowlist(r, list, k20260601);
   CHECK(r.findings[0].suppressed);
   CHECK(r.findings[1].suppressed);
@@ -81,12 +87,15 @@ TEST_CASE("an allow entry without a path allows its key everywhere and matches c
 }
 
 TEST_CASE("an expired allow stops allowing and is reported as a warning") {
-  const auto list = Allowlist::parse("allow:\n"
-                                     "  - fingerprint: " + kSpki + "\n"
-                                     "    reason: temporary exception\n"
-                                     "    approved_by: security@example.org\n"
-                                     "    expires: 2026-05-31\n",
-                                     "allowlist.yaml");
+  const auto list = Allowlist::parse(
+      "allow:\n"
+      "  - fingerprint: " +
+          kSpki +
+          "\n"
+          "    reason: temporary exception\n"
+          "    approved_by: security@example.org\n"
+          "    expires: 2026-05-31\n",
+      "allowlist.yaml");
   auto r = result();
   const auto warnings = apply_allowlist(r, list, k20260601);
   CHECK_FALSE(r.findings[0].suppressed);
@@ -106,8 +115,11 @@ TEST_CASE("an expired allow stops allowing and is reported as a warning") {
 TEST_CASE("a finding already suppressed keeps its first suppression") {
   auto r = result();
   r.findings[0].suppressed = keyward::scanner::Suppression{"baseline", "in baseline b.json"};
-  apply_allowlist(r, Allowlist::parse("allow:\n  - {fingerprint: " + kSpki + ", reason: r, approved_by: a, expires: 2030-01-01}\n", "a.yaml"),
-                  k20260601);
+  apply_allowlist(
+      r,
+      Allowlist::parse("allow:\n  - {fingerprint: " + kSpki + ", reason: r, approved_by: a, expires: 2030-01-01}\n",
+                       "a.yaml"),
+      k20260601);
   CHECK(r.findings[0].suppressed->kind == "baseline");
   CHECK(r.findings[1].suppressed->kind == "allowlist");
 }
@@ -125,16 +137,19 @@ TEST_CASE("broken allowlists fail with file line and code") {
     CHECK(e.code == "bad-fingerprint");
   }
   SUBCASE("the date is not YYYY-MM-DD") {
-    const auto e = error_of("allow:\n  - fingerprint: " + kSpki + "\n    reason: r\n    approved_by: a\n    expires: 2030-02-30\n");
+    const auto e = error_of("allow:\n  - fingerprint: " + kSpki +
+                            "\n    reason: r\n    approved_by: a\n    expires: 2030-02-30\n");
     CHECK(e.code == "bad-date");
     CHECK(e.line == 5);
   }
   SUBCASE("whoever requested an allow cannot approve it") {
-    const auto e = error_of("allow:\n  - {fingerprint: " + kSpki + ", reason: r, approved_by: me, requested_by: me, expires: 2030-01-01}\n");
+    const auto e = error_of("allow:\n  - {fingerprint: " + kSpki +
+                            ", reason: r, approved_by: me, requested_by: me, expires: 2030-01-01}\n");
     CHECK(e.code == "self-approved");
   }
   SUBCASE("an unknown field") {
-    const auto e = error_of("allow:\n  - {fingerprint: " + kSpki + ", reason: r, approved_by: a, expires: 2030-01-01, owner: x}\n");
+    const auto e = error_of("allow:\n  - {fingerprint: " + kSpki +
+                            ", reason: r, approved_by: a, expires: 2030-01-01, owner: x}\n");
     CHECK(e.code == "unknown-field");
   }
   SUBCASE("the file cannot be read") {

@@ -35,7 +35,9 @@ int sum_points(const Finding& f) {
 
 }  // namespace
 
-TEST_CASE("a world-readable unencrypted code-signing key outranks a passphrase-protected key in a test dir and both explain themselves") {
+TEST_CASE(
+    "a world-readable unencrypted code-signing key outranks a passphrase-protected key in a test dir and both explain "
+    "themselves") {
   TempTree tree;
   // The signing key and its CA-issued code-signing certificate, next to each other.
   tree.write("home/release/signing/release.key", pkcs8_pem(rsa_2048()), 0644);
@@ -77,7 +79,8 @@ TEST_CASE("a world-readable unencrypted code-signing key outranks a passphrase-p
   CHECK(cert->risk->severity == "info");
 }
 
-TEST_CASE("a CA-issued code-signing certificate from 2023-06-01 on says its key breaks the CSC-13 and CSC-17 baseline") {
+TEST_CASE(
+    "a CA-issued code-signing certificate from 2023-06-01 on says its key breaks the CSC-13 and CSC-17 baseline") {
   Finding key = key_finding("/srv/build/sign.key", false);
   Finding cert = cert_finding("/srv/build/sign.crt", key.key->spki_sha256, k2024, k2024 + 1000 * kDay, true, false);
   pair(key, cert);
@@ -144,7 +147,8 @@ TEST_CASE("calibrated findings land in their bands") {
   }
   SUBCASE("a certificate expiring within 30 days is low and says when") {
     const auto ctx = context();
-    auto r = scored({cert_finding("/etc/app/soon.crt", std::string(64, '3'), k2024, ctx.now + 12 * kDay, false, false)});
+    auto r =
+        scored({cert_finding("/etc/app/soon.crt", std::string(64, '3'), k2024, ctx.now + 12 * kDay, false, false)});
     CHECK(r.findings[0].risk->severity == "low");
     REQUIRE(has_factor(r.findings[0], "certificate-expiring"));
     CHECK(factor(r.findings[0], "certificate-expiring")->why.find("12 days") != std::string::npos);
@@ -193,7 +197,8 @@ TEST_CASE("scores are clipped to 0 and 100 while the factors keep their points")
     CHECK(r.findings[0].risk->severity == "critical");
   }
   SUBCASE("below 0") {
-    auto r = scored({cert_finding("/srv/app/test/ok.crt", std::string(64, '5'), k2024, k2024 + 5000 * kDay, false, false)});
+    auto r =
+        scored({cert_finding("/srv/app/test/ok.crt", std::string(64, '5'), k2024, k2024 + 5000 * kDay, false, false)});
     CHECK(sum_points(r.findings[0]) < 0);
     CHECK(r.findings[0].risk->score == 0);
   }
@@ -348,9 +353,9 @@ TEST_CASE("key stores score from their entries and store facts") {
   trust.entries.push_back(ca);
 
   auto r = scored({store, trust});
-  for (const char* id : {"private-key", "common-password", "weak-store-protection", "code-signing-certificate",
-                         "code-signing-valid", "code-signing-ca-issued", "code-signing-baseline-violation",
-                         "world-readable", "policy/code-signing-keys"})
+  for (const char* id :
+       {"private-key", "common-password", "weak-store-protection", "code-signing-certificate", "code-signing-valid",
+        "code-signing-ca-issued", "code-signing-baseline-violation", "world-readable", "policy/code-signing-keys"})
     CHECK_MESSAGE(has_factor(r.findings[0], id), id);
   CHECK_FALSE(has_factor(r.findings[0], "unencrypted-private-key"));
   CHECK(r.findings[0].risk->severity == "critical");

@@ -4,8 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <rules/support.hpp>
-#include "wildmatch.hpp"
 #include <support/temp_tree.hpp>
+#include "wildmatch.hpp"
 
 #include <boost/filesystem.hpp>
 
@@ -41,8 +41,9 @@ std::set<std::string> git_ignored(const std::string& gitignore, const std::vecto
     for (const auto& e : entries) list << e.path << '\0';
   }
   // No user or system configuration: only the repository's .gitignore counts.
-  const std::string cmd = "cd " + repo.path() + " && HOME=" + repo.path() +
-                          " GIT_CONFIG_NOSYSTEM=1 git -c core.excludesFile=/dev/null check-ignore --no-index -z --stdin < paths.list";
+  const std::string cmd =
+      "cd " + repo.path() + " && HOME=" + repo.path() +
+      " GIT_CONFIG_NOSYSTEM=1 git -c core.excludesFile=/dev/null check-ignore --no-index -z --stdin < paths.list";
   std::set<std::string> out;
   FILE* p = ::popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
@@ -148,15 +149,14 @@ TEST_CASE("the ignore matcher agrees with git check-ignore on double stars") {
 }
 
 TEST_CASE("the ignore matcher agrees with git check-ignore on ignore-everything-but lists") {
-  agree_with_git("**\n!**/\n!*.md\n!/keys/\n/keys/*\n!/keys/public.pem\n",
-                 {{"a.pem", false},
-                  {"README.md", false},
-                  {"notes", true},
-                  {"notes/README.md", false},
-                  {"notes/key.pem", false},
-                  {"keys", true},
-                  {"keys/public.pem", false},
-                  {"keys/private.pem", false}});
+  agree_with_git("**\n!**/\n!*.md\n!/keys/\n/keys/*\n!/keys/public.pem\n", {{"a.pem", false},
+                                                                            {"README.md", false},
+                                                                            {"notes", true},
+                                                                            {"notes/README.md", false},
+                                                                            {"notes/key.pem", false},
+                                                                            {"keys", true},
+                                                                            {"keys/public.pem", false},
+                                                                            {"keys/private.pem", false}});
 }
 
 TEST_CASE("the ignore matcher agrees with git check-ignore on escapes and trailing spaces") {

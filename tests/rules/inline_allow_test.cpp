@@ -11,7 +11,8 @@ using keyward::rules::inline_allowed;
 namespace {
 
 bool allowed(const std::string& comment_line, std::string& reason) {
-  const std::string text = "first line\n" + comment_line + "\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+  const std::string text =
+      "first line\n" + comment_line + "\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
   return inline_allowed(text, 3, reason);
 }
 
@@ -22,15 +23,14 @@ TEST_CASE("a keyward:allow comment on the line before a block allows it in any c
     const char* line;
     const char* reason;
   };
-  for (const Case& c : {Case{"# keyward:allow test fixture for the TLS tests", "test fixture for the TLS tests"},
-                        Case{"// keyward:allow: unit test key", "unit test key"},
-                        Case{"-- keyward:allow seeded test data", "seeded test data"},
-                        Case{"; keyward:allow", ""},
-                        Case{"/* keyward:allow sample for docs */", "sample for docs"},
-                        Case{"<!-- keyward:allow demo key -->", "demo key"},
-                        Case{"    ## keyward:allow indented", "indented"},
-                        Case{" * keyward:allow inside a block comment", "inside a block comment"},
-                        Case{"key = '''  # keyward:allow trailing comment", "trailing comment"}}) {
+  for (const Case& c :
+       {Case{"# keyward:allow test fixture for the TLS tests", "test fixture for the TLS tests"},
+        Case{"// keyward:allow: unit test key", "unit test key"},
+        Case{"-- keyward:allow seeded test data", "seeded test data"}, Case{"; keyward:allow", ""},
+        Case{"/* keyward:allow sample for docs */", "sample for docs"},
+        Case{"<!-- keyward:allow demo key -->", "demo key"}, Case{"    ## keyward:allow indented", "indented"},
+        Case{" * keyward:allow inside a block comment", "inside a block comment"},
+        Case{"key = '''  # keyward:allow trailing comment", "trailing comment"}}) {
     CAPTURE(c.line);
     std::string reason = "stale";
     CHECK(allowed(c.line, reason));
@@ -51,15 +51,16 @@ TEST_CASE("only the line just before the block counts") {
   std::string reason;
   const std::string text = "# keyward:allow two lines up\n\n-----BEGIN PRIVATE KEY-----\n";
   CHECK_FALSE(inline_allowed(text, 3, reason));
-  CHECK_FALSE(inline_allowed("-----BEGIN PRIVATE KEY-----\n", 1, reason));  // no line before
-  CHECK_FALSE(inline_allowed("# keyward:allow\n", 5, reason));              // past the end
+  CHECK_FALSE(inline_allowed("-----BEGIN PRIVATE KEY-----\n", 1, reason));                 // no line before
+  CHECK_FALSE(inline_allowed("# keyward:allow\n", 5, reason));                             // past the end
   CHECK(inline_allowed("# keyward:allow\r\n-----BEGIN PRIVATE KEY-----\r\n", 2, reason));  // CRLF
 }
 
 TEST_CASE("inline allows mark scanned findings with the comment's place and reason") {
   using namespace keyward::test;
   TempTree tree;
-  tree.write("src/app.py", "import ssl\n# keyward:allow throwaway key for the demo\nKEY = '''" + pkcs8_pem(ec_p256()) + "'''\n");
+  tree.write("src/app.py",
+             "import ssl\n# keyward:allow throwaway key for the demo\nKEY = '''" + pkcs8_pem(ec_p256()) + "'''\n");
   tree.write("src/other.pem", "# a comment that allows nothing\n" + pkcs8_pem(rsa_2048()));
   auto r = scan_tree(tree.path());
   REQUIRE(r.findings.size() == 2);

@@ -31,13 +31,33 @@ RuleError error_of(const std::string& yaml) {
 TEST_CASE("built-in rules document every rule id the scanner's detectors emit") {
   const RuleSet rules = RuleSet::builtin();
   // grep 'rule = "' and the rule ids passed to make_key_finding in scanner/src.
-  for (const char* id :
-       {"private-key/pkcs1", "private-key/sec1", "private-key/dsa", "private-key/pkcs8", "private-key/pkcs8-encrypted",
-        "private-key/legacy-encrypted", "private-key/openssh", "private-key/putty", "private-key/sshcom",
-        "private-key/pgp", "private-key/jwk", "private-key/xml-rsa", "private-key/pvk", "private-key/snk",
-        "private-key/gpg-binary", "private-key/gpg-key-file", "keystore/pkcs12", "keystore/jks", "keystore/jceks",
-        "keystore/zip-encrypted", "certificate/x509", "certificate/pkcs7", "public-key/spki", "public-key/csr",
-        "public-key/jwk", "public-key/snk", "public-key/xml-rsa"}) {
+  for (const char* id : {"private-key/pkcs1",
+                         "private-key/sec1",
+                         "private-key/dsa",
+                         "private-key/pkcs8",
+                         "private-key/pkcs8-encrypted",
+                         "private-key/legacy-encrypted",
+                         "private-key/openssh",
+                         "private-key/putty",
+                         "private-key/sshcom",
+                         "private-key/pgp",
+                         "private-key/jwk",
+                         "private-key/xml-rsa",
+                         "private-key/pvk",
+                         "private-key/snk",
+                         "private-key/gpg-binary",
+                         "private-key/gpg-key-file",
+                         "keystore/pkcs12",
+                         "keystore/jks",
+                         "keystore/jceks",
+                         "keystore/zip-encrypted",
+                         "certificate/x509",
+                         "certificate/pkcs7",
+                         "public-key/spki",
+                         "public-key/csr",
+                         "public-key/jwk",
+                         "public-key/snk",
+                         "public-key/xml-rsa"}) {
     CAPTURE(id);
     const auto* r = rules.rule(id);
     REQUIRE(r != nullptr);
@@ -75,7 +95,8 @@ TEST_CASE("built-in known keys list Vagrant's published insecure keys by SPKI") 
   const RuleSet rules = RuleSet::builtin();
   const auto& known = rules.known_keys();
   REQUIRE(known.count("bde93142b0780b2a66d27977d35f4f542e71cc538d491fe6609e2380b747a027") == 1);
-  CHECK(known.at("bde93142b0780b2a66d27977d35f4f542e71cc538d491fe6609e2380b747a027").find("Vagrant") != std::string::npos);
+  CHECK(known.at("bde93142b0780b2a66d27977d35f4f542e71cc538d491fe6609e2380b747a027").find("Vagrant") !=
+        std::string::npos);
   CHECK(known.count("a7279699e5c6a4ad971f9f205c2409a1cfb05216522b53b3d894dd3ede5e9675") == 1);
 }
 
@@ -96,7 +117,8 @@ TEST_CASE("broken rule files fail with file line and a stable code") {
     CHECK(e.message.find("severty") != std::string::npos);
   }
   SUBCASE("missing id") {
-    const auto e = error_of("policies:\n  - title: no id\n    match: {kind: private_key}\n    severity_at_least: high\n");
+    const auto e =
+        error_of("policies:\n  - title: no id\n    match: {kind: private_key}\n    severity_at_least: high\n");
     CHECK(e.code == "missing-id");
     CHECK(e.line == 2);
   }
@@ -106,7 +128,9 @@ TEST_CASE("broken rule files fail with file line and a stable code") {
     CHECK(e.line == 3);
   }
   SUBCASE("bad glob") {
-    const auto e = error_of("policies:\n  - id: policy/x\n    title: t\n    match:\n      path: \"keys/[abc\"\n    severity_at_most: low\n");
+    const auto e = error_of(
+        "policies:\n  - id: policy/x\n    title: t\n    match:\n      path: \"keys/[abc\"\n    severity_at_most: "
+        "low\n");
     CHECK(e.code == "bad-glob");
     CHECK(e.line == 5);
   }
@@ -126,12 +150,14 @@ TEST_CASE("broken rule files fail with file line and a stable code") {
     CHECK(e.line == 3);
   }
   SUBCASE("a policy adding a factor no table defines") {
-    const auto e = error_of("policies:\n  - id: policy/x\n    title: t\n    match: {kind: keystore}\n    add_factors: [no-such-factor]\n");
+    const auto e = error_of(
+        "policies:\n  - id: policy/x\n    title: t\n    match: {kind: keystore}\n    add_factors: [no-such-factor]\n");
     CHECK(e.code == "unknown-factor");
     CHECK(e.line == 2);
   }
   SUBCASE("a kind the scanner does not report") {
-    const auto e = error_of("policies:\n  - id: policy/x\n    title: t\n    match: {kind: secret_key}\n    severity_at_most: low\n");
+    const auto e = error_of(
+        "policies:\n  - id: policy/x\n    title: t\n    match: {kind: secret_key}\n    severity_at_most: low\n");
     CHECK(e.code == "bad-kind");
   }
   SUBCASE("an id defined twice in one file") {
@@ -145,7 +171,8 @@ TEST_CASE("broken rule files fail with file line and a stable code") {
   }
   SUBCASE("a generator spec the generator does not know") {
     const auto e = error_of(
-        "detections:\n  - id: private-key/pkcs8\n    examples:\n      positive:\n        - generate: rsa-512 pem-pkcs8\n");
+        "detections:\n  - id: private-key/pkcs8\n    examples:\n      positive:\n        - generate: rsa-512 "
+        "pem-pkcs8\n");
     CHECK(e.code == "bad-generator");
     CHECK(e.line == 5);
   }
@@ -158,20 +185,24 @@ TEST_CASE("broken rule files fail with file line and a stable code") {
 TEST_CASE("a broken file leaves the rule set as it was") {
   RuleSet rules = RuleSet::builtin();
   const auto before = rules.factor("private-key")->points;
-  CHECK_THROWS_AS(rules.load_text("factors:\n  - {id: private-key, points: 1, why: w}\n  - {id: x, points: oops, why: w}\n",
-                                  "team.yaml"),
-                  RuleError);
+  CHECK_THROWS_AS(
+      rules.load_text("factors:\n  - {id: private-key, points: 1, why: w}\n  - {id: x, points: oops, why: w}\n",
+                      "team.yaml"),
+      RuleError);
   CHECK(rules.factor("private-key")->points == before);
 }
 
 TEST_CASE("a rules directory overrides fields by id and adds new rules factors policies and known keys") {
   keyward::test::TempTree tree;
-  tree.write("10-factors.yaml", "factors:\n  - id: private-key\n    points: 35\n  - id: prod-host\n    points: 20\n    why: On a production host.\n");
+  tree.write("10-factors.yaml",
+             "factors:\n  - id: private-key\n    points: 35\n  - id: prod-host\n    points: 20\n    why: On a "
+             "production host.\n");
   tree.write("20-rules.yaml",
              "detections:\n  - id: private-key/pkcs8\n    severity: critical\n"
              "policies:\n  - id: policy/prod\n    title: Production keys\n    match: {path: \"prod/*\"}\n"
              "    add_factors: [prod-host]\n    severity_at_least: high\n"
-             "known_keys:\n  - {spki_sha256: " + std::string(64, 'b') + ", name: Team test key}\n");
+             "known_keys:\n  - {spki_sha256: " +
+                 std::string(64, 'b') + ", name: Team test key}\n");
   tree.write("known-keys.txt", std::string(64, 'd') + " Another published key\n");
   tree.write("notes.txt", "not a rule file\n");
   RuleSet rules = RuleSet::builtin();

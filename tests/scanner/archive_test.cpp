@@ -44,7 +44,9 @@ std::uint64_t skipped(const ScanResult& r, const std::string& reason) {
 TEST_CASE("a key in a jar inside a zip is found with its member chain") {
   t::TempTree tree;
   tree.write("src/META-INF/keys/sign.pem", t::pkcs8_pem(t::ec_p256()));
-  sh(tree, "cd src && zip -qr ../inner.jar META-INF && cd .. && mkdir out && mv inner.jar out/ && cd out && zip -q ../app.zip inner.jar");
+  sh(tree,
+     "cd src && zip -qr ../inner.jar META-INF && cd .. && mkdir out && mv inner.jar out/ && cd out && zip -q "
+     "../app.zip inner.jar");
   sh(tree, "rm -rf src out");
   const auto r = run(tree.path());
   const auto keys = private_keys(r);
@@ -58,8 +60,9 @@ TEST_CASE("a key in a jar inside a zip is found with its member chain") {
 TEST_CASE("keys in tar.gz, tar.xz, tar.bz2, tar.zst and a single gzip file are found") {
   t::TempTree tree;
   tree.write("k/etc/key.pem", t::traditional_pem(t::rsa_2048()));
-  sh(tree, "tar -C k -czf a.tgz etc && tar -C k -cJf b.txz etc && tar -C k -cjf c.tbz etc && "
-           "tar -C k --zstd -cf d.tzst etc && gzip -c k/etc/key.pem > e.gz && rm -rf k");
+  sh(tree,
+     "tar -C k -czf a.tgz etc && tar -C k -cJf b.txz etc && tar -C k -cjf c.tbz etc && "
+     "tar -C k --zstd -cf d.tzst etc && gzip -c k/etc/key.pem > e.gz && rm -rf k");
   const auto r = run(tree.path());
   const auto keys = private_keys(r);
   REQUIRE(keys.size() == 5);
@@ -94,7 +97,8 @@ TEST_CASE("an archive nested deeper than the limit is counted and shallow keys a
   tree.write("l0/key.pem", t::pkcs8_pem(t::ec_p256()));
   std::string cmd = "cd l0 && zip -q ../n0.zip key.pem && cd ..";
   for (int i = 1; i < 12; ++i)
-    cmd += " && zip -q n" + std::to_string(i) + ".zip n" + std::to_string(i - 1) + ".zip && rm n" + std::to_string(i - 1) + ".zip";
+    cmd += " && zip -q n" + std::to_string(i) + ".zip n" + std::to_string(i - 1) + ".zip && rm n" +
+           std::to_string(i - 1) + ".zip";
   sh(tree, cmd + " && rm -rf l0");
   tree.write("shallow/key.pem", t::pkcs8_pem(t::ec_p256()));
   sh(tree, "cd shallow && zip -q ../s.zip key.pem && cd .. && rm -rf shallow");
@@ -109,7 +113,9 @@ TEST_CASE("an archive nested deeper than the limit is counted and shallow keys a
 TEST_CASE("a zip locked with a common password is opened and reported as a weak store") {
   t::TempTree tree;
   tree.write("k/deploy.pem", t::pkcs8_pem(t::ec_p256()));
-  sh(tree, "cd k && zip -q -P changeit ../weak.zip deploy.pem && zip -q -P 'Zq8#long-unguessable' ../strong.zip deploy.pem && cd .. && rm -rf k");
+  sh(tree,
+     "cd k && zip -q -P changeit ../weak.zip deploy.pem && zip -q -P 'Zq8#long-unguessable' ../strong.zip deploy.pem "
+     "&& cd .. && rm -rf k");
   const auto r = run(tree.path());
   const Finding* weak = nullptr;
   const Finding* strong = nullptr;
@@ -132,10 +138,11 @@ TEST_CASE("an image layer blob is named by its digest and a whited-out key is st
   t::TempTree tree;
   tree.write("l1/etc/ssl/private/server.key", t::pkcs8_pem(t::ec_p256()));
   tree.write("l2/etc/ssl/private/.wh.server.key", "");
-  sh(tree, "mkdir -p img/blobs/sha256 && tar -C l1 -czf layer1.tgz etc && tar -C l2 -czf layer2.tgz etc && "
-           "d1=$(sha256sum layer1.tgz | cut -c1-64) && d2=$(sha256sum layer2.tgz | cut -c1-64) && "
-           "mv layer1.tgz img/blobs/sha256/$d1 && mv layer2.tgz img/blobs/sha256/$d2 && "
-           "echo '{\"imageLayoutVersion\":\"1.0.0\"}' > img/oci-layout && tar -C img -cf image.tar . && rm -rf l1 l2 img");
+  sh(tree,
+     "mkdir -p img/blobs/sha256 && tar -C l1 -czf layer1.tgz etc && tar -C l2 -czf layer2.tgz etc && "
+     "d1=$(sha256sum layer1.tgz | cut -c1-64) && d2=$(sha256sum layer2.tgz | cut -c1-64) && "
+     "mv layer1.tgz img/blobs/sha256/$d1 && mv layer2.tgz img/blobs/sha256/$d2 && "
+     "echo '{\"imageLayoutVersion\":\"1.0.0\"}' > img/oci-layout && tar -C img -cf image.tar . && rm -rf l1 l2 img");
   const auto r = run(tree.path());
   REQUIRE(private_keys(r).size() == 1);
   const std::string& member = private_keys(r)[0]->location.member;
@@ -160,8 +167,9 @@ TEST_CASE("a key store copied to several places is reported at each place with t
   t::TempTree tree;
   tree.write("k/key.pem", t::pkcs8_pem(t::ec_p256()));
   tree.write("k/cert.pem", t::certificate_pem(t::ec_p256(), t::ec_p256(), "Copied", "codeSigning"));
-  sh(tree, "openssl pkcs12 -export -inkey k/key.pem -in k/cert.pem -passout pass:changeit -out a.p12 && "
-           "mkdir -p build/out backup && cp a.p12 build/out/a.p12 && cp a.p12 backup/old.bin && rm -rf k");
+  sh(tree,
+     "openssl pkcs12 -export -inkey k/key.pem -in k/cert.pem -passout pass:changeit -out a.p12 && "
+     "mkdir -p build/out backup && cp a.p12 build/out/a.p12 && cp a.p12 backup/old.bin && rm -rf k");
   const auto r = run(tree.path());
   std::vector<const Finding*> stores;
   for (const auto& f : r.findings)

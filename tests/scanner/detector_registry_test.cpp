@@ -183,7 +183,7 @@ TEST_CASE("a scan's caches belong to the scan, or to the ScanMemo its caller kee
   const ScanResult first = scan_tree(tree, nullptr, &memo);
   CHECK(first.findings.size() == 2);
   CHECK(memo.memos().certificates.size() == 1);
-  CHECK(memo.memos().owners.size() == 1);  // both files belong to whoever runs the test
+  CHECK(memo.memos().owners.size() == 1);                    // both files belong to whoever runs the test
   const ScanResult again = scan_tree(tree, nullptr, &memo);  // answered from the kept memo
   CHECK(again.findings.size() == 2);
   CHECK(again.findings[0].certificate->sha256 == first.findings[0].certificate->sha256);

@@ -28,7 +28,8 @@ TEST_CASE("base64url decodes the URL alphabet") {
 
 TEST_CASE("base64 encoding round-trips") {
   const std::string s = "any carnal pleas";
-  const auto enc = base64_encode(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()));
+  const auto enc =
+      base64_encode(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()));
   auto dec = base64_decode(enc);
   REQUIRE(dec);
   CHECK(std::string(dec->begin(), dec->end()) == s);

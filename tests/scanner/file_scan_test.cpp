@@ -1,6 +1,6 @@
+#include "file_scan.hpp"
 #include "detectors/binary.hpp"
 #include "encoding.hpp"
-#include "file_scan.hpp"
 #include "support/keygen.hpp"
 #include "support/temp_tree.hpp"
 
@@ -82,8 +82,7 @@ struct Scanned {
 };
 
 // The file as a worker scans it (windows for a large text file).
-Scanned by_file(const std::string& path, const ScanOptions& o = {},
-                const std::function<bool()>& keep_going = {}) {
+Scanned by_file(const std::string& path, const ScanOptions& o = {}, const std::function<bool()>& keep_going = {}) {
   Scanned s;
   d::ReadBuffer buffer;
   s.outcome = d::scan_file(path, "big.txt", o, buffer, s.findings, s.stats, {}, keep_going);
@@ -163,8 +162,8 @@ TEST_CASE("a large text file read in windows gives each key once, with the offse
       {own_end(4) - 100, Kind::private_key, "a JWK holding a JWK across a boundary"},
       {content.size() - cert_tail.size(), Kind::certificate, "in the last bytes of the file"},
   };
-  const std::vector<const std::string*> blocks = {&ec, &cert, &rsa8, &cert, &ed, &ec,
-                                                  &rsa, &ed, &jwk_padded, &jwk_nested, &cert_tail};
+  const std::vector<const std::string*> blocks = {&ec,  &cert, &rsa8,       &cert,       &ed,       &ec,
+                                                  &rsa, &ed,   &jwk_padded, &jwk_nested, &cert_tail};
   for (std::size_t i = 0; i < placed.size(); ++i) {
     if (i > 0) REQUIRE(placed[i - 1].at + blocks[i - 1]->size() < placed[i].at);
     place(content, placed[i].at, *blocks[i]);

@@ -43,7 +43,8 @@ inline void detect_keyward_test_text(const sd::TextMatch& m) {
 
 // The head predicate: the magic at offset 0.
 inline bool head_keyward_test(std::span<const std::uint8_t> head, std::uint64_t) {
-  return head.size() >= kTestKeyMagic.size() && std::memcmp(head.data(), kTestKeyMagic.data(), kTestKeyMagic.size()) == 0;
+  return head.size() >= kTestKeyMagic.size() &&
+         std::memcmp(head.data(), kTestKeyMagic.data(), kTestKeyMagic.size()) == 0;
 }
 
 // The binary parser: any item with the magic is one finding.

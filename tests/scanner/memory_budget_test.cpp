@@ -17,10 +17,11 @@ struct Waiter {
   std::atomic<bool> got{false};
   std::uint64_t held = 0;
   std::thread thread;
-  Waiter(MemoryBudget& budget, std::uint64_t n) : thread([&budget, n, this] {
-    held = budget.acquire(n);
-    got = true;
-  }) {}
+  Waiter(MemoryBudget& budget, std::uint64_t n)
+      : thread([&budget, n, this] {
+          held = budget.acquire(n);
+          got = true;
+        }) {}
   bool through_within(std::chrono::milliseconds wait) {
     const auto until = std::chrono::steady_clock::now() + wait;
     while (!got && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));

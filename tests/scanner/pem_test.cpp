@@ -1,5 +1,5 @@
-#include "support/keygen.hpp"
 #include "encoding.hpp"
+#include "support/keygen.hpp"
 #include "text_detect.hpp"
 
 #include <span>
@@ -93,7 +93,10 @@ TEST_CASE("CRLF line ends, a UTF-8 BOM and a Bag Attributes preamble do not hide
     if (c == '\n') crlf += "\r\n";
     else crlf += c;
   }
-  const std::string text = "\xEF\xBB\xBF" "Bag Attributes\r\n    localKeyID: 01 02 03\r\nKey Attributes: <No Attributes>\r\n" + crlf;
+  const std::string text =
+      "\xEF\xBB\xBF"
+      "Bag Attributes\r\n    localKeyID: 01 02 03\r\nKey Attributes: <No Attributes>\r\n" +
+      crlf;
   const auto d = detect(text);
   REQUIRE(d.hits.size() == 1);
   CHECK(d.hits[0].finding.key->algorithm == "ed25519");
@@ -151,8 +154,13 @@ TEST_CASE("placeholders, truncated and garbled blocks and bare labels are not ke
   std::string truncated = pem.substr(0, pem.size() / 2);
   truncated = truncated.substr(0, truncated.rfind('\n') + 1) + "-----END RSA PRIVATE KEY-----\n";
   const std::string garbled =
-      "-----BEGIN PRIVATE KEY-----\nMIIBVgIBADANBgkqhkiG9w0BAQEFAASCAUAwggE8AgEAAkEAq7BFUpkGp3+LQmlQ\nYWJjZGVm\n-----END PRIVATE KEY-----\n";
-  std::string binary("\x7f" "ELF\0\0\0", 7);
+      "-----BEGIN PRIVATE "
+      "KEY-----\nMIIBVgIBADANBgkqhkiG9w0BAQEFAASCAUAwggE8AgEAAkEAq7BFUpkGp3+LQmlQ\nYWJjZGVm\n-----END PRIVATE "
+      "KEY-----\n";
+  std::string binary(
+      "\x7f"
+      "ELF\0\0\0",
+      7);
   binary += "-----BEGIN RSA PRIVATE KEY-----";
   binary += std::string("\0\0\x01\x02", 4);
   const std::string prose = "Paste the block that starts with -----BEGIN OPENSSH PRIVATE KEY----- here.\n";

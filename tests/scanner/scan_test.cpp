@@ -131,7 +131,8 @@ TEST_CASE("default excludes skip .git/objects and --exclude globs match names an
 
 TEST_CASE("certificates in a trust-store path are inventory and are not paired") {
   t::TempTree tree;
-  tree.write("etc/ssl/certs/root.pem", t::certificate_pem(t::rsa_2048(), t::rsa_2048(), "Root", nullptr, -1, 3650, true));
+  tree.write("etc/ssl/certs/root.pem",
+             t::certificate_pem(t::rsa_2048(), t::rsa_2048(), "Root", nullptr, -1, 3650, true));
   ScanOptions o;
   o.trust_store_globs = {"*/etc/ssl/certs/*"};
   const auto r = run(tree.path(), o);
@@ -168,7 +169,8 @@ TEST_CASE("scanning a pseudo file system root's parent skips it and finishes") {
   // /dev holds FIFOs and devices; skipping it by default is what keeps `scan /` from hanging.
   ScanOptions o;
   o.roots = {"/"};
-  o.excludes = {"/usr", "/var", "/opt", "/root", "/home", "/tmp", "/work", "/etc", "/boot", "/srv", "/mnt", "/media", "/lib*", "/bin", "/sbin", "/run", "/snap"};
+  o.excludes = {"/usr", "/var", "/opt",   "/root", "/home", "/tmp",  "/work", "/etc", "/boot",
+                "/srv", "/mnt", "/media", "/lib*", "/bin",  "/sbin", "/run",  "/snap"};
   o.threads = 2;
   const auto r = scan(o);
   CHECK(r.complete);
@@ -391,8 +393,8 @@ TEST_CASE("a file or directory seen in the tick it changed is read again on the 
 TEST_CASE("a rescan reports what the cached files' scans counted: rejected blocks and trust-store certificates") {
   t::TempTree tree, state;
   // A complete PEM block whose body is not a key: rejected, counted, not a finding.
-  tree.write("broken.pem", std::string("-----BEGIN ") + "PRIVATE KEY-----\n" + std::string(64, 'A') +
-                               "\n-----END " + "PRIVATE KEY-----\n");
+  tree.write("broken.pem", std::string("-----BEGIN ") + "PRIVATE KEY-----\n" + std::string(64, 'A') + "\n-----END " +
+                               "PRIVATE KEY-----\n");
   tree.write("ok.pem", t::pkcs8_pem(t::ec_p256()));
   settle();
   ScanOptions o;
@@ -460,7 +462,7 @@ TEST_CASE("a damaged cache file is ignored whole and the scan reads everything")
   }
   REQUIRE(ScanCache::parse(bytes, fp).loaded_entries() == 2);
   CHECK(ScanCache::parse(bytes.substr(0, bytes.size() - 1), fp).loaded_entries() == 0);  // truncated
-  CHECK(ScanCache::parse(bytes + "x", fp).loaded_entries() == 0);                         // grown
+  CHECK(ScanCache::parse(bytes + "x", fp).loaded_entries() == 0);                        // grown
   CHECK(ScanCache::parse(std::string(bytes.size(), 'x'), fp).loaded_entries() == 0);     // garbage
   CHECK(ScanCache::parse(bytes, std::string(64, '0')).loaded_entries() == 0);            // other options
   // A truncated file on disk: the scan reads every file again and finds the same.

@@ -52,8 +52,10 @@ struct Keys : keyward::test::GeneratedDir {
         "-out dsa.param");
     run("openssl genpkey -paramfile dsa.param -out dsa.key");
     for (const char* c : {"leaf", "ca"})
-      run(std::string("openssl x509 -in ") + c + ".crt -pubkey -noout | openssl pkey -pubin -outform DER | "
-          "sha256sum | cut -c1-64 > " + c + ".spki");
+      run(std::string("openssl x509 -in ") + c +
+          ".crt -pubkey -noout | openssl pkey -pubin -outform DER | "
+          "sha256sum | cut -c1-64 > " +
+          c + ".spki");
     run("openssl pkey -in dsa.key -pubout -outform DER | sha256sum | cut -c1-64 > dsa.spki");
     run("openssl x509 -in leaf.crt -outform DER | sha256sum | cut -c1-64 > leaf.sha256");
 
@@ -121,9 +123,7 @@ Finding store(const std::string& name, const PasswordSet& set) {
   return *r;
 }
 
-bool has(const std::vector<std::string>& v, std::string_view s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
+bool has(const std::vector<std::string>& v, std::string_view s) { return std::find(v.begin(), v.end(), s) != v.end(); }
 
 std::vector<const StoreEntry*> entries_of_kind(const Finding& f, Kind k) {
   std::vector<const StoreEntry*> out;
@@ -448,8 +448,7 @@ TEST_CASE("truncated and extended inputs fail cleanly") {
   for (const char* name : {"leaf_cert.der", "leaf_pkcs1.der", "leaf_pkcs8_enc.der", "ca_sec1.der", "chain.p7b"}) {
     CAPTURE(name);
     const Bytes data = k.bytes(name);
-    for (std::size_t n = 0; n < data.size(); ++n)
-      CHECK_FALSE(parse_der(std::span(data.data(), n)).has_value());
+    for (std::size_t n = 0; n < data.size(); ++n) CHECK_FALSE(parse_der(std::span(data.data(), n)).has_value());
     Bytes longer = data;
     longer.push_back(0);
     CHECK_FALSE(parse_der(longer).has_value());

@@ -1,11 +1,11 @@
 // The walker (scanner/src/walk/): its exception boundary, its file source interface, the cache
 // as a layer on the source, and the skip reasons' JSON names.
-#include "walk/cached_source.hpp"
-#include "walk/local_source.hpp"
-#include <keyward/scanner/skip_reason.hpp>
 #include "walk/walker.hpp"
+#include <keyward/scanner/skip_reason.hpp>
 #include "support/keygen.hpp"
 #include "support/temp_tree.hpp"
+#include "walk/cached_source.hpp"
+#include "walk/local_source.hpp"
 
 #include <keyward/scanner/scan.hpp>
 #include <keyward/scanner/scan_cache.hpp>
@@ -236,7 +236,8 @@ TEST_CASE("without a cache the walker takes no stat per entry") {
 }
 
 TEST_CASE("every skip reason has a distinct JSON name and the findings schema lists exactly those names") {
-  std::set<std::string_view> names(keyward::scanner::kSkipReasonNames.begin(), keyward::scanner::kSkipReasonNames.end());
+  std::set<std::string_view> names(keyward::scanner::kSkipReasonNames.begin(),
+                                   keyward::scanner::kSkipReasonNames.end());
   CHECK(names.size() == keyward::scanner::kSkipReasonNames.size());
   CHECK(keyward::scanner::to_json(keyward::scanner::SkipReason::excluded) == "excluded");
   CHECK(keyward::scanner::to_json(keyward::scanner::SkipReason::changed_during_scan) == "changed_during_scan");
@@ -269,7 +270,8 @@ TEST_CASE("every skip reason has a distinct JSON name and the findings schema li
     documented.insert(listed.substr(at, end - at));
     at = end + 2;
   }
-  const std::set<std::string> ours(keyward::scanner::kSkipReasonNames.begin(), keyward::scanner::kSkipReasonNames.end());
+  const std::set<std::string> ours(keyward::scanner::kSkipReasonNames.begin(),
+                                   keyward::scanner::kSkipReasonNames.end());
   CHECK(documented == ours);
 }
 

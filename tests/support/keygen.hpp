@@ -11,9 +11,9 @@
 
 #include <cstring>
 #include <memory>
-#include <vector>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace keyward::test {
 
@@ -22,16 +22,26 @@ using Pkey = std::shared_ptr<EVP_PKEY>;
 inline Pkey generate(const char* alg, const char* param = nullptr) {
   EVP_PKEY* k = nullptr;
   if (param == nullptr) k = EVP_PKEY_Q_keygen(nullptr, nullptr, alg);
-  else if (std::string(alg) == "RSA") k = EVP_PKEY_Q_keygen(nullptr, nullptr, alg, static_cast<size_t>(std::stoul(param)));
+  else if (std::string(alg) == "RSA")
+    k = EVP_PKEY_Q_keygen(nullptr, nullptr, alg, static_cast<size_t>(std::stoul(param)));
   else k = EVP_PKEY_Q_keygen(nullptr, nullptr, alg, param);
   if (k == nullptr) throw std::runtime_error("key generation failed");
   return Pkey(k, EVP_PKEY_free);
 }
 
 // Shared keys, generated once.
-inline const Pkey& ec_p256() { static Pkey k = generate("EC", "P-256"); return k; }
-inline const Pkey& rsa_2048() { static Pkey k = generate("RSA", "2048"); return k; }
-inline const Pkey& ed25519() { static Pkey k = generate("ED25519"); return k; }
+inline const Pkey& ec_p256() {
+  static Pkey k = generate("EC", "P-256");
+  return k;
+}
+inline const Pkey& rsa_2048() {
+  static Pkey k = generate("RSA", "2048");
+  return k;
+}
+inline const Pkey& ed25519() {
+  static Pkey k = generate("ED25519");
+  return k;
+}
 
 inline std::string bio_string(BIO* b) {
   char* data = nullptr;
@@ -47,8 +57,7 @@ inline std::string pkcs8_pem(const Pkey& k, const char* password = nullptr) {
   if (password != nullptr)
     PEM_write_bio_PKCS8PrivateKey(b, k.get(), EVP_aes_256_cbc(), password, static_cast<int>(std::strlen(password)),
                                   nullptr, nullptr);
-  else
-    PEM_write_bio_PKCS8PrivateKey(b, k.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  else PEM_write_bio_PKCS8PrivateKey(b, k.get(), nullptr, nullptr, 0, nullptr, nullptr);
   return bio_string(b);
 }
 

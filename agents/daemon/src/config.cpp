@@ -25,8 +25,7 @@ std::pair<std::uint64_t, std::string> number_and_unit(std::string_view text, con
   const std::string t = trim(text);
   std::uint64_t n = 0;
   const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
-  if (ec != std::errc() || end == t.data())
-    throw std::invalid_argument(fmt::format("\"{}\" is not a {}", t, what));
+  if (ec != std::errc() || end == t.data()) throw std::invalid_argument(fmt::format("\"{}\" is not a {}", t, what));
   std::string unit = trim(std::string_view(end, static_cast<std::size_t>(t.data() + t.size() - end)));
   std::transform(unit.begin(), unit.end(), unit.begin(), [](unsigned char c) { return std::tolower(c); });
   return {n, unit};
@@ -114,9 +113,12 @@ class Reader {
 
 std::string_view to_string(IoClass c) {
   switch (c) {
-    case IoClass::idle: return "idle";
-    case IoClass::best_effort: return "best-effort";
-    case IoClass::none: return "none";
+    case IoClass::idle:
+      return "idle";
+    case IoClass::best_effort:
+      return "best-effort";
+    case IoClass::none:
+      return "none";
   }
   return "none";
 }
@@ -154,8 +156,9 @@ AgentConfig parse_config(std::string_view yaml, const std::string& source, const
   }
   if (!root.IsMap()) throw ConfigError(source + ": must be a YAML mapping (see samples/agent.yaml)");
   Reader r(source, base_dir);
-  r.known_keys(root, "", {"collector", "ca", "certificate", "key", "state_dir", "roots", "excludes", "schedule",
-                          "limits", "proxy"});
+  r.known_keys(
+      root, "",
+      {"collector", "ca", "certificate", "key", "state_dir", "roots", "excludes", "schedule", "limits", "proxy"});
   AgentConfig c;
   c.source = source;
   for (const char* required : {"collector", "ca", "certificate", "key", "state_dir"})
@@ -180,8 +183,7 @@ AgentConfig parse_config(std::string_view yaml, const std::string& source, const
   }
   if (const YAML::Node l = root["limits"]; l && !l.IsNull()) {
     if (!l.IsMap()) r.fail("limits", "must be a mapping");
-    r.known_keys(l, "limits.",
-                 {"max_cpu_percent", "threads", "nice", "io_class", "max_file_size", "spool_max_bytes"});
+    r.known_keys(l, "limits.", {"max_cpu_percent", "threads", "nice", "io_class", "max_file_size", "spool_max_bytes"});
     if (l["max_cpu_percent"])
       c.max_cpu_percent = static_cast<double>(r.integer(l["max_cpu_percent"], "limits.max_cpu_percent", 1, 100));
     if (l["threads"]) c.threads = static_cast<unsigned>(r.integer(l["threads"], "limits.threads", 1, 64));

@@ -105,7 +105,8 @@ void check_options(const EnrollOptions& o) {
   const auto url = parse_url(o.collector);
   if (!url || url->scheme != "https")
     throw std::runtime_error("--collector must be https://host:port (got \"" + o.collector + "\")");
-  if (o.token.empty()) throw std::runtime_error("an enrollment token is needed (--token, --token-file or KEYWARD_ENROLL_TOKEN)");
+  if (o.token.empty())
+    throw std::runtime_error("an enrollment token is needed (--token, --token-file or KEYWARD_ENROLL_TOKEN)");
   if (o.state_dir.empty() || o.state_dir.front() != '/')
     throw std::runtime_error("--state-dir must be an absolute path (got \"" + o.state_dir + "\")");
   read_file(o.ca);  // fail early, naming the file
@@ -128,7 +129,8 @@ AgentConfig config_for(const EnrollOptions& o) {
 void clear_the_way(const EnrollOptions& o, const AgentConfig& c) {
   if (!o.force) {
     if (exists(c.key))
-      throw std::runtime_error(c.key + " exists: this host is enrolled already; use --force to enroll again with a new key");
+      throw std::runtime_error(c.key +
+                               " exists: this host is enrolled already; use --force to enroll again with a new key");
     if (!o.config_out.empty() && exists(o.config_out))
       throw std::runtime_error(o.config_out + " exists; use --force to replace it");
   } else if (exists(c.key) && ::unlink(c.key.c_str()) != 0) {
@@ -158,7 +160,8 @@ protocol::EnrollResponse post_csr(const EnrollOptions& o, const std::string& csr
     const char* hint = res->status == 401 || res->status == 403
                            ? "; the token may be wrong, used or expired: ask an admin for a new one"
                            : "";
-    throw std::runtime_error(fmt::format("the collector refused the enrollment: HTTP {}{}{}", res->status, detail, hint));
+    throw std::runtime_error(
+        fmt::format("the collector refused the enrollment: HTTP {}{}{}", res->status, detail, hint));
   }
   auto parsed = protocol::parse_enroll_response(res->body);
   if (!parsed) throw std::runtime_error("the collector's enrollment answer is not valid: " + parsed.error().message);

@@ -14,14 +14,14 @@
 namespace keyward::agent {
 
 struct EnrollOptions {
-  std::string collector;   // https://host:port
-  std::string token;       // one-time enrollment token (never stored)
-  std::string ca;          // the collector's CA, from the admin
+  std::string collector;  // https://host:port
+  std::string token;      // one-time enrollment token (never stored)
+  std::string ca;         // the collector's CA, from the admin
   std::string state_dir;
   std::vector<std::string> roots;  // default: /
-  std::string config_out;  // optional: where to write agent.yaml
-  std::string proxy;       // optional http://host:port
-  bool force = false;      // replace an existing enrollment (new key)
+  std::string config_out;          // optional: where to write agent.yaml
+  std::string proxy;               // optional http://host:port
+  bool force = false;              // replace an existing enrollment (new key)
 };
 
 struct EnrollResult {

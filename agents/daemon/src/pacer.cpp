@@ -46,7 +46,8 @@ void Pacer::pace() {
     std::this_thread::sleep_for(step);
     owe -= step;
   }
-  slept_ns_.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
+  slept_ns_.fetch_add(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
 }
 
 }  // namespace keyward::agent

@@ -34,7 +34,9 @@ namespace {
 
 using Clock = std::chrono::system_clock;
 
-std::int64_t unix_now() { return std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count(); }
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
+}
 std::int64_t unix_of(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
@@ -43,8 +45,8 @@ std::int64_t unix_of(Clock::time_point t) {
 void check_files(const AgentConfig& c) {
   for (const auto& [key, path] : {std::pair{"ca", c.ca}, {"certificate", c.certificate}, {"key", c.key}}) {
     if (::access(path.c_str(), R_OK) != 0)
-      throw ConfigError(fmt::format("{}: {}: cannot read {} ({}); run keyward-agent enroll first", c.source, key,
-                                    path, std::strerror(errno)));
+      throw ConfigError(fmt::format("{}: {}: cannot read {} ({}); run keyward-agent enroll first", c.source, key, path,
+                                    std::strerror(errno)));
   }
 }
 
@@ -66,7 +68,8 @@ class Agent {
     status_.agent_id = certificate_common_name(c.certificate);
     struct stat st {};
     if (::stat(c.key.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
-      log(fmt::format("warning: {} is readable by group or others (mode {:o}); chmod 600 it", c.key, st.st_mode & 0777));
+      log(fmt::format("warning: {} is readable by group or others (mode {:o}); chmod 600 it", c.key,
+                      st.st_mode & 0777));
   }
 
   void log(std::string_view line) const {
@@ -144,7 +147,8 @@ class Agent {
       const auto added = spool_.add_compressed(id, gz);
       status_.dropped_reports += added.dropped;
       if (added.dropped != 0)
-        log(fmt::format("spool full: dropped the {} oldest report(s); the new report is a full snapshot", added.dropped));
+        log(fmt::format("spool full: dropped the {} oldest report(s); the new report is a full snapshot",
+                        added.dropped));
     } catch (const std::runtime_error& e) {
       error(std::string("cannot spool the report: ") + e.what());
       save_status();
@@ -212,8 +216,8 @@ class Agent {
       }
       if (code == 401 || code == 403) {
         status_.delivery_status = fmt::format("not accepted ({})", code);
-        error(fmt::format("agent not accepted: revoked or not enrolled (HTTP {}{}); reports stay in the spool",
-                          code, error_detail(res->body)));
+        error(fmt::format("agent not accepted: revoked or not enrolled (HTTP {}{}); reports stay in the spool", code,
+                          error_detail(res->body)));
         return retry(res->retry_after);
       }
       status_.delivery_status = fmt::format("retry ({})", code);

@@ -23,8 +23,8 @@ inline constexpr int kExitRejected = 4;   // --once: the collector refused the r
 
 struct RunOptions {
   bool once = false;
-  const std::atomic<bool>* stop = nullptr;  // set by SIGTERM/SIGINT: cancel the scan, end the loop
-  std::function<void(std::string_view)> log;  // one line per event (default: stderr)
+  const std::atomic<bool>* stop = nullptr;                       // set by SIGTERM/SIGINT: cancel the scan, end the loop
+  std::function<void(std::string_view)> log;                     // one line per event (default: stderr)
   const scanner::detail::DetectorRegistry* detectors = nullptr;  // default: the built-in formats
 };
 

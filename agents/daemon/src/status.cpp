@@ -23,13 +23,18 @@ nlohmann::json AgentStatus::to_json() const {
   using nlohmann::json;
   return json{
       {"agent_id", agent_id},
-      {"last_scan", {{"started", scan_started}, {"finished", scan_finished}, {"files", scan_files},
-                     {"findings", scan_findings}, {"complete", scan_complete}, {"report_id", scan_report_id}}},
+      {"last_scan",
+       {{"started", scan_started},
+        {"finished", scan_finished},
+        {"files", scan_files},
+        {"findings", scan_findings},
+        {"complete", scan_complete},
+        {"report_id", scan_report_id}}},
       {"last_delivery", {{"time", delivery_time}, {"status", delivery_status}, {"last_delivered", last_delivered}}},
       {"next_attempt", next_attempt},
       {"next_scan", next_scan},
-      {"spool", {{"depth", spool_depth}, {"bytes", spool_bytes}, {"dropped", dropped_reports},
-                 {"rejected", rejected_reports}}},
+      {"spool",
+       {{"depth", spool_depth}, {"bytes", spool_bytes}, {"dropped", dropped_reports}, {"rejected", rejected_reports}}},
       {"last_error", {{"time", error_time}, {"message", last_error}}},
   };
 }
@@ -92,18 +97,17 @@ std::string AgentStatus::render_text() const {
     o += "last scan:       never\n";
   } else {
     o += fmt::format("last scan:       {} .. {} ({}), {} files, {} findings\n", format_time(scan_started),
-                     format_time(scan_finished), scan_complete ? "complete" : "INCOMPLETE", scan_files,
-                     scan_findings);
+                     format_time(scan_finished), scan_complete ? "complete" : "INCOMPLETE", scan_files, scan_findings);
   }
   o += fmt::format("next scan:       {}\n", format_time(next_scan));
-  o += fmt::format("last delivery:   {} {}\n", format_time(delivery_time), delivery_status.empty() ? "-" : delivery_status);
+  o += fmt::format("last delivery:   {} {}\n", format_time(delivery_time),
+                   delivery_status.empty() ? "-" : delivery_status);
   o += fmt::format("last delivered:  {}\n", format_time(last_delivered));
   if (next_attempt != 0) o += fmt::format("next retry:      {}\n", format_time(next_attempt));
   o += fmt::format("spool:           {} reports, {} bytes waiting\n", spool_depth, spool_bytes);
   o += fmt::format("dropped:         {} (oldest reports dropped past spool_max_bytes)\n", dropped_reports);
   o += fmt::format("rejected:        {} (refused by the collector, kept in spool/rejected)\n", rejected_reports);
-  o += fmt::format("last error:      {}{}\n", last_error.empty() ? "-" : format_time(error_time) + " ",
-                   last_error);
+  o += fmt::format("last error:      {}{}\n", last_error.empty() ? "-" : format_time(error_time) + " ", last_error);
   return o;
 }
 

@@ -63,7 +63,7 @@ constexpr auto kTok = net::as_tuple(net::use_awaitable);
 
 // Stage "resolve": the hop's addresses. The resolver has no deadline of its own: a timer cancels it.
 net::awaitable<std::optional<tcp::resolver::results_type>> resolve_hop(const Url& hop, const TlsClientOptions& opts,
-                                                                  Outcome& out) {
+                                                                       Outcome& out) {
   auto ex = co_await net::this_coro::executor;
   tcp::resolver resolver(ex);
   net::steady_timer timer(ex);
@@ -82,7 +82,7 @@ net::awaitable<std::optional<tcp::resolver::results_type>> resolve_hop(const Url
 
 // Stage "connect": a TCP connection to the first address that answers, within the deadline.
 net::awaitable<bool> connect_hop(beast::tcp_stream& tcp_layer, const tcp::resolver::results_type& endpoints,
-                             const Url& hop, bool via_proxy, const TlsClientOptions& opts, Outcome& out) {
+                                 const Url& hop, bool via_proxy, const TlsClientOptions& opts, Outcome& out) {
   tcp_layer.expires_after(opts.timeout);
   auto [cec, ep] = co_await tcp_layer.async_connect(endpoints, kTok);
   if (cec) {
@@ -140,7 +140,7 @@ bool set_peer_name(SSL* ssl_handle, const Url& target, Outcome& out) {
 
 // Stage "handshake": TLS with the collector; a refused certificate may show here (maybe_auth).
 net::awaitable<bool> tls_handshake(beast::ssl_stream<beast::tcp_stream>& stream, const Url& target,
-                               const TlsClientOptions& opts, Outcome& out) {
+                                   const TlsClientOptions& opts, Outcome& out) {
   beast::get_lowest_layer(stream).expires_after(opts.timeout);
   auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, kTok);
   if (hec) {
@@ -174,12 +174,13 @@ http::request<http::string_body> http_request_for(const HttpRequest& req, const 
 
 // Stage "write": the request, within the deadline.
 net::awaitable<bool> send_request(beast::ssl_stream<beast::tcp_stream>& stream, http::request<http::string_body>& hreq,
-                          const Url& target, const TlsClientOptions& opts, Outcome& out) {
+                                  const Url& target, const TlsClientOptions& opts, Outcome& out) {
   beast::get_lowest_layer(stream).expires_after(opts.timeout);
   auto [wec, wn] = co_await http::async_write(stream, hreq, kTok);
   if (wec) {
-    out.fail("write", fmt::format("sending to {} failed: {}; the collector may have refused this agent's certificate",
-                                  host_port(target), wec == beast::error::timeout ? "timed out" : wec.message()),
+    out.fail("write",
+             fmt::format("sending to {} failed: {}; the collector may have refused this agent's certificate",
+                         host_port(target), wec == beast::error::timeout ? "timed out" : wec.message()),
              true);
     co_return false;
   }
@@ -188,7 +189,7 @@ net::awaitable<bool> send_request(beast::ssl_stream<beast::tcp_stream>& stream, 
 
 // Stage "read": the answer (body at most max_response_bytes), within the deadline, into out.
 net::awaitable<bool> read_response(beast::ssl_stream<beast::tcp_stream>& stream, const Url& target,
-                             const TlsClientOptions& opts, Outcome& out) {
+                                   const TlsClientOptions& opts, Outcome& out) {
   beast::flat_buffer buf;
   http::response_parser<http::string_body> rp;
   rp.body_limit(opts.max_response_bytes);

@@ -16,11 +16,11 @@ namespace keyward::agent {
 
 // Who we are and whom we trust.
 struct TlsClientOptions {
-  std::string ca_file;    // the collector's CA (PEM): the only trust anchor
-  std::string cert_file;  // optional: the agent's certificate (PEM)
-  std::string key_file;   // optional: the agent's key (PEM)
-  std::string proxy;      // optional: http://host:port, used through CONNECT
-  std::chrono::seconds timeout{30};                    // per step: resolve, connect, handshake, write, read
+  std::string ca_file;               // the collector's CA (PEM): the only trust anchor
+  std::string cert_file;             // optional: the agent's certificate (PEM)
+  std::string key_file;              // optional: the agent's key (PEM)
+  std::string proxy;                 // optional: http://host:port, used through CONNECT
+  std::chrono::seconds timeout{30};  // per step: resolve, connect, handshake, write, read
   std::size_t max_response_bytes = 4u << 20;
 };
 
@@ -29,8 +29,8 @@ struct HttpRequest {
   std::string url;              // https://host[:port]/path
   std::string body;             // sent as is
   std::string content_type = "application/json";
-  bool gzip_encoded = false;    // body is gzip: Content-Encoding: gzip
-  std::string bearer;           // optional Authorization: Bearer (never logged)
+  bool gzip_encoded = false;  // body is gzip: Content-Encoding: gzip
+  std::string bearer;         // optional Authorization: Bearer (never logged)
 };
 
 struct HttpResponse {
@@ -41,13 +41,14 @@ struct HttpResponse {
 
 // Why no answer came back.
 struct HttpError {
-  std::string stage;    // "setup", "url", "resolve", "connect", "proxy", "handshake", "write", "read"
-  std::string message;  // one line: what failed and where; never secrets
+  std::string stage;        // "setup", "url", "resolve", "connect", "proxy", "handshake", "write", "read"
+  std::string message;      // one line: what failed and where; never secrets
   bool maybe_auth = false;  // the connection broke right after the handshake: under TLS 1.3 a
                             // refused client certificate looks like this
 };
 
 // Sends one request and reads one answer (Connection: close).
-boost::system::result<HttpResponse, HttpError> https_request(const TlsClientOptions& options, const HttpRequest& request);
+boost::system::result<HttpResponse, HttpError> https_request(const TlsClientOptions& options,
+                                                             const HttpRequest& request);
 
 }  // namespace keyward::agent

@@ -6,8 +6,8 @@
 #include <boost/url/url_view.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 
 namespace keyward::agent {
 
@@ -36,13 +36,18 @@ std::optional<Url> parse_url(std::string_view text) {
   else return std::nullopt;
   if (v.has_userinfo() || v.has_fragment()) return std::nullopt;  // no credentials in URLs
   switch (v.host_type()) {
-    case urls::host_type::ipv4: u.host = v.host_ipv4_address().to_string(); break;
-    case urls::host_type::ipv6: u.host = v.host_ipv6_address().to_string(); break;
+    case urls::host_type::ipv4:
+      u.host = v.host_ipv4_address().to_string();
+      break;
+    case urls::host_type::ipv6:
+      u.host = v.host_ipv6_address().to_string();
+      break;
     case urls::host_type::name:
       if (!plain_host_name(v.encoded_host_name())) return std::nullopt;
       u.host = std::string(v.encoded_host_name());
       break;
-    default: return std::nullopt;  // no host, or an IPvFuture literal
+    default:
+      return std::nullopt;  // no host, or an IPvFuture literal
   }
   if (v.has_port() && !v.port().empty()) {
     // port_number() wraps past 65535 in Boost 1.81: read the digits here.

@@ -3,7 +3,6 @@
 
 #include <keyward/scanner/finding_json.hpp>
 
-
 #include <ctime>
 #include <stdexcept>
 
@@ -70,8 +69,8 @@ Report report_from(const json& j) {
   if (schema == j.end() || !schema->is_string())
     throw Bad{"unknown_schema", std::string("the report has no schema; expected \"") + scanner::kFindingsSchema + "\""};
   if (schema->get<std::string>() != scanner::kFindingsSchema)
-    throw Bad{"unknown_schema", "unknown schema \"" + schema->get<std::string>().substr(0, 64) + "\"; this collector reads \"" +
-                                    scanner::kFindingsSchema + "\""};
+    throw Bad{"unknown_schema", "unknown schema \"" + schema->get<std::string>().substr(0, 64) +
+                                    "\"; this collector reads \"" + scanner::kFindingsSchema + "\""};
   Report rep;
   auto id = j.find("report_id");
   if (id == j.end() || !id->is_string() || !valid_report_id(id->get<std::string>()))
@@ -121,7 +120,8 @@ Report report_from(const json& j) {
   r.findings.reserve(findings.size());
   for (std::size_t i = 0; i < findings.size(); ++i) {
     auto f = scanner::finding_from_json(findings[i]);
-    if (!f) throw Bad{"bad_finding", "findings[" + std::to_string(i) + "] is not a keyward finding: " + f.error().message()};
+    if (!f)
+      throw Bad{"bad_finding", "findings[" + std::to_string(i) + "] is not a keyward finding: " + f.error().message()};
     if (f->id.empty()) throw Bad{"bad_finding", "findings[" + std::to_string(i) + "] has no id"};
     r.findings.push_back(std::move(*f));
   }

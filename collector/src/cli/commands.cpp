@@ -83,11 +83,11 @@ int run_serve(const Options& o) {
   auto store = open_store(c);
   CertificateAuthority ca(c.tls.ca_cert, c.tls.ca_key);
   add_managed_identities(*store, c);
-  store->audit(Actor{"collector", std::nullopt}, "collector.start",
-               c.listen_host + ":" + std::to_string(c.listen_port), json::object());
+  store->audit(Actor{"collector", std::nullopt}, "collector.start", c.listen_host + ":" + std::to_string(c.listen_port),
+               json::object());
   run_server(c, *store, ca);
-  store->audit(Actor{"collector", std::nullopt}, "collector.stop",
-               c.listen_host + ":" + std::to_string(c.listen_port), json::object());
+  store->audit(Actor{"collector", std::nullopt}, "collector.stop", c.listen_host + ":" + std::to_string(c.listen_port),
+               json::object());
   return 0;
 }
 
@@ -117,8 +117,9 @@ InitPaths prepare_data_dir(const Options& o) {
   for (const auto& f : ours) {
     if (!fs::exists(f)) continue;
     if (!o.force)
-      throw std::runtime_error(f.string() + " exists: " + p.dir.string() +
-                               " is initialised already (--force replaces its CA and certificates; enrolled agents must enroll again)");
+      throw std::runtime_error(
+          f.string() + " exists: " + p.dir.string() +
+          " is initialised already (--force replaces its CA and certificates; enrolled agents must enroll again)");
     fs::remove(f);
   }
   return p;
@@ -144,8 +145,8 @@ void write_config_file(const Config& c, const fs::path& path) {
   ::chmod(path.c_str(), 0600);
 }
 
-void print_init_summary(const InitPaths& p, const Config& loaded, const Options& o, const std::vector<std::string>& sans,
-                        const NewToken& admin) {
+void print_init_summary(const InitPaths& p, const Config& loaded, const Options& o,
+                        const std::vector<std::string>& sans, const NewToken& admin) {
   std::printf("keyward-collector: initialised %s\n", p.dir.c_str());
   std::printf("  config:    %s\n", p.config.c_str());
   std::printf("  database:  %s\n", loaded.database.c_str());
@@ -165,7 +166,8 @@ int run_init(const Options& o) {
   if (o.ca_cert.empty() != o.ca_key.empty())
     throw std::runtime_error("--ca-cert and --ca-key go together (your own CA's certificate and its key)");
   auto listen = parse_listen(o.listen);
-  if (!listen) throw std::runtime_error("--listen must be host:port, e.g. 127.0.0.1:8443 or [::1]:8443, not \"" + o.listen + "\"");
+  if (!listen)
+    throw std::runtime_error("--listen must be host:port, e.g. 127.0.0.1:8443 or [::1]:8443, not \"" + o.listen + "\"");
   const InitPaths p = prepare_data_dir(o);
   const bool own_ca = !o.ca_cert.empty();
 
@@ -185,7 +187,8 @@ int run_init(const Options& o) {
     CertificateAuthority check(c.tls.ca_cert, c.tls.ca_key);  // throws when they do not match
   } else {
     const std::string h = host_name();
-    make_ca((p.pki / "ca.pem").string(), (p.pki / "ca.key").string(), "keyward-collector CA" + (h.empty() ? "" : " " + h));
+    make_ca((p.pki / "ca.pem").string(), (p.pki / "ca.key").string(),
+            "keyward-collector CA" + (h.empty() ? "" : " " + h));
   }
   const std::vector<std::string> sans = server_names(o, c);
   const auto resolve = [&](const std::string& f) { return fs::path(f).is_absolute() ? f : (p.dir / f).string(); };
@@ -304,7 +307,8 @@ int run_audit_verify(const Options& o) {
     json j = json::parse(ss.str(), nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("seq") || !j["seq"].is_number_unsigned() ||
         !j.contains("hash") || !j["hash"].is_string())
-      throw std::runtime_error(o.head_file + ": not an audit head (expected {\"seq\": N, \"hash\": \"...\"} from `audit head`)");
+      throw std::runtime_error(o.head_file +
+                               ": not an audit head (expected {\"seq\": N, \"hash\": \"...\"} from `audit head`)");
     head = AuditHead{j["seq"].get<std::uint64_t>(), j["hash"].get<std::string>()};
   }
   auto store = open_store(c);
@@ -328,7 +332,8 @@ int run_audit_head(const Options& o) {
 }
 
 int run_report(const Options& o) {
-  if (o.format != "text" && o.format != "json") throw std::runtime_error("--format must be text or json, not \"" + o.format + "\"");
+  if (o.format != "text" && o.format != "json")
+    throw std::runtime_error("--format must be text or json, not \"" + o.format + "\"");
   if (o.top < 1 || o.top > 1000) throw std::runtime_error("--top must be 1..1000");
   const Config c = need_config(o);
   // No events file: a reader must not append the catch-up lines that the running server owns.
@@ -339,7 +344,8 @@ int run_report(const Options& o) {
   ro.top = o.top;
   ro.now = now_seconds();
   const json report = build_report(*store, ro);
-  const std::string out = o.format == "json" ? report.dump(2, ' ', false, json::error_handler_t::replace) + "\n" : render_report_text(report);
+  const std::string out = o.format == "json" ? report.dump(2, ' ', false, json::error_handler_t::replace) + "\n"
+                                             : render_report_text(report);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }

@@ -84,8 +84,8 @@ ApiResponse outcome_response(const Outcome<T>& outcome, unsigned status = 200) {
 }
 
 // A query number in [lo, hi]; def when absent; nullopt when malformed.
-std::optional<std::uint64_t> query_number(const RequestTarget& t, const char* name, std::uint64_t def,
-                                          std::uint64_t lo, std::uint64_t hi) {
+std::optional<std::uint64_t> query_number(const RequestTarget& t, const char* name, std::uint64_t def, std::uint64_t lo,
+                                          std::uint64_t hi) {
   auto it = t.query.find(name);
   if (it == t.query.end()) return def;
   const std::string& s = it->second;
@@ -180,11 +180,18 @@ bool is_role_access(Access a) {
 
 bool allowed(Access access, Role role) {
   switch (access) {
-    case Access::any: return true;
-    case Access::analyst: return role == Role::analyst;
-    case Access::approver: return role == Role::approver;
-    case Access::admin: return role == Role::admin;
-    case Access::open: case Access::agent: case Access::enrollment: return false;
+    case Access::any:
+      return true;
+    case Access::analyst:
+      return role == Role::analyst;
+    case Access::approver:
+      return role == Role::approver;
+    case Access::admin:
+      return role == Role::admin;
+    case Access::open:
+    case Access::agent:
+    case Access::enrollment:
+      return false;
   }
   return false;
 }
@@ -228,13 +235,20 @@ Answer<std::optional<std::int64_t>> ttl_member(const json& body, bool null_ok, s
 
 std::string_view to_string(Access a) noexcept {
   switch (a) {
-    case Access::open: return "open";
-    case Access::agent: return "agent";
-    case Access::enrollment: return "enrollment";
-    case Access::any: return "any";
-    case Access::analyst: return "analyst";
-    case Access::approver: return "approver";
-    case Access::admin: return "admin";
+    case Access::open:
+      return "open";
+    case Access::agent:
+      return "agent";
+    case Access::enrollment:
+      return "enrollment";
+    case Access::any:
+      return "any";
+    case Access::analyst:
+      return "analyst";
+    case Access::approver:
+      return "approver";
+    case Access::admin:
+      return "admin";
   }
   return "?";
 }
@@ -518,7 +532,8 @@ ApiResponse Api::agent_tags(Call& c) {
 ApiResponse Api::enrollment_tokens_create(Call& c) {
   auto body = json_object_body(c.req.body, true);
   if (!body) return error(400, "malformed_json", "the body must be a JSON object like {\"ttl_seconds\": 86400}");
-  auto ttl = ttl_member(*body, /*null_ok=*/false, 30 * 86400, "ttl_seconds must be a whole number from 60 to 2592000 (30 days)");
+  auto ttl = ttl_member(*body, /*null_ok=*/false, 30 * 86400,
+                        "ttl_seconds must be a whole number from 60 to 2592000 (30 days)");
   if (!ttl) return ttl.error();
   std::lock_guard lock(store_mutex_);
   auto tok = store_.create_enrollment_token(now_seconds() + ttl->value_or(86400), c.caller.actor());
@@ -528,7 +543,8 @@ ApiResponse Api::enrollment_tokens_create(Call& c) {
 ApiResponse Api::tokens_create(Call& c) {
   auto body = json_object_body(c.req.body, false);
   if (!body)
-    return error(400, "malformed_json", "the body must be a JSON object like {\"role\": \"viewer\", \"name\": \"grafana\"}");
+    return error(400, "malformed_json",
+                 "the body must be a JSON object like {\"role\": \"viewer\", \"name\": \"grafana\"}");
   auto role_it = body->find("role");
   std::optional<Role> role;
   if (role_it != body->end() && role_it->is_string()) role = role_from_string(role_it->get<std::string>());
@@ -536,7 +552,8 @@ ApiResponse Api::tokens_create(Call& c) {
   const auto name = string_member(*body, "name");
   if (!name || name->size() > 200)
     return error(400, "invalid", "name must be a string of 1 to 200 characters (who holds the token)");
-  auto ttl = ttl_member(*body, /*null_ok=*/true, 3650LL * 86400, "ttl_seconds must be a whole number from 60 to 315360000 (10 years)");
+  auto ttl = ttl_member(*body, /*null_ok=*/true, 3650LL * 86400,
+                        "ttl_seconds must be a whole number from 60 to 315360000 (10 years)");
   if (!ttl) return ttl.error();
   const std::int64_t now = now_seconds();
   std::lock_guard lock(store_mutex_);
@@ -554,7 +571,8 @@ ApiResponse Api::token_revoke(Call& c) {
 ApiResponse Api::exceptions_create(Call& c) {
   auto body = json_object_body(c.req.body, false);
   if (!body)
-    return error(400, "malformed_json", "the body must be a JSON object with identity, reason and expires_at (RFC 3339)");
+    return error(400, "malformed_json",
+                 "the body must be a JSON object with identity, reason and expires_at (RFC 3339)");
   const auto identity = string_member(*body, "identity");
   const auto reason = string_member(*body, "reason");
   const auto expires = string_member(*body, "expires_at");
@@ -631,9 +649,18 @@ ApiResponse Api::ingest_report(const AgentInfo& agent, const protocol::Report& r
   metrics_.findings_ingested += out.findings;
   const char* status = "stored";
   switch (out.status) {
-    case IngestOutcome::Status::stored: status = "stored"; ++metrics_.reports_stored; break;
-    case IngestOutcome::Status::duplicate: status = "duplicate"; ++metrics_.reports_duplicate; break;
-    case IngestOutcome::Status::held: status = "held"; ++metrics_.reports_held; break;
+    case IngestOutcome::Status::stored:
+      status = "stored";
+      ++metrics_.reports_stored;
+      break;
+    case IngestOutcome::Status::duplicate:
+      status = "duplicate";
+      ++metrics_.reports_duplicate;
+      break;
+    case IngestOutcome::Status::held:
+      status = "held";
+      ++metrics_.reports_held;
+      break;
   }
   return json_response(202, json{{"status", status},
                                  {"report_id", report.report_id},
@@ -664,7 +691,7 @@ ApiResponse Api::enroll(Call& c) {
   // Signed outside the store's lock; the token is consumed with the agent's creation below.
   auto signed_agent = ca_.sign_agent_csr(request->csr_pem);
   if (!signed_agent) return error(400, "bad_csr", signed_agent.error().message);
-  const Enrollment e{signed_agent->agent_id, request->hostname,      request->os,
+  const Enrollment e{signed_agent->agent_id,    request->hostname,        request->os,
                      signed_agent->cert_sha256, signed_agent->serial_hex, signed_agent->spki_sha256};
   Outcome<AgentInfo> agent = Refusal{"invalid", "not enrolled"};
   {

@@ -147,8 +147,8 @@ X509Ptr new_cert(EVP_PKEY* subject_key, long days, std::string* serial_hex) {
 
 void set_cn(X509* c, const std::string& cn, bool issuer_too) {
   X509_NAME* name = X509_get_subject_name(c);
-  if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(cn.c_str()), -1,
-                                 -1, 0) != 1)
+  if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
+                                 0) != 1)
     fail("cannot set the subject");
   if (issuer_too && X509_set_issuer_name(c, name) != 1) fail("cannot set the issuer");
 }
@@ -272,7 +272,8 @@ boost::system::result<SignedAgent, CsrRefusal> CertificateAuthority::sign_agent_
       if (bits < 2048) return CsrRefusal{"csr key is RSA-" + std::to_string(bits) + "; at least RSA-2048 is required"};
       break;
     case EVP_PKEY_EC:
-      if (bits < 256) return CsrRefusal{"csr key is a " + std::to_string(bits) + "-bit EC key; at least 256 bits is required"};
+      if (bits < 256)
+        return CsrRefusal{"csr key is a " + std::to_string(bits) + "-bit EC key; at least 256 bits is required"};
       break;
     case EVP_PKEY_ED25519:
     case EVP_PKEY_ED448:

@@ -33,11 +33,11 @@ std::string random_hex(std::size_t n_bytes);
 
 // An agent certificate the CA issued.
 struct SignedAgent {
-  std::string agent_id;      // 16 hex digits, the certificate's CN
+  std::string agent_id;  // 16 hex digits, the certificate's CN
   std::string cert_pem;
-  std::string cert_sha256;   // of the DER certificate (how the TLS peer is looked up)
+  std::string cert_sha256;  // of the DER certificate (how the TLS peer is looked up)
   std::string serial_hex;
-  std::string spki_sha256;   // of the agent's public key (DER SubjectPublicKeyInfo)
+  std::string spki_sha256;  // of the agent's public key (DER SubjectPublicKeyInfo)
 };
 
 // Why a CSR was refused (one line, never echoes the CSR).

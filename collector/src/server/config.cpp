@@ -67,11 +67,24 @@ std::optional<std::int64_t> parse_duration(std::string_view s) {
   if (s.empty()) return std::nullopt;
   std::int64_t unit = 1;
   switch (s.back()) {
-    case 's': unit = 1; s.remove_suffix(1); break;
-    case 'm': unit = 60; s.remove_suffix(1); break;
-    case 'h': unit = 3600; s.remove_suffix(1); break;
-    case 'd': unit = 86400; s.remove_suffix(1); break;
-    default: break;
+    case 's':
+      unit = 1;
+      s.remove_suffix(1);
+      break;
+    case 'm':
+      unit = 60;
+      s.remove_suffix(1);
+      break;
+    case 'h':
+      unit = 3600;
+      s.remove_suffix(1);
+      break;
+    case 'd':
+      unit = 86400;
+      s.remove_suffix(1);
+      break;
+    default:
+      break;
   }
   if (s.empty()) return std::nullopt;
   std::int64_t v = 0;
@@ -133,7 +146,8 @@ Config load_config(const std::string& path) {
   if (auto n = root["database"]) c.database = resolve(c.data_dir, scalar(n, path, "database"));
   if (c.database.empty()) bad(path, "database", "must name a file");
   c.events_file = resolve(c.data_dir, "events.jsonl");
-  if (auto n = root["events_file"]) c.events_file = n.IsNull() ? "" : resolve(c.data_dir, scalar(n, path, "events_file"));
+  if (auto n = root["events_file"])
+    c.events_file = n.IsNull() ? "" : resolve(c.data_dir, scalar(n, path, "events_file"));
 
   c.tls.ca_cert = resolve(c.data_dir, "pki/ca.pem");
   c.tls.ca_key = resolve(c.data_dir, "pki/ca.key");

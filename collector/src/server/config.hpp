@@ -30,7 +30,7 @@ struct TlsFiles {
 
 // collector.yaml; every relative path is resolved against data_dir when loaded.
 struct Config {
-  std::string path;        // the file it was read from
+  std::string path;  // the file it was read from
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8443;
   std::string data_dir;

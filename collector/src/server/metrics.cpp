@@ -36,7 +36,8 @@ std::string Metrics::render(const StoreCounts& c) const {
        "# TYPE keyward_ingest_seconds summary\n";
   o += fmt::format("keyward_ingest_seconds_sum {:.6f}\n", static_cast<double>(ingest_microseconds.load()) / 1e6);
   o += fmt::format("keyward_ingest_seconds_count {}\n", ingest_count.load());
-  counter("keyward_tls_handshake_failures_total", "TLS handshakes that failed (bad or foreign client certificates, probes).");
+  counter("keyward_tls_handshake_failures_total",
+          "TLS handshakes that failed (bad or foreign client certificates, probes).");
   o += fmt::format("keyward_tls_handshake_failures_total {}\n", tls_handshake_failures.load());
   counter("keyward_connections_refused_total", "Connections closed at once because max_connections was reached.");
   o += fmt::format("keyward_connections_refused_total {}\n", connections_refused.load());

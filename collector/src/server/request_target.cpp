@@ -22,8 +22,7 @@ std::optional<RequestTarget> parse_request_target(std::string_view target) {
   return t;
 }
 
-bool match_path_template(std::string_view path_template, const std::vector<std::string>& segments,
-                         PathParams* params) {
+bool match_path_template(std::string_view path_template, const std::vector<std::string>& segments, PathParams* params) {
   if (path_template.empty() || path_template.front() != '/') return false;
   std::string_view rest = path_template.substr(1);
   std::size_t i = 0;

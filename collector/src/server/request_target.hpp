@@ -14,9 +14,9 @@ namespace keyward::collector {
 
 // A parsed origin-form target ("/path?query").
 struct RequestTarget {
-  std::string path;                           // as sent (percent-encoded), trailing '/' removed; for messages
-  std::vector<std::string> segments;          // each segment decoded on its own
-  std::map<std::string, std::string> query;   // decoded ('+' is a space); the last of a repeated key
+  std::string path;                          // as sent (percent-encoded), trailing '/' removed; for messages
+  std::vector<std::string> segments;         // each segment decoded on its own
+  std::map<std::string, std::string> query;  // decoded ('+' is a space); the last of a repeated key
 };
 
 // The target of an HTTP request; nullopt when it is not a valid RFC 3986 path and query.

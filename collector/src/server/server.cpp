@@ -102,7 +102,8 @@ struct Exchange {
 // The answer to a failed read of a request's header: 413 or 400 (the connection closes after
 // it); nullopt when the peer closed, reset or timed out.
 std::optional<ApiResponse> header_error_answer(const beast::error_code& ec, const std::string& peer) {
-  if (ec == http::error::body_limit) return plain_error(413, "too_large", "the body is larger than limits.max_request_bytes");
+  if (ec == http::error::body_limit)
+    return plain_error(413, "too_large", "the body is larger than limits.max_request_bytes");
   const bool malformed = ec.category() == http::make_error_code(http::error::bad_method).category() &&
                          ec != http::error::end_of_stream && ec != http::error::partial_message;
   if (!malformed) {
@@ -197,8 +198,12 @@ net::awaitable<void> session(tcp::socket socket, ssl::context& ctx, Shared& sh) 
   beast::error_code ignored;
   const auto remote = socket.remote_endpoint(ignored);
   Stream stream(std::move(socket), ctx);
-  Connection c{stream, sh, remote.address().to_string() + ":" + std::to_string(remote.port()),
-               std::chrono::seconds(sh.config.limits.request_timeout_seconds), std::nullopt, {}};
+  Connection c{stream,
+               sh,
+               remote.address().to_string() + ":" + std::to_string(remote.port()),
+               std::chrono::seconds(sh.config.limits.request_timeout_seconds),
+               std::nullopt,
+               {}};
 
   beast::get_lowest_layer(stream).expires_after(c.timeout);
   auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple);

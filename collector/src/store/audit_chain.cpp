@@ -10,9 +10,9 @@ namespace keyward::collector::detail {
 std::string audit_canonical(const AuditEntry& e) {
   // nlohmann::json objects keep keys sorted (std::map), so dump() is canonical for the strings
   // and integers an entry holds.
-  const nlohmann::json j = {{"seq", e.seq},         {"time", e.time},     {"actor", e.actor},
-                            {"action", e.action},   {"subject", e.subject}, {"detail", e.detail},
-                            {"prev_hash", e.prev_hash}};
+  const nlohmann::json j = {
+      {"seq", e.seq},         {"time", e.time},     {"actor", e.actor},        {"action", e.action},
+      {"subject", e.subject}, {"detail", e.detail}, {"prev_hash", e.prev_hash}};
   return j.dump();
 }
 

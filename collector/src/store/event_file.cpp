@@ -51,9 +51,14 @@ off_t line_start_before(int fd, off_t end, const std::string& path) {
 }  // namespace
 
 nlohmann::json event_to_json(const Event& e) {
-  return {{"seq", e.seq},           {"time", e.time},         {"type", e.type},
-          {"agent_id", e.agent_id}, {"hostname", e.hostname}, {"identity", e.identity},
-          {"finding_id", e.finding_id}, {"detail", e.detail.is_null() ? nlohmann::json::object() : e.detail}};
+  return {{"seq", e.seq},
+          {"time", e.time},
+          {"type", e.type},
+          {"agent_id", e.agent_id},
+          {"hostname", e.hostname},
+          {"identity", e.identity},
+          {"finding_id", e.finding_id},
+          {"detail", e.detail.is_null() ? nlohmann::json::object() : e.detail}};
 }
 
 EventFile::EventFile(const std::string& path) : path_(path) {

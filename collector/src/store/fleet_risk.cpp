@@ -28,7 +28,8 @@ int severity_rank(std::string_view severity) {
 
 scanner::RiskFacts fleet_risk(const scanner::RiskFacts& base, const FleetFacts& facts, const rules::RuleSet& rules) {
   scanner::RiskFacts r = base;
-  if (facts.holds_key && facts.key_hosts >= 2) add(r, rules, kFleetSpread, {{"count", std::to_string(facts.key_hosts)}});
+  if (facts.holds_key && facts.key_hosts >= 2)
+    add(r, rules, kFleetSpread, {{"count", std::to_string(facts.key_hosts)}});
   if (facts.holds_key && facts.build_host) add(r, rules, kBuildHost, {});
   if (facts.managed) add(r, rules, kKeywardManaged, {{"name", facts.managed_what}});
 

@@ -21,10 +21,10 @@ inline constexpr std::string_view kKeywardManaged = "keyward-managed";
 
 // What the fleet knows about one place beyond its finding.
 struct FleetFacts {
-  bool holds_key = false;        // the place holds a private key (spread and build host apply)
-  std::uint64_t key_hosts = 0;   // distinct hosts where the identity's private key is present
-  bool build_host = false;       // the place's host is tagged "build"
-  bool managed = false;          // keyward's own key
+  bool holds_key = false;       // the place holds a private key (spread and build host apply)
+  std::uint64_t key_hosts = 0;  // distinct hosts where the identity's private key is present
+  bool build_host = false;      // the place's host is tagged "build"
+  bool managed = false;         // keyward's own key
   std::string managed_what;
 };
 

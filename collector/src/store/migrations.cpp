@@ -140,9 +140,10 @@ int latest_schema_version() { return static_cast<int>(kMigrations.size()); }
 int migrate(Db& db) {
   int version = static_cast<int>(db.scalar("PRAGMA user_version"));
   if (version > latest_schema_version())
-    throw StoreError(fmt::format("the database has schema version {}, newer than this collector knows ({}): "
-                                 "use a newer keyward-collector",
-                                 version, latest_schema_version()));
+    throw StoreError(
+        fmt::format("the database has schema version {}, newer than this collector knows ({}): "
+                    "use a newer keyward-collector",
+                    version, latest_schema_version()));
   while (version < latest_schema_version()) {
     Transaction tx(db);
     // Re-read inside the write lock: another process may have migrated meanwhile.

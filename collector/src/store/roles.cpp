@@ -5,10 +5,14 @@ namespace keyward::collector {
 
 std::string_view to_string(Role r) noexcept {
   switch (r) {
-    case Role::viewer: return "viewer";
-    case Role::analyst: return "analyst";
-    case Role::approver: return "approver";
-    case Role::admin: return "admin";
+    case Role::viewer:
+      return "viewer";
+    case Role::analyst:
+      return "analyst";
+    case Role::approver:
+      return "approver";
+    case Role::admin:
+      return "admin";
   }
   return "viewer";
 }
@@ -21,9 +25,12 @@ std::optional<Role> role_from_string(std::string_view s) noexcept {
 
 std::string_view to_string(AgentStatus s) noexcept {
   switch (s) {
-    case AgentStatus::pending: return "pending";
-    case AgentStatus::approved: return "approved";
-    case AgentStatus::revoked: return "revoked";
+    case AgentStatus::pending:
+      return "pending";
+    case AgentStatus::approved:
+      return "approved";
+    case AgentStatus::revoked:
+      return "revoked";
   }
   return "pending";
 }

@@ -14,7 +14,8 @@ namespace keyward::collector::detail {
 
 std::string new_secret(std::string_view prefix) {
   std::array<unsigned char, 32> b{};
-  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) throw StoreError("the random generator failed (RAND_bytes)");
+  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1)
+    throw StoreError("the random generator failed (RAND_bytes)");
   // RFC 4648 section 5, without padding: 32 bytes -> 43 characters.
   std::string encoded = common::base64url_encode(std::span<const std::uint8_t>(b.data(), b.size()));
   std::string out = std::string(prefix) + encoded;

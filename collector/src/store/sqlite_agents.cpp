@@ -12,7 +12,6 @@
 namespace keyward::collector::detail {
 namespace {
 
-
 constexpr const char* kAgentColumns =
     "id, hostname, os, status, cert_sha256, cert_serial, spki_sha256, enrolled_at, approved_at, revoked_at, "
     "last_seen_at, last_report_at";
@@ -57,8 +56,9 @@ Outcome<AgentInfo> SqliteStore::enroll_agent(std::string_view enrollment_secret,
   Stmt use = db_->prepare("UPDATE enrollment_tokens SET used_at = ?, agent_id = ? WHERE id = ? AND used_at = 0");
   use.bind_all(now, e.agent_id, *token).run();
   if (db_->changes() != 1) return refuse("forbidden", "the enrollment token was already used");
-  db_->prepare("INSERT INTO agents(id, hostname, os, status, cert_sha256, cert_serial, spki_sha256, enrolled_at, "
-               "last_seen_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)")
+  db_->prepare(
+         "INSERT INTO agents(id, hostname, os, status, cert_sha256, cert_serial, spki_sha256, enrolled_at, "
+         "last_seen_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)")
       .bind_all(e.agent_id, e.hostname, e.os, e.cert_sha256, e.cert_serial, e.spki_sha256, now, now)
       .run();
   if (!e.spki_sha256.empty())

@@ -52,8 +52,9 @@ void SqliteStore::append_audit(const Actor& by, const std::string& action, const
   e.subject = subject;
   e.detail = detail.is_null() ? json::object() : detail;
   e.hash = audit_hash(e);
-  db_->prepare("INSERT INTO audit(seq, time, actor, action, subject, detail, prev_hash, hash) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+  db_->prepare(
+         "INSERT INTO audit(seq, time, actor, action, subject, detail, prev_hash, hash) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
       .bind_all(e.seq, e.time, e.actor, e.action, e.subject, e.detail.dump(), e.prev_hash, e.hash)
       .run();
 }

@@ -51,8 +51,9 @@ Outcome<ExceptionInfo> SqliteStore::request_exception(const std::string& identit
   x.requested_by = by.id;
   x.requested_at = now;
   x.status = "pending";
-  db_->prepare("INSERT INTO exceptions(id, identity, reason, expires_at, requested_by, requested_at) "
-               "VALUES (?, ?, ?, ?, ?, ?)")
+  db_->prepare(
+         "INSERT INTO exceptions(id, identity, reason, expires_at, requested_by, requested_at) "
+         "VALUES (?, ?, ?, ?, ?, ?)")
       .bind_all(x.id, identity, reason, expires_at, by.id, now)
       .run();
   add_event(now, "exception_requested", {}, identity, {},

@@ -71,7 +71,8 @@ PlaceColumns place_columns(const scanner::Finding& f) {
     c.not_after = f.certificate->not_after;
   } else {
     for (const auto& e : f.entries)
-      if (e.certificate && e.certificate->not_after != 0 && (c.not_after == 0 || e.certificate->not_after < c.not_after))
+      if (e.certificate && e.certificate->not_after != 0 &&
+          (c.not_after == 0 || e.certificate->not_after < c.not_after))
         c.not_after = e.certificate->not_after;
   }
   return c;
@@ -149,9 +150,9 @@ struct SqliteStore::IngestRun {
   const std::string& agent_id;
   std::int64_t now;
   IngestOutcome out;
-  std::set<std::string> seen;      // place ids in this report
-  std::set<std::string> touched;   // identities to rescore
-  std::vector<NewPlace> fresh;     // places first seen or reopened: a "new" event each
+  std::set<std::string> seen;     // place ids in this report
+  std::set<std::string> touched;  // identities to rescore
+  std::vector<NewPlace> fresh;    // places first seen or reopened: a "new" event each
 };
 
 IngestOutcome SqliteStore::ingest(const AgentInfo& agent, const protocol::Report& report, std::int64_t now) {
@@ -164,8 +165,8 @@ IngestOutcome SqliteStore::ingest(const AgentInfo& agent, const protocol::Report
   return out;
 }
 
-IngestOutcome SqliteStore::ingest_in_tx(const std::string& agent_id, const protocol::Report& report,
-                                        std::int64_t now, bool from_held) {
+IngestOutcome SqliteStore::ingest_in_tx(const std::string& agent_id, const protocol::Report& report, std::int64_t now,
+                                        bool from_held) {
   const auto agent = load_agent(agent_id);
   if (!agent) throw StoreError(fmt::format("ingest: no agent {}", agent_id));
   if (!from_held && is_duplicate_report(agent_id, report.report_id)) {
@@ -206,8 +207,9 @@ IngestOutcome SqliteStore::hold_report(const AgentInfo& agent, const protocol::R
   db_->prepare("INSERT INTO held_reports(agent_id, report_id, received_at, body) VALUES (?, ?, ?, ?)")
       .bind_all(agent.id, report.report_id, now, protocol::report_to_json(report.result, report.report_id).dump())
       .run();
-  db_->prepare("INSERT INTO reports(agent_id, report_id, received_at, complete, findings, status) "
-               "VALUES (?, ?, ?, ?, ?, 'held')")
+  db_->prepare(
+         "INSERT INTO reports(agent_id, report_id, received_at, complete, findings, status) "
+         "VALUES (?, ?, ?, ?, ?, 'held')")
       .bind_all(agent.id, report.report_id, now, report.result.complete, out.findings)
       .run();
   db_->prepare("UPDATE agents SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?").bind_all(now, agent.id).run();
@@ -303,8 +305,9 @@ void SqliteStore::add_new_place_events(IngestRun& run) {
 }
 
 void SqliteStore::record_report(IngestRun& run, const protocol::Report& report, bool from_held) {
-  db_->prepare("INSERT INTO reports(agent_id, report_id, received_at, complete, findings, status) "
-               "VALUES (?, ?, ?, ?, ?, 'stored') ON CONFLICT(agent_id, report_id) DO UPDATE SET status = 'stored'")
+  db_->prepare(
+         "INSERT INTO reports(agent_id, report_id, received_at, complete, findings, status) "
+         "VALUES (?, ?, ?, ?, ?, 'stored') ON CONFLICT(agent_id, report_id) DO UPDATE SET status = 'stored'")
       .bind_all(run.agent_id, report.report_id, run.now, report.result.complete, run.out.findings)
       .run();
   db_->prepare("UPDATE agents SET last_report_at = ?, last_seen_at = MAX(last_seen_at, ?) WHERE id = ?")

@@ -49,7 +49,9 @@ int kind_rank(std::string_view kind) {
   return 1;
 }
 
-std::int64_t sql_limit(std::uint64_t limit) { return static_cast<std::int64_t>(std::clamp<std::uint64_t>(limit, 1, 1000)); }
+std::int64_t sql_limit(std::uint64_t limit) {
+  return static_cast<std::int64_t>(std::clamp<std::uint64_t>(limit, 1, 1000));
+}
 
 std::int64_t sql_offset(std::uint64_t offset) {
   return static_cast<std::int64_t>(std::min<std::uint64_t>(offset, INT64_MAX));
@@ -151,7 +153,8 @@ Page<FindingRow> SqliteStore::findings(const FindingQuery& q) {
 Page<KeyRow> SqliteStore::keys(std::uint64_t limit, std::uint64_t offset) {
   std::lock_guard lock(mu_);
   Page<KeyRow> page;
-  page.total = static_cast<std::uint64_t>(db_->scalar("SELECT COUNT(DISTINCT identity) FROM places WHERE resolved_at = 0"));
+  page.total =
+      static_cast<std::uint64_t>(db_->scalar("SELECT COUNT(DISTINCT identity) FROM places WHERE resolved_at = 0"));
   {
     Stmt st = db_->prepare(
         "SELECT p.identity, COUNT(DISTINCT p.agent_id), MAX(p.score), MAX(p.severity_rank), "
@@ -174,8 +177,8 @@ Page<KeyRow> SqliteStore::keys(std::uint64_t limit, std::uint64_t offset) {
   return page;
 }
 
-Page<FindingRow> SqliteStore::expiring_certificates(std::int64_t within_seconds, std::int64_t now,
-                                                    std::uint64_t limit, std::uint64_t offset) {
+Page<FindingRow> SqliteStore::expiring_certificates(std::int64_t within_seconds, std::int64_t now, std::uint64_t limit,
+                                                    std::uint64_t offset) {
   std::lock_guard lock(mu_);
   const std::string from =
       "FROM places p JOIN agents a ON a.id = p.agent_id "

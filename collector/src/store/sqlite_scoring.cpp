@@ -22,8 +22,8 @@ void SqliteStore::add_managed_identity(const std::string& spki_sha256, const std
   const std::int64_t now = wall_clock();
   Transaction tx(*db_);
   if (set_managed(spki_sha256, what, now)) {
-    append_audit(Actor{"collector", std::nullopt}, "identity.managed", identity_of_spki(spki_sha256),
-                 {{"what", what}}, now);
+    append_audit(Actor{"collector", std::nullopt}, "identity.managed", identity_of_spki(spki_sha256), {{"what", what}},
+                 now);
     tx.commit();
   }
 }
@@ -35,8 +35,9 @@ bool SqliteStore::set_managed(const std::string& spki, const std::string& what, 
     st.bind(1, identity);
     if (st.step() && st.integer(0) != 0 && st.text(1) == what) return false;
   }
-  db_->prepare("INSERT INTO identities(identity, managed, managed_what) VALUES (?, 1, ?) "
-               "ON CONFLICT(identity) DO UPDATE SET managed = 1, managed_what = excluded.managed_what")
+  db_->prepare(
+         "INSERT INTO identities(identity, managed, managed_what) VALUES (?, 1, ?) "
+         "ON CONFLICT(identity) DO UPDATE SET managed = 1, managed_what = excluded.managed_what")
       .bind_all(identity, what)
       .run();
   recompute_identity(identity, now);

@@ -52,7 +52,8 @@ SqliteStore::SqliteStore(const std::string& path, const std::string& events_file
   db_ = std::make_unique<Db>(path);
   {
     Stmt st = db_->prepare("PRAGMA journal_mode = WAL");
-    if (!st.step() || st.text(0) != "wal") throw StoreError(fmt::format("cannot put the database {} in WAL mode", path));
+    if (!st.step() || st.text(0) != "wal")
+      throw StoreError(fmt::format("cannot put the database {} in WAL mode", path));
   }
   db_->exec("PRAGMA busy_timeout = 5000");
   db_->exec("PRAGMA foreign_keys = ON");

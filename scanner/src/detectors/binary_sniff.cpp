@@ -73,7 +73,10 @@ bool head_gpg_key_file(Head h, std::uint64_t) {
 
 // zip, gzip, xz, zstd, bzip2, 7z, tar.
 bool head_archive(Head h, std::uint64_t) {
-  if (starts(h, "PK\x03\x04") || starts(h, "PK\x05\x06") || starts(h, "\x1F\x8B") || starts(h, "\xFD" "7zXZ") ||
+  if (starts(h, "PK\x03\x04") || starts(h, "PK\x05\x06") || starts(h, "\x1F\x8B") ||
+      starts(h,
+             "\xFD"
+             "7zXZ") ||
       starts(h, "\x28\xB5\x2F\xFD") || starts(h, "BZh") || starts(h, "7z\xBC\xAF\x27\x1C"))
     return true;
   return h.size() >= 262 && std::memcmp(h.data() + 257, "ustar", 5) == 0;

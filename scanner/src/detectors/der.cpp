@@ -156,8 +156,8 @@ Protection pkcs8_protection(const X509_ALGOR* alg) {
       const int knid = OBJ_obj2nid(pbe2->keyfunc->algorithm);
       if (knid == NID_id_pbkdf2) {
         pr.kdf = "pbkdf2";
-        auto* kdf = static_cast<PBKDF2PARAM*>(
-            ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM), pbe2->keyfunc->parameter));
+        auto* kdf =
+            static_cast<PBKDF2PARAM*>(ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM), pbe2->keyfunc->parameter));
         if (kdf != nullptr) {
           const long iter = ASN1_INTEGER_get(kdf->iter);
           if (iter > 0) pr.kdf_iterations = static_cast<std::uint64_t>(iter);

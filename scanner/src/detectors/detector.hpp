@@ -78,12 +78,12 @@ class DetectContext {
 
 // One anchor hit handed to a text detector, and where its results go.
 struct TextMatch {
-  std::string_view data;          // the buffer, cut kTextLookahead after the anchor
-  std::size_t at;                 // where the anchor starts in `data`
-  int depth;                      // 0, or how deep inside base64-wrapped text this buffer is
-  const DetectContext& context;   // the registry (for nested text) and the scan's caches
-  std::vector<TextHit>& out;      // found objects, with the offset where their block starts
-  std::size_t& consumed_until;    // set to the end of a block found: anchors inside it are skipped
+  std::string_view data;                           // the buffer, cut kTextLookahead after the anchor
+  std::size_t at;                                  // where the anchor starts in `data`
+  int depth;                                       // 0, or how deep inside base64-wrapped text this buffer is
+  const DetectContext& context;                    // the registry (for nested text) and the scan's caches
+  std::vector<TextHit>& out;                       // found objects, with the offset where their block starts
+  std::size_t& consumed_until;                     // set to the end of a block found: anchors inside it are skipped
   std::map<std::string, std::uint64_t>& rejected;  // blocks that looked like a format but did not validate
 
   // Adds a found object whose block starts at `offset`.
@@ -94,13 +94,13 @@ struct TextMatch {
 
 // A whole item (file or archive member) whose head a binary detector announced.
 struct BinaryItem {
-  std::string_view data;          // all of it
-  const ItemContext& item;        // where it sits, the options, the archive budget
-  const DetectContext& context;   // the registry and the scan's caches
-  std::vector<Finding>& found;    // this item's findings (placed at offset 0 by the caller)
-  std::vector<Finding>& out;      // findings already finished (an archive's members)
-  ScanStats& stats;               // counters (rejected, skipped, archive members)
-  bool members_scanned = false;   // set by a detector that scanned the item's members itself
+  std::string_view data;         // all of it
+  const ItemContext& item;       // where it sits, the options, the archive budget
+  const DetectContext& context;  // the registry and the scan's caches
+  std::vector<Finding>& found;   // this item's findings (placed at offset 0 by the caller)
+  std::vector<Finding>& out;     // findings already finished (an archive's members)
+  ScanStats& stats;              // counters (rejected, skipped, archive members)
+  bool members_scanned = false;  // set by a detector that scanned the item's members itself
 
   // The bytes.
   std::span<const std::uint8_t> bytes() const noexcept {
@@ -119,14 +119,14 @@ using Enabled = bool (*)(const ScanOptions& options);
 
 // One format: everything the scanner needs to know about it, in one entry.
 struct Detector {
-  std::string_view name{};         // short and unique: "pem", "jks", ...
-  Names anchors{};                 // literals the prefilter looks for; each hit goes to `text`
-  TextParse text = nullptr;        // required when there are anchors
-  HeadTest head = nullptr;         // the binary sniff; null for a text-only format
-  BinaryParse binary = nullptr;    // required when there is a head
-  Enabled enabled = nullptr;       // null: always
-  Names rules{};                   // the rule ids its findings may carry ("private-key/pkcs8")
-  std::string_view fuzzer{};       // its libFuzzer target, tests/fuzz/<fuzzer>.cpp
+  std::string_view name{};       // short and unique: "pem", "jks", ...
+  Names anchors{};               // literals the prefilter looks for; each hit goes to `text`
+  TextParse text = nullptr;      // required when there are anchors
+  HeadTest head = nullptr;       // the binary sniff; null for a text-only format
+  BinaryParse binary = nullptr;  // required when there is a head
+  Enabled enabled = nullptr;     // null: always
+  Names rules{};                 // the rule ids its findings may carry ("private-key/pkcs8")
+  std::string_view fuzzer{};     // its libFuzzer target, tests/fuzz/<fuzzer>.cpp
 };
 
 // The detectors of a scan, with their prefilter compiled once.

@@ -85,17 +85,24 @@ Wiped utf16be(std::string_view s) {
     const auto b0 = static_cast<unsigned char>(s[i]);
     std::size_t len = 0;
     std::uint32_t cp = 0;
-    if (b0 >= 0xc2 && b0 <= 0xdf) { len = 2; cp = b0 & 0x1fu; }
-    else if (b0 >= 0xe0 && b0 <= 0xef) { len = 3; cp = b0 & 0x0fu; }
-    else if (b0 >= 0xf0 && b0 <= 0xf4) { len = 4; cp = b0 & 0x07u; }
+    if (b0 >= 0xc2 && b0 <= 0xdf) {
+      len = 2;
+      cp = b0 & 0x1fu;
+    } else if (b0 >= 0xe0 && b0 <= 0xef) {
+      len = 3;
+      cp = b0 & 0x0fu;
+    } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+      len = 4;
+      cp = b0 & 0x07u;
+    }
     bool valid = len > 0 && s.size() - i >= len;
     for (std::size_t k = 1; valid && k < len; ++k) {
       const auto b = static_cast<unsigned char>(s[i + k]);
       if ((b & 0xc0) != 0x80) valid = false;
       else cp = (cp << 6) | (b & 0x3fu);
     }
-    if (valid && ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-                  (cp >= 0xd800 && cp <= 0xdfff)))
+    if (valid &&
+        ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)))
       valid = false;
     if (!valid) {  // ASCII, or a byte that is not UTF-8: one char
       put(b0);
@@ -165,8 +172,7 @@ bool integrity_matches(std::span<const std::uint8_t> password16, std::span<const
                        std::span<const std::uint8_t> expected) {
   MdCtxPtr ctx(EVP_MD_CTX_new());
   unsigned char md[EVP_MAX_MD_SIZE];
-  if (!ctx || !digest(sha1(), ctx.get(), {password16, as_bytes(kIntegritySalt), signed_part}, md))
-    return false;
+  if (!ctx || !digest(sha1(), ctx.get(), {password16, as_bytes(kIntegritySalt), signed_part}, md)) return false;
   return CRYPTO_memcmp(md, expected.data(), kDigestLen) == 0;
 }
 
@@ -191,8 +197,7 @@ PkeyPtr jks_recover(std::span<const std::uint8_t> password16, std::span<const st
   Wiped block(EVP_MAX_MD_SIZE);
   std::copy(salt.begin(), salt.end(), block.data());
   for (std::size_t off = 0; off < encrypted.size(); off += kDigestLen) {
-    if (!digest(sha1(), ctx.get(), {password16, block.view().first(kDigestLen)}, block.data()))
-      return nullptr;
+    if (!digest(sha1(), ctx.get(), {password16, block.view().first(kDigestLen)}, block.data())) return nullptr;
     const std::size_t n = std::min(kDigestLen, encrypted.size() - off);
     for (std::size_t j = 0; j < n; ++j) plain.data()[off + j] = encrypted[off + j] ^ block.data()[j];
   }
@@ -210,8 +215,8 @@ enum class SaltFix { reverse, legacy_typo };
 // com.sun.crypto.provider PBEWithMD5AndTripleDES (PBES1Core.deriveCipherKey): each half of the
 // 8-byte salt is hashed `iterations` times as MD5(previous || password); the two 16-byte results
 // give the DES-EDE3 key (24 bytes) and the CBC IV (8). Gives up at the deadline.
-PkeyPtr jceks_recover_with(std::span<const std::uint8_t> password, std::span<const std::uint8_t> salt,
-                           SaltFix fix, std::uint64_t iterations, std::span<const std::uint8_t> encrypted,
+PkeyPtr jceks_recover_with(std::span<const std::uint8_t> password, std::span<const std::uint8_t> salt, SaltFix fix,
+                           std::uint64_t iterations, std::span<const std::uint8_t> encrypted,
                            std::chrono::steady_clock::time_point deadline) {
   std::array<std::uint8_t, 8> s{};
   std::copy(salt.begin(), salt.end(), s.begin());
@@ -238,8 +243,7 @@ PkeyPtr jceks_recover_with(std::span<const std::uint8_t> password, std::span<con
   CipherCtxPtr cctx(EVP_CIPHER_CTX_new());
   Wiped plain(encrypted.size() + 8);
   int n1 = 0, n2 = 0;
-  if (!cctx ||
-      EVP_DecryptInit_ex(cctx.get(), EVP_des_ede3_cbc(), nullptr, derived.data(), derived.data() + 24) != 1 ||
+  if (!cctx || EVP_DecryptInit_ex(cctx.get(), EVP_des_ede3_cbc(), nullptr, derived.data(), derived.data() + 24) != 1 ||
       EVP_DecryptUpdate(cctx.get(), plain.data(), &n1, encrypted.data(), static_cast<int>(encrypted.size())) != 1 ||
       EVP_DecryptFinal_ex(cctx.get(), plain.data() + n1, &n2) != 1)
     return nullptr;  // wrong password: almost always bad padding
@@ -250,8 +254,7 @@ PkeyPtr jceks_recover_with(std::span<const std::uint8_t> password, std::span<con
 PkeyPtr jceks_recover(std::span<const std::uint8_t> password, std::span<const std::uint8_t> salt,
                       std::uint64_t iterations, std::span<const std::uint8_t> encrypted,
                       std::chrono::steady_clock::time_point deadline) {
-  if (salt.size() != 8 || iterations > kMaxPbeIterations || encrypted.empty() ||
-      encrypted.size() % 8 != 0)
+  if (salt.size() != 8 || iterations > kMaxPbeIterations || encrypted.empty() || encrypted.size() % 8 != 0)
     return nullptr;
   PkeyPtr key = jceks_recover_with(password, salt, SaltFix::reverse, iterations, encrypted, deadline);
   if (!key && std::equal(salt.begin(), salt.begin() + 4, salt.begin() + 4))
@@ -261,11 +264,11 @@ PkeyPtr jceks_recover(std::span<const std::uint8_t> password, std::span<const st
 
 // A private-key entry's EncryptedPrivateKeyInfo, as far as it is known without the password.
 struct ProtectedKey {
-  std::size_t entry = 0;          // index into Finding::entries
+  std::size_t entry = 0;  // index into Finding::entries
   enum class Scheme { unknown, jks, jceks } scheme = Scheme::unknown;
-  ByteVec encrypted;              // the encryptedData octets (ciphertext only)
-  ByteVec salt;                   // JCEKS PBE salt
-  std::uint64_t iterations = 0;   // JCEKS PBE iteration count
+  ByteVec encrypted;             // the encryptedData octets (ciphertext only)
+  ByteVec salt;                  // JCEKS PBE salt
+  std::uint64_t iterations = 0;  // JCEKS PBE iteration count
   bool recovered = false;
 };
 
@@ -288,7 +291,8 @@ void read_protected_key(std::span<const std::uint8_t> der, ProtectedKey& key, Pr
   X509_ALGOR_get0(&oid, &ptype, &pval, alg);
   char text[128] = {0};
   const int n = OBJ_obj2txt(text, sizeof text, oid, 1);
-  const std::string_view algorithm(text, n > 0 ? std::min<std::size_t>(static_cast<std::size_t>(n), sizeof text - 1) : 0);
+  const std::string_view algorithm(text,
+                                   n > 0 ? std::min<std::size_t>(static_cast<std::size_t>(n), sizeof text - 1) : 0);
   const auto* octets = ASN1_STRING_get0_data(data);
   key.encrypted.assign(octets, octets + ASN1_STRING_length(data));
   if (algorithm == kJksKeyOid) {
@@ -340,11 +344,28 @@ class JavaObjectSkipper {
 
  private:
   enum : std::uint8_t {
-    TC_NULL = 0x70, TC_REFERENCE, TC_CLASSDESC, TC_OBJECT, TC_STRING, TC_ARRAY, TC_CLASS,
-    TC_BLOCKDATA, TC_ENDBLOCKDATA, TC_RESET, TC_BLOCKDATALONG, TC_EXCEPTION, TC_LONGSTRING,
-    TC_PROXYCLASSDESC, TC_ENUM,
+    TC_NULL = 0x70,
+    TC_REFERENCE,
+    TC_CLASSDESC,
+    TC_OBJECT,
+    TC_STRING,
+    TC_ARRAY,
+    TC_CLASS,
+    TC_BLOCKDATA,
+    TC_ENDBLOCKDATA,
+    TC_RESET,
+    TC_BLOCKDATALONG,
+    TC_EXCEPTION,
+    TC_LONGSTRING,
+    TC_PROXYCLASSDESC,
+    TC_ENUM,
   };
-  enum : std::uint8_t { SC_WRITE_METHOD = 0x01, SC_SERIALIZABLE = 0x02, SC_EXTERNALIZABLE = 0x04, SC_BLOCK_DATA = 0x08 };
+  enum : std::uint8_t {
+    SC_WRITE_METHOD = 0x01,
+    SC_SERIALIZABLE = 0x02,
+    SC_EXTERNALIZABLE = 0x04,
+    SC_BLOCK_DATA = 0x08
+  };
   static constexpr std::uint32_t kBaseHandle = 0x7E0000;
   static constexpr int kMaxDepth = 32;
   static constexpr std::size_t kMaxHandles = 4096;
@@ -359,11 +380,20 @@ class JavaObjectSkipper {
 
   static std::size_t primitive_size(char code) {
     switch (code) {
-      case 'B': case 'Z': return 1;
-      case 'C': case 'S': return 2;
-      case 'I': case 'F': return 4;
-      case 'J': case 'D': return 8;
-      default: return 0;
+      case 'B':
+      case 'Z':
+        return 1;
+      case 'C':
+      case 'S':
+        return 2;
+      case 'I':
+      case 'F':
+        return 4;
+      case 'J':
+      case 'D':
+        return 8;
+      default:
+        return 0;
     }
   }
 
@@ -394,7 +424,8 @@ class JavaObjectSkipper {
     if (depth > kMaxDepth || !step()) return Status::unsupported;
     out = -1;
     switch (tc) {
-      case TC_NULL: return Status::ok;
+      case TC_NULL:
+        return Status::ok;
       case TC_REFERENCE: {
         std::uint32_t h = 0;
         if (!r_.u32(h)) return Status::truncated;
@@ -452,7 +483,8 @@ class JavaObjectSkipper {
         out = index;
         return Status::ok;
       }
-      default: return Status::unsupported;
+      default:
+        return Status::unsupported;
     }
   }
 
@@ -512,7 +544,8 @@ class JavaObjectSkipper {
   Status object(std::uint8_t tc, int depth) {
     if (depth > kMaxDepth || !step()) return Status::unsupported;
     switch (tc) {
-      case TC_NULL: return Status::ok;
+      case TC_NULL:
+        return Status::ok;
       case TC_REFERENCE: {
         std::uint32_t h = 0;
         if (!r_.u32(h)) return Status::truncated;
@@ -563,8 +596,7 @@ class JavaObjectSkipper {
         if (auto s = new_handle(-1); s != Status::ok) return s;
         std::uint32_t size = 0;
         if (!r_.u32(size)) return Status::truncated;
-        if (size > static_cast<std::uint32_t>(std::numeric_limits<std::int32_t>::max()))
-          return Status::unsupported;
+        if (size > static_cast<std::uint32_t>(std::numeric_limits<std::int32_t>::max())) return Status::unsupported;
         if (const std::size_t n = primitive_size(element); n > 0) return skip(std::uint64_t{size} * n);
         if (element != '[' && element != 'L') return Status::unsupported;
         for (std::uint32_t i = 0; i < size; ++i) {
@@ -583,7 +615,8 @@ class JavaObjectSkipper {
         if (auto s = new_handle(-1); s != Status::ok) return s;
         return class_data(cls, depth);
       }
-      default: return Status::unsupported;  // TC_EXCEPTION, TC_RESET, block data out of place
+      default:
+        return Status::unsupported;  // TC_EXCEPTION, TC_RESET, block data out of place
     }
   }
 
@@ -653,8 +686,8 @@ void add_distinct(std::vector<Protection>& list, const Protection& p) {
 }
 
 // Tries one password on one protected key; fills `key` from the recovered key on success.
-bool try_recover(const ProtectedKey& pk, const PasswordCandidate& c,
-                 std::chrono::steady_clock::time_point deadline, KeyFacts& key) {
+bool try_recover(const ProtectedKey& pk, const PasswordCandidate& c, std::chrono::steady_clock::time_point deadline,
+                 KeyFacts& key) {
   clear_errors();
   PkeyPtr pkey;
   if (pk.scheme == ProtectedKey::Scheme::jks) {
@@ -809,8 +842,7 @@ Result<Finding> parse_jks(std::span<const std::uint8_t> data, const PasswordSet&
 
   std::vector<std::string> spkis;
   for (const auto& e : finding.entries)
-    if (e.kind == Kind::private_key && e.key && !e.key->spki_sha256.empty())
-      spkis.push_back(e.key->spki_sha256);
+    if (e.kind == Kind::private_key && e.key && !e.key->spki_sha256.empty()) spkis.push_back(e.key->spki_sha256);
   store.truststore = std::none_of(finding.entries.begin(), finding.entries.end(),
                                   [](const StoreEntry& e) { return e.kind == Kind::private_key; });
   if (!spkis.empty()) {

@@ -8,7 +8,6 @@
 
 #include <nlohmann/json.hpp>
 
-
 namespace keyward::scanner::detail {
 namespace {
 

@@ -13,10 +13,10 @@ namespace keyward::scanner::detail {
 
 // BLOBHEADER (bType, bVersion, reserved, aiKeyAlg) followed by the key's magic and bit length.
 struct MsBlobHeader {
-  std::uint8_t type = 0;        // 0x06 PUBLICKEYBLOB, 0x07 PRIVATEKEYBLOB
-  std::uint8_t version = 0;     // 2
-  std::uint32_t key_alg = 0;    // ALG_ID: 0xa400 RSA key exchange, 0x2400 RSA signature, 0x2200 DSS
-  std::uint32_t magic = 0;      // "RSA1", "RSA2", "DSS1", "DSS2" as a little-endian u32
+  std::uint8_t type = 0;      // 0x06 PUBLICKEYBLOB, 0x07 PRIVATEKEYBLOB
+  std::uint8_t version = 0;   // 2
+  std::uint32_t key_alg = 0;  // ALG_ID: 0xa400 RSA key exchange, 0x2400 RSA signature, 0x2200 DSS
+  std::uint32_t magic = 0;    // "RSA1", "RSA2", "DSS1", "DSS2" as a little-endian u32
   std::uint32_t bits = 0;
 };
 
@@ -61,11 +61,16 @@ inline std::optional<std::size_t> blob_body_length(std::uint32_t magic, std::uin
   const std::size_t nbyte = (bits + 7) / 8;
   const std::size_t hnbyte = (bits + 15) / 16;
   switch (magic) {
-    case kMagicRsa1: return 4 + nbyte;                   // pubexp, modulus
-    case kMagicRsa2: return 4 + 2 * nbyte + 5 * hnbyte;  // pubexp, n, p, q, dp, dq, qinv, d
-    case kMagicDss1: return 44 + 3 * nbyte;              // p, q (20), g, y, DSSSEED (24)
-    case kMagicDss2: return 64 + 2 * nbyte;              // p, q (20), g, x (20), DSSSEED (24)
-    default: return std::nullopt;
+    case kMagicRsa1:
+      return 4 + nbyte;  // pubexp, modulus
+    case kMagicRsa2:
+      return 4 + 2 * nbyte + 5 * hnbyte;  // pubexp, n, p, q, dp, dq, qinv, d
+    case kMagicDss1:
+      return 44 + 3 * nbyte;  // p, q (20), g, y, DSSSEED (24)
+    case kMagicDss2:
+      return 64 + 2 * nbyte;  // p, q (20), g, x (20), DSSSEED (24)
+    default:
+      return std::nullopt;
   }
 }
 

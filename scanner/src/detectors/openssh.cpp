@@ -40,10 +40,10 @@ struct PrivateLayout {
 };
 
 bool private_layout(std::string_view type, PrivateLayout& out) {
-  if (type == "ssh-rsa") out = {6, false};                       // n e d iqmp p q
-  else if (type == "ssh-dss") out = {5, false};                  // p q g y x
-  else if (type.starts_with("ecdsa-sha2-")) out = {3, false};    // curve Q d
-  else if (type == "ssh-ed25519") out = {2, false};              // pk sk
+  if (type == "ssh-rsa") out = {6, false};                                 // n e d iqmp p q
+  else if (type == "ssh-dss") out = {5, false};                            // p q g y x
+  else if (type.starts_with("ecdsa-sha2-")) out = {3, false};              // curve Q d
+  else if (type == "ssh-ed25519") out = {2, false};                        // pk sk
   else if (type == "sk-ecdsa-sha2-nistp256@openssh.com") out = {3, true};  // curve Q app
   else if (type == "sk-ssh-ed25519@openssh.com") out = {2, true};          // pk app
   else return false;
@@ -51,8 +51,7 @@ bool private_layout(std::string_view type, PrivateLayout& out) {
 }
 
 // Walks the unencrypted private section; sets the comment. Private values are only skipped.
-Result<void> check_private_section(std::span<const std::uint8_t> section, std::string_view pub_type,
-                                   KeyFacts& key) {
+Result<void> check_private_section(std::span<const std::uint8_t> section, std::string_view pub_type, KeyFacts& key) {
   Reader r(section);
   std::uint32_t check1 = 0, check2 = 0;
   if (!r.u32(check1) || !r.u32(check2)) return fail(Errc::truncated);
@@ -67,8 +66,7 @@ Result<void> check_private_section(std::span<const std::uint8_t> section, std::s
     if (!r.ssh_string(skipped)) return fail(Errc::truncated);
   if (layout.sk) {
     std::uint8_t flags = 0;
-    if (!r.u8(flags) || !r.ssh_string(skipped) || !r.ssh_string(skipped))
-      return fail(Errc::truncated);
+    if (!r.u8(flags) || !r.ssh_string(skipped) || !r.ssh_string(skipped)) return fail(Errc::truncated);
   }
   std::string_view comment;
   if (!r.ssh_string(comment)) return fail(Errc::truncated);
@@ -122,8 +120,8 @@ Result<std::string_view> ssh_public_key_facts(std::span<const std::uint8_t> blob
     build = Build::dsa;
     if (!read_mpint(r, a) || !read_mpint(r, b) || !read_mpint(r, c) || !read_mpint(r, d))
       return make_error_code(Errc::bad_structure);
-  } else if (type == "ecdsa-sha2-nistp256" || type == "ecdsa-sha2-nistp384" ||
-             type == "ecdsa-sha2-nistp521" || type == "sk-ecdsa-sha2-nistp256@openssh.com") {
+  } else if (type == "ecdsa-sha2-nistp256" || type == "ecdsa-sha2-nistp384" || type == "ecdsa-sha2-nistp521" ||
+             type == "sk-ecdsa-sha2-nistp256@openssh.com") {
     build = Build::ec;
     const bool sk = type.starts_with("sk-");
     const std::string_view expected =
@@ -151,25 +149,32 @@ Result<std::string_view> ssh_public_key_facts(std::span<const std::uint8_t> blob
 
   Result<void> built;
   switch (build) {
-    case Build::rsa: built = key_facts_from_rsa(b, a, key); break;
-    case Build::dsa: built = key_facts_from_dsa(a, b, c, d, key); break;
-    case Build::ec: built = key_facts_from_ec(curve, a, key); break;
-    case Build::ed25519: built = key_facts_from_raw("ED25519", a, key); break;
+    case Build::rsa:
+      built = key_facts_from_rsa(b, a, key);
+      break;
+    case Build::dsa:
+      built = key_facts_from_dsa(a, b, c, d, key);
+      break;
+    case Build::ec:
+      built = key_facts_from_ec(curve, a, key);
+      break;
+    case Build::ed25519:
+      built = key_facts_from_raw("ED25519", a, key);
+      break;
   }
   if (!built) return built.error();
   if (!sk_algorithm.empty()) key.algorithm = std::string(sk_algorithm);
   const std::string digest = sha256_raw(blob);
   key.ssh_fingerprint =
-      "SHA256:" + base64_encode(std::span<const std::uint8_t>(
-                                    reinterpret_cast<const std::uint8_t*>(digest.data()), digest.size()),
-                                false);
+      "SHA256:" +
+      base64_encode(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(digest.data()), digest.size()),
+                    false);
   return type;
 }
 
 Result<Finding> parse_openssh_v1(std::span<const std::uint8_t> blob) {
   if (blob.size() < kMagic.size()) {
-    const bool prefix =
-        blob.empty() || std::memcmp(blob.data(), kMagic.data(), blob.size()) == 0;
+    const bool prefix = blob.empty() || std::memcmp(blob.data(), kMagic.data(), blob.size()) == 0;
     return make_error_code(prefix ? Errc::truncated : Errc::bad_magic);
   }
   if (std::memcmp(blob.data(), kMagic.data(), kMagic.size()) != 0) return make_error_code(Errc::bad_magic);
@@ -192,8 +197,7 @@ Result<Finding> parse_openssh_v1(std::span<const std::uint8_t> blob) {
     Reader k(kdf_options);
     std::span<const std::uint8_t> salt;
     std::uint32_t rounds = 0;
-    if (!k.ssh_string(salt) || !k.u32(rounds) || k.remaining() != 0)
-      return make_error_code(Errc::bad_structure);
+    if (!k.ssh_string(salt) || !k.u32(rounds) || k.remaining() != 0) return make_error_code(Errc::bad_structure);
     if (encrypted) protection = Protection{std::string(cipher), "bcrypt", rounds};
   } else if (kdf == "none") {
     if (encrypted || !kdf_options.empty()) return make_error_code(Errc::bad_structure);

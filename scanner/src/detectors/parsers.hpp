@@ -19,8 +19,8 @@ namespace keyward::scanner::detail {
 
 // A parsed object and how many bytes of the input text it spans (from the anchor).
 struct Parsed {
-  Finding finding;          // kind, format, rule, key (and identity) filled
-  std::size_t consumed = 0; // bytes of input text covered by the block
+  Finding finding;           // kind, format, rule, key (and identity) filled
+  std::size_t consumed = 0;  // bytes of input text covered by the block
 };
 
 // The decoded (binary) body of an "-----BEGIN OPENSSH PRIVATE KEY-----" block.

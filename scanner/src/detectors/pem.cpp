@@ -33,8 +33,20 @@ struct RawBlock {
 // YAML block markers. '+' is base64 too, so it is only stripped next to a quote or a space.
 bool is_trim_char(char c) {
   switch (c) {
-    case ' ': case '\t': case '\r': case '\n': case '"': case '\'': case ',': case ';': case '\\':
-    case '(': case ')': case '`': case '|': case '>':
+    case ' ':
+    case '\t':
+    case '\r':
+    case '\n':
+    case '"':
+    case '\'':
+    case ',':
+    case ';':
+    case '\\':
+    case '(':
+    case ')':
+    case '`':
+    case '|':
+    case '>':
       return true;
     default:
       return false;
@@ -202,9 +214,7 @@ Result<std::vector<Finding>> decode_block(const RawBlock& b, FindingMemo* certif
   return make_error_code(Errc::unsupported);
 }
 
-bool known_label(std::string_view l) {
-  return !pem_label_family(l).empty();
-}
+bool known_label(std::string_view l) { return !pem_label_family(l).empty(); }
 
 }  // namespace
 

@@ -76,10 +76,27 @@ Result<Packet> next_packet(Reader& r) {
   } else {  // old format
     p.tag = (ctb >> 2) & 0x0F;
     switch (ctb & 3) {
-      case 0: { std::uint8_t l = 0; if (!r.u8(l)) return make_error_code(Errc::truncated); len = l; break; }
-      case 1: { std::uint16_t l = 0; if (!r.u16(l)) return make_error_code(Errc::truncated); len = l; break; }
-      case 2: { std::uint32_t l = 0; if (!r.u32(l)) return make_error_code(Errc::truncated); len = l; break; }
-      default: len = r.remaining(); break;  // indeterminate: to the end of the data
+      case 0: {
+        std::uint8_t l = 0;
+        if (!r.u8(l)) return make_error_code(Errc::truncated);
+        len = l;
+        break;
+      }
+      case 1: {
+        std::uint16_t l = 0;
+        if (!r.u16(l)) return make_error_code(Errc::truncated);
+        len = l;
+        break;
+      }
+      case 2: {
+        std::uint32_t l = 0;
+        if (!r.u32(l)) return make_error_code(Errc::truncated);
+        len = l;
+        break;
+      }
+      default:
+        len = r.remaining();
+        break;  // indeterminate: to the end of the data
     }
   }
   if (p.tag == 0) return make_error_code(Errc::bad_structure);
@@ -105,9 +122,9 @@ std::uint32_t bit_length(Span n) {
 
 // Curves by their DER OID body (RFC 4880 section 9.2 / RFC 6637 / RFC 9580 section 9.2).
 struct Curve {
-  std::string_view oid;        // OID bytes without tag and length
-  std::string_view openssl;    // EC group name, or the raw key type for 25519/448
-  bool raw = false;            // a 0x40-prefixed native point
+  std::string_view oid;      // OID bytes without tag and length
+  std::string_view openssl;  // EC group name, or the raw key type for 25519/448
+  bool raw = false;          // a 0x40-prefixed native point
 };
 constexpr std::array<Curve, 11> kCurves{{
     {"\x2A\x86\x48\xCE\x3D\x03\x01\x07", "prime256v1", false},
@@ -180,14 +197,17 @@ Result<void> ecc_facts(Reader& r, std::string_view fallback_algorithm, KeyFacts&
 Result<void> public_material(Reader& r, std::uint8_t algo, KeyFacts& key) {
   Span a, b, c, d;
   switch (algo) {
-    case 1: case 2: case 3:  // RSA: n, e
+    case 1:
+    case 2:
+    case 3:  // RSA: n, e
       if (!read_mpi(r, a) || !read_mpi(r, b)) return make_error_code(Errc::truncated);
       return key_facts_from_rsa(a, b, key);
     case 17:  // DSA: p, q, g, y
       if (!read_mpi(r, a) || !read_mpi(r, b) || !read_mpi(r, c) || !read_mpi(r, d))
         return make_error_code(Errc::truncated);
       return key_facts_from_dsa(a, b, c, d, key);
-    case 16: case 20:  // ElGamal: p, g, y (OpenSSL has no ElGamal key type)
+    case 16:
+    case 20:  // ElGamal: p, g, y (OpenSSL has no ElGamal key type)
       if (!read_mpi(r, a) || !read_mpi(r, b) || !read_mpi(r, c)) return make_error_code(Errc::truncated);
       if (bit_length(a) == 0) return make_error_code(Errc::bad_structure);
       key.algorithm = "elgamal";
@@ -205,7 +225,10 @@ Result<void> public_material(Reader& r, std::uint8_t algo, KeyFacts& key) {
       if (kdf_len < 3) return make_error_code(Errc::bad_structure);
       return {};
     }
-    case 25: case 26: case 27: case 28: {  // RFC 9580: X25519, X448, Ed25519, Ed448 (native)
+    case 25:
+    case 26:
+    case 27:
+    case 28: {  // RFC 9580: X25519, X448, Ed25519, Ed448 (native)
       static constexpr std::array<std::string_view, 4> kTypes{"X25519", "X448", "ED25519", "ED448"};
       const std::string_view type = kTypes[algo - 25];
       if (!r.bytes(raw_key_size(type), a)) return make_error_code(Errc::truncated);
@@ -218,18 +241,30 @@ Result<void> public_material(Reader& r, std::uint8_t algo, KeyFacts& key) {
 
 std::string cipher_name(std::uint8_t id) {
   switch (id) {
-    case 1: return "idea";
-    case 2: return "3des";
-    case 3: return "cast5";
-    case 4: return "blowfish";
-    case 7: return "aes-128";
-    case 8: return "aes-192";
-    case 9: return "aes-256";
-    case 10: return "twofish";
-    case 11: return "camellia-128";
-    case 12: return "camellia-192";
-    case 13: return "camellia-256";
-    default: return "cipher-" + std::to_string(id);
+    case 1:
+      return "idea";
+    case 2:
+      return "3des";
+    case 3:
+      return "cast5";
+    case 4:
+      return "blowfish";
+    case 7:
+      return "aes-128";
+    case 8:
+      return "aes-192";
+    case 9:
+      return "aes-256";
+    case 10:
+      return "twofish";
+    case 11:
+      return "camellia-128";
+    case 12:
+      return "camellia-192";
+    case 13:
+      return "camellia-256";
+    default:
+      return "cipher-" + std::to_string(id);
   }
 }
 

@@ -343,8 +343,7 @@ std::vector<StoreEntry> entries_of(const Walk& w) {
       if (!k.key.spki_sha256.empty() && k.key.spki_sha256 == w.certs[i].facts.spki_sha256) match = i;
     }
     for (std::size_t i = 0; i < w.certs.size() && match == w.certs.size(); ++i) {
-      if (k.key.spki_sha256.empty() && !k.local_key_id.empty() && k.local_key_id == w.certs[i].local_key_id)
-        match = i;
+      if (k.key.spki_sha256.empty() && !k.local_key_id.empty() && k.local_key_id == w.certs[i].local_key_id) match = i;
     }
     if (match < w.certs.size()) {
       const CertItem& c = w.certs[match];

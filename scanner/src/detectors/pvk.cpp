@@ -65,9 +65,15 @@ Result<Finding> parse_pvk(std::span<const std::uint8_t> data) {
 
   if (encrypted == 1) {
     switch (type->key_alg) {
-      case kAlgRsaKeyx: case kAlgRsaSign: f.key->algorithm = "rsa"; break;
-      case kAlgDssSign: f.key->algorithm = "dsa"; break;
-      default: return make_error_code(Errc::unsupported);
+      case kAlgRsaKeyx:
+      case kAlgRsaSign:
+        f.key->algorithm = "rsa";
+        break;
+      case kAlgDssSign:
+        f.key->algorithm = "dsa";
+        break;
+      default:
+        return make_error_code(Errc::unsupported);
     }
     f.key->bits = bits_from_length(f.key->algorithm, keylen);
     f.key->encrypted = true;

@@ -89,6 +89,8 @@ std::string_view sniff_binary(std::span<const std::uint8_t> head, std::uint64_t 
   return d != nullptr ? d->name : std::string_view{};
 }
 
-void find_anchors(std::string_view data, std::vector<AnchorHit>& out) { builtin_registry().prefilter().find(data, out); }
+void find_anchors(std::string_view data, std::vector<AnchorHit>& out) {
+  builtin_registry().prefilter().find(data, out);
+}
 
 }  // namespace keyward::scanner::detail

@@ -20,7 +20,8 @@ Result<MsBlobHeader> check_blob(std::span<const std::uint8_t> data) {
   const auto h = read_blob_header(data);
   if (!h) return make_error_code(Errc::truncated);
   if (h->version != 2) return make_error_code(Errc::bad_magic);
-  if (!((h->type == kPrivateKeyBlob && h->magic == kMagicRsa2) || (h->type == kPublicKeyBlob && h->magic == kMagicRsa1)))
+  if (!((h->type == kPrivateKeyBlob && h->magic == kMagicRsa2) ||
+        (h->type == kPublicKeyBlob && h->magic == kMagicRsa1)))
     return make_error_code(Errc::bad_magic);
   const auto body = blob_body_length(h->magic, h->bits);
   if (!body) return make_error_code(Errc::bad_structure);

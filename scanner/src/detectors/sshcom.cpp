@@ -17,7 +17,7 @@ constexpr std::string_view kBegin = "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----"
 constexpr std::string_view kEnd = "---- END SSH2 ENCRYPTED PRIVATE KEY ----";
 constexpr std::uint32_t kMagic = 0x3f6ff9eb;
 constexpr std::size_t kMaxBody = 256 * 1024;  // base64 characters; real keys are a few KiB
-constexpr std::size_t kMaxHeaderTag = 64;    // RFC 4716 section 3.3
+constexpr std::size_t kMaxHeaderTag = 64;     // RFC 4716 section 3.3
 
 std::string_view trim_right(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -97,8 +97,8 @@ Result<void> parse_blob(std::span<const std::uint8_t> blob, KeyFacts& key) {
   Reader m(inner);
   if (kt == KeyType::rsa) {
     std::span<const std::uint8_t> e, d, n, u, p, q;
-    if (!read_mpint(m, e) || !read_mpint(m, d) || !read_mpint(m, n) || !read_mpint(m, u) ||
-        !read_mpint(m, p) || !read_mpint(m, q))
+    if (!read_mpint(m, e) || !read_mpint(m, d) || !read_mpint(m, n) || !read_mpint(m, u) || !read_mpint(m, p) ||
+        !read_mpint(m, q))
       return make_error_code(Errc::truncated);
     return key_facts_from_rsa(n, e, key);
   }
@@ -107,8 +107,7 @@ Result<void> parse_blob(std::span<const std::uint8_t> blob, KeyFacts& key) {
     std::span<const std::uint8_t> p, g, q, y, x;
     if (!m.u32(predefined)) return make_error_code(Errc::truncated);
     if (predefined != 0) return make_error_code(Errc::unsupported);  // named parameter sets
-    if (!read_mpint(m, p) || !read_mpint(m, g) || !read_mpint(m, q) || !read_mpint(m, y) ||
-        !read_mpint(m, x))
+    if (!read_mpint(m, p) || !read_mpint(m, g) || !read_mpint(m, q) || !read_mpint(m, y) || !read_mpint(m, x))
       return make_error_code(Errc::truncated);
     return key_facts_from_dsa(p, q, g, y, key);
   }
@@ -161,8 +160,7 @@ Result<Parsed> parse_sshcom(std::string_view text) {
     }
     in_headers = false;
     for (char c : trimmed)
-      if (!is_base64_char(c) && c != '=' && c != ' ' && c != '\t')
-        return make_error_code(Errc::bad_encoding);
+      if (!is_base64_char(c) && c != '=' && c != ' ' && c != '\t') return make_error_code(Errc::bad_encoding);
     body.append(trimmed);
     if (body.size() > kMaxBody) return make_error_code(Errc::too_large);
   }

@@ -45,7 +45,10 @@ std::pair<std::size_t, std::size_t> enclosing_object(std::string_view data, std:
   for (std::size_t i = at; i-- > floor;) {
     if (data[i] == '}') ++depth;
     else if (data[i] == '{') {
-      if (depth == 0) { open = i; break; }
+      if (depth == 0) {
+        open = i;
+        break;
+      }
       --depth;
     }
   }

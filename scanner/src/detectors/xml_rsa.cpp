@@ -50,8 +50,7 @@ Result<Parsed> parse_xml_rsa(std::string_view text) {
   if (!modulus) return modulus.error();
   auto exponent = element(body, "Exponent");
   if (!exponent) return exponent.error();
-  if (!*modulus || !*exponent || blank(**modulus) || blank(**exponent))
-    return make_error_code(Errc::bad_structure);
+  if (!*modulus || !*exponent || blank(**modulus) || blank(**exponent)) return make_error_code(Errc::bad_structure);
   const auto n = base64_decode(**modulus);
   const auto e = base64_decode(**exponent);
   if (!n || !e) return make_error_code(Errc::bad_encoding);

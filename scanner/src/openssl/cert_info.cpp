@@ -1,8 +1,8 @@
 #include "openssl/cert_info.hpp"
 
+#include "encoding.hpp"
 #include "openssl/handles.hpp"
 #include "openssl/key_info.hpp"
-#include "encoding.hpp"
 
 #include <openssl/asn1.h>
 #include <openssl/objects.h>
@@ -42,12 +42,19 @@ std::string serial_hex(const ASN1_INTEGER* serial) {
 void key_usages(X509* cert, std::vector<std::string>& out) {
   const uint32_t ku = X509_get_key_usage(cert);
   if (ku == UINT32_MAX) return;  // extension absent
-  struct Bit { uint32_t bit; const char* name; };
+  struct Bit {
+    uint32_t bit;
+    const char* name;
+  };
   static constexpr Bit kBits[] = {
-      {KU_DIGITAL_SIGNATURE, "digitalSignature"}, {KU_NON_REPUDIATION, "nonRepudiation"},
-      {KU_KEY_ENCIPHERMENT, "keyEncipherment"},   {KU_DATA_ENCIPHERMENT, "dataEncipherment"},
-      {KU_KEY_AGREEMENT, "keyAgreement"},         {KU_KEY_CERT_SIGN, "keyCertSign"},
-      {KU_CRL_SIGN, "cRLSign"},                   {KU_ENCIPHER_ONLY, "encipherOnly"},
+      {KU_DIGITAL_SIGNATURE, "digitalSignature"},
+      {KU_NON_REPUDIATION, "nonRepudiation"},
+      {KU_KEY_ENCIPHERMENT, "keyEncipherment"},
+      {KU_DATA_ENCIPHERMENT, "dataEncipherment"},
+      {KU_KEY_AGREEMENT, "keyAgreement"},
+      {KU_KEY_CERT_SIGN, "keyCertSign"},
+      {KU_CRL_SIGN, "cRLSign"},
+      {KU_ENCIPHER_ONLY, "encipherOnly"},
       {KU_DECIPHER_ONLY, "decipherOnly"},
   };
   for (const auto& b : kBits)
@@ -88,8 +95,7 @@ CertFacts cert_facts(X509* cert) {
   if (sig_nid != NID_undef) f.signature_algorithm = OBJ_nid2ln(sig_nid);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
-  if (X509_digest(cert, sha256(), md, &md_len) == 1)
-    f.sha256 = hex(std::span<const unsigned char>(md, md_len));
+  if (X509_digest(cert, sha256(), md, &md_len) == 1) f.sha256 = hex(std::span<const unsigned char>(md, md_len));
   if (EVP_PKEY* pub = X509_get0_pubkey(cert)) {
     KeyFacts k;
     fill_key_facts(pub, k);

@@ -22,9 +22,9 @@
 namespace keyward::scanner::detail {
 
 // One deleter template and its aliases for every component: keyward::common.
-using common::Deleter;
 using common::BioPtr;
 using common::BnPtr;
+using common::Deleter;
 using common::MdCtxPtr;
 using common::P8InfoPtr;
 using common::ParamBldPtr;

@@ -11,11 +11,19 @@
 namespace keyward::scanner::detail {
 
 std::string curve_display_name(std::string_view name) {
-  struct Pair { std::string_view from, to; };
+  struct Pair {
+    std::string_view from, to;
+  };
   static constexpr std::array<Pair, 10> kNames{{
-      {"prime256v1", "P-256"}, {"secp256r1", "P-256"}, {"nistp256", "P-256"},
-      {"secp384r1", "P-384"},  {"nistp384", "P-384"},  {"secp521r1", "P-521"},
-      {"nistp521", "P-521"},   {"prime192v1", "P-192"}, {"secp224r1", "P-224"},
+      {"prime256v1", "P-256"},
+      {"secp256r1", "P-256"},
+      {"nistp256", "P-256"},
+      {"secp384r1", "P-384"},
+      {"nistp384", "P-384"},
+      {"secp521r1", "P-521"},
+      {"nistp521", "P-521"},
+      {"prime192v1", "P-192"},
+      {"secp224r1", "P-224"},
       {"nistp224", "P-224"},
   }};
   for (const auto& p : kNames)
@@ -26,15 +34,34 @@ std::string curve_display_name(std::string_view name) {
 void fill_key_facts(const EVP_PKEY* pkey, KeyFacts& key) {
   if (pkey == nullptr) return;
   switch (EVP_PKEY_get_base_id(pkey)) {
-    case EVP_PKEY_RSA: key.algorithm = "rsa"; break;
-    case EVP_PKEY_RSA_PSS: key.algorithm = "rsa-pss"; break;
-    case EVP_PKEY_DSA: key.algorithm = "dsa"; break;
-    case EVP_PKEY_EC: key.algorithm = "ec"; break;
-    case EVP_PKEY_ED25519: key.algorithm = "ed25519"; break;
-    case EVP_PKEY_ED448: key.algorithm = "ed448"; break;
-    case EVP_PKEY_X25519: key.algorithm = "x25519"; break;
-    case EVP_PKEY_X448: key.algorithm = "x448"; break;
-    case EVP_PKEY_DH: case EVP_PKEY_DHX: key.algorithm = "dh"; break;
+    case EVP_PKEY_RSA:
+      key.algorithm = "rsa";
+      break;
+    case EVP_PKEY_RSA_PSS:
+      key.algorithm = "rsa-pss";
+      break;
+    case EVP_PKEY_DSA:
+      key.algorithm = "dsa";
+      break;
+    case EVP_PKEY_EC:
+      key.algorithm = "ec";
+      break;
+    case EVP_PKEY_ED25519:
+      key.algorithm = "ed25519";
+      break;
+    case EVP_PKEY_ED448:
+      key.algorithm = "ed448";
+      break;
+    case EVP_PKEY_X25519:
+      key.algorithm = "x25519";
+      break;
+    case EVP_PKEY_X448:
+      key.algorithm = "x448";
+      break;
+    case EVP_PKEY_DH:
+    case EVP_PKEY_DHX:
+      key.algorithm = "dh";
+      break;
     default: {
       const char* n = EVP_PKEY_get0_type_name(pkey);
       key.algorithm = n ? n : "unknown";
@@ -70,9 +97,7 @@ Result<PkeyPtr> from_params(const char* type, OSSL_PARAM_BLD* bld) {
   return PkeyPtr(raw);
 }
 
-BnPtr bn(Bytes b) {
-  return BnPtr(BN_bin2bn(b.data(), static_cast<int>(b.size()), nullptr));
-}
+BnPtr bn(Bytes b) { return BnPtr(BN_bin2bn(b.data(), static_cast<int>(b.size()), nullptr)); }
 
 }  // namespace
 

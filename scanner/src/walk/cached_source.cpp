@@ -7,7 +7,8 @@ DirStatus CachedSource::open_dir(OpenDir& dir, int& err) {
   dir.from_cache = false;
   // A rescan: a directory whose stat matches the one remembered is listed from the cache, and
   // neither opened nor read. Adding, removing or renaming an entry changes its mtime and ctime.
-  if (cache_.has_listing(dir.path_hash) && inner_.stat_dir(dir) && cache_.listing(dir.path_hash, dir.key, dir.entries)) {
+  if (cache_.has_listing(dir.path_hash) && inner_.stat_dir(dir) &&
+      cache_.listing(dir.path_hash, dir.key, dir.entries)) {
     dir.from_cache = true;
     return DirStatus::ok;
   }

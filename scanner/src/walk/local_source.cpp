@@ -21,8 +21,14 @@ struct LinuxDirent64 {  // what getdents64 fills (linux/dirent.h; glibc does not
 constexpr std::size_t kDirentBuffer = 32 * 1024;
 
 unsigned char type_of(mode_t mode) noexcept {
-  return S_ISDIR(mode) ? DT_DIR : S_ISREG(mode) ? DT_REG : S_ISLNK(mode) ? DT_LNK : S_ISFIFO(mode) ? DT_FIFO
-       : S_ISSOCK(mode) ? DT_SOCK : S_ISBLK(mode) ? DT_BLK : S_ISCHR(mode) ? DT_CHR : DT_UNKNOWN;
+  return S_ISDIR(mode)    ? DT_DIR
+         : S_ISREG(mode)  ? DT_REG
+         : S_ISLNK(mode)  ? DT_LNK
+         : S_ISFIFO(mode) ? DT_FIFO
+         : S_ISSOCK(mode) ? DT_SOCK
+         : S_ISBLK(mode)  ? DT_BLK
+         : S_ISCHR(mode)  ? DT_CHR
+                          : DT_UNKNOWN;
 }
 
 }  // namespace

@@ -85,17 +85,17 @@ class FileSource {
   // Settles an unchanged entry of dir from what is remembered: appends its findings and counts
   // and returns true. `key` gets the file's stat when one was taken (then reuse_file is not asked).
   virtual bool reuse_entry(OpenDir& /*dir*/, const CachedEntry& /*entry*/, FileKey& /*key*/,
-                     std::vector<Finding>& /*out*/, ScanStats& /*stats*/) {
+                           std::vector<Finding>& /*out*/, ScanStats& /*stats*/) {
     return false;
   }
   // The same for a file by path (a root, a file of a list); `key` as above.
   virtual bool reuse_file(const std::string& /*path*/, FileKey& /*key*/, std::vector<Finding>& /*out*/,
-                     ScanStats& /*stats*/) {
+                          ScanStats& /*stats*/) {
     return false;
   }
   // Remembers what a file read in full held (key: its stat from reuse_entry or reuse_file).
-  virtual void remember(const std::string& /*path*/, const FileKey& /*key*/,
-                        std::span<const Finding> /*findings*/, const ScanStats& /*counts*/) {}
+  virtual void remember(const std::string& /*path*/, const FileKey& /*key*/, std::span<const Finding> /*findings*/,
+                        const ScanStats& /*counts*/) {}
 };
 
 }  // namespace keyward::scanner::detail

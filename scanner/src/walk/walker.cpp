@@ -193,7 +193,8 @@ void Walker::process_dir(const Item& item, WalkWorker& w) {
         count_skip(w.stats, reason);
         continue;
       case Step::descend:
-        subdirs.push_back({w.path, joined_rel(item.rel, ent.name), true, item.root_dev, node, item.depth + 1, false, {}});
+        subdirs.push_back(
+            {w.path, joined_rel(item.rel, ent.name), true, item.root_dev, node, item.depth + 1, false, {}});
         continue;
       case Step::scan:
         break;
@@ -351,8 +352,8 @@ void Walker::process_file(const std::string& path, const std::string& rel, WalkW
   const std::size_t before = w.findings.size();
   ScanStats file_stats;  // this file's counts: added to the worker's, and remembered with its findings
   const auto r = scan_file(
-      source_, path, rel, opts_, w.buffer, w.findings, file_stats, [&](std::uint64_t size) { held = budget_.acquire(size); },
-      [this] { return !cancelled(); });
+      source_, path, rel, opts_, w.buffer, w.findings, file_stats,
+      [&](std::uint64_t size) { held = budget_.acquire(size); }, [this] { return !cancelled(); });
   merge(w.stats, file_stats);
   if (r.status != ReadStatus::ok) {
     if (r.status == ReadStatus::permission_denied || r.status == ReadStatus::io_error)

@@ -6,10 +6,10 @@
 // walker never touches the file system except through its source.
 #pragma once
 
+#include <keyward/scanner/skip_reason.hpp>
 #include "file_source.hpp"
 #include "memory_budget.hpp"
 #include "mounts.hpp"
-#include <keyward/scanner/skip_reason.hpp>
 #include "walk/source.hpp"
 
 #include <keyward/scanner/finding.hpp>

@@ -33,7 +33,7 @@ std::optional<Role> role_from_string(std::string_view s) noexcept;
 
 // Who does something; written into the audit log and compared for separation of duties.
 struct Actor {
-  std::string id;      // "token:<token id>", "agent:<agent id>", "cli:<unix user>", "collector"
+  std::string id;  // "token:<token id>", "agent:<agent id>", "cli:<unix user>", "collector"
   std::optional<Role> role;
 };
 
@@ -55,9 +55,9 @@ using Outcome = boost::system::result<T, Refusal>;
 [[noreturn]] void throw_exception_from_error(const Refusal& r, const boost::source_location& loc);
 
 struct TokenInfo {
-  std::string id;            // 16 hex digits; public, names the token in the audit log
+  std::string id;  // 16 hex digits; public, names the token in the audit log
   Role role = Role::viewer;
-  std::string name;          // who or what holds it
+  std::string name;  // who or what holds it
   std::int64_t created_at = 0;
   std::int64_t expires_at = 0;  // 0: never
   bool revoked = false;
@@ -65,7 +65,7 @@ struct TokenInfo {
 // A new token: the secret is shown once and never stored (only its SHA-256).
 struct NewToken {
   TokenInfo info;
-  std::string secret;        // "kwt_" + 43 base64url characters (256 bits)
+  std::string secret;  // "kwt_" + 43 base64url characters (256 bits)
 };
 // A new one-time enrollment token ("kwe_" + 43 base64url characters).
 struct NewEnrollmentToken {
@@ -78,13 +78,13 @@ enum class AgentStatus { pending, approved, revoked };
 std::string_view to_string(AgentStatus s) noexcept;
 
 struct AgentInfo {
-  std::string id;            // 16 hex digits; also the CN of its certificate
+  std::string id;  // 16 hex digits; also the CN of its certificate
   std::string hostname;
   std::string os;
   AgentStatus status = AgentStatus::pending;
-  std::string cert_sha256;   // of its DER certificate: how a TLS peer is looked up
+  std::string cert_sha256;  // of its DER certificate: how a TLS peer is looked up
   std::string cert_serial;
-  std::string spki_sha256;   // of its key: a keyward-managed identity
+  std::string spki_sha256;  // of its key: a keyward-managed identity
   std::int64_t enrolled_at = 0;
   std::int64_t approved_at = 0;
   std::int64_t revoked_at = 0;
@@ -106,9 +106,9 @@ struct Enrollment {
 // What happened to a report.
 struct IngestOutcome {
   enum class Status { stored, duplicate, held } status = Status::stored;  // held: agent not approved yet
-  std::uint64_t findings = 0;      // places in the report
-  std::uint64_t new_places = 0;    // places first seen (each raised a "new" event)
-  std::uint64_t resolved = 0;      // places gone from a complete snapshot
+  std::uint64_t findings = 0;                                             // places in the report
+  std::uint64_t new_places = 0;  // places first seen (each raised a "new" event)
+  std::uint64_t resolved = 0;    // places gone from a complete snapshot
 };
 
 // A page of results: items plus the total that matched.
@@ -126,31 +126,31 @@ struct HostRow {
   std::vector<std::string> tags;
   std::int64_t last_report_at = 0;
   std::uint64_t open_findings = 0;
-  std::string max_severity;        // of open findings; "" when none
+  std::string max_severity;  // of open findings; "" when none
 };
 
 struct FindingQuery {
-  std::string host;                // agent id or hostname; "" any
-  std::string severity;            // exact band; "" any
-  std::string min_severity;        // at or above; "" any
-  std::string kind;                // private_key | certificate | keystore | public_key; "" any
-  std::string status = "open";     // open | resolved | excepted | managed | all
-  std::uint64_t limit = 100;       // 1..1000
+  std::string host;             // agent id or hostname; "" any
+  std::string severity;         // exact band; "" any
+  std::string min_severity;     // at or above; "" any
+  std::string kind;             // private_key | certificate | keystore | public_key; "" any
+  std::string status = "open";  // open | resolved | excepted | managed | all
+  std::uint64_t limit = 100;    // 1..1000
   std::uint64_t offset = 0;
 };
 
 // One place of one finding on one host, with its fleet state.
 struct FindingRow {
-  std::string place_id;            // hash of (agent id, finding id)
+  std::string place_id;  // hash of (agent id, finding id)
   std::string agent_id;
   std::string hostname;
-  std::string identity;            // key identity: "spki:<hex>", else "cert:<sha256>", else "finding:<id>"
-  std::string status;              // open | resolved | excepted | managed
+  std::string identity;  // key identity: "spki:<hex>", else "cert:<sha256>", else "finding:<id>"
+  std::string status;    // open | resolved | excepted | managed
   std::int64_t first_seen = 0;
   std::int64_t last_seen = 0;
-  std::int64_t resolved_at = 0;    // 0 unless resolved
-  std::string exception_id;        // set when an approved exception covers it
-  nlohmann::json finding;          // the keyward finding, risk = fleet risk (rules + fleet factors)
+  std::int64_t resolved_at = 0;  // 0 unless resolved
+  std::string exception_id;      // set when an approved exception covers it
+  nlohmann::json finding;        // the keyward finding, risk = fleet risk (rules + fleet factors)
 };
 
 struct KeyPlace {
@@ -164,49 +164,50 @@ struct KeyPlace {
 // One key identity across the fleet.
 struct KeyRow {
   std::string identity;
-  std::string kind;                // of the most telling place (private_key > keystore > certificate > public_key)
+  std::string kind;  // of the most telling place (private_key > keystore > certificate > public_key)
   std::string algorithm;
   std::optional<std::uint32_t> bits;
-  std::uint64_t hosts = 0;         // distinct hosts with an open place
+  std::uint64_t hosts = 0;  // distinct hosts with an open place
   int max_score = 0;
   std::string max_severity;
-  bool managed = false;            // keyward's own (collector CA/server key, an agent's key)
+  bool managed = false;  // keyward's own (collector CA/server key, an agent's key)
   std::string exception_id;
-  std::vector<KeyPlace> places;    // open places first
+  std::vector<KeyPlace> places;  // open places first
 };
 
 struct Event {
-  std::uint64_t seq = 0;           // increasing, gap-free
+  std::uint64_t seq = 0;  // increasing, gap-free
   std::int64_t time = 0;
-  std::string type;                // new | resolved | agent_enrolled | agent_approved | agent_revoked | exception_requested | exception_approved
+  std::string type;  // new | resolved | agent_enrolled | agent_approved | agent_revoked | exception_requested |
+                     // exception_approved
   std::string agent_id;
   std::string hostname;
   std::string identity;
   std::string finding_id;
-  nlohmann::json detail;           // small facts (path, rule, severity, reason...), never secrets
+  nlohmann::json detail;  // small facts (path, rule, severity, reason...), never secrets
 };
 
 struct ExceptionInfo {
   std::string id;
-  std::string identity;            // the key identity it allows
+  std::string identity;  // the key identity it allows
   std::string reason;
   std::int64_t expires_at = 0;
-  std::string requested_by;        // actor id
-  std::string approved_by;         // "" until approved
+  std::string requested_by;  // actor id
+  std::string approved_by;   // "" until approved
   std::int64_t requested_at = 0;
   std::int64_t approved_at = 0;
-  std::string status;              // pending | approved | expired
+  std::string status;  // pending | approved | expired
 };
 
 struct AuditEntry {
   std::uint64_t seq = 0;
   std::int64_t time = 0;
   std::string actor;
-  std::string action;              // e.g. agent.approve, token.create, report.ingest
-  std::string subject;             // e.g. the agent or token id
+  std::string action;   // e.g. agent.approve, token.create, report.ingest
+  std::string subject;  // e.g. the agent or token id
   nlohmann::json detail;
-  std::string prev_hash;           // hex; 64 zeros for the first entry
-  std::string hash;                // SHA-256 over prev_hash and the entry's canonical JSON
+  std::string prev_hash;  // hex; 64 zeros for the first entry
+  std::string hash;       // SHA-256 over prev_hash and the entry's canonical JSON
 };
 // The last entry's number and hash, exported to detect a cut-off tail later.
 struct AuditHead {
@@ -217,7 +218,7 @@ struct AuditVerdict {
   bool ok = true;
   std::uint64_t entries = 0;
   std::uint64_t first_bad_seq = 0;  // 0 when ok
-  std::string problem;              // "entry 12 was changed", "entry 7 is missing", "the log ends at 40, before the head 52"
+  std::string problem;  // "entry 12 was changed", "entry 7 is missing", "the log ends at 40, before the head 52"
 };
 
 // Numbers for /metrics.
@@ -250,7 +251,8 @@ class Store {
   virtual NewEnrollmentToken create_enrollment_token(std::int64_t expires_at, const Actor& by) = 0;
   // Checks the token without consuming it (to refuse before signing a CSR).
   virtual Outcome<std::string> check_enrollment_token(std::string_view secret, std::int64_t now) = 0;
-  virtual Outcome<AgentInfo> enroll_agent(std::string_view enrollment_secret, const Enrollment& e, std::int64_t now) = 0;
+  virtual Outcome<AgentInfo> enroll_agent(std::string_view enrollment_secret, const Enrollment& e,
+                                          std::int64_t now) = 0;
 
   // Agents.
   virtual std::optional<AgentInfo> agent(const std::string& id) = 0;

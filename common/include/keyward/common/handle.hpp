@@ -11,7 +11,9 @@ namespace keyward::common {
 template <auto Fn>
 struct Deleter {
   template <class T>
-  void operator()(T* p) const noexcept { Fn(p); }
+  void operator()(T* p) const noexcept {
+    Fn(p);
+  }
 };
 
 // A handle freed with Fn.

@@ -17,12 +17,12 @@ namespace keyward::rules {
 
 // One allow.
 struct AllowEntry {
-  std::string fingerprint;   // lowercase hex SHA-256: SPKI of a key or certificate, or a certificate's DER
-  std::string path;          // optional glob on the root-relative path ('*' crosses '/'; no '/': the name)
+  std::string fingerprint;  // lowercase hex SHA-256: SPKI of a key or certificate, or a certificate's DER
+  std::string path;         // optional glob on the root-relative path ('*' crosses '/'; no '/': the name)
   std::string reason;
   std::string approved_by;
-  std::string requested_by;  // optional; must differ from approved_by (requester != approver)
-  std::string expires;       // YYYY-MM-DD: allows through the end of that day (UTC)
+  std::string requested_by;     // optional; must differ from approved_by (requester != approver)
+  std::string expires;          // YYYY-MM-DD: allows through the end of that day (UTC)
   std::int64_t expires_at = 0;  // first second after that day
   std::string file;
   std::uint64_t line = 0;
@@ -46,8 +46,7 @@ class Allowlist {
 // Marks findings an unexpired entry allows: suppressed {kind "allowlist", justification
 // "<reason> (approved by <who>, expires <date>)"}; findings already suppressed are left as they
 // are. Returns one warning per expired entry ("file:line: allow for <fp> expired on <date>: ...").
-std::vector<std::string> apply_allowlist(scanner::ScanResult& result, const Allowlist& allowlist,
-                                         std::int64_t now);
+std::vector<std::string> apply_allowlist(scanner::ScanResult& result, const Allowlist& allowlist, std::int64_t now);
 
 // Every fingerprint a finding can be allowed by: key and certificate SPKI, certificate SHA-256,
 // and those of a store's entries.

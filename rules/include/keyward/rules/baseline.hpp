@@ -21,8 +21,8 @@ inline constexpr const char* kBaselineSchema = "keyward.baseline/v1";
 // One accepted finding.
 struct BaselineEntry {
   std::string fingerprint;
-  std::string path;          // root-relative, with "!member" for archive members
-  std::string rule;          // informative: matching uses fingerprint and path only
+  std::string path;  // root-relative, with "!member" for archive members
+  std::string rule;  // informative: matching uses fingerprint and path only
 
   friend bool operator==(const BaselineEntry&, const BaselineEntry&) = default;
 };

@@ -17,14 +17,14 @@ namespace keyward::rules {
 
 // One detection rule's documentation.
 struct DetectionRule {
-  std::string id;                        // e.g. "private-key/pkcs8" (scanner's Finding::rule)
+  std::string id;  // e.g. "private-key/pkcs8" (scanner's Finding::rule)
   std::string title;
   std::string description;
-  Severity severity = Severity::info;    // documented default band
+  Severity severity = Severity::info;  // documented default band
   std::string remediation;
-  std::vector<std::string> references;   // e.g. "CWE-321", "CWE-798", "MITRE ATT&CK T1552.004"
-  std::vector<Example> examples;         // positive and negative
-  std::string file;                      // where it was (last) defined
+  std::vector<std::string> references;  // e.g. "CWE-321", "CWE-798", "MITRE ATT&CK T1552.004"
+  std::vector<Example> examples;        // positive and negative
+  std::string file;                     // where it was (last) defined
   std::uint64_t line = 0;
 };
 

@@ -15,10 +15,10 @@ namespace keyward::rules {
 
 // One factor definition.
 struct FactorDef {
-  std::string id;          // kebab-case, stable (e.g. "unencrypted-private-key")
-  int points = 0;          // -100..100
-  std::string why;         // one line a person reads; may hold {placeholders}
-  std::string file;        // where it was (last) defined
+  std::string id;    // kebab-case, stable (e.g. "unencrypted-private-key")
+  int points = 0;    // -100..100
+  std::string why;   // one line a person reads; may hold {placeholders}
+  std::string file;  // where it was (last) defined
   std::uint64_t line = 0;
 };
 

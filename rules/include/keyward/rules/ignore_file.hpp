@@ -38,7 +38,7 @@ class IgnoreFile {
 
  private:
   struct Pattern {
-    std::string glob;       // without '!', leading '/' and trailing '/'
+    std::string glob;  // without '!', leading '/' and trailing '/'
     bool negated = false;
     bool dir_only = false;
     bool basename = false;  // no '/' in it: matches the last path component at any depth

@@ -19,10 +19,10 @@ struct ExampleResult {
   std::string rule_id;
   bool positive = true;
   std::string generate;
-  std::string file;          // where the example is written
+  std::string file;  // where the example is written
   std::uint64_t line = 0;
   bool passed = false;
-  std::string detail;        // why it failed (or what it saw)
+  std::string detail;  // why it failed (or what it saw)
 };
 
 // The outcome of all examples.
@@ -35,7 +35,7 @@ struct RuleTestReport {
 
 // Options of a run.
 struct RuleTestOptions {
-  std::vector<std::string> only;     // rule ids (or globs) to test; empty: all
+  std::vector<std::string> only;       // rule ids (or globs) to test; empty: all
   std::vector<std::string> passwords;  // common-password list handed to the scanner; empty: the built-in one
   std::function<void(const ExampleResult&)> on_result;  // progress callback, optional
 };

@@ -13,23 +13,21 @@ namespace keyward::scanner {
 // Why an item could not be read or parsed; the string form is stable (stats keys, messages).
 enum class Errc {
   ok = 0,
-  truncated,        // the data ends before the structure does
-  bad_magic,        // the header or magic is not the expected one
-  bad_encoding,     // base64/hex/armor does not decode
-  bad_structure,    // lengths or fields are inconsistent
-  unsupported,      // a well-formed object of a type we do not handle
-  not_private,      // a well-formed object that holds no private key
-  too_large,        // past a size limit
-  crypto_error,     // OpenSSL refused the object
+  truncated,      // the data ends before the structure does
+  bad_magic,      // the header or magic is not the expected one
+  bad_encoding,   // base64/hex/armor does not decode
+  bad_structure,  // lengths or fields are inconsistent
+  unsupported,    // a well-formed object of a type we do not handle
+  not_private,    // a well-formed object that holds no private key
+  too_large,      // past a size limit
+  crypto_error,   // OpenSSL refused the object
 };
 
 // The error category for Errc.
 const boost::system::error_category& scanner_category() noexcept;
 
 // Makes an error_code from an Errc.
-inline boost::system::error_code make_error_code(Errc e) noexcept {
-  return {static_cast<int>(e), scanner_category()};
-}
+inline boost::system::error_code make_error_code(Errc e) noexcept { return {static_cast<int>(e), scanner_category()}; }
 
 // Value-or-error used by all parsers (docs/architecture.md, "Errors": expected per-item failures are values).
 template <class T>

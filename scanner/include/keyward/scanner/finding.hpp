@@ -66,62 +66,62 @@ std::optional<Format> format_from_string(std::string_view s) noexcept;
 
 // Where a finding sits.
 struct Location {
-  std::string path;                  // as reached from the root given (may be non-UTF-8)
-  std::string member;                // chain inside archives, '!'-separated; empty if none
-  std::uint64_t line = 0;            // 1-based line of the block's start; 0 if not text
-  std::uint64_t offset = 0;          // byte offset of the block's start in the file (or member)
+  std::string path;          // as reached from the root given (may be non-UTF-8)
+  std::string member;        // chain inside archives, '!'-separated; empty if none
+  std::uint64_t line = 0;    // 1-based line of the block's start; 0 if not text
+  std::uint64_t offset = 0;  // byte offset of the block's start in the file (or member)
 };
 
 // Facts of the file that holds the finding.
 struct FileFacts {
-  std::uint32_t mode = 0;            // permission bits (07777)
+  std::uint32_t mode = 0;  // permission bits (07777)
   std::uint32_t uid = 0;
   std::uint32_t gid = 0;
-  std::string owner;                 // user name of uid; empty if unknown
+  std::string owner;  // user name of uid; empty if unknown
   std::uint64_t size = 0;
-  std::int64_t mtime = 0;            // seconds since the epoch, UTC
+  std::int64_t mtime = 0;  // seconds since the epoch, UTC
 };
 
 // How a private key or store is protected, when knowable without the password.
 struct Protection {
-  std::string cipher;                // e.g. "aes-256-cbc", "aes256-ctr", "none"
-  std::string kdf;                   // e.g. "pbkdf2", "bcrypt", "argon2id", "evp-bytes-to-key"
+  std::string cipher;  // e.g. "aes-256-cbc", "aes256-ctr", "none"
+  std::string kdf;     // e.g. "pbkdf2", "bcrypt", "argon2id", "evp-bytes-to-key"
   std::optional<std::uint64_t> kdf_iterations;
 };
 
 // Facts of a key. Facts that need the password are omitted when it is unknown.
 struct KeyFacts {
-  std::string algorithm;             // rsa, dsa, ec, ed25519, ed448, x25519, x448, sk-ecdsa, sk-ed25519, elgamal, ...
+  std::string algorithm;  // rsa, dsa, ec, ed25519, ed448, x25519, x448, sk-ecdsa, sk-ed25519, elgamal, ...
   std::optional<std::uint32_t> bits;
-  std::string curve;                 // NIST name where one exists (P-256), else OpenSSL's short name
+  std::string curve;  // NIST name where one exists (P-256), else OpenSSL's short name
   bool encrypted = false;
   std::optional<Protection> protection;
-  bool weak_password = false;        // a common password opened it (never which)
-  std::string password_exposed_in;   // path of a file that held its password (never the value)
-  std::string spki_sha256;           // lowercase hex SHA-256 of the DER SubjectPublicKeyInfo
-  std::string ssh_fingerprint;       // "SHA256:<base64>" as ssh-keygen -l prints, for SSH keys
-  std::string pgp_fingerprint;       // uppercase hex v4 fingerprint, for OpenPGP keys
-  std::string comment;               // key comment a tool stored in clear (OpenSSH, PuTTY, PGP user id)
+  bool weak_password = false;       // a common password opened it (never which)
+  std::string password_exposed_in;  // path of a file that held its password (never the value)
+  std::string spki_sha256;          // lowercase hex SHA-256 of the DER SubjectPublicKeyInfo
+  std::string ssh_fingerprint;      // "SHA256:<base64>" as ssh-keygen -l prints, for SSH keys
+  std::string pgp_fingerprint;      // uppercase hex v4 fingerprint, for OpenPGP keys
+  std::string comment;              // key comment a tool stored in clear (OpenSSH, PuTTY, PGP user id)
 };
 
 // Facts of an X.509 certificate.
 struct CertFacts {
-  std::string subject;               // RFC 2253 form
+  std::string subject;  // RFC 2253 form
   std::string issuer;
-  std::string serial;                // lowercase hex
-  std::int64_t not_before = 0;       // seconds since the epoch
+  std::string serial;           // lowercase hex
+  std::int64_t not_before = 0;  // seconds since the epoch
   std::int64_t not_after = 0;
   bool self_signed = false;
   bool is_ca = false;
   std::vector<std::string> key_usage;           // digitalSignature, keyCertSign, ...
   std::vector<std::string> extended_key_usage;  // codeSigning, serverAuth, ... (short names)
-  std::string signature_algorithm;  // e.g. sha256WithRSAEncryption
-  std::string sha256;                // of the DER certificate
+  std::string signature_algorithm;              // e.g. sha256WithRSAEncryption
+  std::string sha256;                           // of the DER certificate
   std::string spki_sha256;
-  std::string key_algorithm;         // of the certified key
+  std::string key_algorithm;  // of the certified key
   std::optional<std::uint32_t> key_bits;
   std::string key_curve;
-  bool trust_store = false;          // sits in a system trust store: inventory
+  bool trust_store = false;  // sits in a system trust store: inventory
 
   // True when the certificate allows code signing (EKU codeSigning).
   bool code_signing() const;
@@ -129,72 +129,72 @@ struct CertFacts {
 
 // One entry of a keystore (PKCS#12, JKS); filled by the binary-store detectors.
 struct StoreEntry {
-  Kind kind = Kind::certificate;     // private_key (with its leaf certificate, if any) or certificate
-  std::string alias;                 // alias or friendly name, when readable
-  std::optional<KeyFacts> key;       // facts of a private key entry (SPKI from the key or its chain)
+  Kind kind = Kind::certificate;         // private_key (with its leaf certificate, if any) or certificate
+  std::string alias;                     // alias or friendly name, when readable
+  std::optional<KeyFacts> key;           // facts of a private key entry (SPKI from the key or its chain)
   std::optional<CertFacts> certificate;  // the entry's certificate (a key entry: its chain's leaf)
-  std::uint32_t chain_length = 0;    // certificates in a key entry's chain
-  std::int64_t created = 0;          // entry date (JKS), seconds since the epoch; 0 if unknown
+  std::uint32_t chain_length = 0;        // certificates in a key entry's chain
+  std::int64_t created = 0;              // entry date (JKS), seconds since the epoch; 0 if unknown
 };
 
 // How a key store (PKCS#12, JKS, JCEKS, encrypted zip) is protected, and whether we opened it.
 struct StoreFacts {
-  bool opened = false;               // a password verified its integrity or decrypted it
-  bool weak_password = false;        // opened by the empty password or a common one (never which)
-  std::string password_exposed_in;   // path of a nearby file whose password opened it (never the value)
-  std::string mac;                   // integrity MAC digest ("sha1", "sha256"), PKCS#12
+  bool opened = false;              // a password verified its integrity or decrypted it
+  bool weak_password = false;       // opened by the empty password or a common one (never which)
+  std::string password_exposed_in;  // path of a nearby file whose password opened it (never the value)
+  std::string mac;                  // integrity MAC digest ("sha1", "sha256"), PKCS#12
   std::optional<std::uint64_t> mac_iterations;
-  std::vector<Protection> encryption;     // distinct ciphers/KDFs used for keys and certificates
-  std::vector<std::string> weaknesses;    // e.g. "rc2-40", "3des", "sha1-mac", "low-iterations", "jks-key-protection"
-  std::vector<std::string> contents;      // what is visible without a password (PKCS#12 bag types)
-  bool truststore = false;           // no private-key entry: certificate inventory, not an exposure
+  std::vector<Protection> encryption;   // distinct ciphers/KDFs used for keys and certificates
+  std::vector<std::string> weaknesses;  // e.g. "rc2-40", "3des", "sha1-mac", "low-iterations", "jks-key-protection"
+  std::vector<std::string> contents;    // what is visible without a password (PKCS#12 bag types)
+  bool truststore = false;              // no private-key entry: certificate inventory, not an exposure
 };
 
 // One reason a finding scores what it does (filled by keyward::rules, never by the scanner).
 struct RiskFactor {
-  std::string id;                    // stable factor id, e.g. "unencrypted-private-key"
-  int points = 0;                    // may be negative
-  std::string why;                   // one line a person reads
+  std::string id;   // stable factor id, e.g. "unencrypted-private-key"
+  int points = 0;   // may be negative
+  std::string why;  // one line a person reads
 };
 
 // The explainable risk of a finding: score = sum of factor points clipped to 0..100; severity
 // bands critical >= 90, high >= 70, medium >= 40, low >= 15, else info (docs/architecture.md).
 struct RiskFacts {
   int score = 0;
-  std::string severity;              // critical | high | medium | low | info
+  std::string severity;  // critical | high | medium | low | info
   std::vector<RiskFactor> factors;
-  std::string remediation;           // what to do, from the rule (and policy rules)
+  std::string remediation;  // what to do, from the rule (and policy rules)
 };
 
 // Why a finding does not count against a gate, when it does not. Suppressed findings stay in
 // every report (SARIF writes them as suppressed results).
 struct Suppression {
-  std::string kind;                  // allowlist | baseline | inline | ignore-file
-  std::string justification;         // reason, approver and expiry for an allow; the file for others
+  std::string kind;           // allowlist | baseline | inline | ignore-file
+  std::string justification;  // reason, approver and expiry for an allow; the file for others
 };
 
 // Where in git history a finding was seen (keyward ci --history).
 struct GitFacts {
-  std::string commit;                // the commit that first added the blob
-  std::int64_t author_date = 0;      // seconds since the epoch
+  std::string commit;            // the commit that first added the blob
+  std::int64_t author_date = 0;  // seconds since the epoch
 };
 
 // One thing found.
 struct Finding {
-  std::string id;                    // stable: hash of (root-relative path, member, fingerprint, ordinal)
-  std::string rule;                  // e.g. private-key/pkcs8
+  std::string id;    // stable: hash of (root-relative path, member, fingerprint, ordinal)
+  std::string rule;  // e.g. private-key/pkcs8
   Kind kind = Kind::private_key;
   Format format = Format::pem_pkcs8;
-  std::string encoding;              // how the block was wrapped: "", "escaped", "base64"
+  std::string encoding;  // how the block was wrapped: "", "escaped", "base64"
   Location location;
   FileFacts file;
   std::optional<KeyFacts> key;
   std::optional<CertFacts> certificate;
-  std::optional<StoreFacts> store;   // for kind keystore
+  std::optional<StoreFacts> store;  // for kind keystore
   std::vector<StoreEntry> entries;
-  std::vector<std::string> paired_with;  // ids of findings with the same SPKI
-  std::optional<GitFacts> git;       // when found in git history
-  std::optional<RiskFacts> risk;     // once rules ran
+  std::vector<std::string> paired_with;   // ids of findings with the same SPKI
+  std::optional<GitFacts> git;            // when found in git history
+  std::optional<RiskFacts> risk;          // once rules ran
   std::optional<Suppression> suppressed;  // allowed, baselined or ignored (still reported)
 
   // Internal, not serialised: the fingerprint the id is made from (SPKI, cert or blob hash).
@@ -212,7 +212,7 @@ struct Finding {
 struct ScanStats {
   std::uint64_t files_seen = 0;
   std::uint64_t files_scanned = 0;
-  std::uint64_t files_cached = 0;                 // unchanged since the cached scan: not read again
+  std::uint64_t files_cached = 0;  // unchanged since the cached scan: not read again
   std::uint64_t bytes_scanned = 0;
   std::uint64_t dirs_seen = 0;
   std::uint64_t dirs_cached = 0;                  // unchanged since the cached scan: listed from the cache
@@ -220,14 +220,14 @@ struct ScanStats {
   std::uint64_t errors = 0;                       // files or dirs that could not be read
   std::map<std::string, std::uint64_t> rejected;  // candidate blocks that did not validate, by format
   std::uint64_t trust_store_certificates = 0;
-  std::uint64_t archives = 0;                     // archives opened (nested ones included)
-  std::uint64_t archive_members = 0;              // members read from them and scanned
+  std::uint64_t archives = 0;         // archives opened (nested ones included)
+  std::uint64_t archive_members = 0;  // members read from them and scanned
 };
 
 // One error met while scanning (bounded list; the counters are complete).
 struct ScanError {
   std::string path;
-  std::string what;                  // e.g. "permission denied"
+  std::string what;  // e.g. "permission denied"
 };
 
 // Who and where.
@@ -241,7 +241,7 @@ struct ScanResult {
   std::string tool_version;
   HostInfo host;
   std::string scan_id;
-  std::int64_t started_at = 0;       // seconds since the epoch
+  std::int64_t started_at = 0;  // seconds since the epoch
   std::int64_t finished_at = 0;
   std::vector<std::string> roots;
   bool complete = true;

@@ -117,7 +117,8 @@ class ScanCache {
   static constexpr std::uint32_t kOld = 0xffffffff;
 
   static ScanCache empty(const std::string& fingerprint);
-  static ScanCache from_buffer(std::unique_ptr<std::uint64_t[]> buffer, std::size_t size, const std::string& fingerprint);
+  static ScanCache from_buffer(std::unique_ptr<std::uint64_t[]> buffer, std::size_t size,
+                               const std::string& fingerprint);
   const Record* find_dir(std::uint64_t hash, const FileKey* key) const;
   const Record* find_file(std::uint64_t hash, const FileKey& key) const;
   static bool decode_listing(std::string_view names, const Record& r, std::vector<CachedEntry>& out);
@@ -134,7 +135,7 @@ class ScanCache {
   void write_areas(const SavePlan& plan, Writer& out) const;
 
   std::string fingerprint_;
-  std::string loaded_from_;  // the path of a cache file read whole and valid; "" otherwise
+  std::string loaded_from_;      // the path of a cache file read whole and valid; "" otherwise
   std::int64_t started_ns_ = 0;  // when this scan began: what changed after it, minus kRacyNs, is racy
   // The loaded file (8-byte aligned): records are read in place. Read-only during a scan but for
   // the `used` flags (visited in this scan: kept by save()).

@@ -42,13 +42,29 @@ enum class SkipReason : unsigned char {
 };
 
 // The JSON name of every SkipReason, in the enum's order: the one place these names live.
-inline constexpr std::array<std::string_view, 23> kSkipReasonNames{
-    "excluded",          "too_large",         "symlink",           "special_file",
-    "pseudo_fs",         "network_fs",        "other_file_system", "permission_denied",
-    "vanished",          "changed_type",      "changed_during_scan", "directory_loop",
-    "too_deep",          "io_error",          "unknown_type",      "archive_too_deep",
-    "archive_too_large", "archive_too_many_entries", "archive_ratio", "archive_encrypted_member",
-    "archive_member_error", "archive_truncated", "archive_unreadable"};
+inline constexpr std::array<std::string_view, 23> kSkipReasonNames{"excluded",
+                                                                   "too_large",
+                                                                   "symlink",
+                                                                   "special_file",
+                                                                   "pseudo_fs",
+                                                                   "network_fs",
+                                                                   "other_file_system",
+                                                                   "permission_denied",
+                                                                   "vanished",
+                                                                   "changed_type",
+                                                                   "changed_during_scan",
+                                                                   "directory_loop",
+                                                                   "too_deep",
+                                                                   "io_error",
+                                                                   "unknown_type",
+                                                                   "archive_too_deep",
+                                                                   "archive_too_large",
+                                                                   "archive_too_many_entries",
+                                                                   "archive_ratio",
+                                                                   "archive_encrypted_member",
+                                                                   "archive_member_error",
+                                                                   "archive_truncated",
+                                                                   "archive_unreadable"};
 static_assert(static_cast<std::size_t>(SkipReason::archive_unreadable) + 1 == kSkipReasonNames.size());
 
 // The JSON name of a skip reason.

@@ -56,7 +56,7 @@ boost::system::result<Report, ParseError> parse_report(std::string_view body);
 
 // POST /api/v1/enroll (bearer: the one-time enrollment token).
 struct EnrollRequest {
-  std::string csr_pem;   // PKCS#10, the agent's key made on the host
+  std::string csr_pem;  // PKCS#10, the agent's key made on the host
   std::string hostname;
   std::string os;
 };
