@@ -92,6 +92,38 @@ bool more_spread(const KeyRow& a, const KeyRow& b) {
   return a.identity < b.identity;
 }
 
+// The keys part of the report: the riskiest, and those found on several hosts.
+struct KeySummary {
+  json riskiest = json::array();
+  json spread = json::array();
+  std::uint64_t spread_total = 0, total = 0;
+};
+
+KeySummary summarise_keys(Store& store, std::size_t top) {
+  // The store pages keys by score: the first page's head is the riskiest; the spread needs all.
+  KeySummary out;
+  std::vector<KeyRow> spread;
+  for (std::uint64_t offset = 0;; offset += kKeyPage) {
+    Page<KeyRow> page = store.keys(kKeyPage, offset);
+    if (offset == 0) out.total = page.total;
+    for (auto& k : page.items) {
+      if (out.riskiest.size() < top) out.riskiest.push_back(key_json(k));
+      if (k.hosts >= 2) {
+        ++out.spread_total;
+        spread.push_back(std::move(k));
+      }
+    }
+    if (spread.size() > top) {
+      std::partial_sort(spread.begin(), spread.begin() + static_cast<std::ptrdiff_t>(top), spread.end(), more_spread);
+      spread.resize(top);
+    }
+    if (page.items.size() < kKeyPage || offset + kKeyPage >= page.total) break;
+  }
+  std::sort(spread.begin(), spread.end(), more_spread);
+  for (const auto& k : spread) out.spread.push_back(key_json(k));
+  return out;
+}
+
 }  // namespace
 
 json build_report(Store& store, const ReportOptions& o) {
@@ -116,29 +148,7 @@ json build_report(Store& store, const ReportOptions& o) {
     by_severity[s] = store.findings(q).total;
   }
 
-  // The store pages keys by score: the first page's head is the riskiest; the spread needs all.
-  json riskiest = json::array();
-  std::vector<KeyRow> spread;
-  std::uint64_t spread_total = 0, keys_total = 0;
-  for (std::uint64_t offset = 0;; offset += kKeyPage) {
-    Page<KeyRow> page = store.keys(kKeyPage, offset);
-    if (offset == 0) keys_total = page.total;
-    for (auto& k : page.items) {
-      if (riskiest.size() < top) riskiest.push_back(key_json(k));
-      if (k.hosts >= 2) {
-        ++spread_total;
-        spread.push_back(std::move(k));
-      }
-    }
-    if (spread.size() > top) {
-      std::partial_sort(spread.begin(), spread.begin() + static_cast<std::ptrdiff_t>(top), spread.end(), more_spread);
-      spread.resize(top);
-    }
-    if (page.items.size() < kKeyPage || offset + kKeyPage >= page.total) break;
-  }
-  std::sort(spread.begin(), spread.end(), more_spread);
-  json spread_items = json::array();
-  for (const auto& k : spread) spread_items.push_back(key_json(k));
+  const KeySummary keys = summarise_keys(store, top);
 
   const Page<FindingRow> certs = store.expiring_certificates(o.expiring_within, o.now, top, 0);
   json cert_items = json::array();
@@ -162,13 +172,15 @@ json build_report(Store& store, const ReportOptions& o) {
         {"agents_revoked", counts.agents_revoked},
         {"open_findings", counts.open_findings},
         {"resolved_findings", counts.resolved_findings},
-        {"keys", keys_total},
+        {"keys", keys.total},
         {"reports", counts.reports},
         {"held_reports", counts.held_reports}}},
       {"hosts", host_items},
       {"open_findings_by_severity", by_severity},
-      {"keys", {{"total", keys_total}, {"on_several_hosts", {{"total", spread_total}, {"items", spread_items}}},
-                {"riskiest", riskiest}}},
+      {"keys",
+       {{"total", keys.total},
+        {"on_several_hosts", {{"total", keys.spread_total}, {"items", keys.spread}}},
+        {"riskiest", keys.riskiest}}},
       {"expiring_certificates",
        {{"within_days", o.expiring_within / 86400}, {"total", certs.total}, {"items", cert_items}}},
       {"events", {{"last_seq", last_seq}, {"items", event_items}}},
@@ -303,8 +315,7 @@ void key_table(std::string& out, const json& items) {
     std::string alg = text(k, "algorithm");
     if (k.contains("bits") && k["bits"].is_number()) alg += " " + k["bits"].dump();
     t.add({std::to_string(number(k, "hosts")), text(k, "max_severity"), k.value("max_score", json(0)).dump(),
-           text(k, "kind"), alg, text(k, "state"), short_identity(k.value("identity", std::string())),
-           places_text(k)});
+           text(k, "kind"), alg, text(k, "state"), short_identity(k.value("identity", std::string())), places_text(k)});
   }
   t.print(out);
 }

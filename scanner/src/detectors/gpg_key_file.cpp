@@ -43,8 +43,8 @@ bool is_digit(std::uint8_t c) { return c >= '0' && c <= '9'; }
 bool is_hex_digit(std::uint8_t c) { return std::isxdigit(c) != 0; }
 // Token characters of libgcrypt's advanced format (sexp.c: alphanumerics and "-./_:*+=").
 bool is_token_char(std::uint8_t c) {
-  return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '/' || c == '_' || c == ':' || c == '*' ||
-         c == '+' || c == '=';
+  return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '/' || c == '_' || c == ':' || c == '*' || c == '+' ||
+         c == '=';
 }
 
 // Parses one S-expression from `in` at `pos`. In `extended` mode the text is the value of a
@@ -180,7 +180,9 @@ class SexpParser {
       }
     }
     if (c == '#') return delimited(Node::Type::hex, '#', is_hex_digit);
-    if (c == '|') return delimited(Node::Type::base64, '|', [](std::uint8_t b) { return is_base64_char(static_cast<char>(b)) || b == '='; });
+    if (c == '|')
+      return delimited(Node::Type::base64, '|',
+                       [](std::uint8_t b) { return is_base64_char(static_cast<char>(b)) || b == '='; });
     if (c == '"') return quoted();
     if (is_token_char(c)) {
       const std::size_t start = pos_;
@@ -204,6 +206,45 @@ int hex_value(std::uint8_t c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return c - 'A' + 10;
+}
+
+// The bytes of a quoted string (\b \t \v \n \f \r, line continuations, \xHH, \ooo, and any other
+// escaped character as itself); nullopt when an escape is cut short or out of range.
+std::optional<ByteVec> unquote(std::span<const std::uint8_t> text) {
+  static constexpr std::string_view kNamed = "btvnfr", kValues = "\b\t\v\n\f\r";
+  ByteVec out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const std::uint8_t c = text[i];
+    if (c != '\\') {
+      out.push_back(c);
+      continue;
+    }
+    if (++i >= text.size()) return std::nullopt;
+    const std::uint8_t e = text[i];
+    if (const auto k = kNamed.find(static_cast<char>(e)); k != std::string_view::npos) {
+      out.push_back(static_cast<std::uint8_t>(kValues[k]));
+    } else if (e == '\n' || e == '\r') {
+      // a line continuation
+    } else if (e == 'x') {
+      if (i + 2 >= text.size() || !is_hex_digit(text[i + 1]) || !is_hex_digit(text[i + 2])) return std::nullopt;
+      out.push_back(static_cast<std::uint8_t>(hex_value(text[i + 1]) << 4 | hex_value(text[i + 2])));
+      i += 2;
+    } else if (e >= '0' && e <= '7') {  // \ooo
+      if (i + 2 >= text.size()) return std::nullopt;
+      int v = 0;
+      for (std::size_t k = 0; k < 3; ++k) {
+        const std::uint8_t d = text[i + k];
+        if (d < '0' || d > '7') return std::nullopt;
+        v = v * 8 + (d - '0');
+      }
+      if (v > 255) return std::nullopt;
+      out.push_back(static_cast<std::uint8_t>(v));
+      i += 2;
+    } else {
+      out.push_back(e);  // \" \' \\ and anything else: the character itself
+    }
+  }
+  return out;
 }
 
 // Decodes a public atom's value; nullopt when its encoding is broken. Never called on secret
@@ -230,49 +271,10 @@ std::optional<ByteVec> value_of(const Node& n) {
     }
     case Node::Type::base64:
       return base64_decode(std::string_view(reinterpret_cast<const char*>(n.text.data()), n.text.size()));
-    case Node::Type::quoted: {
-      for (std::size_t i = 0; i < n.text.size(); ++i) {
-        const std::uint8_t c = n.text[i];
-        if (c != '\\') {
-          out.push_back(c);
-          continue;
-        }
-        if (++i >= n.text.size()) return std::nullopt;
-        const std::uint8_t e = n.text[i];
-        switch (e) {
-          case 'b': out.push_back('\b'); break;
-          case 't': out.push_back('\t'); break;
-          case 'v': out.push_back('\v'); break;
-          case 'n': out.push_back('\n'); break;
-          case 'f': out.push_back('\f'); break;
-          case 'r': out.push_back('\r'); break;
-          case '\n': case '\r': break;  // a line continuation
-          case 'x':
-            if (i + 2 >= n.text.size() || !is_hex_digit(n.text[i + 1]) || !is_hex_digit(n.text[i + 2]))
-              return std::nullopt;
-            out.push_back(static_cast<std::uint8_t>(hex_value(n.text[i + 1]) << 4 | hex_value(n.text[i + 2])));
-            i += 2;
-            break;
-          default:
-            if (e >= '0' && e <= '7') {  // \ooo
-              if (i + 2 >= n.text.size()) return std::nullopt;
-              int v = 0;
-              for (std::size_t k = 0; k < 3; ++k) {
-                const std::uint8_t d = n.text[i + k];
-                if (d < '0' || d > '7') return std::nullopt;
-                v = v * 8 + (d - '0');
-              }
-              if (v > 255) return std::nullopt;
-              out.push_back(static_cast<std::uint8_t>(v));
-              i += 2;
-            } else {
-              out.push_back(e);  // \" \' \\ and anything else: the character itself
-            }
-        }
-      }
-      return out;
-    }
-    case Node::Type::list: break;
+    case Node::Type::quoted:
+      return unquote(n.text);
+    case Node::Type::list:
+      break;
   }
   return std::nullopt;
 }
@@ -308,20 +310,37 @@ std::optional<ByteVec> param(const Node& list, std::string_view name) {
 
 // libgcrypt curve names (cipher/ecc-curves.c) to OpenSSL group names.
 std::string openssl_group(std::string_view curve) {
-  struct Pair { std::string_view from, to; };
+  struct Pair {
+    std::string_view from, to;
+  };
   static constexpr Pair kCurves[] = {
-      {"NIST P-256", "prime256v1"}, {"nistp256", "prime256v1"}, {"prime256v1", "prime256v1"},
-      {"secp256r1", "prime256v1"},  {"1.2.840.10045.3.1.7", "prime256v1"},
-      {"NIST P-384", "secp384r1"},  {"nistp384", "secp384r1"}, {"secp384r1", "secp384r1"},
+      {"NIST P-256", "prime256v1"},
+      {"nistp256", "prime256v1"},
+      {"prime256v1", "prime256v1"},
+      {"secp256r1", "prime256v1"},
+      {"1.2.840.10045.3.1.7", "prime256v1"},
+      {"NIST P-384", "secp384r1"},
+      {"nistp384", "secp384r1"},
+      {"secp384r1", "secp384r1"},
       {"1.3.132.0.34", "secp384r1"},
-      {"NIST P-521", "secp521r1"},  {"nistp521", "secp521r1"}, {"secp521r1", "secp521r1"},
+      {"NIST P-521", "secp521r1"},
+      {"nistp521", "secp521r1"},
+      {"secp521r1", "secp521r1"},
       {"1.3.132.0.35", "secp521r1"},
-      {"NIST P-224", "secp224r1"},  {"nistp224", "secp224r1"}, {"secp224r1", "secp224r1"},
-      {"NIST P-192", "prime192v1"}, {"nistp192", "prime192v1"}, {"prime192v1", "prime192v1"},
-      {"brainpoolP256r1", "brainpoolP256r1"}, {"1.3.36.3.3.2.8.1.1.7", "brainpoolP256r1"},
-      {"brainpoolP384r1", "brainpoolP384r1"}, {"1.3.36.3.3.2.8.1.1.11", "brainpoolP384r1"},
-      {"brainpoolP512r1", "brainpoolP512r1"}, {"1.3.36.3.3.2.8.1.1.13", "brainpoolP512r1"},
-      {"secp256k1", "secp256k1"},   {"1.3.132.0.10", "secp256k1"},
+      {"NIST P-224", "secp224r1"},
+      {"nistp224", "secp224r1"},
+      {"secp224r1", "secp224r1"},
+      {"NIST P-192", "prime192v1"},
+      {"nistp192", "prime192v1"},
+      {"prime192v1", "prime192v1"},
+      {"brainpoolP256r1", "brainpoolP256r1"},
+      {"1.3.36.3.3.2.8.1.1.7", "brainpoolP256r1"},
+      {"brainpoolP384r1", "brainpoolP384r1"},
+      {"1.3.36.3.3.2.8.1.1.11", "brainpoolP384r1"},
+      {"brainpoolP512r1", "brainpoolP512r1"},
+      {"1.3.36.3.3.2.8.1.1.13", "brainpoolP512r1"},
+      {"secp256k1", "secp256k1"},
+      {"1.3.132.0.10", "secp256k1"},
   };
   for (const auto& p : kCurves)
     if (p.from == curve) return std::string(p.to);
@@ -401,12 +420,13 @@ Protection protection_of(const Node& protected_list) {
   const std::string mode = protected_list.items.size() > 1 ? text_of(protected_list.items[1]) : std::string();
   std::string hash = "sha1";
   std::optional<std::uint64_t> count;
-  if (protected_list.items.size() > 2 && protected_list.items[2].is_list() &&
-      !protected_list.items[2].items.empty() && protected_list.items[2].items[0].is_list()) {
+  if (protected_list.items.size() > 2 && protected_list.items[2].is_list() && !protected_list.items[2].items.empty() &&
+      protected_list.items[2].items[0].is_list()) {
     const Node& s2k = protected_list.items[2].items[0];
     if (!s2k.items.empty() && !s2k.items[0].is_list()) {
       auto h = text_of(s2k.items[0]);
-      if (!h.empty() && h.size() <= 16 && std::all_of(h.begin(), h.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }))
+      if (!h.empty() && h.size() <= 16 &&
+          std::all_of(h.begin(), h.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }))
         hash = h;
     }
     if (s2k.items.size() > 2 && !s2k.items[2].is_list()) {
@@ -477,8 +497,8 @@ Result<Finding> parse_gpg_key_file(std::span<const std::uint8_t> data) {
     if (!is_space(data[i])) return make_error_code(Errc::bad_structure);
   }
 
-  if (root->items.size() < 2 || root->items[0].is_list() || !root->items[1].is_list() ||
-      root->items[1].items.empty() || root->items[1].items[0].is_list())
+  if (root->items.size() < 2 || root->items[0].is_list() || !root->items[1].is_list() || root->items[1].items.empty() ||
+      root->items[1].items[0].is_list())
     return make_error_code(Errc::bad_structure);
   const std::string type = text_of(root->items[0]);
   if (type == "shadowed-private-key" || type == "public-key") return make_error_code(Errc::not_private);
