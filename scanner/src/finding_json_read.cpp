@@ -49,8 +49,19 @@ T num(const json& j, const char* name, T fallback = 0) {
     constexpr double hi = static_cast<double>(std::numeric_limits<T>::max()) + 1.0;
     const double d = v->get<double>();
     if (!(d > lo && d < hi)) throw Bad{};
+    return v->get<T>();
   }
-  return v->get<T>();
+  // An integer outside T's range is refused, not wrapped: "bits": -1 became 4294967295.
+  if (v->is_number_unsigned()) {
+    const auto u = v->get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) throw Bad{};
+    return static_cast<T>(u);
+  }
+  const auto i = v->get<std::int64_t>();
+  if (i < static_cast<std::int64_t>(std::numeric_limits<T>::min()) ||
+      (i > 0 && static_cast<std::uint64_t>(i) > static_cast<std::uint64_t>(std::numeric_limits<T>::max())))
+    throw Bad{};
+  return static_cast<T>(i);
 }
 
 bool flag(const json& j, const char* name) {

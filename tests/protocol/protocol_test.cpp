@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <limits>
+
 using keyward::protocol::parse_report;
 using nlohmann::json;
 
@@ -92,6 +94,23 @@ TEST_CASE("a finding whose numbers are floats beyond their type's range is refus
   auto r = parse_report(ok.dump());
   REQUIRE(r.has_value());
   CHECK(r->result.findings.at(0).key->bits == 256u);
+}
+
+TEST_CASE("a finding whose integers are negative or beyond their type's range is refused, not wrapped") {
+  json doc = keyward::protocol::report_to_json(sample_result(), keyward::protocol::new_report_id());
+  for (const json bad : {json(-1), json(-4096), json(4294967296LL), json(std::numeric_limits<std::uint64_t>::max())}) {
+    json j = doc;
+    j["findings"][0]["key"]["bits"] = bad;
+    CHECK(parse_report(j.dump()).error().code == "bad_finding");
+  }
+  json neg = doc;
+  neg["findings"][0]["location"]["offset"] = -1;
+  CHECK(parse_report(neg.dump()).error().code == "bad_finding");
+  json ok = doc;
+  ok["findings"][0]["key"]["bits"] = 4294967295LL;
+  auto r = parse_report(ok.dump());
+  REQUIRE(r.has_value());
+  CHECK(r->result.findings.at(0).key->bits == 4294967295u);
 }
 
 TEST_CASE("an enrollment request needs a CSR and a host name") {
