@@ -2,6 +2,8 @@
 
 #include <keyward/scanner/finding_json.hpp>
 
+#include <keyward/common/terminal.hpp>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -47,15 +49,17 @@ std::string upper(std::string s) {
 
 std::string key_type(const scanner::KeyFacts& k) {
   if (k.algorithm.empty()) return "key (type hidden until decrypted)";
-  std::string s = upper(k.algorithm);
-  if (!k.curve.empty()) s += " " + k.curve;
+  std::string s = common::terminal_safe(upper(k.algorithm));  // an OpenSSH container names its own
+  if (!k.curve.empty()) s += " " + common::terminal_safe(k.curve);
   else if (k.bits && k.algorithm.find("ed") == std::string::npos) s += fmt::format(" {}", *k.bits);
   return s;
 }
 
+// Every string that came from the scanned machine (names, subjects, aliases, owners) goes through
+// terminal_safe: a file named with escape sequences or a newline must not drive the terminal.
 std::string where(const Finding& f) {
-  std::string s = f.location.path;
-  if (!f.location.member.empty()) s += "!" + f.location.member;
+  std::string s = common::terminal_safe(f.location.path);
+  if (!f.location.member.empty()) s += "!" + common::terminal_safe(f.location.member);
   if (f.location.line != 0) s += fmt::format(":{}", f.location.line);
   return s;
 }
@@ -67,9 +71,9 @@ std::int64_t now() {
 }
 
 std::string cert_line(const CertFacts& c, const Style& st) {
-  std::string s = c.subject.empty() ? std::string("(no subject)") : c.subject;
+  std::string s = c.subject.empty() ? std::string("(no subject)") : common::terminal_safe(c.subject);
   if (c.self_signed) s += "  self-signed";
-  else s += "  issued by " + c.issuer;
+  else s += "  issued by " + common::terminal_safe(c.issuer);
   const std::int64_t t = now();
   if (c.not_after < t) s += "  " + st.yellow("expired " + date(c.not_after));
   else if (c.not_after < t + 30 * 86400) s += "  " + st.yellow("expires " + date(c.not_after));
@@ -102,7 +106,8 @@ std::string store_line(const Finding& f, const Style& st) {
   std::string line = std::string(scanner::to_string(f.format));
   if (s.truststore) line += "  trust store (no private key)";
   if (s.opened) {
-    if (!s.password_exposed_in.empty()) line += "  " + st.red("opened with the password in " + s.password_exposed_in);
+    if (!s.password_exposed_in.empty())
+      line += "  " + st.red("opened with the password in " + common::terminal_safe(s.password_exposed_in));
     else if (s.weak_password) line += "  " + st.red("opened by a common or empty password");
     else line += "  opened";
   } else {
@@ -124,7 +129,7 @@ std::string store_entries(const Finding& f, const Style& st) {
   for (const auto& e : f.entries) {
     if (e.kind != Kind::private_key) continue;
     out += "    key";
-    if (!e.alias.empty()) out += " \"" + e.alias + "\"";
+    if (!e.alias.empty()) out += " \"" + common::terminal_safe(e.alias) + "\"";
     if (e.key) out += "  " + key_type(*e.key);
     if (e.certificate) {
       out += "\n      " + cert_line(*e.certificate, st);
@@ -207,12 +212,14 @@ class TextReport {
   std::string finding(Kind kind, const Finding& f) {
     std::string line = "  " + severity_tag(f, st_) + where(f);
     if (f.suppressed)
-      line += "  " + st_.dim("(suppressed: " + f.suppressed->kind + ", " + f.suppressed->justification + ")");
+      line += "  " + st_.dim("(suppressed: " + f.suppressed->kind + ", " +
+                             common::terminal_safe(f.suppressed->justification) + ")");
     if (f.git) line += st_.dim("  (commit " + f.git->commit.substr(0, 12) + ", " + date(f.git->author_date) + ")");
     line += "\n    " + facts(kind, f);
     if (!f.encoding.empty()) line += "  (" + f.encoding + " in text)";
-    line += st_.dim(
-        fmt::format("  mode {:04o} {}", f.file.mode, f.file.owner.empty() ? std::to_string(f.file.uid) : f.file.owner));
+    line +=
+        st_.dim(fmt::format("  mode {:04o} {}", f.file.mode,
+                            f.file.owner.empty() ? std::to_string(f.file.uid) : common::terminal_safe(f.file.owner)));
     line += "\n";
     if (o_.explain) line += explanation(f, st_);
     if (kind == Kind::keystore) {
@@ -240,7 +247,8 @@ class TextReport {
           ++unencrypted_;
         }
         if (f.key->weak_password) line += "  " + st_.red("weak password");
-        if (!f.key->password_exposed_in.empty()) line += "  " + st_.red("password in " + f.key->password_exposed_in);
+        if (!f.key->password_exposed_in.empty())
+          line += "  " + st_.red("password in " + common::terminal_safe(f.key->password_exposed_in));
       }
     } else if (f.store) {
       line += store_line(f, st_);
@@ -334,7 +342,7 @@ class TextReport {
           out += fmt::format("  ... and {} more (see --format json)\n", r_.errors.size() - 5);
           break;
         }
-        out += "  " + e.path + ": " + e.what + "\n";
+        out += "  " + common::terminal_safe(e.path) + ": " + common::terminal_safe(e.what) + "\n";
       }
     }
     return out;

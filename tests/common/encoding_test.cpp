@@ -4,6 +4,7 @@
 #include <keyward/common/base64.hpp>
 #include <keyward/common/hex.hpp>
 #include <keyward/common/random.hpp>
+#include <keyward/common/terminal.hpp>
 #include <keyward/common/utf8.hpp>
 
 #include <set>
@@ -146,4 +147,13 @@ TEST_CASE("random ids are hex of the asked length and differ from call to call")
   for (int i = 0; i < 64; ++i) seen.insert(random_hex(8));
   CHECK(seen.size() == 64);
   CHECK(random_hex(0).empty());
+}
+
+TEST_CASE("terminal_safe escapes C0, DEL and C1 controls and keeps other UTF-8 as it is") {
+  using keyward::common::terminal_safe;
+  CHECK(terminal_safe("plain/path é.pem") == "plain/path é.pem");
+  CHECK(terminal_safe("a\x1b[2J\nb\x7f") == "a\\x1b[2J\\x0ab\\x7f");
+  CHECK(terminal_safe("\xc2\x9b"
+                      "31m\xc2\xa0") == "\\u009b31m\xc2\xa0");  // CSI escaped, NBSP kept
+  CHECK(terminal_safe(std::string("\0x", 2)) == "\\x00x");
 }

@@ -100,3 +100,24 @@ TEST_CASE("code-signing keys in key stores are counted with those in key files")
   CHECK(text.find("1 private key (1 not encrypted)") != std::string::npos);
   CHECK(text.find("2 code-signing keys in files or stores") != std::string::npos);
 }
+
+TEST_CASE("names from the scanned machine cannot drive the terminal: escapes and newlines are shown as text") {
+  ScanResult r = sample();
+  r.findings[0].location.path = "/home/dev/a\x1b[2Jb\nforged.pem";
+  r.findings[0].file.owner = "ev\x07il";
+  r.findings[1].certificate->subject = "CN=x\x1b]0;title\x07";
+  r.findings[1].certificate->issuer =
+      "CN=\xc2\x9b"
+      "31m";  // U+009B, the C1 CSI
+  r.errors.push_back({"/srv/\x1b[31mred", "cannot read\nforged line"});
+  r.stats.errors = 1;
+  const auto text = render_text(r, {});
+  CHECK(text.find('\x1b') == std::string::npos);
+  CHECK(text.find('\x07') == std::string::npos);
+  CHECK(text.find("\xc2\x9b") == std::string::npos);
+  CHECK(text.find("forged.pem") != std::string::npos);
+  CHECK(text.find("a\\x1b[2Jb\\x0aforged.pem") != std::string::npos);
+  CHECK(text.find("\\u009b31m") != std::string::npos);
+  for (std::size_t at = text.find('\n'); at != std::string::npos; at = text.find('\n', at + 1))
+    CHECK(text.compare(at + 1, 6, "forged") != 0);  // no line starts with the forged text
+}

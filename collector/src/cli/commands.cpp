@@ -8,6 +8,7 @@
 #include "server/server.hpp"
 
 #include <keyward/collector/store.hpp>
+#include <keyward/common/terminal.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -25,6 +26,10 @@
 
 namespace keyward::collector::cli {
 namespace {
+
+// What an agent or a token holder chose (host names, tags, token names), escaped for the terminal:
+// an enrolled host named with escapes and a newline must not forge lines of a listing.
+std::string safe(std::string_view s) { return common::terminal_safe(s); }
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -245,7 +250,7 @@ int run_token_list(const Options& o) {
   for (const auto& t : store->list_tokens())
     std::printf("%-16s  %-8s  %-20s  %-20s  %-7s  %s\n", t.id.c_str(), std::string(to_string(t.role)).c_str(),
                 rfc3339(t.created_at).c_str(), t.expires_at == 0 ? "never" : rfc3339(t.expires_at).c_str(),
-                t.revoked ? "yes" : "no", t.name.c_str());
+                t.revoked ? "yes" : "no", safe(t.name).c_str());
   return 0;
 }
 
@@ -254,7 +259,7 @@ int run_token_revoke(const Options& o) {
   auto store = open_store(c);
   auto r = store->revoke_token(o.id, cli_actor());
   if (!r) refused(r.error());
-  std::printf("token %s (%s) revoked\n", r->id.c_str(), r->name.c_str());
+  std::printf("token %s (%s) revoked\n", r->id.c_str(), safe(r->name).c_str());
   return 0;
 }
 
@@ -264,8 +269,8 @@ int run_agents_list(const Options& o) {
   std::printf("%-16s  %-8s  %-30s  %-20s  %-20s  %s\n", "ID", "STATUS", "HOSTNAME", "ENROLLED", "LAST_REPORT", "TAGS");
   for (const auto& a : store->list_agents())
     std::printf("%-16s  %-8s  %-30s  %-20s  %-20s  %s\n", a.id.c_str(), std::string(to_string(a.status)).c_str(),
-                a.hostname.c_str(), or_dash(rfc3339(a.enrolled_at)).c_str(), or_dash(rfc3339(a.last_report_at)).c_str(),
-                or_dash(join(a.tags, ",")).c_str());
+                safe(a.hostname).c_str(), or_dash(rfc3339(a.enrolled_at)).c_str(),
+                or_dash(rfc3339(a.last_report_at)).c_str(), safe(or_dash(join(a.tags, ","))).c_str());
   return 0;
 }
 
@@ -274,7 +279,7 @@ int run_agents_approve(const Options& o) {
   auto store = open_store(c);
   auto r = store->approve_agent(o.id, cli_actor(), now_seconds());
   if (!r) refused(r.error());
-  std::printf("agent %s (%s) approved; its held reports are ingested\n", r->id.c_str(), r->hostname.c_str());
+  std::printf("agent %s (%s) approved; its held reports are ingested\n", r->id.c_str(), safe(r->hostname).c_str());
   return 0;
 }
 
@@ -283,7 +288,7 @@ int run_agents_revoke(const Options& o) {
   auto store = open_store(c);
   auto r = store->revoke_agent(o.id, cli_actor(), now_seconds());
   if (!r) refused(r.error());
-  std::printf("agent %s (%s) revoked; its next request is refused\n", r->id.c_str(), r->hostname.c_str());
+  std::printf("agent %s (%s) revoked; its next request is refused\n", r->id.c_str(), safe(r->hostname).c_str());
   return 0;
 }
 
@@ -292,7 +297,8 @@ int run_agents_tag(const Options& o) {
   auto store = open_store(c);
   auto r = store->set_agent_tags(o.id, o.tags, cli_actor());
   if (!r) refused(r.error());
-  std::printf("agent %s (%s) tags: %s\n", r->id.c_str(), r->hostname.c_str(), or_dash(join(r->tags, ",")).c_str());
+  std::printf("agent %s (%s) tags: %s\n", r->id.c_str(), safe(r->hostname).c_str(),
+              safe(or_dash(join(r->tags, ","))).c_str());
   return 0;
 }
 
@@ -318,7 +324,7 @@ int run_audit_verify(const Options& o) {
                 head ? ", head matches" : "");
     return 0;
   }
-  std::printf("audit log TAMPERED: %s (first bad entry: %llu, %llu entries checked)\n", v.problem.c_str(),
+  std::printf("audit log TAMPERED: %s (first bad entry: %llu, %llu entries checked)\n", safe(v.problem).c_str(),
               static_cast<unsigned long long>(v.first_bad_seq), static_cast<unsigned long long>(v.entries));
   return 1;
 }

@@ -3,6 +3,8 @@
 #include "server/config.hpp"
 #include "server/json_views.hpp"
 
+#include <keyward/common/terminal.hpp>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -190,25 +192,6 @@ json build_report(Store& store, const ReportOptions& o) {
 // ---- text ------------------------------------------------------------------------------------
 namespace {
 
-// Control characters (C0, DEL, C1) as \xNN / \u00NN: a file name must not drive the terminal.
-std::string printable(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) {
-      out += fmt::format("\\x{:02x}", c);
-    } else if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
-               static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
-      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(s[i + 1]));
-      ++i;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
 // Columns a UTF-8 string takes (code points; good enough for names and paths).
 std::size_t width(std::string_view s) {
   std::size_t n = 0;
@@ -233,7 +216,7 @@ std::string clip(const std::string& s, std::size_t n) {
 std::string text(const json& j, const char* key, const char* none = "-") {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return none;
-  if (it->is_string()) return it->get<std::string>().empty() ? none : printable(it->get<std::string>());
+  if (it->is_string()) return it->get<std::string>().empty() ? none : common::terminal_safe(it->get<std::string>());
   return it->dump();
 }
 
@@ -245,8 +228,8 @@ std::uint64_t number(const json& j, const char* key) {
 // "spki:0a1b2c3d4e5f6a7b": an identity's kind and its first 16 hex digits (the JSON has all).
 std::string short_identity(const std::string& id) {
   const auto colon = id.find(':');
-  if (colon == std::string::npos) return printable(id.substr(0, 21));
-  return printable(id.substr(0, colon + 1 + 16));
+  if (colon == std::string::npos) return common::terminal_safe(id.substr(0, 21));
+  return common::terminal_safe(id.substr(0, colon + 1 + 16));
 }
 
 // Rows of cells, printed with two spaces before and between columns; the last column is not
@@ -349,7 +332,7 @@ void hosts_section(std::string& out, const json& hosts) {
   for (const auto& h : hosts) {
     std::string tags;
     for (const auto& tag : h.value("tags", json::array()))
-      if (tag.is_string()) tags += (tags.empty() ? "" : ",") + printable(tag.get<std::string>());
+      if (tag.is_string()) tags += (tags.empty() ? "" : ",") + common::terminal_safe(tag.get<std::string>());
     t.add({clip(text(h, "hostname"), 40), text(h, "agent_id"), text(h, "agent_status"), tags.empty() ? "-" : tags,
            std::to_string(number(h, "open_findings")), text(h, "max_severity"), text(h, "last_report_at", "never")});
   }
