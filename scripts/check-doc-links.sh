@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fails when a file of the repository names a document the repository does not have: every
 # Markdown link to a .md file (relative to the linking file), and every mention of `docs/….md` or
-# of a top-level document (README.md, CONTRIBUTING.md, DESIGN.md, STYLE.md, PLATFORM.md, …) in
+# of a top-level document in capitals (README.md, CONTRIBUTING.md, …) in
 # any tracked file. Runs in `make test` as repo.doc_links.
 set -euo pipefail
 cd "$(dirname "$0")/.."
