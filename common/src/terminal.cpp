@@ -3,26 +3,44 @@
 #include <cstdio>
 
 namespace keyward::common {
+namespace {
+
+// Bytes of the control character at s[i] (1 for C0 and DEL, 2 for a C1 control in UTF-8); 0 if none.
+std::size_t control_at(std::string_view s, std::size_t i) noexcept {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x20 || c == 0x7f) return 1;
+  if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+      static_cast<unsigned char>(s[i + 1]) <= 0x9f)
+    return 2;
+  return 0;
+}
+
+}  // namespace
 
 std::string terminal_safe(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   char buf[8];
   for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) {
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    const std::size_t n = control_at(s, i);
+    if (n == 1) {
+      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(s[i]));
       out += buf;
-    } else if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
-               static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
+    } else if (n == 2) {
       std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(s[i + 1]));
       out += buf;
       ++i;
     } else {
-      out += static_cast<char>(c);
+      out += s[i];
     }
   }
   return out;
+}
+
+bool has_control_characters(std::string_view s) noexcept {
+  for (std::size_t i = 0; i < s.size(); ++i)
+    if (control_at(s, i) != 0) return true;
+  return false;
 }
 
 }  // namespace keyward::common

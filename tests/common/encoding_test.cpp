@@ -157,3 +157,13 @@ TEST_CASE("terminal_safe escapes C0, DEL and C1 controls and keeps other UTF-8 a
                       "31m\xc2\xa0") == "\\u009b31m\xc2\xa0");  // CSI escaped, NBSP kept
   CHECK(terminal_safe(std::string("\0x", 2)) == "\\x00x");
 }
+
+TEST_CASE("has_control_characters finds exactly what terminal_safe would escape") {
+  using keyward::common::has_control_characters;
+  using keyward::common::terminal_safe;
+  for (const std::string& s : std::vector<std::string>{"alice", "Zoë Müller", "a\tb", "line\n", "x\x7f", "\xc2\x9b",
+                                                       "nbsp\xc2\xa0", std::string("\0", 1), ""})
+    CHECK(has_control_characters(s) == (terminal_safe(s) != s));
+  CHECK(has_control_characters("a\x1b[2J"));
+  CHECK_FALSE(has_control_characters("release key, moving to HSM"));
+}
