@@ -27,6 +27,7 @@ constexpr const char* kFooter = R"(Examples:
   keyward-collector serve --config /var/lib/keyward-collector/collector.yaml
   keyward-collector token create --config F --enrollment --ttl 24h
   keyward-collector token create --config F --role viewer --name grafana --ttl 90d
+  keyward-collector token create --config F --role approver --name "alice laptop" --principal alice
   keyward-collector agents approve --config F AGENT_ID
   keyward-collector report --config F                    # hosts, spread and risky keys, expiring certificates, events
   keyward-collector report --config F --format json --top 20 > fleet.json
@@ -69,9 +70,12 @@ void add_token_commands(CLI::App& app, Options& o, std::vector<Command>& command
   CLI::App* create =
       with_config(token->add_subcommand("create", "Create a token; its secret is printed once on stdout"), o);
   create->add_option("--role", o.role, "viewer | analyst | approver | admin");
-  create->add_option("--name", o.name, "Who or what holds it (e.g. grafana, alice)");
-  create->add_option("--ttl", o.ttl,
-                     "Lifetime: N[s|m|h|d]; default 90d for API tokens (0: never), 24h for enrollment tokens");
+  create->add_option("--name", o.name, "What it is for (e.g. grafana, alice laptop)");
+  create->add_option("--principal", o.principal,
+                     "Who holds it (default: the name); one principal never approves their own exception request");
+  create->add_option(
+      "--ttl", o.ttl,
+      "Lifetime: N[s|m|h|d] up to 3650d, or never; default 90d for API tokens, 24h for enrollment tokens");
   create->add_flag("--enrollment", o.enrollment, "A one-time token to enroll one agent (kwe_...)");
   commands.push_back({create, cmd::run_token_create});
   commands.push_back(
@@ -103,8 +107,14 @@ void add_audit_commands(CLI::App& app, Options& o, std::vector<Command>& command
   CLI::App* audit = app.add_subcommand("audit", "The hash-chained audit log");
   audit->require_subcommand(1);
   CLI::App* verify = with_config(
-      audit->add_subcommand("verify", "Recompute the chain; exit 1 when an entry was changed or removed"), o);
+      audit->add_subcommand(
+          "verify", "Recompute the chain and check the signed checkpoints; exit 1 when the log was changed or cut"),
+      o);
   verify->add_option("--head", o.head_file, "A head exported earlier by `audit head`: also detects a cut-off tail");
+  verify->add_option("--checkpoints", o.checkpoints_file,
+                     "A file of signed checkpoints (default: the events file), e.g. a SIEM's copy; each must match");
+  verify->add_option("--public-key", o.public_key_file,
+                     "The audit public key to check them with (default: audit.public_key), e.g. a copy kept elsewhere");
   commands.push_back({verify, cmd::run_audit_verify});
   commands.push_back(
       {with_config(audit->add_subcommand("head", "Print the last entry's {seq, hash} as JSON (keep it somewhere safe)"),

@@ -42,8 +42,8 @@ struct Collector {
     store = open_sqlite_store(dir.path("k.db"), "", FleetOptions{});
     ca = std::make_unique<CertificateAuthority>(dir.path("ca.pem"), dir.path("ca.key"));
     api = std::make_unique<Api>(*store, *ca, config, metrics);
-    admin = store->create_token(Role::admin, "admin", 0, Actor{"cli:test", std::nullopt}).secret;
-    viewer = store->create_token(Role::viewer, "viewer", 0, Actor{"cli:test", std::nullopt}).secret;
+    admin = store->create_token(Role::admin, "admin", "", 0, Actor{"cli:test", std::nullopt}).value().secret;
+    viewer = store->create_token(Role::viewer, "viewer", "", 0, Actor{"cli:test", std::nullopt}).value().secret;
   }
 
   ApiResponse call(const std::string& method, const std::string& target, const std::string& token = "",

@@ -1,4 +1,5 @@
 #include "collector/api_fixture.hpp"
+#include "collector/store_fixture.hpp"
 
 #include <keyward/protocol/protocol.hpp>
 
@@ -11,6 +12,34 @@ using keyward::test::code_of;
 using keyward::test::Collector;
 using keyward::test::report_body;
 using json = nlohmann::json;
+
+namespace {
+
+// An RFC 3339 time `days` from now.
+std::string days_ahead(std::int64_t days) { return rfc3339(std::time(nullptr) + days * 86400); }
+
+// A token made through the API by the admin; its JSON (with the secret).
+json make_token(keyward::test::Collector& c, const json& body) {
+  auto r = c.call("POST", "/api/v1/tokens", c.admin, body.dump());
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  return json::parse(r.body);
+}
+
+// An approved agent whose report holds one key; the key's identity.
+std::string fleet_with_a_key(keyward::test::Collector& c) {
+  auto [id, cert] = c.enroll();
+  REQUIRE(c.call("POST", "/api/v1/agents/" + id + "/approve", c.admin).status == 200);
+  c.store->ingest(*c.store->agent(id), keyward::test::report({keyward::test::key_finding("f1", "/srv/a.pem", 1)}),
+                  std::time(nullptr));
+  return "spki:" + keyward::test::fp(1);
+}
+
+// The body of an exception request for identity, expiring `days` from now.
+std::string exception_body(const std::string& identity, std::int64_t days) {
+  return json{{"identity", identity}, {"reason", "lab key"}, {"expires_at", days_ahead(days)}}.dump();
+}
+
+}  // namespace
 
 TEST_CASE("health needs no authentication; reads need a token; unknown paths and methods are 404 and 405") {
   Collector c;
@@ -42,9 +71,7 @@ TEST_CASE("roles are separate duties: a viewer cannot act, an analyst cannot app
   CHECK(c.call("POST", "/api/v1/exceptions/0123456789abcdef/approve", a).status == 403);
   CHECK(c.call("POST", "/api/v1/exceptions/0123456789abcdef/approve", c.admin).status == 403);
   // An identity the fleet has never seen cannot be excepted.
-  CHECK(c.call("POST", "/api/v1/exceptions", a,
-               R"({"identity":"spki:abc","reason":"lab key","expires_at":"2099-01-01T00:00:00Z"})")
-            .status == 404);
+  CHECK(c.call("POST", "/api/v1/exceptions", a, exception_body("spki:abc", 30)).status == 404);
   CHECK(c.call("POST", "/api/v1/exceptions", a, R"({"identity":"spki:abc","reason":"r","expires_at":"soon"})").status ==
         400);
   CHECK(c.call("POST", "/api/v1/exceptions", a, "{not json").status == 400);
@@ -101,4 +128,97 @@ TEST_CASE("an enrollment token works once, and enrollment refuses weak keys") {
   CHECK(c.call("POST", "/api/v1/enroll", secret, keyward::protocol::to_json(good).dump()).status >= 400);
   CHECK(c.call("POST", "/api/v1/enroll", "", keyward::protocol::to_json(good).dump()).status == 401);
   CHECK(c.call("POST", "/api/v1/enroll", c.admin, keyward::protocol::to_json(good).dump()).status == 401);
+}
+
+TEST_CASE("two tokens of one principal are one person: alice cannot approve her own request with her approver token") {
+  Collector c;
+  const std::string identity = fleet_with_a_key(c);
+  const json analyst = make_token(c, {{"role", "analyst"}, {"name", "alice"}});
+  const json approver = make_token(c, {{"role", "approver"}, {"name", "alice"}});  // principal: the name
+  const json bob = make_token(c, {{"role", "approver"}, {"name", "bob laptop"}, {"principal", "bob"}});
+  CHECK(analyst["principal"] == "alice");
+  CHECK(approver["principal"] == "alice");
+  CHECK(bob["principal"] == "bob");
+
+  auto req = c.call("POST", "/api/v1/exceptions", analyst["secret"], exception_body(identity, 30));
+  REQUIRE(req.status == 201);
+  const json x = json::parse(req.body);
+  CHECK(x["requested_by"] == "principal:alice");
+  const std::string approve = "/api/v1/exceptions/" + x["id"].get<std::string>() + "/approve";
+  auto own = c.call("POST", approve, approver["secret"]);
+  CHECK(own.status == 403);
+  CHECK(code_of(own) == "separation_of_duties");
+  auto ok = c.call("POST", approve, bob["secret"]);
+  CHECK(ok.status == 200);
+  CHECK(json::parse(ok.body)["approved_by"] == "principal:bob");
+
+  // The audit log names the principal, and the token it acted through.
+  const auto audit = json::parse(c.call("GET", "/api/v1/audit?limit=1000", c.admin).body)["items"];
+  bool request_seen = false;
+  for (const auto& e : audit)
+    if (e["action"] == "exception.request") {
+      request_seen = true;
+      CHECK(e["actor"] == "principal:alice");
+      CHECK(e["via"] == "token:" + analyst["id"].get<std::string>());
+    }
+  CHECK(request_seen);
+}
+
+TEST_CASE("token names, principals and exception reasons are bounded text without control characters") {
+  Collector c;
+  const std::string identity = fleet_with_a_key(c);
+  for (const json& body : {json{{"role", "viewer"}, {"name", "ali\nce"}},
+                           json{{"role", "viewer"}, {"name", "x"}, {"principal", "\u001b[31malice"}},
+                           json{{"role", "viewer"}, {"name", "x"}, {"principal", 7}},
+                           json{{"role", "viewer"}, {"name", "x"}, {"principal", ""}},
+                           json{{"role", "viewer"}, {"name", "x"}, {"principal", std::string(201, 'p')}},
+                           json{{"role", "viewer"}, {"name", std::string(201, 'n')}}}) {
+    CAPTURE(body.dump());
+    auto r = c.call("POST", "/api/v1/tokens", c.admin, body.dump());
+    CHECK(r.status == 400);
+    CHECK(code_of(r) == "invalid");
+  }
+  const json analyst = make_token(c, {{"role", "analyst"}, {"name", "a"}});
+  json body = json::parse(exception_body(identity, 30));
+  body["reason"] = "lab key\r\nforged: line";
+  CHECK(c.call("POST", "/api/v1/exceptions", analyst["secret"], body.dump()).status == 400);
+}
+
+TEST_CASE("API tokens last 90 days unless never is asked for by name, as on the command line") {
+  Collector c;
+  const std::int64_t now = std::time(nullptr);
+  const json plain = make_token(c, {{"role", "viewer"}, {"name", "grafana"}});
+  REQUIRE(plain["expires_at"].is_string());
+  const std::int64_t expires = *parse_rfc3339(plain["expires_at"].get<std::string>());
+  CHECK(expires >= now + 90 * 86400);
+  CHECK(expires <= now + 90 * 86400 + 60);
+  const json never = make_token(c, {{"role", "viewer"}, {"name", "batch"}, {"ttl_seconds", "never"}});
+  CHECK(never["expires_at"].is_null());
+  const json day = make_token(c, {{"role", "viewer"}, {"name", "day"}, {"ttl_seconds", 86400}});
+  CHECK(*parse_rfc3339(day["expires_at"].get<std::string>()) <= now + 86400 + 60);
+  // null is not "never": a client that writes null for "unset" must not get an eternal token.
+  for (const json& ttl : {json(nullptr), json(59), json("forever"), json(0), json(3651LL * 86400)}) {
+    CAPTURE(ttl.dump());
+    auto r =
+        c.call("POST", "/api/v1/tokens", c.admin, json{{"role", "viewer"}, {"name", "x"}, {"ttl_seconds", ttl}}.dump());
+    CHECK(r.status == 400);
+  }
+}
+
+TEST_CASE("an exception expires at most limits.max_exception_seconds ahead") {
+  Collector c;
+  const std::string identity = fleet_with_a_key(c);
+  const json analyst = make_token(c, {{"role", "analyst"}, {"name", "a"}});
+  const std::string a = analyst["secret"];
+  auto far = c.call("POST", "/api/v1/exceptions", a,
+                    json{{"identity", identity}, {"reason", "r"}, {"expires_at", "9999-12-31T00:00:00Z"}}.dump());
+  CHECK(far.status == 400);
+  CHECK(json::parse(far.body)["error"]["message"].get<std::string>().find("31536000") != std::string::npos);
+  CHECK(c.call("POST", "/api/v1/exceptions", a, exception_body(identity, 367)).status == 400);
+  CHECK(c.call("POST", "/api/v1/exceptions", a, exception_body(identity, 360)).status == 201);
+  c.config.limits.max_exception_seconds = 7 * 86400;
+  auto week = c.call("POST", "/api/v1/exceptions", a, exception_body(identity, 8));
+  CHECK(week.status == 400);
+  CHECK(json::parse(week.body)["error"]["message"].get<std::string>().find("604800") != std::string::npos);
+  CHECK(c.call("POST", "/api/v1/exceptions", a, exception_body(identity, 6)).status == 201);
 }

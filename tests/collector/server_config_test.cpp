@@ -61,6 +61,37 @@ TEST_CASE("a minimal config gets the documented defaults and paths relative to d
   CHECK(c.limits.reports_per_minute == 12);
   CHECK(c.limits.request_timeout_seconds == 30);
   CHECK(c.limits.max_connections == 256);
+  CHECK(c.limits.max_exception_seconds == 365 * 86400);
+  CHECK(c.audit.signing_key == "/srv/kw/pki/audit.key");
+  CHECK(c.audit.public_key == "/srv/kw/pki/audit.pub");
+  CHECK_FALSE(c.audit.syslog);
+}
+
+TEST_CASE("the audit section and the exception limit load, and are checked") {
+  TempTree dir;
+  const Config c = load_config(dir.write("a.yaml",
+                                         "data_dir: /srv/kw\naudit:\n  signing_key: /keys/audit.key\n  syslog: true\n"
+                                         "limits:\n  max_exception_seconds: 604800\n"));
+  CHECK(c.audit.signing_key == "/keys/audit.key");
+  CHECK(c.audit.public_key == "/srv/kw/pki/audit.pub");
+  CHECK(c.audit.syslog);
+  CHECK(c.limits.max_exception_seconds == 604800);
+  CHECK(error_of(dir.write("b.yaml", "audit:\n  syslog: yes please\n")).find("audit.syslog") != std::string::npos);
+  CHECK(error_of(dir.write("c.yaml", "audit:\n  signing_keys: x\n")).find("audit.signing_keys") != std::string::npos);
+  CHECK(error_of(dir.write("d.yaml", "limits:\n  max_exception_seconds: 10\n")).find("limits.max_exception_seconds") !=
+        std::string::npos);
+}
+
+TEST_CASE("a token's --ttl is a duration of at least a minute, or never by name; nothing is the 90-day default") {
+  CHECK(parse_token_ttl("")->expires_at(1000) == 1000 + 90 * 86400);
+  CHECK(parse_token_ttl("never")->never);
+  CHECK(parse_token_ttl("never")->expires_at(1000) == 0);
+  CHECK(parse_token_ttl("12h")->expires_at(1000) == 1000 + 12 * 3600);
+  CHECK(parse_token_ttl("3650d").has_value());
+  CHECK_FALSE(parse_token_ttl("0"));  // was "never" once: now it must be said
+  CHECK_FALSE(parse_token_ttl("59s"));
+  CHECK_FALSE(parse_token_ttl("3651d"));
+  CHECK_FALSE(parse_token_ttl("forever"));
 }
 
 TEST_CASE("what init writes loads back the same") {
@@ -73,6 +104,8 @@ TEST_CASE("what init writes loads back the same") {
   c.events_file = "events.jsonl";
   c.tls = {"pki/ca.pem", "/abs/ca.key", "pki/server.pem", "pki/server.key"};
   c.limits.reports_per_minute = 3;
+  c.limits.max_exception_seconds = 86400;
+  c.audit.syslog = true;
   const auto path = dir.write("collector.yaml", config_to_yaml(c));
   const Config back = load_config(path);
   CHECK(back.listen_host == "::1");
@@ -80,6 +113,9 @@ TEST_CASE("what init writes loads back the same") {
   CHECK(back.tls.ca_cert == dir.path("pki/ca.pem"));
   CHECK(back.tls.ca_key == "/abs/ca.key");
   CHECK(back.limits.reports_per_minute == 3);
+  CHECK(back.limits.max_exception_seconds == 86400);
+  CHECK(back.audit.signing_key == dir.path("pki/audit.key"));
+  CHECK(back.audit.syslog);
 }
 
 TEST_CASE("config errors name the file and the key") {

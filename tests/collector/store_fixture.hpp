@@ -10,6 +10,8 @@
 
 #include <doctest/doctest.h>
 
+#include <sqlite3.h>
+
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -83,6 +85,19 @@ inline protocol::Report report(std::vector<scanner::Finding> findings, bool comp
 inline std::string file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Runs SQL on a database file directly, as someone with access to the file could (the store
+// must be closed).
+inline void tamper(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  const std::string msg = err != nullptr ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  REQUIRE_MESSAGE(rc == SQLITE_OK, msg);
 }
 
 // A store in a temporary directory, with helpers to make agents.

@@ -115,23 +115,29 @@ TEST_CASE("an exception cannot be approved by its requester and another approver
   fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1)}), kNow);
   fx.store->ingest(b, test::report({test::key_finding("g1", "/srv/a.pem", 1)}), kNow);
   const std::string identity = "spki:" + test::fp(1);
-  const collector::Actor analyst{"token:analyst000000001", collector::Role::analyst};
-  const collector::Actor approver{"token:approver00000001", collector::Role::approver};
+  const collector::Actor analyst{"principal:alice", collector::Role::analyst, "token:analyst000000001"};
+  const collector::Actor approver{"principal:bob", collector::Role::approver, "token:approver00000001"};
 
   CHECK(fx.store->request_exception("spki:" + test::fp(2), "x", kNow + 100, analyst, kNow).error().code == "not_found");
   CHECK(fx.store->request_exception(identity, "", kNow + 100, analyst, kNow).error().code == "invalid");
   CHECK(fx.store->request_exception(identity, "ok", kNow - 1, analyst, kNow).error().code == "invalid");
+  // A reason is text a person reads in a listing: no control characters, bounded.
+  CHECK(fx.store->request_exception(identity, "lab\nkey", kNow + 100, analyst, kNow).error().code == "invalid");
+  CHECK(fx.store->request_exception(identity, "lab \x1b[2Jkey", kNow + 100, analyst, kNow).error().code == "invalid");
+  CHECK(fx.store->request_exception(identity, std::string(2001, 'r'), kNow + 100, analyst, kNow).error().code ==
+        "invalid");
 
   auto x = fx.store->request_exception(identity, "HSM migration in progress", kNow + 86400, analyst, kNow);
   REQUIRE(x.has_value());
   CHECK(x->status == "pending");
   CHECK(fx.store->findings({}).total == 2);
 
-  // The requester holding another role still cannot approve their own request.
-  const collector::Actor same_person{analyst.id, collector::Role::approver};
+  CHECK(x->requested_by == "principal:alice");
+  // The requester holding another role, through another token, still cannot approve their own request.
+  const collector::Actor same_person{analyst.id, collector::Role::approver, "token:approver00000002"};
   auto own = fx.store->approve_exception(x->id, same_person, kNow + 1);
   REQUIRE(own.has_error());
-  CHECK(own.error().code == "forbidden");
+  CHECK(own.error().code == "separation_of_duties");
   CHECK(fx.store->findings({}).total == 2);
 
   auto ok = fx.store->approve_exception(x->id, approver, kNow + 2);

@@ -21,7 +21,7 @@ unsigned file_mode(const std::string& path) {
 
 TEST_CASE("an API token is found by its secret until revoked and its secret never reaches the database") {
   test::StoreFixture fx;
-  const auto t = fx.store->create_token(collector::Role::analyst, "alice", 0, fx.admin);
+  const auto t = fx.store->create_token(collector::Role::analyst, "alice", "", 0, fx.admin).value();
   CHECK(t.secret.rfind("kwt_", 0) == 0);
   CHECK(t.secret.size() == 4 + 43);
   CHECK(t.secret.find_first_not_of("kwt_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
@@ -36,7 +36,7 @@ TEST_CASE("an API token is found by its secret until revoked and its secret neve
   CHECK_FALSE(fx.store->find_token(t.secret + "x", kNow).has_value());
   CHECK_FALSE(fx.store->find_token("", kNow).has_value());
 
-  const auto other = fx.store->create_token(collector::Role::viewer, "bob", kNow + 10, fx.admin);
+  const auto other = fx.store->create_token(collector::Role::viewer, "bob", "", kNow + 10, fx.admin).value();
   CHECK(fx.store->find_token(other.secret, kNow).has_value());
   CHECK_FALSE(fx.store->find_token(other.secret, kNow + 10).has_value());  // expired
 
@@ -61,6 +61,56 @@ TEST_CASE("an API token is found by its secret until revoked and its secret neve
     CHECK(bytes.find(e.secret.substr(4)) == std::string::npos);
   }
   CHECK(test::file_bytes(fx.db_path).find(t.info.id) != std::string::npos);  // the file was really read
+}
+
+TEST_CASE("a token belongs to a principal, by default its name, and names and principals are bounded text") {
+  test::StoreFixture fx;
+  const auto laptop = fx.store->create_token(collector::Role::analyst, "alice laptop", "alice", 0, fx.admin).value();
+  CHECK(laptop.info.principal == "alice");
+  const auto found = fx.store->find_token(laptop.secret, kNow);
+  REQUIRE(found.has_value());
+  CHECK(found->principal == "alice");
+  CHECK(found->name == "alice laptop");
+  const auto grafana = fx.store->create_token(collector::Role::viewer, "grafana", "", 0, fx.admin).value();
+  CHECK(grafana.info.principal == "grafana");
+  for (const auto& t : fx.store->list_tokens()) CHECK(t.principal == (t.id == grafana.info.id ? "grafana" : "alice"));
+  // The audit entry names the principal it made the token for.
+  CHECK(fx.store->audit_entries(0, 10).at(0).detail.at("principal") == "alice");
+
+  for (const std::string bad : {"al\nice", "\x1b[31malice", "ali\tce", "al\xc2\x9bice", "   ", "\xff\xfe"}) {
+    CAPTURE(bad);
+    CHECK(fx.store->create_token(collector::Role::viewer, bad, "", 0, fx.admin).error().code == "invalid");
+    CHECK(fx.store->create_token(collector::Role::viewer, "ok", bad, 0, fx.admin).error().code == "invalid");
+  }
+  CHECK(fx.store->create_token(collector::Role::viewer, std::string(201, 'n'), "", 0, fx.admin).error().code ==
+        "invalid");
+  CHECK(fx.store->create_token(collector::Role::viewer, "ok", std::string(201, 'p'), 0, fx.admin).error().code ==
+        "invalid");
+  CHECK(fx.store->create_token(collector::Role::viewer, std::string(200, 'n'), "Zoë", 0, fx.admin).has_value());
+  CHECK(fx.store->list_tokens().size() == 3);
+}
+
+TEST_CASE("the principals migration gives existing tokens their name and existing requests their principal") {
+  test::StoreFixture fx;
+  const auto a = fx.agent("web-1");
+  fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1)}), kNow);
+  const auto alice = fx.store->create_token(collector::Role::analyst, "alice", "", 0, fx.admin).value();
+  const auto alice2 = fx.store->create_token(collector::Role::approver, "alice", "", 0, fx.admin).value();
+  const collector::Actor requester{"token:" + alice.info.id, collector::Role::analyst};
+  const auto x = fx.store->request_exception("spki:" + test::fp(1), "lab key", kNow + 86400, requester, kNow).value();
+  // Back to the first schema: tokens without principals, the request naming its token.
+  fx.store.reset();
+  test::tamper(fx.db_path,
+               "ALTER TABLE tokens DROP COLUMN principal; ALTER TABLE audit DROP COLUMN chain; "
+               "ALTER TABLE audit DROP COLUMN via; PRAGMA user_version = 1;");
+  fx.reopen();
+  CHECK(fx.store->schema_version() >= 2);
+  for (const auto& t : fx.store->list_tokens()) CHECK(t.principal == t.name);
+  CHECK(fx.store->list_exceptions(kNow).at(0).requested_by == "principal:alice");
+  // The other token of alice, an approver's, is alice too.
+  const collector::Actor alice_approver{collector::principal_actor_id("alice"), collector::Role::approver,
+                                        "token:" + alice2.info.id};
+  CHECK(fx.store->approve_exception(x.id, alice_approver, kNow + 1).error().code == "separation_of_duties");
 }
 
 TEST_CASE("an enrollment token is checked without being consumed and then enrolls exactly one agent") {

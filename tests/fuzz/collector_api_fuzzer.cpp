@@ -62,7 +62,7 @@ struct Fleet {
     ca = std::make_unique<CertificateAuthority>(dir + "/ca.pem", dir + "/ca.key");
     api = std::make_unique<Api>(*store, *ca, config, metrics);
     for (Role r : {Role::viewer, Role::analyst, Role::approver, Role::admin}) fresh_token(r);
-    auto t = store->create_token(Role::admin, "revoked", 0, kCli);
+    auto t = store->create_token(Role::admin, "revoked", "", 0, kCli).value();
     revoked_token = t.secret;
     (void)store->revoke_token(t.info.id, kCli);
     approved = agent(true);
@@ -77,7 +77,7 @@ struct Fleet {
     std::filesystem::remove_all(dir, ec);
   }
 
-  void fresh_token(Role r) { tokens[static_cast<int>(r)] = store->create_token(r, "fuzz", 0, kCli).secret; }
+  void fresh_token(Role r) { tokens[static_cast<int>(r)] = store->create_token(r, "fuzz", "", 0, kCli).value().secret; }
 
   AgentInfo agent(bool approve) {
     const auto now = std::time(nullptr);

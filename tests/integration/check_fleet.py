@@ -19,16 +19,20 @@ What it checks, in order (each line of output is one check; the run goes on afte
   6. A gzip bomb gets 413 and a burst past the per-agent rate 429 with Retry-After.
      A client without a certificate cannot send reports (401); a certificate from another CA
      fails the handshake; a revoked agent is refused (403) on its already open connection.
-  7. Exceptions: an analyst cannot approve (their own) exception, an approver can, and the key's
-     places become "excepted".
+  7. Exceptions: an analyst cannot approve (their own) exception, nor can a second token of the
+     same principal that holds the approver role (separation of duties compares principals); an
+     approver can, and the key's places become "excepted". An expiry past
+     limits.max_exception_seconds is refused. API tokens last 90 days unless "never" is asked
+     for by name, as on the command line (`--ttl never`; `--ttl 0` is refused).
   8. The collector is killed with SIGKILL while agents deliver spooled reports, restarted, and
      every report each agent spooled is stored exactly once; spools end empty.
   9. `keyward-collector report` (json and text) lists the three hosts and the copied key on two
      hosts, and writes no audit entry.
-  10. `audit verify` passes, then catches an edited row and (with a head exported earlier) a cut
-     tail.
-  11. No key body, token or enrollment token appears in the database, its WAL, the spool, the
-      events file, captured reports or any process output.
+  10. `audit verify` passes and checks the signed checkpoints of the events file, then catches an
+     edited row, a detail forged with a repeated key, (with a head exported earlier) a cut tail,
+     and a log rewritten with its chain recomputed (through the signed checkpoints alone).
+  11. No key body (the audit signing key's included), token or enrollment token appears in the
+      database, its WAL, the spool, the events file, captured reports or any process output.
 Exits 0 when every check passed, 1 otherwise, 2 when it cannot run at all.
 """
 
@@ -36,8 +40,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import datetime
 import glob
 import gzip
+import hashlib
 import http.client
 import json
 import os
@@ -234,6 +240,38 @@ def spool_ids(state_dir: str) -> set[str]:
     return ids
 
 
+def days_ahead(days: int) -> str:
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=days)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def audit_v2_hash(row: tuple, detail: str, prev: str) -> str:
+    """An audit entry's hash by chain version 2 (docs/fleet.md): what someone who rewrites the
+    database with this knowledge recomputes. row: seq, time, actor, via, action, subject."""
+    text = b"keyward.audit/v2\n"
+    for field in [str(row[0]), str(row[1]), row[2], row[3], row[4], row[5], detail, prev]:
+        b = field.encode()
+        text += str(len(b)).encode() + b":" + b + b"\n"
+    return hashlib.sha256(text).hexdigest()
+
+
+def tampered_copy(cdir: str, tampered: str, sql: list[tuple]) -> str:
+    """A copy of the collector's directory with SQL applied to its database; its config path."""
+    shutil.rmtree(tampered, ignore_errors=True)
+    shutil.copytree(cdir, tampered)
+    tcfg = os.path.join(tampered, "collector.yaml")
+    with open(tcfg) as f:
+        text = f.read()
+    with open(tcfg, "w") as f:
+        f.write(text.replace(cdir, tampered))
+    con = sqlite3.connect(os.path.join(tampered, "keyward.db"))
+    for stmt, params in sql:
+        con.execute(stmt, params)
+    con.commit()
+    con.close()
+    return tcfg
+
+
 def run_agent(binary: str, config: str, outputs: list[str]) -> subprocess.CompletedProcess:
     p = run([binary, "--config", config, "--once"])
     outputs.append(p.stdout + p.stderr)
@@ -297,6 +335,38 @@ def main() -> int:
         check(st == 403, "a viewer cannot create tokens", str(st))
         st, _ = Api(port, ca, token="kwt_" + "A" * 43).get("/api/v1/hosts")
         check(st == 401, "an unknown token gets 401", str(st))
+
+        # Token lifetimes: 90 days by default through the API and the command line; never by name.
+        st, body = admin.post("/api/v1/tokens", {"role": "viewer", "name": "ttl-default"})
+        exp = body.get("expires_at") if isinstance(body, dict) else None
+        days = (datetime.datetime.strptime(exp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+                - datetime.datetime.now(datetime.timezone.utc)).days if exp else -1
+        check(st == 201 and 89 <= days <= 90, "an API token made without ttl_seconds expires in 90 days", f"{st} {exp}")
+        if isinstance(body, dict) and "secret" in body:
+            SECRETS.add(body["secret"])
+        st, body = admin.post("/api/v1/tokens", {"role": "viewer", "name": "ttl-never", "ttl_seconds": "never"})
+        check(st == 201 and body.get("expires_at") is None, "ttl_seconds \"never\" makes a token that never expires",
+              f"{st} {body.get('expires_at') if isinstance(body, dict) else body}")
+        if isinstance(body, dict) and "secret" in body:
+            SECRETS.add(body["secret"])
+        st, _ = admin.post("/api/v1/tokens", {"role": "viewer", "name": "ttl-null", "ttl_seconds": None})
+        check(st == 400, "ttl_seconds null is refused, not taken for never", str(st))
+        p = run([collector_bin, "token", "create", "--config", config, "--role", "viewer", "--name", "cli-never",
+                 "--ttl", "never"])
+        SECRETS.add(p.stdout.strip())
+        outputs.append(p.stderr)
+        check(p.returncode == 0 and "expires never" in p.stderr, "token create --ttl never makes a token that never expires",
+              p.stderr.strip())
+        p = run([collector_bin, "token", "create", "--config", config, "--role", "viewer", "--name", "cli-default"])
+        SECRETS.add(p.stdout.strip())
+        outputs.append(p.stderr)
+        check(p.returncode == 0 and days_ahead(90)[:10] in p.stderr, "token create without --ttl lasts 90 days",
+              p.stderr.strip())
+        p = run([collector_bin, "token", "create", "--config", config, "--role", "viewer", "--name", "cli-zero",
+                 "--ttl", "0"])
+        outputs.append(p.stdout + p.stderr)
+        check(p.returncode == 2 and "never" in p.stderr, "token create --ttl 0 is refused (never must be said)",
+              p.stderr.strip())
 
         # Three hosts; release.pem is copied to hosts 0 and 1.
         shared = os.path.join(tmp, "material", "release.pem")
@@ -511,13 +581,26 @@ def main() -> int:
         identity = ""
         if shared_rows:
             identity = shared_rows[0]["identity"]
-        st, exc = analyst.post("/api/v1/exceptions", {"identity": identity, "reason": "release key, moving to HSM",
-                                                      "expires_at": "2030-01-01T00:00:00Z"})
-        check(st in (200, 201) and isinstance(exc, dict) and "id" in exc, "an analyst requests an exception",
-              f"{st} {exc}")
+        alice = {}
+        for role in ("analyst", "approver"):  # two tokens of one person, principal "alice" (the name)
+            st, body = admin.post("/api/v1/tokens", {"role": role, "name": "alice"})
+            if check(st == 201 and body.get("principal") == "alice", f"admin makes alice a {role} token", f"{st} {body}"):
+                alice[role] = Api(port, ca, token=body["secret"])
+                SECRETS.add(body["secret"])
+        st, b = alice["analyst"].post("/api/v1/exceptions", {"identity": identity, "reason": "too long",
+                                                             "expires_at": days_ahead(400)})
+        check(st == 400 and "limits.max_exception_seconds" in json.dumps(b),
+              "an exception expiring past limits.max_exception_seconds is refused", f"{st} {b}")
+        st, exc = alice["analyst"].post("/api/v1/exceptions", {"identity": identity, "reason": "release key, moving to HSM",
+                                                               "expires_at": days_ahead(180)})
+        check(st in (200, 201) and isinstance(exc, dict) and exc.get("requested_by") == "principal:alice",
+              "an analyst (alice) requests an exception, requested_by names her", f"{st} {exc}")
         exc_id = exc.get("id", "x") if isinstance(exc, dict) else "x"
-        st, _ = analyst.post(f"/api/v1/exceptions/{exc_id}/approve")
+        st, _ = alice["analyst"].post(f"/api/v1/exceptions/{exc_id}/approve")
         check(st == 403, "an analyst cannot approve their own exception", str(st))
+        st, b = alice["approver"].post(f"/api/v1/exceptions/{exc_id}/approve")
+        check(st == 403 and isinstance(b, dict) and b.get("error", {}).get("code") == "separation_of_duties",
+              "a second alice token (approver) cannot approve alice's request", f"{st} {b}")
         st, b = approver.post(f"/api/v1/exceptions/{exc_id}/approve")
         check(st == 200, "an approver approves it", f"{st} {b}")
         st, fs = viewer.get("/api/v1/findings?status=excepted&limit=1000")
@@ -628,37 +711,55 @@ def main() -> int:
         # Audit.
         collector.kill()
         p = run([collector_bin, "audit", "verify", "--config", config])
-        check(p.returncode == 0, "audit verify passes on an untouched log", p.stdout + p.stderr)
+        m = re.search(r"(\d+) signed checkpoints match", p.stdout)
+        check(p.returncode == 0 and m is not None and int(m.group(1)) > 10,
+              "audit verify passes on an untouched log and checks the signed checkpoints", p.stdout + p.stderr)
+        with open(os.path.join(cdir, "events.jsonl")) as f:
+            last_cp = [json.loads(l) for l in f if '"audit_checkpoint"' in l][-1:]
+        con = sqlite3.connect(db)
+        max_seq = con.execute("SELECT MAX(seq) FROM audit").fetchone()[0]
+        rows = con.execute("SELECT seq, time, actor, via, action, subject, detail, prev_hash, hash FROM audit "
+                           "WHERE seq >= ? ORDER BY seq", (max_seq - 3,)).fetchall()
+        con.close()
+        check(bool(last_cp) and last_cp[0].get("audit_seq") == max_seq and last_cp[0].get("audit_hash") == rows[-1][8],
+              "the events file ends with a signed checkpoint of the audit head", str(last_cp))
         p = run([collector_bin, "audit", "head", "--config", config])
         headfile = os.path.join(tmp, "head.json")
         with open(headfile, "w") as f:
             f.write(p.stdout)
         check(p.returncode == 0 and "hash" in p.stdout, "audit head exports the last entry")
         tampered = os.path.join(tmp, "tampered")
-        shutil.copytree(cdir, tampered)
-        tcfg = os.path.join(tampered, "collector.yaml")
-        with open(tcfg) as f:
-            text = f.read()
-        with open(tcfg, "w") as f:
-            f.write(text.replace(cdir, tampered))
-        tdb = os.path.join(tampered, "keyward.db")
-        con = sqlite3.connect(tdb)
-        con.execute("UPDATE audit SET actor = 'cli:mallory' WHERE seq = 3")
-        con.commit()
-        con.close()
+        tcfg = tampered_copy(cdir, tampered, [("UPDATE audit SET actor = 'cli:mallory' WHERE seq = 3", ())])
         p = run([collector_bin, "audit", "verify", "--config", tcfg])
         check(p.returncode == 1 and "3" in p.stdout + p.stderr, "audit verify catches an edited row",
               p.stdout + p.stderr)
-        shutil.rmtree(tampered)
-        shutil.copytree(cdir, tampered)
-        with open(tcfg, "w") as f:
-            f.write(text.replace(cdir, tampered))
-        con = sqlite3.connect(tdb)
-        con.execute("DELETE FROM audit WHERE seq >= (SELECT MAX(seq) - 1 FROM audit)")
-        con.commit()
-        con.close()
+        # A repeated key: json_extract reads the first value, a parser keeping the last sees the old one.
+        # The forged detail parses (last value wins) to what keyward wrote.
+        seq, detail = next(((r[0], r[6]) for r in rows if json.loads(r[6])), (rows[0][0], '{"n":1}'))
+        first = next(iter(json.loads(detail)))
+        forged = "{" + json.dumps(first) + ':"forged",' + detail[1:]
+        check(json.loads(forged) == json.loads(detail), "the forged detail parses to the stored value", forged)
+        tcfg = tampered_copy(cdir, tampered, [("UPDATE audit SET detail = ? WHERE seq = ?", (forged, seq))])
+        p = run([collector_bin, "audit", "verify", "--config", tcfg])
+        check(p.returncode == 1 and f"entry {seq} " in p.stdout and "twice" in p.stdout,
+              "audit verify refuses a detail forged with a repeated key, naming the entry", p.stdout + p.stderr)
+        tcfg = tampered_copy(cdir, tampered, [("DELETE FROM audit WHERE seq >= (SELECT MAX(seq) - 1 FROM audit)", ())])
         p = run([collector_bin, "audit", "verify", "--config", tcfg, "--head", headfile])
         check(p.returncode == 1, "audit verify with the exported head catches the cut tail", p.stdout + p.stderr)
+        # Rewrite an entry and recompute the chain after it, as someone who knows the rule would.
+        sql, prev = [], rows[0][7]
+        for row in rows:
+            detail = '{"rewritten":true}' if row[0] == rows[0][0] else row[6]
+            h = audit_v2_hash(row, detail, prev)
+            sql.append(("UPDATE audit SET detail = ?, prev_hash = ?, hash = ? WHERE seq = ?", (detail, prev, h, row[0])))
+            prev = h
+        tcfg = tampered_copy(cdir, tampered, sql)
+        p = run([collector_bin, "audit", "verify", "--config", tcfg, "--checkpoints", os.devnull])
+        check(p.returncode == 0, "a log rewritten with its chain recomputed passes the chain alone", p.stdout + p.stderr)
+        p = run([collector_bin, "audit", "verify", "--config", tcfg])
+        check(p.returncode == 1 and "signed checkpoint" in p.stdout and f"entry {rows[0][0]} " in p.stdout,
+              "audit verify catches the recomputed chain through the signed checkpoints", p.stdout + p.stderr)
+        outputs.append(p.stdout + p.stderr)
 
         # No secrets anywhere.
         places = [db, db + "-wal", os.path.join(cdir, "events.jsonl"), log, os.path.join(tmp, "captured-report.json")]

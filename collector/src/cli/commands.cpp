@@ -7,7 +7,9 @@
 #include "server/json_views.hpp"
 #include "server/server.hpp"
 
+#include <keyward/collector/audit_key.hpp>
 #include <keyward/collector/store.hpp>
+#include <keyward/common/atomic_file.hpp>
 #include <keyward/common/terminal.hpp>
 
 #include <fmt/format.h>
@@ -15,6 +17,7 @@
 
 #include <pwd.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -41,10 +44,42 @@ Config need_config(const Options& o) {
   return load_config(o.config);
 }
 
+// Each signed checkpoint also to syslog(3) (audit.syslog), so that a copy leaves the machine.
+std::function<void(const std::string&)> syslog_copy(bool on) {
+  if (!on) return {};
+  openlog("keyward-collector", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+  return [](const std::string& line) { syslog(LOG_AUTHPRIV | LOG_NOTICE, "%s", line.c_str()); };
+}
+
+// The store with its events file; when the audit key exists (serve makes it), every change is
+// followed by a signed checkpoint of the audit head.
 std::unique_ptr<Store> open_store(const Config& c) {
   FleetOptions fleet;
   fleet.rules_dirs = c.rules_dirs;
-  return open_sqlite_store(c.database, c.events_file, fleet);
+  auto store = open_sqlite_store(c.database, c.events_file, fleet);
+  if (fs::exists(c.audit.signing_key))
+    store->sign_checkpoints(AuditSigningKey::load(c.audit.signing_key), syslog_copy(c.audit.syslog));
+  return store;
+}
+
+// The store for reading: no events file (a reader must not append the catch-up lines that the
+// running server owns), no checkpoints.
+std::unique_ptr<Store> open_store_to_read(const Config& c) {
+  FleetOptions fleet;
+  fleet.rules_dirs = c.rules_dirs;
+  return open_sqlite_store(c.database, "", fleet);
+}
+
+// Makes the audit key when it is missing (init; serve of an install made before it existed),
+// and its public half when only that is missing.
+void ensure_audit_key(const Config& c) {
+  if (!fs::exists(c.audit.signing_key)) {
+    AuditSigningKey::create(c.audit.signing_key, c.audit.public_key);
+    std::fprintf(stderr, "keyward-collector: made the audit signing key %s (public key %s)\n",
+                 c.audit.signing_key.c_str(), c.audit.public_key.c_str());
+  } else if (!fs::exists(c.audit.public_key)) {
+    common::write_file_atomic(c.audit.public_key, AuditSigningKey::load(c.audit.signing_key)->public_pem(), 0644);
+  }
 }
 
 Actor cli_actor() {
@@ -66,6 +101,8 @@ std::string host_name() {
 void add_managed_identities(Store& store, const Config& c) {
   store.add_managed_identity(spki_sha256_of_file(c.tls.ca_cert), "keyward-collector CA key");
   store.add_managed_identity(spki_sha256_of_file(c.tls.server_cert), "keyward-collector server key");
+  if (fs::exists(c.audit.signing_key))
+    store.add_managed_identity(spki_sha256_of_file(c.audit.signing_key), "keyward-collector audit key");
 }
 
 std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
@@ -85,6 +122,7 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
 
 int run_serve(const Options& o) {
   const Config c = need_config(o);
+  ensure_audit_key(c);
   auto store = open_store(c);
   CertificateAuthority ca(c.tls.ca_cert, c.tls.ca_key);
   add_managed_identities(*store, c);
@@ -186,6 +224,8 @@ int run_init(const Options& o) {
   c.tls.ca_key = "pki/ca.key";
   c.tls.server_cert = "pki/server.pem";
   c.tls.server_key = "pki/server.key";
+  // c.audit keeps its defaults, pki/audit.key and pki/audit.pub. --force keeps the audit key: it
+  // signed the checkpoints written so far.
   if (own_ca) {
     c.tls.ca_cert = fs::absolute(o.ca_cert).lexically_normal().string();
     c.tls.ca_key = fs::absolute(o.ca_key).lexically_normal().string();
@@ -202,13 +242,15 @@ int run_init(const Options& o) {
   write_config_file(c, p.config);
 
   const Config loaded = load_config(p.config.string());
+  ensure_audit_key(loaded);
   auto store = open_store(loaded);
   add_managed_identities(*store, loaded);
   const Actor actor = cli_actor();
   store->audit(actor, "collector.init", p.dir.string(), json{{"listen", o.listen}, {"sans", sans}, {"own_ca", own_ca}});
-  const std::int64_t expires = now_seconds() + 90LL * 86400;
-  NewToken admin = store->create_token(Role::admin, "initial admin (init)", expires, actor);
-  print_init_summary(p, loaded, o, sans, admin);
+  const std::int64_t expires = TokenLifetime{}.expires_at(now_seconds());
+  auto admin = store->create_token(Role::admin, "initial admin (init)", "", expires, actor);
+  if (!admin) refused(admin.error());
+  print_init_summary(p, loaded, o, sans, *admin);
   return 0;
 }
 
@@ -228,29 +270,29 @@ int run_token_create(const Options& o) {
   }
   auto role = role_from_string(o.role);
   if (!role) throw std::runtime_error("--role must be viewer, analyst, approver or admin (or use --enrollment)");
-  if (o.name.empty()) throw std::runtime_error("--name is required: who or what holds the token (e.g. grafana, alice)");
-  std::int64_t expires = 0;
-  if (o.ttl != "0" && o.ttl != "never") {
-    auto ttl = parse_duration(o.ttl.empty() ? "90d" : o.ttl);
-    if (!ttl || *ttl < 60) throw std::runtime_error("--ttl must be a duration like 90d or 12h, or 0 for no expiry");
-    expires = now_seconds() + *ttl;
-  }
-  auto tok = store->create_token(*role, o.name, expires, actor);
-  std::fprintf(stderr, "token %s (%s, %s), expires %s; the secret below is shown once:\n", tok.info.id.c_str(),
-               std::string(to_string(tok.info.role)).c_str(), tok.info.name.c_str(),
-               expires == 0 ? "never" : rfc3339(expires).c_str());
-  std::printf("%s\n", tok.secret.c_str());
+  if (o.name.empty()) throw std::runtime_error("--name is required: what the token is for (e.g. grafana, alice)");
+  const auto lifetime = parse_token_ttl(o.ttl);
+  if (!lifetime)
+    throw std::runtime_error("--ttl must be a duration from 60s to 3650d, like 90d or 12h, or never (default 90d)");
+  const std::int64_t expires = lifetime->expires_at(now_seconds());
+  auto tok = store->create_token(*role, o.name, o.principal, expires, actor);
+  if (!tok) refused(tok.error());
+  std::fprintf(stderr, "token %s (%s, %s, principal %s), expires %s; the secret below is shown once:\n",
+               tok->info.id.c_str(), std::string(to_string(tok->info.role)).c_str(), safe(tok->info.name).c_str(),
+               safe(tok->info.principal).c_str(), expires == 0 ? "never" : rfc3339(expires).c_str());
+  std::printf("%s\n", tok->secret.c_str());
   return 0;
 }
 
 int run_token_list(const Options& o) {
   const Config c = need_config(o);
   auto store = open_store(c);
-  std::printf("%-16s  %-8s  %-20s  %-20s  %-7s  %s\n", "ID", "ROLE", "CREATED", "EXPIRES", "REVOKED", "NAME");
+  std::printf("%-16s  %-8s  %-20s  %-20s  %-7s  %-20s  %s\n", "ID", "ROLE", "CREATED", "EXPIRES", "REVOKED",
+              "PRINCIPAL", "NAME");
   for (const auto& t : store->list_tokens())
-    std::printf("%-16s  %-8s  %-20s  %-20s  %-7s  %s\n", t.id.c_str(), std::string(to_string(t.role)).c_str(),
+    std::printf("%-16s  %-8s  %-20s  %-20s  %-7s  %-20s  %s\n", t.id.c_str(), std::string(to_string(t.role)).c_str(),
                 rfc3339(t.created_at).c_str(), t.expires_at == 0 ? "never" : rfc3339(t.expires_at).c_str(),
-                t.revoked ? "yes" : "no", safe(t.name).c_str());
+                t.revoked ? "yes" : "no", safe(t.principal).c_str(), safe(t.name).c_str());
   return 0;
 }
 
@@ -302,26 +344,76 @@ int run_agents_tag(const Options& o) {
   return 0;
 }
 
+namespace {
+
+// The head exported earlier (`audit head`) that --head FILE names.
+AuditHead read_head_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot read the exported head");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json j = json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("seq") || !j["seq"].is_number_unsigned() ||
+      !j.contains("hash") || !j["hash"].is_string())
+    throw std::runtime_error(path + ": not an audit head (expected {\"seq\": N, \"hash\": \"...\"} from `audit head`)");
+  return AuditHead{j["seq"].get<std::uint64_t>(), j["hash"].get<std::string>()};
+}
+
+// The signed checkpoints of a file whose signatures hold; problem says why one does not.
+struct SignedCheckpoints {
+  std::vector<AuditCheckpoint> checkpoints;
+  std::string key_id;   // of the public key they were checked with
+  std::string problem;  // "" when every checkpoint line is well-formed and correctly signed
+};
+
+// The checkpoints of --checkpoints FILE, else of the events file (if it exists), checked with
+// --public-key FILE, else the config's audit public key.
+SignedCheckpoints read_signed_checkpoints(const Options& o, const Config& c) {
+  SignedCheckpoints out;
+  const std::string file = o.checkpoints_file.empty() ? c.events_file : o.checkpoints_file;
+  if (file.empty() || (o.checkpoints_file.empty() && !fs::exists(file))) return out;
+  const CheckpointLines lines = read_checkpoint_lines(file);
+  if (lines.malformed_line != 0) {
+    out.problem = fmt::format("line {} of {} is not a valid audit checkpoint", lines.malformed_line, file);
+    return out;
+  }
+  if (lines.checkpoints.empty()) return out;
+  const std::string& public_key = o.public_key_file.empty() ? c.audit.public_key : o.public_key_file;
+  if (!fs::exists(public_key))
+    throw std::runtime_error(fmt::format("{} holds {} signed checkpoints, but the audit public key {} is missing", file,
+                                         lines.checkpoints.size(), public_key));
+  const AuditVerifyKey key(public_key);
+  out.key_id = key.key_id();
+  for (std::size_t i = 0; i < lines.checkpoints.size(); ++i) {
+    const AuditCheckpoint& cp = lines.checkpoints[i];
+    if (!key.verify(cp)) {
+      out.problem = fmt::format("the checkpoint on line {} of {} is not signed by the audit key {} (it names key {})",
+                                lines.line_numbers[i], file, key.key_id(), cp.key_id);
+      return out;
+    }
+  }
+  out.checkpoints = lines.checkpoints;
+  return out;
+}
+
+}  // namespace
+
 int run_audit_verify(const Options& o) {
   const Config c = need_config(o);
   std::optional<AuditHead> head;
-  if (!o.head_file.empty()) {
-    std::ifstream in(o.head_file);
-    if (!in) throw std::runtime_error(o.head_file + ": cannot read the exported head");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    json j = json::parse(ss.str(), nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("seq") || !j["seq"].is_number_unsigned() ||
-        !j.contains("hash") || !j["hash"].is_string())
-      throw std::runtime_error(o.head_file +
-                               ": not an audit head (expected {\"seq\": N, \"hash\": \"...\"} from `audit head`)");
-    head = AuditHead{j["seq"].get<std::uint64_t>(), j["hash"].get<std::string>()};
+  if (!o.head_file.empty()) head = read_head_file(o.head_file);
+  const SignedCheckpoints signed_heads = read_signed_checkpoints(o, c);
+  if (!signed_heads.problem.empty()) {
+    std::printf("audit log TAMPERED: %s\n", safe(signed_heads.problem).c_str());
+    return 1;
   }
-  auto store = open_store(c);
-  const AuditVerdict v = store->verify_audit(head);
+  auto store = open_store_to_read(c);
+  const AuditVerdict v = store->verify_audit(head, signed_heads.checkpoints);
   if (v.ok) {
-    std::printf("audit log ok: %llu entries, chain intact%s\n", static_cast<unsigned long long>(v.entries),
-                head ? ", head matches" : "");
+    std::printf("audit log ok: %llu entries, chain intact%s, %llu signed checkpoints match%s\n",
+                static_cast<unsigned long long>(v.entries), head ? ", head matches" : "",
+                static_cast<unsigned long long>(v.checkpoints),
+                signed_heads.key_id.empty() ? "" : (" (audit key " + signed_heads.key_id + ")").c_str());
     return 0;
   }
   std::printf("audit log TAMPERED: %s (first bad entry: %llu, %llu entries checked)\n", safe(v.problem).c_str(),
@@ -331,7 +423,7 @@ int run_audit_verify(const Options& o) {
 
 int run_audit_head(const Options& o) {
   const Config c = need_config(o);
-  auto store = open_store(c);
+  auto store = open_store_to_read(c);
   const AuditHead h = store->audit_head();
   std::printf("%s\n", json{{"seq", h.seq}, {"hash", h.hash}}.dump().c_str());
   return 0;
@@ -342,10 +434,7 @@ int run_report(const Options& o) {
     throw std::runtime_error("--format must be text or json, not \"" + o.format + "\"");
   if (o.top < 1 || o.top > 1000) throw std::runtime_error("--top must be 1..1000");
   const Config c = need_config(o);
-  // No events file: a reader must not append the catch-up lines that the running server owns.
-  FleetOptions fleet;
-  fleet.rules_dirs = c.rules_dirs;
-  auto store = open_sqlite_store(c.database, "", fleet);
+  auto store = open_store_to_read(c);
   ReportOptions ro;
   ro.top = o.top;
   ro.now = now_seconds();

@@ -19,13 +19,15 @@ struct Options {
   std::string ca_cert, ca_key;
   bool force = false;
   // token
-  std::string role, name, ttl;
+  std::string role, name, principal, ttl;
   bool enrollment = false;
   // token revoke, agents approve/revoke/tag
   std::string id;
   std::vector<std::string> tags;
   // audit verify
   std::string head_file;
+  std::string checkpoints_file;  // "": the events file
+  std::string public_key_file;   // "": audit.public_key of the config
   // report
   std::string format = "text";
   std::size_t top = 10;

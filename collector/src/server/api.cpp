@@ -221,14 +221,39 @@ Answer<FindingQuery> parse_finding_query(const RequestTarget& t) {
   return q;
 }
 
-// A ttl_seconds member in [lo, hi]; nullopt when absent (or null, if null_ok); the answer when bad.
-Answer<std::optional<std::int64_t>> ttl_member(const json& body, bool null_ok, std::int64_t hi,
-                                               std::string_view message) {
+// A ttl_seconds member in [60, hi]; nullopt when absent; the answer when bad.
+Answer<std::optional<std::int64_t>> ttl_member(const json& body, std::int64_t hi, std::string_view message) {
   auto it = body.find("ttl_seconds");
-  if (it == body.end() || (null_ok && it->is_null())) return std::optional<std::int64_t>();
+  if (it == body.end()) return std::optional<std::int64_t>();
   if (!it->is_number_integer() || it->get<std::int64_t>() < 60 || it->get<std::int64_t>() > hi)
     return error(400, "invalid", message);
   return std::optional<std::int64_t>(it->get<std::int64_t>());
+}
+
+// An API token's lifetime: ttl_seconds absent is the default (90 days, as the command line);
+// "never" must be asked for by name, so that a client writing null for "unset" does not make a
+// token that never expires.
+Answer<TokenLifetime> token_lifetime(const json& body) {
+  auto it = body.find("ttl_seconds");
+  TokenLifetime t;
+  if (it != body.end() && it->is_string() && it->get<std::string>() == "never") {
+    t.never = true;
+    return t;
+  }
+  auto ttl = ttl_member(body, kMaxTokenTtlSeconds,
+                        "ttl_seconds must be a whole number from 60 to 315360000 (10 years), or \"never\"; "
+                        "without it a token lasts 90 days");
+  if (!ttl) return ttl.error();
+  if (*ttl) t.seconds = **ttl;
+  return t;
+}
+
+// An optional non-empty string member ("" when absent); the answer when present but not one.
+Answer<std::string> optional_string(const json& object, const char* k, std::string_view message) {
+  auto it = object.find(k);
+  if (it == object.end()) return std::string();
+  if (!it->is_string() || it->get<std::string>().empty()) return error(400, "invalid", message);
+  return it->get<std::string>();
 }
 
 }  // namespace
@@ -256,7 +281,7 @@ std::string_view to_string(Access a) noexcept {
 unsigned status_for(const std::string& code) noexcept {
   if (code == "not_found") return 404;
   if (code == "conflict") return 409;
-  if (code == "forbidden") return 403;
+  if (code == "forbidden" || code == "separation_of_duties") return 403;
   if (code == "expired") return 410;
   return 400;
 }
@@ -265,8 +290,9 @@ struct Api::Caller {
   std::optional<AgentInfo> agent;
   std::optional<TokenInfo> token;
   std::string who = "-";
+  // A token acts as its principal (separation of duties, the audit log), via the token.
   Actor actor() const {
-    if (token) return Actor{"token:" + token->id, token->role};
+    if (token) return Actor{principal_actor_id(token->principal), token->role, "token:" + token->id};
     if (agent) return Actor{"agent:" + agent->id, std::nullopt};
     return Actor{"anonymous", std::nullopt};
   }
@@ -532,8 +558,7 @@ ApiResponse Api::agent_tags(Call& c) {
 ApiResponse Api::enrollment_tokens_create(Call& c) {
   auto body = json_object_body(c.req.body, true);
   if (!body) return error(400, "malformed_json", "the body must be a JSON object like {\"ttl_seconds\": 86400}");
-  auto ttl = ttl_member(*body, /*null_ok=*/false, 30 * 86400,
-                        "ttl_seconds must be a whole number from 60 to 2592000 (30 days)");
+  auto ttl = ttl_member(*body, 30 * 86400, "ttl_seconds must be a whole number from 60 to 2592000 (30 days)");
   if (!ttl) return ttl.error();
   std::lock_guard lock(store_mutex_);
   auto tok = store_.create_enrollment_token(now_seconds() + ttl->value_or(86400), c.caller.actor());
@@ -550,16 +575,18 @@ ApiResponse Api::tokens_create(Call& c) {
   if (role_it != body->end() && role_it->is_string()) role = role_from_string(role_it->get<std::string>());
   if (!role) return error(400, "invalid", "role must be viewer, analyst, approver or admin");
   const auto name = string_member(*body, "name");
-  if (!name || name->size() > 200)
-    return error(400, "invalid", "name must be a string of 1 to 200 characters (who holds the token)");
-  auto ttl = ttl_member(*body, /*null_ok=*/true, 3650LL * 86400,
-                        "ttl_seconds must be a whole number from 60 to 315360000 (10 years)");
-  if (!ttl) return ttl.error();
+  if (!name) return error(400, "invalid", "name must be a string of 1 to 200 bytes (what the token is for)");
+  auto principal = optional_string(
+      *body, "principal", "principal must be a string of 1 to 200 bytes (who holds the token; default: the name)");
+  if (!principal) return principal.error();
+  auto lifetime = token_lifetime(*body);
+  if (!lifetime) return lifetime.error();
   const std::int64_t now = now_seconds();
   std::lock_guard lock(store_mutex_);
-  auto tok = store_.create_token(*role, *name, *ttl ? now + **ttl : 0, c.caller.actor());
-  json j = to_json(tok.info);
-  j["secret"] = tok.secret;
+  auto tok = store_.create_token(*role, *name, *principal, lifetime->expires_at(now), c.caller.actor());
+  if (!tok) return refused(tok.error());
+  json j = to_json(tok->info);
+  j["secret"] = tok->secret;
   return json_response(201, j);
 }
 
@@ -578,11 +605,16 @@ ApiResponse Api::exceptions_create(Call& c) {
   const auto expires = string_member(*body, "expires_at");
   if (!identity || identity->size() > 200)
     return error(400, "invalid", "identity must name a key identity (e.g. spki:<hex>)");
-  if (!reason || reason->size() > 2000) return error(400, "invalid", "reason must be 1 to 2000 characters");
+  if (!reason) return error(400, "invalid", "reason must be a string of 1 to 2000 bytes");
   const auto at = expires ? parse_rfc3339(*expires) : std::nullopt;
   if (!at) return error(400, "invalid", "expires_at must be an RFC 3339 UTC time like 2030-01-31T00:00:00Z");
   const std::int64_t now = now_seconds();
   if (*at <= now) return error(400, "invalid", "expires_at is in the past");
+  const std::int64_t max = config_.limits.max_exception_seconds;
+  if (*at - now > max)
+    return error(400, "invalid",
+                 "expires_at is too far ahead: an exception lasts at most " + std::to_string(max) + " seconds (" +
+                     std::to_string(max / 86400) + " days, limits.max_exception_seconds), until " + rfc3339(now + max));
   std::lock_guard lock(store_mutex_);
   return outcome_response(store_.request_exception(*identity, *reason, *at, c.caller.actor(), now), 201);
 }

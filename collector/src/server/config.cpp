@@ -40,6 +40,47 @@ std::string resolve(const std::string& base, const std::string& p) {
   return (fs::path(base) / path).lexically_normal().string();
 }
 
+// The limits section.
+void load_limits(const YAML::Node& lim, const std::string& file, Limits& limits) {
+  if (!lim.IsMap()) bad(file, "limits", "must be a mapping");
+  for (auto it = lim.begin(); it != lim.end(); ++it) {
+    const std::string key = it->first.as<std::string>("");
+    const std::string full = "limits." + key;
+    if (key == "max_request_bytes") limits.max_request_bytes = unsigned_at(it->second, file, full, 4096, 1ull << 32);
+    else if (key == "reports_per_minute")
+      limits.reports_per_minute = static_cast<std::uint32_t>(unsigned_at(it->second, file, full, 1, 100000));
+    else if (key == "request_timeout_seconds")
+      limits.request_timeout_seconds = static_cast<std::uint32_t>(unsigned_at(it->second, file, full, 1, 3600));
+    else if (key == "max_connections")
+      limits.max_connections = static_cast<std::uint32_t>(unsigned_at(it->second, file, full, 1, 100000));
+    else if (key == "max_exception_seconds")
+      limits.max_exception_seconds = static_cast<std::int64_t>(unsigned_at(it->second, file, full, 3600, 315360000));
+    else
+      bad(file, full,
+          "unknown key (expected max_request_bytes, reports_per_minute, request_timeout_seconds, max_connections, "
+          "max_exception_seconds)");
+  }
+}
+
+// The audit section (absent: pki/audit.key and pki/audit.pub in data_dir, no syslog).
+void load_audit_files(const YAML::Node& audit, const std::string& file, Config& c) {
+  c.audit.signing_key = resolve(c.data_dir, c.audit.signing_key);
+  c.audit.public_key = resolve(c.data_dir, c.audit.public_key);
+  if (!audit) return;
+  if (!audit.IsMap()) bad(file, "audit", "must be a mapping with signing_key, public_key, syslog");
+  for (auto it = audit.begin(); it != audit.end(); ++it) {
+    const std::string key = it->first.as<std::string>("");
+    const std::string full = "audit." + key;
+    const std::string v = scalar(it->second, file, full);
+    if (key == "signing_key") c.audit.signing_key = resolve(c.data_dir, v);
+    else if (key == "public_key") c.audit.public_key = resolve(c.data_dir, v);
+    else if (key == "syslog" && (v == "true" || v == "false")) c.audit.syslog = v == "true";
+    else if (key == "syslog") bad(file, full, "must be true or false");
+    else bad(file, full, "unknown key (expected signing_key, public_key, syslog)");
+  }
+  if (c.audit.signing_key.empty() || c.audit.public_key.empty()) bad(file, "audit", "the key files must be named");
+}
+
 }  // namespace
 
 std::optional<std::pair<std::string, std::uint16_t>> parse_listen(std::string_view s) {
@@ -113,6 +154,19 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
   return static_cast<std::int64_t>(timegm(&tm));
 }
 
+std::optional<TokenLifetime> parse_token_ttl(std::string_view s) {
+  TokenLifetime t;
+  if (s.empty()) return t;
+  if (s == "never") {
+    t.never = true;
+    return t;
+  }
+  const auto seconds = parse_duration(s);
+  if (!seconds || *seconds < 60 || *seconds > kMaxTokenTtlSeconds) return std::nullopt;
+  t.seconds = *seconds;
+  return t;
+}
+
 Config load_config(const std::string& path) {
   YAML::Node root;
   try {
@@ -125,12 +179,14 @@ Config load_config(const std::string& path) {
   if (!root.IsMap()) throw std::runtime_error(path + ": must be a YAML mapping (see docs/fleet.md)");
   Config c;
   c.path = path;
-  static const char* known[] = {"listen", "data_dir", "database", "events_file", "tls", "limits", "rules_dirs"};
+  static const char* known[] = {"listen", "data_dir", "database", "events_file",
+                                "tls",    "limits",   "audit",    "rules_dirs"};
   for (auto it = root.begin(); it != root.end(); ++it) {
     const std::string key = it->first.as<std::string>("");
     bool ok = false;
     for (const char* k : known) ok = ok || key == k;
-    if (!ok) bad(path, key, "unknown key (expected listen, data_dir, database, events_file, tls, limits, rules_dirs)");
+    if (!ok)
+      bad(path, key, "unknown key (expected listen, data_dir, database, events_file, tls, limits, audit, rules_dirs)");
   }
   if (auto n = root["listen"]) {
     const std::string s = scalar(n, path, "listen");
@@ -166,24 +222,8 @@ Config load_config(const std::string& path) {
       else bad(path, full, "unknown key (expected ca_cert, ca_key, server_cert, server_key)");
     }
   }
-  if (auto lim = root["limits"]) {
-    if (!lim.IsMap()) bad(path, "limits", "must be a mapping");
-    for (auto it = lim.begin(); it != lim.end(); ++it) {
-      const std::string key = it->first.as<std::string>("");
-      const std::string full = "limits." + key;
-      if (key == "max_request_bytes")
-        c.limits.max_request_bytes = unsigned_at(it->second, path, full, 4096, 1ull << 32);
-      else if (key == "reports_per_minute")
-        c.limits.reports_per_minute = static_cast<std::uint32_t>(unsigned_at(it->second, path, full, 1, 100000));
-      else if (key == "request_timeout_seconds")
-        c.limits.request_timeout_seconds = static_cast<std::uint32_t>(unsigned_at(it->second, path, full, 1, 3600));
-      else if (key == "max_connections")
-        c.limits.max_connections = static_cast<std::uint32_t>(unsigned_at(it->second, path, full, 1, 100000));
-      else
-        bad(path, full,
-            "unknown key (expected max_request_bytes, reports_per_minute, request_timeout_seconds, max_connections)");
-    }
-  }
+  if (auto lim = root["limits"]) load_limits(lim, path, c.limits);
+  load_audit_files(root["audit"], path, c);
   if (auto rd = root["rules_dirs"]) {
     if (!rd.IsSequence() && !rd.IsNull()) bad(path, "rules_dirs", "must be a list of directories");
     for (std::size_t i = 0; rd.IsSequence() && i < rd.size(); ++i)
@@ -212,6 +252,12 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "reports_per_minute" << YAML::Value << c.limits.reports_per_minute;
   out << YAML::Key << "request_timeout_seconds" << YAML::Value << c.limits.request_timeout_seconds;
   out << YAML::Key << "max_connections" << YAML::Value << c.limits.max_connections;
+  out << YAML::Key << "max_exception_seconds" << YAML::Value << c.limits.max_exception_seconds;
+  out << YAML::EndMap;
+  out << YAML::Key << "audit" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "signing_key" << YAML::Value << c.audit.signing_key;
+  out << YAML::Key << "public_key" << YAML::Value << c.audit.public_key;
+  out << YAML::Key << "syslog" << YAML::Value << (c.audit.syslog ? "true" : "false");
   out << YAML::EndMap;
   out << YAML::Key << "rules_dirs" << YAML::Value << YAML::Flow << c.rules_dirs;
   out << YAML::EndMap;

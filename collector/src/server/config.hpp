@@ -18,7 +18,28 @@ struct Limits {
   std::uint32_t reports_per_minute = 12;          // per agent
   std::uint32_t request_timeout_seconds = 30;     // each handshake, read and write
   std::uint32_t max_connections = 256;
+  std::int64_t max_exception_seconds = 365LL * 86400;  // how far ahead an exception may expire
 };
+
+// audit: the key that signs checkpoints of the audit log (docs/fleet.md, "Events and audit").
+struct AuditFiles {
+  std::string signing_key = "pki/audit.key";  // Ed25519 private key, mode 0600, apart from the database
+  std::string public_key = "pki/audit.pub";   // its public half, for `audit verify`
+  bool syslog = false;                        // also send each checkpoint to syslog(3)
+};
+
+// API tokens: 90 days unless "never" is asked for (the API and the command line alike).
+inline constexpr std::int64_t kDefaultTokenTtlSeconds = 90LL * 86400;
+inline constexpr std::int64_t kMaxTokenTtlSeconds = 3650LL * 86400;
+// An API token's lifetime: a number of seconds, or never (asked for explicitly).
+struct TokenLifetime {
+  bool never = false;
+  std::int64_t seconds = kDefaultTokenTtlSeconds;
+  // expires_at of a token made at now (0: never).
+  std::int64_t expires_at(std::int64_t now) const { return never ? 0 : now + seconds; }
+};
+// `token create --ttl`: "" (90 days), "never", or a duration of 60 s to 3650 days; nullopt otherwise.
+std::optional<TokenLifetime> parse_token_ttl(std::string_view s);
 
 // tls: the CA that signs agents and the server's certificate (absolute paths after loading).
 struct TlsFiles {
@@ -38,6 +59,7 @@ struct Config {
   std::string events_file;  // "" disables the event file
   TlsFiles tls;
   Limits limits;
+  AuditFiles audit;
   std::vector<std::string> rules_dirs;
 };
 

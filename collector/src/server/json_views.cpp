@@ -16,6 +16,7 @@ json to_json(const TokenInfo& t) {
   return json{{"id", t.id},
               {"role", std::string(to_string(t.role))},
               {"name", t.name},
+              {"principal", t.principal},
               {"created_at", time_or_null(t.created_at)},
               {"expires_at", time_or_null(t.expires_at)},
               {"revoked", t.revoked}};
@@ -109,6 +110,7 @@ json to_json(const AuditEntry& a) {
   return json{{"seq", a.seq},
               {"time", time_or_null(a.time)},
               {"actor", a.actor},
+              {"via", string_or_null(a.via)},
               {"action", a.action},
               {"subject", a.subject},
               {"detail", a.detail.is_null() ? json::object() : a.detail},

@@ -1,6 +1,8 @@
 // Append-only JSON lines file of events, with catch-up after a crash.
 #include "store/event_file.hpp"
 
+#include <keyward/collector/audit_key.hpp>
+
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -48,6 +50,24 @@ off_t line_start_before(int fd, off_t end, const std::string& path) {
   return 0;
 }
 
+// The seq of the last event line in [0, end) (end just after a '\n'), skipping the signed
+// checkpoint lines of the audit log (which have no seq); 0 when there is none.
+std::uint64_t last_event_seq(int fd, off_t end, const std::string& path) {
+  while (end > 0) {
+    const off_t start = line_start_before(fd, end - 1, path);
+    const std::string line = read_range(fd, start, end - 1, path);
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("type", "") == kCheckpointType && !j.contains("seq")) {
+      end = start;
+      continue;
+    }
+    if (j.is_discarded() || !j.is_object() || !j.contains("seq") || !j["seq"].is_number_unsigned())
+      throw StoreError(fmt::format("the last line of the events file {} is not an event: move the file aside", path));
+    return j["seq"].get<std::uint64_t>();
+  }
+  return 0;
+}
+
 }  // namespace
 
 nlohmann::json event_to_json(const Event& e) {
@@ -84,15 +104,12 @@ EventFile::EventFile(const std::string& path) : path_(path) {
     }
     end = start;
   }
-  if (end == 0) return;
-  const off_t start = line_start_before(fd_, end - 1, path);
-  const std::string line = read_range(fd_, start, end - 1, path);
-  const auto j = nlohmann::json::parse(line, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("seq") || !j["seq"].is_number_unsigned()) {
+  try {
+    last_seq_ = last_event_seq(fd_, end, path);
+  } catch (...) {
     ::close(fd_);
-    throw StoreError(fmt::format("the last line of the events file {} is not an event: move the file aside", path));
+    throw;
   }
-  last_seq_ = j["seq"].get<std::uint64_t>();
 }
 
 EventFile::~EventFile() {
@@ -109,6 +126,13 @@ void EventFile::append(const std::vector<Event>& events) {
     last = e.seq;
   }
   if (out.empty()) return;
+  write_all(out);
+  last_seq_ = last;
+}
+
+void EventFile::append_line(const std::string& line) { write_all(line + '\n'); }
+
+void EventFile::write_all(const std::string& out) {
   std::size_t done = 0;
   while (done < out.size()) {
     const ssize_t n = ::write(fd_, out.data() + done, out.size() - done);
@@ -119,7 +143,6 @@ void EventFile::append(const std::vector<Event>& events) {
     done += static_cast<std::size_t>(n);
   }
   if (::fsync(fd_) != 0) fail_errno("cannot fsync the events file", path_);
-  last_seq_ = last;
 }
 
 }  // namespace keyward::collector::detail

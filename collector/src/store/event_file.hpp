@@ -1,7 +1,8 @@
 // The events file: one JSON line per event ({seq, time, type, agent_id, hostname, identity,
-// finding_id, detail}) for a SIEM to tail, appended after the database commit and fsync'd.
-// On open it finds the last complete line's seq (cutting a torn last line) so the store can
-// append what a crash left out.
+// finding_id, detail}) for a SIEM to tail, appended after the database commit and fsync'd, and
+// the audit log's signed checkpoints ({"type": "audit_checkpoint", ...}, no seq: audit_key.hpp).
+// On open it finds the last complete event line's seq (cutting a torn last line) so the store
+// can append what a crash left out.
 // Used by: sqlite_events.cpp. Mode 0600. Not thread-safe: the store serialises access.
 #pragma once
 
@@ -28,8 +29,12 @@ class EventFile {
   std::uint64_t last_seq() const { return last_seq_; }
   // Appends events with seq > last_seq(), then fsyncs. Throws StoreError on a write error.
   void append(const std::vector<Event>& events);
+  // Appends one line that is not an event (a signed checkpoint), then fsyncs.
+  void append_line(const std::string& line);
 
  private:
+  void write_all(const std::string& text);
+
   std::string path_;
   int fd_ = -1;
   std::uint64_t last_seq_ = 0;

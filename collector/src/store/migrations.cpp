@@ -9,7 +9,7 @@ namespace keyward::collector::detail {
 namespace {
 
 // Version i+1 is kMigrations[i]. Append only: never edit a migration that has shipped.
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     // 1: the first schema.
     R"sql(
 CREATE TABLE tokens(
@@ -130,6 +130,23 @@ CREATE TABLE audit(
   prev_hash TEXT NOT NULL,
   hash TEXT NOT NULL
 );
+)sql",
+    // 2: principals and the audit chain's version 2 (issue 12). A token belongs to a principal
+    // (existing tokens: their name); exceptions name the requesting and approving principal, not
+    // the token (so an existing request cannot be approved by another token of its requester).
+    // Audit entries carry their chain version (1 for those written before: verified by the rule
+    // they were written with, store/audit_chain.hpp) and the credential the actor used.
+    R"sql(
+ALTER TABLE tokens ADD COLUMN principal TEXT NOT NULL DEFAULT '';
+UPDATE tokens SET principal = name;
+UPDATE exceptions SET requested_by = 'principal:' ||
+  (SELECT t.principal FROM tokens t WHERE 'token:' || t.id = exceptions.requested_by)
+  WHERE requested_by IN (SELECT 'token:' || id FROM tokens);
+UPDATE exceptions SET approved_by = 'principal:' ||
+  (SELECT t.principal FROM tokens t WHERE 'token:' || t.id = exceptions.approved_by)
+  WHERE approved_by IN (SELECT 'token:' || id FROM tokens);
+ALTER TABLE audit ADD COLUMN chain INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE audit ADD COLUMN via TEXT NOT NULL DEFAULT '';
 )sql",
 };
 

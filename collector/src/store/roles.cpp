@@ -1,4 +1,5 @@
-// String forms of Role and AgentStatus (API, audit log, database); Outcome's value() error.
+// String forms of Role, AgentStatus and a principal's actor id (API, audit log, database);
+// Outcome's value() error.
 #include <keyward/collector/store.hpp>
 
 namespace keyward::collector {
@@ -34,6 +35,8 @@ std::string_view to_string(AgentStatus s) noexcept {
   }
   return "pending";
 }
+
+std::string principal_actor_id(std::string_view principal) { return "principal:" + std::string(principal); }
 
 void throw_exception_from_error(const Refusal& r, const boost::source_location& /*loc*/) {
   throw StoreError(r.code + ": " + r.message);

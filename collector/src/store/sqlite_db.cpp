@@ -104,6 +104,7 @@ Transaction::~Transaction() {
 void Transaction::commit() {
   db_.exec("COMMIT");
   done_ = true;
+  db_.committed();
 }
 
 }  // namespace keyward::collector::detail

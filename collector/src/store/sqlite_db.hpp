@@ -7,6 +7,7 @@
 #include <keyward/collector/store.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,11 +80,20 @@ class Db {
 
   sqlite3* handle() const { return db_; }
 
+  // Called after each Transaction commits (not after a rollback): the store signs the audit
+  // head there, once the change is durable.
+  void on_commit(std::function<void()> f) { on_commit_ = std::move(f); }
+  void committed() {
+    if (on_commit_) on_commit_();
+  }
+
  private:
   sqlite3* db_ = nullptr;
+  std::function<void()> on_commit_;
 };
 
-// BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless committed.
+// BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless committed; commit() runs the
+// connection's on_commit function after COMMIT.
 class Transaction {
  public:
   explicit Transaction(Db& db);

@@ -1,5 +1,6 @@
 // SqliteStore, exceptions: an analyst requests one for a key identity the fleet has seen, an
-// approver who is not the requester approves it (its places become excepted until it expires).
+// approver who is not the requesting principal approves it (its places become excepted until it
+// expires).
 #include "store/sqlite_store.hpp"
 
 #include "store/secrets.hpp"
@@ -34,8 +35,8 @@ ExceptionInfo exception_row(const Stmt& st, std::int64_t now) {
 
 Outcome<ExceptionInfo> SqliteStore::request_exception(const std::string& identity, const std::string& reason,
                                                       std::int64_t expires_at, const Actor& by, std::int64_t now) {
+  if (auto bad = check_text("an exception's reason", reason, kMaxReasonLength)) return *bad;
   std::lock_guard lock(mu_);
-  if (reason.find_first_not_of(" \t\r\n") == std::string::npos) return refuse("invalid", "an exception needs a reason");
   if (expires_at <= now) return refuse("invalid", "an exception must expire in the future");
   Transaction tx(*db_);
   {
@@ -70,8 +71,11 @@ Outcome<ExceptionInfo> SqliteStore::approve_exception(const std::string& id, con
   Transaction tx(*db_);
   auto x = load_exception(id, now);
   if (!x) return refuse("not_found", fmt::format("no exception {}", id));
-  // Separation of duties: whoever asked for it cannot also allow it.
-  if (x->requested_by == by.id) return refuse("forbidden", "an exception cannot be approved by its requester");
+  // Separation of duties: whoever asked for it cannot also allow it, with whichever of their
+  // tokens (the actor id names the principal, not the token).
+  if (x->requested_by == by.id)
+    return refuse("separation_of_duties",
+                  fmt::format("{} requested exception {} and so cannot approve it: another approver must", by.id, id));
   if (!x->approved_by.empty()) return refuse("conflict", fmt::format("exception {} is already approved", id));
   if (x->expires_at <= now) return refuse("expired", fmt::format("exception {} has expired", id));
   db_->prepare("UPDATE exceptions SET approved_by = ?, approved_at = ? WHERE id = ?").bind_all(by.id, now, id).run();

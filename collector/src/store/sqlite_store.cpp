@@ -5,6 +5,8 @@
 
 #include "store/migrations.hpp"
 
+#include <keyward/common/terminal.hpp>
+#include <keyward/common/utf8.hpp>
 #include <keyward/rules/severity.hpp>
 
 #include <fmt/format.h>
@@ -30,6 +32,16 @@ void chmod_if_exists(const std::string& path) {
 std::int64_t wall_clock() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 Refusal refuse(std::string code, std::string message) { return Refusal{std::move(code), std::move(message)}; }
+
+std::optional<Refusal> check_text(std::string_view what, std::string_view text, std::size_t max) {
+  if (text.find_first_not_of(" \t") == std::string_view::npos)
+    return refuse("invalid", fmt::format("{} must not be empty", what));
+  if (text.size() > max) return refuse("invalid", fmt::format("{} must be at most {} bytes", what, max));
+  if (!common::valid_utf8(text)) return refuse("invalid", fmt::format("{} must be UTF-8", what));
+  if (common::has_control_characters(text))
+    return refuse("invalid", fmt::format("{} must not hold control characters (newlines, tabs, escapes)", what));
+  return std::nullopt;
+}
 
 nlohmann::json parse_json(const std::string& text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
@@ -69,6 +81,7 @@ SqliteStore::SqliteStore(const std::string& path, const std::string& events_file
     events_ = std::make_unique<EventFile>(events_file);
     flush_events();  // catch up with what a crash left out
   }
+  db_->on_commit([this] { write_checkpoint(); });
 }
 
 void SqliteStore::chmod_files() {

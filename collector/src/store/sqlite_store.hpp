@@ -10,7 +10,7 @@
 //   sqlite_scoring.cpp     fleet risk of an identity's places; keyward's own (managed) keys
 //   sqlite_queries.cpp     hosts, findings, keys, expiring certificates
 //   sqlite_exceptions.cpp  exceptions: request, approve, list; the live one of an identity
-//   sqlite_audit.cpp       the hash-chained audit log
+//   sqlite_audit.cpp       the hash-chained audit log and its signed checkpoints
 //   sqlite_events.cpp      events in the database and their copy in the events file
 // A new concern is a new file here plus its members below.
 // Used by: open_sqlite_store only. Must never store a token secret or key bytes, and must never
@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -39,6 +40,9 @@ namespace keyward::collector::detail {
 std::int64_t wall_clock();
 // A refusal of an action.
 Refusal refuse(std::string code, std::string message);
+// An invalid refusal naming `what` when text is blank, longer than max bytes, not UTF-8 or holds
+// a control character (common::has_control_characters); nullopt when it is fine.
+std::optional<Refusal> check_text(std::string_view what, std::string_view text, std::size_t max);
 // JSON text stored by the store; an empty object when it no longer parses.
 nlohmann::json parse_json(const std::string& text);
 // "info".."critical" of a severity rank 0..4; "" otherwise.
@@ -50,7 +54,8 @@ class SqliteStore final : public Store {
 
   int schema_version() override;
 
-  NewToken create_token(Role role, const std::string& name, std::int64_t expires_at, const Actor& by) override;
+  Outcome<NewToken> create_token(Role role, const std::string& name, const std::string& principal,
+                                 std::int64_t expires_at, const Actor& by) override;
   std::optional<TokenInfo> find_token(std::string_view secret, std::int64_t now) override;
   std::vector<TokenInfo> list_tokens() override;
   Outcome<TokenInfo> revoke_token(const std::string& id, const Actor& by) override;
@@ -86,7 +91,11 @@ class SqliteStore final : public Store {
 
   std::vector<AuditEntry> audit_entries(std::uint64_t since, std::uint64_t limit) override;
   AuditHead audit_head() override;
-  AuditVerdict verify_audit(const std::optional<AuditHead>& head) override;
+  using Store::verify_audit;
+  AuditVerdict verify_audit(const std::optional<AuditHead>& head,
+                            const std::vector<AuditCheckpoint>& checkpoints) override;
+  void sign_checkpoints(std::shared_ptr<const AuditSigningKey> key,
+                        std::function<void(const std::string& line)> also_to) override;
   void audit(const Actor& by, const std::string& action, const std::string& subject,
              const nlohmann::json& detail) override;
 
@@ -140,6 +149,9 @@ class SqliteStore final : public Store {
   void append_audit(const Actor& by, const std::string& action, const std::string& subject,
                     const nlohmann::json& detail, std::int64_t now);
   std::vector<AuditEntry> load_audit(std::uint64_t since, std::uint64_t limit);
+  AuditHead load_audit_head();
+  // After a commit: signs the head when it moved since the last checkpoint (with a key).
+  void write_checkpoint();
 
   // sqlite_events.cpp: adds one event; seq = max + 1, so gap-free.
   void add_event(std::int64_t now, const std::string& type, const std::string& agent_id, const std::string& identity,
@@ -153,6 +165,9 @@ class SqliteStore final : public Store {
   std::unique_ptr<Db> db_;
   rules::RuleSet rules_;
   std::unique_ptr<EventFile> events_;
+  std::shared_ptr<const AuditSigningKey> signer_;  // null: no checkpoints
+  std::function<void(const std::string&)> checkpoint_copy_;
+  std::uint64_t checkpointed_seq_ = 0;
 };
 
 }  // namespace keyward::collector::detail

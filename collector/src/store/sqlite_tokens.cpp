@@ -1,4 +1,4 @@
-// SqliteStore, tokens: API tokens (role, name, expiry; only the secret's SHA-256 is kept) and
+// SqliteStore, tokens: API tokens (role, name, principal, expiry; only the secret's SHA-256 is kept) and
 // one-time enrollment tokens (consumed by enroll_agent in sqlite_agents.cpp).
 #include "store/sqlite_store.hpp"
 
@@ -10,7 +10,7 @@ namespace keyward::collector::detail {
 namespace {
 
 std::string token_select(const char* tail) {
-  return fmt::format("SELECT id, role, name, created_at, expires_at, revoked_at FROM tokens {}", tail);
+  return fmt::format("SELECT id, role, name, created_at, expires_at, revoked_at, principal FROM tokens {}", tail);
 }
 
 TokenInfo token_row(const Stmt& st) {
@@ -21,25 +21,34 @@ TokenInfo token_row(const Stmt& st) {
   t.created_at = st.integer(3);
   t.expires_at = st.integer(4);
   t.revoked = st.integer(5) != 0;
+  t.principal = st.text(6);
   return t;
 }
 
 }  // namespace
 
-NewToken SqliteStore::create_token(Role role, const std::string& name, std::int64_t expires_at, const Actor& by) {
+Outcome<NewToken> SqliteStore::create_token(Role role, const std::string& name, const std::string& principal,
+                                            std::int64_t expires_at, const Actor& by) {
+  const std::string& holder = principal.empty() ? name : principal;
+  if (auto bad = check_text("the token's name", name, kMaxNameLength)) return *bad;
+  if (auto bad = check_text("the token's principal", holder, kMaxNameLength)) return *bad;
   std::lock_guard lock(mu_);
   NewToken t;
   t.secret = new_secret("kwt_");
   t.info.id = random_hex(8);
   t.info.role = role;
   t.info.name = name;
+  t.info.principal = holder;
   t.info.created_at = wall_clock();
   t.info.expires_at = expires_at;
   Transaction tx(*db_);
-  db_->prepare("INSERT INTO tokens(id, hash, role, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
-      .bind_all(t.info.id, sha256_hex(t.secret), std::string(to_string(role)), name, t.info.created_at, expires_at)
+  db_->prepare(
+         "INSERT INTO tokens(id, hash, role, name, principal, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .bind_all(t.info.id, sha256_hex(t.secret), std::string(to_string(role)), name, holder, t.info.created_at,
+                expires_at)
       .run();
-  append_audit(by, "token.create", t.info.id, {{"role", to_string(role)}, {"name", name}, {"expires_at", expires_at}},
+  append_audit(by, "token.create", t.info.id,
+               {{"role", to_string(role)}, {"name", name}, {"principal", holder}, {"expires_at", expires_at}},
                t.info.created_at);
   tx.commit();
   return t;
@@ -73,7 +82,8 @@ Outcome<TokenInfo> SqliteStore::revoke_token(const std::string& id, const Actor&
   if (t.revoked) return refuse("conflict", fmt::format("token {} is already revoked", id));
   const std::int64_t now = wall_clock();
   db_->prepare("UPDATE tokens SET revoked_at = ? WHERE id = ?").bind_all(now, id).run();
-  append_audit(by, "token.revoke", id, {{"name", t.name}, {"role", to_string(t.role)}}, now);
+  append_audit(by, "token.revoke", id, {{"name", t.name}, {"principal", t.principal}, {"role", to_string(t.role)}},
+               now);
   tx.commit();
   t.revoked = true;
   return t;

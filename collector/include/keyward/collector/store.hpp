@@ -15,11 +15,13 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace keyward::collector {
@@ -32,10 +34,21 @@ std::string_view to_string(Role r) noexcept;
 std::optional<Role> role_from_string(std::string_view s) noexcept;
 
 // Who does something; written into the audit log and compared for separation of duties.
+// A person or service holding API tokens is one principal whatever token they use (issue 12):
+// two tokens of "alice" are one actor.
 struct Actor {
-  std::string id;  // "token:<token id>", "agent:<agent id>", "cli:<unix user>", "collector"
+  Actor() = default;
+  Actor(std::string id_, std::optional<Role> role_, std::string via_ = {})
+      : id(std::move(id_)), role(role_), via(std::move(via_)) {}
+  std::string id;  // "principal:<name>" (an API token's holder), "agent:<id>", "cli:<unix user>", "collector"
   std::optional<Role> role;
+  std::string via;  // the credential used, "token:<token id>"; "" for the others
 };
+// The actor id of a token's principal: "principal:" + principal.
+std::string principal_actor_id(std::string_view principal);
+// The longest token name or principal, and exception reason, in bytes of UTF-8.
+inline constexpr std::size_t kMaxNameLength = 200;
+inline constexpr std::size_t kMaxReasonLength = 2000;
 
 // A database or schema failure (not an expected per-request outcome).
 class StoreError : public std::runtime_error {
@@ -45,7 +58,8 @@ class StoreError : public std::runtime_error {
 
 // Why an action was refused; code is stable and maps to an HTTP status in the API.
 struct Refusal {
-  std::string code;     // not_found (404), conflict (409), forbidden (403), invalid (400), expired (410)
+  std::string code;     // not_found (404), conflict (409), forbidden (403), separation_of_duties (403),
+                        // invalid (400), expired (410)
   std::string message;  // one line a person reads; never a secret
 };
 template <class T>
@@ -57,7 +71,8 @@ using Outcome = boost::system::result<T, Refusal>;
 struct TokenInfo {
   std::string id;  // 16 hex digits; public, names the token in the audit log
   Role role = Role::viewer;
-  std::string name;  // who or what holds it
+  std::string name;       // what the token is for (e.g. "grafana", "alice laptop")
+  std::string principal;  // who holds it (default: the name); separation of duties compares it
   std::int64_t created_at = 0;
   std::int64_t expires_at = 0;  // 0: never
   bool revoked = false;
@@ -192,8 +207,8 @@ struct ExceptionInfo {
   std::string identity;  // the key identity it allows
   std::string reason;
   std::int64_t expires_at = 0;
-  std::string requested_by;  // actor id
-  std::string approved_by;   // "" until approved
+  std::string requested_by;  // actor id ("principal:<name>" for API tokens)
+  std::string approved_by;   // actor id; "" until approved
   std::int64_t requested_at = 0;
   std::int64_t approved_at = 0;
   std::string status;  // pending | approved | expired
@@ -201,25 +216,40 @@ struct ExceptionInfo {
 
 struct AuditEntry {
   std::uint64_t seq = 0;
+  int chain = 2;  // the hashing rule of the entry (store/audit_chain.hpp): 1 before issue 12, 2 since
   std::int64_t time = 0;
   std::string actor;
+  std::string via;      // the credential the actor used ("token:<id>"); "" when none
   std::string action;   // e.g. agent.approve, token.create, report.ingest
   std::string subject;  // e.g. the agent or token id
   nlohmann::json detail;
-  std::string prev_hash;  // hex; 64 zeros for the first entry
-  std::string hash;       // SHA-256 over prev_hash and the entry's canonical JSON
+  std::string detail_text;  // the detail exactly as stored (JSON text): what the chain hashes
+  std::string prev_hash;    // hex; 64 zeros for the first entry
+  std::string hash;         // SHA-256 over prev_hash and the entry's fields
 };
 // The last entry's number and hash, exported to detect a cut-off tail later.
 struct AuditHead {
   std::uint64_t seq = 0;
   std::string hash;
 };
+// The head of the log at a time, signed with the collector's audit key (audit_key.hpp) and
+// written to the events file (and syslog) after each change, so that a copy exists outside the
+// database: a log rewritten with a recomputed chain no longer matches it.
+struct AuditCheckpoint {
+  std::uint64_t seq = 0;  // the entry it signs
+  std::string hash;       // that entry's hash
+  std::int64_t time = 0;  // when it was signed
+  std::string key_id;     // 16 hex digits of the SHA-256 of the raw Ed25519 public key
+  std::string signature;  // base64 Ed25519 signature (audit_key.hpp names the signed text)
+};
 struct AuditVerdict {
   bool ok = true;
   std::uint64_t entries = 0;
+  std::uint64_t checkpoints = 0;    // signed checkpoints checked against the log
   std::uint64_t first_bad_seq = 0;  // 0 when ok
   std::string problem;  // "entry 12 was changed", "entry 7 is missing", "the log ends at 40, before the head 52"
 };
+class AuditSigningKey;
 
 // Numbers for /metrics.
 struct StoreCounts {
@@ -240,8 +270,10 @@ class Store {
   // The schema version after migrations.
   virtual int schema_version() = 0;
 
-  // Tokens.
-  virtual NewToken create_token(Role role, const std::string& name, std::int64_t expires_at, const Actor& by) = 0;
+  // Tokens. principal "" is the name; name and principal are 1-200 characters without control
+  // characters (else invalid).
+  virtual Outcome<NewToken> create_token(Role role, const std::string& name, const std::string& principal,
+                                         std::int64_t expires_at, const Actor& by) = 0;
   // The live token whose secret this is (hash lookup); nullopt if unknown, revoked or expired.
   virtual std::optional<TokenInfo> find_token(std::string_view secret, std::int64_t now) = 0;
   virtual std::vector<TokenInfo> list_tokens() = 0;
@@ -285,7 +317,8 @@ class Store {
   // Events with seq > since, oldest first.
   virtual std::vector<Event> events(std::uint64_t since, std::uint64_t limit) = 0;
 
-  // Exceptions: an analyst requests, an approver who is not the requester approves.
+  // Exceptions: an analyst requests, an approver who is not the requesting principal approves
+  // (else separation_of_duties). A reason is 1-2000 characters, not blank, without control characters.
   virtual Outcome<ExceptionInfo> request_exception(const std::string& identity, const std::string& reason,
                                                    std::int64_t expires_at, const Actor& by, std::int64_t now) = 0;
   virtual Outcome<ExceptionInfo> approve_exception(const std::string& id, const Actor& by, std::int64_t now) = 0;
@@ -295,7 +328,15 @@ class Store {
   virtual std::vector<AuditEntry> audit_entries(std::uint64_t since, std::uint64_t limit) = 0;
   virtual AuditHead audit_head() = 0;
   // Recomputes the chain; with a head exported earlier also detects a cut-off tail.
-  virtual AuditVerdict verify_audit(const std::optional<AuditHead>& head) = 0;
+  AuditVerdict verify_audit(const std::optional<AuditHead>& head) { return verify_audit(head, {}); }
+  // The same, and then every signed checkpoint (signatures checked by the caller, audit_key.hpp)
+  // must name an entry of the log with its hash: a rewritten or cut log fails here.
+  virtual AuditVerdict verify_audit(const std::optional<AuditHead>& head,
+                                    const std::vector<AuditCheckpoint>& checkpoints) = 0;
+  // From now on, after every commit that moved the head, signs it with key and appends the
+  // checkpoint as one line to the events file; also_to (e.g. syslog) gets the same line.
+  virtual void sign_checkpoints(std::shared_ptr<const AuditSigningKey> key,
+                                std::function<void(const std::string& line)> also_to) = 0;
   // Appends an entry for an action that changes no table here (e.g. "collector.start").
   virtual void audit(const Actor& by, const std::string& action, const std::string& subject,
                      const nlohmann::json& detail) = 0;
