@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <ctime>
 #include <set>
 #include <string>
 #include <string_view>
@@ -62,6 +63,19 @@ std::set<std::string> security_of(const YAML::Node& doc, const RouteInfo& r) {
 
 std::string route_name(const RouteInfo& r) { return std::string(r.method) + " " + std::string(r.path_template); }
 
+// The statuses an operation's responses list.
+std::set<unsigned> documented_statuses(const YAML::Node& doc, std::string_view method, std::string_view path) {
+  std::set<unsigned> out;
+  const YAML::Node op = doc["paths"][std::string(path)][lower(method)];
+  if (!op) return out;
+  for (const auto& r : op["responses"]) out.insert(r.first.as<unsigned>());
+  return out;
+}
+
+bool takes_api_token(Access a) {
+  return a == Access::any || a == Access::analyst || a == Access::approver || a == Access::admin;
+}
+
 }  // namespace
 
 TEST_CASE("every route is documented in the OpenAPI document and every documented operation is routed") {
@@ -86,6 +100,58 @@ TEST_CASE("the document's security matches each route's access: open, agent cert
     else if (r.access == Access::agent) CHECK(security == std::set<std::string>{"agentCertificate"});
     else CHECK(security == std::set<std::string>{"bearer"});
   }
+}
+
+TEST_CASE("each operation documents the refusals it can answer: credentials, the read rate and unknown ids") {
+  const YAML::Node doc = YAML::LoadFile(KEYWARD_OPENAPI_FILE);
+  for (const auto& r : Api::routes()) {
+    INFO(route_name(r));
+    const auto statuses = documented_statuses(doc, r.method, r.path_template);
+    if (r.access != Access::open) {
+      CHECK(statuses.count(401) == 1);
+      CHECK(statuses.count(403) == 1);
+    }
+    if (r.method == "GET" && takes_api_token(r.access)) CHECK(statuses.count(429) == 1);
+    if (r.path_template.find("{id}") != std::string_view::npos) CHECK(statuses.count(404) == 1);
+  }
+}
+
+TEST_CASE("the statuses the API answers are documented for their operation (410, 413, 415, 409, 429)") {
+  const YAML::Node doc = YAML::LoadFile(KEYWARD_OPENAPI_FILE);
+  Collector c(/*reports_per_minute=*/2);
+  auto [id, cert] = c.enroll();
+  REQUIRE(c.call("POST", "/api/v1/agents/" + id + "/approve", c.admin).status == 200);
+  struct Seen {
+    const char* method;
+    const char* path;
+    ApiResponse answer;
+  };
+  const auto expired = c.store->create_enrollment_token(std::time(nullptr) - 1, Actor{"cli:test", std::nullopt});
+  const std::string bomb = keyward::test::gzip(std::string(2u << 20, ' '));
+  std::string viewer_id;
+  for (const auto& t : json::parse(c.call("GET", "/api/v1/tokens", c.admin).body)["items"])
+    if (t["name"] == "viewer") viewer_id = t["id"];
+  std::vector<Seen> seen = {
+      {"POST", "/api/v1/reports", c.call("POST", "/api/v1/reports", "", "{}", cert, "br")},
+      {"POST", "/api/v1/enroll", c.call("POST", "/api/v1/enroll", expired.secret, "{}")},
+      {"POST", "/api/v1/reports", c.call("POST", "/api/v1/reports", "", bomb, cert, "gzip")},
+      {"POST", "/api/v1/reports", c.call("POST", "/api/v1/reports", "", "{}", cert)},
+      {"POST", "/api/v1/tokens/{id}/revoke", c.call("POST", "/api/v1/tokens/" + viewer_id + "/revoke", c.admin)},
+      {"POST", "/api/v1/tokens/{id}/revoke", c.call("POST", "/api/v1/tokens/" + viewer_id + "/revoke", c.admin)},
+      {"POST", "/api/v1/agents/{id}/revoke", c.call("POST", "/api/v1/agents/" + id + "/revoke", c.admin)},
+      {"POST", "/api/v1/agents/{id}/revoke", c.call("POST", "/api/v1/agents/" + id + "/revoke", c.admin)},
+  };
+  c.config.limits.reads_per_minute = 1;
+  c.api = std::make_unique<Api>(*c.store, *c.ca, c.config, c.metrics);
+  for (int i = 0; i < 2; ++i) seen.push_back({"GET", "/api/v1/hosts", c.call("GET", "/api/v1/hosts", c.admin)});
+  std::set<unsigned> statuses;
+  for (const auto& s : seen) {
+    INFO(s.method, " ", s.path, " ", s.answer.status, " ", s.answer.body);
+    CHECK(documented_statuses(doc, s.method, s.path).count(s.answer.status) == 1);
+    statuses.insert(s.answer.status);
+  }
+  // The calls above reached each of these refusals.
+  for (unsigned want : {409u, 410u, 413u, 415u, 429u}) CHECK_MESSAGE(statuses.count(want) == 1, want);
 }
 
 TEST_CASE("a request target is split into segments before each is percent-decoded") {

@@ -56,6 +56,14 @@ ApiResponse unauthenticated(std::string_view message, std::string_view realm) {
   return r;
 }
 
+// An enrollment token the store refused: unknown or used (the store says forbidden) does not
+// authenticate; expired is 410.
+ApiResponse enrollment_token_refused(const Refusal& r) {
+  if (r.code == "not_found" || r.code == "forbidden")
+    return error(401, "unauthenticated", "unknown or already used enrollment token");
+  return refused(r);
+}
+
 ApiResponse method_not_allowed(const std::string& allow) {
   auto r = error(405, "method_not_allowed", "use " + allow);
   r.headers.emplace_back("Allow", allow);
@@ -323,6 +331,12 @@ struct Api::Match {
   bool agent_path = false;  // the path is one an agent may call
 };
 
+// What admit() found: the parsed target and its route.
+struct Api::Admitted {
+  std::optional<RequestTarget> target;
+  Match match;
+};
+
 std::span<const Api::Route> Api::table() {
   // One line per route: method, path template (as in docs/api/openapi.yaml), who, handler.
   static constexpr Route kRoutes[] = {
@@ -376,39 +390,97 @@ Api::Match Api::match(std::string_view method, const RequestTarget& target) {
 }
 
 Api::Api(Store& store, const CertificateAuthority& ca, const Config& config, Metrics& metrics)
-    : store_(store), ca_(ca), config_(config), metrics_(metrics), rate_(config.limits.reports_per_minute) {}
+    : store_(store),
+      ca_(ca),
+      config_(config),
+      metrics_(metrics),
+      rate_(config.limits.reports_per_minute),
+      reads_rate_(config.limits.reads_per_minute) {}
 
-ApiResponse Api::handle(const ApiRequest& req) {
+ApiResponse Api::handle(const ApiRequest& req) { return *answer(req, /*admit_only=*/false); }
+
+std::optional<ApiResponse> Api::preauthorize(std::string_view method, std::string_view target,
+                                             std::string_view authorization,
+                                             const std::optional<std::string>& peer_cert_sha256) {
+  ApiRequest req;
+  req.method = std::string(method);
+  req.target = std::string(target);
+  req.authorization = std::string(authorization);
+  req.peer_cert_sha256 = peer_cert_sha256;
+  return answer(req, /*admit_only=*/true);
+}
+
+bool Api::store_free(std::string_view method, std::string_view target) {
+  // dispatch() looks up neither a certificate nor a token on an open path (a wrong method there
+  // is a 405, also without the store).
+  const auto t = parse_request_target(target);
+  return t && match(method, *t).open;
+}
+
+// The answer (or, admitting only, the refusal) with the caller named for the access log; an
+// exception (a store failure) becomes a 500 and a log line.
+std::optional<ApiResponse> Api::answer(const ApiRequest& req, bool admit_only) {
   Caller caller;
-  ApiResponse r;
+  std::optional<ApiResponse> r;
   try {
-    r = dispatch(req, caller);
+    if (!admit_only) {
+      r = dispatch(req, caller);
+    } else {
+      Admitted a;
+      r = admit(req, caller, a);
+      // An open path (health) takes no body: a large one is refused before it is read.
+      if (!r && a.match.open) r = error(413, "too_large", "this endpoint takes no body");
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "keyward-collector: internal error on %s %s: %s\n", req.method.c_str(),
                  req.target.substr(0, req.target.find('?')).c_str(), e.what());
     r = error(500, "internal", "the collector failed to answer this request; see its log");
   }
-  r.who = caller.who;
+  if (r) r->who = caller.who;
   return r;
 }
 
 ApiResponse Api::dispatch(const ApiRequest& req, Caller& caller) {
-  const auto target = parse_request_target(req.target);
-  if (!target) return error(400, "bad_request", "the request target is not a valid path and query");
-  const Match m = match(req.method, *target);
+  Admitted a;
+  if (auto refusal = admit(req, caller, a)) return std::move(*refusal);
+  if (auto refusal = limit_reads(req, caller)) return std::move(*refusal);
+  Call call{req, *a.target, a.match.params, caller};
+  return (this->*(a.match.route->handler))(call);
+}
+
+// The checks every request passes, in order, before its body is needed: target, agent
+// certificate, route, credentials, path ids. nullopt when the handler may run.
+std::optional<ApiResponse> Api::admit(const ApiRequest& req, Caller& caller, Admitted& a) {
+  a.target = parse_request_target(req.target);
+  if (!a.target) return error(400, "bad_request", "the request target is not a valid path and query");
+  a.match = match(req.method, *a.target);
+  const Match& m = a.match;
   // Open paths (health) answer anyone, a client certificate or not.
   if (!m.open && req.peer_cert_sha256)
-    if (auto refusal = identify_agent(req, caller, m)) return std::move(*refusal);
+    if (auto refusal = identify_agent(req, caller, m)) return refusal;
   if (m.route == nullptr) {
-    if (m.allow.empty()) return error(404, "not_found", "no such endpoint: " + target->path.substr(0, 200));
+    if (m.allow.empty()) return error(404, "not_found", "no such endpoint: " + a.target->path.substr(0, 200));
     return method_not_allowed(m.allow);
   }
-  if (auto refusal = authenticate(req, caller, *m.route)) return std::move(*refusal);
+  if (auto refusal = authenticate(req, caller, *m.route)) return refusal;
   // After the role check: a caller without the role learns nothing about ids.
   for (const auto& [name, value] : m.params)
     if (!valid_id(value)) return error(404, "not_found", "no such id");
-  Call call{req, *target, m.params, caller};
-  return (this->*(m.route->handler))(call);
+  return std::nullopt;
+}
+
+// Reads by an API token, at most limits.reads_per_minute a minute per token (GET /api/v1/hosts
+// is expensive on a large fleet, and a looping viewer must not starve everyone else).
+std::optional<ApiResponse> Api::limit_reads(const ApiRequest& req, const Caller& caller) {
+  if (req.method != "GET" || !caller.token) return std::nullopt;
+  const auto wait = reads_rate_.take(caller.token->id, steady_seconds());
+  if (wait == 0) return std::nullopt;
+  ++metrics_.reads_rate_limited;
+  auto r = error(
+      429, "rate_limited",
+      "more than " + std::to_string(config_.limits.reads_per_minute) + " reads a minute with this token; retry later");
+  r.headers.emplace_back("Retry-After", std::to_string(wait));
+  return r;
 }
 
 // A client certificate means an agent: looked up on every request, so that a revoke refuses the
@@ -426,11 +498,12 @@ std::optional<ApiResponse> Api::identify_agent(const ApiRequest& req, Caller& ca
   return std::nullopt;
 }
 
-// The credentials a route needs: an agent's certificate, or an API token whose role may call it.
-// Enrollment tokens are checked by the enroll handler, which must not sign before they are.
+// The credentials a route needs: an agent's certificate, a usable one-time enrollment token, or
+// an API token whose role may call it.
 std::optional<ApiResponse> Api::authenticate(const ApiRequest& req, Caller& caller, const Route& route) {
   if (route.access == Access::agent && !caller.agent)
     return error(401, "unauthenticated", "reports need the agent's client certificate (keyward-agent enroll)");
+  if (route.access == Access::enrollment) return check_enrollment_token(req);
   if (!is_role_access(route.access)) return std::nullopt;
   const std::string secret = bearer(req.authorization);
   if (secret.empty()) return unauthenticated("send an API token: Authorization: Bearer kwt_...", "keyward");
@@ -445,6 +518,20 @@ std::optional<ApiResponse> Api::authenticate(const ApiRequest& req, Caller& call
     return error(403, "forbidden",
                  "this needs the " + std::string(to_string(route.access)) + " role; this token is " +
                      std::string(to_string(caller.token->role)));
+  return std::nullopt;
+}
+
+// A one-time enrollment token the store says is usable (unused, unexpired). The enroll handler
+// consumes it with the agent's creation, after signing: checked here first so that nothing is
+// signed, and no large body read, for a bad token.
+std::optional<ApiResponse> Api::check_enrollment_token(const ApiRequest& req) {
+  const std::string secret = bearer(req.authorization);
+  if (!starts_with(secret, "kwe_"))
+    return unauthenticated("enrollment needs a one-time enrollment token: Authorization: Bearer kwe_...",
+                           "keyward-enroll");
+  std::lock_guard lock(store_mutex_);
+  auto ok = store_.check_enrollment_token(secret, now_seconds());
+  if (!ok) return enrollment_token_refused(ok.error());
   return std::nullopt;
 }
 
@@ -702,24 +789,11 @@ ApiResponse Api::ingest_report(const AgentInfo& agent, const protocol::Report& r
 }
 
 ApiResponse Api::enroll(Call& c) {
+  // The token was checked by authenticate(); it is consumed with the agent's creation below.
   const std::string secret = bearer(c.req.authorization);
-  if (!starts_with(secret, "kwe_"))
-    return unauthenticated("enrollment needs a one-time enrollment token: Authorization: Bearer kwe_...",
-                           "keyward-enroll");
   auto request = protocol::parse_enroll_request(c.req.body);
   if (!request) return error(400, request.error().code, request.error().message);
   const std::int64_t now = now_seconds();
-  // Unknown or used (the store says forbidden): the bearer does not authenticate.
-  auto token_refused = [](const Refusal& r) {
-    if (r.code == "not_found" || r.code == "forbidden")
-      return error(401, "unauthenticated", "unknown or already used enrollment token");
-    return refused(r);
-  };
-  {
-    std::lock_guard lock(store_mutex_);
-    auto ok = store_.check_enrollment_token(secret, now);
-    if (!ok) return token_refused(ok.error());
-  }
   // Signed outside the store's lock; the token is consumed with the agent's creation below.
   auto signed_agent = ca_.sign_agent_csr(request->csr_pem);
   if (!signed_agent) return error(400, "bad_csr", signed_agent.error().message);
@@ -730,7 +804,7 @@ ApiResponse Api::enroll(Call& c) {
     std::lock_guard lock(store_mutex_);
     agent = store_.enroll_agent(secret, e, now);
   }
-  if (!agent) return token_refused(agent.error());
+  if (!agent) return enrollment_token_refused(agent.error());
   c.caller.who = "agent:" + agent->id;
   protocol::EnrollResponse resp;
   resp.agent_id = agent->id;

@@ -1,7 +1,8 @@
 // API v1 of the collector (docs/fleet.md, docs/api/openapi.yaml): the route table, authentication,
 // roles and one handler per route, on plain request/response values so that it is testable
 // without a network.
-// Used by: the TLS session (server.cpp), one call per HTTP request, from any io thread; the
+// Used by: the TLS session (server.cpp), one call per HTTP request on the work pool (and
+// preauthorize() before a large body); GET /health on an io thread (store_free()); the
 // route tests, which check the table against docs/api/openapi.yaml.
 // Must never log or echo a token secret, a body or a CSR; refuses malformed input with 4xx.
 #pragma once
@@ -65,6 +66,18 @@ class Api {
   // Answers one request; never throws for bad input (a store failure becomes a 500).
   ApiResponse handle(const ApiRequest& req);
 
+  // The checks of handle() that need no body (target, agent certificate, route, credentials
+  // and role, a usable enrollment token, path ids), for a request whose large body is not read
+  // yet: the refusal, or nullopt when the body may be read. An open path (health) takes no
+  // body: 413. Calls the store (run it off the io threads).
+  std::optional<ApiResponse> preauthorize(std::string_view method, std::string_view target,
+                                          std::string_view authorization,
+                                          const std::optional<std::string>& peer_cert_sha256);
+
+  // True when handle() answers this request without calling the store (GET /health): the
+  // server answers it on its io thread, never queued behind store work.
+  static bool store_free(std::string_view method, std::string_view target);
+
   // Every route of API v1, in table order.
   static std::vector<RouteInfo> routes();
 
@@ -73,13 +86,18 @@ class Api {
   struct Call;
   struct Route;
   struct Match;
+  struct Admitted;
   using Handler = ApiResponse (Api::*)(Call&);
 
   static std::span<const Route> table();
   static Match match(std::string_view method, const RequestTarget& target);
+  std::optional<ApiResponse> answer(const ApiRequest& req, bool admit_only);
   ApiResponse dispatch(const ApiRequest& req, Caller& caller);
+  std::optional<ApiResponse> admit(const ApiRequest& req, Caller& caller, Admitted& a);
+  std::optional<ApiResponse> limit_reads(const ApiRequest& req, const Caller& caller);
   std::optional<ApiResponse> identify_agent(const ApiRequest& req, Caller& caller, const Match& m);
   std::optional<ApiResponse> authenticate(const ApiRequest& req, Caller& caller, const Route& route);
+  std::optional<ApiResponse> check_enrollment_token(const ApiRequest& req);
 
   ApiResponse health(Call& c);
   ApiResponse reports(Call& c);
@@ -108,7 +126,8 @@ class Api {
   const CertificateAuthority& ca_;
   const Config& config_;
   Metrics& metrics_;
-  RateLimiter rate_;
+  RateLimiter rate_;        // reports, per agent
+  RateLimiter reads_rate_;  // GET requests, per API token
   std::mutex store_mutex_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 #include <filesystem>
@@ -40,25 +41,39 @@ std::string resolve(const std::string& base, const std::string& p) {
   return (fs::path(base) / path).lexically_normal().string();
 }
 
-// The limits section.
-void load_limits(const YAML::Node& lim, const std::string& file, Limits& limits) {
-  if (!lim.IsMap()) bad(file, "limits", "must be a mapping");
+// limits: each key in its range; an unknown key is an error (a typo must not pass silently).
+void load_limits(const YAML::Node& lim, const std::string& path, Limits& l) {
+  if (!lim.IsMap()) bad(path, "limits", "must be a mapping");
+  struct Key {
+    const char* name;
+    std::uint32_t* value;
+    std::uint64_t lo, hi;
+  };
+  const Key keys[] = {
+      {"reports_per_minute", &l.reports_per_minute, 1, 100000},
+      {"reads_per_minute", &l.reads_per_minute, 1, 1000000},
+      {"request_timeout_seconds", &l.request_timeout_seconds, 1, 3600},
+      {"handshake_timeout_seconds", &l.handshake_timeout_seconds, 1, 3600},
+      {"max_connections", &l.max_connections, 1, 100000},
+      {"max_connections_per_client", &l.max_connections_per_client, 1, 100000},
+  };
   for (auto it = lim.begin(); it != lim.end(); ++it) {
     const std::string key = it->first.as<std::string>("");
     const std::string full = "limits." + key;
-    if (key == "max_request_bytes") limits.max_request_bytes = unsigned_at(it->second, file, full, 4096, 1ull << 32);
-    else if (key == "reports_per_minute")
-      limits.reports_per_minute = static_cast<std::uint32_t>(unsigned_at(it->second, file, full, 1, 100000));
-    else if (key == "request_timeout_seconds")
-      limits.request_timeout_seconds = static_cast<std::uint32_t>(unsigned_at(it->second, file, full, 1, 3600));
-    else if (key == "max_connections")
-      limits.max_connections = static_cast<std::uint32_t>(unsigned_at(it->second, file, full, 1, 100000));
-    else if (key == "max_exception_seconds")
-      limits.max_exception_seconds = static_cast<std::int64_t>(unsigned_at(it->second, file, full, 3600, 315360000));
-    else
-      bad(file, full,
-          "unknown key (expected max_request_bytes, reports_per_minute, request_timeout_seconds, max_connections, "
-          "max_exception_seconds)");
+    if (key == "max_request_bytes") {
+      l.max_request_bytes = unsigned_at(it->second, path, full, 4096, 1ull << 32);
+      continue;
+    }
+    if (key == "max_exception_seconds") {  // how far ahead an exception may expire
+      l.max_exception_seconds = static_cast<std::int64_t>(unsigned_at(it->second, path, full, 3600, 315360000));
+      continue;
+    }
+    const Key* k = std::find_if(std::begin(keys), std::end(keys), [&](const Key& x) { return key == x.name; });
+    if (k == std::end(keys))
+      bad(path, full,
+          "unknown key (expected max_request_bytes, reports_per_minute, reads_per_minute, request_timeout_seconds, "
+          "handshake_timeout_seconds, max_connections, max_connections_per_client, max_exception_seconds)");
+    *k->value = static_cast<std::uint32_t>(unsigned_at(it->second, path, full, k->lo, k->hi));
   }
 }
 
@@ -250,8 +265,11 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "limits" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "max_request_bytes" << YAML::Value << c.limits.max_request_bytes;
   out << YAML::Key << "reports_per_minute" << YAML::Value << c.limits.reports_per_minute;
+  out << YAML::Key << "reads_per_minute" << YAML::Value << c.limits.reads_per_minute;
   out << YAML::Key << "request_timeout_seconds" << YAML::Value << c.limits.request_timeout_seconds;
+  out << YAML::Key << "handshake_timeout_seconds" << YAML::Value << c.limits.handshake_timeout_seconds;
   out << YAML::Key << "max_connections" << YAML::Value << c.limits.max_connections;
+  out << YAML::Key << "max_connections_per_client" << YAML::Value << c.limits.max_connections_per_client;
   out << YAML::Key << "max_exception_seconds" << YAML::Value << c.limits.max_exception_seconds;
   out << YAML::EndMap;
   out << YAML::Key << "audit" << YAML::Value << YAML::BeginMap;

@@ -16,8 +16,11 @@ namespace keyward::collector {
 struct Limits {
   std::uint64_t max_request_bytes = 32ull << 20;  // after decompression, and before it
   std::uint32_t reports_per_minute = 12;          // per agent
-  std::uint32_t request_timeout_seconds = 30;     // each handshake, read and write
+  std::uint32_t reads_per_minute = 600;           // GET requests per API token
+  std::uint32_t request_timeout_seconds = 30;     // each read and write
+  std::uint32_t handshake_timeout_seconds = 10;   // TLS handshake and first request's header
   std::uint32_t max_connections = 256;
+  std::uint32_t max_connections_per_client = 32;       // per client IP address, loopback too
   std::int64_t max_exception_seconds = 365LL * 86400;  // how far ahead an exception may expire
 };
 

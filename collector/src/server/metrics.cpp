@@ -30,6 +30,8 @@ std::string Metrics::render(const StoreCounts& c) const {
   o += fmt::format("keyward_reports_total{{outcome=\"held\"}} {}\n", reports_held.load());
   o += fmt::format("keyward_reports_total{{outcome=\"rejected\"}} {}\n", reports_rejected.load());
   o += fmt::format("keyward_reports_total{{outcome=\"rate_limited\"}} {}\n", reports_rate_limited.load());
+  counter("keyward_reads_rate_limited_total", "GET requests refused with 429 (limits.reads_per_minute per token).");
+  o += fmt::format("keyward_reads_rate_limited_total {}\n", reads_rate_limited.load());
   counter("keyward_findings_ingested_total", "Findings (places) in ingested reports.");
   o += fmt::format("keyward_findings_ingested_total {}\n", findings_ingested.load());
   o += "# HELP keyward_ingest_seconds Time spent ingesting reports into the store.\n"
@@ -41,6 +43,9 @@ std::string Metrics::render(const StoreCounts& c) const {
   o += fmt::format("keyward_tls_handshake_failures_total {}\n", tls_handshake_failures.load());
   counter("keyward_connections_refused_total", "Connections closed at once because max_connections was reached.");
   o += fmt::format("keyward_connections_refused_total {}\n", connections_refused.load());
+  counter("keyward_connections_refused_per_client_total",
+          "Connections closed at once because their client address had max_connections_per_client open.");
+  o += fmt::format("keyward_connections_refused_per_client_total {}\n", connections_refused_per_client.load());
   gauge("keyward_connections_open", "Open client connections.");
   o += fmt::format("keyward_connections_open {}\n", connections_open.load());
   gauge("keyward_agents", "Enrolled agents, by status.");

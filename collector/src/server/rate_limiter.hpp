@@ -1,5 +1,6 @@
-// Per-agent token bucket for reports (limits.reports_per_minute).
-// Used by: the API (reports). Thread-safe. Must never grow without bound: idle buckets are
+// A token bucket per key: reports per agent (limits.reports_per_minute) and GET requests per API
+// token (limits.reads_per_minute).
+// Used by: the API (reports, reads). Thread-safe. Must never grow without bound: idle buckets are
 // dropped once they are full again.
 #pragma once
 
@@ -12,7 +13,7 @@ namespace keyward::collector {
 
 class RateLimiter {
  public:
-  // per_minute reports per key, bursts up to per_minute.
+  // per_minute requests per key, bursts up to per_minute.
   explicit RateLimiter(std::uint32_t per_minute);
 
   // Takes one token for key at time now (seconds, monotonic). 0 when allowed, else the

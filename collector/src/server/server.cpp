@@ -1,8 +1,11 @@
-// One translation unit holds all of Beast (listener and session coroutines): each TU with
-// Beast and asio/ssl costs 30-40 s to compile on the build hosts.
+// One translation unit holds all of Beast's I/O (listener and session coroutines): each TU with
+// Beast and asio/ssl costs 30-40 s to compile on the build hosts. Request framing is Beast's
+// parser alone, in http_framing.cpp (no Asio I/O), so that it can be fuzzed.
 #include "server/server.hpp"
 
 #include "server/api.hpp"
+#include "server/connection_limiter.hpp"
+#include "server/http_framing.hpp"
 #include "server/metrics.hpp"
 
 #include <boost/asio.hpp>
@@ -20,6 +23,7 @@
 #include <ctime>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 
 namespace keyward::collector {
 namespace {
@@ -36,7 +40,15 @@ struct Shared {
   Metrics& metrics;
   const Config& config;
   net::thread_pool& work;  // runs the API (store, gzip, CSR signing) off the io threads
+  ConnectionLimiter& connections;
 };
+
+// A declared body larger than this (or chunked) is read only once the headers' credentials
+// were accepted (Api::preauthorize): an unauthenticated client cannot make the collector hold
+// max_request_bytes per connection.
+constexpr std::uint64_t kPreauthorizeOver = 64 * 1024;
+// The most read from the TLS stream at once.
+constexpr std::size_t kReadSize = 16 * 1024;
 
 std::string now_utc() {
   const std::string s = rfc3339(static_cast<std::int64_t>(std::time(nullptr)));
@@ -65,13 +77,18 @@ std::optional<std::string> peer_cert_sha256(SSL* ssl) {
   return out;
 }
 
+// A session's hold on its connection slot (total and per client) and on the open gauge.
 struct ConnectionSlot {
-  Metrics& m;
-  explicit ConnectionSlot(Metrics& metrics) : m(metrics) {}
-  ~ConnectionSlot() { --m.connections_open; }
+  Shared& sh;
+  std::string client;
+  ConnectionSlot(Shared& shared, std::string address) : sh(shared), client(std::move(address)) {}
+  ~ConnectionSlot() {
+    sh.connections.release(client);
+    --sh.metrics.connections_open;
+  }
 };
 
-ApiResponse plain_error(unsigned status, const char* code, const char* message) {
+ApiResponse plain_error(unsigned status, const std::string& code, const std::string& message) {
   ApiResponse r;
   r.status = status;
   r.body = protocol::error_body(code, message).dump() + "\n";
@@ -87,7 +104,8 @@ struct Connection {
   std::string peer;  // "address:port" for the log
   std::chrono::seconds timeout;
   std::optional<std::string> cert_sha256;  // of the verified client certificate
-  beast::flat_buffer buffer;
+  beast::flat_buffer buffer;               // read, not yet used: the rest of a request, or the next
+  bool first_request = true;               // its header is still under the handshake's deadline
 };
 
 // One round on a connection: the answer to write, or none when the connection just ends.
@@ -97,77 +115,105 @@ struct Exchange {
   ApiResponse resp;
   std::string method = "-", path = "-";  // for the access log
   std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+
+  // Answers and closes the connection after the answer (the rest of the request is not read).
+  void refuse(ApiResponse r) {
+    resp = std::move(r);
+    answered = true;
+    keep_alive = false;
+  }
 };
 
-// The answer to a failed read of a request's header: 413 or 400 (the connection closes after
-// it); nullopt when the peer closed, reset or timed out.
-std::optional<ApiResponse> header_error_answer(const beast::error_code& ec, const std::string& peer) {
-  if (ec == http::error::body_limit)
-    return plain_error(413, "too_large", "the body is larger than limits.max_request_bytes");
-  const bool malformed = ec.category() == http::make_error_code(http::error::bad_method).category() &&
-                         ec != http::error::end_of_stream && ec != http::error::partial_message;
-  if (!malformed) {
-    fail(ec, "read", peer);
-    return std::nullopt;
-  }
-  return plain_error(400, "bad_request", "the request is not valid HTTP/1.1");
+std::string_view unused_bytes(const beast::flat_buffer& b) {
+  return {static_cast<const char*>(b.data().data()), b.size()};
 }
 
-ApiRequest api_request(http::request<http::string_body>& req, const std::optional<std::string>& cert_sha256) {
+// Feeds the framer what the connection holds, reading more while the framer stays at stage;
+// false when the peer closed, the read failed or the deadline passed first.
+net::awaitable<bool> pump(Connection& c, RequestFramer& framer, RequestFramer::Stage stage) {
+  for (;;) {
+    c.buffer.consume(framer.feed(unused_bytes(c.buffer)));
+    if (framer.stage() != stage) co_return true;
+    auto [ec, n] = co_await c.stream.async_read_some(c.buffer.prepare(kReadSize), use_tuple);
+    if (ec) {
+      fail(ec, "read", c.peer);
+      co_return false;
+    }
+    c.buffer.commit(n);
+  }
+}
+
+// Runs f (the API: it blocks on SQLite, inflating, signing) on the work pool; the coroutine
+// resumes on its connection's strand with the result.
+template <class F>
+net::awaitable<std::invoke_result_t<F&>> on_work_pool(Connection& c, F f) {
+  using R = std::invoke_result_t<F&>;
+  co_return co_await net::co_spawn(
+      c.sh.work, [&]() -> net::awaitable<R> { co_return f(); }, net::use_awaitable);
+}
+
+ApiRequest api_request(const RequestHead& head, std::string body, const std::optional<std::string>& cert_sha256) {
   ApiRequest ar;
-  ar.method = std::string(req.method_string());
-  ar.target = std::string(req.target());
-  ar.authorization = std::string(req[http::field::authorization]);
-  ar.content_encoding = std::string(req[http::field::content_encoding]);
-  ar.body = std::move(req.body());
+  ar.method = head.method;
+  ar.target = head.target;
+  ar.authorization = head.authorization;
+  ar.content_encoding = head.content_encoding;
+  ar.body = std::move(body);
   ar.peer_cert_sha256 = cert_sha256;
   return ar;
 }
 
-// Reads one request (header, "100 Continue" when asked, body) and lets the API answer it.
-net::awaitable<Exchange> read_exchange(Connection& c) {
-  http::request_parser<http::string_body> parser;
-  parser.header_limit(16 * 1024);
-  parser.body_limit(c.sh.config.limits.max_request_bytes);
-  beast::get_lowest_layer(c.stream).expires_after(c.timeout);
-  auto [rec, rn] = co_await http::async_read_header(c.stream, c.buffer, parser, use_tuple);
-  Exchange x;
-  if (rec) {
-    if (auto answer = header_error_answer(rec, c.peer)) {
-      x.resp = std::move(*answer);
-      x.answered = true;
-      x.keep_alive = false;
+// Before a large body is read: the credentials of its header, and "100 Continue" when asked.
+// False when the exchange is decided (refused, or the connection failed).
+net::awaitable<bool> admit_body(Connection& c, const RequestFramer& framer, Exchange& x) {
+  const RequestHead& head = framer.head();
+  if (framer.body_over(kPreauthorizeOver)) {
+    auto refusal = co_await on_work_pool(
+        c, [&] { return c.sh.api.preauthorize(head.method, head.target, head.authorization, c.cert_sha256); });
+    if (refusal) {
+      x.refuse(std::move(*refusal));
+      co_return false;
     }
-    co_return x;
   }
-  x.method = std::string(parser.get().method_string());
-  const auto target = parser.get().target();
-  x.path = std::string(target.substr(0, target.find('?')));
-  if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
-    http::response<http::empty_body> cont{http::status::continue_, parser.get().version()};
+  if (head.expect_continue) {
+    http::response<http::empty_body> cont{http::status::continue_, 11};
     beast::get_lowest_layer(c.stream).expires_after(c.timeout);
     auto [cec, cn] = co_await http::async_write(c.stream, cont, use_tuple);
     if (cec) {
       fail(cec, "write", c.peer);
-      co_return x;
+      co_return false;
     }
   }
-  beast::get_lowest_layer(c.stream).expires_after(c.timeout);
-  auto [bec, bn] = co_await http::async_read(c.stream, c.buffer, parser, use_tuple);
-  if (bec == http::error::body_limit) {
-    x.resp = plain_error(413, "too_large", "the body is larger than limits.max_request_bytes");
-    x.keep_alive = false;
-  } else if (bec) {
-    fail(bec, "read", c.peer);
-    co_return x;
-  } else {
-    x.keep_alive = parser.get().keep_alive();
-    const ApiRequest request = api_request(parser.get(), c.cert_sha256);
-    // The API blocks (SQLite, inflating, signing): it runs on the work pool, and this coroutine
-    // resumes on its connection's strand with the answer.
-    x.resp = co_await net::co_spawn(
-        c.sh.work, [&]() -> net::awaitable<ApiResponse> { co_return c.sh.api.handle(request); }, net::use_awaitable);
+  co_return true;
+}
+
+// Reads one request (header, credentials before a large body, "100 Continue" when asked, body)
+// and lets the API answer it.
+net::awaitable<Exchange> read_exchange(Connection& c) {
+  RequestFramer framer(c.sh.config.limits.max_request_bytes);
+  // The first request's header must arrive within the handshake's deadline (set at accept).
+  if (!c.first_request) beast::get_lowest_layer(c.stream).expires_after(c.timeout);
+  if (!co_await pump(c, framer, RequestFramer::Stage::header)) co_return Exchange{};
+  c.first_request = false;
+  Exchange x;
+  const RequestHead& head = framer.head();
+  if (!head.method.empty()) x.method = head.method;
+  if (!head.target.empty()) x.path = head.target.substr(0, head.target.find('?'));
+  if (framer.stage() == RequestFramer::Stage::body) {
+    if (!co_await admit_body(c, framer, x)) co_return x;
+    beast::get_lowest_layer(c.stream).expires_after(c.timeout);
+    if (!co_await pump(c, framer, RequestFramer::Stage::body)) co_return x;
   }
+  if (framer.stage() == RequestFramer::Stage::refused) {
+    const FramingRefusal& r = framer.refusal();
+    x.refuse(plain_error(r.status, r.code, r.message));
+    co_return x;
+  }
+  x.keep_alive = head.keep_alive;
+  const ApiRequest request = api_request(head, framer.take_body(), c.cert_sha256);
+  // /health needs no store: answered here, never queued behind store work on the pool.
+  if (Api::store_free(request.method, request.target)) x.resp = c.sh.api.handle(request);
+  else x.resp = co_await on_work_pool(c, [&] { return c.sh.api.handle(request); });
   x.answered = true;
   co_return x;
 }
@@ -193,8 +239,8 @@ net::awaitable<bool> write_exchange(Connection& c, Exchange& x) {
   co_return !wec;
 }
 
-net::awaitable<void> session(tcp::socket socket, ssl::context& ctx, Shared& sh) {
-  ConnectionSlot slot(sh.metrics);
+net::awaitable<void> session(tcp::socket socket, ssl::context& ctx, Shared& sh, std::string client) {
+  ConnectionSlot slot(sh, std::move(client));
   beast::error_code ignored;
   const auto remote = socket.remote_endpoint(ignored);
   Stream stream(std::move(socket), ctx);
@@ -203,9 +249,12 @@ net::awaitable<void> session(tcp::socket socket, ssl::context& ctx, Shared& sh) 
                remote.address().to_string() + ":" + std::to_string(remote.port()),
                std::chrono::seconds(sh.config.limits.request_timeout_seconds),
                std::nullopt,
-               {}};
+               {},
+               true};
 
-  beast::get_lowest_layer(stream).expires_after(c.timeout);
+  // One deadline for the handshake and the first request's header: a connection that does not
+  // get that far soon gives its slot back.
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(sh.config.limits.handshake_timeout_seconds));
   auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
   if (hec) {
     ++sh.metrics.tls_handshake_failures;
@@ -227,6 +276,23 @@ net::awaitable<void> session(tcp::socket socket, ssl::context& ctx, Shared& sh) 
   (void)sec;  // a peer that leaves without close_notify is normal
 }
 
+// Takes a connection slot for the peer (total and per address); false (counted) when a limit
+// is reached.
+bool admit_connection(Shared& sh, const std::string& client) {
+  switch (sh.connections.acquire(client)) {
+    case ConnectionLimiter::Verdict::admitted:
+      ++sh.metrics.connections_open;
+      return true;
+    case ConnectionLimiter::Verdict::over_total:
+      ++sh.metrics.connections_refused;
+      return false;
+    case ConnectionLimiter::Verdict::over_client:
+      ++sh.metrics.connections_refused_per_client;
+      return false;
+  }
+  return false;
+}
+
 net::awaitable<void> accept_loop(tcp::acceptor& acceptor, ssl::context& ctx, Shared& sh) {
   auto& ioc = static_cast<net::io_context&>(acceptor.get_executor().context());
   for (;;) {
@@ -241,15 +307,14 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, ssl::context& ctx, Sha
       co_await t.async_wait(use_tuple);
       continue;
     }
-    if (sh.metrics.connections_open.load() >= sh.config.limits.max_connections) {
-      ++sh.metrics.connections_refused;
-      beast::error_code ignored;
+    beast::error_code ignored;
+    std::string client = socket.remote_endpoint(ignored).address().to_string();
+    if (ignored || !admit_connection(sh, client)) {
       socket.close(ignored);
       continue;
     }
-    ++sh.metrics.connections_open;
     auto ex = socket.get_executor();
-    net::co_spawn(ex, session(std::move(socket), ctx, sh), [](std::exception_ptr e) {
+    net::co_spawn(ex, session(std::move(socket), ctx, sh, std::move(client)), [](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
@@ -260,12 +325,21 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, ssl::context& ctx, Sha
   }
 }
 
+// TLS 1.2 suites: forward secret (ECDHE) and AEAD only (AES-GCM, ChaCha20-Poly1305), no CBC
+// (RFC 9325 section 4.2). TLS 1.3 suites are all AEAD.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
+    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305";
+
 // TLS 1.2+ with the server's certificate and key; asks for (does not require) a client
 // certificate from the collector's CA.
 void configure_tls(ssl::context& ctx, const Config& config) {
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
   SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  if (SSL_CTX_set_cipher_list(ctx.native_handle(), kTls12Ciphers) != 1)
+    throw std::runtime_error("cannot set the TLS 1.2 cipher suites");
+  SSL_CTX_set_options(ctx.native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE);
   try {
     ctx.use_certificate_chain_file(config.tls.server_cert);
   } catch (const boost::system::system_error& e) {
@@ -322,38 +396,75 @@ void listen_on(tcp::acceptor& acceptor, net::io_context& ioc, const Config& conf
 
 }  // namespace
 
-void run_server(const Config& config, Store& store, const CertificateAuthority& ca) {
+struct Server::Impl {
+  const Config& config;
   Metrics metrics;
-  Api api(store, ca, config, metrics);
-  net::thread_pool work(2);
-  Shared shared{api, metrics, config, work};
+  Api api;
+  net::thread_pool work{2};
+  ConnectionLimiter connections;
+  Shared shared{api, metrics, config, work, connections};
+  ssl::context ctx{ssl::context::tls_server};
+  net::io_context ioc{2};
+  tcp::acceptor acceptor{ioc};
+  std::optional<net::signal_set> signals;
 
-  ssl::context ctx(ssl::context::tls_server);
-  configure_tls(ctx, config);
+  Impl(const Config& c, Store& store, const CertificateAuthority& ca)
+      : config(c),
+        api(store, ca, c, metrics),
+        connections(c.limits.max_connections, c.limits.max_connections_per_client) {}
 
-  net::io_context ioc(2);
-  tcp::acceptor acceptor(ioc);
-  listen_on(acceptor, ioc, config);
-  const auto bound = acceptor.local_endpoint();
+  void stop() {
+    net::post(ioc, [this] {
+      beast::error_code ignored;
+      acceptor.close(ignored);
+      if (signals) signals->cancel(ignored);
+      ioc.stop();
+    });
+  }
+};
 
-  net::signal_set signals(ioc, SIGINT, SIGTERM);
-  signals.async_wait([&](const beast::error_code& sec, int sig) {
+Server::Server(const Config& config, Store& store, const CertificateAuthority& ca)
+    : impl_(std::make_unique<Impl>(config, store, ca)) {
+  configure_tls(impl_->ctx, config);
+  listen_on(impl_->acceptor, impl_->ioc, config);
+}
+
+Server::~Server() {
+  stop();
+  impl_->work.join();
+}
+
+std::uint16_t Server::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void Server::stop_on_signals() {
+  impl_->signals.emplace(impl_->ioc, SIGINT, SIGTERM);
+  impl_->signals->async_wait([this](const beast::error_code& sec, int sig) {
     if (sec) return;
     std::fprintf(stderr, "%s keyward-collector: signal %d, stopping\n", now_utc().c_str(), sig);
-    beast::error_code ignored;
-    acceptor.close(ignored);
-    ioc.stop();
+    impl_->stop();
   });
-  net::co_spawn(ioc, accept_loop(acceptor, ctx, shared), net::detached);
+}
+
+void Server::run() {
+  Impl& s = *impl_;
+  const auto bound = s.acceptor.local_endpoint();
+  net::co_spawn(s.ioc, accept_loop(s.acceptor, s.ctx, s.shared), net::detached);
   std::fprintf(stderr, "%s keyward-collector: listening on https://%s:%u\n", now_utc().c_str(),
                bound.address().to_string().c_str(), static_cast<unsigned>(bound.port()));
-
-  std::thread second([&ioc] { ioc.run(); });
-  ioc.run();
+  std::thread second([&s] { s.ioc.run(); });
+  s.ioc.run();
   second.join();
   // Let a request the API is still answering finish (its store transaction commits) before the
   // sessions waiting for it are destroyed with the io_context.
-  work.join();
+  s.work.join();
+}
+
+void Server::stop() { impl_->stop(); }
+
+void run_server(const Config& config, Store& store, const CertificateAuthority& ca) {
+  Server server(config, store, ca);
+  server.stop_on_signals();
+  server.run();
 }
 
 }  // namespace keyward::collector
