@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """make_seeds.py --keyward BIN --tree TREE --out DIR: seeds for the fleet's fuzz targets.
 
-Writes DIR/<fuzzer>/<n> for report_fuzzer, collector_api_fuzzer, agent_config_fuzzer and
+Writes DIR/<fuzzer>/<n> for report_fuzzer, collector_api_fuzzer, agent_config_fuzzer,
+http_framing_fuzzer (raw requests: framed each way, pipelined, and the smuggling shapes) and
 scan_cache_fuzzer (real cache files of `keyward scan --cache` over the same few files):
 a real report (`keyward scan --format json` of a few files of the generated corpus TREE plus a
 report_id), enrollment messages with a CSR made here by the openssl CLI (its key is thrown
@@ -207,6 +208,26 @@ proxy: http://proxy:3128
         {"fingerprint": "ef" * 32, "path": "lib.jar!keys/k.pem", "rule": "keystore/pkcs12"}]}, indent=2)
     seeds["suppressions_fuzzer"] = [allow.encode(), baseline.encode(),
                                     b"key: x\n# keyward:allow fixture for the parser tests\n-----BEGIN\n"]
+    # http_framing_fuzzer.cpp: byte 0 cuts the reads (1 + b % 64 bytes each), then what a client
+    # sends: requests framed each way, pipelined, and the smuggling shapes the framing refuses.
+    get = b"GET /health HTTP/1.1\r\nHost: c\r\n\r\n"
+    post = b"POST /api/v1/reports HTTP/1.1\r\nHost: c\r\nAuthorization: Bearer kwt_x\r\n"
+    seeds["http_framing_fuzzer"] = [bytes([cut]) + req for cut, req in [
+        (63, get),
+        (0, get + get),
+        (7, post + b"Content-Length: 11\r\nContent-Encoding: gzip\r\n\r\n{\"a\": true}" + get),
+        (3, post + b"Transfer-Encoding: chunked\r\n\r\n4;ext=1\r\n{\"a\"\r\n3\r\n: 1\r\n1\r\n}\r\n0\r\nX-T: 1\r\n\r\n" + get),
+        (12, post + b"Expect: 100-continue\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}"),
+        (5, post + b"Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n" + get),
+        (5, post + b"Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n" + get),
+        (9, post + b"Transfer-Encoding: gzip\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" + get),
+        (9, post + b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + get),
+        (2, post + b"Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+        (1, b"GET /health HTTP/1.1\r\nHost: c\r\nX-Folded: a\r\n b\r\n\r\n" + get),
+        (1, b"GET /health HTTP/1.1\nHost: c\n\n"),
+        (40, b"GET /api/v1/findings?host=a%20b&limit=5 HTTP/1.0\r\nX-Pad: " + b"p" * 15000 + b"\r\n\r\n"),
+        (33, post + b"Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFF\r\n"),
+    ]]
     seeds["agent_url_fuzzer"] = [b"https://collector.example:8443/api/v1/reports", b"http://[::1]:3128",
                                  b"https://127.0.0.1/api/?since=4", b"HTTPS://c"]
 

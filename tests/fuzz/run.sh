@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzzer in BIN_DIR for SECONDS, seeded with the files of SEED_TREE (generated key
-# material, never committed); the fleet's targets (report, collector_api, agent_config) get their
-# own seeds from make_seeds.py instead (a real report of SEED_TREE by BIN_DIR/keyward, a CSR made
+# material, never committed); the fleet's targets (report, collector_api, http_framing,
+# agent_config) get their own seeds from make_seeds.py instead (a real report of SEED_TREE by BIN_DIR/keyward, a CSR made
 # at run time, one request per API route, agent.yaml texts). Fails on the first crash, leak or
 # sanitizer report.
 set -euo pipefail
