@@ -24,8 +24,10 @@ constexpr auto kUrlTable = make_table(kUrlAlphabet);
 
 constexpr bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
 
-std::optional<std::vector<std::uint8_t>> decode(std::string_view text, const std::array<std::int8_t, 256>& table) {
-  std::vector<std::uint8_t> out;
+// Out: std::vector<std::uint8_t> or SecretBytes (reserve and push_back).
+template <class Out>
+std::optional<Out> decode(std::string_view text, const std::array<std::int8_t, 256>& table) {
+  Out out;
   out.reserve(text.size() * 3 / 4 + 3);
   std::uint32_t acc = 0;
   int n = 0;
@@ -91,7 +93,15 @@ std::string base64_encode(std::string_view data, bool pad) { return encode(bytes
 std::string base64url_encode(std::span<const std::uint8_t> data, bool pad) { return encode(data, kUrlAlphabet, pad); }
 std::string base64url_encode(std::string_view data, bool pad) { return encode(bytes_of(data), kUrlAlphabet, pad); }
 
-std::optional<std::vector<std::uint8_t>> base64_decode(std::string_view text) { return decode(text, kStdTable); }
-std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view text) { return decode(text, kUrlTable); }
+std::optional<std::vector<std::uint8_t>> base64_decode(std::string_view text) {
+  return decode<std::vector<std::uint8_t>>(text, kStdTable);
+}
+std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view text) {
+  return decode<std::vector<std::uint8_t>>(text, kUrlTable);
+}
+std::optional<SecretBytes> base64_decode_secret(std::string_view text) { return decode<SecretBytes>(text, kStdTable); }
+std::optional<SecretBytes> base64url_decode_secret(std::string_view text) {
+  return decode<SecretBytes>(text, kUrlTable);
+}
 
 }  // namespace keyward::common
