@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 
 namespace keyward::cli {
 
@@ -47,11 +48,12 @@ scanner::ScanOptions scan_options(const CommonScanFlags& flags) {
   opts.archives = !flags.no_archives;
   opts.nearby_passwords = !flags.no_nearby_passwords;
   opts.tool_version = KEYWARD_VERSION;
-  opts.passwords = rules::builtin_passwords();
+  std::vector<common::SecretBytes> passwords = rules::builtin_passwords();
   for (const auto& file : flags.password_files) {
     auto more = rules::load_passwords(file);
-    opts.passwords.insert(opts.passwords.end(), more.begin(), more.end());
+    std::move(more.begin(), more.end(), std::back_inserter(passwords));
   }
+  opts.passwords = common::SecretList(std::move(passwords));
   return opts;
 }
 

@@ -10,7 +10,7 @@
 namespace keyward::common {
 
 SecretBytes::SecretBytes(std::pmr::memory_resource* memory) noexcept
-    : memory_(memory != nullptr ? memory : std::pmr::new_delete_resource()) {}
+    : memory_(memory != nullptr ? memory : std::pmr::get_default_resource()) {}
 
 SecretBytes::SecretBytes(std::size_t n, std::pmr::memory_resource* memory) : SecretBytes(memory) { resize(n); }
 

@@ -94,7 +94,7 @@ std::string check(const scanner::Finding& f, const ExampleExpect& x) {
 }
 
 ExampleResult run_one(const RuleSet& rules, const std::string& rule_id, bool is_policy, const Example& e,
-                      const fs::path& dir, const std::vector<std::string>& passwords) {
+                      const fs::path& dir, const common::SecretList& passwords) {
   ExampleResult res;
   res.rule_id = rule_id;
   res.positive = e.positive;
@@ -171,7 +171,8 @@ ExampleResult run_one(const RuleSet& rules, const std::string& rule_id, bool is_
 
 RuleTestReport run_rule_examples(const RuleSet& rules, const RuleTestOptions& options) {
   RuleTestReport report;
-  const std::vector<std::string> passwords = options.passwords.empty() ? builtin_passwords() : options.passwords;
+  const common::SecretList passwords =
+      options.passwords.empty() ? common::SecretList(builtin_passwords()) : options.passwords;
   TempDir tmp;
   std::size_t n = 0;
   auto run = [&](const std::string& id, bool is_policy, const std::vector<Example>& examples) {

@@ -4,13 +4,14 @@
 #include "item_scan.hpp"
 
 #include <keyward/scanner/skip_reason.hpp>
+#include "encoding.hpp"
 #include "file_source.hpp"
 #include "openssl/handles.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
 
-#include <array>
+#include <algorithm>
 #include <cctype>
 #include <memory>
 
@@ -69,15 +70,17 @@ enum class MemberRead { ok, failed, too_large };
 
 // Reads the current member into `buffer`, counting what it expands against the budget. A bomb
 // limit hit mid-member stops the budget: the part read is still scanned, then the archive ends.
-MemberRead read_member(archive* a, const ScanOptions& o, ArchiveBudget& budget, ScanStats& stats, std::string& buffer) {
-  std::array<char, kChunk> chunk;
+MemberRead read_member(archive* a, const ScanOptions& o, ArchiveBudget& budget, ScanStats& stats, SecretBytes& buffer) {
   for (;;) {
-    const la_ssize_t n = archive_read_data(a, chunk.data(), chunk.size());
+    // Straight into the buffer, so that no other copy of a member's bytes is left to wipe.
+    const std::size_t at = buffer.size();
+    buffer.resize(at + kChunk);
+    const la_ssize_t n = archive_read_data(a, buffer.data() + at, kChunk);
+    buffer.resize(at + static_cast<std::size_t>(std::max<la_ssize_t>(n, 0)));
     if (n == 0) return MemberRead::ok;
     if (n < 0) return MemberRead::failed;
     budget.expanded += static_cast<std::uint64_t>(n);
-    if (buffer.size() + static_cast<std::size_t>(n) > o.max_size) return MemberRead::too_large;
-    buffer.append(chunk.data(), static_cast<std::size_t>(n));
+    if (buffer.size() > o.max_size) return MemberRead::too_large;
     if (budget.expanded > o.archive_limits.max_expanded) {
       stop(budget, stats, SkipReason::archive_too_large);
       return MemberRead::ok;
@@ -106,7 +109,7 @@ bool skip_declared_too_large(std::uint64_t declared, const ScanOptions& o, Archi
 }
 
 // Reads and scans the regular member at the current header; false when the archive ends here.
-bool scan_member(archive* a, archive_entry* entry, const ItemContext& ctx, std::string& buffer, Locks& locks,
+bool scan_member(archive* a, archive_entry* entry, const ItemContext& ctx, SecretBytes& buffer, Locks& locks,
                  std::vector<Finding>& out, ScanStats& stats) {
   const ScanOptions& o = *ctx.options;
   ArchiveBudget& budget = *ctx.budget;
@@ -118,10 +121,10 @@ bool scan_member(archive* a, archive_entry* entry, const ItemContext& ctx, std::
   if (sized && static_cast<std::uint64_t>(size) > o.max_size)
     return skip_declared_too_large(static_cast<std::uint64_t>(size), o, budget, stats);
   buffer.clear();
-  if (sized) buffer.reserve(static_cast<std::size_t>(size));
+  if (sized) buffer.reserve(static_cast<std::size_t>(size) + kChunk);
   struct Cleanse {  // a member's bytes do not outlive its scan
-    std::string& b;
-    ~Cleanse() { OPENSSL_cleanse(b.data(), b.size()); }
+    SecretBytes& b;
+    ~Cleanse() { b.clear(); }
   } cleanse{buffer};
   const MemberRead read = read_member(a, o, budget, stats, buffer);
   const bool encrypted = archive_entry_is_encrypted(entry) != 0;
@@ -144,7 +147,7 @@ bool scan_member(archive* a, archive_entry* entry, const ItemContext& ctx, std::
   child.depth = ctx.depth + 1;
   ++stats.archive_members;
   stats.bytes_scanned += buffer.size();
-  scan_item(buffer, child, out, stats);
+  scan_item(buffer.view(), child, out, stats);
   return !budget.stopped;
 }
 
@@ -187,7 +190,7 @@ bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Fin
   archive_read_support_format_all(a.get());
   archive_read_support_format_raw(a.get());  // key.pem.gz: a single compressed file
   for (const auto& p : o.passwords)
-    if (!p.empty()) archive_read_add_passphrase(a.get(), p.c_str());
+    if (!p.empty()) archive_read_add_passphrase(a.get(), p.c_str());  // libarchive keeps its own copy
   if (archive_read_open_memory(a.get(), data.data(), data.size()) != ARCHIVE_OK) return false;
   if (ctx.depth >= o.archive_limits.max_depth) {
     count_skip(stats, SkipReason::archive_too_deep);
@@ -200,7 +203,7 @@ bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Fin
   bool any_member = false;
   archive_entry* entry = nullptr;
   int r = ARCHIVE_OK;
-  std::string buffer;
+  SecretBytes buffer;  // members' bytes, wiped after each one and when it grows
   while ((r = archive_read_next_header(a.get(), &entry)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
     any_member = true;
     if (++budget.entries > o.archive_limits.max_entries) {

@@ -1,5 +1,5 @@
 // Small decoding helpers shared by the detectors: a bounds-checked big-endian reader for binary
-// key formats, and the names of keyward::common's base64, UTF-8 and hex helpers.
+// key formats, and the names of keyward::common's base64, UTF-8, hex and secret helpers.
 // Used by: every detector. Private to the scanner. Never logs what it decodes.
 #pragma once
 
@@ -18,13 +18,17 @@ namespace keyward::scanner::detail {
 
 using ByteVec = std::vector<std::uint8_t>;
 
-// base64, UTF-8 and hex live in keyward::common (one copy for every component); the detectors
-// call them by their usual names.
+// base64, UTF-8, hex and SecretBytes live in keyward::common (one copy for every component); the
+// detectors call them by their usual names. A key's base64 text and decoded body go into
+// SecretBytes (base64_decode_secret), which wipes them on every return.
 using common::base64_decode;
+using common::base64_decode_secret;
 using common::base64_encode;
 using common::base64url_decode;
+using common::base64url_decode_secret;
 using common::is_base64_char;
 using common::loose_utf8;
+using common::SecretBytes;
 using common::utf8_sequence;
 // Lowercase / uppercase hex of bytes.
 inline std::string hex(std::span<const std::uint8_t> data, bool upper = false) { return common::to_hex(data, upper); }

@@ -5,6 +5,7 @@
 #include "walk/local_source.hpp"
 
 #include <algorithm>
+#include <exception>
 #include <span>
 
 namespace keyward::scanner::detail {
@@ -84,6 +85,55 @@ class WindowedText {
   std::uint64_t line_ = 1;
 };
 
+// Candidate blocks refused so far (a refused private-key block may be a cut or damaged key).
+std::uint64_t rejected_total(const ScanStats& stats) {
+  std::uint64_t n = 0;
+  for (const auto& [family, count] : stats.rejected) n += count;
+  return n;
+}
+
+bool is_key_material(const Finding& f) { return f.kind == Kind::private_key || f.kind == Kind::keystore; }
+
+// Wipes the read buffer when scan_file leaves, by any way, after a file that held key material:
+// a private key or a key store among its findings (or the windowed text hits not yet handed
+// over), a refused block (perhaps a cut or damaged key), or an exception (what the file held is
+// unknown then). An ordinary file costs no extra pass over its bytes (issue 12).
+class WipeIfKey {
+ public:
+  WipeIfKey(ReadBuffer& buffer, const std::vector<Finding>& out, const ScanStats& stats,
+            const std::vector<TextHit>* hits = nullptr)
+      : buffer_(buffer),
+        out_(out),
+        stats_(stats),
+        hits_(hits),
+        from_(out.size()),
+        rejected_(rejected_total(stats)),
+        exceptions_(std::uncaught_exceptions()) {}
+  WipeIfKey(const WipeIfKey&) = delete;
+  WipeIfKey& operator=(const WipeIfKey&) = delete;
+  ~WipeIfKey() {
+    if (std::uncaught_exceptions() > exceptions_ || held_key_material()) buffer_.wipe();
+  }
+
+ private:
+  bool held_key_material() const {
+    const auto found = std::span(out_).subspan(std::min(from_, out_.size()));
+    if (std::any_of(found.begin(), found.end(), is_key_material)) return true;
+    if (hits_ != nullptr &&
+        std::any_of(hits_->begin(), hits_->end(), [](const TextHit& h) { return is_key_material(h.finding); }))
+      return true;
+    return rejected_total(stats_) != rejected_;
+  }
+
+  ReadBuffer& buffer_;
+  const std::vector<Finding>& out_;
+  const ScanStats& stats_;
+  const std::vector<TextHit>* hits_;
+  std::size_t from_;
+  std::uint64_t rejected_;
+  int exceptions_;
+};
+
 // Whether a large file must be read whole: its head announces a format whose parser needs all
 // of it (an archive, when archives are read; a key store; a binary key or DER object).
 ReadStatus needs_whole_read(OpenFile& file, const ScanOptions& options, bool& whole, int& err) {
@@ -124,6 +174,7 @@ FileScanOutcome scan_file(FileSource& source, const std::string& path, const std
   }
 
   if (whole) {
+    const WipeIfKey wipe(buffer, out, stats);
     if (const auto st = file.read_all(buffer, r.changed, r.err, reserve); st != ReadStatus::ok) return failed(st);
     if (r.changed) count_skip(stats, SkipReason::changed_during_scan);
     scan_buffer(buffer.view(), path, relative_path, facts, options, out, stats);
@@ -133,6 +184,7 @@ FileScanOutcome scan_file(FileSource& source, const std::string& path, const std
 
   if (reserve) reserve(kWindowLayout.size);
   WindowedText text(file, options, stats.rejected);
+  const WipeIfKey wipe(buffer, out, stats, &text.hits());  // destroyed before `text`
   bool first = true;
   bool recount_failed = false;
   const auto st = read_windows(file, kWindowLayout, buffer, r.changed, r.err, [&](const Window& w) {

@@ -1,5 +1,7 @@
 #include "file_source.hpp"
 
+#include <openssl/crypto.h>
+
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -96,6 +98,10 @@ ReadStatus SourceFile::read_at(std::uint64_t offset, char* dst, std::size_t n, s
     got += static_cast<std::size_t>(r);
   }
   return ReadStatus::ok;
+}
+
+void ReadBuffer::wipe() noexcept {
+  if (data_) OPENSSL_cleanse(data_.get(), filled_);
 }
 
 ReadStatus SourceFile::read_all(ReadBuffer& buffer, bool& changed, int& err,

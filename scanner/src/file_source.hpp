@@ -18,7 +18,8 @@
 namespace keyward::scanner::detail {
 
 // A reusable read buffer that is never zero-filled (std::string::resize would write every
-// byte before read() overwrites it: measurable on a 2 GiB tree).
+// byte before read() overwrites it: measurable on a 2 GiB tree), nor wiped after an ordinary
+// file: scan_file wipes it when the file held key material (issue 12), which is rare.
 class ReadBuffer {
  public:
   char* data() noexcept { return data_.get(); }
@@ -31,21 +32,25 @@ class ReadBuffer {
       data_.reset(new char[n]);
       cap_ = n;
     }
-    size_ = n;
+    size_ = filled_ = n;
   }
   void shrink(std::size_t n) noexcept { size_ = std::min(size_, n); }
   // Frees the memory when it holds more than `keep` bytes.
   void trim(std::size_t keep) {
     if (cap_ > keep) {
       data_.reset();
-      cap_ = size_ = 0;
+      cap_ = size_ = filled_ = 0;
     }
   }
   std::string_view view() const noexcept { return {data_.get(), size_}; }
+  // Wipes every byte the current file may have put here since reset() (a window layout's
+  // memmove and a short last window included), with OPENSSL_cleanse.
+  void wipe() noexcept;
 
  private:
   std::unique_ptr<char[]> data_;
   std::size_t size_ = 0, cap_ = 0;
+  std::size_t filled_ = 0;  // the size reset() gave: the reach of this file's bytes
 };
 
 // What happened to one file.

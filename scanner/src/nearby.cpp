@@ -54,8 +54,8 @@ bool password_key(std::string_view name) {
 
 }  // namespace
 
-std::vector<std::string> password_values(std::string_view text) {
-  std::vector<std::string> out;
+std::vector<common::SecretBytes> password_values(std::string_view text) {
+  std::vector<common::SecretBytes> out;
   std::size_t i = 0;
   while (i < text.size() && out.size() < kMaxCandidates) {
     if (!ident_char(text[i])) {
@@ -75,24 +75,25 @@ std::vector<std::string> password_values(std::string_view text) {
     if (assigned) ++p;
     while (p < text.size() && (text[p] == ' ' || text[p] == '\t')) ++p;
     if (p >= text.size()) break;
-    std::string value;
+    std::string_view value;
     if (text[p] == '"' || text[p] == '\'') {
       const char q = text[p];
       const std::size_t end = text.find(q, p + 1);
       if (end == std::string_view::npos || end - p > 512) continue;
-      value = std::string(text.substr(p + 1, end - p - 1));
+      value = text.substr(p + 1, end - p - 1);
       i = end + 1;
     } else {
       std::size_t end = p;
       while (end < text.size() && text[end] != '\n' && text[end] != '\r' && text[end] != ' ' && text[end] != '\t' &&
              text[end] != ';' && text[end] != ',' && text[end] != '<' && text[end] != '>')
         ++end;
-      value = std::string(text.substr(p, end - p));
+      value = text.substr(p, end - p);
       i = end;
     }
     // ${ENV} and ${property} placeholders are not passwords.
-    if (value.empty() || value.find("${") != std::string::npos || value.size() > 256) continue;
-    if (std::find(out.begin(), out.end(), value) == out.end()) out.push_back(std::move(value));
+    if (value.empty() || value.find("${") != std::string_view::npos || value.size() > 256) continue;
+    common::SecretBytes secret = common::SecretBytes::copy_of(value);
+    if (std::find(out.begin(), out.end(), secret) == out.end()) out.push_back(std::move(secret));
   }
   return out;
 }
@@ -106,13 +107,14 @@ std::vector<PasswordCandidate> nearby_passwords(const std::string& store_path) {
     else dir = slash == 0 ? std::string("/") : dir.substr(0, slash);
     for (std::string_view name : kFiles) {
       const std::string file = (dir == "/" ? std::string("/") : dir + "/") + std::string(name);
-      std::ifstream in(file, std::ios::binary);
+      std::ifstream in;
+      in.rdbuf()->pubsetbuf(nullptr, 0);  // unbuffered: the file's bytes go only into `text`
+      in.open(file, std::ios::binary);
       if (!in) continue;
-      std::string text;
-      text.resize(kMaxFile);
-      in.read(text.data(), static_cast<std::streamsize>(text.size()));
+      common::SecretBytes text(kMaxFile);  // the file holds passwords: its bytes are wiped
+      in.read(reinterpret_cast<char*>(text.data()), static_cast<std::streamsize>(text.size()));
       text.resize(static_cast<std::size_t>(in.gcount()));
-      for (auto& v : password_values(text)) {
+      for (auto& v : password_values(text.view())) {
         const bool seen =
             std::any_of(out.begin(), out.end(), [&](const PasswordCandidate& c) { return c.password == v; });
         if (!seen && out.size() < kMaxCandidates) out.push_back({std::move(v), file});

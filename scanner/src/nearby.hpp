@@ -16,7 +16,7 @@ namespace keyward::scanner::detail {
 // Candidates from the usual files in the store's directory and up to four parents.
 std::vector<PasswordCandidate> nearby_passwords(const std::string& store_path);
 
-// The password-like assignments in one file's text (exposed for tests).
-std::vector<std::string> password_values(std::string_view text);
+// The password-like assignments in one file's text (exposed for tests), each wiped when dropped.
+std::vector<common::SecretBytes> password_values(std::string_view text);
 
 }  // namespace keyward::scanner::detail

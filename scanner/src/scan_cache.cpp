@@ -133,7 +133,7 @@ std::string ScanCache::fingerprint(const ScanOptions& o) {
   material += "|ratio=" + std::to_string(o.archive_limits.max_ratio);
   material += "|nearby=" + std::to_string(o.nearby_passwords);
   material += "|tries=" + std::to_string(o.password_max_tries);
-  for (const auto& p : o.passwords) material += "|p=" + detail::sha256_hex(p);
+  for (const auto& p : o.passwords) material += "|p=" + detail::sha256_hex(p.bytes());
   for (const auto& g : o.trust_store_globs) material += "|t=" + g;
   return detail::sha256_hex(material);
 }

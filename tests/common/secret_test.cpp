@@ -3,41 +3,21 @@
 // on destruction, growth and assignment; a moved-from secret is empty; copies of a list share it.
 #include <doctest/doctest.h>
 
+#include "support/watching_resource.hpp"
+
 #include <keyward/common/base64.hpp>
 #include <keyward/common/secret.hpp>
 
 #include <algorithm>
-#include <memory_resource>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 using namespace keyward::common;
 
+using keyward::test::WatchingResource;
+
 namespace {
-
-// Hands out heap memory and, when a block comes back, records whether every byte of it is zero.
-class WatchingResource : public std::pmr::memory_resource {
- public:
-  struct Returned {
-    std::size_t bytes;
-    bool zero;
-  };
-  std::vector<Returned> returned;
-  std::size_t allocations = 0;
-
- private:
-  void* do_allocate(std::size_t bytes, std::size_t align) override {
-    ++allocations;
-    return std::pmr::new_delete_resource()->allocate(bytes, align);
-  }
-  void do_deallocate(void* p, std::size_t bytes, std::size_t align) override {
-    const auto* b = static_cast<const unsigned char*>(p);
-    returned.push_back({bytes, std::all_of(b, b + bytes, [](unsigned char c) { return c == 0; })});
-    std::pmr::new_delete_resource()->deallocate(p, bytes, align);
-  }
-  bool do_is_equal(const std::pmr::memory_resource& o) const noexcept override { return this == &o; }
-};
 
 constexpr std::string_view kPassword = "correct horse battery staple";
 
@@ -56,6 +36,18 @@ TEST_CASE("a secret's storage is wiped before it goes back to the heap") {
   REQUIRE(heap.returned.size() == 1);
   CHECK(heap.returned[0].bytes > kPassword.size());  // the whole storage, not only the bytes in use
   CHECK(heap.returned[0].zero);
+}
+
+TEST_CASE("a secret made without a resource takes std::pmr's default, so a test can watch one made deep inside") {
+  WatchingResource heap;
+  {
+    const keyward::test::ScopedDefaultResource scope(&heap);
+    const auto decoded = base64_decode_secret(base64_encode(kPassword));
+    REQUIRE(decoded);
+    CHECK(decoded->view() == kPassword);
+  }
+  CHECK(heap.allocations >= 1);
+  CHECK(heap.all_wiped_with_one_of(kPassword.size()));
 }
 
 TEST_CASE("a secret that grows wipes the storage it leaves") {

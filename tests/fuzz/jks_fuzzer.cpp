@@ -9,7 +9,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const keyward::scanner::detail::PasswordSet passwords = [] {
     keyward::scanner::detail::PasswordSet set;
-    set.candidates.push_back({"changeit", ""});
+    set.candidates.push_back({keyward::common::SecretBytes::copy_of("changeit"), ""});
     set.max_time = std::chrono::milliseconds(20);
     return set;
   }();

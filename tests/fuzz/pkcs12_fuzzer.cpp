@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace keyward::scanner::detail;
   static const PasswordSet passwords = [] {
     PasswordSet set;
-    set.candidates = {{"", ""}, {"changeit", ""}};
+    set.candidates.push_back({keyward::common::SecretBytes(), ""});
+    set.candidates.push_back({keyward::common::SecretBytes::copy_of("changeit"), ""});
     return set;
   }();
   (void)parse_pkcs12(std::span<const std::uint8_t>(data, size), passwords);

@@ -152,8 +152,8 @@ TEST_CASE("an image layer blob is named by its digest and a whited-out key is st
 
 TEST_CASE("passwords are read from the assignments build files and servers use") {
   using keyward::scanner::detail::password_values;
-  const auto has = [](const std::vector<std::string>& v, const std::string& x) {
-    return std::find(v.begin(), v.end(), x) != v.end();
+  const auto has = [](const std::vector<keyward::common::SecretBytes>& v, std::string_view x) {
+    return std::any_of(v.begin(), v.end(), [&](const auto& s) { return s.view() == x; });
   };
   CHECK(has(password_values("storePassword=s3cret\nkeyAlias=release\n"), "s3cret"));
   CHECK(has(password_values("server.ssl.key-store-password: 'spring pw'\n"), "spring pw"));

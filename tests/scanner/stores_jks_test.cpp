@@ -34,6 +34,7 @@ using namespace keyward::scanner;
 using detail::ByteVec;
 using detail::PasswordCandidate;
 using detail::PasswordSet;
+using keyward::common::SecretBytes;
 
 namespace {
 
@@ -198,7 +199,7 @@ ByteVec bytes(std::string_view s) { return ByteVec(s.begin(), s.end()); }
 
 PasswordSet common(std::initializer_list<const char*> passwords) {
   PasswordSet set;
-  for (const char* p : passwords) set.candidates.push_back(PasswordCandidate{p, ""});
+  for (const char* p : passwords) set.candidates.push_back(PasswordCandidate{SecretBytes::copy_of(p), ""});
   set.max_time = std::chrono::milliseconds(30000);  // generous: sanitizer builds are slow
   return set;
 }
@@ -323,7 +324,7 @@ TEST_SUITE("jks") {
     const std::string strong = s.value("strong.pass");
     REQUIRE(strong.size() == 32);
     PasswordSet set = common({"changeit"});
-    set.candidates.push_back(PasswordCandidate{strong, "/srv/app/application.properties"});
+    set.candidates.push_back(PasswordCandidate{SecretBytes::copy_of(strong), "/srv/app/application.properties"});
     auto r = detail::parse_jks(s.bytes("strong.jks"), set);
     REQUIRE(r.has_value());
     const auto& st = store_of(*r);
@@ -342,7 +343,7 @@ TEST_SUITE("jks") {
   TEST_CASE("a key password that differs from the store password decrypts its key and opens the store") {
     const auto& s = stores();
     PasswordSet set;
-    set.candidates.push_back(PasswordCandidate{"key-pass-1", "/etc/app/keystore.conf"});
+    set.candidates.push_back(PasswordCandidate{SecretBytes::copy_of("key-pass-1"), "/etc/app/keystore.conf"});
     auto r = detail::parse_jks(s.bytes("strong.jks"), set);
     REQUIRE(r.has_value());
     CHECK(store_of(*r).opened);

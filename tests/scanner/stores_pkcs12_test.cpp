@@ -109,9 +109,13 @@ const Keys& keys() {
   return k;
 }
 
-PasswordSet passwords(std::vector<PasswordCandidate> candidates, std::size_t max_tries = 64) {
+// (password, where it was found) pairs as a store's candidates.
+using Candidates = std::vector<std::pair<std::string, std::string>>;
+
+PasswordSet passwords(const Candidates& candidates, std::size_t max_tries = 64) {
   PasswordSet set;
-  set.candidates = std::move(candidates);
+  for (const auto& [password, source] : candidates)
+    set.candidates.push_back({keyward::common::SecretBytes::copy_of(password), source});
   set.max_tries = max_tries;
   return set;
 }
@@ -305,7 +309,7 @@ TEST_CASE("the empty password opens a PKCS#12 and counts as weak") {
 }
 
 TEST_CASE("the password budget of tries and time is honoured") {
-  std::vector<PasswordCandidate> c;
+  Candidates c;
   for (int i = 0; i < 5; ++i) c.push_back({"wrong" + std::to_string(i), ""});
   c.push_back({"changeit", ""});
   CHECK_FALSE(store("modern_changeit.p12", passwords(c, 3)).store->opened);

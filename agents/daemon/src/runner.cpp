@@ -104,7 +104,7 @@ class Agent {
     opts.max_size = c_.max_file_size;
     opts.threads = c_.threads;
     opts.tool_version = KEYWARD_VERSION;
-    opts.passwords = rules::builtin_passwords();
+    opts.passwords = common::SecretList(rules::builtin_passwords());
     opts.cancel = o_.stop;
     opts.detectors = o_.detectors;
     Pacer pacer(c_.max_cpu_percent, o_.stop);

@@ -7,6 +7,7 @@
 // Never returns or logs a password, key bytes or decrypted material: facts and fingerprints.
 #pragma once
 
+#include <keyward/common/secret.hpp>
 #include <keyward/scanner/error.hpp>
 #include <keyward/scanner/finding.hpp>
 
@@ -19,9 +20,9 @@
 
 namespace keyward::scanner::detail {
 
-// A password to try, and where it came from.
+// A password to try, and where it came from. Move-only: the password wipes itself.
 struct PasswordCandidate {
-  std::string password;
+  common::SecretBytes password;
   std::string source;  // empty: the common-password list; else the path of the file that held it
 };
 

@@ -24,9 +24,9 @@ PasswordSet passwords_for(const ItemContext& ctx) {
   set.max_tries = o.password_max_tries;
   set.max_time = o.password_max_time;
   if (o.nearby_passwords && ctx.member.empty()) set.candidates = nearby_passwords(ctx.path);
-  set.candidates.push_back({"", ""});
+  set.candidates.push_back({SecretBytes(), ""});
   for (const auto& p : o.passwords)
-    if (!p.empty()) set.candidates.push_back({p, ""});
+    if (!p.empty()) set.candidates.push_back({SecretBytes::copy_of(p.view()), ""});
   return set;
 }
 
@@ -35,8 +35,11 @@ PasswordSet passwords_for(const ItemContext& ctx) {
 std::string store_key(std::string_view data, const PasswordSet& pw) {
   std::string key = sha256_hex(data) + "|" + std::to_string(pw.max_tries) + "|" + std::to_string(pw.max_time.count());
   for (const auto& c : pw.candidates) {
+    SecretBytes material = SecretBytes::copy_of(c.password.view());
+    material.push_back(0);
+    material.append(c.source);
     key += '|';
-    key += sha256_hex(c.password + '\0' + c.source);
+    key += sha256_hex(material.bytes());
   }
   return sha256_hex(key);
 }

@@ -51,31 +51,10 @@ constexpr std::string_view kJceksKeyOid = "1.3.6.1.4.1.42.2.19.1";
 
 enum Tag : std::uint32_t { kPrivateKey = 1, kTrustedCert = 2, kSecretKey = 3 };
 
-// A heap buffer wiped on destruction: passwords, derived keys, keystreams and plaintext keys.
-class Wiped {
- public:
-  explicit Wiped(std::size_t n) : bytes_(n), size_(n) {}
-  Wiped(Wiped&& o) noexcept : bytes_(std::move(o.bytes_)), size_(std::exchange(o.size_, 0)) {}
-  Wiped(const Wiped&) = delete;
-  Wiped& operator=(const Wiped&) = delete;
-  Wiped& operator=(Wiped&&) = delete;
-  ~Wiped() {
-    if (!bytes_.empty()) OPENSSL_cleanse(bytes_.data(), bytes_.size());
-  }
-  std::uint8_t* data() noexcept { return bytes_.data(); }
-  std::span<const std::uint8_t> view() const noexcept { return {bytes_.data(), size_}; }
-  // Shrinks the used length (the capacity stays allocated and is wiped with the rest).
-  void set_size(std::size_t n) noexcept { size_ = std::min(n, bytes_.size()); }
-
- private:
-  std::vector<std::uint8_t> bytes_;
-  std::size_t size_ = 0;
-};
-
 // Java's char[] password as UTF-16BE bytes (JavaKeyStore and sun KeyProtector). The candidate is
 // taken as UTF-8; bytes that are not valid UTF-8 count as Latin-1 characters.
-Wiped utf16be(std::string_view s) {
-  Wiped out(2 * s.size());
+SecretBytes utf16be(std::string_view s) {
+  SecretBytes out(2 * s.size());
   std::size_t n = 0;
   auto put = [&](std::uint32_t unit) {
     out.data()[n++] = static_cast<std::uint8_t>(unit >> 8);
@@ -118,17 +97,17 @@ Wiped utf16be(std::string_view s) {
     }
     i += len;
   }
-  out.set_size(n);
+  out.resize(n);
   return out;
 }
 
 // The password bytes of PBEWithMD5AndTripleDES: com.sun.crypto.provider.PBEKey accepts only
 // printable ASCII (0x20..0x7E) and uses one byte per char; nullopt when Java could not have
 // used this candidate.
-std::optional<Wiped> pbe_ascii(std::string_view s) {
+std::optional<SecretBytes> pbe_ascii(std::string_view s) {
   for (char c : s)
     if (c < 0x20 || c > 0x7e) return std::nullopt;
-  Wiped out(s.size());
+  SecretBytes out(s.size());
   std::copy(s.begin(), s.end(), out.data());
   return out;
 }
@@ -193,18 +172,18 @@ PkeyPtr jks_recover(std::span<const std::uint8_t> password16, std::span<const st
   const auto check = data.last(kDigestLen);
   MdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx) return nullptr;
-  Wiped plain(encrypted.size());
-  Wiped block(EVP_MAX_MD_SIZE);
+  SecretBytes plain(encrypted.size());
+  SecretBytes block(EVP_MAX_MD_SIZE);
   std::copy(salt.begin(), salt.end(), block.data());
   for (std::size_t off = 0; off < encrypted.size(); off += kDigestLen) {
-    if (!digest(sha1(), ctx.get(), {password16, block.view().first(kDigestLen)}, block.data())) return nullptr;
+    if (!digest(sha1(), ctx.get(), {password16, block.bytes().first(kDigestLen)}, block.data())) return nullptr;
     const std::size_t n = std::min(kDigestLen, encrypted.size() - off);
     for (std::size_t j = 0; j < n; ++j) plain.data()[off + j] = encrypted[off + j] ^ block.data()[j];
   }
-  if (!digest(sha1(), ctx.get(), {password16, plain.view()}, block.data()) ||
+  if (!digest(sha1(), ctx.get(), {password16, plain.bytes()}, block.data()) ||
       CRYPTO_memcmp(block.data(), check.data(), kDigestLen) != 0)
     return nullptr;
-  return pkcs8_key(plain.view());
+  return pkcs8_key(plain.bytes());
 }
 
 // How PBES1Core treats a salt whose halves are equal: it means to reverse the first half, as
@@ -227,28 +206,28 @@ PkeyPtr jceks_recover_with(std::span<const std::uint8_t> password, std::span<con
   }
   MdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx) return nullptr;
-  Wiped derived(32);  // zero-filled: Java leaves zeros when iterations == 0
-  Wiped block(EVP_MAX_MD_SIZE);
+  SecretBytes derived(32);  // zero-filled: Java leaves zeros when iterations == 0
+  SecretBytes block(EVP_MAX_MD_SIZE);
   for (std::size_t half = 0; half < 2; ++half) {
     std::copy(s.begin() + 4 * half, s.begin() + 4 * half + 4, block.data());
     std::size_t len = 4;
     for (std::uint64_t i = 0; i < iterations; ++i) {
       if ((i & 0xfff) == 0xfff && std::chrono::steady_clock::now() >= deadline) return nullptr;
-      if (!digest(md5(), ctx.get(), {block.view().first(len), password}, block.data())) return nullptr;
+      if (!digest(md5(), ctx.get(), {block.bytes().first(len), password}, block.data())) return nullptr;
       len = 16;
     }
     std::copy(block.data(), block.data() + len, derived.data() + 16 * half);
   }
   using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, Deleter<EVP_CIPHER_CTX_free>>;
   CipherCtxPtr cctx(EVP_CIPHER_CTX_new());
-  Wiped plain(encrypted.size() + 8);
+  SecretBytes plain(encrypted.size() + 8);
   int n1 = 0, n2 = 0;
   if (!cctx || EVP_DecryptInit_ex(cctx.get(), EVP_des_ede3_cbc(), nullptr, derived.data(), derived.data() + 24) != 1 ||
       EVP_DecryptUpdate(cctx.get(), plain.data(), &n1, encrypted.data(), static_cast<int>(encrypted.size())) != 1 ||
       EVP_DecryptFinal_ex(cctx.get(), plain.data() + n1, &n2) != 1)
     return nullptr;  // wrong password: almost always bad padding
-  plain.set_size(static_cast<std::size_t>(n1 + n2));
-  return pkcs8_key(plain.view());
+  plain.resize(static_cast<std::size_t>(n1 + n2));
+  return pkcs8_key(plain.bytes());
 }
 
 PkeyPtr jceks_recover(std::span<const std::uint8_t> password, std::span<const std::uint8_t> salt,
@@ -691,11 +670,11 @@ bool try_recover(const ProtectedKey& pk, const PasswordCandidate& c, std::chrono
   clear_errors();
   PkeyPtr pkey;
   if (pk.scheme == ProtectedKey::Scheme::jks) {
-    const Wiped pw = utf16be(c.password);
-    pkey = jks_recover(pw.view(), pk.encrypted);
+    const SecretBytes pw = utf16be(c.password.view());
+    pkey = jks_recover(pw.bytes(), pk.encrypted);
   } else if (pk.scheme == ProtectedKey::Scheme::jceks) {
-    const auto pw = pbe_ascii(c.password);
-    if (pw) pkey = jceks_recover(pw->view(), pk.salt, pk.iterations, pk.encrypted, deadline);
+    const auto pw = pbe_ascii(c.password.view());
+    if (pw) pkey = jceks_recover(pw->bytes(), pk.salt, pk.iterations, pk.encrypted, deadline);
   }
   drain_errors();
   if (!pkey) return false;
@@ -812,8 +791,8 @@ Result<Finding> parse_jks(std::span<const std::uint8_t> data, const PasswordSet&
   const PasswordCandidate* opener = nullptr;
   for (const auto& c : passwords.candidates) {
     if (!budget.take()) break;
-    const Wiped pw = utf16be(c.password);
-    if (integrity_matches(pw.view(), signed_part, expected)) {
+    const SecretBytes pw = utf16be(c.password.view());
+    if (integrity_matches(pw.bytes(), signed_part, expected)) {
       opener = &c;
       mark_opened_by(c, store);
       break;

@@ -5,7 +5,6 @@
 #include "openssl/handles.hpp"
 #include "text_detect.hpp"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -21,10 +20,11 @@ constexpr std::size_t kMaxLabel = 65;
 // Windowed scans of large files rely on it (text_detect.hpp): BEGIN line, label, body and END.
 static_assert(kBegin.size() + kMaxLabel + kDashes.size() + kMaxBlock <= kTextLookahead);
 
+// One block as read: its decoded body wipes itself however decode_pem returns.
 struct RawBlock {
   std::string label;
   std::vector<std::pair<std::string, std::string>> headers;
-  ByteVec der;
+  SecretBytes der;
   std::size_t consumed = 0;
   bool escaped = false;
 };
@@ -122,7 +122,7 @@ Result<RawBlock> read_block(std::string_view text, std::size_t at) {
 
   const std::string_view body = text.substr(body_start, end - body_start);
   b.escaped = body.find("\\n") != std::string_view::npos || body.find("\\r") != std::string_view::npos;
-  std::string b64;
+  SecretBytes b64;  // the key's base64 text: wiped on every way out
   b64.reserve(body.size());
   bool bad = false;
   bool in_body = false;
@@ -146,7 +146,7 @@ Result<RawBlock> read_block(std::string_view text, std::size_t at) {
     b64.append(line);
   });
   if (bad || b64.empty()) return make_error_code(Errc::bad_encoding);
-  auto der = base64_decode(b64);
+  auto der = base64_decode_secret(b64.view());
   if (!der || der->empty()) return make_error_code(Errc::bad_encoding);
   b.der = std::move(*der);
   b.consumed = end + end_marker.size() - at;
@@ -197,20 +197,21 @@ Result<std::vector<Finding>> decode_block(const RawBlock& b, FindingMemo* certif
   if (l == "RSA PRIVATE KEY" || l == "EC PRIVATE KEY" || l == "DSA PRIVATE KEY") {
     const std::string_view alg = l[0] == 'R' ? "rsa" : (l[0] == 'E' ? "ec" : "dsa");
     if (has_encryption_headers(b)) return one(legacy_encrypted(b, alg));
-    if (l[0] == 'R') return one(der_traditional_key(b.der, EVP_PKEY_RSA, Format::pem_pkcs1, "private-key/pkcs1"));
-    if (l[0] == 'E') return one(der_traditional_key(b.der, EVP_PKEY_EC, Format::pem_sec1, "private-key/sec1"));
-    return one(der_traditional_key(b.der, EVP_PKEY_DSA, Format::pem_dsa, "private-key/dsa"));
+    if (l[0] == 'R')
+      return one(der_traditional_key(b.der.bytes(), EVP_PKEY_RSA, Format::pem_pkcs1, "private-key/pkcs1"));
+    if (l[0] == 'E') return one(der_traditional_key(b.der.bytes(), EVP_PKEY_EC, Format::pem_sec1, "private-key/sec1"));
+    return one(der_traditional_key(b.der.bytes(), EVP_PKEY_DSA, Format::pem_dsa, "private-key/dsa"));
   }
-  if (l == "PRIVATE KEY") return one(der_pkcs8_key(b.der, Format::pem_pkcs8));
-  if (l == "ENCRYPTED PRIVATE KEY") return one(der_encrypted_pkcs8(b.der, Format::pem_pkcs8_encrypted, false));
-  if (l == "OPENSSH PRIVATE KEY") return one(parse_openssh_v1(b.der));
+  if (l == "PRIVATE KEY") return one(der_pkcs8_key(b.der.bytes(), Format::pem_pkcs8));
+  if (l == "ENCRYPTED PRIVATE KEY") return one(der_encrypted_pkcs8(b.der.bytes(), Format::pem_pkcs8_encrypted, false));
+  if (l == "OPENSSH PRIVATE KEY") return one(parse_openssh_v1(b.der.bytes()));
   if (l == "CERTIFICATE" || l == "X509 CERTIFICATE")
-    return one(der_certificate(b.der, false, Format::pem_cert, certificates));
-  if (l == "TRUSTED CERTIFICATE") return one(der_certificate(b.der, true, Format::pem_cert, certificates));
-  if (l == "PKCS7") return der_pkcs7_certificates(b.der, Format::pkcs7);
-  if (l == "PUBLIC KEY") return one(der_public_key(b.der, false, Format::pem_public_key));
-  if (l == "RSA PUBLIC KEY") return one(der_public_key(b.der, true, Format::pem_public_key));
-  if (l == "CERTIFICATE REQUEST" || l == "NEW CERTIFICATE REQUEST") return one(der_csr(b.der, Format::pem_csr));
+    return one(der_certificate(b.der.bytes(), false, Format::pem_cert, certificates));
+  if (l == "TRUSTED CERTIFICATE") return one(der_certificate(b.der.bytes(), true, Format::pem_cert, certificates));
+  if (l == "PKCS7") return der_pkcs7_certificates(b.der.bytes(), Format::pkcs7);
+  if (l == "PUBLIC KEY") return one(der_public_key(b.der.bytes(), false, Format::pem_public_key));
+  if (l == "RSA PUBLIC KEY") return one(der_public_key(b.der.bytes(), true, Format::pem_public_key));
+  if (l == "CERTIFICATE REQUEST" || l == "NEW CERTIFICATE REQUEST") return one(der_csr(b.der.bytes(), Format::pem_csr));
   return make_error_code(Errc::unsupported);
 }
 
@@ -260,10 +261,8 @@ Result<PemOutcome> decode_pem(std::string_view text, std::size_t at, FindingMemo
   out.escaped = block->escaped;
   out.findings = std::move(*decoded);
   for (auto& f : out.findings)
-    if (f.identity.empty()) set_der_identity(f, block->der);
-  // Wipe the decoded body: it may be a clear private key.
-  OPENSSL_cleanse(block->der.data(), block->der.size());
-  return out;
+    if (f.identity.empty()) set_der_identity(f, block->der.bytes());
+  return out;  // block->der (a clear private key perhaps) is wiped by its type, here as on every return above
 }
 
 }  // namespace keyward::scanner::detail

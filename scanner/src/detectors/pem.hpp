@@ -2,7 +2,8 @@
 // and PEM embedded in source or config (JSON "\n" escapes, quoted line concatenation, YAML
 // block scalars). Bodies are validated (base64 decodes, DER parses strictly) before anything
 // is reported, so placeholders, truncated blocks and bare labels are not keys.
-// Used by: text_detect.cpp. Never keeps decoded key bytes beyond the call.
+// Used by: text_detect.cpp. Never keeps decoded key bytes beyond the call: the base64 text and
+// the decoded body are common::SecretBytes, wiped on every return.
 #pragma once
 
 #include "detectors/parsers.hpp"

@@ -9,7 +9,6 @@
 #include "openssl/handles.hpp"
 #include "openssl/key_info.hpp"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <array>
@@ -478,7 +477,7 @@ Result<Parsed> parse_pgp_armor(std::string_view text) {
 
   // Armor headers "Key: Value" up to an empty line (RFC 4880 section 6.2). Without headers some
   // writers omit the empty line: a line that is not a header starts the body.
-  std::string body;
+  SecretBytes body;  // the key's base64 text
   bool in_headers = true;
   bool ended = false;
   std::optional<std::uint32_t> checksum;
@@ -519,15 +518,10 @@ Result<Parsed> parse_pgp_armor(std::string_view text) {
   }
   if (!ended) return make_error_code(Errc::truncated);
   if (body.empty()) return make_error_code(Errc::bad_structure);
-  auto packets = base64_decode(body);
-  OPENSSL_cleanse(body.data(), body.size());
+  const auto packets = base64_decode_secret(body.view());  // wiped on every return
   if (!packets) return make_error_code(Errc::bad_encoding);
-  if (checksum && crc24(*packets) != *checksum) {
-    OPENSSL_cleanse(packets->data(), packets->size());
-    return make_error_code(Errc::bad_encoding);
-  }
-  auto finding = parse_pgp_packets(*packets);
-  OPENSSL_cleanse(packets->data(), packets->size());
+  if (checksum && crc24(packets->bytes()) != *checksum) return make_error_code(Errc::bad_encoding);
+  auto finding = parse_pgp_packets(packets->bytes());
   if (!finding) return finding.error();
   Parsed parsed;
   parsed.finding = std::move(*finding);

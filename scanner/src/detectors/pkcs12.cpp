@@ -74,7 +74,7 @@ struct Pass {
   int len = 0;
 };
 
-std::vector<Pass> encodings(const std::string& password) {
+std::vector<Pass> encodings(std::string_view password) {
   if (password.empty()) return {Pass{"", 0}, Pass{nullptr, 0}};
   return {Pass{password.data(), static_cast<int>(password.size())}};
 }
@@ -259,8 +259,7 @@ bool affordable(const X509_ALGOR* alg) {
 }
 
 // Tries one password: the MAC when there is one, else decrypting the first protected object.
-std::optional<Pass> try_password(PKCS12* p12, bool has_mac, const STACK_OF(PKCS7) * safes,
-                                 const std::string& password) {
+std::optional<Pass> try_password(PKCS12* p12, bool has_mac, const STACK_OF(PKCS7) * safes, std::string_view password) {
   for (const Pass& pass : encodings(password)) {
     clear_errors();
     if (has_mac) {
@@ -444,7 +443,7 @@ Result<Finding> parse_pkcs12(std::span<const std::uint8_t> data, const PasswordS
     for (const PasswordCandidate& c : passwords.candidates) {
       if (tries >= passwords.max_tries || std::chrono::steady_clock::now() - start >= passwords.max_time) break;
       ++tries;
-      if (auto pass = try_password(p12.get(), has_mac, safes.get(), c.password)) {
+      if (auto pass = try_password(p12.get(), has_mac, safes.get(), c.password.view())) {
         opened_with = pass;
         mark_opened_by(c, store);
         break;

@@ -7,8 +7,6 @@
 #include "encoding.hpp"
 #include "openssl/handles.hpp"
 
-#include <openssl/crypto.h>
-
 #include <charconv>
 
 namespace keyward::scanner::detail {
@@ -50,8 +48,8 @@ Result<std::uint64_t> count_header(Lines& lines, std::string_view name) {
 }
 
 // Collects n base64 lines (CR/LF dropped by Lines; the decoder skips other whitespace).
-Result<std::string> base64_lines(Lines& lines, std::uint64_t n) {
-  std::string joined;
+Result<SecretBytes> base64_lines(Lines& lines, std::uint64_t n) {
+  SecretBytes joined;  // the private lines are key bytes: wiped on every return
   for (std::uint64_t i = 0; i < n; ++i) {
     std::string_view line;
     bool terminated = false;
@@ -95,7 +93,7 @@ Result<Parsed> parse_ppk(std::string_view text) {
   if (!public_count) return public_count.error();
   auto public_text = base64_lines(lines, *public_count);
   if (!public_text) return public_text.error();
-  const auto public_blob = base64_decode(*public_text);
+  const auto public_blob = base64_decode(public_text->view());
   if (!public_blob) return make_error_code(Errc::bad_encoding);
 
   std::optional<Protection> protection;
@@ -128,11 +126,9 @@ Result<Parsed> parse_ppk(std::string_view text) {
   {
     auto private_text = base64_lines(lines, *private_count);
     if (!private_text) return private_text.error();
-    auto private_blob = base64_decode(*private_text);
-    OPENSSL_cleanse(private_text->data(), private_text->size());
+    const auto private_blob = base64_decode_secret(private_text->view());
     if (!private_blob) return make_error_code(Errc::bad_encoding);
     const std::size_t size = private_blob->size();
-    OPENSSL_cleanse(private_blob->data(), private_blob->size());
     if (size == 0 || (encrypted && size % 16 != 0)) return make_error_code(Errc::bad_structure);
   }
 

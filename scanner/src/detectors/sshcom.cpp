@@ -1,14 +1,13 @@
 // SSH.com / Tectia private keys ("---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----"), as written by
 // ssh-keygen2 and `puttygen -O private-sshcom` (layout: PuTTY import.c, sshcom_read). The armor
 // follows RFC 4716 (headers with "\" continuation lines). Only e and n (RSA) or p, q, g, y (DSA)
-// are read from an unencrypted key; the decoded buffer is wiped before returning.
+// are read from an unencrypted key. The base64 text and the decoded blob are SecretBytes:
+// wiped on every return, the early ones included.
 #include "detectors/lines.hpp"
 #include "detectors/parsers.hpp"
 
 #include "encoding.hpp"
 #include "openssl/key_info.hpp"
-
-#include <openssl/crypto.h>
 
 namespace keyward::scanner::detail {
 namespace {
@@ -129,7 +128,7 @@ Result<Parsed> parse_sshcom(std::string_view text) {
 
   // Headers, then base64 lines, then the END line.
   std::string comment;
-  std::string body;
+  SecretBytes body;  // the key's base64 text
   bool in_headers = true;
   bool continuation = false;
   bool comment_continues = false;
@@ -167,13 +166,10 @@ Result<Parsed> parse_sshcom(std::string_view text) {
   if (!ended) return make_error_code(Errc::truncated);
   if (body.empty()) return make_error_code(Errc::bad_structure);
 
-  auto blob = base64_decode(body);
+  const auto blob = base64_decode_secret(body.view());
   if (!blob) return make_error_code(Errc::bad_encoding);
   KeyFacts key;
-  auto parsed_blob = parse_blob(*blob, key);
-  OPENSSL_cleanse(blob->data(), blob->size());
-  OPENSSL_cleanse(body.data(), body.size());
-  if (!parsed_blob) return parsed_blob.error();
+  if (auto parsed_blob = parse_blob(blob->bytes(), key); !parsed_blob) return parsed_blob.error();
 
   // RFC 4716: a quoted value has its quotes removed.
   std::string_view c = comment;

@@ -8,8 +8,6 @@
 #include "detectors/pem.hpp"
 #include "encoding.hpp"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <utility>
 
@@ -132,22 +130,21 @@ void detect_jwk(const TextMatch& m) {
 void detect_base64_pem(const TextMatch& m) {
   if (m.depth >= kMaxDepth) return;
   const std::size_t end = base64_run_end(m.data, m.at);
-  auto decoded = base64_decode(m.data.substr(m.at, end - m.at));
+  auto decoded = base64_decode_secret(m.data.substr(m.at, end - m.at));  // a key's text: wiped however we leave
   if (!decoded) {
     // A wrapped run may stop mid-quantum at a line break that belongs to the text around it.
     std::size_t trimmed = end;
     while (trimmed > m.at && (m.data[trimmed - 1] == '\n' || m.data[trimmed - 1] == '\r')) --trimmed;
-    decoded = base64_decode(m.data.substr(m.at, trimmed - m.at));
+    decoded = base64_decode_secret(m.data.substr(m.at, trimmed - m.at));
     if (!decoded) return;
   }
-  const std::string_view inner(reinterpret_cast<const char*>(decoded->data()), decoded->size());
+  const std::string_view inner = decoded->view();
   std::vector<TextHit> inner_hits;
   detect_text(m.context, inner, inner_hits, m.rejected, m.depth + 1);
   for (auto& h : inner_hits) {
     h.finding.encoding = "base64";
     m.found(std::move(h.finding), m.at);
   }
-  OPENSSL_cleanse(decoded->data(), decoded->size());
   if (!inner_hits.empty()) m.consumed_until = end;
 }
 

@@ -25,8 +25,8 @@ namespace keyward::common {
 // C APIs that take a password as a string); they may hold NULs of their own.
 class SecretBytes {
  public:
-  // Empty, allocating from `memory` (null: the default heap). Tests pass a resource that checks
-  // what is handed back; a secure heap could be one.
+  // Empty, allocating from `memory`; null: std::pmr::get_default_resource(), the heap unless a
+  // test installs a resource that checks what is handed back (a secure heap could be one too).
   explicit SecretBytes(std::pmr::memory_resource* memory = nullptr) noexcept;
   // n zero bytes.
   explicit SecretBytes(std::size_t n, std::pmr::memory_resource* memory = nullptr);

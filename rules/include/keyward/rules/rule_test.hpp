@@ -5,6 +5,7 @@
 // Writes keys only under a fresh temporary directory that it removes.
 #pragma once
 
+#include <keyward/common/secret.hpp>
 #include <keyward/rules/rule_set.hpp>
 
 #include <cstdint>
@@ -35,8 +36,8 @@ struct RuleTestReport {
 
 // Options of a run.
 struct RuleTestOptions {
-  std::vector<std::string> only;       // rule ids (or globs) to test; empty: all
-  std::vector<std::string> passwords;  // common-password list handed to the scanner; empty: the built-in one
+  std::vector<std::string> only;  // rule ids (or globs) to test; empty: all
+  common::SecretList passwords;   // common-password list handed to the scanner; empty: the built-in one
   std::function<void(const ExampleResult&)> on_result;  // progress callback, optional
 };
 

@@ -5,6 +5,7 @@
 // prints (workers hand results back; the caller decides what to show).
 #pragma once
 
+#include <keyward/common/secret.hpp>
 #include <keyward/scanner/finding.hpp>
 
 #include <atomic>
@@ -56,7 +57,7 @@ struct ScanOptions {
   std::vector<std::string> trust_store_globs = default_trust_store_globs();
   bool archives = true;  // look inside zip/jar/tar/... and image layers
   ArchiveLimits archive_limits;
-  std::vector<std::string> passwords;                 // common passwords to try on stores ("" is always tried)
+  common::SecretList passwords;                       // common passwords to try on stores ("" is always tried)
   bool nearby_passwords = true;                       // try passwords found next to a store (gradle.properties, ...)
   std::size_t password_max_tries = 64;                // per store
   std::chrono::milliseconds password_max_time{3000};  // per store
