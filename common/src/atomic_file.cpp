@@ -116,10 +116,24 @@ void AtomicFile::write(std::string_view data) {
   if (const int e = write_all(fd_, data); e != 0) fail("cannot write", tmp_, e);
 }
 
+void AtomicFile::sync() {
+  if (fd_ < 0) throw std::logic_error("AtomicFile::sync after commit or failure");
+  if (::fsync(fd_) != 0) fail("cannot write", tmp_, errno);
+}
+
 void AtomicFile::commit() {
   if (fd_ < 0) throw std::logic_error("AtomicFile::commit twice or after a failure");
   if (const int e = sync_close(std::exchange(fd_, -1)); e != 0) fail("cannot write", tmp_, e);
   if (::rename(tmp_.c_str(), path_.c_str()) != 0) fail("cannot rename into", path_, errno);
+  tmp_.clear();
+  fsync_dir(dir_of(path_));
+}
+
+void AtomicFile::commit_new() {
+  if (fd_ < 0) throw std::logic_error("AtomicFile::commit_new twice or after a failure");
+  if (const int e = sync_close(std::exchange(fd_, -1)); e != 0) fail("cannot write", tmp_, e);
+  if (::link(tmp_.c_str(), path_.c_str()) != 0) fail("cannot create", path_, errno);  // EEXIST: "File exists"
+  ::unlink(tmp_.c_str());
   tmp_.clear();
   fsync_dir(dir_of(path_));
 }

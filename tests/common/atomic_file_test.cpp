@@ -154,3 +154,30 @@ TEST_CASE("a file written in parts replaces the old one only on commit, and an a
   CHECK(slurp(path) == "new contents");
   CHECK(t.names() == std::vector<std::string>{"scan.cache"});
 }
+
+TEST_CASE("a file committed as new is put where nothing is, and refused where a file or link is") {
+  TempDir t;
+  const std::string path = t.path + "/agent.key";
+  {
+    AtomicFile f(path, 0600);
+    f.write("made here");
+    f.sync();
+    CHECK(t.names().size() == 1);  // only the temporary until commit
+    f.commit_new();
+    CHECK_THROWS_AS(f.sync(), std::logic_error);
+  }
+  CHECK(slurp(path) == "made here");
+  CHECK(mode_of(path) == 0600);
+  CHECK(t.names() == std::vector<std::string>{"agent.key"});
+  {
+    AtomicFile f(path, 0600);
+    f.write("another");
+    CHECK_THROWS_WITH_AS(f.commit_new(), doctest::Contains(path.c_str()), std::runtime_error);
+  }
+  CHECK(slurp(path) == "made here");
+  CHECK(t.names() == std::vector<std::string>{"agent.key"});  // its temporary is gone
+
+  const std::string dangling = t.path + "/dangling";
+  REQUIRE(::symlink((t.path + "/elsewhere").c_str(), dangling.c_str()) == 0);
+  CHECK_THROWS_AS(AtomicFile(dangling, 0600), std::runtime_error);
+}

@@ -23,8 +23,14 @@ class AtomicFile {
 
   // Appends `data`; throws std::runtime_error (with errno's text: a full disk says so).
   void write(std::string_view data);
+  // fsyncs what was written so far, so that several files can all be on disk before any of them
+  // is renamed (the agent's enrollment); throws as write() does. commit() still fsyncs.
+  void sync();
   // Puts the file in place; throws as write() does, and then `path` is unchanged.
   void commit();
+  // Puts the file in place only where nothing is (link(2), then the temporary is removed): throws
+  // naming `path` when it exists, as write_file_exclusive does, and then `path` is unchanged.
+  void commit_new();
 
  private:
   [[noreturn]] void fail(const std::string& what, const std::string& name, int err);
