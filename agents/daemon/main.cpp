@@ -103,7 +103,8 @@ CLI::App* add_enroll_command(CLI::App& app, keyward::agent::EnrollOptions& eo, s
   cmd->add_option("--root", eo.roots, "What to scan (repeatable; default /)")->type_name("PATH");
   cmd->add_option("--config-out", eo.config_out, "Write the agent's config here")->type_name("FILE");
   cmd->add_option("--proxy", eo.proxy, "HTTP proxy for CONNECT, http://host:port");
-  cmd->add_flag("--force", eo.force, "Replace an existing enrollment (makes a new key)");
+  cmd->add_flag("--force", eo.force,
+                "Replace an existing enrollment with a new key (the old one stays until the new one is written)");
   cmd->footer(
       "The key is made on this host (EC P-256, mode 0600) and never leaves it; the token is "
       "used once and never written anywhere.");

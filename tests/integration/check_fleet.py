@@ -9,8 +9,9 @@ What it checks, in order (each line of output is one check; the run goes on afte
   1. `keyward-collector init` makes the CA, server certificate, config, database and a first
      admin token; `serve` answers /health.
   2. Tokens for each role are made through the API; a viewer cannot make tokens.
-  3. Three agents enroll with one-time enrollment tokens (a reused token is refused); their
-     reports are held until an admin approves them; a viewer cannot approve an agent.
+  3. Three agents enroll with one-time enrollment tokens (a reused token is refused, and a refused
+     `enroll --force` leaves the agent's key, certificate and CA as they were); their reports are
+     held until an admin approves them; a viewer cannot approve an agent.
   4. Inventory: three hosts; a key copied to two hosts is one row of /keys with two hosts and the
      fleet-spread factor; findings filter by host and kind; agents' own keys are "managed".
   5. A deleted key is resolved (with a time and a "resolved" event) after the next complete
@@ -395,6 +396,17 @@ def main() -> int:
                 outputs.append(p2.stdout + p2.stderr)
                 check(p2.returncode != 0 and "401" in p2.stdout + p2.stderr, "an enrollment token works once (401 the second time)",
                       (p2.stdout + p2.stderr)[-300:])
+                # --force with that used token: the collector refuses, and agent 0 keeps its enrollment
+                # byte for byte (it delivers below with it).
+                before = {n: open(os.path.join(sdir, n), "rb").read() for n in ("agent.key", "agent.pem", "ca.pem")}
+                p3 = run([agent_bin, "enroll", "--collector", f"https://127.0.0.1:{port}", "--token", etoken, "--ca", ca,
+                          "--state-dir", sdir, "--root", root, "--config-out", acfg, "--force"])
+                outputs.append(p3.stdout + p3.stderr)
+                after = {n: open(os.path.join(sdir, n), "rb").read() for n in before}
+                check(p3.returncode != 0 and "401" in p3.stdout + p3.stderr and after == before
+                      and not glob.glob(os.path.join(sdir, "*.tmp")),
+                      "a refused enroll --force keeps the old key, certificate and CA as they were",
+                      (p3.stdout + p3.stderr)[-300:])
             for kf in glob.glob(os.path.join(sdir, "*.key")):
                 check(os.stat(kf).st_mode & 0o077 == 0, f"agent {i} key is mode 0600")
                 SECRETS.update(key_body_lines(kf))

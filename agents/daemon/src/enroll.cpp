@@ -8,7 +8,6 @@
 #include <keyward/common/openssl_handles.hpp>
 #include <keyward/protocol/protocol.hpp>
 
-#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -23,6 +22,7 @@
 #include <climits>
 #include <memory>
 #include <stdexcept>
+#include <vector>
 
 namespace keyward::agent {
 namespace {
@@ -37,10 +37,10 @@ using common::X509ReqPtr;
   throw std::runtime_error(what + (why.empty() ? "" : ": " + why));
 }
 
-std::string bio_text(BIO* b) {
+std::string_view bio_text(BIO* b) {
   char* data = nullptr;
   const long n = BIO_get_mem_data(b, &data);
-  return std::string(data, static_cast<std::size_t>(n));
+  return {data, static_cast<std::size_t>(n)};
 }
 
 bool exists(const std::string& p) {
@@ -79,10 +79,10 @@ KeyAndCsr make_key_and_csr(const std::string& common_name) {
   BioPtr kb(BIO_new(BIO_s_secmem()));
   if (!kb || PEM_write_bio_PrivateKey(kb.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
     openssl_fail("cannot encode the agent key");
-  out.key_pem = bio_text(kb.get());
+  out.key_pem = common::SecretBytes::copy_of(bio_text(kb.get()));  // the secure-heap BIO is wiped when freed
   BioPtr rb(BIO_new(BIO_s_mem()));
   if (!rb || PEM_write_bio_X509_REQ(rb.get(), req.get()) != 1) openssl_fail("cannot encode the certificate request");
-  out.csr_pem = bio_text(rb.get());
+  out.csr_pem = std::string(bio_text(rb.get()));
   return out;
 }
 
@@ -125,17 +125,19 @@ AgentConfig config_for(const EnrollOptions& o) {
   return c;
 }
 
-// Refuses to enroll over an existing key or config unless forced; forced, removes the old key.
-void clear_the_way(const EnrollOptions& o, const AgentConfig& c) {
+// Refuses to enroll over an existing key or config unless forced. Removes nothing: forced, the
+// old files are replaced only once the new enrollment is on disk. Temporary files a killed
+// enrollment left beside them go.
+void check_the_way(const EnrollOptions& o, const AgentConfig& c) {
   if (!o.force) {
     if (exists(c.key))
       throw std::runtime_error(c.key +
                                " exists: this host is enrolled already; use --force to enroll again with a new key");
     if (!o.config_out.empty() && exists(o.config_out))
       throw std::runtime_error(o.config_out + " exists; use --force to replace it");
-  } else if (exists(c.key) && ::unlink(c.key.c_str()) != 0) {
-    throw std::runtime_error("cannot remove the old key " + c.key);
   }
+  for (const std::string& p : {c.key, c.certificate, c.ca, o.config_out})
+    if (!p.empty()) remove_leftover_temporaries(p);
 }
 
 // Sends the CSR with the token; the collector's answer, or an error saying why it refused.
@@ -186,33 +188,25 @@ EnrollResult enroll(const EnrollOptions& o) {
   check_options(o);
   make_private_dir(o.state_dir);
   AgentConfig c = config_for(o);
-  clear_the_way(o, c);
+  check_the_way(o, c);
 
+  // The key stays in memory until the collector has answered with a certificate for it.
   const std::string hostname = host_name();
-  KeyAndCsr kc = make_key_and_csr(hostname);
-  // O_EXCL: never overwrite a key we did not just decide to replace; 0600 from the start.
-  write_file_exclusive(c.key, kc.key_pem, 0600);
-  OPENSSL_cleanse(kc.key_pem.data(), kc.key_pem.size());
-  kc.key_pem.clear();
-
-  // Anything below that fails leaves no half enrollment behind: the new key goes again.
-  struct KeyGuard {
-    std::string path;
-    bool keep = false;
-    ~KeyGuard() {
-      if (!keep) ::unlink(path.c_str());
-    }
-  } guard{c.key};
-
+  const KeyAndCsr kc = make_key_and_csr(hostname);
   const protocol::EnrollResponse parsed = post_csr(o, kc.csr_pem, hostname);
   check_certificate_is_ours(parsed.certificate_pem, kc.csr_pem);
-  write_file_atomic(c.certificate, parsed.certificate_pem, 0600);
-  write_file_atomic(c.ca, parsed.ca_pem.empty() ? read_file(o.ca) : parsed.ca_pem, 0600);
+
+  const std::string ca = parsed.ca_pem.empty() ? read_file(o.ca) : parsed.ca_pem;
+  std::string config_text;
   if (!o.config_out.empty()) {
     c.source = o.config_out;
-    write_file_atomic(o.config_out, render_config(c), 0644);
+    config_text = render_config(c);
   }
-  guard.keep = true;
+  // Without --force the key must not exist (O_EXCL semantics): it is put in place first.
+  std::vector<NewFile> files = {
+      {c.key, kc.key_pem.view(), 0600, o.force}, {c.certificate, parsed.certificate_pem, 0600}, {c.ca, ca, 0600}};
+  if (!o.config_out.empty()) files.push_back({o.config_out, config_text, 0644});
+  replace_files_together(files);
   return EnrollResult{parsed.agent_id, parsed.status, c};
 }
 

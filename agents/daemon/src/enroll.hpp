@@ -1,11 +1,17 @@
-// Enrollment: make the agent's key on this host (EC P-256, written 0600 with O_EXCL), send a
-// CSR with a one-time token over TLS verified against the admin's CA, save the certificate and
-// the collector's CA, and write a config. Used by: main (enroll).
-// The token is used for one Authorization header and never written to a file or a log; the
-// key never leaves the host.
+// Enrollment: make the agent's key on this host (EC P-256), send a CSR with a one-time token
+// over TLS verified against the admin's CA, and only once the collector answered with a
+// certificate for that key write the key, the certificate, the collector's CA and the config
+// together (each 0600 beside its target, all fsync'd, then put in place; the key with O_EXCL
+// semantics unless --force). Until then the key lives only in memory (common::SecretBytes): a
+// failed or killed enrollment leaves no new key on disk and, with --force, the old key and
+// certificate as they were. Directories it makes are 0700 whatever the umask.
+// Used by: main (enroll). The token is used for one Authorization header and never written to a
+// file or a log; the key never leaves the host.
 #pragma once
 
 #include "config.hpp"
+
+#include <keyward/common/secret.hpp>
 
 #include <functional>
 #include <string>
@@ -21,7 +27,7 @@ struct EnrollOptions {
   std::vector<std::string> roots;  // default: /
   std::string config_out;          // optional: where to write agent.yaml
   std::string proxy;               // optional http://host:port
-  bool force = false;              // replace an existing enrollment (new key)
+  bool force = false;              // replace an existing enrollment (new key), once the new one succeeded
 };
 
 struct EnrollResult {
@@ -33,9 +39,10 @@ struct EnrollResult {
 // Runs the enrollment; throws std::runtime_error with one actionable line.
 EnrollResult enroll(const EnrollOptions& options);
 
-// The PEM of a new EC P-256 private key (PKCS#8) and its CSR (CN = common_name).
+// The PEM of a new EC P-256 private key (PKCS#8, wiped when dropped) and its CSR
+// (CN = common_name).
 struct KeyAndCsr {
-  std::string key_pem;
+  common::SecretBytes key_pem;
   std::string csr_pem;
 };
 KeyAndCsr make_key_and_csr(const std::string& common_name);
