@@ -24,6 +24,7 @@ struct ArchiveDeleter {
 
 constexpr std::uint64_t kRatioFloor = 64ull << 20;  // the ratio limit applies past this many bytes
 constexpr std::size_t kChunk = 1u << 16;
+constexpr std::size_t kMinRead = 4096;
 
 bool is_hex64(std::string_view s) {
   if (s.size() != 64) return false;
@@ -72,13 +73,14 @@ enum class MemberRead { ok, failed, too_large };
 // limit hit mid-member stops the budget: the part read is still scanned, then the archive ends.
 MemberRead read_member(archive* a, const ScanOptions& o, ArchiveBudget& budget, ScanStats& stats, SecretBytes& buffer) {
   for (;;) {
-    // Straight into the buffer, so that no other copy of a member's bytes is left to wipe.
-    const std::size_t at = buffer.size();
-    buffer.resize(at + kChunk);
-    const la_ssize_t n = archive_read_data(a, buffer.data() + at, kChunk);
-    buffer.resize(at + static_cast<std::size_t>(std::max<la_ssize_t>(n, 0)));
+    // Straight into the buffer, so that no other copy of a member's bytes is left to wipe; into
+    // the room it has (at least kMinRead): a small member (a .gz man page) is not given, and then
+    // wiped, a whole chunk.
+    const std::size_t room = std::clamp(buffer.capacity() - buffer.size(), kMinRead, kChunk);
+    const la_ssize_t n = archive_read_data(a, buffer.append_space(room), room);
     if (n == 0) return MemberRead::ok;
     if (n < 0) return MemberRead::failed;
+    buffer.appended(static_cast<std::size_t>(n));
     budget.expanded += static_cast<std::uint64_t>(n);
     if (buffer.size() > o.max_size) return MemberRead::too_large;
     if (budget.expanded > o.archive_limits.max_expanded) {

@@ -93,6 +93,22 @@ TEST_CASE("shrinking or clearing a secret wipes the bytes it no longer holds") {
   CHECK(std::all_of(storage, storage + kPassword.size(), [](std::uint8_t c) { return c == 0; }));
 }
 
+TEST_CASE("bytes a reader wrote into a secret's spare room are wiped, taken or not") {
+  WatchingResource heap;
+  {
+    SecretBytes s(&heap);
+    std::uint8_t* room = s.append_space(64);
+    std::fill(room, room + 64, std::uint8_t{'k'});
+    s.appended(10);  // the reader says it wrote 10; the other 54 bytes are still written
+    CHECK(s.view() == std::string(10, 'k'));
+    CHECK(std::string(s.c_str()) == std::string(10, 'k'));
+    s.appended(0);
+    CHECK(s.size() == 10);
+  }
+  REQUIRE(heap.returned.size() == 1);
+  CHECK(heap.returned[0].zero);
+}
+
 TEST_CASE("a secret is NUL-terminated for C APIs and compares by its bytes") {
   SecretBytes s = SecretBytes::copy_of(kPassword);
   CHECK(std::string(s.c_str()) == kPassword);

@@ -69,6 +69,17 @@ class SecretBytes {
   }
   void append(std::span<const std::uint8_t> more);
   void append(std::string_view more);
+  // Room for n more bytes past size(), not zero-filled (a reader writes there), then appended(k)
+  // takes the first k of them (k <= n). Bytes written there and not taken are wiped all the same.
+  std::uint8_t* append_space(std::size_t n) {
+    if (size_ + n > capacity_) grow(size_ + n);
+    return data_ + size_;
+  }
+  void appended(std::size_t k) noexcept {
+    if (k == 0) return;
+    size_ += k;
+    data_[size_] = 0;
+  }
 
   // Constant-time comparison of the bytes (CRYPTO_memcmp after the lengths).
   friend bool operator==(const SecretBytes& a, const SecretBytes& b) noexcept;
