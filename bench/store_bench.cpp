@@ -1,0 +1,132 @@
+// The collector store under load (issue 12): the time to ingest one large report (every place
+// new, then the same places again), and the time of the inventory reads at a large fleet.
+// Prints one line per measurement. Not a test: speed claims come from here, never from ctest.
+//   keyward_store_bench [--findings N]... [--places N] [--agents N]
+#include <keyward/collector/store.hpp>
+#include <keyward/protocol/protocol.hpp>
+#include <keyward/scanner/finding.hpp>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace keyward;
+constexpr std::int64_t kNow = 1'760'000'000;
+
+std::string hex64(std::uint64_t n) { return fmt::format("{:064x}", n); }
+
+scanner::Finding finding(std::uint64_t n) {
+  scanner::Finding f;
+  f.id = hex64(n);
+  f.rule = "private-key/pkcs8";
+  f.kind = scanner::Kind::private_key;
+  f.format = scanner::Format::pem_pkcs8;
+  f.location.path = fmt::format("/srv/app{}/conf/keys/service-{}.pem", n % 97, n);
+  f.file.mode = 0644;
+  f.file.owner = "svc";
+  f.key = scanner::KeyFacts{};
+  f.key->algorithm = "ec";
+  f.key->bits = 256;
+  f.key->curve = "P-256";
+  f.key->spki_sha256 = hex64(n * 7919 + 1);
+  return f;
+}
+
+protocol::Report report(std::uint64_t first, std::uint64_t count) {
+  protocol::Report r;
+  r.report_id = protocol::new_report_id();
+  r.result.tool_version = "bench";
+  r.result.host = {"bench", "linux"};
+  r.result.complete = true;
+  r.result.roots = {"/"};
+  for (std::uint64_t i = 0; i < count; ++i) r.result.findings.push_back(finding(first + i));
+  return r;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+struct Bench {
+  std::filesystem::path dir;
+  std::unique_ptr<collector::Store> store;
+  collector::Actor admin{"cli:bench", collector::Role::admin};
+  int agents = 0;
+
+  explicit Bench(const std::string& name) {
+    dir = std::filesystem::temp_directory_path() / fmt::format("keyward-store-bench-{}-{}", name, ::getpid());
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    store = collector::open_sqlite_store((dir / "k.db").string(), "", {});
+  }
+  ~Bench() {
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+  collector::AgentInfo agent() {
+    ++agents;
+    const auto tok = store->create_enrollment_token(kNow + 3600, admin);
+    collector::Enrollment e{fmt::format("{:016x}", agents), fmt::format("host-{}", agents), "linux",
+                            hex64(1000000000 + agents),     std::to_string(agents),         hex64(2000000000 + agents)};
+    (void)store->enroll_agent(tok.secret, e, kNow).value();
+    return store->approve_agent(e.agent_id, admin, kNow).value();
+  }
+};
+
+void ingest_bench(std::uint64_t n) {
+  Bench b(fmt::format("ingest{}", n));
+  const auto a = b.agent();
+  auto r = report(0, n);
+  auto t0 = std::chrono::steady_clock::now();
+  auto out = b.store->ingest(a, r, kNow);
+  fmt::print("ingest {:>7} findings, all new:   {:8.2f} s ({} new)\n", n, seconds_since(t0), out.new_places);
+  r.report_id = protocol::new_report_id();
+  t0 = std::chrono::steady_clock::now();
+  out = b.store->ingest(a, r, kNow + 60);
+  fmt::print("ingest {:>7} findings, unchanged: {:8.2f} s ({} new)\n", n, seconds_since(t0), out.new_places);
+}
+
+void read_bench(std::uint64_t places, std::uint64_t agents) {
+  Bench b("reads");
+  const std::uint64_t per = places / agents;
+  std::vector<collector::AgentInfo> list;
+  for (std::uint64_t i = 0; i < agents; ++i) {
+    list.push_back(b.agent());
+    b.store->ingest(list.back(), report(i * per, per), kNow);
+  }
+  auto time = [](const char* what, auto&& f) {
+    auto t0 = std::chrono::steady_clock::now();
+    f();
+    fmt::print("{:<44} {:8.3f} s\n", what, seconds_since(t0));
+  };
+  fmt::print("reads at {} places on {} hosts:\n", per * agents, agents);
+  time("  hosts()", [&] { b.store->hosts(); });
+  time("  findings() open, first page", [&] { b.store->findings({}); });
+  collector::FindingQuery q;
+  q.host = list.back().hostname;
+  time("  findings(host=) open, first page", [&] { b.store->findings(q); });
+  time("  counts()", [&] { b.store->counts(); });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::uint64_t> sizes;
+  std::uint64_t places = 170000, agents = 17;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    const std::uint64_t v = std::strtoull(argv[i + 1], nullptr, 10);
+    if (flag == "--findings") sizes.push_back(v);
+    else if (flag == "--places") places = v;
+    else if (flag == "--agents") agents = v;
+  }
+  if (sizes.empty()) sizes = {20000, 100000};
+  for (auto n : sizes) ingest_bench(n);
+  if (places > 0 && agents > 0) read_bench(places, agents);
+}
