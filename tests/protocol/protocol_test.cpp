@@ -136,3 +136,61 @@ TEST_CASE("the streamed report is the same document as the JSON tree, findings a
   CHECK(json::parse(streamed) == keyward::protocol::report_to_json(r, id));
   REQUIRE(parse_report(streamed).has_value());
 }
+
+TEST_CASE("a report over the findings cap is refused while it is parsed, before the rest of the body is read") {
+  json doc = keyward::protocol::report_to_json(sample_result(), keyward::protocol::new_report_id());
+  json one = doc["findings"][0];
+  doc["findings"] = json::array();
+  for (int i = 0; i < 5; ++i) {
+    one["id"] = "f" + std::to_string(i);
+    doc["findings"].push_back(one);
+  }
+  doc["scan"]["findings"] = json::array({1, 2, 3, 4, 5, 6});  // not the report's findings
+  const std::string body = doc.dump();
+  CHECK(parse_report(body, 5).has_value());
+  CHECK(parse_report(body, 4).error().code == "too_many_findings");
+  CHECK(parse_report(body, 4).error().message.find("4") != std::string::npos);
+  // Elements of any type count, and the cap stops the parser: the broken tail is never read.
+  const std::string head = body.substr(0, body.find("\"findings\":[") + 12);
+  CHECK(parse_report(head + "1,2,3,{\"x\":[1]},[],5,6,oops", 5).error().code == "too_many_findings");
+  CHECK(parse_report(head + "1,2,3,oops", 5).error().code == "malformed_json");
+  CHECK(parse_report(head + "1,2,3,{\"x\":[1]},[],5,6,oops").error().code == "malformed_json");
+}
+
+TEST_CASE("a report's names are bounded and hold no control characters") {
+  const json doc = keyward::protocol::report_to_json(sample_result(), keyward::protocol::new_report_id());
+  auto code_with = [&](const json::json_pointer& at, const json& value) {
+    json j = doc;
+    j[at] = value;
+    auto r = parse_report(j.dump());
+    return r ? std::string("ok") : r.error().code;
+  };
+  CHECK(code_with("/host/hostname"_json_pointer, "build-2") == "ok");
+  CHECK(code_with("/host/hostname"_json_pointer, "build\n2") == "bad_field");
+  CHECK(code_with("/host/hostname"_json_pointer, std::string(254, 'h')) == "bad_field");
+  CHECK(code_with("/host/os"_json_pointer, std::string(257, 'o')) == "bad_field");
+  CHECK(code_with("/host/os"_json_pointer, "linux\x1b]0;x\x07") == "bad_field");
+  CHECK(code_with("/tool/version"_json_pointer, std::string(129, 'v')) == "bad_field");
+  CHECK(code_with("/scan/id"_json_pointer, "s\xc2\x9b") == "bad_field");  // CSI as a C1 control
+  CHECK(code_with("/scan/roots"_json_pointer, json::array({std::string(4097, 'r')})) == "bad_field");
+  CHECK(code_with("/scan/roots"_json_pointer, json(std::vector<std::string>(4097, "/r"))) == "bad_field");
+  json skipped = json::object();
+  for (int i = 0; i < 257; ++i) skipped["r" + std::to_string(i)] = 1;
+  CHECK(code_with("/scan/stats/skipped"_json_pointer, skipped) == "bad_field");
+  CHECK(code_with("/scan/stats/skipped"_json_pointer, json{{"bad\nreason", 1}}) == "bad_field");
+}
+
+TEST_CASE("an enrollment request's host name and os are bounded and hold no control characters") {
+  using keyward::protocol::parse_enroll_request;
+  auto code_of = [](const std::string& hostname, const std::string& os) {
+    auto r = parse_enroll_request(json{{"csr", "x"}, {"hostname", hostname}, {"os", os}}.dump());
+    return r ? std::string("ok") : r.error().code;
+  };
+  CHECK(code_of(std::string(253, 'h'), std::string(256, 'o')) == "ok");
+  CHECK(code_of(std::string(254, 'h'), "linux") == "bad_field");
+  CHECK(code_of("h", std::string(5u << 20, 'o')) == "bad_field");
+  CHECK(code_of("", "linux") == "bad_field");
+  CHECK(code_of("web\x1b[1A", "linux") == "bad_field");
+  CHECK(code_of("web", "linux\tgnu") == "bad_field");
+  CHECK(code_of("web-ü", "linux") == "ok");  // UTF-8 is not a control
+}

@@ -1,4 +1,5 @@
 #include <keyward/common/random.hpp>
+#include <keyward/common/terminal.hpp>
 #include <keyward/protocol/protocol.hpp>
 
 #include <keyward/scanner/finding_json.hpp>
@@ -32,6 +33,15 @@ std::string string_at(const json& j, const char* name, const char* where, bool r
   return it->get<std::string>();
 }
 
+// A name an agent or a token holder sets: at most max bytes, no control characters.
+std::string name_at(const json& j, const char* name, const char* where, std::size_t max, bool required = false) {
+  std::string s = string_at(j, name, where, required);
+  if (s.size() > max || common::has_control_characters(s))
+    throw Bad{"bad_field", std::string(where) + "." + name + " must be at most " + std::to_string(max) +
+                               " bytes without control characters"};
+  return s;
+}
+
 std::uint64_t count_at(const json& j, const char* name) {
   auto it = j.find(name);
   if (it == j.end()) return 0;
@@ -55,7 +65,12 @@ std::map<std::string, std::uint64_t> counts_at(const json& stats, const char* na
   auto it = stats.find(name);
   if (it == stats.end()) return out;
   if (!it->is_object()) throw Bad{"bad_field", std::string("scan.stats.") + name + " must be an object"};
+  if (it->size() > kMaxStatsKeys)
+    throw Bad{"bad_field",
+              std::string("scan.stats.") + name + " has more than " + std::to_string(kMaxStatsKeys) + " reasons"};
   for (auto e = it->begin(); e != it->end(); ++e) {
+    if (e.key().size() > kMaxShortFieldBytes || common::has_control_characters(e.key()))
+      throw Bad{"bad_field", std::string("scan.stats.") + name + " has a malformed reason"};
     if (!e.value().is_number_unsigned())
       throw Bad{"bad_field", std::string("scan.stats.") + name + " values must be counts"};
     out[e.key()] = e.value().get<std::uint64_t>();
@@ -79,21 +94,23 @@ Report report_from(const json& j) {
 
   scanner::ScanResult& r = rep.result;
   if (auto tool = j.find("tool"); tool != j.end() && tool->is_object())
-    r.tool_version = string_at(*tool, "version", "tool", false);
+    r.tool_version = name_at(*tool, "version", "tool", kMaxShortFieldBytes);
   if (auto host = j.find("host"); host != j.end()) {
     if (!host->is_object()) throw Bad{"bad_field", "host must be an object"};
-    r.host.hostname = string_at(*host, "hostname", "host", false);
-    r.host.os = string_at(*host, "os", "host", false);
+    r.host.hostname = name_at(*host, "hostname", "host", kMaxHostnameBytes);
+    r.host.os = name_at(*host, "os", "host", kMaxOsBytes);
   }
   const json& scan = member(j, "scan", "report");
   if (!scan.is_object()) throw Bad{"bad_field", "scan must be an object"};
-  r.scan_id = string_at(scan, "id", "scan", false);
+  r.scan_id = name_at(scan, "id", "scan", kMaxShortFieldBytes);
   r.started_at = time_at(scan, "started_at");
   r.finished_at = time_at(scan, "finished_at");
   if (auto roots = scan.find("roots"); roots != scan.end()) {
-    if (!roots->is_array()) throw Bad{"bad_field", "scan.roots must be an array"};
+    if (!roots->is_array() || roots->size() > kMaxRoots)
+      throw Bad{"bad_field", "scan.roots must be an array of at most " + std::to_string(kMaxRoots) + " paths"};
     for (const auto& root : *roots) {
-      if (!root.is_string()) throw Bad{"bad_field", "scan.roots must hold strings"};
+      if (!root.is_string() || root.get_ref<const std::string&>().size() > kMaxRootBytes)
+        throw Bad{"bad_field", "scan.roots must hold paths of at most " + std::to_string(kMaxRootBytes) + " bytes"};
       r.roots.push_back(root.get<std::string>());
     }
   }
@@ -161,8 +178,51 @@ void write_report_json(const scanner::ScanResult& r, const std::string& report_i
   out("]}");
 }
 
-boost::system::result<Report, ParseError> parse_report(std::string_view body) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+namespace {
+
+// Counts the elements of the top-level "findings" array while the parser reads them, and stops
+// it at the one past the cap (so a report over the cap is never parsed whole).
+class FindingsCounter {
+ public:
+  struct TooMany {};
+  explicit FindingsCounter(std::size_t max) : max_(max) {}
+  bool operator()(int depth, json::parse_event_t event, const json& parsed) {
+    using E = json::parse_event_t;
+    // Depths as nlohmann reports them: the root's keys and its arrays' starts and ends are at 1,
+    // an element of such an array ends (object_end, array_end, value) at 2.
+    if (depth == 1 && event == E::key) findings_key_ = parsed == "findings";
+    else if (depth == 1 && event == E::array_start) in_findings_ = findings_key_;
+    else if (depth == 1 && event == E::array_end) in_findings_ = false;
+    else if (in_findings_ && depth == 2 && (event == E::object_end || event == E::array_end || event == E::value))
+      if (++count_ > max_) throw TooMany{};
+    return true;
+  }
+
+ private:
+  std::size_t max_;
+  std::size_t count_ = 0;
+  bool findings_key_ = false;
+  bool in_findings_ = false;
+};
+
+json parse_counted(std::string_view body, std::size_t max_findings) {
+  if (max_findings == kAnyNumberOfFindings) return json::parse(body, nullptr, /*allow_exceptions=*/false);
+  FindingsCounter counter(max_findings);
+  return json::parse(
+      body, [&counter](int depth, json::parse_event_t event, json& parsed) { return counter(depth, event, parsed); },
+      /*allow_exceptions=*/false);
+}
+
+}  // namespace
+
+boost::system::result<Report, ParseError> parse_report(std::string_view body, std::size_t max_findings) {
+  json j;
+  try {
+    j = parse_counted(body, max_findings);
+  } catch (const FindingsCounter::TooMany&) {
+    return ParseError{"too_many_findings",
+                      "the report has more than " + std::to_string(max_findings) + " findings (the collector's limit)"};
+  }
   if (j.is_discarded()) return ParseError{"malformed_json", "the body is not valid JSON"};
   try {
     return report_from(j);
@@ -187,10 +247,9 @@ boost::system::result<EnrollRequest, ParseError> parse_enroll_request(std::strin
   try {
     EnrollRequest r;
     r.csr_pem = string_at(j, "csr", "enrollment");
-    r.hostname = string_at(j, "hostname", "enrollment");
-    r.os = string_at(j, "os", "enrollment", false);
-    if (r.hostname.empty() || r.hostname.size() > 253)
-      return ParseError{"bad_field", "hostname must be 1 to 253 characters"};
+    r.hostname = name_at(j, "hostname", "enrollment", kMaxHostnameBytes, /*required=*/true);
+    r.os = name_at(j, "os", "enrollment", kMaxOsBytes);
+    if (r.hostname.empty()) return ParseError{"bad_field", "enrollment.hostname must not be empty"};
     if (r.csr_pem.size() > 16384) return ParseError{"bad_field", "csr is too large"};
     return r;
   } catch (const Bad& b) {

@@ -10,8 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -30,6 +32,17 @@ struct Report {
   scanner::ScanResult result;
 };
 
+// Bounds of the names an agent or an enrollment token holder sets (issue 12): longer ones, and
+// any holding a control character (C0, DEL, C1), are refused as bad_field.
+inline constexpr std::size_t kMaxHostnameBytes = 253;  // a DNS name (RFC 1035)
+inline constexpr std::size_t kMaxOsBytes = 256;
+inline constexpr std::size_t kMaxShortFieldBytes = 128;  // tool.version, scan.id, stats keys
+inline constexpr std::size_t kMaxRoots = 4096;
+inline constexpr std::size_t kMaxRootBytes = 4096;  // PATH_MAX
+inline constexpr std::size_t kMaxStatsKeys = 256;
+// No cap on the number of findings (parse_report's default).
+inline constexpr std::size_t kAnyNumberOfFindings = std::numeric_limits<std::size_t>::max();
+
 // A new random report id: 32 lowercase hex digits (128 bits from the OpenSSL DRBG).
 std::string new_report_id();
 
@@ -47,18 +60,23 @@ void write_report_json(const scanner::ScanResult& r, const std::string& report_i
 // Why a body is not a report; the message says what is wrong and what was expected, never
 // echoes content.
 struct ParseError {
-  std::string code;     // stable: "malformed_json", "unknown_schema", "bad_report_id", "bad_field", "bad_finding"
+  // stable: "malformed_json", "unknown_schema", "bad_report_id", "bad_field", "bad_finding",
+  // "too_many_findings"
+  std::string code;
   std::string message;  // one line a person reads
 };
 
-// Parses a report body (already decompressed). Never throws on bad input.
-boost::system::result<Report, ParseError> parse_report(std::string_view body);
+// Parses a report body (already decompressed). Never throws on bad input. A report with more
+// than max_findings findings is refused as too_many_findings as soon as the parser reads the
+// one too many, before the rest of the body is read or any finding is converted.
+boost::system::result<Report, ParseError> parse_report(std::string_view body,
+                                                       std::size_t max_findings = kAnyNumberOfFindings);
 
 // POST /api/v1/enroll (bearer: the one-time enrollment token).
 struct EnrollRequest {
-  std::string csr_pem;  // PKCS#10, the agent's key made on the host
-  std::string hostname;
-  std::string os;
+  std::string csr_pem;   // PKCS#10, the agent's key made on the host
+  std::string hostname;  // 1 to kMaxHostnameBytes, no control characters
+  std::string os;        // up to kMaxOsBytes, no control characters
 };
 // 201 answer to an enrollment.
 struct EnrollResponse {
