@@ -202,3 +202,86 @@ TEST_CASE("counts add up agents places reports and events") {
   CHECK(c.audit_entries >= 6);
   CHECK(fx.store->schema_version() >= 1);
 }
+
+namespace {
+
+collector::Outcome<collector::AgentInfo> enroll_with_key(test::StoreFixture& fx, const std::string& agent_id,
+                                                         const std::string& spki, std::string* token_secret = nullptr) {
+  const auto token = fx.store->create_enrollment_token(kNow + 3600, fx.admin);
+  if (token_secret != nullptr) *token_secret = token.secret;
+  collector::Enrollment e{agent_id, "intruder", "linux", test::fp(7000 + static_cast<int>(agent_id.back())), "7", spki};
+  return fx.store->enroll_agent(token.secret, e, kNow + 100);
+}
+
+}  // namespace
+
+TEST_CASE("enrolling with a key the fleet reports as exposed is refused, audited, and the key stays open") {
+  test::StoreFixture fx;
+  const auto a = fx.agent("web-1");
+  fx.store->ingest(a, test::report({test::key_finding("leak", "/home/alice/.ssh/id", 50)}), kNow);
+  const auto before = only_finding(fx, "web-1");
+  REQUIRE(before.at("risk").at("severity") == "high");
+
+  std::string secret;
+  auto refused = enroll_with_key(fx, "00000000000000f1", test::fp(50), &secret);
+  REQUIRE(refused.has_error());
+  CHECK(refused.error().code == "key_exposed");
+  CHECK_FALSE(fx.store->agent("00000000000000f1").has_value());
+  // The token is used up by the attempt, and the attempt is in the audit log.
+  CHECK(fx.store->check_enrollment_token(secret, kNow + 101).error().code == "forbidden");
+  const auto entries = fx.store->audit_entries(0, 1000);
+  REQUIRE(!entries.empty());
+  CHECK(entries.back().action == "agent.enroll_refused");
+  CHECK(entries.back().subject == "spki:" + test::fp(50));
+  CHECK(entries.back().detail.at("reason") == "key_exposed");
+  CHECK(fx.store->verify_audit(std::nullopt).ok);
+
+  // The place is as open and as risky as before, and its key is not keyward's.
+  const auto after = only_finding(fx, "web-1");
+  CHECK(after.at("risk") == before.at("risk"));
+  CHECK(fx.store->findings({}).total == 1);
+  CHECK_FALSE(fx.store->keys(10, 0).items.at(0).managed);
+
+  // Gone from the host is not forgotten: a key once seen is refused too.
+  fx.store->ingest(a, test::report({}), kNow + 200);
+  CHECK(enroll_with_key(fx, "00000000000000f2", test::fp(50)).error().code == "key_exposed");
+}
+
+TEST_CASE("enrolling with a key keyward already manages is refused and a known finding is never made managed") {
+  test::StoreFixture fx;
+  const auto a = fx.agent("web-1");
+  CHECK(fx.store->add_managed_identity(test::fp(77), "collector CA"));
+  CHECK(enroll_with_key(fx, "00000000000000f1", test::fp(77)).error().code == "key_in_use");
+  CHECK(enroll_with_key(fx, "00000000000000f2", a.spki_sha256).error().code == "key_in_use");
+
+  // A key the fleet reported first stays an exposure, whoever claims it later.
+  fx.store->ingest(a, test::report({test::key_finding("leak", "/srv/x.pem", 78)}), kNow);
+  CHECK_FALSE(fx.store->add_managed_identity(test::fp(78), "collector server key"));
+  CHECK(fx.store->findings({}).total == 1);
+  CHECK(fx.store->audit_entries(0, 1000).back().action == "identity.manage_refused");
+}
+
+TEST_CASE("an agent's key is managed on its own host only and no longer once the agent is revoked") {
+  test::StoreFixture fx;
+  const auto a = fx.agent("web-1");
+  const auto b = fx.agent("web-2");
+  const int own = 6001;  // the fixture's key of the first agent
+  REQUIRE(a.spki_sha256 == test::fp(own));
+  fx.store->ingest(a, test::report({test::key_finding("own", "/var/lib/keyward-agent/agent.key", own)}), kNow);
+  CHECK(only_finding(fx, "web-1").at("risk").at("severity") == "info");
+  CHECK(fx.store->findings({}).total == 0);
+
+  // The same key on another host is a copy of it: an exposure there.
+  fx.store->ingest(b, test::report({test::key_finding("copy", "/tmp/agent.key", own)}), kNow);
+  const auto copy = only_finding(fx, "web-2");
+  CHECK(copy.at("risk").at("severity") != "info");
+  CHECK_FALSE(test::has_factor(copy, "keyward-managed"));
+  CHECK(fx.store->findings({}).total == 1);
+
+  REQUIRE(fx.store->revoke_agent(a.id, fx.admin, kNow + 10).has_value());
+  const auto revoked = only_finding(fx, "web-1");
+  CHECK_FALSE(test::has_factor(revoked, "keyward-managed"));
+  CHECK(revoked.at("risk").at("score").get<int>() > 0);
+  CHECK(fx.store->findings({}).total == 2);
+  for (const auto& k : fx.store->keys(10, 0).items) CHECK_FALSE(k.managed);
+}

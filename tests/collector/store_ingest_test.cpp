@@ -1,6 +1,14 @@
 // Ingest: complete snapshots resolve what is gone, incomplete reports add only, replays are
-// stored once, a pending agent's reports are held until approval.
+// stored once, a pending agent's newest snapshot is held until approval, a large report is
+// ingested in chunks that readers interleave with and that a resend completes.
 #include "store_fixture.hpp"
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <thread>
 
 using namespace keyward;
 using test::kNow;
@@ -95,29 +103,75 @@ TEST_CASE("a replayed report id is stored once and changes nothing") {
   CHECK(fx.store->audit_head().seq == head.seq);
 }
 
-TEST_CASE("a pending agent's reports are held and ingested in order when it is approved") {
+TEST_CASE("a pending agent holds only its newest snapshot and approving ingests that one alone") {
   test::StoreFixture fx;
   const auto a = fx.enroll("build-7");
   CHECK(a.status == collector::AgentStatus::pending);
   const auto r1 = test::report({test::key_finding("f1", "/srv/a.pem", 1), test::key_finding("f2", "/srv/b.pem", 2)});
   const auto r2 = test::report({test::key_finding("f1", "/srv/a.pem", 1)});
+  const auto r3 = test::report({test::key_finding("f1", "/srv/a.pem", 1), test::key_finding("f3", "/srv/c.pem", 3)});
   CHECK(fx.store->ingest(a, r1, kNow).status == collector::IngestOutcome::Status::held);
   CHECK(fx.store->ingest(a, r2, kNow + 10).status == collector::IngestOutcome::Status::held);
-  CHECK(fx.store->ingest(a, r2, kNow + 20).status == collector::IngestOutcome::Status::duplicate);
-  CHECK(fx.store->counts().held_reports == 2);
+  CHECK(fx.store->ingest(a, r3, kNow + 20).status == collector::IngestOutcome::Status::held);
+  CHECK(fx.store->counts().held_reports == 1);
+  // A replay of a report that was held and then replaced is still a duplicate: it does not
+  // take the newest one's place.
+  CHECK(fx.store->ingest(a, r1, kNow + 30).status == collector::IngestOutcome::Status::duplicate);
+  CHECK(fx.store->counts().held_reports == 1);
   CHECK(fx.all_findings().total == 0);
 
   auto approved = fx.store->approve_agent(a.id, fx.admin, kNow + 100);
   REQUIRE(approved.has_value());
   CHECK(approved->status == collector::AgentStatus::approved);
   CHECK(fx.store->counts().held_reports == 0);
-  CHECK(fx.store->counts().reports == 2);
-  // In order: r1 made f1 and f2, then the r2 snapshot resolved f2.
-  CHECK(fx.store->findings({}).total == 1);
-  CHECK(fx.events_of("resolved").size() == 1);
+  CHECK(fx.store->counts().reports == 1);
+  // Only r3: f2 of r1 was never in the inventory, so nothing was resolved either.
+  const auto rows = fx.all_findings();
+  CHECK(rows.total == 2);
+  for (const auto& r : rows.items) CHECK(r.finding.at("id") != "f2");
+  CHECK(fx.events_of("new").size() == 2);
+  CHECK(fx.events_of("resolved").empty());
   CHECK(fx.events_of("agent_approved").size() == 1);
   // A replay after approval is still a duplicate.
-  CHECK(fx.store->ingest(*approved, r1, kNow + 200).status == collector::IngestOutcome::Status::duplicate);
+  CHECK(fx.store->ingest(*approved, r2, kNow + 200).status == collector::IngestOutcome::Status::duplicate);
+}
+
+TEST_CASE("an incomplete report is held beside the newest complete one, and a complete one replaces both") {
+  test::StoreFixture fx;
+  const auto a = fx.enroll("build-8");
+  fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1)}), kNow);
+  fx.store->ingest(a, test::report({test::key_finding("f2", "/srv/b.pem", 2)}, false), kNow + 1);
+  CHECK(fx.store->counts().held_reports == 2);
+  fx.store->ingest(a, test::report({test::key_finding("f3", "/srv/c.pem", 3)}, false), kNow + 2);
+  CHECK(fx.store->counts().held_reports == 2);
+  REQUIRE(fx.store->approve_agent(a.id, fx.admin, kNow + 3).has_value());
+  // The complete snapshot (f1), then the newest incomplete report on top of it (f3).
+  const auto rows = fx.all_findings();
+  REQUIRE(rows.total == 2);
+  for (const auto& r : rows.items) CHECK(r.finding.at("id") != "f2");
+
+  const auto b = fx.enroll("build-9");
+  fx.store->ingest(b, test::report({test::key_finding("g1", "/srv/a.pem", 4)}, false), kNow);
+  fx.store->ingest(b, test::report({test::key_finding("g2", "/srv/b.pem", 5)}), kNow + 1);
+  CHECK(fx.store->counts().held_reports == 1);
+}
+
+TEST_CASE("revoking a pending agent drops the reports held for it") {
+  test::StoreFixture fx;
+  const auto a = fx.enroll("build-7");
+  const auto b = fx.enroll("build-8");
+  fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1)}), kNow);
+  fx.store->ingest(b, test::report({test::key_finding("g1", "/srv/a.pem", 2)}), kNow);
+  CHECK(fx.store->counts().held_reports == 2);
+  REQUIRE(fx.store->revoke_agent(a.id, fx.admin, kNow + 1).has_value());
+  CHECK(fx.store->counts().held_reports == 1);  // b's is kept
+  const auto entries = fx.store->audit_entries(0, 1000);
+  REQUIRE(!entries.empty());
+  CHECK(entries.back().action == "agent.revoke");
+  CHECK(entries.back().detail.at("held_reports_dropped") == 1);
+  REQUIRE(fx.store->revoke_agent(b.id, fx.admin, kNow + 2).has_value());
+  CHECK(fx.store->counts().held_reports == 0);
+  CHECK(fx.all_findings().total == 0);
 }
 
 TEST_CASE("a revoked agent cannot be approved and approving twice is a conflict") {
@@ -180,4 +234,104 @@ TEST_CASE("the stored finding carries the fleet risk and queries filter by host 
       CHECK(h.open_findings == 1);
     }
   }
+}
+
+namespace {
+
+// count key findings "<prefix><i>" at /srv/<prefix>/<i>.pem, keys first..first+count-1.
+std::vector<scanner::Finding> many(const std::string& prefix, int first, int count) {
+  std::vector<scanner::Finding> out;
+  for (int i = 0; i < count; ++i)
+    out.push_back(
+        test::key_finding(prefix + std::to_string(i), "/srv/" + prefix + "/" + std::to_string(i) + ".pem", first + i));
+  return out;
+}
+
+// Every place of the store, by finding id: status, scores and times.
+std::map<std::string, std::string> inventory(test::StoreFixture& fx) {
+  std::map<std::string, std::string> out;
+  collector::FindingQuery q;
+  q.status = "all";
+  q.limit = 1000;
+  for (;; q.offset += q.limit) {
+    const auto page = fx.store->findings(q);
+    for (const auto& r : page.items)
+      out[r.finding.at("id").get<std::string>()] = r.status + " " + r.finding.at("risk").dump() + " " +
+                                                   std::to_string(r.first_seen) + " " + std::to_string(r.last_seen) +
+                                                   " " + std::to_string(r.resolved_at);
+    if (page.items.size() < q.limit) return out;
+  }
+}
+
+// Makes the database refuse to insert the place of one finding, as a full disk or a killed
+// process would stop an ingest midway (a trigger, set from a connection of the test's own).
+void fail_insert_of(const std::string& db_path, const std::string& finding_id, bool on) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
+  const std::string sql = on ? "CREATE TRIGGER test_crash AFTER INSERT ON places WHEN NEW.finding_id = '" + finding_id +
+                                   "' BEGIN SELECT RAISE(ABORT, 'the test stops this ingest'); END"
+                             : std::string("DROP TRIGGER test_crash");
+  CHECK(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+}
+
+}  // namespace
+
+TEST_CASE("a large report cut short keeps its first chunks, resolves nothing, and its resend ends as one ingest") {
+  const auto old = test::report(many("old", 1, 10));
+  auto big = many("big", 100, 2500);
+  big.push_back(test::key_finding("old0", "/srv/old/0.pem", 1));  // one old place stays
+  const auto report = test::report(big);
+
+  test::StoreFixture whole;
+  const auto a = whole.agent("web-1");
+  whole.store->ingest(a, old, kNow);
+  const auto once = whole.store->ingest(a, report, kNow + 60);
+  CHECK(once.status == collector::IngestOutcome::Status::stored);
+  CHECK(once.new_places == 2500);
+  CHECK(once.resolved == 9);
+  CHECK(whole.store->ingest(a, report, kNow + 70).status == collector::IngestOutcome::Status::duplicate);
+
+  test::StoreFixture cut;
+  const auto b = cut.agent("web-1");
+  REQUIRE(b.id == a.id);
+  cut.store->ingest(b, old, kNow);
+  fail_insert_of(cut.db_path, "big1500", true);  // in the second chunk of 1000 places
+  CHECK_THROWS_AS(cut.store->ingest(b, report, kNow + 60), collector::StoreError);
+  // The first chunk is in the inventory (it was its own transaction); the old places that the
+  // report no longer has are still open: a snapshot resolves only once it is all in.
+  CHECK(cut.all_findings().total == 10 + 1000);
+  CHECK(cut.store->findings({}).total == 10 + 1000);
+  CHECK(cut.events_of("resolved").empty());
+  CHECK(cut.store->counts().reports == 1);
+
+  fail_insert_of(cut.db_path, "big1500", false);
+  const auto resent = cut.store->ingest(b, report, kNow + 60);  // the agent sends it again
+  CHECK(resent.status == collector::IngestOutcome::Status::stored);
+  CHECK(resent.resolved == 9);
+  CHECK(inventory(cut) == inventory(whole));
+  CHECK(cut.events_of("new").size() == whole.events_of("new").size());
+  CHECK(cut.events_of("resolved").size() == whole.events_of("resolved").size());
+  CHECK(cut.store->counts().reports == whole.store->counts().reports);
+  CHECK(cut.store->ingest(b, report, kNow + 70).status == collector::IngestOutcome::Status::duplicate);
+  CHECK(cut.store->verify_audit(std::nullopt).ok);
+}
+
+TEST_CASE("readers get the store between the chunks of a large report's ingest") {
+  test::StoreFixture fx;
+  const auto a = fx.agent("web-1");
+  const auto report = test::report(many("k", 1, 6000));
+  std::atomic<bool> done{false};
+  std::thread ingest([&] {
+    fx.store->ingest(a, report, kNow);
+    done = true;
+  });
+  // A read in the middle sees part of the report: one transaction would show none or all.
+  std::set<std::uint64_t> seen;
+  while (!done) seen.insert(fx.store->hosts().at(0).open_findings);
+  ingest.join();
+  seen.erase(0);
+  seen.erase(6000);
+  CHECK_FALSE(seen.empty());
+  CHECK(fx.store->hosts().at(0).open_findings == 6000);
 }

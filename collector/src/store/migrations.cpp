@@ -9,7 +9,7 @@ namespace keyward::collector::detail {
 namespace {
 
 // Version i+1 is kMigrations[i]. Append only: never edit a migration that has shipped.
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     // 1: the first schema.
     R"sql(
 CREATE TABLE tokens(
@@ -147,6 +147,22 @@ UPDATE exceptions SET approved_by = 'principal:' ||
   WHERE approved_by IN (SELECT 'token:' || id FROM tokens);
 ALTER TABLE audit ADD COLUMN chain INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE audit ADD COLUMN via TEXT NOT NULL DEFAULT '';
+)sql",
+    // 3: issue 12, the store. An agent's key is managed on that agent's host only, and only while it was
+    // never seen as a finding before the enrollment; the fleet risk of a place is a column of
+    // its own (rescoring rewrites it, not the whole finding); the hosts list reads a covering
+    // index per agent.
+    R"sql(
+ALTER TABLE identities ADD COLUMN managed_agent TEXT NOT NULL DEFAULT '';  -- '' or the agent whose key it is
+ALTER TABLE places ADD COLUMN risk TEXT NOT NULL DEFAULT '';  -- fleet risk JSON; '' until rescored
+CREATE INDEX places_agent_status ON places(agent_id, status, severity_rank);
+UPDATE identities SET managed_agent = (
+  SELECT a.id FROM agents a WHERE 'spki:' || a.spki_sha256 = identities.identity ORDER BY a.enrolled_at LIMIT 1)
+WHERE managed = 1 AND EXISTS (SELECT 1 FROM agents a WHERE 'spki:' || a.spki_sha256 = identities.identity);
+UPDATE identities SET managed = 0 WHERE managed_agent != '' AND (
+  managed_agent IN (SELECT id FROM agents WHERE status = 'revoked') OR
+  EXISTS (SELECT 1 FROM places p JOIN agents a ON a.id = identities.managed_agent
+          WHERE p.identity = identities.identity AND p.first_seen < a.enrolled_at));
 )sql",
 };
 

@@ -1,7 +1,10 @@
 // SqliteStore, agents: enrollment (consumes the one-time token, the agent's key becomes a
-// managed identity), lookups, approval (ingests the reports held meanwhile), revocation, tags
+// managed identity unless it was seen as a finding before), lookups, approval (ingests the
+// snapshot held meanwhile), revocation (drops held reports, the key is no longer managed), tags
 // (rescoring the host's identities: build-host depends on them) and last-seen bookkeeping.
 #include "store/sqlite_store.hpp"
+
+#include "store/placed_report.hpp"
 
 #include <fmt/format.h>
 
@@ -52,6 +55,13 @@ Outcome<AgentInfo> SqliteStore::enroll_agent(std::string_view enrollment_secret,
   if (!token) return token.error();
   if (load_agent(e.agent_id)) return refuse("conflict", fmt::format("agent {} already exists", e.agent_id));
   if (load_agent_by_cert(e.cert_sha256)) return refuse("conflict", "an agent with this certificate already exists");
+  const std::string identity = identity_of_spki(e.spki_sha256);
+  if (e.spki_sha256.empty()) return refuse("invalid", "the enrollment names no key");
+  if (auto why = unmanageable(identity)) {
+    Refusal r = refuse_enrollment(*why, e, *token, now);
+    tx.commit();  // the token is used up and the attempt is in the audit log
+    return r;
+  }
   // Consumed only if still unused: the WHERE makes a concurrent second use change nothing.
   Stmt use = db_->prepare("UPDATE enrollment_tokens SET used_at = ?, agent_id = ? WHERE id = ? AND used_at = 0");
   use.bind_all(now, e.agent_id, *token).run();
@@ -61,8 +71,9 @@ Outcome<AgentInfo> SqliteStore::enroll_agent(std::string_view enrollment_secret,
          "last_seen_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)")
       .bind_all(e.agent_id, e.hostname, e.os, e.cert_sha256, e.cert_serial, e.spki_sha256, now, now)
       .run();
-  if (!e.spki_sha256.empty())
-    set_managed(e.spki_sha256, fmt::format("keyward-agent key of {} ({})", e.hostname, e.agent_id), now);
+  auto managed =
+      set_managed(identity, fmt::format("keyward-agent key of {} ({})", e.hostname, e.agent_id), e.agent_id, now);
+  if (!managed) return managed.error();  // checked above, in this transaction: not reached
   add_event(now, "agent_enrolled", e.agent_id, {}, {}, {{"hostname", e.hostname}, {"os", e.os}});
   append_audit(Actor{"agent:" + e.agent_id, std::nullopt}, "agent.enroll", e.agent_id,
                {{"hostname", e.hostname},
@@ -75,6 +86,19 @@ Outcome<AgentInfo> SqliteStore::enroll_agent(std::string_view enrollment_secret,
   tx.commit();
   flush_events();
   return *load_agent(e.agent_id);
+}
+
+Refusal SqliteStore::refuse_enrollment(const Refusal& why, const Enrollment& e, const std::string& token_id,
+                                       std::int64_t now) {
+  db_->prepare("UPDATE enrollment_tokens SET used_at = ? WHERE id = ? AND used_at = 0").bind_all(now, token_id).run();
+  append_audit(Actor{"enrollment:" + token_id, std::nullopt}, "agent.enroll_refused", identity_of_spki(e.spki_sha256),
+               {{"reason", why.code},
+                {"hostname", e.hostname},
+                {"cert_sha256", e.cert_sha256},
+                {"spki_sha256", e.spki_sha256},
+                {"enrollment_token", token_id}},
+               now);
+  return why;
 }
 
 std::optional<AgentInfo> SqliteStore::agent(const std::string& id) {
@@ -97,48 +121,71 @@ std::vector<AgentInfo> SqliteStore::list_agents() {
 }
 
 Outcome<AgentInfo> SqliteStore::approve_agent(const std::string& id, const Actor& by, std::int64_t now) {
+  const AgentTurn turn(*this, id);
+  auto checked = [&]() -> std::optional<Refusal> {
+    auto a = load_agent(id);
+    if (!a) return refuse("not_found", fmt::format("no agent {}", id));
+    if (a->status == AgentStatus::revoked)
+      return refuse("conflict", fmt::format("agent {} is revoked; a revoked agent stays revoked", id));
+    if (a->status == AgentStatus::approved) return refuse("conflict", fmt::format("agent {} is already approved", id));
+    return std::nullopt;
+  };
+  std::vector<std::pair<std::int64_t, std::string>> held;
+  {
+    std::lock_guard lock(mu_);
+    if (auto refusal = checked()) return *refusal;
+    held = held_reports(id);
+  }
+  // Parsed and scored outside the lock; this agent's turn keeps its held reports as they are.
+  std::vector<PlacedReport> placed;
+  for (const auto& [row, body] : held) {
+    auto report = protocol::parse_report(body);
+    if (!report)
+      throw StoreError(fmt::format("held report {} of agent {} is unreadable: {}", row, id, report.error().message));
+    placed.push_back(place_report(id, *report, rules_, now));
+  }
   std::lock_guard lock(mu_);
   Transaction tx(*db_);
-  auto a = load_agent(id);
-  if (!a) return refuse("not_found", fmt::format("no agent {}", id));
-  if (a->status == AgentStatus::revoked)
-    return refuse("conflict", fmt::format("agent {} is revoked; a revoked agent stays revoked", id));
-  if (a->status == AgentStatus::approved) return refuse("conflict", fmt::format("agent {} is already approved", id));
+  if (auto refusal = checked()) return *refusal;
+  const auto a = load_agent(id);
   db_->prepare("UPDATE agents SET status = 'approved', approved_at = ? WHERE id = ?").bind_all(now, id).run();
   add_event(now, "agent_approved", id, {}, {}, {{"hostname", a->hostname}});
-  append_audit(by, "agent.approve", id, {{"hostname", a->hostname}}, now);
-  ingest_held_reports(id, now);
+  append_audit(by, "agent.approve", id, {{"hostname", a->hostname}, {"held_reports", held.size()}}, now);
+  for (std::size_t i = 0; i < placed.size(); ++i) {
+    ingest_held_in_tx(id, placed[i], now);
+    db_->prepare("DELETE FROM held_reports WHERE id = ?").bind_all(held[i].first).run();
+  }
   tx.commit();
   flush_events();
   return *load_agent(id);
 }
 
-void SqliteStore::ingest_held_reports(const std::string& agent_id, std::int64_t now) {
+std::vector<std::pair<std::int64_t, std::string>> SqliteStore::held_reports(const std::string& agent_id) {
   std::vector<std::pair<std::int64_t, std::string>> held;
-  {
-    Stmt st = db_->prepare("SELECT id, body FROM held_reports WHERE agent_id = ? ORDER BY id");
-    st.bind(1, agent_id);
-    while (st.step()) held.emplace_back(st.integer(0), st.text(1));
-  }
-  for (const auto& [row, body] : held) {
-    auto report = protocol::parse_report(body);
-    if (!report)
-      throw StoreError(
-          fmt::format("held report {} of agent {} is unreadable: {}", row, agent_id, report.error().message));
-    ingest_in_tx(agent_id, *report, now, /*from_held=*/true);
-    db_->prepare("DELETE FROM held_reports WHERE id = ?").bind_all(row).run();
-  }
+  Stmt st = db_->prepare("SELECT id, body FROM held_reports WHERE agent_id = ? ORDER BY id");
+  st.bind(1, agent_id);
+  while (st.step()) held.emplace_back(st.integer(0), st.text(1));
+  return held;
 }
 
 Outcome<AgentInfo> SqliteStore::revoke_agent(const std::string& id, const Actor& by, std::int64_t now) {
+  const AgentTurn turn(*this, id);
   std::lock_guard lock(mu_);
   Transaction tx(*db_);
   auto a = load_agent(id);
   if (!a) return refuse("not_found", fmt::format("no agent {}", id));
   if (a->status == AgentStatus::revoked) return refuse("conflict", fmt::format("agent {} is already revoked", id));
   db_->prepare("UPDATE agents SET status = 'revoked', revoked_at = ? WHERE id = ?").bind_all(now, id).run();
+  db_->prepare("DELETE FROM held_reports WHERE agent_id = ?").bind_all(id).run();
+  const int dropped = db_->changes();
+  const std::string unmanaged = unmanage_agent_key(id, now);
   add_event(now, "agent_revoked", id, {}, {}, {{"hostname", a->hostname}});
-  append_audit(by, "agent.revoke", id, {{"hostname", a->hostname}, {"was", to_string(a->status)}}, now);
+  append_audit(by, "agent.revoke", id,
+               {{"hostname", a->hostname},
+                {"was", to_string(a->status)},
+                {"held_reports_dropped", dropped},
+                {"unmanaged", unmanaged}},
+               now);
   tx.commit();
   flush_events();
   return *load_agent(id);

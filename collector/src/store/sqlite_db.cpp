@@ -75,7 +75,23 @@ Db::Db(const std::string& path) {
   sqlite3_extended_result_codes(db_, 1);
 }
 
-Db::~Db() { sqlite3_close_v2(db_); }
+Db::~Db() {
+  cache_.clear();
+  sqlite3_close_v2(db_);
+}
+
+CachedStmt::~CachedStmt() {
+  st_->reset();
+  *leased_ = false;
+}
+
+CachedStmt Db::cached(std::string_view sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) it = cache_.emplace(std::string(sql), Cached{std::make_unique<Stmt>(db_, sql)}).first;
+  if (it->second.leased) throw StoreError(fmt::format("statement '{}' is already in use", sql.substr(0, 60)));
+  it->second.leased = true;
+  return CachedStmt(*it->second.stmt, it->second.leased);
+}
 
 void Db::exec(std::string_view sql) {
   const std::string s(sql);

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,6 +63,25 @@ class Stmt {
   std::string sql_;
 };
 
+class Db;
+
+// A statement of the connection's cache, lent to one user at a time: reset (bindings cleared)
+// when the lease ends, so the next user starts clean. Lease hot statements (one per place of a
+// report) instead of preparing them again each time.
+class CachedStmt {
+ public:
+  CachedStmt(Stmt& st, bool& leased) : st_(&st), leased_(&leased) {}
+  ~CachedStmt();
+  CachedStmt(const CachedStmt&) = delete;
+  CachedStmt& operator=(const CachedStmt&) = delete;
+  Stmt& operator*() const { return *st_; }
+  Stmt* operator->() const { return st_; }
+
+ private:
+  Stmt* st_;
+  bool* leased_;
+};
+
 // An open SQLite connection.
 class Db {
  public:
@@ -73,6 +94,9 @@ class Db {
   // Runs SQL without parameters (schema, pragmas, BEGIN/COMMIT).
   void exec(std::string_view sql);
   Stmt prepare(std::string_view sql) { return Stmt(db_, sql); }
+  // The cached statement of sql (prepared once per connection), reset and lent to the caller;
+  // a statement already lent is a programming error (StoreError): prepare a second one instead.
+  CachedStmt cached(std::string_view sql);
   // The single integer a query without parameters returns.
   std::int64_t scalar(std::string_view sql);
   // Rows changed by the last statement.
@@ -88,8 +112,13 @@ class Db {
   }
 
  private:
+  struct Cached {
+    std::unique_ptr<Stmt> stmt;
+    bool leased = false;
+  };
   sqlite3* db_ = nullptr;
   std::function<void()> on_commit_;
+  std::map<std::string, Cached, std::less<>> cache_;  // finalized before the connection closes
 };
 
 // BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless committed; commit() runs the

@@ -13,11 +13,15 @@ std::vector<Event> SqliteStore::events(std::uint64_t since, std::uint64_t limit)
 
 void SqliteStore::add_event(std::int64_t now, const std::string& type, const std::string& agent_id,
                             const std::string& identity, const std::string& finding_id, const nlohmann::json& detail) {
-  const std::int64_t seq = db_->scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM events");
-  db_->prepare(
+  std::int64_t seq = 0;
+  {
+    auto st = db_->cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM events");
+    if (st->step()) seq = st->integer(0);
+  }
+  db_->cached(
          "INSERT INTO events(seq, time, type, agent_id, identity, finding_id, detail) "
          "VALUES (?, ?, ?, ?, ?, ?, ?)")
-      .bind_all(seq, now, type, agent_id, identity, finding_id, detail.is_null() ? "{}" : detail.dump())
+      ->bind_all(seq, now, type, agent_id, identity, finding_id, detail.is_null() ? "{}" : detail.dump())
       .run();
 }
 

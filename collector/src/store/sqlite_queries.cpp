@@ -2,6 +2,8 @@
 // places, expiring certificates. Reads only; every value is a bound parameter.
 #include "store/sqlite_store.hpp"
 
+#include "store/sqlite_queries.hpp"
+
 #include "store/fleet_risk.hpp"
 
 #include <fmt/format.h>
@@ -14,7 +16,7 @@ namespace {
 
 constexpr const char* kFindingColumns =
     "p.place_id, p.agent_id, a.hostname, p.identity, p.status, p.first_seen, p.last_seen, p.resolved_at, "
-    "p.exception_id, p.finding_json";
+    "p.exception_id, p.finding_json, p.risk";
 
 FindingRow finding_row(const Stmt& st) {
   FindingRow r;
@@ -28,10 +30,13 @@ FindingRow finding_row(const Stmt& st) {
   r.resolved_at = st.integer(7);
   r.exception_id = st.text(8);
   r.finding = parse_json(st.text(9));
+  // The fleet risk is kept apart from the finding (rescoring writes it alone); a place not
+  // rescored since schema 3 still has it inside its finding.
+  if (const std::string risk = st.text(10); !risk.empty()) r.finding["risk"] = parse_json(risk);
   return r;
 }
 
-using Param = std::variant<std::string, std::int64_t>;
+using Param = QueryParam;
 
 void bind_params(Stmt& st, const std::vector<Param>& params) {
   int i = 0;
@@ -61,7 +66,8 @@ std::int64_t sql_offset(std::uint64_t offset) {
 std::string findings_where(const FindingQuery& q, std::vector<Param>& params) {
   std::string where = "WHERE 1 = 1";
   if (!q.host.empty()) {
-    where += " AND (p.agent_id = ? OR a.hostname = ?)";
+    // Agent ids first, so that the places are read through their agent's index.
+    where += " AND p.agent_id IN (SELECT id FROM agents WHERE id = ? OR hostname = ?)";
     params.emplace_back(q.host);
     params.emplace_back(q.host);
   }
@@ -107,14 +113,17 @@ void load_key_places(Db& db, KeyRow& k) {
 
 }  // namespace
 
+// Each agent's open places are counted in the index places_agent_status (schema 3) alone.
+const char* const kHostsQuery =
+    "SELECT a.id, a.hostname, a.os, a.status, a.last_report_at, "
+    "(SELECT COUNT(*) FROM places p WHERE p.agent_id = a.id AND p.status = 'open'), "
+    "(SELECT MAX(p.severity_rank) FROM places p WHERE p.agent_id = a.id AND p.status = 'open') "
+    "FROM agents a ORDER BY a.hostname, a.id";
+
 std::vector<HostRow> SqliteStore::hosts() {
   std::lock_guard lock(mu_);
   std::vector<HostRow> out;
-  Stmt st = db_->prepare(
-      "SELECT a.id, a.hostname, a.os, a.status, a.last_report_at, "
-      "(SELECT COUNT(*) FROM places p WHERE p.agent_id = a.id AND p.status = 'open'), "
-      "(SELECT MAX(severity_rank) FROM places p WHERE p.agent_id = a.id AND p.status = 'open') "
-      "FROM agents a ORDER BY a.hostname, a.id");
+  Stmt st = db_->prepare(kHostsQuery);
   while (st.step()) {
     HostRow h;
     h.agent_id = st.text(0);
@@ -130,19 +139,33 @@ std::vector<HostRow> SqliteStore::hosts() {
   return out;
 }
 
+std::string findings_count_query(const FindingQuery& q, std::vector<Param>& params) {
+  return "SELECT COUNT(*) FROM places p JOIN agents a ON a.id = p.agent_id " + findings_where(q, params);
+}
+
+std::string findings_page_query(const FindingQuery& q, std::vector<Param>& params) {
+  // The page's places are chosen on their sort keys alone, then read whole: sorting every
+  // matching place with its finding JSON would copy them all.
+  const std::string where = findings_where(q, params);
+  return fmt::format(
+      "SELECT {0} FROM places p JOIN agents a ON a.id = p.agent_id WHERE p.rowid IN ("
+      "SELECT p.rowid FROM places p JOIN agents a ON a.id = p.agent_id {1} "
+      "ORDER BY p.severity_rank DESC, p.score DESC, a.hostname, p.path, p.place_id LIMIT ? OFFSET ?) "
+      "ORDER BY p.severity_rank DESC, p.score DESC, a.hostname, p.path, p.place_id",
+      kFindingColumns, where);
+}
+
 Page<FindingRow> SqliteStore::findings(const FindingQuery& q) {
   std::lock_guard lock(mu_);
-  std::vector<Param> params;
-  const std::string from = "FROM places p JOIN agents a ON a.id = p.agent_id " + findings_where(q, params);
   Page<FindingRow> page;
   {
-    Stmt st = db_->prepare("SELECT COUNT(*) " + from);
+    std::vector<Param> params;
+    Stmt st = db_->prepare(findings_count_query(q, params));
     bind_params(st, params);
     if (st.step()) page.total = static_cast<std::uint64_t>(st.integer(0));
   }
-  Stmt st = db_->prepare(fmt::format(
-      "SELECT {} {} ORDER BY p.severity_rank DESC, p.score DESC, a.hostname, p.path, p.place_id LIMIT ? OFFSET ?",
-      kFindingColumns, from));
+  std::vector<Param> params;
+  Stmt st = db_->prepare(findings_page_query(q, params));
   params.emplace_back(sql_limit(q.limit));
   params.emplace_back(sql_offset(q.offset));
   bind_params(st, params);

@@ -1,9 +1,13 @@
 // SqliteStore, scoring: the fleet risk of every present place of an identity (rules engine's
 // base risk plus fleet-spread, build-host and keyward-managed, fleet_risk.hpp) and its status
 // (managed > excepted > open); keyward's own keys as managed identities.
+// A key is managed only when keyward made it and no place of it was seen before (issue 12): an
+// agent's key is managed on that agent's host only, and no longer once the agent is revoked.
 #include "store/sqlite_store.hpp"
 
 #include "store/fleet_risk.hpp"
+
+#include <fmt/format.h>
 
 #include <map>
 #include <set>
@@ -13,91 +17,170 @@ namespace {
 
 using nlohmann::json;
 
-std::string identity_of_spki(const std::string& spki) { return spki.rfind("spki:", 0) == 0 ? spki : "spki:" + spki; }
+// One present place of an identity as rescoring reads it.
+struct ScoredPlace {
+  std::string place_id, agent_id, base_risk, risk, status, exception_id;
+  bool holds_key = false;
+};
+
+// How keyward knows an identity: managed (by whom, on which host) or not.
+struct Ownership {
+  bool managed = false;
+  std::string what;
+  std::string agent_id;  // an agent's key: managed on this agent's host only
+  bool on(const std::string& host_agent) const { return managed && (agent_id.empty() || agent_id == host_agent); }
+};
 
 }  // namespace
 
-void SqliteStore::add_managed_identity(const std::string& spki_sha256, const std::string& what) {
+std::string identity_of_spki(const std::string& spki) { return spki.rfind("spki:", 0) == 0 ? spki : "spki:" + spki; }
+
+bool SqliteStore::add_managed_identity(const std::string& spki_sha256, const std::string& what) {
   std::lock_guard lock(mu_);
   const std::int64_t now = wall_clock();
   Transaction tx(*db_);
-  if (set_managed(spki_sha256, what, now)) {
-    append_audit(Actor{"collector", std::nullopt}, "identity.managed", identity_of_spki(spki_sha256), {{"what", what}},
-                 now);
+  const std::string identity = identity_of_spki(spki_sha256);
+  auto managed = set_managed(identity, what, {}, now);
+  if (!managed) {
+    append_audit(Actor{"collector", std::nullopt}, "identity.manage_refused", identity,
+                 {{"what", what}, {"reason", managed.error().code}}, now);
+    tx.commit();
+    return false;
+  }
+  if (*managed) {
+    append_audit(Actor{"collector", std::nullopt}, "identity.managed", identity, {{"what", what}}, now);
     tx.commit();
   }
+  return true;
 }
 
-bool SqliteStore::set_managed(const std::string& spki, const std::string& what, std::int64_t now) {
-  const std::string identity = identity_of_spki(spki);
+std::optional<Refusal> SqliteStore::unmanageable(const std::string& identity) {
   {
-    Stmt st = db_->prepare("SELECT managed, managed_what FROM identities WHERE identity = ?");
-    st.bind(1, identity);
-    if (st.step() && st.integer(0) != 0 && st.text(1) == what) return false;
+    auto st = db_->cached("SELECT managed, managed_what FROM identities WHERE identity = ?");
+    st->bind(1, identity);
+    if (st->step() && st->integer(0) != 0)
+      return refuse("key_in_use", fmt::format("this key is already keyward's own ({})", st->text(1)));
   }
-  db_->prepare(
-         "INSERT INTO identities(identity, managed, managed_what) VALUES (?, 1, ?) "
-         "ON CONFLICT(identity) DO UPDATE SET managed = 1, managed_what = excluded.managed_what")
-      .bind_all(identity, what)
+  auto st = db_->cached("SELECT 1 FROM places WHERE identity = ? LIMIT 1");
+  st->bind(1, identity);
+  if (st->step())
+    return refuse("key_exposed",
+                  "this key was already reported as a finding: an exposed key cannot become keyward's own; "
+                  "make a new key (keyward-agent enroll makes one)");
+  return std::nullopt;
+}
+
+Outcome<bool> SqliteStore::set_managed(const std::string& identity, const std::string& what,
+                                       const std::string& agent_id, std::int64_t now) {
+  bool managed = false;
+  {
+    auto st = db_->cached("SELECT managed, managed_what, managed_agent FROM identities WHERE identity = ?");
+    st->bind(1, identity);
+    if (st->step() && st->integer(0) != 0) {
+      if (st->text(2) != agent_id) return refuse("key_in_use", "this key is already keyward's own for another owner");
+      if (st->text(1) == what) return false;  // nothing changes
+      managed = true;
+    }
+  }
+  if (!managed)
+    if (auto why = unmanageable(identity)) return *why;
+  db_->cached(
+         "INSERT INTO identities(identity, managed, managed_what, managed_agent) VALUES (?, 1, ?, ?) "
+         "ON CONFLICT(identity) DO UPDATE SET managed = 1, managed_what = excluded.managed_what, "
+         "managed_agent = excluded.managed_agent")
+      ->bind_all(identity, what, agent_id)
       .run();
   recompute_identity(identity, now);
   return true;
 }
 
-void SqliteStore::recompute_identity(const std::string& identity, std::int64_t now) {
-  bool managed = false;
-  std::string managed_what;
+std::string SqliteStore::unmanage_agent_key(const std::string& agent_id, std::int64_t now) {
+  std::vector<std::string> identities;
   {
-    Stmt st = db_->prepare("SELECT managed, managed_what FROM identities WHERE identity = ?");
-    st.bind(1, identity);
-    if (st.step()) {
-      managed = st.integer(0) != 0;
-      managed_what = st.text(1);
-    }
+    auto st = db_->cached("SELECT identity FROM identities WHERE managed = 1 AND managed_agent = ?");
+    st->bind(1, agent_id);
+    while (st->step()) identities.push_back(st->text(0));
   }
-  const std::string exception_id = managed ? std::string() : live_exception(identity, now);
+  for (const auto& identity : identities) {
+    db_->cached("UPDATE identities SET managed = 0 WHERE identity = ?")->bind(1, identity).run();
+    recompute_identity(identity, now);
+  }
+  return identities.empty() ? std::string() : identities.front();
+}
 
-  struct Row {
-    std::string place_id, agent_id, base_risk, finding_json;
-    bool holds_key = false;
-  };
-  std::vector<Row> rows;
+void SqliteStore::recompute_identity(const std::string& identity, std::int64_t now) {
+  Ownership own;
   {
-    Stmt st = db_->prepare(
-        "SELECT place_id, agent_id, holds_key, base_risk, finding_json FROM places "
-        "WHERE identity = ? AND resolved_at = 0");
-    st.bind(1, identity);
-    while (st.step()) rows.push_back({st.text(0), st.text(1), st.text(3), st.text(4), st.integer(2) != 0});
+    auto st = db_->cached("SELECT managed, managed_what, managed_agent FROM identities WHERE identity = ?");
+    st->bind(1, identity);
+    if (st->step()) own = {st->integer(0) != 0, st->text(1), st->text(2)};
   }
+  std::vector<ScoredPlace> rows;
+  {
+    auto st = db_->cached(
+        "SELECT place_id, agent_id, holds_key, base_risk, risk, status, exception_id FROM places "
+        "WHERE identity = ? AND resolved_at = 0");
+    st->bind(1, identity);
+    while (st->step())
+      rows.push_back(
+          {st->text(0), st->text(1), st->text(3), st->text(4), st->text(5), st->text(6), st->integer(2) != 0});
+  }
+  if (rows.empty()) return;
   std::set<std::string> key_hosts;
-  for (const auto& r : rows)
+  bool all_managed = true;
+  for (const auto& r : rows) {
     if (r.holds_key) key_hosts.insert(r.agent_id);
+    all_managed = all_managed && own.on(r.agent_id);
+  }
+  // Most identities have no exception at all: ask the exceptions unit only when one exists.
+  std::string exception_id;
+  if (!all_managed) {
+    auto st = db_->cached("SELECT 1 FROM exceptions WHERE identity = ? LIMIT 1");
+    st->bind(1, identity);
+    if (st->step()) exception_id = live_exception(identity, now);
+  }
   std::map<std::string, bool> build;
-  Stmt tag = db_->prepare("SELECT 1 FROM agent_tags WHERE agent_id = ? AND tag = 'build'");
-  Stmt upd = db_->prepare(
-      "UPDATE places SET score = ?, severity = ?, severity_rank = ?, status = ?, exception_id = ?, "
-      "finding_json = ? WHERE place_id = ?");
   for (const auto& r : rows) {
     if (!build.count(r.agent_id)) {
-      tag.reset();
-      tag.bind(1, r.agent_id);
-      build[r.agent_id] = tag.step();
+      auto tag = db_->cached("SELECT 1 FROM agent_tags WHERE agent_id = ? AND tag = 'build'");
+      tag->bind(1, r.agent_id);
+      build[r.agent_id] = tag->step();
     }
     FleetFacts facts;
     facts.holds_key = r.holds_key;
     facts.key_hosts = key_hosts.size();
     facts.build_host = build[r.agent_id];
-    facts.managed = managed;
-    facts.managed_what = managed_what;
+    facts.managed = own.on(r.agent_id);
+    facts.managed_what = own.what;
     const scanner::RiskFacts risk = fleet_risk(risk_from_json(parse_json(r.base_risk)), facts, rules_);
-    json finding = parse_json(r.finding_json);
-    finding["risk"] = risk_to_json(risk);
-    const char* status = managed ? "managed" : !exception_id.empty() ? "excepted" : "open";
-    upd.reset();
-    upd.bind_all(risk.score, risk.severity, severity_rank(risk.severity), status, exception_id, finding.dump(),
-                 r.place_id)
+    const std::string risk_json = risk_to_json(risk).dump();
+    const std::string place_exception = facts.managed ? std::string() : exception_id;
+    const char* status = facts.managed ? "managed" : !place_exception.empty() ? "excepted" : "open";
+    if (risk_json == r.risk && status == r.status && place_exception == r.exception_id) continue;  // unchanged
+    db_->cached(
+           "UPDATE places SET score = ?, severity = ?, severity_rank = ?, status = ?, exception_id = ?, risk = ? "
+           "WHERE place_id = ?")
+        ->bind_all(risk.score, risk.severity, severity_rank(risk.severity), status, place_exception, risk_json,
+                   r.place_id)
         .run();
   }
+}
+
+void SqliteStore::rescore_stale_managed() {
+  std::vector<std::string> stale;
+  {
+    Stmt st = db_->prepare(
+        "SELECT DISTINCT p.identity FROM places p JOIN identities i ON i.identity = p.identity "
+        "WHERE p.resolved_at = 0 AND p.status = 'managed' AND "
+        "(i.managed = 0 OR (i.managed_agent != '' AND i.managed_agent != p.agent_id))");
+    while (st.step()) stale.push_back(st.text(0));
+  }
+  if (stale.empty()) return;
+  const std::int64_t now = wall_clock();
+  Transaction tx(*db_);
+  for (const auto& identity : stale) recompute_identity(identity, now);
+  append_audit(Actor{"collector", std::nullopt}, "identity.rescore", "", {{"no_longer_managed", stale}}, now);
+  tx.commit();
 }
 
 }  // namespace keyward::collector::detail

@@ -76,6 +76,7 @@ SqliteStore::SqliteStore(const std::string& path, const std::string& events_file
 
   rules_ = rules::RuleSet::builtin();
   for (const auto& dir : fleet.rules_dirs) rules_.load_dir(dir);
+  rescore_stale_managed();
 
   if (!events_file.empty()) {
     events_ = std::make_unique<EventFile>(events_file);

@@ -1,12 +1,13 @@
 // SqliteStore: the Store on one SQLite connection (WAL, foreign keys, busy_timeout), guarded by
-// one mutex: every public call holds it for its whole duration, so the server's threads share
+// one lock: every public call holds it for its whole duration, so the server's threads share
 // the store safely and each multi-statement change is one BEGIN IMMEDIATE transaction that also
-// appends its audit entry. Events go to the events file after the commit.
+// appends its audit entry; a large report's ingest is the exception, one transaction per chunk
+// of places (sqlite_ingest.cpp). Events go to the events file after the commit.
 // Its members live in one file per concern, all sharing this header:
 //   sqlite_store.cpp       opening (file mode, pragmas, migrations), schema version, counts
 //   sqlite_tokens.cpp      API tokens and one-time enrollment tokens
 //   sqlite_agents.cpp      enrollment, agents, approval (ingests held reports), revocation, tags
-//   sqlite_ingest.cpp      a report's ingest, in named steps
+//   sqlite_ingest.cpp      a report's ingest, in named steps and bounded chunks
 //   sqlite_scoring.cpp     fleet risk of an identity's places; keyward's own (managed) keys
 //   sqlite_queries.cpp     hosts, findings, keys, expiring certificates
 //   sqlite_exceptions.cpp  exceptions: request, approve, list; the live one of an identity
@@ -18,6 +19,7 @@
 #pragma once
 
 #include "store/event_file.hpp"
+#include "store/fair_mutex.hpp"
 #include "store/sqlite_db.hpp"
 
 #include <keyward/collector/store.hpp>
@@ -25,11 +27,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +52,14 @@ std::optional<Refusal> check_text(std::string_view what, std::string_view text, 
 nlohmann::json parse_json(const std::string& text);
 // "info".."critical" of a severity rank 0..4; "" otherwise.
 std::string severity_name(std::int64_t rank);
+// "spki:<hex>" of an SPKI SHA-256 (given with or without the prefix).
+std::string identity_of_spki(const std::string& spki);
+
+// Places one transaction of a report's ingest upserts, and gone places it resolves (issue 12: a
+// maximal report holds the lock in short turns, and readers interleave).
+inline constexpr std::size_t kIngestChunk = 1000;
+
+struct PlacedReport;
 
 class SqliteStore final : public Store {
  public:
@@ -73,7 +86,7 @@ class SqliteStore final : public Store {
                                     const Actor& by) override;
   void touch_agent(const std::string& id, std::int64_t now) override;
 
-  void add_managed_identity(const std::string& spki_sha256, const std::string& what) override;
+  bool add_managed_identity(const std::string& spki_sha256, const std::string& what) override;
 
   IngestOutcome ingest(const AgentInfo& agent, const protocol::Report& report, std::int64_t now) override;
 
@@ -117,28 +130,54 @@ class SqliteStore final : public Store {
   std::optional<AgentInfo> load_agent_by_cert(const std::string& sha);
   // The identities present (unresolved) on an agent's host.
   std::vector<std::string> agent_identities(const std::string& agent_id);
-  // Ingests the reports held while an agent was pending, oldest first, and drops them.
-  void ingest_held_reports(const std::string& agent_id, std::int64_t now);
+  // Refuses an enrollment whose key keyward may not manage: consumes the token, audits.
+  Refusal refuse_enrollment(const Refusal& why, const Enrollment& e, const std::string& token_id, std::int64_t now);
+  // The reports held while an agent was pending (id, body), oldest first.
+  std::vector<std::pair<std::int64_t, std::string>> held_reports(const std::string& agent_id);
 
-  // sqlite_ingest.cpp: the ingest inside the caller's transaction, one function per step.
-  // from_held: the report was held while the agent was pending (its reports row exists).
+  // sqlite_ingest.cpp: a report's ingest, one function per step; ingest_step runs inside the
+  // caller's transaction. One ingest (or approval, or revocation) per agent at a time.
+  class AgentTurn {
+   public:
+    AgentTurn(SqliteStore& store, const std::string& agent_id);
+    ~AgentTurn();
+    AgentTurn(const AgentTurn&) = delete;
+    AgentTurn& operator=(const AgentTurn&) = delete;
+
+   private:
+    SqliteStore& store_;
+    std::string agent_id_;
+  };
   struct IngestRun;
-  IngestOutcome ingest_in_tx(const std::string& agent_id, const protocol::Report& report, std::int64_t now,
-                             bool from_held);
+  static IngestOutcome duplicate_outcome(const protocol::Report& report);
+  // One step of an ingest, bounded by kIngestChunk places upserted and as many resolved; the
+  // step that leaves nothing to do records the report (true). Audited either way.
+  bool ingest_step(IngestRun& run);
+  // A held report, whole, inside the caller's transaction (approval).
+  void ingest_held_in_tx(const std::string& agent_id, const PlacedReport& placed, std::int64_t now);
   bool is_duplicate_report(const std::string& agent_id, const std::string& report_id);
   IngestOutcome hold_report(const AgentInfo& agent, const protocol::Report& report, std::int64_t now);
-  void upsert_places(IngestRun& run, const scanner::ScanResult& scored);
-  void resolve_gone_places(IngestRun& run);
+  void upsert_places(IngestRun& run, std::size_t begin, std::size_t end);
+  bool resolve_gone_places(IngestRun& run, std::size_t limit);
   void touch_expired_exceptions(IngestRun& run);
   void add_new_place_events(IngestRun& run);
-  void record_report(IngestRun& run, const protocol::Report& report, bool from_held);
+  void record_report(IngestRun& run);
 
   // sqlite_scoring.cpp
   // Rescores every present place of an identity with the fleet factors and sets its status
-  // (managed > excepted > open).
+  // (managed on its owner's host > excepted > open); writes only the places that changed.
   void recompute_identity(const std::string& identity, std::int64_t now);
-  // Marks an identity as keyward's own and rescores its places; false when nothing changed.
-  bool set_managed(const std::string& spki, const std::string& what, std::int64_t now);
+  // Why keyward may not make an identity its own: already managed (key_in_use) or already seen
+  // as a finding (key_exposed); nullopt when it may.
+  std::optional<Refusal> unmanageable(const std::string& identity);
+  // Marks an identity as keyward's own (agent_id: an agent's key, managed on that host only) and
+  // rescores its places; false when nothing changed, a Refusal when it may not be.
+  Outcome<bool> set_managed(const std::string& identity, const std::string& what, const std::string& agent_id,
+                            std::int64_t now);
+  // A revoked agent's key is no longer managed: rescored as open. Its identity, or "".
+  std::string unmanage_agent_key(const std::string& agent_id, std::int64_t now);
+  // At open: rescores the places still shown managed whose key no longer is (schema 3).
+  void rescore_stale_managed();
 
   // sqlite_exceptions.cpp
   std::optional<ExceptionInfo> load_exception(const std::string& id, std::int64_t now);
@@ -160,7 +199,10 @@ class SqliteStore final : public Store {
   // Writes the committed events the events file lacks (after each commit, and at open).
   void flush_events();
 
-  std::mutex mu_;
+  FairMutex mu_;         // in arrival order: readers interleave with a large ingest
+  std::mutex turns_mu_;  // guards busy_agents_ (never held with mu_)
+  std::condition_variable turns_cv_;
+  std::set<std::string> busy_agents_;  // agents with an ingest, approval or revocation running
   std::string path_;
   std::unique_ptr<Db> db_;
   rules::RuleSet rules_;

@@ -40,7 +40,9 @@ struct Actor {
   Actor() = default;
   Actor(std::string id_, std::optional<Role> role_, std::string via_ = {})
       : id(std::move(id_)), role(role_), via(std::move(via_)) {}
-  std::string id;  // "principal:<name>" (an API token's holder), "agent:<id>", "cli:<unix user>", "collector"
+  // "principal:<name>" (an API token's holder), "agent:<id>", "enrollment:<enrollment token id>",
+  // "cli:<unix user>", "collector"
+  std::string id;
   std::optional<Role> role;
   std::string via;  // the credential used, "token:<token id>"; "" for the others
 };
@@ -58,8 +60,10 @@ class StoreError : public std::runtime_error {
 
 // Why an action was refused; code is stable and maps to an HTTP status in the API.
 struct Refusal {
-  std::string code;     // not_found (404), conflict (409), forbidden (403), separation_of_duties (403),
-                        // invalid (400), expired (410)
+  // not_found (404), conflict (409), forbidden (403), separation_of_duties (403), invalid (400),
+  // expired (410); an enrollment's key_exposed and key_in_use (409: the key is a finding
+  // already, or keyward's own already).
+  std::string code;
   std::string message;  // one line a person reads; never a secret
 };
 template <class T>
@@ -283,6 +287,9 @@ class Store {
   virtual NewEnrollmentToken create_enrollment_token(std::int64_t expires_at, const Actor& by) = 0;
   // Checks the token without consuming it (to refuse before signing a CSR).
   virtual Outcome<std::string> check_enrollment_token(std::string_view secret, std::int64_t now) = 0;
+  // A key already seen as a finding (key_exposed) or already keyward's own (key_in_use) is
+  // refused: the token is consumed and the attempt audited; otherwise the agent's key becomes
+  // a managed identity on its own host.
   virtual Outcome<AgentInfo> enroll_agent(std::string_view enrollment_secret, const Enrollment& e,
                                           std::int64_t now) = 0;
 
@@ -290,21 +297,26 @@ class Store {
   virtual std::optional<AgentInfo> agent(const std::string& id) = 0;
   virtual std::optional<AgentInfo> agent_by_cert(const std::string& cert_sha256) = 0;
   virtual std::vector<AgentInfo> list_agents() = 0;
-  // Approving ingests the reports held while the agent was pending, oldest first.
+  // Approving ingests the reports held while the agent was pending (its newest snapshot).
   virtual Outcome<AgentInfo> approve_agent(const std::string& id, const Actor& by, std::int64_t now) = 0;
+  // Revoking drops the agent's held reports, and its key is no longer managed (its places are
+  // rescored as exposures).
   virtual Outcome<AgentInfo> revoke_agent(const std::string& id, const Actor& by, std::int64_t now) = 0;
   virtual Outcome<AgentInfo> set_agent_tags(const std::string& id, const std::vector<std::string>& tags,
                                             const Actor& by) = 0;
   virtual void touch_agent(const std::string& id, std::int64_t now) = 0;
 
   // Keyward's own keys (collector CA and server key; agents' keys are added by enroll_agent):
-  // places of these identities are "managed", not exposures.
-  virtual void add_managed_identity(const std::string& spki_sha256, const std::string& what) = 0;
+  // places of these identities are "managed", not exposures. A key already seen as a finding
+  // is not made managed (audited): false then.
+  virtual bool add_managed_identity(const std::string& spki_sha256, const std::string& what) = 0;
 
   // Ingests one report of an agent: a duplicate report_id is stored once; a pending agent's
-  // report is held; a complete snapshot replaces the host's state (what is gone is resolved,
-  // what is new raises a "new" event); an incomplete one adds and resolves nothing. Fleet risk
-  // of every touched identity is recomputed. One transaction.
+  // report is held (a complete snapshot replaces the ones held before it); a complete snapshot
+  // replaces the host's state (what is gone is resolved, what is new raises a "new" event); an
+  // incomplete one adds and resolves nothing. Fleet risk of every touched identity is
+  // recomputed. One transaction per chunk of places: a report cut short has recorded nothing but
+  // places, and its resend (same report_id) ends the same as one whole ingest.
   virtual IngestOutcome ingest(const AgentInfo& agent, const protocol::Report& report, std::int64_t now) = 0;
 
   // Queries.

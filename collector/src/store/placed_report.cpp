@@ -1,0 +1,114 @@
+// Places of a report, made outside the store's lock (placed_report.hpp).
+#include "store/placed_report.hpp"
+
+#include "store/fleet_risk.hpp"
+#include "store/secrets.hpp"
+
+#include <keyward/rules/engine.hpp>
+#include <keyward/rules/score_context.hpp>
+#include <keyward/scanner/finding_json.hpp>
+
+namespace keyward::collector::detail {
+namespace {
+
+using nlohmann::json;
+
+// Facts of a finding the places table keeps in columns (for queries).
+struct PlaceColumns {
+  std::string algorithm;
+  std::optional<std::uint32_t> bits;
+  std::int64_t not_after = 0;
+};
+
+// The key of a key store: its first private key's, else its first certificate's.
+void entries_key(const scanner::Finding& f, PlaceColumns& c) {
+  for (const auto& e : f.entries) {
+    if (e.kind == scanner::Kind::private_key && e.key) {
+      c.algorithm = e.key->algorithm;
+      c.bits = e.key->bits;
+      return;
+    }
+  }
+  for (const auto& e : f.entries)
+    if (e.certificate) {
+      c.algorithm = e.certificate->key_algorithm;
+      c.bits = e.certificate->key_bits;
+      return;
+    }
+}
+
+PlaceColumns place_columns(const scanner::Finding& f) {
+  PlaceColumns c;
+  if (f.key) {
+    c.algorithm = f.key->algorithm;
+    c.bits = f.key->bits;
+  } else if (f.certificate) {
+    c.algorithm = f.certificate->key_algorithm;
+    c.bits = f.certificate->key_bits;
+  } else {
+    entries_key(f, c);
+  }
+  if (f.certificate && f.certificate->not_after != 0) {
+    c.not_after = f.certificate->not_after;
+  } else {
+    for (const auto& e : f.entries)
+      if (e.certificate && e.certificate->not_after != 0 &&
+          (c.not_after == 0 || e.certificate->not_after < c.not_after))
+        c.not_after = e.certificate->not_after;
+  }
+  return c;
+}
+
+PlacedFinding place_of(const std::string& agent_id, const scanner::Finding& f) {
+  PlacedFinding p;
+  p.place_id = sha256_hex(agent_id + std::string(1, '\0') + f.id);
+  p.finding_id = f.id;
+  p.identity = identity_of(f);
+  p.kind = std::string(scanner::to_string(f.kind));
+  p.rule = f.rule;
+  p.path = f.location.path;
+  p.member = f.location.member;
+  const PlaceColumns cols = place_columns(f);
+  p.algorithm = cols.algorithm;
+  p.bits = cols.bits;
+  p.not_after = cols.not_after;
+  p.holds_key = f.holds_private_key();
+  const scanner::RiskFacts base = f.risk.value_or(scanner::RiskFacts{});
+  p.base_risk = risk_to_json(base).dump();
+  p.score = base.score;
+  p.severity = base.severity;
+  const json doc = scanner::to_json(f);
+  p.finding_json = doc.dump();
+  p.event = {{"rule", f.rule}, {"kind", p.kind}};
+  put_location(p.event, doc);
+  return p;
+}
+
+}  // namespace
+
+void put_location(json& detail, const json& finding) {
+  auto loc = finding.find("location");
+  if (loc == finding.end() || !loc->is_object()) return;
+  for (const char* k : {"path", "path_b64", "member", "member_b64"})
+    if (auto it = loc->find(k); it != loc->end()) detail[k] = *it;
+}
+
+PlacedReport place_report(const std::string& agent_id, const protocol::Report& report, const rules::RuleSet& rules,
+                          std::int64_t now) {
+  PlacedReport out;
+  out.report_id = report.report_id;
+  out.complete = report.result.complete;
+  out.findings = report.result.findings.size();
+  scanner::ScanResult scored = report.result;
+  rules::ScoreContext ctx;
+  ctx.now = now;
+  rules::score(scored, rules, ctx);
+  out.places.reserve(scored.findings.size());
+  for (const auto& f : scored.findings) {
+    PlacedFinding p = place_of(agent_id, f);
+    if (out.place_ids.insert(p.place_id).second) out.places.push_back(std::move(p));  // first wins
+  }
+  return out;
+}
+
+}  // namespace keyward::collector::detail

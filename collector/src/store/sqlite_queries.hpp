@@ -1,0 +1,27 @@
+// The SQL of the inventory reads whose cost grows with the fleet (issue 12: GET /hosts took
+// 4.9 s at 170k places), apart so that a test can check their query plans: no read of every
+// place where an index finds the few it needs.
+// Used by: sqlite_queries.cpp; tests/collector/store_queries_test.cpp (EXPLAIN QUERY PLAN).
+#pragma once
+
+#include <keyward/collector/store.hpp>
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace keyward::collector::detail {
+
+// One bound parameter of a query, in order.
+using QueryParam = std::variant<std::string, std::int64_t>;
+
+// Every agent with its open places' count and worst severity rank (GET /api/v1/hosts).
+extern const char* const kHostsQuery;
+
+// The number of places a findings query matches; params receives its parameters.
+std::string findings_count_query(const FindingQuery& q, std::vector<QueryParam>& params);
+// One page of a findings query; params receives its parameters, then LIMIT and OFFSET follow.
+std::string findings_page_query(const FindingQuery& q, std::vector<QueryParam>& params);
+
+}  // namespace keyward::collector::detail

@@ -1,0 +1,73 @@
+// The inventory reads whose cost grows with the fleet use indexes: EXPLAIN QUERY PLAN of the
+// hosts list and of the findings list (issue 12: GET /hosts took 4.9 s at 170k places when
+// its per-agent counts read the places through the wrong index).
+#include "store/sqlite_queries.hpp"
+
+#include "store_fixture.hpp"
+
+#include <sqlite3.h>
+
+#include <string>
+#include <vector>
+
+using namespace keyward;
+using test::kNow;
+
+namespace {
+
+// The plan's lines ("SEARCH p USING ...", "SCAN a", ...) of a query on the store's database.
+std::vector<std::string> plan(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  const std::string explain = "EXPLAIN QUERY PLAN " + sql;
+  REQUIRE(sqlite3_prepare_v2(db, explain.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  std::vector<std::string> out;
+  while (sqlite3_step(st) == SQLITE_ROW) out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 3)));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string s;
+  for (const auto& l : lines) s += l + "\n";
+  return s;
+}
+
+// No line reads every place: the places table (alias p) is only searched.
+void check_no_scan_of_places(const std::vector<std::string>& lines) {
+  INFO(joined(lines));
+  CHECK_FALSE(lines.empty());
+  for (const auto& l : lines) CHECK(l.rfind("SCAN p", 0) != 0);
+}
+
+}  // namespace
+
+TEST_CASE("the hosts list counts each agent's open places in an index, never reading all places") {
+  test::StoreFixture fx;
+  const auto a = fx.agent("web-1");
+  fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1)}), kNow);
+  fx.store.reset();
+  const auto lines = plan(fx.db_path, collector::detail::kHostsQuery);
+  check_no_scan_of_places(lines);
+  int covered = 0;
+  for (const auto& l : lines) covered += l.find("COVERING INDEX places_agent_status") != std::string::npos;
+  CHECK(covered == 2);  // the count and the worst severity
+}
+
+TEST_CASE("the findings list and its count find open places and a host's places in an index") {
+  test::StoreFixture fx;
+  fx.store.reset();
+  for (const char* host : {"", "web-1"}) {
+    collector::FindingQuery q;
+    q.host = host;
+    std::vector<collector::detail::QueryParam> params;
+    check_no_scan_of_places(plan(fx.db_path, collector::detail::findings_page_query(q, params)));
+    params.clear();
+    check_no_scan_of_places(plan(fx.db_path, collector::detail::findings_count_query(q, params)));
+    q.min_severity = "high";
+    params.clear();
+    check_no_scan_of_places(plan(fx.db_path, collector::detail::findings_page_query(q, params)));
+  }
+}
