@@ -58,6 +58,7 @@ TEST_CASE("a minimal config gets the documented defaults and paths relative to d
   CHECK(c.events_file == "/srv/kw/events.jsonl");
   CHECK(c.tls.ca_key == "/srv/kw/pki/ca.key");
   CHECK(c.limits.max_request_bytes == 32u << 20);
+  CHECK(c.limits.max_findings_per_report == 20000);
   CHECK(c.limits.reports_per_minute == 12);
   CHECK(c.limits.request_timeout_seconds == 30);
   CHECK(c.limits.max_connections == 256);
@@ -106,6 +107,7 @@ TEST_CASE("what init writes loads back the same") {
   c.limits.reports_per_minute = 3;
   c.limits.max_exception_seconds = 86400;
   c.audit.syslog = true;
+  c.limits.max_findings_per_report = 500;
   const auto path = dir.write("collector.yaml", config_to_yaml(c));
   const Config back = load_config(path);
   CHECK(back.listen_host == "::1");
@@ -116,6 +118,7 @@ TEST_CASE("what init writes loads back the same") {
   CHECK(back.limits.max_exception_seconds == 86400);
   CHECK(back.audit.signing_key == dir.path("pki/audit.key"));
   CHECK(back.audit.syslog);
+  CHECK(back.limits.max_findings_per_report == 500);
 }
 
 TEST_CASE("config errors name the file and the key") {
@@ -127,6 +130,8 @@ TEST_CASE("config errors name the file and the key") {
   CHECK(e.find("limits.max_connections") != std::string::npos);
   e = error_of(dir.write("c.yaml", "limits:\n  reports_per_minute: 0\n"));
   CHECK(e.find("limits.reports_per_minute") != std::string::npos);
+  e = error_of(dir.write("g.yaml", "limits:\n  max_findings_per_report: 0\n"));
+  CHECK(e.find("limits.max_findings_per_report") != std::string::npos);
   e = error_of(dir.write("d.yaml", "tls:\n  ca_crt: x\n"));
   CHECK(e.find("tls.ca_crt") != std::string::npos);
   e = error_of(dir.write("e.yaml", "lisen: 1.2.3.4:5\n"));

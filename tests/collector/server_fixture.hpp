@@ -13,9 +13,8 @@
 
 namespace keyward::test {
 
-// A PEM CSR for a fresh key: "ec" (P-256) or "rsa1024"/"rsa2048"; subject CN as given.
-inline std::string make_csr(const std::string& type, const std::string& cn = "someone-else") {
-  EVP_PKEY* key = type == "ec" ? EVP_EC_gen("P-256") : EVP_RSA_gen(type == "rsa1024" ? 1024 : 2048);
+// A PEM CSR signed by key; subject CN as given.
+inline std::string make_csr_for(EVP_PKEY* key, const std::string& cn = "someone-else") {
   X509_REQ* req = X509_REQ_new();
   X509_REQ_set_pubkey(req, key);
   X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
@@ -28,7 +27,24 @@ inline std::string make_csr(const std::string& type, const std::string& cn = "so
   std::string out(data, static_cast<std::size_t>(n));
   BIO_free(b);
   X509_REQ_free(req);
+  return out;
+}
+
+// A PEM CSR for a fresh key: "ec" (P-256) or "rsa1024"/"rsa2048"; subject CN as given.
+inline std::string make_csr(const std::string& type, const std::string& cn = "someone-else") {
+  EVP_PKEY* key = type == "ec" ? EVP_EC_gen("P-256") : EVP_RSA_gen(type == "rsa1024" ? 1024 : 2048);
+  std::string out = make_csr_for(key, cn);
   EVP_PKEY_free(key);
+  return out;
+}
+
+// The DER SubjectPublicKeyInfo of a key (what its SPKI SHA-256 is computed over).
+inline std::string spki_der(EVP_PKEY* key) {
+  unsigned char* der = nullptr;
+  const int n = i2d_PUBKEY(key, &der);
+  if (n <= 0) throw std::runtime_error("i2d_PUBKEY");
+  std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(n));
+  OPENSSL_free(der);
   return out;
 }
 

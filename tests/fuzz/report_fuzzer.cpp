@@ -1,7 +1,8 @@
 // libFuzzer target for the wire messages a collector reads from agents and an agent reads back:
 // protocol::parse_report (the keyward.findings/v1 document plus report_id, with every finding
-// through scanner::finding_from_json) and the enrollment request and response. Each finding read
-// is also written both ways, scanner::write_json and the JSON tree, which must agree byte for byte.
+// through scanner::finding_from_json, with and without a cap on findings) and the enrollment
+// request and response. Each finding read is also written both ways, scanner::write_json and the
+// JSON tree, which must agree byte for byte.
 // Seeds: a real report from `keyward scan --format json` (tests/fuzz/make_seeds.py).
 #include <keyward/protocol/protocol.hpp>
 #include <keyward/scanner/finding_json.hpp>
@@ -12,6 +13,12 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
+  // The findings cap counts while parsing: a report it lets through reads as it does without it.
+  if (auto capped = keyward::protocol::parse_report(body, 2)) {
+    const auto full = keyward::protocol::parse_report(body);
+    if (!full || capped->result.findings.size() > 2 || full->result.findings.size() != capped->result.findings.size())
+      __builtin_trap();
+  }
   if (auto r = keyward::protocol::parse_report(body)) {
     // A parsed report must survive its own round trip (what the store keeps and serves).
     const auto again =

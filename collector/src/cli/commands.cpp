@@ -98,11 +98,17 @@ std::string host_name() {
   return buf;
 }
 
+// A key the fleet already reported as a finding stays an exposure (docs/fleet.md, "Fleet risk").
 void add_managed_identities(Store& store, const Config& c) {
-  store.add_managed_identity(spki_sha256_of_file(c.tls.ca_cert), "keyward-collector CA key");
-  store.add_managed_identity(spki_sha256_of_file(c.tls.server_cert), "keyward-collector server key");
-  if (fs::exists(c.audit.signing_key))
-    store.add_managed_identity(spki_sha256_of_file(c.audit.signing_key), "keyward-collector audit key");
+  const std::pair<std::string, const char*> keys[] = {
+      {c.tls.ca_cert, "keyward-collector CA key"},
+      {c.tls.server_cert, "keyward-collector server key"},
+      {fs::exists(c.audit.signing_key) ? c.audit.signing_key : std::string(), "keyward-collector audit key"}};
+  for (const auto& [file, what] : keys)
+    if (!file.empty() && !store.add_managed_identity(spki_sha256_of_file(file), what))
+      std::fprintf(stderr,
+                   "keyward-collector: warning: the %s was already reported as a finding; it is shown as exposed\n",
+                   what);
 }
 
 std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }

@@ -288,7 +288,7 @@ std::string_view to_string(Access a) noexcept {
 
 unsigned status_for(const std::string& code) noexcept {
   if (code == "not_found") return 404;
-  if (code == "conflict") return 409;
+  if (code == "conflict" || code == "key_exposed" || code == "key_in_use") return 409;
   if (code == "forbidden" || code == "separation_of_duties") return 403;
   if (code == "expired") return 410;
   return 400;
@@ -744,10 +744,11 @@ ApiResponse Api::reports(Call& c) {
     inflated = std::move(*out);
     body = inflated;
   }
-  auto report = protocol::parse_report(body);
+  // Counted while parsing: a report over the cap is refused before it is read whole or stored.
+  auto report = protocol::parse_report(body, config_.limits.max_findings_per_report);
   if (!report) {
     ++metrics_.reports_rejected;
-    return error(400, report.error().code, report.error().message);
+    return error(report.error().code == "too_many_findings" ? 413 : 400, report.error().code, report.error().message);
   }
   return ingest_report(agent, *report);
 }
@@ -756,12 +757,10 @@ ApiResponse Api::reports(Call& c) {
 ApiResponse Api::ingest_report(const AgentInfo& agent, const protocol::Report& report) {
   const std::int64_t now = now_seconds();
   const auto t0 = std::chrono::steady_clock::now();
-  IngestOutcome out;
-  {
-    std::lock_guard lock(store_mutex_);
-    out = store_.ingest(agent, report, now);
-    store_.touch_agent(agent.id, now);
-  }
+  // Not under store_mutex_: the store serialises itself, and its ingest takes its lock in
+  // chunks of places so that the reads of other requests interleave with a large report.
+  const IngestOutcome out = store_.ingest(agent, report, now);
+  store_.touch_agent(agent.id, now);
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
   metrics_.ingest_microseconds += static_cast<std::uint64_t>(us.count());
   ++metrics_.ingest_count;

@@ -50,6 +50,7 @@ void load_limits(const YAML::Node& lim, const std::string& path, Limits& l) {
     std::uint64_t lo, hi;
   };
   const Key keys[] = {
+      {"max_findings_per_report", &l.max_findings_per_report, 1, 1000000},
       {"reports_per_minute", &l.reports_per_minute, 1, 100000},
       {"reads_per_minute", &l.reads_per_minute, 1, 1000000},
       {"request_timeout_seconds", &l.request_timeout_seconds, 1, 3600},
@@ -71,8 +72,9 @@ void load_limits(const YAML::Node& lim, const std::string& path, Limits& l) {
     const Key* k = std::find_if(std::begin(keys), std::end(keys), [&](const Key& x) { return key == x.name; });
     if (k == std::end(keys))
       bad(path, full,
-          "unknown key (expected max_request_bytes, reports_per_minute, reads_per_minute, request_timeout_seconds, "
-          "handshake_timeout_seconds, max_connections, max_connections_per_client, max_exception_seconds)");
+          "unknown key (expected max_request_bytes, max_findings_per_report, reports_per_minute, reads_per_minute, "
+          "request_timeout_seconds, handshake_timeout_seconds, max_connections, max_connections_per_client, "
+          "max_exception_seconds)");
     *k->value = static_cast<std::uint32_t>(unsigned_at(it->second, path, full, k->lo, k->hi));
   }
 }
@@ -264,6 +266,7 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::EndMap;
   out << YAML::Key << "limits" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "max_request_bytes" << YAML::Value << c.limits.max_request_bytes;
+  out << YAML::Key << "max_findings_per_report" << YAML::Value << c.limits.max_findings_per_report;
   out << YAML::Key << "reports_per_minute" << YAML::Value << c.limits.reports_per_minute;
   out << YAML::Key << "reads_per_minute" << YAML::Value << c.limits.reads_per_minute;
   out << YAML::Key << "request_timeout_seconds" << YAML::Value << c.limits.request_timeout_seconds;

@@ -12,9 +12,10 @@
 
 namespace keyward::collector {
 
-// limits: request size, rate, deadlines and connections.
+// limits: request size, findings per report, rate, deadlines and connections.
 struct Limits {
   std::uint64_t max_request_bytes = 32ull << 20;  // after decompression, and before it
+  std::uint32_t max_findings_per_report = 20000;  // more: 413 too_many_findings (issue 12)
   std::uint32_t reports_per_minute = 12;          // per agent
   std::uint32_t reads_per_minute = 600;           // GET requests per API token
   std::uint32_t request_timeout_seconds = 30;     // each read and write
