@@ -1,5 +1,6 @@
 // The collector store under load (issue 12): the time to ingest one large report (every place
-// new, then the same places again), and the time of the inventory reads at a large fleet.
+// new, then the same places again) and the longest wait of a concurrent reader meanwhile, and
+// the time of the inventory reads at a large fleet.
 // Prints one line per measurement. Not a test: speed claims come from here, never from ctest.
 //   keyward_store_bench [--findings N]... [--places N] [--agents N]
 #include <keyward/collector/store.hpp>
@@ -8,10 +9,13 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -79,17 +83,56 @@ struct Bench {
   }
 };
 
+// While an ingest runs, another thread reads one agent again and again: the longest of those
+// reads is how long the ingest kept the store from its readers at a stretch.
+class ReaderProbe {
+ public:
+  ReaderProbe(collector::Store& store, std::string agent_id)
+      : store_(store), agent_id_(std::move(agent_id)), thread_([this] { run(); }) {}
+  ~ReaderProbe() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  double longest() const { return longest_; }
+  std::uint64_t reads() const { return reads_; }
+
+ private:
+  void run() {
+    while (!stop_) {
+      const auto t0 = std::chrono::steady_clock::now();
+      (void)store_.agent(agent_id_);
+      longest_ = std::max(longest_, seconds_since(t0));
+      ++reads_;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  collector::Store& store_;
+  std::string agent_id_;
+  std::atomic<bool> stop_{false};
+  double longest_ = 0;
+  std::uint64_t reads_ = 0;
+  std::thread thread_;
+};
+
+void timed_ingest(Bench& b, const collector::AgentInfo& a, const protocol::Report& r, std::int64_t now,
+                  const char* what) {
+  ReaderProbe probe(*b.store, a.id);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto fresh = b.store->ingest(a, r, now).new_places;
+  const double took = seconds_since(t0);
+  probe.stop();
+  fmt::print("ingest {:>7} findings, {:<10} {:7.2f} s ({} new); a concurrent read waited at most {:.3f} s ({} reads)\n",
+             r.result.findings.size(), what, took, fresh, probe.longest(), probe.reads());
+}
+
 void ingest_bench(std::uint64_t n) {
   Bench b(fmt::format("ingest{}", n));
   const auto a = b.agent();
   auto r = report(0, n);
-  auto t0 = std::chrono::steady_clock::now();
-  auto out = b.store->ingest(a, r, kNow);
-  fmt::print("ingest {:>7} findings, all new:   {:8.2f} s ({} new)\n", n, seconds_since(t0), out.new_places);
+  timed_ingest(b, a, r, kNow, "all new:");
   r.report_id = protocol::new_report_id();
-  t0 = std::chrono::steady_clock::now();
-  out = b.store->ingest(a, r, kNow + 60);
-  fmt::print("ingest {:>7} findings, unchanged: {:8.2f} s ({} new)\n", n, seconds_since(t0), out.new_places);
+  timed_ingest(b, a, r, kNow + 60, "unchanged:");
 }
 
 void read_bench(std::uint64_t places, std::uint64_t agents) {
