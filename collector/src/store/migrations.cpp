@@ -151,11 +151,13 @@ ALTER TABLE audit ADD COLUMN via TEXT NOT NULL DEFAULT '';
     // 3: issue 12, the store. An agent's key is managed on that agent's host only, and only while it was
     // never seen as a finding before the enrollment; the fleet risk of a place is a column of
     // its own (rescoring rewrites it, not the whole finding); the hosts list reads a covering
-    // index per agent.
+    // index per agent, and the findings list reads its places in (severity, score) order.
     R"sql(
 ALTER TABLE identities ADD COLUMN managed_agent TEXT NOT NULL DEFAULT '';  -- '' or the agent whose key it is
 ALTER TABLE places ADD COLUMN risk TEXT NOT NULL DEFAULT '';  -- fleet risk JSON; '' until rescored
 CREATE INDEX places_agent_status ON places(agent_id, status, severity_rank);
+DROP INDEX places_status;
+CREATE INDEX places_status_score ON places(status, severity_rank, score);
 UPDATE identities SET managed_agent = (
   SELECT a.id FROM agents a WHERE 'spki:' || a.spki_sha256 = identities.identity ORDER BY a.enrolled_at LIMIT 1)
 WHERE managed = 1 AND EXISTS (SELECT 1 FROM agents a WHERE 'spki:' || a.spki_sha256 = identities.identity);

@@ -62,7 +62,8 @@ std::int64_t sql_offset(std::uint64_t offset) {
   return static_cast<std::int64_t>(std::min<std::uint64_t>(offset, INT64_MAX));
 }
 
-// The WHERE clause of a findings query (fixed SQL fragments) and its parameters.
+// The WHERE clause of a findings query (fixed SQL fragments on the places p only) and its
+// parameters.
 std::string findings_where(const FindingQuery& q, std::vector<Param>& params) {
   std::string where = "WHERE 1 = 1";
   if (!q.host.empty()) {
@@ -140,7 +141,8 @@ std::vector<HostRow> SqliteStore::hosts() {
 }
 
 std::string findings_count_query(const FindingQuery& q, std::vector<Param>& params) {
-  return "SELECT COUNT(*) FROM places p JOIN agents a ON a.id = p.agent_id " + findings_where(q, params);
+  // The filter names places' columns only: counting needs no join (it read an agent per place).
+  return "SELECT COUNT(*) FROM places p " + findings_where(q, params);
 }
 
 std::string findings_page_query(const FindingQuery& q, std::vector<Param>& params) {
