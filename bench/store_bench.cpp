@@ -31,13 +31,16 @@ scanner::Finding finding(std::uint64_t n) {
   f.rule = "private-key/pkcs8";
   f.kind = scanner::Kind::private_key;
   f.format = scanner::Format::pem_pkcs8;
-  f.location.path = fmt::format("/srv/app{}/conf/keys/service-{}.pem", n % 97, n);
-  f.file.mode = 0644;
+  // Some in home directories, some readable by all, some encrypted: scores spread as on a fleet.
+  f.location.path = n % 5 == 0 ? fmt::format("/home/u{}/.ssh/id_{}", n % 7, n)
+                               : fmt::format("/srv/app{}/conf/keys/service-{}.pem", n % 97, n);
+  f.file.mode = n % 2 == 0 ? 0644 : 0600;
   f.file.owner = "svc";
   f.key = scanner::KeyFacts{};
   f.key->algorithm = "ec";
   f.key->bits = 256;
   f.key->curve = "P-256";
+  f.key->encrypted = n % 3 == 0;
   f.key->spki_sha256 = hex64(n * 7919 + 1);
   return f;
 }
@@ -73,14 +76,14 @@ struct Bench {
     store.reset();
     std::filesystem::remove_all(dir);
   }
-  collector::AgentInfo agent() {
+  collector::AgentInfo pending_agent() {
     ++agents;
     const auto tok = store->create_enrollment_token(kNow + 3600, admin);
     collector::Enrollment e{fmt::format("{:016x}", agents), fmt::format("host-{}", agents), "linux",
                             hex64(1000000000 + agents),     std::to_string(agents),         hex64(2000000000 + agents)};
-    (void)store->enroll_agent(tok.secret, e, kNow).value();
-    return store->approve_agent(e.agent_id, admin, kNow).value();
+    return store->enroll_agent(tok.secret, e, kNow).value();
   }
+  collector::AgentInfo agent() { return store->approve_agent(pending_agent().id, admin, kNow).value(); }
 };
 
 // While an ingest runs, another thread reads one agent again and again: the longest of those
@@ -135,6 +138,20 @@ void ingest_bench(std::uint64_t n) {
   timed_ingest(b, a, r, kNow + 60, "unchanged:");
 }
 
+// Approving an agent ingests the snapshot held for it.
+void approve_bench(std::uint64_t n) {
+  Bench b(fmt::format("approve{}", n));
+  const auto a = b.pending_agent();
+  b.store->ingest(a, report(0, n), kNow);
+  ReaderProbe probe(*b.store, a.id);
+  const auto t0 = std::chrono::steady_clock::now();
+  (void)b.store->approve_agent(a.id, b.admin, kNow + 60).value();
+  const double took = seconds_since(t0);
+  probe.stop();
+  fmt::print("approve with a held {:>7}-finding report:  {:7.2f} s; a concurrent read waited at most {:.3f} s\n", n,
+             took, probe.longest());
+}
+
 void read_bench(std::uint64_t places, std::uint64_t agents) {
   Bench b("reads");
   const std::uint64_t per = places / agents;
@@ -171,5 +188,6 @@ int main(int argc, char** argv) {
   }
   if (sizes.empty()) sizes = {20000, 100000};
   for (auto n : sizes) ingest_bench(n);
+  approve_bench(sizes.front());
   if (places > 0 && agents > 0) read_bench(places, agents);
 }
