@@ -335,3 +335,26 @@ TEST_CASE("readers get the store between the chunks of a large report's ingest")
   CHECK_FALSE(seen.empty());
   CHECK(fx.store->hosts().at(0).open_findings == 6000);
 }
+
+TEST_CASE("an approval cut short leaves the agent pending, and approving again ends as one approval") {
+  const auto report = test::report(many("held", 1, 2500));
+  test::StoreFixture whole;
+  const auto a = whole.enroll("build-1");
+  whole.store->ingest(a, report, kNow);
+  REQUIRE(whole.store->approve_agent(a.id, whole.admin, kNow + 60).has_value());
+
+  test::StoreFixture cut;
+  const auto b = cut.enroll("build-1");
+  cut.store->ingest(b, report, kNow);
+  fail_insert_of(cut.db_path, "held1500", true);
+  CHECK_THROWS_AS((void)cut.store->approve_agent(b.id, cut.admin, kNow + 60), collector::StoreError);
+  CHECK(cut.store->agent(b.id)->status == collector::AgentStatus::pending);
+  CHECK(cut.store->counts().held_reports == 1);
+  CHECK(cut.events_of("agent_approved").empty());
+  fail_insert_of(cut.db_path, "held1500", false);
+  REQUIRE(cut.store->approve_agent(b.id, cut.admin, kNow + 60).has_value());
+  CHECK(cut.store->counts().held_reports == 0);
+  CHECK(inventory(cut) == inventory(whole));
+  CHECK(cut.events_of("new").size() == 2500);
+  CHECK(cut.store->verify_audit(std::nullopt).ok);
+}

@@ -4,8 +4,6 @@
 // (rescoring the host's identities: build-host depends on them) and last-seen bookkeeping.
 #include "store/sqlite_store.hpp"
 
-#include "store/placed_report.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -137,26 +135,23 @@ Outcome<AgentInfo> SqliteStore::approve_agent(const std::string& id, const Actor
     held = held_reports(id);
   }
   // Parsed and scored outside the lock; this agent's turn keeps its held reports as they are.
-  std::vector<PlacedReport> placed;
+  std::vector<HeldReport> placed;
   for (const auto& [row, body] : held) {
     auto report = protocol::parse_report(body);
     if (!report)
       throw StoreError(fmt::format("held report {} of agent {} is unreadable: {}", row, id, report.error().message));
-    placed.push_back(place_report(id, *report, rules_, now));
+    placed.push_back({row, place_report(id, *report, rules_, now)});
   }
+  auto approve = [&]() -> std::optional<Refusal> {
+    if (auto refusal = checked()) return refusal;
+    const auto a = load_agent(id);
+    db_->prepare("UPDATE agents SET status = 'approved', approved_at = ? WHERE id = ?").bind_all(now, id).run();
+    add_event(now, "agent_approved", id, {}, {}, {{"hostname", a->hostname}});
+    append_audit(by, "agent.approve", id, {{"hostname", a->hostname}, {"held_reports", held.size()}}, now);
+    return std::nullopt;
+  };
+  if (auto refusal = ingest_held(id, placed, now, approve)) return *refusal;
   std::lock_guard lock(mu_);
-  Transaction tx(*db_);
-  if (auto refusal = checked()) return *refusal;
-  const auto a = load_agent(id);
-  db_->prepare("UPDATE agents SET status = 'approved', approved_at = ? WHERE id = ?").bind_all(now, id).run();
-  add_event(now, "agent_approved", id, {}, {}, {{"hostname", a->hostname}});
-  append_audit(by, "agent.approve", id, {{"hostname", a->hostname}, {"held_reports", held.size()}}, now);
-  for (std::size_t i = 0; i < placed.size(); ++i) {
-    ingest_held_in_tx(id, placed[i], now);
-    db_->prepare("DELETE FROM held_reports WHERE id = ?").bind_all(held[i].first).run();
-  }
-  tx.commit();
-  flush_events();
   return *load_agent(id);
 }
 

@@ -119,10 +119,31 @@ IngestOutcome SqliteStore::duplicate_outcome(const protocol::Report& report) {
   return out;
 }
 
-void SqliteStore::ingest_held_in_tx(const std::string& agent_id, const PlacedReport& placed, std::int64_t now) {
-  IngestRun run(agent_id, now, placed, /*held=*/true);
-  while (!ingest_step(run)) {
+std::optional<Refusal> SqliteStore::ingest_held(const std::string& agent_id, const std::vector<HeldReport>& held,
+                                                std::int64_t now,
+                                                const std::function<std::optional<Refusal>()>& finish) {
+  if (held.empty()) {
+    std::lock_guard lock(mu_);
+    Transaction tx(*db_);
+    if (auto refusal = finish()) return refusal;
+    tx.commit();
+    flush_events();
+    return std::nullopt;
   }
+  for (std::size_t i = 0; i < held.size(); ++i) {
+    IngestRun run(agent_id, now, held[i].placed, /*held=*/true);
+    for (bool done = false; !done;) {
+      std::lock_guard lock(mu_);
+      Transaction tx(*db_);
+      done = ingest_step(run);
+      if (done) db_->prepare("DELETE FROM held_reports WHERE id = ?").bind_all(held[i].row).run();
+      if (done && i + 1 == held.size())
+        if (auto refusal = finish()) return refusal;
+      tx.commit();
+      flush_events();
+    }
+  }
+  return std::nullopt;
 }
 
 bool SqliteStore::ingest_step(IngestRun& run) {

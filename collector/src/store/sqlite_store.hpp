@@ -20,6 +20,7 @@
 
 #include "store/event_file.hpp"
 #include "store/fair_mutex.hpp"
+#include "store/placed_report.hpp"
 #include "store/sqlite_db.hpp"
 
 #include <keyward/collector/store.hpp>
@@ -59,7 +60,11 @@ std::string identity_of_spki(const std::string& spki);
 // maximal report holds the lock in short turns, and readers interleave).
 inline constexpr std::size_t kIngestChunk = 1000;
 
-struct PlacedReport;
+// A report held for a pending agent (its held_reports row), made into places for approval.
+struct HeldReport {
+  std::int64_t row = 0;
+  PlacedReport placed;
+};
 
 class SqliteStore final : public Store {
  public:
@@ -153,8 +158,12 @@ class SqliteStore final : public Store {
   // One step of an ingest, bounded by kIngestChunk places upserted and as many resolved; the
   // step that leaves nothing to do records the report (true). Audited either way.
   bool ingest_step(IngestRun& run);
-  // A held report, whole, inside the caller's transaction (approval).
-  void ingest_held_in_tx(const std::string& agent_id, const PlacedReport& placed, std::int64_t now);
+  // Approval: the held reports in steps as a live report's (the agent stays pending meanwhile,
+  // and its turn keeps its other reports out), each dropped from the held ones in its last
+  // step; `finish` (the approval itself) runs in the very last transaction, and its refusal
+  // rolls that one back. A crash midway leaves the agent pending, to be approved again.
+  std::optional<Refusal> ingest_held(const std::string& agent_id, const std::vector<HeldReport>& held, std::int64_t now,
+                                     const std::function<std::optional<Refusal>()>& finish);
   bool is_duplicate_report(const std::string& agent_id, const std::string& report_id);
   IngestOutcome hold_report(const AgentInfo& agent, const protocol::Report& report, std::int64_t now);
   void upsert_places(IngestRun& run, std::size_t begin, std::size_t end);

@@ -297,7 +297,8 @@ class Store {
   virtual std::optional<AgentInfo> agent(const std::string& id) = 0;
   virtual std::optional<AgentInfo> agent_by_cert(const std::string& cert_sha256) = 0;
   virtual std::vector<AgentInfo> list_agents() = 0;
-  // Approving ingests the reports held while the agent was pending (its newest snapshot).
+  // Approving ingests the reports held while the agent was pending (its newest snapshot), in
+  // steps as a live report; the agent is approved in the last one.
   virtual Outcome<AgentInfo> approve_agent(const std::string& id, const Actor& by, std::int64_t now) = 0;
   // Revoking drops the agent's held reports, and its key is no longer managed (its places are
   // rescored as exposures).
