@@ -129,7 +129,8 @@ TEST_CASE("the statuses the API answers are documented for their operation (410,
   const auto expired = c.store->create_enrollment_token(std::time(nullptr) - 1, Actor{"cli:test", std::nullopt});
   const std::string bomb = keyward::test::gzip(std::string(2u << 20, ' '));
   std::string viewer_id;
-  for (const auto& t : json::parse(c.call("GET", "/api/v1/tokens", c.admin).body)["items"])
+  const json tokens = json::parse(c.call("GET", "/api/v1/tokens", c.admin).body);
+  for (const auto& t : tokens["items"])
     if (t["name"] == "viewer") viewer_id = t["id"];
   std::vector<Seen> seen = {
       {"POST", "/api/v1/reports", c.call("POST", "/api/v1/reports", "", "{}", cert, "br")},
