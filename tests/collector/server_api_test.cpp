@@ -222,3 +222,22 @@ TEST_CASE("an exception expires at most limits.max_exception_seconds ahead") {
   CHECK(json::parse(week.body)["error"]["message"].get<std::string>().find("604800") != std::string::npos);
   CHECK(c.call("POST", "/api/v1/exceptions", a, exception_body(identity, 6)).status == 201);
 }
+
+TEST_CASE("agent tags follow one rule through the API and the store") {
+  Collector c;
+  auto [id, cert] = c.enroll();
+  const std::string path = "/api/v1/agents/" + id + "/tags";
+  auto ok = c.call("PUT", path, c.admin, R"({"tags": ["build", "team:Payments", "eu-west.1"]})");
+  CHECK(ok.status == 200);
+  auto agents = c.store->list_agents();
+  REQUIRE(agents.size() == 1);
+  CHECK(agents[0].tags == std::vector<std::string>{"build", "eu-west.1", "team:Payments"});
+  for (const char* bad : {R"({"tags": ["two words"]})", R"({"tags": [""]})", R"({"tags": ["a\u001b[2J"]})"}) {
+    INFO(bad);
+    auto refused = c.call("PUT", path, c.admin, bad);
+    CHECK(refused.status == 400);
+    CHECK(refused.body.find(std::string(kAgentTagRule)) != std::string::npos);
+  }
+  CHECK(c.store->set_agent_tags(id, {"two words"}, Actor{"cli:test", std::nullopt}).error().message ==
+        std::string(kAgentTagRule));
+}

@@ -167,13 +167,6 @@ std::optional<std::string> string_member(const json& object, const char* k) {
   return it->get<std::string>();
 }
 
-bool valid_tag(const std::string& t) {
-  if (t.empty() || t.size() > 64) return false;
-  for (char c : t)
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.')) return false;
-  return true;
-}
-
 bool valid_id(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s)
@@ -634,8 +627,8 @@ ApiResponse Api::agent_tags(Call& c) {
     return error(400, "invalid", "tags must be an array of at most 32 tags");
   std::vector<std::string> list;
   for (const auto& tag : *tags) {
-    if (!tag.is_string() || !valid_tag(tag.get<std::string>()))
-      return error(400, "invalid", "each tag is 1-64 characters of a-z, 0-9, '-', '_' or '.'");
+    if (!tag.is_string() || !valid_agent_tag(tag.get<std::string>()))
+      return error(400, "invalid", std::string(kAgentTagRule));
     list.push_back(tag.get<std::string>());
   }
   std::lock_guard lock(store_mutex_);

@@ -10,6 +10,18 @@
 #include <set>
 #include <utility>
 
+namespace keyward::collector {
+
+bool valid_agent_tag(std::string_view t) {
+  if (t.empty() || t.size() > 64) return false;
+  return std::all_of(t.begin(), t.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           c == '.' || c == ':';
+  });
+}
+
+}  // namespace keyward::collector
+
 namespace keyward::collector::detail {
 namespace {
 
@@ -33,14 +45,6 @@ AgentInfo agent_row(const Stmt& st) {
   a.last_seen_at = st.integer(10);
   a.last_report_at = st.integer(11);
   return a;
-}
-
-bool valid_tag(const std::string& t) {
-  if (t.empty() || t.size() > 64) return false;
-  return std::all_of(t.begin(), t.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-           c == '.' || c == ':';
-  });
 }
 
 }  // namespace
@@ -191,7 +195,7 @@ Outcome<AgentInfo> SqliteStore::set_agent_tags(const std::string& id, const std:
   std::lock_guard lock(mu_);
   std::set<std::string> unique;
   for (const auto& t : tags) {
-    if (!valid_tag(t)) return refuse("invalid", "a tag is 1 to 64 characters of letters, digits, '-', '_', '.' or ':'");
+    if (!valid_agent_tag(t)) return refuse("invalid", std::string(kAgentTagRule));
     unique.insert(t);
   }
   if (unique.size() > 32) return refuse("invalid", "an agent has at most 32 tags");

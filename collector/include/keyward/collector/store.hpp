@@ -112,6 +112,12 @@ struct AgentInfo {
   std::vector<std::string> tags;  // e.g. "build" (a fleet risk factor)
 };
 
+// An agent's tag, one rule for the API, the CLI and the store: 1 to 64 characters of letters,
+// digits, '-', '_', '.' or ':' (docs/fleet.md, "API v1").
+bool valid_agent_tag(std::string_view tag);
+inline constexpr std::string_view kAgentTagRule =
+    "a tag is 1 to 64 characters of letters, digits, '-', '_', '.' or ':'";
+
 // What the collector learned from an enrollment request (after signing the CSR).
 struct Enrollment {
   std::string agent_id;
