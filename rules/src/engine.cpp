@@ -161,6 +161,7 @@ class Scorer {
 
     int sum = 0;
     for (const auto& x : out) sum += x.points;
+    risk.raw = sum;
     risk.score = std::clamp(sum, 0, 100);
     Severity sev = severity_for_score(risk.score);
     for (const PolicyRule* p : matched) {

@@ -60,7 +60,7 @@ void walk(IO& io, S& r) {
 }
 template <class IO, Is<RiskFacts> S>
 void walk(IO& io, S& r) {
-  io(r.score), io(r.severity), io(r.factors), io(r.remediation);
+  io(r.score), io(r.raw), io(r.severity), io(r.factors), io(r.remediation);
 }
 template <class IO, Is<GitFacts> S>
 void walk(IO& io, S& g) {

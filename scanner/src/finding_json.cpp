@@ -145,7 +145,7 @@ json to_json(const Finding& f) {
   if (f.risk) {
     json factors = json::array();
     for (const auto& x : f.risk->factors) factors.push_back({{"id", x.id}, {"points", x.points}, {"why", x.why}});
-    json r = {{"score", f.risk->score}, {"severity", f.risk->severity}, {"factors", factors}};
+    json r = {{"score", f.risk->score}, {"raw", f.risk->raw}, {"severity", f.risk->severity}, {"factors", factors}};
     if (!f.risk->remediation.empty()) r["remediation"] = f.risk->remediation;
     j["risk"] = r;
   }

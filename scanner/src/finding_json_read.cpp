@@ -199,6 +199,7 @@ RiskFacts risk_from(const json& r) {
   if (!r.is_object()) throw Bad{};
   RiskFacts risk;
   risk.score = num<int>(r, "score");
+  risk.raw = num<int>(r, "raw", risk.score);  // reports from before raw existed: the score
   risk.severity = str(r, "severity");
   risk.remediation = str(r, "remediation");
   if (const json* fs = field(r, "factors")) {

@@ -258,6 +258,7 @@ void write_risk(Writer& w, const RiskFacts& risk) {
     w.end('}');
   }
   w.end(']');
+  w.num("raw", risk.raw);
   if (!risk.remediation.empty()) w.str("remediation", risk.remediation);
   w.num("score", risk.score);
   w.str("severity", risk.severity);

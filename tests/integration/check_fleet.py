@@ -144,11 +144,12 @@ class Api:
         if cert:
             self.ctx.load_cert_chain(cert, key)
         self.token = token
+        self.timeout = 30  # seconds per request
         self.conn: http.client.HTTPSConnection | None = None
 
     def connect(self) -> http.client.HTTPSConnection:
         if self.conn is None:
-            self.conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx, timeout=30)
+            self.conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx, timeout=self.timeout)
         return self.conn
 
     def close(self) -> None:

@@ -237,7 +237,12 @@ def health_during_ingest(fleet: Fleet, template: dict) -> None:
     results: list[tuple[int, object]] = []
 
     def post(agent: dict, body: bytes) -> None:
-        results.append(fleet.client(agent).post("/api/v1/reports", body, headers={"Content-Encoding": "gzip"}))
+        client = fleet.client(agent)
+        client.timeout = 300  # the ingest itself may be slow on a loaded machine; /health must not be
+        try:
+            results.append(client.post("/api/v1/reports", body, headers={"Content-Encoding": "gzip"}))
+        except OSError as e:
+            results.append((0, f"{type(e).__name__}: {e}"))
 
     threads = [threading.Thread(target=post, args=ab) for ab in bodies]
     for t in threads:

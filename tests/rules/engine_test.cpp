@@ -194,6 +194,7 @@ TEST_CASE("scores are clipped to 0 and 100 while the factors keep their points")
     auto r = scored({key, cert});
     CHECK(sum_points(r.findings[0]) > 100);
     CHECK(r.findings[0].risk->score == 100);
+    CHECK(r.findings[0].risk->raw == sum_points(r.findings[0]));  // raw keeps what the cap cut
     CHECK(r.findings[0].risk->severity == "critical");
   }
   SUBCASE("below 0") {
@@ -201,6 +202,7 @@ TEST_CASE("scores are clipped to 0 and 100 while the factors keep their points")
         scored({cert_finding("/srv/app/test/ok.crt", std::string(64, '5'), k2024, k2024 + 5000 * kDay, false, false)});
     CHECK(sum_points(r.findings[0]) < 0);
     CHECK(r.findings[0].risk->score == 0);
+    CHECK(r.findings[0].risk->raw == sum_points(r.findings[0]));
   }
 }
 

@@ -159,8 +159,11 @@ struct RiskFactor {
 
 // The explainable risk of a finding: score = sum of factor points clipped to 0..100; severity
 // bands critical >= 90, high >= 70, medium >= 40, low >= 15, else info (docs/architecture.md).
+// raw is the sum before clipping: it orders findings whose scores tie at a cap
+// (keyward::rules::ranks_before, docs/findings.md "Order").
 struct RiskFacts {
   int score = 0;
+  int raw = 0;
   std::string severity;  // critical | high | medium | low | info
   std::vector<RiskFactor> factors;
   std::string remediation;  // what to do, from the rule (and policy rules)
