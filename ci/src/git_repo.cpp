@@ -47,16 +47,28 @@ bool is_revision_expression(const std::string& ref) {
   return false;
 }
 
-// The fetch that brings ref into a shallow clone, as a message for ShallowHistory.
-std::string shallow_message(git_repository* repo, const std::string& ref) {
+// The repository's remote names (none when they cannot be listed).
+std::vector<std::string> remote_names(git_repository* repo) {
   std::vector<std::string> remotes;
   git_strarray list{};
   if (git_remote_list(&list, repo) == 0) {
     for (std::size_t i = 0; i < list.count; ++i) remotes.emplace_back(list.strings[i]);
     git_strarray_dispose(&list);
   }
-  const bool has_origin = std::find(remotes.begin(), remotes.end(), "origin") != remotes.end();
-  std::string remote = has_origin ? "origin" : remotes.empty() ? "<remote-url>" : remotes.front();
+  return remotes;
+}
+
+// The remote a fetch should name: origin when there is one, else the first, else a placeholder.
+std::string fetch_remote(git_repository* repo) {
+  const std::vector<std::string> remotes = remote_names(repo);
+  if (std::find(remotes.begin(), remotes.end(), "origin") != remotes.end()) return "origin";
+  return remotes.empty() ? "<remote-url>" : remotes.front();
+}
+
+// The fetch that brings ref into a shallow clone, as a message for ShallowHistory.
+std::string shallow_message(git_repository* repo, const std::string& ref) {
+  const std::vector<std::string> remotes = remote_names(repo);
+  std::string remote = fetch_remote(repo);
 
   std::string fetch;
   if (!is_revision_expression(ref)) {
@@ -432,6 +444,14 @@ void GitRepo::for_each_staged(std::uint64_t max_size, const std::function<void(c
 
 void GitRepo::for_each_history_blob(std::uint64_t max_size, const std::function<void(const GitBlob&)>& fn,
                                     HistoryStats& stats) const {
+  git_repository* repo = impl_->repo.get();
+  // A shallow clone's history stops at grafted commits whose parents are absent: a walk would
+  // either fail on them or pass a gate on part of the history. Name the fetch that completes it.
+  if (git_repository_is_shallow(repo) == 1) {
+    const std::string remote = fetch_remote(repo);
+    throw ShallowHistory("--history needs the whole history but this clone is shallow: run `git fetch --unshallow " +
+                         remote + "` (in GitHub Actions, check out with `fetch-depth: 0`), then run again");
+  }
   HistoryWalk(impl_->repo.get(), max_size, fn, stats).run();
 }
 

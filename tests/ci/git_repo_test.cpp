@@ -216,6 +216,43 @@ TEST_CASE("a ref outside a shallow clone's history throws ShallowHistory naming 
   CHECK(with_content(blobs, "file 3\n").size() == 1);
 }
 
+TEST_CASE("a history walk in a shallow clone throws ShallowHistory naming the fetch that completes it") {
+  t::TempTree tree;
+  const std::string src = tree.path("src");
+  run(tree.path(), "mkdir src");
+  git(src, "init -q .");
+  for (int i = 1; i <= 3; ++i) {
+    tree.write("src/f" + std::to_string(i) + ".txt", "file " + std::to_string(i) + "\n");
+    git(src, "add -A . && git commit -q -m c" + std::to_string(i));
+  }
+  git(src, "rm -q f1.txt && git commit -q -m 'drop f1'");
+  git(tree.path(), "clone -q --depth 1 file://" + src + " shallow");
+
+  std::string message;
+  {
+    const GitRepo repo = GitRepo::open(tree.path("shallow"));
+    REQUIRE(repo.is_shallow());
+    HistoryStats stats;
+    try {
+      (void)history(repo, stats);
+      FAIL("expected ShallowHistory");
+    } catch (const ShallowHistory& e) {
+      message = e.what();
+    }
+    CHECK(message.find("shallow") != std::string::npos);
+    CHECK(message.find("object not found") == std::string::npos);
+  }
+  // The named fetch completes the history, and the walk then finds what only older commits held.
+  const std::string fetch = backticked(message);
+  CHECK(fetch.rfind("git fetch ", 0) == 0);
+  git(tree.path("shallow"), fetch.substr(4));
+  const GitRepo repo = GitRepo::open(tree.path("shallow"));
+  CHECK_FALSE(repo.is_shallow());
+  HistoryStats stats;
+  CHECK(with_content(history(repo, stats), "file 1\n").size() == 1);
+  CHECK(stats.commits == 4);
+}
+
 TEST_CASE("staged blobs come from the index and not from a later unstaged edit") {
   t::TempTree tree;
   init(tree);
