@@ -136,6 +136,7 @@ std::string describe(const Finding& f, std::string_view path) {
   s += fmt::format(" ({}) in {}", scanner::to_string(f.format), path);
   if (!f.location.member.empty()) s += " (archive member " + f.location.member + ")";
   if (f.location.line != 0) s += fmt::format(" at line {}", f.location.line);
+  if (f.git && !f.git->commit.empty()) s += " of commit " + f.git->commit;
   if (f.risk) {
     s += fmt::format("; risk {}/100 ({})", f.risk->score, f.risk->severity);
     std::vector<const scanner::RiskFactor*> top;

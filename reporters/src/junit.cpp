@@ -57,6 +57,7 @@ std::string failure_body(const Finding& f, const std::string& rule, const std::s
     if (!f.risk->remediation.empty()) s += "Remediation: " + f.risk->remediation + "\n";
   }
   if (!f.id.empty()) s += "Finding id: " + f.id + "\n";
+  if (f.git && !f.git->commit.empty()) s += "Commit: " + f.git->commit + "\n";
   return s;
 }
 
@@ -67,7 +68,14 @@ std::string render_junit(const scanner::ScanResult& result, std::string_view fai
   if (!threshold)
     throw std::invalid_argument(
         fmt::format("unknown severity '{}' (expected info, low, medium, high or critical)", fail_on));
+  return render_junit(result, fail_on, [&](const Finding& f) {
+    const std::string severity = detail::finding_severity(f, detail::fallback_severity(detail::rule_id(f)));
+    return detail::severity_rank(severity).value_or(0) >= *threshold;
+  });
+}
 
+std::string render_junit(const scanner::ScanResult& result, std::string_view fail_on,
+                         const std::function<bool(const Finding&)>& fails) {
   std::string cases;
   std::size_t failures = 0, skipped = 0;
   for (const auto& f : result.findings) {
@@ -87,7 +95,7 @@ std::string render_junit(const scanner::ScanResult& result, std::string_view fai
       const auto& s = *f.suppressed;
       const std::string why = s.justification.empty() ? "suppressed by " + s.kind : s.justification;
       cases += fmt::format("      <skipped message=\"{}\"/>\n", attr(why));
-    } else if (detail::severity_rank(severity).value_or(0) >= *threshold) {
+    } else if (fails(f)) {
       ++failures;
       cases += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n", attr(sentence), attr(severity),
                            text(failure_body(f, rule, severity, sentence)));

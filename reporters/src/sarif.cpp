@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <filesystem>
 #include <keyward/reporters/sarif.hpp>
@@ -25,6 +26,8 @@ constexpr const char* kSarifSchema =
 constexpr const char* kSrcRoot = "%SRCROOT%";
 // Stable name of the partial fingerprint; a new meaning gets a new version, never this name.
 constexpr const char* kFingerprintName = "keywardIdentity/v1";
+// The commit that added a blob found in history (keyward ci --history), 40 hex digits.
+constexpr const char* kCommitFingerprintName = "keywardCommit/v1";
 
 // SARIF level of a severity (GitHub shows error/warning/note when security-severity is absent).
 std::string_view level_of(std::string_view severity) {
@@ -32,7 +35,9 @@ std::string_view level_of(std::string_view severity) {
   return r >= 3 ? "error" : r == 2 ? "warning" : "note";
 }
 
-// GitHub's security-severity for a severity: critical > 9.0, high 7.0-8.9, medium 4.0-6.9, low < 4.
+// GitHub's security-severity (a string holding 0.0-10.0) reads over 9.0 as critical, 7.0-8.9 high,
+// 4.0-6.9 medium, 3.9 or less low (docs/formats/sarif.md cites GitHub's documentation).
+// A rule's: the middle of its default severity's band.
 std::string_view security_severity_of(std::string_view severity) {
   switch (detail::severity_rank(severity).value_or(0)) {
     case 4:
@@ -46,6 +51,18 @@ std::string_view security_severity_of(std::string_view severity) {
     default:
       return "1.0";
   }
+}
+
+// A scored result's: the score in tenths, kept inside its severity's band so that GitHub reads the
+// same severity as keyward (a critical 90 is "9.1", not "9.0", which GitHub reads as high).
+std::string security_severity_of(int score, std::string_view severity) {
+  struct Band {
+    int low, high;  // tenths
+  };
+  constexpr std::array<Band, 5> kBands{{{0, 14}, {15, 39}, {40, 69}, {70, 89}, {91, 100}}};  // info..critical
+  const auto& band = kBands[static_cast<std::size_t>(std::clamp(detail::severity_rank(severity).value_or(0), 0, 4))];
+  const int tenths = std::clamp(score, band.low, band.high);
+  return fmt::format("{}.{}", tenths / 10, tenths % 10);
 }
 
 // RFC 3986: everything but unreserved characters and '/' is percent-encoded, byte by byte (so
@@ -261,10 +278,12 @@ json result_of(const Finding& f, const std::string& rule, std::size_t rule_index
   // root. Should finding_id ever change, this needs a new fingerprint name (v2).
   const std::string& identity = f.identity.empty() ? f.id : f.identity;
   r["partialFingerprints"] = {{kFingerprintName, scanner::finding_id(rel, member, identity, 0)}};
+  // A blob from history: the same key added by another commit is another result.
+  if (f.git && !f.git->commit.empty()) r["partialFingerprints"][kCommitFingerprintName] = f.git->commit;
 
   json props;
-  props["security-severity"] = f.risk ? fmt::format("{:.1f}", std::clamp(f.risk->score, 0, 100) / 10.0)
-                                      : std::string(security_severity_of(severity));
+  props["security-severity"] =
+      f.risk ? security_severity_of(f.risk->score, severity) : std::string(security_severity_of(severity));
   props["keyward-severity"] = severity;
   if (f.risk) props["keyward-risk-score"] = f.risk->score;
   json factors = json::array();
@@ -273,6 +292,10 @@ json result_of(const Finding& f, const std::string& rule, std::size_t rule_index
   props["keyward-risk-factors"] = factors;
   if (f.risk && !f.risk->remediation.empty()) props["keyward-remediation"] = f.risk->remediation;
   if (!f.id.empty()) props["keyward-finding-id"] = f.id;
+  if (f.git && !f.git->commit.empty()) {
+    props["commit"] = f.git->commit;
+    if (f.git->author_date != 0) props["commit-date"] = scanner::rfc3339(f.git->author_date);
+  }
   props["kind"] = scanner::to_string(f.kind);
   props["format"] = scanner::to_string(f.format);
   if (!member.empty()) {

@@ -171,3 +171,19 @@ TEST_CASE("a real scan's JUnit report fails on the unencrypted key and holds no 
   CHECK(c["classname"] == "private-key/pkcs8");
   CHECK(c["children"]["failure"]["type"] == "high");
 }
+
+TEST_CASE("the gate's own rule decides failures, and a history finding names its commit") {
+  ScanResult r = ladder();
+  r.findings[0].git = GitFacts{"0123456789abcdef0123456789abcdef01234567", 1767225600};
+  // The CI gate's default fails every key whatever its severity (rules/gate.hpp); here: any key.
+  const auto s = parse_junit(
+      render_junit(r, "any private key or key store", [](const Finding& f) { return f.kind == Kind::private_key; }));
+  CHECK(s["suites"][0]["failures"] == 5);  // info and low keys too; the suppressed one is skipped
+  const auto& info = case_named(s, "a/info.pem:1");
+  REQUIRE(info["children"].contains("failure"));
+  CHECK(info["children"]["failure"]["message"].get<std::string>().find("of commit " + r.findings[0].git->commit) !=
+        std::string::npos);
+  CHECK(info["children"]["failure"]["text"].get<std::string>().find("Commit: " + r.findings[0].git->commit) !=
+        std::string::npos);
+  CHECK(case_named(s, "a/allowed.pem:6")["children"].contains("skipped"));
+}

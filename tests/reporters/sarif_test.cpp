@@ -352,3 +352,78 @@ TEST_CASE("partial fingerprints are stable across scans of copies of a tree in d
   for (const auto& [uri, fp] : fa) distinct.insert(fp);
   CHECK(distinct.size() == 3);
 }
+
+namespace {
+
+// The band GitHub code scanning reads a security-severity in (docs/formats/sarif.md): over 9.0
+// critical, 7.0 to 8.9 high, 4.0 to 6.9 medium, 3.9 or less low (keyward's info is GitHub's low).
+std::string github_band(const json& value) {
+  REQUIRE(value.is_string());  // GitHub reads a string holding a number
+  const double v = std::stod(value.get<std::string>());
+  REQUIRE(v >= 0.0);
+  REQUIRE(v <= 10.0);
+  if (v > 9.0) return "critical";
+  if (v >= 7.0) return "high";
+  if (v >= 4.0) return "medium";
+  return "low";
+}
+
+std::string github_name(const std::string& severity) { return severity == "info" ? "low" : severity; }
+
+}  // namespace
+
+TEST_CASE("every rule's and every result's security-severity falls in the GitHub band of its severity") {
+  // Each band at its edges: a critical 90 must not read as GitHub's high (9.0 is not over 9.0).
+  const std::vector<std::pair<std::string, std::vector<int>>> bands = {{"critical", {90, 91, 100}},
+                                                                       {"high", {70, 80, 89}},
+                                                                       {"medium", {40, 55, 69}},
+                                                                       {"low", {15, 39}},
+                                                                       {"info", {0, 14}}};
+  ScanResult r;
+  SarifOptions o;
+  o.root = kRoot;
+  for (const auto& [severity, scores] : bands) {
+    RuleHelp h;
+    h.id = "private-key/" + severity;
+    h.severity = severity;
+    o.rules.push_back(h);
+    for (int score : scores) {
+      auto f = key_finding(severity + "/" + std::to_string(score) + ".pem", 1, severity, score);
+      f.rule = h.id;
+      r.findings.push_back(f);
+    }
+  }
+  const auto log = json::parse(render_sarif(r, o));
+  for (const auto& rule : log["runs"][0]["tool"]["driver"]["rules"]) {
+    CAPTURE(rule["id"]);
+    CHECK(github_band(rule["properties"]["security-severity"]) ==
+          github_name(rule["properties"]["keyward-severity"].get<std::string>()));
+  }
+  std::size_t seen = 0;
+  for (const auto& res : log["runs"][0]["results"]) {
+    CAPTURE(res["properties"]["security-severity"]);
+    CAPTURE(res["properties"]["keyward-risk-score"]);
+    CHECK(github_band(res["properties"]["security-severity"]) ==
+          github_name(res["properties"]["keyward-severity"].get<std::string>()));
+    ++seen;
+  }
+  CHECK(seen == 13);
+}
+
+TEST_CASE("a finding from git history carries its commit in partial fingerprints, properties and message") {
+  ScanResult r;
+  auto f = key_finding("deploy/old.pem", 3, "high", 75);
+  f.git = GitFacts{"0123456789abcdef0123456789abcdef01234567", 1767225600};
+  r.findings.push_back(f);
+  r.findings.push_back(key_finding("deploy/now.pem", 3, "high", 75));
+  const auto log = json::parse(render_sarif(r, options()));
+  const auto& old = result_at(log, "deploy/old.pem");
+  CHECK(old["partialFingerprints"]["keywardCommit/v1"] == f.git->commit);
+  CHECK(old["properties"]["commit"] == f.git->commit);
+  CHECK(old["properties"]["commit-date"] == "2026-01-01T00:00:00Z");
+  CHECK(old["message"]["text"].get<std::string>().find(f.git->commit) != std::string::npos);
+  const auto& now = result_at(log, "deploy/now.pem");
+  CHECK_FALSE(now["partialFingerprints"].contains("keywardCommit/v1"));
+  CHECK_FALSE(now["properties"].contains("commit"));
+  CHECK(validate(render_sarif(r, options())).status == 0);
+}
