@@ -6,6 +6,7 @@
 #include <keyward/rules/allowlist.hpp>
 #include <keyward/rules/baseline.hpp>
 #include <keyward/rules/engine.hpp>
+#include <keyward/rules/gate.hpp>
 #include <keyward/rules/ignore_file.hpp>
 #include <keyward/rules/inline_allow.hpp>
 #include <keyward/rules/score_context.hpp>
@@ -48,15 +49,45 @@ std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// The index's staged blobs, or every blob in history (a shallow clone throws ci::ShallowHistory,
+// whose message names the fetch to run), scanned and paired.
+scanner::ScanResult scan_git_blobs(const ci::GitRepo& repo, const scanner::ScanOptions& opts, const std::string& root,
+                                   bool history) {
+  scanner::ScanResult result;
+  result.tool_version = KEYWARD_VERSION;
+  result.roots = {root};
+  result.started_at = now_seconds();
+  if (history) {
+    ci::HistoryStats hs;
+    scan_blobs([&](const auto& fn) { repo.for_each_history_blob(opts.max_size, fn, hs); }, opts, root, result);
+    if (hs.skipped_large != 0) scanner::count_skip(result.stats, scanner::SkipReason::too_large, hs.skipped_large);
+  } else {
+    scan_blobs([&](const auto& fn) { repo.for_each_staged(opts.max_size, fn); }, opts, root, result);
+  }
+  scanner::pair_findings(result.findings);
+  result.finished_at = now_seconds();
+  return result;
+}
+
+// The baseline the gate applies: --baseline, else .keyward-baseline.json at the repository root
+// when it exists (where `keyward baseline create` writes it); empty when there is none.
+std::string baseline_file(const CiCommand& cmd, const std::string& root) {
+  if (!cmd.baseline.empty()) return cmd.baseline;
+  const std::string found = root + kDefaultBaselineName;
+  std::error_code ec;
+  return std::filesystem::is_regular_file(found, ec) ? found : std::string();
+}
+
 // Applies every way of allowing a known finding, in order of authority.
-void apply_allows(scanner::ScanResult& result, const CiCommand& cmd, const std::string& root) {
+void apply_allows(scanner::ScanResult& result, const CiCommand& cmd, const std::string& root,
+                  const std::string& baseline) {
   const std::string ignore_path = root + ".keywardignore";
   if (std::filesystem::exists(ignore_path)) rules::apply_ignore_file(result, rules::IgnoreFile::load(ignore_path));
   if (!cmd.no_inline_allow && !cmd.staged && !cmd.history) rules::apply_inline_allows(result);
   if (!cmd.allowlist.empty())
     for (const auto& w : rules::apply_allowlist(result, rules::Allowlist::load(cmd.allowlist), now_seconds()))
       std::fprintf(stderr, "keyward: %s\n", w.c_str());
-  if (!cmd.baseline.empty()) rules::apply_baseline(result, rules::Baseline::load(cmd.baseline), cmd.baseline);
+  if (!baseline.empty()) rules::apply_baseline(result, rules::Baseline::load(baseline), baseline);
 }
 
 }  // namespace
@@ -70,18 +101,30 @@ CLI::App* add_ci_command(CLI::App& app, CiCommand& cmd) {
       "  keyward ci --since origin/main               # only what this branch changed\n"
       "  keyward ci --staged                          # pre-commit: what is about to be committed\n"
       "  keyward ci --history                         # every blob ever committed, on any ref\n"
-      "  keyward ci --baseline .keyward-baseline.json # only what is new since `keyward baseline create`\n\n"
+      "  keyward ci --fail-on high                    # relax: only findings at or above high fail\n"
+      "  keyward ci --baseline old.json               # only what is new since that baseline\n\n"
+      "What fails: without --fail-on, every private key, and every key store that holds or may hold\n"
+      "one, whatever its score (a committed passphrase-protected key fails too); certificates and\n"
+      "public keys alone do not. With --fail-on SEVERITY, any finding (keys, certificates, public\n"
+      "keys) at or above SEVERITY fails and nothing below it does: `--fail-on high` lets a medium key\n"
+      "pass, `--fail-on low` also fails on certificates scored low or above.\n\n"
+      "A baseline: --baseline FILE, else .keyward-baseline.json at the repository root when it exists\n"
+      "(where `keyward baseline create` writes it); the summary names the baseline applied.\n\n"
       "Known findings can be allowed by .keywardignore (paths, gitignore syntax), a `keyward:allow`\n"
       "comment on the line before a PEM block (turn off with --no-inline-allow), a central allowlist of\n"
       "key fingerprints with reason, approver and expiry (--allowlist), or a baseline. Allowed findings\n"
       "stay in the report as suppressed.\n\n"
-      "Exit status: 0 nothing at or above --fail-on, 1 findings at or above --fail-on, 2 usage error,\n"
-      "unreadable baseline, allowlist or rules, not a git repository, or history too shallow for --since.");
+      "Exit status: 0 nothing fails, 1 a finding fails the gate, 2 usage error, unreadable baseline,\n"
+      "allowlist or rules, not a git repository, or a shallow clone (for --since or --history: the\n"
+      "message says which `git fetch` to run).");
   sub->add_option("path", cmd.path, "A directory inside the repository")->capture_default_str();
-  sub->add_option("--fail-on", cmd.fail_on, "Lowest severity that fails the gate")
+  sub->add_option("--fail-on", cmd.fail_on,
+                  "Fail on any finding at or above this severity, instead of on every key (the default)")
       ->check(CLI::IsMember({"critical", "high", "medium", "low", "info"}))
-      ->capture_default_str();
-  sub->add_option("--baseline", cmd.baseline, "Only findings not in this baseline count")->type_name("FILE");
+      ->type_name("SEVERITY");
+  sub->add_option("--baseline", cmd.baseline,
+                  "Only findings not in this baseline count (default: .keyward-baseline.json at the root, if any)")
+      ->type_name("FILE");
   sub->add_option("--allowlist", cmd.allowlist, "Central allowlist of key fingerprints (YAML)")->type_name("FILE");
   auto* since =
       sub->add_option("--since", cmd.since, "Only files changed since this ref (e.g. origin/main)")->type_name("REF");
@@ -108,22 +151,7 @@ scanner::ScanResult scan_repository(const CiCommand& cmd, const ci::GitRepo& rep
   const auto start = std::chrono::steady_clock::now();
   scanner::ScanResult result;
   if (cmd.staged || cmd.history) {
-    result.tool_version = KEYWARD_VERSION;
-    result.roots = {root};
-    result.started_at = now_seconds();
-    if (cmd.staged) {
-      scan_blobs([&](const auto& fn) { repo.for_each_staged(opts.max_size, fn); }, opts, root, result);
-    } else {
-      ci::HistoryStats hs;
-      scan_blobs([&](const auto& fn) { repo.for_each_history_blob(opts.max_size, fn, hs); }, opts, root, result);
-      if (hs.skipped_large != 0) scanner::count_skip(result.stats, scanner::SkipReason::too_large, hs.skipped_large);
-      if (repo.is_shallow())
-        std::fprintf(stderr,
-                     "keyward: this clone is shallow: --history saw only part of the history "
-                     "(run `git fetch --unshallow` first for all of it)\n");
-    }
-    scanner::pair_findings(result.findings);
-    result.finished_at = now_seconds();
+    result = scan_git_blobs(repo, opts, root, cmd.history);
   } else {
     opts.files = cmd.since.empty() ? repo.worktree_files() : repo.changed_since(cmd.since);
     if (opts.files.empty()) {
@@ -139,28 +167,42 @@ scanner::ScanResult scan_repository(const CiCommand& cmd, const ci::GitRepo& rep
   return result;
 }
 
-// Findings not allowed whose severity is at or above the threshold.
-std::size_t count_failing(const scanner::ScanResult& result, std::optional<rules::Severity> threshold) {
-  std::size_t failing = 0;
-  for (const auto& f : result.findings) {
-    if (f.suppressed || !f.risk) continue;
-    const auto sev = rules::parse_severity(f.risk->severity);
-    if (sev && threshold && *sev >= *threshold) ++failing;
+// Findings that fail the gate (not allowed, and a key, or at or above --fail-on).
+std::size_t count_failing(const scanner::ScanResult& result, const rules::GatePolicy& policy) {
+  return static_cast<std::size_t>(
+      std::count_if(result.findings.begin(), result.findings.end(),
+                    [&](const scanner::Finding& f) { return rules::fails_gate(f, policy); }));
+}
+
+// The verdict line, and which baseline was applied (a picked-up one is named, so a pass is never
+// a mystery).
+std::string summary(std::size_t failing, const std::string& gate, const std::string& baseline,
+                    const scanner::ScanResult& result) {
+  std::string out;
+  if (!baseline.empty()) {
+    const auto baselined = std::count_if(result.findings.begin(), result.findings.end(), [](const auto& f) {
+      return f.suppressed && f.suppressed->kind == rules::kBaselineSuppression;
+    });
+    out += fmt::format("keyward ci: baseline {} applied ({} finding(s) baselined)\n", baseline, baselined);
   }
-  return failing;
+  out += failing == 0 ? fmt::format("keyward ci: passed (no finding left that fails: {})\n", gate)
+                      : fmt::format("keyward ci: FAILED: {} finding(s) left that fail: {}\n", failing, gate);
+  return out;
 }
 
 }  // namespace
 
 int run_ci(const CiCommand& cmd) {
-  const auto threshold = rules::parse_severity(cmd.fail_on);
+  rules::GatePolicy policy;
+  if (!cmd.fail_on.empty()) policy.fail_on = rules::parse_severity(cmd.fail_on);
   const rules::RuleSet rule_set = load_rules(cmd.common.rules_dirs);
-  // Unreadable baseline or allowlist: an error, never a pass.
-  if (!cmd.baseline.empty()) (void)rules::Baseline::load(cmd.baseline);
-  if (!cmd.allowlist.empty()) (void)rules::Allowlist::load(cmd.allowlist);
-
   const ci::GitRepo repo = ci::GitRepo::open(cmd.path);
   const std::string root = repo.workdir();
+  // Unreadable baseline or allowlist: an error, never a pass.
+  const std::string baseline = baseline_file(cmd, root);
+  if (!baseline.empty()) (void)rules::Baseline::load(baseline);
+  if (!cmd.allowlist.empty()) (void)rules::Allowlist::load(cmd.allowlist);
+
   scanner::ScanOptions opts = scan_options(cmd.common);
   opts.base_dir = root;
   opts.nearby_passwords = opts.nearby_passwords && !cmd.staged && !cmd.history;
@@ -170,27 +212,27 @@ int run_ci(const CiCommand& cmd) {
   rules::ScoreContext ctx;
   ctx.base_dir = root;
   rules::score(result, rule_set, ctx);
-  apply_allows(result, cmd, root);
+  apply_allows(result, cmd, root, baseline);
   // In a repository, findings are named by their path in it (as SARIF and baselines are).
   for (auto& f : result.findings)
     if (!f.relative_path.empty()) f.location.path = f.relative_path;
-  const std::size_t failing = count_failing(result, threshold);
+  const std::size_t failing = count_failing(result, policy);
+  const std::string gate = rules::describe_gate(policy);
+  const std::string shown_baseline = baseline.rfind(root, 0) == 0 ? baseline.substr(root.size()) : baseline;
+  const std::string verdict = summary(failing, gate, shown_baseline, result);
 
   ReportSettings rs;
   rs.format = cmd.format;
   rs.output = cmd.output;
   rs.sarif_root = root;
-  rs.junit_fail_on = cmd.fail_on;
+  rs.junit_fail_on = gate;
+  rs.junit_fails = [&](const scanner::Finding& f) { return rules::fails_gate(f, policy); };
   rs.seconds = secs;
   rs.explain = cmd.explain;
   std::string report = render_report(result, rule_set, rs);
-  if (cmd.format == "text")
-    report += failing == 0 ? fmt::format("keyward ci: passed (nothing at or above {})\n", cmd.fail_on)
-                           : fmt::format("keyward ci: FAILED: {} finding(s) at or above {}\n", failing, cmd.fail_on);
+  if (cmd.format == "text") report += verdict;
   if (!write_report(report, cmd.output)) return 2;
-  if (!cmd.output.empty() && cmd.format != "text")
-    std::fprintf(stderr, "keyward ci: %s: %zu finding(s) at or above %s\n", failing == 0 ? "passed" : "FAILED", failing,
-                 cmd.fail_on.c_str());
+  if (cmd.format != "text") std::fputs(verdict.c_str(), stderr);
   return failing == 0 ? 0 : 1;
 }
 
@@ -201,7 +243,9 @@ CLI::App* add_baseline_command(CLI::App& app, BaselineCommand& cmd, CLI::App*& c
   sub->footer(
       "The baseline is keyed on finding identity (key fingerprint + path relative to the repository),\n"
       "sorted, with no timestamps or line numbers, so it survives edits and merges. Use it with\n"
-      "`keyward ci --baseline FILE` (or `keyward scan --baseline FILE`).");
+      "`keyward ci` (which applies .keyward-baseline.json at the repository root by itself), with\n"
+      "`keyward ci --baseline FILE`, or `keyward scan --baseline FILE`. `--history` records every\n"
+      "blob in history, for `keyward ci --history`.");
   for (auto** target : {&create, &update}) {
     const bool is_update = target == &update;
     *target = sub->add_subcommand(is_update ? "update" : "create",
@@ -210,7 +254,13 @@ CLI::App* add_baseline_command(CLI::App& app, BaselineCommand& cmd, CLI::App*& c
     (*target)
         ->add_option("path", cmd.path, "A directory inside the repository (or any directory)")
         ->capture_default_str();
-    (*target)->add_option("-o,--output", cmd.output, "The baseline file")->capture_default_str();
+    (*target)
+        ->add_option("-o,--output", cmd.output,
+                     "The baseline file (default: .keyward-baseline.json at the repository root, where "
+                     "keyward ci finds it)")
+        ->type_name("FILE");
+    (*target)->add_flag("--history", cmd.history,
+                        "Record every blob in the repository's history (for keyward ci --history)");
     add_common_scan_flags(**target, cmd.common);
   }
   return sub;
@@ -219,28 +269,36 @@ CLI::App* add_baseline_command(CLI::App& app, BaselineCommand& cmd, CLI::App*& c
 int run_baseline(const BaselineCommand& cmd, bool update) {
   scanner::ScanOptions opts = scan_options(cmd.common);
   std::string root;
+  std::optional<ci::GitRepo> repo;
   try {
-    const ci::GitRepo repo = ci::GitRepo::open(cmd.path);
-    root = repo.workdir();
+    repo.emplace(ci::GitRepo::open(cmd.path));
+    root = repo->workdir();
     opts.base_dir = root;
-    opts.files = repo.worktree_files();
   } catch (const ci::GitError&) {
+    if (cmd.history) throw;   // history needs a repository
     opts.roots = {cmd.path};  // not a repository: the directory itself
   }
   double secs = 0;
   scanner::ScanResult result;
-  if (!opts.files.empty() || !opts.roots.empty()) result = run_with_progress(opts, true, secs);
+  if (repo && cmd.history) {
+    opts.nearby_passwords = false;
+    result = scan_git_blobs(*repo, opts, root, true);
+  } else {
+    if (repo) opts.files = repo->worktree_files();
+    if (!opts.files.empty() || !opts.roots.empty()) result = run_with_progress(opts, true, secs);
+  }
+  const std::string output = !cmd.output.empty() ? cmd.output : root + kDefaultBaselineName;
   std::string text;
   if (update) {
-    rules::Baseline b = rules::Baseline::load(cmd.output);
+    rules::Baseline b = rules::Baseline::load(output);
     b.update(result);
     text = b.to_json();
   } else {
     text = rules::Baseline::create(result);
   }
-  if (!write_report(text, cmd.output)) return 2;
+  if (!write_report(text, output)) return 2;
   std::fprintf(stderr, "keyward: baseline %s with %zu finding(s): %s\n", update ? "updated" : "written",
-               rules::Baseline::parse(text, cmd.output).entries().size(), cmd.output.c_str());
+               rules::Baseline::parse(text, output).entries().size(), output.c_str());
   return 0;
 }
 

@@ -1,8 +1,8 @@
 // `keyward ci`: the gate for pipelines and pre-commit. Scans a repository's working tree (tracked
 // and untracked-but-not-ignored files), or only what changed since a ref, or the index, or every
 // blob in history; scores with the rules; applies .keywardignore, inline allows, the central
-// allowlist and a baseline; writes SARIF/JUnit/text/JSON; exits 1 when a finding at or above
-// --fail-on is left.
+// allowlist and a baseline (--baseline, else the root's .keyward-baseline.json); writes
+// SARIF/JUnit/text/JSON; exits 1 when a finding that fails the gate is left (rules/gate.hpp).
 #pragma once
 
 #include "commands/common.hpp"
@@ -13,9 +13,12 @@
 
 namespace keyward::cli {
 
+// Where `keyward baseline create` writes by default and `keyward ci` looks: the repository root.
+inline constexpr const char* kDefaultBaselineName = ".keyward-baseline.json";
+
 struct CiCommand {
   std::string path = ".";
-  std::string fail_on = "high";
+  std::string fail_on;  // empty: every private key or key store fails, whatever its severity
   std::string baseline;
   std::string allowlist;
   std::string since;
@@ -34,7 +37,8 @@ int run_ci(const CiCommand& cmd);
 // `keyward baseline create|update [PATH] -o FILE`.
 struct BaselineCommand {
   std::string path = ".";
-  std::string output = ".keyward-baseline.json";
+  std::string output;  // empty: kDefaultBaselineName at the repository root (else here)
+  bool history = false;
   CommonScanFlags common;
 };
 CLI::App* add_baseline_command(CLI::App& app, BaselineCommand& cmd, CLI::App*& create, CLI::App*& update);

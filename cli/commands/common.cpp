@@ -77,7 +77,9 @@ std::string render_report(const scanner::ScanResult& result, const rules::RuleSe
   const std::string& format = settings.format;
   if (format == "json") return reporters::render_json(result);
   if (format == "jsonl") return reporters::render_jsonl(result);
-  if (format == "junit") return reporters::render_junit(result, settings.junit_fail_on);
+  if (format == "junit")
+    return settings.junit_fails ? reporters::render_junit(result, settings.junit_fail_on, settings.junit_fails)
+                                : reporters::render_junit(result, settings.junit_fail_on);
   if (format == "sarif") {
     reporters::SarifOptions so;
     so.root = settings.sarif_root;

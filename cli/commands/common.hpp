@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,13 +39,14 @@ std::vector<reporters::RuleHelp> rule_help(const rules::RuleSet& rules);
 
 // What a report needs besides the findings and the rules.
 struct ReportSettings {
-  std::string format = "text";    // --format: text, json, jsonl, sarif or junit (else text)
-  std::string output;             // --output; text is colored only when it is "" (stdout)
-  std::string sarif_root;         // SARIF's %SRCROOT%
-  std::string junit_fail_on;      // the lowest severity a JUnit test case fails at
-  double seconds = 0;             // the scan's wall time (text)
-  bool explain = false;           // --explain (text)
-  bool list_trust_store = false;  // --list-trust-store (text)
+  std::string format = "text";  // --format: text, json, jsonl, sarif or junit (else text)
+  std::string output;           // --output; text is colored only when it is "" (stdout)
+  std::string sarif_root;       // SARIF's %SRCROOT%
+  std::string junit_fail_on;    // the lowest severity a JUnit test case fails at (or the gate, in words)
+  std::function<bool(const scanner::Finding&)> junit_fails;  // when set: which findings fail (keyward ci)
+  double seconds = 0;                                        // the scan's wall time (text)
+  bool explain = false;                                      // --explain (text)
+  bool list_trust_store = false;                             // --list-trust-store (text)
 };
 
 // The report of a scored scan in the asked format (text colored on a TTY unless NO_COLOR).

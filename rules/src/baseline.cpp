@@ -175,7 +175,7 @@ std::size_t apply_baseline(scanner::ScanResult& result, const Baseline& baseline
   std::size_t n = 0;
   for (auto& f : result.findings) {
     if (f.suppressed || !baseline.contains(f)) continue;
-    f.suppressed = scanner::Suppression{"baseline", "in baseline " + source};
+    f.suppressed = scanner::Suppression{std::string(kBaselineSuppression), "in baseline " + source};
     ++n;
   }
   return n;

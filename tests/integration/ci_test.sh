@@ -4,7 +4,10 @@
 # makes it pass; a new key fails again; an expired allow fails; an inline allow is refused under
 # --no-inline-allow; --history finds a key committed then deleted; --staged sees only the index;
 # --since on a shallow clone says which fetch to run; an unreadable baseline is an error; the
-# risk ordering holds and explains itself. Usage: ci_test.sh PATH/TO/keyward
+# risk ordering holds and explains itself; the default gate fails on an encrypted key and not on
+# a certificate, --fail-on moves it both ways; --history in a shallow clone names its fetch;
+# history findings carry their commit; baseline create --history; the root's baseline is picked
+# up and named. Usage: ci_test.sh PATH/TO/keyward
 set -uo pipefail
 kw=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 src=${KEYWARD_SOURCE:?KEYWARD_SOURCE must point at the source tree}
@@ -144,6 +147,82 @@ contains "it names the test-path factor" "$out" "test-path"
 (cd "$repo" && git checkout -q HEAD~1 -- src/deploy.pem 2>/dev/null; "$kw" ci --format junit -o "$tmp/junit.xml" >/dev/null 2>&1)
 "$py" -c 'import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); assert r.iter("failure")' "$tmp/junit.xml"
 check "JUnit output is well-formed XML" 0 $?
+
+# 12. The default gate fails on every committed key, whatever its score: a passphrase-protected
+# PKCS#8 key fails; --fail-on SEVERITY replaces that rule by the severity threshold, both ways.
+enc=$tmp/enc
+q git_ init "$enc"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -aes-256-cbc -pass pass:a-long-passphrase \
+  -out "$enc/deploy.pem" 2>/dev/null
+head -1 "$enc/deploy.pem" | grep -q 'BEGIN ENCRYPTED PRIVATE KEY'; check "the key is encrypted PKCS#8" 0 $?
+(cd "$enc" && q git_ add -A && q git_ commit -m "encrypted key")
+out=$(cd "$enc" && "$kw" ci 2>&1); check "a committed encrypted PKCS#8 key fails by default" 1 $?
+contains "the summary says what fails by default" "$out" "any private key or key store"
+sev=$(cd "$enc" && "$kw" ci --format json 2>/dev/null | "$py" -c '
+import json, sys
+print([f for f in json.load(sys.stdin)["findings"] if f["kind"] == "private_key"][0]["risk"]["severity"])')
+rank() { case $1 in info) echo 0;; low) echo 1;; medium) echo 2;; high) echo 3;; critical) echo 4;; esac; }
+for level in critical high medium low info; do
+  want=0; [[ $(rank "$sev") -ge $(rank "$level") ]] && want=1
+  (cd "$enc" && q "$kw" ci --fail-on "$level"); check "--fail-on $level on a $sev key" $want $?
+done
+# A certificate alone does not fail by default; --fail-on info tightens the gate to fail on it.
+crt=$tmp/crt
+q git_ init "$crt"
+cp "$tmp/pki/ca.crt" "$crt/ca.crt"
+(cd "$crt" && q git_ add -A && q git_ commit -m "a certificate")
+(cd "$crt" && q "$kw" ci); check "a certificate alone passes by default" 0 $?
+(cd "$crt" && q "$kw" ci --fail-on info); check "--fail-on info fails on the certificate" 1 $?
+# JUnit follows the same rule as the exit status.
+(cd "$enc" && "$kw" ci --format junit -o "$tmp/enc.xml" >/dev/null 2>&1)
+"$py" -c 'import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); sys.exit(0 if list(r.iter("failure")) else 1)' \
+  "$tmp/enc.xml"
+check "JUnit fails the encrypted key under the default gate" 0 $?
+
+# 13. --history in a shallow clone: exit 2 naming the fetch, which then makes it work.
+hist=$tmp/hist
+q git_ init "$hist"
+cp "$tmp/pki/second.key" "$hist/old.pem"
+(cd "$hist" && q git_ add -A && q git_ commit -m "add key")
+key_commit=$(cd "$hist" && git rev-parse HEAD)
+(cd "$hist" && q git_ rm -q old.pem && echo readme > README && q git_ add -A && q git_ commit -m "remove key")
+q git_ -c protocol.file.allow=always clone --depth 1 "file://$hist" "$tmp/hist-shallow"
+err=$(cd "$tmp/hist-shallow" && "$kw" ci --history 2>&1); check "--history in a shallow clone is an error" 2 $?
+contains "it says which fetch to run" "$err" "git fetch --unshallow origin"
+[[ "$err" != *"object not found"* ]]; check "not 'object not found'" 0 $?
+(cd "$tmp/hist-shallow" && q git_ fetch --unshallow origin)
+(cd "$tmp/hist-shallow" && q "$kw" ci --history); check "after that fetch, --history finds the removed key" 1 $?
+
+# 14. History findings carry their commit: SARIF partialFingerprints and properties, text, JUnit.
+(cd "$hist" && "$kw" ci --history --format sarif -o "$tmp/hist.sarif" 2>/dev/null); check "history SARIF gate fails" 1 $?
+"$py" - "$tmp/hist.sarif" "$key_commit" "$src/docs/schemas/sarif-schema-2.1.0.json" <<'PY'
+import json, sys, jsonschema
+log = json.load(open(sys.argv[1]))
+jsonschema.Draft7Validator(json.load(open(sys.argv[3]))).validate(log)
+res = [r for r in log["runs"][0]["results"] if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "old.pem"]
+assert res, "no result for old.pem"
+assert res[0]["partialFingerprints"]["keywardCommit/v1"] == sys.argv[2], res[0]["partialFingerprints"]
+assert res[0]["properties"]["commit"] == sys.argv[2], res[0]["properties"]
+PY
+check "a history finding in SARIF carries its commit" 0 $?
+out=$(cd "$hist" && "$kw" ci --history 2>&1)
+contains "the text report names the commit" "$out" "${key_commit:0:12}"
+(cd "$hist" && "$kw" ci --history --format junit -o "$tmp/hist.xml" >/dev/null 2>&1)
+grep -q "$key_commit" "$tmp/hist.xml"; check "the JUnit report names the commit" 0 $?
+
+# 15. baseline create --history, and the gate picks up .keyward-baseline.json at the root by itself.
+(cd "$hist" && q "$kw" baseline create --history); check "baseline create --history" 0 $?
+[[ -f "$hist/.keyward-baseline.json" ]]; check "it is written at the repository root" 0 $?
+out=$(cd "$hist" && "$kw" ci --history 2>&1); check "the history baseline makes --history pass" 0 $?
+contains "the summary names the baseline it picked up" "$out" "baseline .keyward-baseline.json applied"
+rm -f "$hist/.keyward-baseline.json"
+mkdir -p "$enc/sub"
+(cd "$enc/sub" && q "$kw" baseline create); check "baseline create from a subdirectory" 0 $?
+[[ -f "$enc/.keyward-baseline.json" ]]; check "the baseline lands at the repository root" 0 $?
+out=$(cd "$enc/sub" && "$kw" ci 2>&1); check "a baselined key no longer fails" 0 $?
+contains "the summary names the picked-up baseline" "$out" ".keyward-baseline.json"
+(cd "$crt" && q "$kw" baseline create -o "$tmp/other-baseline.json")
+(cd "$enc" && q "$kw" ci --baseline "$tmp/other-baseline.json"); check "an explicit --baseline wins" 1 $?
 
 echo "ci: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]

@@ -15,6 +15,9 @@
 
 namespace keyward::rules {
 
+// Suppression::kind of a finding the baseline holds.
+inline constexpr std::string_view kBaselineSuppression = "baseline";
+
 // The schema name written into every baseline.
 inline constexpr const char* kBaselineSchema = "keyward.baseline/v1";
 
