@@ -153,6 +153,7 @@ std::size_t count_failing(const scanner::ScanResult& result, std::optional<rules
 }  // namespace
 
 int run_ci(const CiCommand& cmd) {
+  if (!roots_exist({cmd.path}) || !output_writable(cmd.output)) return 2;  // before any work
   const auto threshold = rules::parse_severity(cmd.fail_on);
   const rules::RuleSet rule_set = load_rules(cmd.common.rules_dirs);
   // Unreadable baseline or allowlist: an error, never a pass.
@@ -217,6 +218,7 @@ CLI::App* add_baseline_command(CLI::App& app, BaselineCommand& cmd, CLI::App*& c
 }
 
 int run_baseline(const BaselineCommand& cmd, bool update) {
+  if (!roots_exist({cmd.path}) || !output_writable(cmd.output)) return 2;
   scanner::ScanOptions opts = scan_options(cmd.common);
   std::string root;
   try {
