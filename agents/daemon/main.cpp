@@ -37,6 +37,7 @@ constexpr const char* kFooter =
     "  2  configuration or setup error (nothing was scanned)\n"
     "  3  --once: the report is in the spool but not delivered yet (the next run sends it)\n"
     "  4  --once: the collector refused the report (HTTP 400/413; kept in spool/rejected)\n"
+    "  5  --once: the collector holds the report until an admin approves this agent (then ingests it)\n"
     "enroll and status exit 0 on success and 2 on any error.\n"
     "Reports are findings documents: key bytes, passwords and tokens are never sent, spooled or logged.";
 

@@ -193,6 +193,7 @@ std::string summary(std::size_t failing, const std::string& gate, const std::str
 }  // namespace
 
 int run_ci(const CiCommand& cmd) {
+  if (!roots_exist({cmd.path}) || !output_writable(cmd.output)) return 2;  // before any work
   rules::GatePolicy policy;
   if (!cmd.fail_on.empty()) policy.fail_on = rules::parse_severity(cmd.fail_on);
   const rules::RuleSet rule_set = load_rules(cmd.common.rules_dirs);
@@ -267,6 +268,7 @@ CLI::App* add_baseline_command(CLI::App& app, BaselineCommand& cmd, CLI::App*& c
 }
 
 int run_baseline(const BaselineCommand& cmd, bool update) {
+  if (!roots_exist({cmd.path}) || !output_writable(cmd.output)) return 2;
   scanner::ScanOptions opts = scan_options(cmd.common);
   std::string root;
   std::optional<ci::GitRepo> repo;

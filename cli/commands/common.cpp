@@ -7,11 +7,13 @@
 #include <keyward/rules/severity.hpp>
 #include <keyward/version.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
+#include <cstring>
 #include <iterator>
 
 namespace keyward::cli {
@@ -33,6 +35,17 @@ void add_common_scan_flags(CLI::App& cmd, CommonScanFlags& flags) {
   cmd.add_flag(
       "--no-nearby-passwords", flags.no_nearby_passwords,
       "Do not try passwords found next to a store (gradle.properties, application.properties, server.xml, .env)");
+}
+
+void add_text_filter_flags(CLI::App& cmd, std::string& min_severity, std::vector<std::string>& kinds) {
+  cmd.add_option("--min-severity", min_severity,
+                 "Text report: list only findings at or above SEVERITY (the others are counted as hidden)")
+      ->type_name("SEVERITY")
+      ->check(CLI::IsMember({"critical", "high", "medium", "low", "info"}));
+  cmd.add_option("--kind", kinds, "Text report: list only these kinds (repeatable or comma-separated)")
+      ->type_name("KIND")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"private_key", "keystore", "certificate", "public_key"}));
 }
 
 rules::RuleSet load_rules(const std::vector<std::string>& dirs) {
@@ -93,6 +106,9 @@ std::string render_report(const scanner::ScanResult& result, const rules::RuleSe
   to.list_trust_store = settings.list_trust_store;
   to.seconds = settings.seconds;
   to.explain = settings.explain;
+  if (!settings.min_severity.empty()) to.min_severity = rules::parse_severity(settings.min_severity);
+  for (const auto& k : settings.kinds)
+    if (auto kind = scanner::kind_from_string(k)) to.kinds.push_back(*kind);
   return reporters::render_text(result, to);
 }
 
@@ -102,14 +118,44 @@ bool write_report(const std::string& report, const std::string& file) {
     std::fflush(stdout);
     return true;
   }
-  std::ofstream out(file, std::ios::binary | std::ios::trunc);
-  out << report;
-  out.close();
-  if (!out) {
-    std::fprintf(stderr, "keyward: cannot write %s; check the directory exists and is writable\n", file.c_str());
-    return false;
+  // Not write_file_atomic: an output may be a device or a pipe (/dev/stdout) that a rename
+  // would replace. The errno of the first failing call is what the user needs to read.
+  std::FILE* out = std::fopen(file.c_str(), "wb");
+  int err = out == nullptr ? errno : 0;
+  if (out != nullptr) {
+    if (std::fwrite(report.data(), 1, report.size(), out) != report.size() || std::fflush(out) != 0) err = errno;
+    if (std::fclose(out) != 0 && err == 0) err = errno;
   }
-  return true;
+  if (err == 0) return true;
+  std::fprintf(stderr, "keyward: cannot write %s: %s\n", file.c_str(), std::strerror(err));
+  return false;
+}
+
+bool roots_exist(const std::vector<std::string>& roots) {
+  bool ok = true;
+  for (const auto& root : roots) {
+    struct stat st {};
+    if (::stat(root.c_str(), &st) == 0) continue;
+    std::fprintf(stderr, "keyward: cannot scan %s: %s\n", root.c_str(), std::strerror(errno));
+    ok = false;
+  }
+  return ok;
+}
+
+bool output_writable(const std::string& file) {
+  if (file.empty() || file == "-") return true;
+  const auto slash = file.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : file.substr(0, slash);
+  struct stat st {};
+  int err = 0;
+  if (::stat(dir.c_str(), &st) != 0) err = errno;
+  else if (!S_ISDIR(st.st_mode)) err = ENOTDIR;
+  else if (::stat(file.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) err = EISDIR;
+  else if (::access(file.c_str(), F_OK) == 0 ? ::access(file.c_str(), W_OK) != 0 : ::access(dir.c_str(), W_OK) != 0)
+    err = errno;
+  if (err == 0) return true;
+  std::fprintf(stderr, "keyward: cannot write %s: %s (nothing was scanned)\n", file.c_str(), std::strerror(err));
+  return false;
 }
 
 }  // namespace keyward::cli

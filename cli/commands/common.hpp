@@ -47,13 +47,28 @@ struct ReportSettings {
   double seconds = 0;                                        // the scan's wall time (text)
   bool explain = false;                                      // --explain (text)
   bool list_trust_store = false;                             // --list-trust-store (text)
+  std::string min_severity;                                  // --min-severity (text): list only findings at or above it
+  std::vector<std::string> kinds;                            // --kind (text): list only these kinds
 };
+
+// Registers --min-severity and --kind (repeatable or comma-separated), the text report's filters.
+void add_text_filter_flags(CLI::App& cmd, std::string& min_severity, std::vector<std::string>& kinds);
 
 // The report of a scored scan in the asked format (text colored on a TTY unless NO_COLOR).
 std::string render_report(const scanner::ScanResult& result, const rules::RuleSet& rules,
                           const ReportSettings& settings);
 
-// Writes a report to FILE, or stdout when empty; false (and a message on stderr) when it cannot.
+// Writes a report to FILE, or stdout when empty or "-"; false (and one line on stderr naming FILE
+// and the errno text, e.g. "No space left on device") when it cannot.
 bool write_report(const std::string& report, const std::string& file);
+
+// Checks, before a scan starts, that every root exists: prints one line per missing root
+// ("keyward: cannot scan ROOT: No such file or directory") and returns false if any is missing.
+bool roots_exist(const std::vector<std::string>& roots);
+
+// Checks, before a scan starts, that FILE (an --output) can be written: its directory exists, is
+// a directory and is writable, and FILE is not a directory. Prints one line naming FILE and the
+// reason and returns false when not. Empty or "-" (stdout) is always fine.
+bool output_writable(const std::string& file);
 
 }  // namespace keyward::cli

@@ -18,9 +18,12 @@ CLI::App* add_rules_command(CLI::App& app, RulesCommand& cmd, CLI::App*& list, C
 int run_rules_list(const RulesCommand& cmd);
 int run_rules_test(const RulesCommand& cmd);
 
+// keyward explain ID|PATH[!MEMBER] [PATH...]: an id (or a unique prefix) is looked up in a scan
+// of the PATHs (default "."); a path explains every finding in that file (or archive member, or
+// under that directory), scanning the PATHs if given, else the path itself.
 struct ExplainCommand {
   std::string id;
-  std::vector<std::string> paths{"."};
+  std::vector<std::string> paths;
   CommonScanFlags common;
 };
 CLI::App* add_explain_command(CLI::App& app, ExplainCommand& cmd);

@@ -88,6 +88,9 @@ CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
       "factors behind each. Key stores (PKCS#12, JKS, JCEKS, encrypted zip) are tried with passwords\n"
       "found next to them, the empty password and a built-in list of common ones; which one opened a\n"
       "store is never shown.\n\n"
+      "The text report lists exposures (private keys, key stores) first, ranked by severity then by\n"
+      "risk, each with its short id (`keyward explain ID` accepts it); --min-severity and --kind filter\n"
+      "what text lists (never JSON, SARIF or JUnit; hidden findings are still counted in the summary).\n\n"
       "Exit status: 0 no private key found, 1 a private key found, 2 usage error or the scan\n"
       "could not run (with --strict also when files could not be read).\n"
       "Key bytes, passwords and passphrases never appear in any output: facts and fingerprints only.");
@@ -113,6 +116,12 @@ CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
   sub->add_option("--archive-depth", cmd.archive_depth, "How deep archives inside archives are opened")
       ->capture_default_str()
       ->check(CLI::Range(1u, 64u));
+  sub->add_option("--max-depth", cmd.max_depth,
+                  "Do not enter directories more than N levels below a root (counted as too_deep)")
+      ->capture_default_str()
+      ->type_name("N")
+      ->check(CLI::Range(0u, 65535u));
+  add_text_filter_flags(*sub, cmd.min_severity, cmd.kinds);
   sub->add_option("--cache", cmd.cache,
                   "Remember in FILE (mode 0600) what each file held and each directory listed; next time, "
                   "unchanged ones are only stat-ed, not read")
@@ -142,6 +151,8 @@ scanner::ScanResult run_with_progress(const scanner::ScanOptions& in, bool quiet
 }
 
 int run_scan(const ScanCommand& cmd) {
+  // Bad input is refused before anything is scanned.
+  if (!roots_exist(cmd.paths) || !output_writable(cmd.output)) return 2;
   scanner::ScanOptions opts = scan_options(cmd.common);
   opts.roots = cmd.paths;
   opts.excludes = cmd.excludes;
@@ -149,6 +160,7 @@ int run_scan(const ScanCommand& cmd) {
   opts.one_file_system = cmd.one_file_system;
   opts.skip_network_fs = !cmd.include_network_fs;
   opts.archive_limits.max_depth = cmd.archive_depth;
+  opts.max_depth = cmd.max_depth;
   // The cache file is read while the rules load (each took 4-5 ms of a 0.1 s rescan).
   std::future<scanner::ScanCache> loading;
   if (!cmd.cache.empty())
@@ -185,6 +197,8 @@ int run_scan(const ScanCommand& cmd) {
   rs.seconds = secs;
   rs.explain = cmd.explain;
   rs.list_trust_store = cmd.list_trust_store;
+  rs.min_severity = cmd.min_severity;
+  rs.kinds = cmd.kinds;
   const std::string report = render_report(result, rule_set, rs);
   if (!write_report(report, cmd.output)) return 2;
   // After the report: a cache that cannot be written costs the next scan time, not this result.

@@ -25,6 +25,9 @@ struct ScanCommand {
   bool list_trust_store = false;
   bool explain = false;
   unsigned archive_depth = 8;
+  unsigned max_depth = 512;
+  std::string min_severity;        // --min-severity: text lists only findings at or above it
+  std::vector<std::string> kinds;  // --kind: text lists only these kinds
   std::string cache;
   std::string allowlist;
   std::string baseline;

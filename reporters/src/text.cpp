@@ -1,5 +1,6 @@
 #include <keyward/reporters/text.hpp>
 
+#include <keyward/rules/rank.hpp>
 #include <keyward/scanner/finding_json.hpp>
 
 #include <keyward/common/terminal.hpp>
@@ -140,16 +141,34 @@ std::string store_entries(const Finding& f, const Style& st) {
   return out;
 }
 
-// One text report: findings grouped by kind, then the summary and the scan's statistics.
+std::string short_id(const Finding& f, std::size_t n) { return f.id.substr(0, std::min(n, f.id.size())); }
+
+// Whether the text filters (--min-severity, --kind) let a finding be listed.
+bool listed(const Finding& f, const TextOptions& o) {
+  if (!o.kinds.empty() && std::find(o.kinds.begin(), o.kinds.end(), f.kind) == o.kinds.end()) return false;
+  if (!o.min_severity) return true;
+  const auto sev = f.risk ? rules::parse_severity(f.risk->severity) : std::nullopt;
+  return sev.value_or(rules::Severity::info) >= *o.min_severity;
+}
+
+bool exposure(Kind k) { return k == Kind::private_key || k == Kind::keystore; }
+
+// One text report: the summary first, then exposures (private keys and key stores) in one list
+// ranked by rules::ranks_before, then inventory (certificates, public keys) ranked the same way,
+// then the scan's statistics.
 class TextReport {
  public:
-  TextReport(const scanner::ScanResult& r, const TextOptions& o) : r_(r), o_(o), st_{o.color} {
+  TextReport(const scanner::ScanResult& r, const TextOptions& o)
+      : r_(r), o_(o), st_{o.color}, id_len_(short_id_length(r.findings)) {
     for (const auto& f : r.findings) by_id_.emplace(f.id, &f);
   }
 
   std::string render() {
-    group();
-    std::string out = sections();
+    classify();
+    std::string out = summary() + "\n";
+    out += section("Exposures: private keys and key stores, riskiest first", exposures_, true);
+    out += section("Certificates", inventory_[Kind::certificate], false);
+    out += section("Public keys and requests", inventory_[Kind::public_key], false);
     if (truststores_ != 0)
       out +=
           fmt::format("Trust stores without private keys: {} (inventory, not listed; --list-trust-store shows them)\n",
@@ -157,14 +176,14 @@ class TextReport {
     if (trust_listed_out_ != 0)
       out += fmt::format("Trust-store certificates: {} (inventory, not listed; --list-trust-store shows them)\n\n",
                          trust_listed_out_);
-    out += summary();
     out += scan_statistics();
     return out;
   }
 
  private:
-  // Sorts the listed findings by kind; counts suppressed ones, severities and unlisted trust.
-  void group() {
+  // Counts every finding (severities, kinds, suppressed, unlisted trust), then keeps those the
+  // filters let through, ranked.
+  void classify() {
     for (const auto& f : r_.findings) {
       if (f.suppressed) {
         ++suppressed_;
@@ -180,8 +199,25 @@ class TextReport {
         ++truststores_;
         continue;
       }
-      groups_[f.kind].push_back(&f);
+      count(f);
+      if (!listed(f, o_)) ++hidden_;
+      else if (exposure(f.kind)) exposures_.push_back(&f);
+      else inventory_[f.kind].push_back(&f);
     }
+    const auto rank = [](const Finding* a, const Finding* b) { return rules::ranks_before(*a, *b); };
+    std::sort(exposures_.begin(), exposures_.end(), rank);
+    for (auto& [kind, list] : inventory_) std::sort(list.begin(), list.end(), rank);
+  }
+
+  // The summary's counts of one finding, whether the filters list it or not.
+  void count(const Finding& f) {
+    ++kinds_[f.kind];
+    if (f.kind == Kind::private_key && f.key && !f.key->encrypted) ++unencrypted_;
+    if (f.kind == Kind::certificate && f.certificate && f.certificate->code_signing()) ++code_signing_certs_;
+    if (f.kind == Kind::private_key && paired_code_signing(f)) ++code_signing_keys_;
+    if (f.kind == Kind::keystore)
+      for (const auto& e : f.entries)
+        if (e.kind == Kind::private_key && e.certificate && e.certificate->code_signing()) ++code_signing_keys_;
   }
 
   bool paired_code_signing(const Finding& f) const {
@@ -192,25 +228,38 @@ class TextReport {
     return false;
   }
 
-  std::string sections() {
-    std::string out;
-    const std::pair<Kind, const char*> order[] = {{Kind::private_key, "Private keys"},
-                                                  {Kind::keystore, "Key stores"},
-                                                  {Kind::certificate, "Certificates"},
-                                                  {Kind::public_key, "Public keys and requests"}};
-    for (const auto& [kind, title] : order) {
-      auto it = groups_.find(kind);
-      if (it == groups_.end()) continue;
-      out += st_.bold(fmt::format("{} ({})", title, it->second.size())) + "\n";
-      for (const Finding* f : it->second) out += finding(kind, *f);
-      out += "\n";
+  // A titled list. Copies of one certificate (the same SHA-256) are one entry with a count.
+  std::string section(std::string_view title, const std::vector<const Finding*>& list, bool with_kind) {
+    if (list.empty()) return {};
+    std::string body;
+    std::map<std::string, std::size_t> copies;  // certificate SHA-256 -> copies beyond the first
+    std::vector<const Finding*> shown;
+    for (const Finding* f : list) {
+      if (f->certificate && !f->certificate->sha256.empty() && copies.count(f->certificate->sha256) != 0) {
+        ++copies[f->certificate->sha256];
+        continue;
+      }
+      if (f->certificate && !f->certificate->sha256.empty()) copies[f->certificate->sha256] = 0;
+      shown.push_back(f);
     }
-    return out;
+    for (const Finding* f : shown) {
+      body += finding(*f, with_kind);
+      if (f->certificate && !f->certificate->sha256.empty() && copies[f->certificate->sha256] != 0)
+        body +=
+            st_.dim(fmt::format("    + {} more cop{} of this certificate (same SHA-256) elsewhere in this scan",
+                                copies[f->certificate->sha256], copies[f->certificate->sha256] == 1 ? "y" : "ies")) +
+            "\n";
+    }
+    return st_.bold(fmt::format("{} ({})", title, list.size())) + "\n" + body + "\n";
   }
 
-  // The lines of one finding: where, what, its file's mode and owner, then what goes with it.
-  std::string finding(Kind kind, const Finding& f) {
-    std::string line = "  " + severity_tag(f, st_) + where(f);
+  // The lines of one finding: rank, short id, where, what, its file's mode and owner, then what
+  // goes with it.
+  std::string finding(const Finding& f, bool with_kind) {
+    const Kind kind = f.kind;
+    std::string line = "  " + severity_tag(f, st_) + st_.bold(short_id(f, id_len_)) + "  ";
+    if (with_kind) line += std::string(kind == Kind::keystore ? "key store" : "private key") + "  ";
+    line += where(f);
     if (f.suppressed)
       line += "  " + st_.dim("(suppressed: " + f.suppressed->kind + ", " +
                              common::terminal_safe(f.suppressed->justification) + ")");
@@ -222,11 +271,7 @@ class TextReport {
                             f.file.owner.empty() ? std::to_string(f.file.uid) : common::terminal_safe(f.file.owner)));
     line += "\n";
     if (o_.explain) line += explanation(f, st_);
-    if (kind == Kind::keystore) {
-      line += store_entries(f, st_);
-      for (const auto& e : f.entries)
-        if (e.kind == Kind::private_key && e.certificate && e.certificate->code_signing()) ++code_signing_keys_;
-    }
+    if (kind == Kind::keystore) line += store_entries(f, st_);
     if (kind == Kind::private_key) line += pairings(f);
     else if (kind == Kind::certificate && !f.paired_with.empty())
       line += fmt::format("    paired with {} private key(s) in this scan\n", f.paired_with.size());
@@ -244,7 +289,6 @@ class TextReport {
           if (f.key->protection && !f.key->protection->cipher.empty()) line += " (" + f.key->protection->cipher + ")";
         } else {
           line += "  " + st_.red("NOT ENCRYPTED");
-          ++unencrypted_;
         }
         if (f.key->weak_password) line += "  " + st_.red("weak password");
         if (!f.key->password_exposed_in.empty())
@@ -254,35 +298,41 @@ class TextReport {
       line += store_line(f, st_);
     } else if (f.certificate) {
       line += std::string(scanner::to_string(f.format)) + "  " + cert_line(*f.certificate, st_);
-      if (f.certificate->code_signing()) ++code_signing_certs_;
     } else {
       line += std::string(scanner::to_string(f.format));
     }
     return line;
   }
 
-  // A private key's code-signing mark and the certificates paired with it.
-  std::string pairings(const Finding& f) {
+  // A private key's code-signing mark and the certificates paired with it: copies of one
+  // certificate (the same SHA-256) are one line with a count.
+  std::string pairings(const Finding& f) const {
     std::string line;
-    if (paired_code_signing(f)) {
-      ++code_signing_keys_;
-      line += "    " + st_.magenta("CODE-SIGNING KEY") + "\n";
-    }
+    if (paired_code_signing(f)) line += "    " + st_.magenta("CODE-SIGNING KEY") + "\n";
+    std::vector<std::pair<const Finding*, std::size_t>> certs;  // first copy, number of copies
     for (const auto& id : f.paired_with) {
       auto p = by_id_.find(id);
       if (p == by_id_.end() || !p->second->certificate) continue;
-      line += "    paired with certificate " + where(*p->second) + "\n      " +
-              cert_line(*p->second->certificate, st_) + "\n";
+      const std::string& sha = p->second->certificate->sha256;
+      auto same = std::find_if(certs.begin(), certs.end(),
+                               [&](const auto& c) { return !sha.empty() && c.first->certificate->sha256 == sha; });
+      if (same != certs.end()) ++same->second;
+      else certs.emplace_back(p->second, 1);
+    }
+    for (const auto& [cert, n] : certs) {
+      line += "    paired with certificate " + where(*cert);
+      if (n > 1) line += fmt::format(" and {} more cop{} of it", n - 1, n == 2 ? "y" : "ies");
+      line += "\n      " + cert_line(*cert->certificate, st_) + "\n";
     }
     return line;
   }
 
   std::size_t count(Kind k) const {
-    auto it = groups_.find(k);
-    return it == groups_.end() ? std::size_t{0} : it->second.size();
+    auto it = kinds_.find(k);
+    return it == kinds_.end() ? std::size_t{0} : it->second;
   }
 
-  // "Summary: ...", severities and the suppressed count.
+  // "Summary: ...", every severity band, what the filters hide and the suppressed count.
   std::string summary() const {
     std::string summary = fmt::format("{} private key{} ({} not encrypted)", count(Kind::private_key),
                                       count(Kind::private_key) == 1 ? "" : "s", unencrypted_);
@@ -300,11 +350,14 @@ class TextReport {
       std::string sev = "By severity:";
       for (const char* name : {"critical", "high", "medium", "low", "info"}) {
         auto it = by_severity_.find(name);
-        if (it != by_severity_.end()) sev += fmt::format(" {} {},", name, it->second);
+        sev += fmt::format(" {} {},", name, it == by_severity_.end() ? 0 : it->second);
       }
       sev.pop_back();
       out += sev + "\n";
     }
+    if (hidden_ != 0)
+      out += st_.yellow(fmt::format("Hidden by --min-severity/--kind: {} (counted above, not listed below)", hidden_)) +
+             "\n";
     if (suppressed_ != 0)
       out += fmt::format("Suppressed (allowed, baselined or ignored; still listed): {}\n", suppressed_);
     return out;
@@ -352,13 +405,33 @@ class TextReport {
   const TextOptions& o_;
   const Style st_;
   std::unordered_map<std::string, const Finding*> by_id_;
-  std::map<Kind, std::vector<const Finding*>> groups_;
+  const std::size_t id_len_;
+  std::vector<const Finding*> exposures_;
+  std::map<Kind, std::vector<const Finding*>> inventory_;
+  std::map<Kind, std::size_t> kinds_;
   std::map<std::string, std::size_t> by_severity_;
-  std::size_t trust_listed_out_ = 0, truststores_ = 0, suppressed_ = 0;
+  std::size_t trust_listed_out_ = 0, truststores_ = 0, suppressed_ = 0, hidden_ = 0;
   std::size_t unencrypted_ = 0, code_signing_keys_ = 0, code_signing_certs_ = 0;
 };
 
 }  // namespace
+
+std::size_t short_id_length(const std::vector<scanner::Finding>& findings) {
+  std::vector<std::string_view> ids;
+  ids.reserve(findings.size());
+  std::size_t longest = 0;
+  for (const auto& f : findings) {
+    ids.push_back(f.id);
+    longest = std::max(longest, f.id.size());
+  }
+  std::sort(ids.begin(), ids.end());
+  std::size_t n = 8;  // one more than the longest prefix two neighbours share
+  for (std::size_t i = 1; i < ids.size(); ++i) {
+    const auto diff = std::mismatch(ids[i - 1].begin(), ids[i - 1].end(), ids[i].begin(), ids[i].end());
+    n = std::max(n, static_cast<std::size_t>(diff.first - ids[i - 1].begin()) + 1);
+  }
+  return std::min(n, std::max<std::size_t>(longest, 1));
+}
 
 std::string render_text(const scanner::ScanResult& r, const TextOptions& o) { return TextReport(r, o).render(); }
 

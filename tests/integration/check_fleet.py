@@ -417,7 +417,13 @@ def main() -> int:
 
         # Before approval: reports are held.
         p = run_agent(agent_bin, agents[0]["config"], outputs)
-        check(p.returncode == 0, "a pending agent's report is accepted (held)", (p.stdout + p.stderr)[-400:])
+        check(p.returncode == 5 and "held" in p.stderr + p.stdout and "not approved" in p.stderr + p.stdout,
+              "a pending agent's report is held: exit 5 and it says so, not 'delivered'",
+              f"rc={p.returncode} {(p.stdout + p.stderr)[-400:]}")
+        ps = run([agent_bin, "status", "--config", agents[0]["config"]])
+        outputs.append(ps.stdout + ps.stderr)
+        check(ps.returncode == 0 and "held pending approval" in ps.stdout, "agent status shows the report held",
+              ps.stdout[-400:])
         st, hosts = viewer.get("/api/v1/hosts")
         hosts = items(hosts)
         open_counts = {h["agent_id"]: h.get("open_findings", 0) for h in (hosts or [])} if isinstance(hosts, list) else {}

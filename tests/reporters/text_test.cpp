@@ -52,7 +52,7 @@ ScanResult sample() {
 
 TEST_CASE("the text report shows type, encryption, code signing and the paired certificate") {
   const auto text = render_text(sample(), {});
-  CHECK(text.find("Private keys (1)") != std::string::npos);
+  CHECK(text.find("Exposures: private keys and key stores, riskiest first (1)") != std::string::npos);
   CHECK(text.find("RSA 3072") != std::string::npos);
   CHECK(text.find("NOT ENCRYPTED") != std::string::npos);
   CHECK(text.find("CODE-SIGNING KEY") != std::string::npos);
@@ -120,4 +120,109 @@ TEST_CASE("names from the scanned machine cannot drive the terminal: escapes and
   CHECK(text.find("\\u009b31m") != std::string::npos);
   for (std::size_t at = text.find('\n'); at != std::string::npos; at = text.find('\n', at + 1))
     CHECK(text.compare(at + 1, 6, "forged") != 0);  // no line starts with the forged text
+}
+
+namespace {
+
+std::string fmt_id(int i) { return "c" + std::to_string(100 + i) + "000011112222"; }
+
+Finding scored(std::string id, Kind kind, std::string severity, int raw, std::string path) {
+  Finding f;
+  f.id = std::move(id);
+  f.kind = kind;
+  f.format = kind == Kind::certificate ? Format::pem_cert : Format::pem_pkcs8;
+  f.location.path = std::move(path);
+  if (kind == Kind::private_key) {
+    f.key.emplace();
+    f.key->algorithm = "rsa";
+    f.key->bits = 2048;
+  }
+  if (kind == Kind::certificate) {
+    f.certificate.emplace();
+    f.certificate->subject = "CN=" + f.id;
+    f.certificate->not_after = 4102444800;
+  }
+  f.risk.emplace();
+  f.risk->severity = std::move(severity);
+  f.risk->raw = raw;
+  f.risk->score = std::min(raw, 100);
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("the text report starts with the severity counts, then lists exposures by rank with short ids") {
+  ScanResult r;
+  // Given in path order; the report must rank them: critical before high, higher raw first.
+  r.findings = {scored("aaaa000011112222", Kind::private_key, "high", 80, "/a/high.pem"),
+                scored("bbbb000011112222", Kind::private_key, "critical", 120, "/b/crit-low-raw.pem"),
+                scored("cccc000011112222", Kind::private_key, "critical", 160, "/c/crit-high-raw.pem"),
+                scored("dddd000011112222", Kind::certificate, "info", 0, "/d/inventory.crt")};
+  const std::string text = render_text(r, {});
+  const auto sev = text.find("By severity: critical 2, high 1, medium 0, low 0, info 1");
+  REQUIRE(sev != std::string::npos);
+  const auto first = text.find("/c/crit-high-raw.pem");
+  const auto second = text.find("/b/crit-low-raw.pem");
+  const auto third = text.find("/a/high.pem");
+  const auto inventory = text.find("/d/inventory.crt");
+  CHECK(sev < first);
+  CHECK(first < second);
+  CHECK(second < third);
+  CHECK(third < inventory);
+  CHECK(text.find("cccc0000  private key  /c/crit-high-raw.pem") != std::string::npos);
+  CHECK(text.find("Scanned") > inventory);  // the statistics stay at the end
+}
+
+TEST_CASE("short ids grow until they are unique in the report") {
+  std::vector<Finding> fs(2);
+  fs[0].id = "0123456789abcdef";
+  fs[1].id = "0123456789abffff";
+  CHECK(short_id_length(fs) == 13);
+  fs[1].id = "f123456789abffff";
+  CHECK(short_id_length(fs) == 8);
+}
+
+TEST_CASE("--min-severity and --kind hide findings from the list but never from the counts") {
+  ScanResult r;
+  r.findings = {scored("aaaa000011112222", Kind::private_key, "critical", 100, "/k/critical.pem"),
+                scored("bbbb000011112222", Kind::private_key, "low", 20, "/k/low.pem"),
+                scored("cccc000011112222", Kind::certificate, "info", 0, "/k/cert.crt")};
+  TextOptions o;
+  o.min_severity = keyward::rules::Severity::high;
+  std::string text = render_text(r, o);
+  CHECK(text.find("/k/critical.pem") != std::string::npos);
+  CHECK(text.find("/k/low.pem") == std::string::npos);
+  CHECK(text.find("/k/cert.crt") == std::string::npos);
+  CHECK(text.find("By severity: critical 1, high 0, medium 0, low 1, info 1") != std::string::npos);
+  CHECK(text.find("Hidden by --min-severity/--kind: 2") != std::string::npos);
+  CHECK(text.find("2 private keys") != std::string::npos);
+  TextOptions k;
+  k.kinds = {Kind::certificate};
+  text = render_text(r, k);
+  CHECK(text.find("/k/cert.crt") != std::string::npos);
+  CHECK(text.find("/k/critical.pem") == std::string::npos);
+  CHECK(text.find("Hidden by --min-severity/--kind: 2") != std::string::npos);
+}
+
+TEST_CASE("a key with many copies of its certificate shows one line with a count") {
+  ScanResult r;
+  Finding key = scored("aaaa000011112222", Kind::private_key, "high", 80, "/k/key.pem");
+  r.findings.push_back(key);
+  for (int i = 0; i < 18; ++i) {
+    Finding c = scored(fmt_id(i), Kind::certificate, "info", 0, "/k/copy" + std::to_string(i) + ".crt");
+    c.certificate->sha256 = "same-der";
+    c.paired_with = {key.id};
+    r.findings.front().paired_with.push_back(c.id);
+    r.findings.push_back(c);
+  }
+  const std::string text = render_text(r, {});
+  std::size_t lines = 0;
+  for (auto p = text.find("paired with certificate"); p != std::string::npos;
+       p = text.find("paired with certificate", p + 1))
+    ++lines;
+  CHECK(lines == 1);
+  CHECK(text.find("and 17 more copies of it") != std::string::npos);
+  CHECK(text.find("+ 17 more copies of this certificate") != std::string::npos);
+  CHECK(text.find("/k/copy5.crt") == std::string::npos);  // the copies are counted, not listed
+  CHECK(text.find("Certificates (18)") != std::string::npos);
 }

@@ -47,13 +47,49 @@ TEST_CASE("keyward:allow outside a comment or in another word does not allow") {
   CHECK_FALSE(allowed("", reason));
 }
 
-TEST_CASE("only the line just before the block counts") {
+TEST_CASE("a comment within the 3 lines before the block counts, the nearest first; one further up does not") {
   std::string reason;
-  const std::string text = "# keyward:allow two lines up\n\n-----BEGIN PRIVATE KEY-----\n";
-  CHECK_FALSE(inline_allowed(text, 3, reason));
+  const std::string block = "-----BEGIN PRIVATE KEY-----\n";
+  CHECK(inline_allowed("# keyward:allow two up\n\n" + block, 3, reason) == 1);
+  CHECK(reason == "two up");
+  CHECK(inline_allowed("# keyward:allow three up\nKEY = (\n    '''\n" + block, 4, reason) == 1);
+  CHECK_FALSE(inline_allowed("# keyward:allow four up\n\n\n\n" + block, 5, reason));
+  CHECK(inline_allowed("# keyward:allow far\n# keyward:allow near\n" + block, 3, reason) == 2);
+  CHECK(reason == "near");
+  // A block that starts between the comment and this one takes the comment.
+  CHECK_FALSE(inline_allowed("# keyward:allow\n" + block + block, 3, reason, 2));
   CHECK_FALSE(inline_allowed("-----BEGIN PRIVATE KEY-----\n", 1, reason));                 // no line before
   CHECK_FALSE(inline_allowed("# keyward:allow\n", 5, reason));                             // past the end
   CHECK(inline_allowed("# keyward:allow\r\n-----BEGIN PRIVATE KEY-----\r\n", 2, reason));  // CRLF
+}
+
+TEST_CASE("a scanned comment allows the first block within 3 lines after it, not the one after that") {
+  using namespace keyward::test;
+  TempTree tree;
+  // The escaped keys sit on one line each: lines 3 and 4 are both within 3 lines of the comment.
+  const auto escaped = [](const std::string& pem) {
+    std::string out;
+    for (char c : pem) out += c == '\n' ? std::string("\\n") : std::string(1, c);
+    return out;
+  };
+  tree.write("src/keys.py", "import ssl\n# keyward:allow the demo key\nA = \"" + escaped(pkcs8_pem(ec_p256())) +
+                                "\"\nB = \"" + escaped(pkcs8_pem(rsa_2048())) + "\"\n");
+  tree.write("src/gap.py",
+             "# keyward:allow after a blank line and an opener\n\nKEY = '''" + pkcs8_pem(ec_p256()) + "'''\n");
+  auto r = scan_tree(tree.path());
+  REQUIRE(r.findings.size() == 3);
+  CHECK(keyward::rules::apply_inline_allows(r) == 2);
+  std::size_t in_keys = 0;
+  for (const auto& f : r.findings)
+    if (f.location.path.find("keys.py") != std::string::npos && f.suppressed) {
+      ++in_keys;
+      CHECK(f.location.line == 3);
+    }
+  CHECK(in_keys == 1);
+  const auto* gap = find(r, "gap.py");
+  REQUIRE(gap != nullptr);
+  REQUIRE(gap->suppressed);
+  CHECK(gap->suppressed->justification.find("gap.py:1: after a blank line") != std::string::npos);
 }
 
 TEST_CASE("inline allows mark scanned findings with the comment's place and reason") {

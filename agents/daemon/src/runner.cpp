@@ -194,13 +194,8 @@ class Agent {
       }
       const int code = res->status;
       if (code == 202 || code == 200 || code == 201) {
+        accepted(e.report_id, code, held_by_collector(res->body));
         spool_.remove(e);
-        status_.delivery_status = fmt::format("delivered ({})", code);
-        status_.last_delivered = status_.delivery_time;
-        delivered_.push_back(e.report_id);
-        backoff_.reset();
-        status_.next_attempt = 0;
-        log(fmt::format("report {} delivered", e.report_id));
         save_status();
         continue;
       }
@@ -228,6 +223,21 @@ class Agent {
     return Round::done;
   }
 
+  // The collector has the report: stored, or held until an admin approves this agent (it is
+  // ingested then, so it leaves the spool either way; docs/fleet.md "Agent").
+  void accepted(const std::string& report_id, int code, bool held) {
+    status_.delivery_status =
+        held ? fmt::format("held pending approval ({})", code) : fmt::format("delivered ({})", code);
+    status_.last_delivered = status_.delivery_time;
+    (held ? held_ : delivered_).push_back(report_id);
+    backoff_.reset();
+    status_.next_attempt = 0;
+    log(held ? fmt::format("report {} held by the collector: this agent is not approved yet (an admin approves it; "
+                           "the report is ingested then)",
+                           report_id)
+             : fmt::format("report {} delivered", report_id));
+  }
+
   Round retry(std::optional<std::chrono::seconds> retry_after) {
     const auto d = backoff_.next(retry_after);
     next_delivery_ = Clock::now() + d;
@@ -246,6 +256,8 @@ class Agent {
       if (d == *id) return kExitDelivered;
     for (const auto& r : rejected_)
       if (r == *id) return kExitRejected;
+    for (const auto& h : held_)
+      if (h == *id) return kExitHeld;
     return kExitSpooled;
   }
 
@@ -281,6 +293,13 @@ class Agent {
   }
 
  private:
+  // Whether a 2xx answer says the report is held ({"status": "held"}, docs/api/openapi.yaml IngestAnswer).
+  static bool held_by_collector(const std::string& body) {
+    const auto j = nlohmann::json::parse(body, nullptr, false);
+    return j.is_object() && j.contains("status") && j["status"].is_string() &&
+           j["status"].get<std::string>() == protocol::kIngestHeld;
+  }
+
   static std::string error_detail(const std::string& body) {
     const auto j = nlohmann::json::parse(body, nullptr, false);
     if (!j.is_object() || !j.contains("error") || !j["error"].is_object()) return "";
@@ -298,7 +317,7 @@ class Agent {
   TlsClientOptions tls_;
   Backoff backoff_;
   Clock::time_point next_delivery_ = Clock::now();
-  std::vector<std::string> delivered_, rejected_;
+  std::vector<std::string> delivered_, rejected_, held_;
 };
 
 }  // namespace

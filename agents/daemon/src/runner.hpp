@@ -20,6 +20,7 @@ inline constexpr int kExitDelivered = 0;  // --once: the report reached the coll
 inline constexpr int kExitError = 2;      // config or setup error (nothing scanned)
 inline constexpr int kExitSpooled = 3;    // --once: the report is in the spool, not delivered yet
 inline constexpr int kExitRejected = 4;   // --once: the collector refused the report (moved to spool/rejected)
+inline constexpr int kExitHeld = 5;       // --once: the collector holds the report until an admin approves this agent
 
 struct RunOptions {
   bool once = false;

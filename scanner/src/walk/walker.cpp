@@ -17,7 +17,6 @@ namespace keyward::scanner::detail {
 namespace {
 
 constexpr std::size_t kMaxQueuedFiles = 4096;
-constexpr unsigned kMaxDepth = 512;
 // A worker keeps a buffer that holds a window (file_scan.hpp), or a whole file below the
 // window threshold, plus the byte that notices growth: large text files cost no allocation.
 constexpr std::size_t kKeepBuffer = kWindowLayout.size + 1;
@@ -264,7 +263,7 @@ Walker::Step Walker::classify(const Item& item, const CachedEntry& ent, WalkWork
     w.path.assign(base).append(ent.name);
     if (matches(excludes_, base, ent.name)) reason = SkipReason::excluded;
     else if (auto m = mounts_.skip.find(w.path); m != mounts_.skip.end()) reason = m->second;
-    else if (item.depth + 1 > kMaxDepth) reason = SkipReason::too_deep;
+    else if (item.depth + 1 > opts_.max_depth) reason = SkipReason::too_deep;
     else return Step::descend;
     return Step::skip;
   }

@@ -52,6 +52,7 @@ struct ScanOptions {
   std::uint64_t max_size = 64ull << 20;  // files larger than this are skipped (counted)
   unsigned threads = 0;                  // 0: one per core
   bool one_file_system = false;          // stay on each root's file system
+  unsigned max_depth = 512;              // directories deeper below a root are not entered (too_deep)
   bool skip_pseudo_fs = true;            // /proc, /sys, /dev and other kernel file systems
   bool skip_network_fs = true;           // nfs, cifs, sshfs, autofs, ...
   std::vector<std::string> trust_store_globs = default_trust_store_globs();

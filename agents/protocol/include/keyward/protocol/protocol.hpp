@@ -24,6 +24,10 @@ inline constexpr const char* kReportsPath = "/api/v1/reports";
 inline constexpr const char* kEnrollPath = "/api/v1/enroll";
 inline constexpr const char* kHealthPath = "/health";
 
+// The "status" of a 202 answer to a report when the collector keeps it until an admin approves
+// the agent (docs/api/openapi.yaml, IngestAnswer: stored | duplicate | held).
+inline constexpr const char* kIngestHeld = "held";
+
 // A report is the keyward.findings/v1 document with "report_id" added at the top level: a
 // random 32-hex-digit id the agent picks once per scan and keeps across retries, so that the
 // collector stores a replayed report once. scan.complete=false marks a scan cut short.
