@@ -4,7 +4,6 @@
 #include <array>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 
 namespace keyward::rules {
 
@@ -19,10 +18,15 @@ std::string package_name(const std::string& file_name) {
 
 // Appends the file's bytes to `arena`; false when it cannot be read.
 bool append_file(const std::filesystem::path& p, std::string& arena) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(p, ec);
   std::ifstream in(p, std::ios::binary);
-  if (!in) return false;
-  arena.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (!arena.empty() && arena.back() != '\n') arena.push_back('\n');
+  if (ec || !in) return false;
+  const std::size_t start = arena.size();
+  arena.resize(start + size);
+  in.read(arena.data() + start, static_cast<std::streamsize>(size));
+  arena.resize(start + static_cast<std::size_t>(in.gcount()));
+  if (arena.size() > start && arena.back() != '\n') arena.push_back('\n');
   return true;
 }
 
@@ -31,6 +35,8 @@ bool append_file(const std::filesystem::path& p, std::string& arena) {
 PackageIndex PackageIndex::load(const std::string& dir) {
   namespace fs = std::filesystem;
   PackageIndex idx;
+  idx.arena_ = std::make_unique<std::string>();
+  std::string& arena = *idx.arena_;
   std::error_code ec;
   std::vector<fs::path> lists;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -38,35 +44,37 @@ PackageIndex PackageIndex::load(const std::string& dir) {
     if (name.size() > 5 && name.compare(name.size() - 5, 5, ".list") == 0) lists.push_back(it->path());
   }
   std::sort(lists.begin(), lists.end());
+  // Read everything first (the arena grows), then index views into it.
+  std::vector<std::size_t> ends;
   for (const auto& p : lists) {
-    const std::size_t start = idx.arena_.size();
-    if (!append_file(p, idx.arena_) || idx.arena_.size() > UINT32_MAX) {
-      idx.arena_.resize(start);
+    const std::size_t start = arena.size();
+    if (!append_file(p, arena)) {
+      arena.resize(start);
       continue;
     }
-    const auto pkg = static_cast<std::uint32_t>(idx.packages_.size());
     idx.packages_.push_back(package_name(p.filename().string()));
-    for (std::size_t pos = start; pos < idx.arena_.size();) {
-      const std::size_t nl = idx.arena_.find('\n', pos);
-      if (nl > pos && idx.arena_[pos] == '/')
-        idx.entries_.push_back({static_cast<std::uint32_t>(pos), static_cast<std::uint32_t>(nl - pos), pkg});
+    ends.push_back(arena.size());
+  }
+  idx.owners_.reserve(static_cast<std::size_t>(std::count(arena.begin(), arena.end(), '\n')));
+  const std::string_view text(arena);
+  std::size_t pos = 0;
+  for (std::uint32_t pkg = 0; pkg < ends.size(); ++pkg) {
+    while (pos < ends[pkg]) {
+      const std::size_t nl = text.find('\n', pos);
+      if (nl > pos && text[pos] == '/') idx.owners_.emplace(text.substr(pos, nl - pos), pkg);  // first one wins
       pos = nl + 1;
     }
   }
-  std::sort(idx.entries_.begin(), idx.entries_.end(),
-            [&idx](const Entry& a, const Entry& b) { return idx.path_of(a) < idx.path_of(b); });
   return idx;
 }
 
 std::string_view PackageIndex::find(std::string_view path) const {
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), path,
-                             [this](const Entry& e, std::string_view p) { return path_of(e) < p; });
-  if (it == entries_.end() || path_of(*it) != path) return {};
-  return packages_[it->package];
+  const auto it = owners_.find(path);
+  return it == owners_.end() ? std::string_view() : std::string_view(packages_[it->second]);
 }
 
 std::string_view PackageIndex::owner(std::string_view abs_path) const {
-  if (entries_.empty()) return {};
+  if (owners_.empty()) return {};
   if (auto pkg = find(abs_path); !pkg.empty()) return pkg;
   // Merged /usr: /bin, /sbin and /lib* are links into /usr, and a package may list either name.
   static constexpr std::array<std::string_view, 6> kMerged{"bin/", "sbin/", "lib/", "lib32/", "lib64/", "libx32/"};

@@ -1,5 +1,6 @@
 // PackageIndex: which installed package owns a path, from dpkg's file lists
-// (/var/lib/dpkg/info/*.list), read once per scoring into one text arena and a sorted index.
+// (/var/lib/dpkg/info/*.list), read once per scoring into one text arena and a hash index of
+// views into it.
 // The rpm database is not read (docs/rules.md, "Provenance"). On a merged-/usr system dpkg may
 // list /lib/x for a file found at /usr/lib/x: owner() tries that alias too.
 // Used by: the risk engine (factor package-owned), which builds one per score() call; never a
@@ -7,8 +8,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace keyward::rules {
@@ -25,20 +28,16 @@ class PackageIndex {
   std::string_view owner(std::string_view abs_path) const;
 
   // How many paths and list files were read (docs/performance.md).
-  std::size_t paths() const { return entries_.size(); }
+  std::size_t paths() const { return owners_.size(); }
   std::size_t lists() const { return packages_.size(); }
 
  private:
-  struct Entry {
-    std::uint32_t offset;  // into arena_
-    std::uint32_t length;
-    std::uint32_t package;  // into packages_
-  };
-  std::string_view path_of(const Entry& e) const { return std::string_view(arena_).substr(e.offset, e.length); }
   std::string_view find(std::string_view path) const;
 
-  std::string arena_;           // every list file's text, one after the other
-  std::vector<Entry> entries_;  // sorted by path
+  // Every list file's text, one after the other; on the heap so that the views stay valid when
+  // the index moves.
+  std::unique_ptr<std::string> arena_;
+  std::unordered_map<std::string_view, std::uint32_t> owners_;  // path -> index in packages_
   std::vector<std::string> packages_;
 };
 
