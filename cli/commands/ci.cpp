@@ -170,6 +170,9 @@ int run_ci(const CiCommand& cmd) {
   scanner::ScanResult result = scan_repository(cmd, repo, opts, root, secs);
   rules::ScoreContext ctx = score_context(cmd.ranking);
   ctx.base_dir = root;
+  // A repository's content is not installed by packages: no package lookup (it costs a pre-commit
+  // hook a quarter of a second, docs/performance.md) unless --package-db asks for one.
+  if (cmd.ranking.package_db.empty()) ctx.package_db_dir.clear();
   rules::score(result, rule_set, ctx);
   apply_allows(result, cmd, root);
   // In a repository, findings are named by their path in it (as SARIF and baselines are).

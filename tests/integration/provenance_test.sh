@@ -54,5 +54,11 @@ check "ci: the vendored key is low" "low vendored-dependency" "$(severity_of "$t
 check "ci --show-vendor: the vendored key keeps its points" "above-low vendored-dependency" \
   "$(severity_of "$tmp/ci-shown.json" node_modules/tls-lib/certs/server.key banded)"
 
+# keyward ci does not look packages up (repository content), unless --package-db asks.
+"$kw" ci "$repo" --format json -o "$tmp/ci-nopkg.json" --fail-on critical 2>/dev/null
+check "ci: no package lookup by default" "above-low -" "$(severity_of "$tmp/ci-nopkg.json" opt/libfake/server.key banded)"
+"$kw" ci "$repo" --format json -o "$tmp/ci-pkg.json" --fail-on critical --package-db "$tmp/dpkg" 2>/dev/null
+check "ci --package-db: the package's key is low" "low package-owned" "$(severity_of "$tmp/ci-pkg.json" opt/libfake/server.key)"
+
 echo "provenance: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]
