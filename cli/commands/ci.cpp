@@ -139,6 +139,7 @@ CLI::App* add_ci_command(CLI::App& app, CiCommand& cmd) {
   sub->add_option("-o,--output", cmd.output, "Write the report to FILE")->type_name("FILE");
   sub->add_flag("--explain", cmd.explain, "List the risk factors behind each finding (text)");
   add_common_scan_flags(*sub, cmd.common);
+  add_ranking_flags(*sub, cmd.ranking);
   return sub;
 }
 
@@ -210,8 +211,11 @@ int run_ci(const CiCommand& cmd) {
 
   double secs = 0;
   scanner::ScanResult result = scan_repository(cmd, repo, opts, root, secs);
-  rules::ScoreContext ctx;
+  rules::ScoreContext ctx = score_context(cmd.ranking);
   ctx.base_dir = root;
+  // A repository's content is not installed by packages: no package lookup (it costs a pre-commit
+  // hook a quarter of a second, docs/performance.md) unless --package-db asks for one.
+  if (cmd.ranking.package_db.empty()) ctx.package_db_dir.clear();
   rules::score(result, rule_set, ctx);
   apply_allows(result, cmd, root, baseline);
   // In a repository, findings are named by their path in it (as SARIF and baselines are).

@@ -29,6 +29,7 @@ struct CiCommand {
   std::string output;
   bool explain = false;
   CommonScanFlags common;
+  RankingFlags ranking;
 };
 
 CLI::App* add_ci_command(CLI::App& app, CiCommand& cmd);

@@ -48,6 +48,21 @@ void add_text_filter_flags(CLI::App& cmd, std::string& min_severity, std::vector
       ->check(CLI::IsMember({"private_key", "keystore", "certificate", "public_key"}));
 }
 
+void add_ranking_flags(CLI::App& cmd, RankingFlags& flags) {
+  cmd.add_flag("--show-vendor", flags.show_vendor,
+               "Do not cap package-owned, vendored and publicly known test keys at low (docs/rules.md)");
+  cmd.add_option("--package-db", flags.package_db, "dpkg's info directory (default /var/lib/dpkg/info)")
+      ->type_name("DIR")
+      ->group("");  // hidden: tests point it at a fake package database
+}
+
+rules::ScoreContext score_context(const RankingFlags& flags) {
+  rules::ScoreContext ctx;
+  ctx.show_vendor = flags.show_vendor;
+  if (!flags.package_db.empty()) ctx.package_db_dir = flags.package_db;
+  return ctx;
+}
+
 rules::RuleSet load_rules(const std::vector<std::string>& dirs) {
   rules::RuleSet set = rules::RuleSet::builtin();
   for (const auto& d : dirs) set.load_dir(d);

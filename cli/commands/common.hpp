@@ -5,6 +5,7 @@
 
 #include <keyward/reporters/sarif.hpp>
 #include <keyward/rules/rule_set.hpp>
+#include <keyward/rules/score_context.hpp>
 #include <keyward/scanner/scan.hpp>
 
 #include <CLI/CLI.hpp>
@@ -27,6 +28,18 @@ struct CommonScanFlags {
 
 // Registers --rules, --passwords, --max-size, --threads, --no-archives, --no-nearby-passwords.
 void add_common_scan_flags(CLI::App& cmd, CommonScanFlags& flags);
+
+// Flags of the commands that score findings (scan, ci): how provenance counts.
+struct RankingFlags {
+  bool show_vendor = false;  // --show-vendor: lift the cap at low on vendored/package-owned keys
+  std::string package_db;    // --package-db DIR (hidden, for tests): dpkg's info directory
+};
+
+// Registers --show-vendor and the hidden --package-db.
+void add_ranking_flags(CLI::App& cmd, RankingFlags& flags);
+
+// The ScoreContext these flags ask for (everything else at its default).
+rules::ScoreContext score_context(const RankingFlags& flags);
 
 // Built-in rules plus every --rules DIR (throws rules::RuleError naming file:line on a bad file).
 rules::RuleSet load_rules(const std::vector<std::string>& dirs);

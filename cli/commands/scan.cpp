@@ -103,6 +103,7 @@ CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
                   "Skip files and directories matching GLOB (repeatable; a GLOB without '/' matches names)")
       ->type_name("GLOB");
   add_common_scan_flags(*sub, cmd.common);
+  add_ranking_flags(*sub, cmd.ranking);
   sub->add_flag("-q,--quiet", cmd.quiet, "No progress line");
   sub->add_flag("-x,--one-file-system", cmd.one_file_system, "Do not cross into other file systems");
   sub->add_flag("--no-default-excludes", cmd.no_default_excludes,
@@ -183,7 +184,7 @@ int run_scan(const ScanCommand& cmd) {
   double secs = 0;
   scanner::ScanResult result = run_with_progress(opts, cmd.quiet, secs);
 
-  rules::score(result, rule_set, rules::ScoreContext{});
+  rules::score(result, rule_set, score_context(cmd.ranking));
   if (allowlist)
     for (const auto& w : rules::apply_allowlist(result, *allowlist, rules::ScoreContext::current_time()))
       std::fprintf(stderr, "keyward: %s\n", w.c_str());

@@ -17,6 +17,7 @@ struct ScanCommand {
   std::string output;
   std::vector<std::string> excludes;
   CommonScanFlags common;
+  RankingFlags ranking;
   bool quiet = false;
   bool one_file_system = false;
   bool no_default_excludes = false;

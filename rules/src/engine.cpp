@@ -1,6 +1,7 @@
 #include <keyward/rules/engine.hpp>
 #include <keyward/scanner/slices.hpp>
 
+#include <keyward/rules/package_index.hpp>
 #include <keyward/rules/rule_error.hpp>
 
 #include "glob.hpp"
@@ -46,7 +47,10 @@ const std::vector<std::string_view>& engine_factor_ids() {
                                                  f::kCertificate,
                                                  f::kTrustStore,
                                                  f::kPublicKey,
-                                                 f::kHardwareBacked};
+                                                 f::kHardwareBacked,
+                                                 f::kPackageOwned,
+                                                 f::kVendored,
+                                                 f::kKnownPublicKey};
   return ids;
 }
 
@@ -123,6 +127,10 @@ class Scorer {
       for (const auto& s : key_spkis(fd)) places_[s].insert(place);
     }
     for (const auto& k : ctx_.known_keys) extra_known_.insert(detail::lower(k));
+    // Package ownership: dpkg's lists read once, only when there is something to look up, and
+    // only for real paths (a virtual root stands for "/" but is not this machine's "/").
+    if (!result_.findings.empty() && !ctx_.package_db_dir.empty() && !ctx_.virtual_root)
+      packages_ = PackageIndex::load(ctx_.package_db_dir);
   }
 
   scanner::RiskFacts score(const Finding& fd) const {
@@ -142,7 +150,8 @@ class Scorer {
         add(out, f::kPublicKey, {});
         break;
     }
-    if (const std::string* g = test_glob(fd, abs)) add(out, f::kTestPath, {{"glob", *g}});
+    if (const std::string* g = member_glob(ctx_.test_globs, fd, abs)) add(out, f::kTestPath, {{"glob", *g}});
+    provenance(fd, abs, out);
 
     // Policy rules, in load order, over the engine's factors.
     std::vector<std::string> engine_ids;
@@ -150,7 +159,9 @@ class Scorer {
     std::vector<const PolicyRule*> matched;
     detail::PolicyFacts facts = detail::policy_facts(fd, related_certs(fd), engine_ids);
     for (const auto& p : rules_.policies())
-      if (p.enabled && detail::policy_matches(p.match, facts)) matched.push_back(&p);
+      if (p.enabled && !(ctx_.show_vendor && p.id == policy_ids::kProvenanceCap) &&
+          detail::policy_matches(p.match, facts))
+        matched.push_back(&p);
     for (const PolicyRule* p : matched) {
       std::string why = "policy " + p->id + ": " + p->title;
       if (p->severity_at_least) why += " (severity at least " + std::string(to_string(*p->severity_at_least)) + ")";
@@ -168,6 +179,8 @@ class Scorer {
       if (p->severity_at_least && sev < *p->severity_at_least) sev = *p->severity_at_least;
       if (p->severity_at_most && sev > *p->severity_at_most) sev = *p->severity_at_most;
     }
+    // A cap lowers the score into its band, so score and severity agree; raw keeps the sum.
+    if (sev < severity_for_score(risk.score)) risk.score = std::min(risk.score, highest_score_in(sev));
     risk.severity = std::string(to_string(sev));
 
     if (const DetectionRule* r = rules_.rule(fd.rule)) risk.remediation = r->remediation;
@@ -201,14 +214,24 @@ class Scorer {
     return (fs::path(cwd_) / p).lexically_normal().string();
   }
 
-  const std::string* test_glob(const Finding& fd, const std::string& abs) const {
-    if (const std::string* g = detail::first_match(ctx_.test_globs, abs)) return g;
+  // The first of `globs` matching the absolute path, or the path and its member chain as
+  // "path/member/inner" (test fixtures and vendored artifacts inside archives).
+  static const std::string* member_glob(const std::vector<std::string>& globs, const Finding& fd,
+                                        const std::string& abs) {
+    if (const std::string* g = detail::first_match(globs, abs)) return g;
     if (!fd.location.member.empty()) {
       std::string member = fd.location.member;
       std::replace(member.begin(), member.end(), '!', '/');
-      if (const std::string* g = detail::first_match(ctx_.test_globs, abs + "/" + member)) return g;
+      if (const std::string* g = detail::first_match(globs, abs + "/" + member)) return g;
     }
     return nullptr;
+  }
+
+  // Someone else published it: an installed package's file, a vendored dependency.
+  void provenance(const Finding& fd, const std::string& abs, std::vector<scanner::RiskFactor>& out) const {
+    if (const std::string_view pkg = packages_.owner(abs); !pkg.empty())
+      add(out, f::kPackageOwned, {{"package", std::string(pkg)}});
+    if (const std::string* g = member_glob(rules_.vendored_paths(), fd, abs)) add(out, f::kVendored, {{"glob", *g}});
   }
 
   // SPKIs of the private keys a finding holds.
@@ -368,17 +391,20 @@ class Scorer {
     if (!weak_what.empty()) add(out, f::kWeakAlgorithm, {{"algorithm", weak_what}});
   }
 
-  // The same key elsewhere in this result, and publicly known keys.
+  // The same key elsewhere in this result, publicly known keys and published test keys.
   void elsewhere(const Finding& fd, std::vector<scanner::RiskFactor>& out) const {
     std::size_t count = 0;
-    std::string known;
+    std::string known, published;
     for (const auto& s : key_spkis(fd)) {
       if (auto it = places_.find(s); it != places_.end()) count = std::max(count, it->second.size());
       if (auto it = rules_.known_keys().find(s); it != rules_.known_keys().end()) known = it->second;
       else if (extra_known_.count(s) != 0 && known.empty()) known = "listed as publicly known";
+      if (auto it = rules_.known_public_keys().find(s); it != rules_.known_public_keys().end() && published.empty())
+        published = it->second;
     }
     if (count >= 2) add(out, f::kDuplicated, {{"count", std::to_string(count)}});
     if (!known.empty()) add(out, f::kKnownKey, {{"name", known}});
+    if (!published.empty()) add(out, f::kKnownPublicKey, {{"name", published}});
   }
 
   void expiry(const std::vector<const CertFacts*>& certs, std::vector<scanner::RiskFactor>& out) const {
@@ -434,6 +460,7 @@ class Scorer {
   std::unordered_map<std::string, const Finding*> by_id_;
   std::unordered_map<std::string, std::set<std::string>> places_;
   std::set<std::string> extra_known_;
+  PackageIndex packages_;
 };
 
 }  // namespace

@@ -14,10 +14,12 @@
 namespace keyward::rules {
 
 namespace detail {
-extern const char* const kBuiltinDetections;  // generated from rules/builtin/detections.yaml
-extern const char* const kBuiltinPolicy;      // generated from rules/builtin/policy.yaml
-extern const char* const kBuiltinFactors;     // generated from rules/factors.yaml
-extern const char* const kBuiltinKnownKeys;   // generated from rules/data/known-keys.txt
+extern const char* const kBuiltinDetections;       // generated from rules/builtin/detections.yaml
+extern const char* const kBuiltinPolicy;           // generated from rules/builtin/policy.yaml
+extern const char* const kBuiltinFactors;          // generated from rules/factors.yaml
+extern const char* const kBuiltinKnownKeys;        // generated from rules/data/known-keys.txt
+extern const char* const kBuiltinKnownPublicKeys;  // generated from rules/data/known-public-keys.txt
+extern const char* const kBuiltinVendored;         // generated from rules/builtin/vendored.yaml
 }  // namespace detail
 
 namespace {
@@ -335,6 +337,40 @@ void load_known_key_list(const YamlReader& r, const Field& x, std::map<std::stri
   }
 }
 
+// The `vendored_paths` list: globs added to `out` (each once).
+void load_vendored_paths(const YamlReader& r, const Field& x, std::vector<std::string>& out) {
+  for (const auto& glob : r.texts(x, "vendored_paths")) {
+    if (const std::string problem = detail::glob_problem(glob); !problem.empty())
+      r.fail(x.key, "bad-glob", "vendored path '" + glob + "': " + problem);
+    if (std::find(out.begin(), out.end(), glob) == out.end()) out.push_back(glob);
+  }
+}
+
+// Parses a "<spki-sha256-hex> <name>" list into `out` (`fallback` names a line without a name).
+void parse_key_list(std::string_view text, const std::string& file_name, std::string_view fallback,
+                    std::map<std::string, std::string>& out) {
+  std::uint64_t line_no = 0;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    ++line_no;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    if (line.empty() || line.front() == '#') continue;
+    const auto sp = line.find_first_of(" \t");
+    const std::string_view fp = line.substr(0, sp);
+    std::string_view name = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
+    while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
+    if (!detail::is_sha256_hex(fp))
+      throw RuleError(file_name, line_no, "bad-fingerprint",
+                      "'" + std::string(fp) + "' is not an SPKI SHA-256: write 64 hex digits, then a name");
+    out[detail::lower(fp)] = std::string(name.empty() ? fallback : name);
+  }
+}
+
 }  // namespace
 
 RuleSet RuleSet::builtin() {
@@ -343,7 +379,9 @@ RuleSet RuleSet::builtin() {
     s.load_yaml(detail::kBuiltinFactors, "builtin:factors.yaml");
     s.load_yaml(detail::kBuiltinDetections, "builtin:detections.yaml");
     s.load_yaml(detail::kBuiltinPolicy, "builtin:policy.yaml");
+    s.load_yaml(detail::kBuiltinVendored, "builtin:vendored.yaml");
     s.load_known_keys(detail::kBuiltinKnownKeys, "builtin:known-keys.txt");
+    s.load_known_public_keys(detail::kBuiltinKnownPublicKeys, "builtin:known-public-keys.txt");
     s.check_references();
     return s;
   }();
@@ -356,22 +394,26 @@ void RuleSet::load_dir(const std::string& dir) {
   if (!fs::is_directory(dir, ec))
     throw RuleError(dir, 0, "cannot-read", "not a readable directory: --rules takes a directory of *.yaml rule files");
   std::vector<std::string> files;
-  std::string known_keys_file;
+  std::string known_keys_file, known_public_file;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;
     const std::string name = it->path().filename().string();
     const std::string ext = it->path().extension().string();
     if (ext == ".yaml" || ext == ".yml") files.push_back(it->path().string());
     else if (name == "known-keys.txt") known_keys_file = it->path().string();
+    else if (name == "known-public-keys.txt") known_public_file = it->path().string();
   }
   if (ec) throw RuleError(dir, 0, "cannot-read", "cannot list it (" + ec.message() + ")");
-  if (files.empty() && known_keys_file.empty())
-    throw RuleError(dir, 0, "no-rule-files", "holds no *.yaml rule files (nor a known-keys.txt)");
+  if (files.empty() && known_keys_file.empty() && known_public_file.empty())
+    throw RuleError(dir, 0, "no-rule-files",
+                    "holds no *.yaml rule files (nor a known-keys.txt or known-public-keys.txt)");
   std::sort(files.begin(), files.end());
   // All or nothing: a broken file leaves this set as it was.
   RuleSet next = *this;
   for (const auto& f : files) next.load_yaml(detail::read_text_file(f), f);
   if (!known_keys_file.empty()) next.load_known_keys(detail::read_text_file(known_keys_file), known_keys_file);
+  if (!known_public_file.empty())
+    next.load_known_public_keys(detail::read_text_file(known_public_file), known_public_file);
   next.check_references();
   *this = std::move(next);
 }
@@ -391,26 +433,12 @@ void RuleSet::load_text(std::string_view text, const std::string& file_name) {
 }
 
 void RuleSet::load_known_keys(std::string_view text, const std::string& file_name) {
-  std::uint64_t line_no = 0;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    start = end + 1;
-    ++line_no;
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
-    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
-    if (line.empty() || line.front() == '#') continue;
-    const auto sp = line.find_first_of(" \t");
-    const std::string_view fp = line.substr(0, sp);
-    std::string_view name = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
-    while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
-    if (!detail::is_sha256_hex(fp))
-      throw RuleError(file_name, line_no, "bad-fingerprint",
-                      "'" + std::string(fp) + "' is not an SPKI SHA-256: write 64 hex digits, then a name");
-    known_keys_[detail::lower(fp)] = name.empty() ? std::string("publicly known key") : std::string(name);
-  }
+  parse_key_list(text, file_name, "publicly known key", known_keys_);
+  sources_.push_back(file_name);
+}
+
+void RuleSet::load_known_public_keys(std::string_view text, const std::string& file_name) {
+  parse_key_list(text, file_name, "published test key", known_public_keys_);
   sources_.push_back(file_name);
 }
 
@@ -419,7 +447,8 @@ void RuleSet::load_yaml(std::string_view text, const std::string& file_name) {
   const YAML::Node doc = detail::load_yaml(text, file_name);
   sources_.push_back(file_name);
   if (doc.IsNull() || !doc.IsDefined()) return;  // an empty file adds nothing
-  auto top = r.fields(doc, {"schema", "version", "detections", "policies", "factors", "known_keys"}, "rule file");
+  auto top = r.fields(doc, {"schema", "version", "detections", "policies", "factors", "known_keys", "vendored_paths"},
+                      "rule file");
   if (auto* x = find(top, "version")) r.integer(*x, "version", 1, 1, "bad-version");
   if (auto* x = find(top, "schema")) {
     if (r.text(*x, "schema") != "keyward.rules/v1")
@@ -430,6 +459,7 @@ void RuleSet::load_yaml(std::string_view text, const std::string& file_name) {
   if (auto* x = find(top, "detections")) load_detections(r, *x, detections_, file_name);
   if (auto* x = find(top, "policies")) load_policies(r, *x, policies_, file_name);
   if (auto* x = find(top, "known_keys")) load_known_key_list(r, *x, known_keys_);
+  if (auto* x = find(top, "vendored_paths")) load_vendored_paths(r, *x, vendored_paths_);
 }
 
 void RuleSet::check_references() const {

@@ -26,4 +26,6 @@ std::vector<std::string> ScoreContext::default_test_globs() {
   return {"*/test/*", "*/tests/*", "*/testdata/*", "*/fixtures/*", "*/__tests__/*", "*_test.*", "*/spec/*"};
 }
 
+std::string ScoreContext::default_package_db_dir() { return "/var/lib/dpkg/info"; }
+
 }  // namespace keyward::rules

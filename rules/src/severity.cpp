@@ -37,4 +37,20 @@ Severity severity_for_score(int score) noexcept {
   return Severity::info;
 }
 
+int highest_score_in(Severity s) noexcept {
+  switch (s) {
+    case Severity::info:
+      return 14;
+    case Severity::low:
+      return 39;
+    case Severity::medium:
+      return 69;
+    case Severity::high:
+      return 89;
+    case Severity::critical:
+      break;
+  }
+  return 100;
+}
+
 }  // namespace keyward::rules

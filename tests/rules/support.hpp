@@ -70,10 +70,12 @@ inline void pair(scanner::Finding& a, scanner::Finding& b) {
   b.paired_with.push_back(a.id);
 }
 
-// A context whose paths are absolute as written, at a fixed time.
+// A context whose paths are absolute as written, at a fixed time, without this machine's
+// package database (tests of package-owned set package_db_dir themselves).
 inline rules::ScoreContext context(std::int64_t now = 1790000000) {  // 2026-09-21
   rules::ScoreContext ctx;
   ctx.now = now;
+  ctx.package_db_dir.clear();
   return ctx;
 }
 

@@ -1,7 +1,8 @@
 // The risk engine: fills Finding::risk for every finding of a scan result from the factor
 // table, the finding's facts, its pairings and the rest of the result (the same key in several
 // places), then applies policy rules (severity floors and caps, extra factors, remediation).
-// score = sum of factor points clipped to 0..100; severity = band (severity.hpp), then policy.
+// score = sum of factor points clipped to 0..100; severity = band (severity.hpp), then policy; a
+// policy that lowers the band also clips the score into it (risk.raw keeps the sum).
 // Used by: the CLI after a scan, the agent before it reports, `keyward rules test`.
 // Reads facts only: never opens files, never sees key bytes.
 #pragma once
@@ -41,7 +42,17 @@ inline constexpr std::string_view kCertificate = "certificate-inventory";
 inline constexpr std::string_view kTrustStore = "trust-store";
 inline constexpr std::string_view kPublicKey = "public-key";
 inline constexpr std::string_view kHardwareBacked = "hardware-backed-key";
+// Provenance: someone else published the key (docs/rules.md, "Provenance").
+inline constexpr std::string_view kPackageOwned = "package-owned";
+inline constexpr std::string_view kVendored = "vendored-dependency";
+inline constexpr std::string_view kKnownPublicKey = "known-public-key";
 }  // namespace factor_ids
+
+// Ids of built-in policies the engine treats specially.
+namespace policy_ids {
+// Findings with a provenance factor are at most low; ScoreContext::show_vendor skips it.
+inline constexpr std::string_view kProvenanceCap = "policy/provenance-at-most-low";
+}  // namespace policy_ids
 
 // Every factor id the engine assigns (RuleSet::builtin() has them all; a test checks it).
 const std::vector<std::string_view>& engine_factor_ids();

@@ -1,6 +1,7 @@
 // RuleSet: every rule file keyward reads, merged: detection rule documentation, policy rules,
-// the risk factor table and the list of publicly known keys. The built-ins are compiled in
-// (rules/builtin/*.yaml, rules/factors.yaml, rules/data/known-keys.txt); `--rules DIR` adds and
+// the risk factor table, the lists of publicly known keys and the vendored-path globs. The built-ins are compiled in
+// (rules/builtin/*.yaml, rules/factors.yaml, rules/data/known-keys.txt and
+// known-public-keys.txt); `--rules DIR` adds and
 // overrides by id (a field given later replaces the same field given earlier).
 // Used by: the CLI (`keyward rules list|test`, scoring), the agent, reporters (SARIF rule docs).
 // Loading is setup: a broken file throws RuleError naming file, line and a stable code. Shared
@@ -55,6 +56,15 @@ class RuleSet {
   // Adds known keys from a text list: "<spki-sha256-hex> <name>" per line, '#' comments.
   // Throws RuleError "bad-fingerprint" naming the line.
   void load_known_keys(std::string_view text, const std::string& file_name);
+  // Keys published in public test suites and documentation (their private half ships with
+  // them): SPKI SHA-256 (lowercase hex) -> where it was seen (factor known-public-key).
+  const std::map<std::string, std::string>& known_public_keys() const { return known_public_keys_; }
+  // Adds such keys from a text list in the known-keys format.
+  void load_known_public_keys(std::string_view text, const std::string& file_name);
+  // Globs on a file's absolute path (an archive member as path/member) that mark vendored
+  // dependencies: language package caches, virtualenvs, vendor trees, library archives
+  // (factor vendored-dependency). Every rule file's `vendored_paths` adds to the list.
+  const std::vector<std::string>& vendored_paths() const { return vendored_paths_; }
   // Files loaded, in order.
   const std::vector<std::string>& sources() const { return sources_; }
 
@@ -66,6 +76,8 @@ class RuleSet {
   std::vector<PolicyRule> policies_;
   std::vector<FactorDef> factors_;
   std::map<std::string, std::string> known_keys_;
+  std::map<std::string, std::string> known_public_keys_;
+  std::vector<std::string> vendored_paths_;
   std::vector<std::string> sources_;
 };
 

@@ -1,5 +1,6 @@
 // ScoreContext: what the risk engine needs to know besides the findings: the time, where homes,
-// CI workspaces, shared directories and test fixtures are, and extra publicly known keys.
+// CI workspaces, shared directories and test fixtures are, extra publicly known keys, where the
+// package database is and whether provenance caps severity.
 // Globs use fnmatch without FNM_PATHNAME ('*' crosses '/'), like the scanner's --exclude, and are
 // matched against the absolute path of the file (relative scan paths are made absolute from
 // base_dir, or the process's working directory).
@@ -32,6 +33,12 @@ struct ScoreContext {
   bool virtual_root = false;
   // A certificate expiring within this many days is "expiring".
   int expiring_days = 30;
+  // dpkg's info directory, whose *.list files say which package owns a path (factor
+  // package-owned); read once per score() call when the result has findings. Empty: no lookup.
+  std::string package_db_dir = default_package_db_dir();
+  // --show-vendor: do not apply policy_ids::kProvenanceCap, so package-owned, vendored and
+  // publicly known keys keep the severity of their score.
+  bool show_vendor = false;
 
   // Seconds since the epoch, now.
   static std::int64_t current_time();
@@ -42,6 +49,8 @@ struct ScoreContext {
   static std::vector<std::string> default_shared_globs();
   // */test/*, */tests/*, */testdata/*, */fixtures/*, */__tests__/*, *_test.*, */spec/*
   static std::vector<std::string> default_test_globs();
+  // /var/lib/dpkg/info
+  static std::string default_package_db_dir();
 };
 
 }  // namespace keyward::rules

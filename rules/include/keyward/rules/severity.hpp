@@ -22,4 +22,7 @@ std::optional<Severity> parse_severity(std::string_view s) noexcept;
 // low >= 15, else info.
 Severity severity_for_score(int score) noexcept;
 
+// The highest score of a band: info 14, low 39, medium 69, high 89, critical 100.
+int highest_score_in(Severity s) noexcept;
+
 }  // namespace keyward::rules
