@@ -11,6 +11,22 @@ namespace keyward::rules {
 
 using detail::find;
 
+namespace {
+
+constexpr std::string_view kAcceptedRisk = "accepted-risk";
+constexpr std::string_view kFalsePositive = "false-positive";  // also the suppression kind it gives
+
+AllowKind allow_kind(const detail::YamlReader& r, const detail::Field& x) {
+  const std::string kind = r.text(x, "kind");
+  if (kind == kFalsePositive) return AllowKind::false_positive;
+  if (kind != kAcceptedRisk)
+    r.fail(x.key, "bad-value",
+           "'" + kind + "' is not an allow kind: use accepted-risk (the default) or false-positive");
+  return AllowKind::accepted_risk;
+}
+
+}  // namespace
+
 Allowlist Allowlist::load(const std::string& path) { return parse(detail::read_text_file(path), path); }
 
 Allowlist Allowlist::parse(std::string_view text, const std::string& file_name) {
@@ -25,7 +41,8 @@ Allowlist Allowlist::parse(std::string_view text, const std::string& file_name) 
   const detail::Field* list = find(top, "allow");
   if (list == nullptr) return out;
   for (const auto& node : r.sequence(*list, "allow")) {
-    auto f = r.fields(node, {"fingerprint", "path", "reason", "approved_by", "requested_by", "expires"}, "allow entry");
+    auto f = r.fields(node, {"fingerprint", "path", "reason", "approved_by", "requested_by", "expires", "kind"},
+                      "allow entry");
     AllowEntry e;
     e.file = file_name;
     e.line = detail::line_of(node);
@@ -33,7 +50,9 @@ Allowlist Allowlist::parse(std::string_view text, const std::string& file_name) 
       if (find(f, need) == nullptr)
         r.fail(node, "missing-field",
                std::string("an allow entry needs '") + need +
-                   "' (fingerprint, reason, approved_by and expires are required; path and requested_by are optional)");
+                   "' (fingerprint, reason, approved_by and expires are required; path, requested_by and kind "
+                   "are optional)");
+    if (auto* x = find(f, "kind")) e.kind = allow_kind(r, *x);
     const auto& fp = *find(f, "fingerprint");
     e.fingerprint = detail::lower(r.text(fp, "fingerprint"));
     if (e.fingerprint.rfind("sha256:", 0) == 0) e.fingerprint.erase(0, 7);
@@ -106,8 +125,9 @@ std::vector<std::string> apply_allowlist(scanner::ScanResult& result, const Allo
     }
     for (auto& f : result.findings) {
       if (f.suppressed || !matches(f)) continue;
-      f.suppressed = scanner::Suppression{"allowlist",
-                                          e.reason + " (approved by " + e.approved_by + ", expires " + e.expires + ")"};
+      f.suppressed =
+          scanner::Suppression{e.kind == AllowKind::false_positive ? std::string(kFalsePositive) : "allowlist",
+                               e.reason + " (approved by " + e.approved_by + ", expires " + e.expires + ")"};
     }
   }
   return warnings;

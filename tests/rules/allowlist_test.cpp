@@ -112,6 +112,34 @@ TEST_CASE("an expired allow stops allowing and is reported as a warning") {
   }
 }
 
+TEST_CASE("an allow entry of kind false-positive suppresses as a false positive; reason and expiry still required") {
+  const std::string entry = "allow:\n  - fingerprint: " + kSpki + "\n    approved_by: security@example.org\n";
+  const auto list = Allowlist::parse(entry +
+                                         "    kind: false-positive\n"
+                                         "    reason: a fixture of our test suite, never deployed\n"
+                                         "    expires: 2026-12-31\n",
+                                     "allowlist.yaml");
+  REQUIRE(list.entries().size() == 1);
+  CHECK(list.entries()[0].kind == keyward::rules::AllowKind::false_positive);
+  auto r = result();
+  CHECK(apply_allowlist(r, list, k20260601).empty());
+  REQUIRE(r.findings[0].suppressed);
+  CHECK(r.findings[0].suppressed->kind == "false-positive");
+  CHECK(r.findings[0].suppressed->justification.find("a fixture of our test suite") == 0);
+  CHECK_FALSE(r.findings[2].suppressed);
+
+  // accepted-risk, written or not, is the allow it always was.
+  auto accepted = result();
+  apply_allowlist(
+      accepted, Allowlist::parse(entry + "    kind: accepted-risk\n    reason: r\n    expires: 2026-12-31\n", "a.yaml"),
+      k20260601);
+  CHECK(accepted.findings[0].suppressed->kind == "allowlist");
+
+  CHECK(error_of(entry + "    kind: fp\n    reason: r\n    expires: 2026-12-31\n").code == "bad-value");
+  CHECK(error_of(entry + "    kind: false-positive\n    expires: 2026-12-31\n").code == "missing-field");
+  CHECK(error_of(entry + "    kind: false-positive\n    reason: r\n").code == "missing-field");
+}
+
 TEST_CASE("a finding already suppressed keeps its first suppression") {
   auto r = result();
   r.findings[0].suppressed = keyward::scanner::Suppression{"baseline", "in baseline b.json"};

@@ -15,8 +15,14 @@
 
 namespace keyward::rules {
 
+// What an allow says (issue 13): the risk is accepted for a while (suppression kind
+// "allowlist"), or the finding is a false positive (suppression kind "false-positive"). YAML
+// `kind: accepted-risk` (the default) or `kind: false-positive`.
+enum class AllowKind { accepted_risk, false_positive };
+
 // One allow.
 struct AllowEntry {
+  AllowKind kind = AllowKind::accepted_risk;
   std::string fingerprint;  // lowercase hex SHA-256: SPKI of a key or certificate, or a certificate's DER
   std::string path;         // optional glob on the root-relative path ('*' crosses '/'; no '/': the name)
   std::string reason;
@@ -32,7 +38,8 @@ struct AllowEntry {
 class Allowlist {
  public:
   // Reads and validates a file; throws RuleError (file, line, code) when unreadable or broken:
-  // missing-field, unknown-field, bad-fingerprint, bad-date, bad-glob, self-approved, yaml-syntax.
+  // missing-field, unknown-field, bad-fingerprint, bad-date, bad-glob, bad-value (kind),
+  // self-approved, yaml-syntax.
   static Allowlist load(const std::string& path);
   // Parses YAML text as if read from `file_name`.
   static Allowlist parse(std::string_view text, const std::string& file_name);
@@ -43,9 +50,9 @@ class Allowlist {
   std::vector<AllowEntry> entries_;
 };
 
-// Marks findings an unexpired entry allows: suppressed {kind "allowlist", justification
-// "<reason> (approved by <who>, expires <date>)"}; findings already suppressed are left as they
-// are. Returns one warning per expired entry ("file:line: allow for <fp> expired on <date>: ...").
+// Marks findings an unexpired entry allows: suppressed {kind "allowlist" (or "false-positive"
+// for such an entry), justification "<reason> (approved by <who>, expires <date>)"}; findings already suppressed are
+// left as they are. Returns one warning per expired entry ("file:line: allow for <fp> expired on <date>: ...").
 std::vector<std::string> apply_allowlist(scanner::ScanResult& result, const Allowlist& allowlist, std::int64_t now);
 
 // Every fingerprint a finding can be allowed by: key and certificate SPKI, certificate SHA-256,

@@ -172,7 +172,7 @@ struct RiskFacts {
 // Why a finding does not count against a gate, when it does not. Suppressed findings stay in
 // every report (SARIF writes them as suppressed results).
 struct Suppression {
-  std::string kind;           // allowlist | baseline | inline | ignore-file
+  std::string kind;           // allowlist | false-positive | baseline | inline | ignore-file
   std::string justification;  // reason, approver and expiry for an allow; the file for others
 };
 
