@@ -241,3 +241,34 @@ TEST_CASE("agent tags follow one rule through the API and the store") {
   CHECK(c.store->set_agent_tags(id, {"two words"}, Actor{"cli:test", std::nullopt}).error().message ==
         std::string(kAgentTagRule));
 }
+
+TEST_CASE("a false positive through the API: kind checked, confirmed by another principal, filterable by status") {
+  Collector c;
+  const std::string identity = fleet_with_a_key(c);
+  const json analyst = make_token(c, {{"role", "analyst"}, {"name", "alice"}});
+  const json alice_approver = make_token(c, {{"role", "approver"}, {"name", "alice"}});
+  const json bob = make_token(c, {{"role", "approver"}, {"name", "bob"}});
+  json body = json::parse(exception_body(identity, 30));
+  for (const json& kind : {json("false-positive"), json(""), json(1), json(nullptr)}) {
+    body["kind"] = kind;
+    auto bad = c.call("POST", "/api/v1/exceptions", analyst["secret"], body.dump());
+    CHECK(bad.status == 400);
+    CHECK(code_of(bad) == "invalid");
+  }
+  body["kind"] = "false_positive";
+  auto req = c.call("POST", "/api/v1/exceptions", analyst["secret"], body.dump());
+  REQUIRE(req.status == 201);
+  const json x = json::parse(req.body);
+  CHECK(x["kind"] == "false_positive");
+  const std::string approve = "/api/v1/exceptions/" + x["id"].get<std::string>() + "/approve";
+  CHECK(code_of(c.call("POST", approve, alice_approver["secret"])) == "separation_of_duties");
+  REQUIRE(c.call("POST", approve, bob["secret"]).status == 200);
+
+  auto fp = json::parse(c.call("GET", "/api/v1/findings?status=false_positive", c.admin).body);
+  CHECK(fp["total"] == 1);
+  CHECK(fp["items"][0]["status"] == "false_positive");
+  CHECK(json::parse(c.call("GET", "/api/v1/findings", c.admin).body)["total"] == 0);
+  CHECK(json::parse(c.call("GET", "/api/v1/findings?status=all", c.admin).body)["total"] == 1);
+  CHECK(c.call("GET", "/api/v1/findings?status=false-positive", c.admin).status == 400);
+  CHECK(json::parse(c.call("GET", "/api/v1/exceptions", c.admin).body)["items"][0]["kind"] == "false_positive");
+}

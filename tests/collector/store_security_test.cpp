@@ -103,7 +103,9 @@ TEST_CASE("the principals migration gives existing tokens their name and existin
   test::tamper(fx.db_path,
                "ALTER TABLE tokens DROP COLUMN principal; ALTER TABLE audit DROP COLUMN chain; "
                "ALTER TABLE audit DROP COLUMN via; ALTER TABLE identities DROP COLUMN managed_agent; "
-               "ALTER TABLE places DROP COLUMN risk; DROP INDEX places_agent_status; DROP INDEX places_status_score; "
+               "DROP INDEX places_agent_status; DROP INDEX places_status_rank; ALTER TABLE places DROP COLUMN risk; "
+               "ALTER TABLE places DROP COLUMN raw; ALTER TABLE places DROP COLUMN positive_factors; "
+               "ALTER TABLE places DROP COLUMN package_owned; ALTER TABLE exceptions DROP COLUMN kind; "
                "CREATE INDEX places_status ON places(status, severity_rank); PRAGMA user_version = 1;");
   fx.reopen();
   CHECK(fx.store->schema_version() >= 2);

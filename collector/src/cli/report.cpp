@@ -59,7 +59,10 @@ json key_json(const KeyRow& k) {
     }
     j["places"] = std::move(places);
   }
-  j["state"] = k.managed ? "managed" : !k.exception_id.empty() ? "excepted" : "open";
+  j["state"] = k.managed                 ? "managed"
+               : k.false_positive        ? "false_positive"
+               : !k.exception_id.empty() ? "excepted"
+                                         : "open";
   return j;
 }
 
@@ -87,10 +90,11 @@ json certificate_json(const FindingRow& f, std::int64_t now) {
               {"severity", severity}};
 }
 
-// Keys on two or more hosts, most hosts first (then score, then identity), at most top.
+// Keys on two or more hosts, most hosts first (then score, raw, identity), at most top.
 bool more_spread(const KeyRow& a, const KeyRow& b) {
   if (a.hosts != b.hosts) return a.hosts > b.hosts;
   if (a.max_score != b.max_score) return a.max_score > b.max_score;
+  if (a.raw != b.raw) return a.raw > b.raw;
   return a.identity < b.identity;
 }
 
@@ -102,7 +106,8 @@ struct KeySummary {
 };
 
 KeySummary summarise_keys(Store& store, std::size_t top) {
-  // The store pages keys by score: the first page's head is the riskiest; the spread needs all.
+  // The store pages keys in the total order: the first page's head is the riskiest; the spread
+  // needs all.
   KeySummary out;
   std::vector<KeyRow> spread;
   for (std::uint64_t offset = 0;; offset += kKeyPage) {
@@ -174,6 +179,8 @@ json build_report(Store& store, const ReportOptions& o) {
         {"agents_revoked", counts.agents_revoked},
         {"open_findings", counts.open_findings},
         {"resolved_findings", counts.resolved_findings},
+        {"excepted_findings", counts.excepted_findings},
+        {"false_positive_findings", counts.false_positive_findings},
         {"keys", keys.total},
         {"reports", counts.reports},
         {"held_reports", counts.held_reports}}},
@@ -292,13 +299,14 @@ std::string places_text(const json& key) {
 }
 
 void key_table(std::string& out, const json& items) {
-  Table t({"HOSTS", "SEVERITY", "SCORE", "KIND", "ALGORITHM", "STATE", "IDENTITY", "PLACES"},
-          {true, false, true, false, false, false, false, false});
+  Table t({"HOSTS", "SEVERITY", "SCORE", "RAW", "KIND", "ALGORITHM", "STATE", "IDENTITY", "PLACES"},
+          {true, false, true, true, false, false, false, false, false});
   for (const auto& k : items) {
     std::string alg = text(k, "algorithm");
     if (k.contains("bits") && k["bits"].is_number()) alg += " " + k["bits"].dump();
     t.add({std::to_string(number(k, "hosts")), text(k, "max_severity"), k.value("max_score", json(0)).dump(),
-           text(k, "kind"), alg, text(k, "state"), short_identity(k.value("identity", std::string())), places_text(k)});
+           k.value("raw", json(0)).dump(), text(k, "kind"), alg, text(k, "state"),
+           short_identity(k.value("identity", std::string())), places_text(k)});
   }
   t.print(out);
 }
@@ -372,6 +380,9 @@ std::string render_report_text(const json& r) {
                      counted(number(s, "reports"), "report"));
   if (number(s, "held_reports") > 0)
     out += fmt::format(", {} held until approval", counted(number(s, "held_reports"), "report"));
+  if (number(s, "excepted_findings") + number(s, "false_positive_findings") > 0)
+    out += fmt::format("; not open: {} excepted, {} false positive", number(s, "excepted_findings"),
+                       number(s, "false_positive_findings"));
   out += "\n";
 
   out += "\nOpen findings by severity\n";

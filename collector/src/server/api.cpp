@@ -212,9 +212,9 @@ Answer<FindingQuery> parse_finding_query(const RequestTarget& t) {
   if (!q.kind.empty() && q.kind != "private_key" && q.kind != "certificate" && q.kind != "keystore" &&
       q.kind != "public_key")
     return bad_query("kind must be private_key, certificate, keystore or public_key");
-  if (q.status != "open" && q.status != "resolved" && q.status != "excepted" && q.status != "managed" &&
-      q.status != "all")
-    return bad_query("status must be open, resolved, excepted, managed or all");
+  if (q.status != "open" && q.status != "resolved" && q.status != "excepted" && q.status != "false_positive" &&
+      q.status != "managed" && q.status != "all")
+    return bad_query("status must be open, resolved, excepted, false_positive, managed or all");
   auto page = parse_page(t);
   if (!page) return page.error();
   q.limit = page->limit;
@@ -679,7 +679,14 @@ ApiResponse Api::exceptions_create(Call& c) {
   auto body = json_object_body(c.req.body, false);
   if (!body)
     return error(400, "malformed_json",
-                 "the body must be a JSON object with identity, reason and expires_at (RFC 3339)");
+                 "the body must be a JSON object with identity, reason and expires_at (RFC 3339), and optionally kind");
+  ExceptionKind kind = ExceptionKind::accepted_risk;
+  if (body->contains("kind")) {
+    const auto k = string_member(*body, "kind");
+    const auto parsed = k ? exception_kind_from_string(*k) : std::nullopt;
+    if (!parsed) return error(400, "invalid", "kind must be accepted_risk (the default) or false_positive");
+    kind = *parsed;
+  }
   const auto identity = string_member(*body, "identity");
   const auto reason = string_member(*body, "reason");
   const auto expires = string_member(*body, "expires_at");
@@ -696,7 +703,7 @@ ApiResponse Api::exceptions_create(Call& c) {
                  "expires_at is too far ahead: an exception lasts at most " + std::to_string(max) + " seconds (" +
                      std::to_string(max / 86400) + " days, limits.max_exception_seconds), until " + rfc3339(now + max));
   std::lock_guard lock(store_mutex_);
-  return outcome_response(store_.request_exception(*identity, *reason, *at, c.caller.actor(), now), 201);
+  return outcome_response(store_.request_exception(*identity, kind, *reason, *at, c.caller.actor(), now), 201);
 }
 
 ApiResponse Api::exception_approve(Call& c) {

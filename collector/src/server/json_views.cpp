@@ -77,6 +77,7 @@ json to_json(const KeyRow& k) {
               {"bits", k.bits ? json(*k.bits) : json(nullptr)},
               {"hosts", k.hosts},
               {"max_score", k.max_score},
+              {"raw", k.raw},
               {"max_severity", string_or_null(k.max_severity)},
               {"managed", k.managed},
               {"exception_id", string_or_null(k.exception_id)},
@@ -96,6 +97,7 @@ json to_json(const Event& e) {
 
 json to_json(const ExceptionInfo& x) {
   return json{{"id", x.id},
+              {"kind", to_string(x.kind)},
               {"identity", x.identity},
               {"reason", x.reason},
               {"expires_at", time_or_null(x.expires_at)},

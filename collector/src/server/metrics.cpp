@@ -57,6 +57,8 @@ std::string Metrics::render(const StoreCounts& c) const {
   gauge("keyward_findings", "Places in the inventory, by status.");
   o += fmt::format("keyward_findings{{status=\"open\"}} {}\n", c.open_findings);
   o += fmt::format("keyward_findings{{status=\"resolved\"}} {}\n", c.resolved_findings);
+  o += fmt::format("keyward_findings{{status=\"excepted\"}} {}\n", c.excepted_findings);
+  o += fmt::format("keyward_findings{{status=\"false_positive\"}} {}\n", c.false_positive_findings);
   gauge("keyward_keys", "Distinct key identities.");
   o += fmt::format("keyward_keys {}\n", c.keys);
   gauge("keyward_stored_reports", "Reports in the store (held: from agents not yet approved).");

@@ -14,12 +14,37 @@ void add(scanner::RiskFacts& r, const rules::RuleSet& rules, std::string_view id
          const std::map<std::string, std::string>& vars) {
   const rules::FactorDef* def = rules.factor(id);
   if (def == nullptr) return;  // a rule set without the fleet factors scores without them
-  for (const auto& f : r.factors)
-    if (f.id == id) return;
+  if (has_factor(r, id)) return;
   r.factors.push_back({def->id, def->points, rules::fill_why(def->why, vars)});
 }
 
+bool has_provenance(const scanner::RiskFacts& r) {
+  return has_factor(r, kPackageOwned) || has_factor(r, kVendoredDependency) || has_factor(r, kKnownPublicKey);
+}
+
+// The highest score whose band is at most `band` (severity.hpp's bands).
+int top_score_of(rules::Severity band) {
+  int score = 100;
+  while (score > 0 && rules::severity_for_score(score) > band) --score;
+  return score;
+}
+
 }  // namespace
+
+bool has_factor(const scanner::RiskFacts& r, std::string_view id) {
+  return std::any_of(r.factors.begin(), r.factors.end(), [&](const scanner::RiskFactor& f) { return f.id == id; });
+}
+
+int raw_points(const scanner::RiskFacts& r) {
+  int sum = 0;
+  for (const auto& f : r.factors) sum += f.points;
+  return sum;
+}
+
+int positive_factors(const scanner::RiskFacts& r) {
+  return static_cast<int>(
+      std::count_if(r.factors.begin(), r.factors.end(), [](const scanner::RiskFactor& f) { return f.points > 0; }));
+}
 
 int severity_rank(std::string_view severity) {
   auto s = rules::parse_severity(severity);
@@ -32,11 +57,15 @@ scanner::RiskFacts fleet_risk(const scanner::RiskFacts& base, const FleetFacts& 
     add(r, rules, kFleetSpread, {{"count", std::to_string(facts.key_hosts)}});
   if (facts.holds_key && facts.build_host) add(r, rules, kBuildHost, {});
   if (facts.managed) add(r, rules, kKeywardManaged, {{"name", facts.managed_what}});
+  if (facts.package_hosts > 0 && !has_factor(r, kPackageOwned))
+    add(r, rules, kKnownPublicKey, {{"count", std::to_string(facts.package_hosts)}});
 
-  int sum = 0;
-  for (const auto& f : r.factors) sum += f.points;
-  r.score = std::clamp(sum, 0, 100);
+  r.score = std::clamp(raw_points(r), 0, 100);
   rules::Severity sev = rules::severity_for_score(r.score);
+  if (has_provenance(r)) {  // reported and counted, ranked down: at most low (raw keeps the sum)
+    r.score = std::min(r.score, top_score_of(rules::Severity::low));
+    sev = std::min(sev, rules::Severity::low);
+  }
   // A policy rule may have raised or capped the engine's severity: keep that bound.
   const rules::Severity base_band = rules::severity_for_score(std::clamp(base.score, 0, 100));
   if (auto b = rules::parse_severity(base.severity)) {
@@ -64,7 +93,7 @@ std::string identity_of(const scanner::Finding& f) {
 nlohmann::json risk_to_json(const scanner::RiskFacts& r) {
   nlohmann::json factors = nlohmann::json::array();
   for (const auto& x : r.factors) factors.push_back({{"id", x.id}, {"points", x.points}, {"why", x.why}});
-  nlohmann::json j = {{"score", r.score}, {"severity", r.severity}, {"factors", factors}};
+  nlohmann::json j = {{"score", r.score}, {"raw", raw_points(r)}, {"severity", r.severity}, {"factors", factors}};
   if (!r.remediation.empty()) j["remediation"] = r.remediation;
   return j;
 }

@@ -18,6 +18,13 @@ namespace keyward::collector::detail {
 inline constexpr std::string_view kFleetSpread = "fleet-spread";
 inline constexpr std::string_view kBuildHost = "build-host";
 inline constexpr std::string_view kKeywardManaged = "keyward-managed";
+// Provenance (issue 13): the file belongs to an installed package, sits in a vendored dependency,
+// or holds a key published in test suites and documentation. A place with any of them is at
+// most low. The fleet adds known-public-key to the places of a key some host reports
+// package-owned (a key an installed package ships is public everywhere).
+inline constexpr std::string_view kPackageOwned = "package-owned";
+inline constexpr std::string_view kVendoredDependency = "vendored-dependency";
+inline constexpr std::string_view kKnownPublicKey = "known-public-key";
 
 // What the fleet knows about one place beyond its finding.
 struct FleetFacts {
@@ -26,12 +33,23 @@ struct FleetFacts {
   bool build_host = false;      // the place's host is tagged "build"
   bool managed = false;         // keyward's own key
   std::string managed_what;
+  std::uint64_t package_hosts = 0;  // hosts that reported the identity package-owned
 };
 
 // base (the engine's risk) + fleet factors; score clipped to 0..100; severity is the band of
-// the score, kept within a policy rule's floor or cap when the engine's severity shows one;
-// a managed identity is info.
+// the score, kept within a policy rule's floor or cap when the engine's severity shows one; a
+// place with a provenance factor (its own, or known-public-key learnt from another host's
+// package-owned place) is at most low, its score clipped into the low band; a managed identity
+// is info.
 scanner::RiskFacts fleet_risk(const scanner::RiskFacts& base, const FleetFacts& facts, const rules::RuleSet& rules);
+
+// The unclipped sum of a risk's factor points, and how many of its factors add points: the
+// total order's keys after the severity band (docs/fleet.md, "Fleet risk").
+int raw_points(const scanner::RiskFacts& r);
+int positive_factors(const scanner::RiskFacts& r);
+
+// Whether a risk has a factor.
+bool has_factor(const scanner::RiskFacts& r, std::string_view id);
 
 // The key identity: "spki:<hex>" (the finding's SPKI, else a key store's first private-key
 // entry), else "cert:<sha256>", else "finding:<id>".

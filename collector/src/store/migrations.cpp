@@ -9,7 +9,7 @@ namespace keyward::collector::detail {
 namespace {
 
 // Version i+1 is kMigrations[i]. Append only: never edit a migration that has shipped.
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     // 1: the first schema.
     R"sql(
 CREATE TABLE tokens(
@@ -165,6 +165,67 @@ UPDATE identities SET managed = 0 WHERE managed_agent != '' AND (
   managed_agent IN (SELECT id FROM agents WHERE status = 'revoked') OR
   EXISTS (SELECT 1 FROM places p JOIN agents a ON a.id = identities.managed_agent
           WHERE p.identity = identities.identity AND p.first_seen < a.enrolled_at));
+)sql",
+    // 4: issue 13. An exception has a kind: an accepted risk (as before) or a false positive (its
+    // places are 'false_positive', a status the places table's CHECK must allow, so the table is
+    // made anew with its rows and indexes). A place keeps the unclipped sum of its fleet risk's
+    // points (raw) and its count of factors with positive points, the total order's keys after
+    // the severity band (docs/fleet.md, "Fleet risk"), and whether its engine risk says the file
+    // belongs to an installed package (package-owned: the key is public fleet-wide). The findings
+    // list reads its places in that order from places_status_rank.
+    R"sql(
+ALTER TABLE exceptions ADD COLUMN kind TEXT NOT NULL DEFAULT 'accepted_risk'
+  CHECK (kind IN ('accepted_risk', 'false_positive'));
+CREATE TABLE places_v4(
+  place_id TEXT PRIMARY KEY,
+  agent_id TEXT NOT NULL REFERENCES agents(id),
+  finding_id TEXT NOT NULL,
+  identity TEXT NOT NULL REFERENCES identities(identity),
+  kind TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  path TEXT NOT NULL,
+  member TEXT NOT NULL,
+  algorithm TEXT NOT NULL,
+  bits INTEGER,
+  holds_key INTEGER NOT NULL,
+  not_after INTEGER NOT NULL DEFAULT 0,
+  base_risk TEXT NOT NULL,
+  score INTEGER NOT NULL,
+  severity TEXT NOT NULL,
+  severity_rank INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('open', 'resolved', 'excepted', 'false_positive', 'managed')),
+  exception_id TEXT NOT NULL DEFAULT '',
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  resolved_at INTEGER NOT NULL DEFAULT 0,
+  finding_json TEXT NOT NULL,
+  risk TEXT NOT NULL DEFAULT '',
+  raw INTEGER NOT NULL DEFAULT 0,               -- the fleet risk's points, unclipped
+  positive_factors INTEGER NOT NULL DEFAULT 0,  -- its factors with points > 0
+  package_owned INTEGER NOT NULL DEFAULT 0      -- the engine's risk has package-owned
+);
+INSERT INTO places_v4(rowid, place_id, agent_id, finding_id, identity, kind, rule, path, member, algorithm, bits,
+  holds_key, not_after, base_risk, score, severity, severity_rank, status, exception_id, first_seen, last_seen,
+  resolved_at, finding_json, risk)
+SELECT rowid, place_id, agent_id, finding_id, identity, kind, rule, path, member, algorithm, bits,
+  holds_key, not_after, base_risk, score, severity, severity_rank, status, exception_id, first_seen, last_seen,
+  resolved_at, finding_json, risk FROM places;
+DROP TABLE places;
+ALTER TABLE places_v4 RENAME TO places;
+UPDATE places SET
+  raw = COALESCE((SELECT SUM(json_extract(f.value, '$.points')) FROM json_each(CASE WHEN risk != '' AND json_valid(risk) THEN risk
+    WHEN json_valid(finding_json) THEN json_extract(finding_json, '$.risk') ELSE '{}' END, '$.factors') f), 0),
+  positive_factors = (SELECT COUNT(*) FROM json_each(CASE WHEN risk != '' AND json_valid(risk) THEN risk
+    WHEN json_valid(finding_json) THEN json_extract(finding_json, '$.risk') ELSE '{}' END, '$.factors') f
+    WHERE json_extract(f.value, '$.points') > 0),
+  package_owned = json_valid(base_risk) AND EXISTS (SELECT 1 FROM json_each(base_risk, '$.factors') f
+    WHERE json_extract(f.value, '$.id') = 'package-owned');
+CREATE INDEX places_identity ON places(identity);
+CREATE INDEX places_agent ON places(agent_id, resolved_at);
+CREATE INDEX places_not_after ON places(not_after) WHERE not_after != 0;
+CREATE INDEX places_agent_status ON places(agent_id, status, severity_rank);
+CREATE INDEX places_status_rank
+  ON places(status, severity_rank DESC, raw DESC, positive_factors DESC, last_seen DESC, place_id);
 )sql",
 };
 

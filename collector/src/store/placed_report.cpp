@@ -4,14 +4,20 @@
 #include "store/fleet_risk.hpp"
 #include "store/secrets.hpp"
 
+#include <keyward/common/terminal.hpp>
+#include <keyward/common/utf8.hpp>
 #include <keyward/rules/engine.hpp>
 #include <keyward/rules/score_context.hpp>
 #include <keyward/scanner/finding_json.hpp>
+
+#include <algorithm>
 
 namespace keyward::collector::detail {
 namespace {
 
 using nlohmann::json;
+
+constexpr std::size_t kMaxHostWhy = 1000;  // bytes of an agent's package-owned explanation
 
 // Facts of a finding the places table keeps in columns (for queries).
 struct PlaceColumns {
@@ -59,6 +65,24 @@ PlaceColumns place_columns(const scanner::Finding& f) {
   return c;
 }
 
+// Whether an installed package owns the file is a fact of the agent's host that the collector's
+// engine cannot see: the agent's package-owned factor is kept when the engine's risk lacks it
+// (with the collector's definition of the factor when its rules have one).
+void keep_host_factors(const scanner::Finding& reported, scanner::Finding& scored, const rules::RuleSet& rules) {
+  if (!reported.risk || !scored.risk || has_factor(*scored.risk, kPackageOwned)) return;
+  for (const auto& factor : reported.risk->factors) {
+    if (factor.id != kPackageOwned) continue;
+    scanner::RiskFactor kept = factor;
+    const rules::FactorDef* def = rules.factor(kPackageOwned);
+    kept.points = def != nullptr ? def->points : std::clamp(kept.points, -100, 100);
+    // The agent's sentence names the package; one that is not a short line of text is not shown.
+    if (kept.why.size() > kMaxHostWhy || !common::valid_utf8(kept.why) || common::has_control_characters(kept.why))
+      kept.why = def != nullptr ? def->why : "An installed package owns this file on its host.";
+    scored.risk->factors.push_back(std::move(kept));
+    return;
+  }
+}
+
 PlacedFinding place_of(const std::string& agent_id, const scanner::Finding& f) {
   PlacedFinding p;
   p.place_id = sha256_hex(agent_id + std::string(1, '\0') + f.id);
@@ -75,6 +99,7 @@ PlacedFinding place_of(const std::string& agent_id, const scanner::Finding& f) {
   p.holds_key = f.holds_private_key();
   const scanner::RiskFacts base = f.risk.value_or(scanner::RiskFacts{});
   p.base_risk = risk_to_json(base).dump();
+  p.package_owned = has_factor(base, kPackageOwned);
   p.score = base.score;
   p.severity = base.severity;
   const json doc = scanner::to_json(f);
@@ -104,8 +129,9 @@ PlacedReport place_report(const std::string& agent_id, const protocol::Report& r
   ctx.now = now;
   rules::score(scored, rules, ctx);
   out.places.reserve(scored.findings.size());
-  for (const auto& f : scored.findings) {
-    PlacedFinding p = place_of(agent_id, f);
+  for (std::size_t i = 0; i < scored.findings.size(); ++i) {
+    keep_host_factors(report.result.findings[i], scored.findings[i], rules);
+    PlacedFinding p = place_of(agent_id, scored.findings[i]);
     if (out.place_ids.insert(p.place_id).second) out.places.push_back(std::move(p));  // first wins
   }
   return out;

@@ -27,7 +27,8 @@ struct PlacedFinding {
   std::optional<std::uint32_t> bits;
   bool holds_key = false;
   std::int64_t not_after = 0;  // earliest certificate expiry in it; 0: none
-  std::string base_risk;       // the rules engine's risk (JSON text)
+  std::string base_risk;       // the rules engine's risk (JSON text), with the agent's package-owned
+  bool package_owned = false;  // an installed package owns the file on the agent's host
   int score = 0;
   std::string severity;
   std::string finding_json;  // the finding with the engine's risk

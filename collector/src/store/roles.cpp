@@ -1,4 +1,4 @@
-// String forms of Role, AgentStatus and a principal's actor id (API, audit log, database);
+// String forms of Role, AgentStatus, ExceptionKind and a principal's actor id (API, audit log, database);
 // Outcome's value() error.
 #include <keyward/collector/store.hpp>
 
@@ -34,6 +34,16 @@ std::string_view to_string(AgentStatus s) noexcept {
       return "revoked";
   }
   return "pending";
+}
+
+std::string_view to_string(ExceptionKind k) noexcept {
+  return k == ExceptionKind::false_positive ? "false_positive" : "accepted_risk";
+}
+
+std::optional<ExceptionKind> exception_kind_from_string(std::string_view s) noexcept {
+  for (ExceptionKind k : {ExceptionKind::accepted_risk, ExceptionKind::false_positive})
+    if (to_string(k) == s) return k;
+  return std::nullopt;
 }
 
 std::string principal_actor_id(std::string_view principal) { return "principal:" + std::string(principal); }

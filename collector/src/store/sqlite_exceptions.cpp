@@ -1,6 +1,6 @@
 // SqliteStore, exceptions: an analyst requests one for a key identity the fleet has seen, an
-// approver who is not the requesting principal approves it (its places become excepted until it
-// expires).
+// approver who is not the requesting principal approves it (its places become excepted, or
+// false_positive for that kind, until it expires).
 #include "store/sqlite_store.hpp"
 
 #include "store/secrets.hpp"
@@ -12,7 +12,7 @@ namespace {
 
 std::string exception_select(const char* tail) {
   return fmt::format(
-      "SELECT id, identity, reason, expires_at, requested_by, approved_by, requested_at, approved_at "
+      "SELECT id, identity, reason, expires_at, requested_by, approved_by, requested_at, approved_at, kind "
       "FROM exceptions {}",
       tail);
 }
@@ -27,14 +27,17 @@ ExceptionInfo exception_row(const Stmt& st, std::int64_t now) {
   x.approved_by = st.text(5);
   x.requested_at = st.integer(6);
   x.approved_at = st.integer(7);
+  // The column's CHECK admits the two spellings only.
+  x.kind = exception_kind_from_string(st.text(8)).value_or(ExceptionKind::accepted_risk);
   x.status = x.expires_at <= now ? "expired" : x.approved_by.empty() ? "pending" : "approved";
   return x;
 }
 
 }  // namespace
 
-Outcome<ExceptionInfo> SqliteStore::request_exception(const std::string& identity, const std::string& reason,
-                                                      std::int64_t expires_at, const Actor& by, std::int64_t now) {
+Outcome<ExceptionInfo> SqliteStore::request_exception(const std::string& identity, ExceptionKind kind,
+                                                      const std::string& reason, std::int64_t expires_at,
+                                                      const Actor& by, std::int64_t now) {
   if (auto bad = check_text("an exception's reason", reason, kMaxReasonLength)) return *bad;
   std::lock_guard lock(mu_);
   if (expires_at <= now) return refuse("invalid", "an exception must expire in the future");
@@ -46,6 +49,7 @@ Outcome<ExceptionInfo> SqliteStore::request_exception(const std::string& identit
   }
   ExceptionInfo x;
   x.id = random_hex(8);
+  x.kind = kind;
   x.identity = identity;
   x.reason = reason;
   x.expires_at = expires_at;
@@ -53,13 +57,18 @@ Outcome<ExceptionInfo> SqliteStore::request_exception(const std::string& identit
   x.requested_at = now;
   x.status = "pending";
   db_->prepare(
-         "INSERT INTO exceptions(id, identity, reason, expires_at, requested_by, requested_at) "
-         "VALUES (?, ?, ?, ?, ?, ?)")
-      .bind_all(x.id, identity, reason, expires_at, by.id, now)
+         "INSERT INTO exceptions(id, identity, reason, expires_at, requested_by, requested_at, kind) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .bind_all(x.id, identity, reason, expires_at, by.id, now, std::string(to_string(kind)))
       .run();
   add_event(now, "exception_requested", {}, identity, {},
-            {{"exception_id", x.id}, {"reason", reason}, {"expires_at", expires_at}, {"requested_by", by.id}});
-  append_audit(by, "exception.request", x.id, {{"identity", identity}, {"reason", reason}, {"expires_at", expires_at}},
+            {{"exception_id", x.id},
+             {"kind", to_string(kind)},
+             {"reason", reason},
+             {"expires_at", expires_at},
+             {"requested_by", by.id}});
+  append_audit(by, "exception.request", x.id,
+               {{"identity", identity}, {"kind", to_string(kind)}, {"reason", reason}, {"expires_at", expires_at}},
                now);
   tx.commit();
   flush_events();
@@ -80,10 +89,15 @@ Outcome<ExceptionInfo> SqliteStore::approve_exception(const std::string& id, con
   if (x->expires_at <= now) return refuse("expired", fmt::format("exception {} has expired", id));
   db_->prepare("UPDATE exceptions SET approved_by = ?, approved_at = ? WHERE id = ?").bind_all(by.id, now, id).run();
   recompute_identity(x->identity, now);
-  add_event(now, "exception_approved", {}, x->identity, {},
-            {{"exception_id", id}, {"approved_by", by.id}, {"expires_at", x->expires_at}});
+  add_event(
+      now, "exception_approved", {}, x->identity, {},
+      {{"exception_id", id}, {"kind", to_string(x->kind)}, {"approved_by", by.id}, {"expires_at", x->expires_at}});
   append_audit(by, "exception.approve", id,
-               {{"identity", x->identity}, {"requested_by", x->requested_by}, {"expires_at", x->expires_at}}, now);
+               {{"identity", x->identity},
+                {"kind", to_string(x->kind)},
+                {"requested_by", x->requested_by},
+                {"expires_at", x->expires_at}},
+               now);
   tx.commit();
   flush_events();
   return *load_exception(id, now);
@@ -104,12 +118,12 @@ std::optional<ExceptionInfo> SqliteStore::load_exception(const std::string& id, 
   return exception_row(st, now);
 }
 
-std::string SqliteStore::live_exception(const std::string& identity, std::int64_t now) {
-  Stmt st = db_->prepare(
-      "SELECT id FROM exceptions WHERE identity = ? AND approved_at != 0 AND expires_at > ? "
-      "ORDER BY approved_at DESC, id LIMIT 1");
+std::optional<ExceptionInfo> SqliteStore::live_exception(const std::string& identity, std::int64_t now) {
+  Stmt st = db_->prepare(exception_select(
+      "WHERE identity = ? AND approved_at != 0 AND expires_at > ? ORDER BY approved_at DESC, id LIMIT 1"));
   st.bind_all(identity, now);
-  return st.step() ? st.text(0) : std::string();
+  if (!st.step()) return std::nullopt;
+  return exception_row(st, now);
 }
 
 }  // namespace keyward::collector::detail

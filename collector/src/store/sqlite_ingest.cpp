@@ -39,6 +39,7 @@ void insert_place(Stmt& insert, const std::string& agent_id, const PlacedFinding
       .bind(17, now)
       .bind(18, now)
       .bind(19, p.finding_json)
+      .bind(20, p.package_owned)
       .run();
 }
 
@@ -50,7 +51,8 @@ void update_place(Stmt& update, const PlacedFinding& p, std::int64_t now) {
       .bind(10, p.base_risk)
       .bind(11, now)
       .bind(12, p.finding_json)
-      .bind(13, p.place_id)
+      .bind(13, p.package_owned)
+      .bind(14, p.place_id)
       .run();
 }
 
@@ -222,12 +224,12 @@ void SqliteStore::upsert_places(IngestRun& run, std::size_t begin, std::size_t e
   auto insert = db_->cached(
       "INSERT INTO places(place_id, agent_id, finding_id, identity, kind, rule, path, member, algorithm, bits, "
       "holds_key, not_after, base_risk, score, severity, severity_rank, status, first_seen, last_seen, "
-      "finding_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)");
+      "finding_json, package_owned) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)");
   auto update = db_->cached(
       "UPDATE places SET identity = ?, kind = ?, rule = ?, path = ?, member = ?, algorithm = ?, bits = ?, "
       "holds_key = ?, not_after = ?, base_risk = ?, "
       "status = CASE WHEN resolved_at != 0 THEN 'open' ELSE status END, resolved_at = 0, last_seen = ?, "
-      "finding_json = ? WHERE place_id = ?");
+      "finding_json = ?, package_owned = ? WHERE place_id = ?");
   auto seen_again = db_->cached("UPDATE places SET last_seen = ? WHERE place_id = ?");
   for (std::size_t i = begin; i < end; ++i) {
     const PlacedFinding& p = run.placed.places[i];
@@ -299,7 +301,7 @@ bool SqliteStore::resolve_gone_places(IngestRun& run, std::size_t limit) {
 void SqliteStore::touch_expired_exceptions(IngestRun& run) {
   auto st = db_->cached(
       "SELECT DISTINCT p.identity FROM places p JOIN exceptions x ON x.id = p.exception_id "
-      "WHERE p.status = 'excepted' AND x.expires_at <= ?");
+      "WHERE p.status IN ('excepted', 'false_positive') AND x.expires_at <= ?");
   st->bind(1, run.now);
   while (st->step()) run.touched.insert(st->text(0));
 }

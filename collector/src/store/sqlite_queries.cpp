@@ -114,6 +114,9 @@ void load_key_places(Db& db, KeyRow& k) {
 
 }  // namespace
 
+const char* const kRiskOrder =
+    "p.severity_rank DESC, p.raw DESC, p.positive_factors DESC, p.last_seen DESC, p.place_id";
+
 // Each agent's open places are counted in the index places_agent_status (schema 3) alone.
 const char* const kHostsQuery =
     "SELECT a.id, a.hostname, a.os, a.status, a.last_report_at, "
@@ -148,13 +151,12 @@ std::string findings_count_query(const FindingQuery& q, std::vector<Param>& para
 std::string findings_page_query(const FindingQuery& q, std::vector<Param>& params) {
   // The page's places are chosen on their sort keys alone, then read whole: sorting every
   // matching place with its finding JSON would copy them all.
+  // The total order (docs/fleet.md, "Fleet risk"): no tie at a clipped score, the place id last.
   const std::string where = findings_where(q, params);
   return fmt::format(
       "SELECT {0} FROM places p JOIN agents a ON a.id = p.agent_id WHERE p.rowid IN ("
-      "SELECT p.rowid FROM places p JOIN agents a ON a.id = p.agent_id {1} "
-      "ORDER BY p.severity_rank DESC, p.score DESC, a.hostname, p.path, p.place_id LIMIT ? OFFSET ?) "
-      "ORDER BY p.severity_rank DESC, p.score DESC, a.hostname, p.path, p.place_id",
-      kFindingColumns, where);
+      "SELECT p.rowid FROM places p {1} ORDER BY {2} LIMIT ? OFFSET ?) ORDER BY {2}",
+      kFindingColumns, where, kRiskOrder);
 }
 
 Page<FindingRow> SqliteStore::findings(const FindingQuery& q) {
@@ -175,16 +177,27 @@ Page<FindingRow> SqliteStore::findings(const FindingQuery& q) {
   return page;
 }
 
+// Each identity's present places, ranked in the total order: its first place ranks the identity.
+const char* const kKeysQuery =
+    "WITH ranked AS (SELECT p.identity, p.severity_rank, p.raw, p.positive_factors, p.last_seen, "
+    "ROW_NUMBER() OVER (PARTITION BY p.identity ORDER BY p.severity_rank DESC, p.raw DESC, "
+    "p.positive_factors DESC, p.last_seen DESC, p.place_id) AS n FROM places p WHERE p.resolved_at = 0), "
+    "agg AS (SELECT p.identity, COUNT(DISTINCT p.agent_id) AS hosts, MAX(p.score) AS score, "
+    "MAX(p.exception_id) AS exception_id, MAX(p.status = 'false_positive') AS false_positive "
+    "FROM places p WHERE p.resolved_at = 0 GROUP BY p.identity) "
+    "SELECT t.identity, g.hosts, g.score, t.severity_rank, t.raw, COALESCE(i.managed, 0), g.exception_id, "
+    "g.false_positive "
+    "FROM ranked t JOIN agg g ON g.identity = t.identity LEFT JOIN identities i ON i.identity = t.identity "
+    "WHERE t.n = 1 ORDER BY t.severity_rank DESC, t.raw DESC, t.positive_factors DESC, t.last_seen DESC, "
+    "t.identity LIMIT ? OFFSET ?";
+
 Page<KeyRow> SqliteStore::keys(std::uint64_t limit, std::uint64_t offset) {
   std::lock_guard lock(mu_);
   Page<KeyRow> page;
   page.total =
       static_cast<std::uint64_t>(db_->scalar("SELECT COUNT(DISTINCT identity) FROM places WHERE resolved_at = 0"));
   {
-    Stmt st = db_->prepare(
-        "SELECT p.identity, COUNT(DISTINCT p.agent_id), MAX(p.score), MAX(p.severity_rank), "
-        "COALESCE(i.managed, 0), MAX(p.exception_id) FROM places p LEFT JOIN identities i ON i.identity = p.identity "
-        "WHERE p.resolved_at = 0 GROUP BY p.identity ORDER BY MAX(p.score) DESC, p.identity LIMIT ? OFFSET ?");
+    Stmt st = db_->prepare(kKeysQuery);
     st.bind_all(sql_limit(limit), sql_offset(offset));
     while (st.step()) {
       KeyRow k;
@@ -192,9 +205,11 @@ Page<KeyRow> SqliteStore::keys(std::uint64_t limit, std::uint64_t offset) {
       k.hosts = static_cast<std::uint64_t>(st.integer(1));
       k.max_score = static_cast<int>(st.integer(2));
       k.max_severity = severity_name(st.integer(3));
-      k.managed = st.integer(4) != 0;
+      k.raw = static_cast<int>(st.integer(4));
+      k.managed = st.integer(5) != 0;
       // As the places were last scored (the store has no clock of its own for reads).
-      k.exception_id = st.text(5);
+      k.exception_id = st.text(6);
+      k.false_positive = st.integer(7) != 0;
       page.items.push_back(std::move(k));
     }
   }

@@ -19,6 +19,12 @@ using QueryParam = std::variant<std::string, std::int64_t>;
 // Every agent with its open places' count and worst severity rank (GET /api/v1/hosts).
 extern const char* const kHostsQuery;
 
+// The total order of places (docs/fleet.md, "Fleet risk"): severity band, raw, factors with
+// positive points, last seen, place id. An ORDER BY over the places p.
+extern const char* const kRiskOrder;
+// Key identities in the total order of their riskiest present place; LIMIT and OFFSET follow.
+extern const char* const kKeysQuery;
+
 // The number of places a findings query matches; params receives its parameters.
 std::string findings_count_query(const FindingQuery& q, std::vector<QueryParam>& params);
 // One page of a findings query; params receives its parameters, then LIMIT and OFFSET follow.

@@ -1,6 +1,7 @@
 // SqliteStore, scoring: the fleet risk of every present place of an identity (rules engine's
-// base risk plus fleet-spread, build-host and keyward-managed, fleet_risk.hpp) and its status
-// (managed > excepted > open); keyward's own keys as managed identities.
+// base risk plus fleet-spread, build-host, keyward-managed and known-public-key, fleet_risk.hpp),
+// its raw and positive factors (the total order's keys), and its status (managed > excepted or
+// false_positive, by the live exception's kind > open); keyward's own keys as managed identities.
 // A key is managed only when keyward made it and no place of it was seen before (issue 12): an
 // agent's key is managed on that agent's host only, and no longer once the agent is revoked.
 #include "store/sqlite_store.hpp"
@@ -16,12 +17,6 @@ namespace keyward::collector::detail {
 namespace {
 
 using nlohmann::json;
-
-// One present place of an identity as rescoring reads it.
-struct ScoredPlace {
-  std::string place_id, agent_id, base_risk, risk, status, exception_id;
-  bool holds_key = false;
-};
 
 // How keyward knows an identity: managed (by whom, on which host) or not.
 struct Ownership {
@@ -133,37 +128,59 @@ void SqliteStore::recompute_identity(const std::string& identity, std::int64_t n
     all_managed = all_managed && own.on(r.agent_id);
   }
   // Most identities have no exception at all: ask the exceptions unit only when one exists.
-  std::string exception_id;
+  std::optional<ExceptionInfo> exception;
   if (!all_managed) {
     auto st = db_->cached("SELECT 1 FROM exceptions WHERE identity = ? LIMIT 1");
     st->bind(1, identity);
-    if (st->step()) exception_id = live_exception(identity, now);
+    if (st->step()) exception = live_exception(identity, now);
   }
+  FleetFacts shared;
+  shared.key_hosts = key_hosts.size();
+  shared.managed_what = own.what;
+  shared.package_hosts = package_hosts(identity);
   std::map<std::string, bool> build;
   for (const auto& r : rows) {
-    if (!build.count(r.agent_id)) {
-      auto tag = db_->cached("SELECT 1 FROM agent_tags WHERE agent_id = ? AND tag = 'build'");
-      tag->bind(1, r.agent_id);
-      build[r.agent_id] = tag->step();
-    }
-    FleetFacts facts;
+    if (!build.count(r.agent_id)) build[r.agent_id] = is_build_host(r.agent_id);
+    FleetFacts facts = shared;
     facts.holds_key = r.holds_key;
-    facts.key_hosts = key_hosts.size();
     facts.build_host = build[r.agent_id];
     facts.managed = own.on(r.agent_id);
-    facts.managed_what = own.what;
-    const scanner::RiskFacts risk = fleet_risk(risk_from_json(parse_json(r.base_risk)), facts, rules_);
-    const std::string risk_json = risk_to_json(risk).dump();
-    const std::string place_exception = facts.managed ? std::string() : exception_id;
-    const char* status = facts.managed ? "managed" : !place_exception.empty() ? "excepted" : "open";
-    if (risk_json == r.risk && status == r.status && place_exception == r.exception_id) continue;  // unchanged
-    db_->cached(
-           "UPDATE places SET score = ?, severity = ?, severity_rank = ?, status = ?, exception_id = ?, risk = ? "
-           "WHERE place_id = ?")
-        ->bind_all(risk.score, risk.severity, severity_rank(risk.severity), status, place_exception, risk_json,
-                   r.place_id)
-        .run();
+    write_place_risk(r, facts, facts.managed ? std::nullopt : exception);
   }
+}
+
+// Hosts that reported the identity package-owned, its resolved places too: a key an installed
+// package once shipped stays public.
+std::uint64_t SqliteStore::package_hosts(const std::string& identity) {
+  auto st = db_->cached("SELECT COUNT(DISTINCT agent_id) FROM places WHERE identity = ? AND package_owned = 1");
+  st->bind(1, identity);
+  return st->step() ? static_cast<std::uint64_t>(st->integer(0)) : 0;
+}
+
+bool SqliteStore::is_build_host(const std::string& agent_id) {
+  auto tag = db_->cached("SELECT 1 FROM agent_tags WHERE agent_id = ? AND tag = 'build'");
+  tag->bind(1, agent_id);
+  return tag->step();
+}
+
+// One place's fleet risk, raw, positive factors and status (managed > the exception's kind >
+// open); unchanged places are not written.
+void SqliteStore::write_place_risk(const ScoredPlace& r, const FleetFacts& facts,
+                                   const std::optional<ExceptionInfo>& exception) {
+  const scanner::RiskFacts risk = fleet_risk(risk_from_json(parse_json(r.base_risk)), facts, rules_);
+  const std::string risk_json = risk_to_json(risk).dump();
+  const std::string place_exception = exception ? exception->id : std::string();
+  const char* status = facts.managed                                      ? "managed"
+                       : !exception                                       ? "open"
+                       : exception->kind == ExceptionKind::false_positive ? "false_positive"
+                                                                          : "excepted";
+  if (risk_json == r.risk && status == r.status && place_exception == r.exception_id) return;  // unchanged
+  db_->cached(
+         "UPDATE places SET score = ?, severity = ?, severity_rank = ?, status = ?, exception_id = ?, risk = ?, "
+         "raw = ?, positive_factors = ? WHERE place_id = ?")
+      ->bind_all(risk.score, risk.severity, severity_rank(risk.severity), status, place_exception, risk_json,
+                 raw_points(risk), positive_factors(risk), r.place_id)
+      .run();
 }
 
 void SqliteStore::rescore_stale_managed() {

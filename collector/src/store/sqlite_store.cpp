@@ -104,6 +104,8 @@ StoreCounts SqliteStore::counts() {
   c.hosts = n("SELECT COUNT(*) FROM agents WHERE last_report_at != 0");
   c.open_findings = n("SELECT COUNT(*) FROM places WHERE status = 'open'");
   c.resolved_findings = n("SELECT COUNT(*) FROM places WHERE status = 'resolved'");
+  c.excepted_findings = n("SELECT COUNT(*) FROM places WHERE status = 'excepted'");
+  c.false_positive_findings = n("SELECT COUNT(*) FROM places WHERE status = 'false_positive'");
   c.keys = n("SELECT COUNT(DISTINCT identity) FROM places WHERE resolved_at = 0");
   c.reports = n("SELECT COUNT(*) FROM reports WHERE status = 'stored'");
   c.held_reports = n("SELECT COUNT(*) FROM held_reports");

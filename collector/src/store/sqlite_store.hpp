@@ -20,6 +20,7 @@
 
 #include "store/event_file.hpp"
 #include "store/fair_mutex.hpp"
+#include "store/fleet_risk.hpp"
 #include "store/placed_report.hpp"
 #include "store/sqlite_db.hpp"
 
@@ -102,7 +103,8 @@ class SqliteStore final : public Store {
                                          std::uint64_t offset) override;
   std::vector<Event> events(std::uint64_t since, std::uint64_t limit) override;
 
-  Outcome<ExceptionInfo> request_exception(const std::string& identity, const std::string& reason,
+  using Store::request_exception;
+  Outcome<ExceptionInfo> request_exception(const std::string& identity, ExceptionKind kind, const std::string& reason,
                                            std::int64_t expires_at, const Actor& by, std::int64_t now) override;
   Outcome<ExceptionInfo> approve_exception(const std::string& id, const Actor& by, std::int64_t now) override;
   std::vector<ExceptionInfo> list_exceptions(std::int64_t now) override;
@@ -174,8 +176,18 @@ class SqliteStore final : public Store {
 
   // sqlite_scoring.cpp
   // Rescores every present place of an identity with the fleet factors and sets its status
-  // (managed on its owner's host > excepted > open); writes only the places that changed.
+  // (managed on its owner's host > excepted or false_positive > open); writes only the places
+  // that changed.
   void recompute_identity(const std::string& identity, std::int64_t now);
+  // One present place of an identity as rescoring reads it.
+  struct ScoredPlace {
+    std::string place_id, agent_id, base_risk, risk, status, exception_id;
+    bool holds_key = false;
+  };
+  std::uint64_t package_hosts(const std::string& identity);
+  bool is_build_host(const std::string& agent_id);
+  void write_place_risk(const ScoredPlace& place, const FleetFacts& facts,
+                        const std::optional<ExceptionInfo>& exception);
   // Why keyward may not make an identity its own: already managed (key_in_use) or already seen
   // as a finding (key_exposed); nullopt when it may.
   std::optional<Refusal> unmanageable(const std::string& identity);
@@ -190,8 +202,8 @@ class SqliteStore final : public Store {
 
   // sqlite_exceptions.cpp
   std::optional<ExceptionInfo> load_exception(const std::string& id, std::int64_t now);
-  // The approved, unexpired exception covering an identity; "" if none.
-  std::string live_exception(const std::string& identity, std::int64_t now);
+  // The approved, unexpired exception covering an identity (the newest approved); nullopt if none.
+  std::optional<ExceptionInfo> live_exception(const std::string& identity, std::int64_t now);
 
   // sqlite_audit.cpp: appends one audit entry, chained to the last one.
   void append_audit(const Actor& by, const std::string& action, const std::string& subject,

@@ -33,6 +33,13 @@ enum class Role { viewer, analyst, approver, admin };
 std::string_view to_string(Role r) noexcept;
 std::optional<Role> role_from_string(std::string_view s) noexcept;
 
+// What an exception says of a key identity (issue 13): its risk is accepted for a while, or
+// its findings are false positives (a test key, a fixture): either way its places stay listed
+// and counted, with status excepted or false_positive, and out of the open findings' totals.
+enum class ExceptionKind { accepted_risk, false_positive };
+std::string_view to_string(ExceptionKind k) noexcept;  // "accepted_risk" | "false_positive"
+std::optional<ExceptionKind> exception_kind_from_string(std::string_view s) noexcept;
+
 // Who does something; written into the audit log and compared for separation of duties.
 // A person or service holding API tokens is one principal whatever token they use (issue 12):
 // two tokens of "alice" are one actor.
@@ -159,7 +166,7 @@ struct FindingQuery {
   std::string severity;         // exact band; "" any
   std::string min_severity;     // at or above; "" any
   std::string kind;             // private_key | certificate | keystore | public_key; "" any
-  std::string status = "open";  // open | resolved | excepted | managed | all
+  std::string status = "open";  // open | resolved | excepted | false_positive | managed | all
   std::uint64_t limit = 100;    // 1..1000
   std::uint64_t offset = 0;
 };
@@ -170,7 +177,7 @@ struct FindingRow {
   std::string agent_id;
   std::string hostname;
   std::string identity;  // key identity: "spki:<hex>", else "cert:<sha256>", else "finding:<id>"
-  std::string status;    // open | resolved | excepted | managed
+  std::string status;    // open | resolved | excepted | false_positive | managed
   std::int64_t first_seen = 0;
   std::int64_t last_seen = 0;
   std::int64_t resolved_at = 0;  // 0 unless resolved
@@ -194,9 +201,11 @@ struct KeyRow {
   std::optional<std::uint32_t> bits;
   std::uint64_t hosts = 0;  // distinct hosts with an open place
   int max_score = 0;
+  int raw = 0;  // of its riskiest place (the total order: band, raw, positive factors, last seen)
   std::string max_severity;
   bool managed = false;  // keyward's own (collector CA/server key, an agent's key)
   std::string exception_id;
+  bool false_positive = false;   // the exception covering it says false positive
   std::vector<KeyPlace> places;  // open places first
 };
 
@@ -214,6 +223,7 @@ struct Event {
 
 struct ExceptionInfo {
   std::string id;
+  ExceptionKind kind = ExceptionKind::accepted_risk;
   std::string identity;  // the key identity it allows
   std::string reason;
   std::int64_t expires_at = 0;
@@ -265,6 +275,7 @@ class AuditSigningKey;
 struct StoreCounts {
   std::uint64_t agents_pending = 0, agents_approved = 0, agents_revoked = 0;
   std::uint64_t hosts = 0, open_findings = 0, resolved_findings = 0, keys = 0;
+  std::uint64_t excepted_findings = 0, false_positive_findings = 0;  // listed and counted, not open
   std::uint64_t reports = 0, held_reports = 0, events = 0, audit_entries = 0;
 };
 
@@ -338,8 +349,15 @@ class Store {
 
   // Exceptions: an analyst requests, an approver who is not the requesting principal approves
   // (else separation_of_duties). A reason is 1-2000 characters, not blank, without control characters.
-  virtual Outcome<ExceptionInfo> request_exception(const std::string& identity, const std::string& reason,
-                                                   std::int64_t expires_at, const Actor& by, std::int64_t now) = 0;
+  // A false_positive one, once approved, marks the places false_positive instead of excepted.
+  virtual Outcome<ExceptionInfo> request_exception(const std::string& identity, ExceptionKind kind,
+                                                   const std::string& reason, std::int64_t expires_at, const Actor& by,
+                                                   std::int64_t now) = 0;
+  // An accepted risk.
+  Outcome<ExceptionInfo> request_exception(const std::string& identity, const std::string& reason,
+                                           std::int64_t expires_at, const Actor& by, std::int64_t now) {
+    return request_exception(identity, ExceptionKind::accepted_risk, reason, expires_at, by, now);
+  }
   virtual Outcome<ExceptionInfo> approve_exception(const std::string& id, const Actor& by, std::int64_t now) = 0;
   virtual std::vector<ExceptionInfo> list_exceptions(std::int64_t now) = 0;
 
