@@ -22,15 +22,17 @@ RankKey key_of(const scanner::Finding& f) {
   if (!f.risk) return k;
   if (auto s = parse_severity(f.risk->severity)) k.band = static_cast<int>(*s);
   k.raw = f.risk->raw;
-  k.adding_factors =
-      static_cast<int>(std::count_if(f.risk->factors.begin(), f.risk->factors.end(), [](const auto& x) {
-        return x.points > 0;
-      }));
+  k.adding_factors = adding_factors(*f.risk);
   k.mtime = f.file.mtime;
   return k;
 }
 
 }  // namespace
+
+int adding_factors(const scanner::RiskFacts& risk) {
+  return static_cast<int>(
+      std::count_if(risk.factors.begin(), risk.factors.end(), [](const auto& x) { return x.points > 0; }));
+}
 
 bool ranks_before(const scanner::Finding& a, const scanner::Finding& b) {
   const RankKey ka = key_of(a), kb = key_of(b);

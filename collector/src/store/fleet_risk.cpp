@@ -35,17 +35,6 @@ bool has_factor(const scanner::RiskFacts& r, std::string_view id) {
   return std::any_of(r.factors.begin(), r.factors.end(), [&](const scanner::RiskFactor& f) { return f.id == id; });
 }
 
-int raw_points(const scanner::RiskFacts& r) {
-  int sum = 0;
-  for (const auto& f : r.factors) sum += f.points;
-  return sum;
-}
-
-int positive_factors(const scanner::RiskFacts& r) {
-  return static_cast<int>(
-      std::count_if(r.factors.begin(), r.factors.end(), [](const scanner::RiskFactor& f) { return f.points > 0; }));
-}
-
 int severity_rank(std::string_view severity) {
   auto s = rules::parse_severity(severity);
   return s ? static_cast<int>(*s) : -1;
@@ -60,7 +49,9 @@ scanner::RiskFacts fleet_risk(const scanner::RiskFacts& base, const FleetFacts& 
   if (facts.package_hosts > 0 && !has_factor(r, kPackageOwned))
     add(r, rules, kKnownPublicKey, {{"count", std::to_string(facts.package_hosts)}});
 
-  r.score = std::clamp(raw_points(r), 0, 100);
+  r.raw = 0;
+  for (const auto& f : r.factors) r.raw += f.points;
+  r.score = std::clamp(r.raw, 0, 100);
   rules::Severity sev = rules::severity_for_score(r.score);
   if (has_provenance(r)) {  // reported and counted, ranked down: at most low (raw keeps the sum)
     r.score = std::min(r.score, top_score_of(rules::Severity::low));
@@ -93,7 +84,7 @@ std::string identity_of(const scanner::Finding& f) {
 nlohmann::json risk_to_json(const scanner::RiskFacts& r) {
   nlohmann::json factors = nlohmann::json::array();
   for (const auto& x : r.factors) factors.push_back({{"id", x.id}, {"points", x.points}, {"why", x.why}});
-  nlohmann::json j = {{"score", r.score}, {"raw", raw_points(r)}, {"severity", r.severity}, {"factors", factors}};
+  nlohmann::json j = {{"score", r.score}, {"raw", r.raw}, {"severity", r.severity}, {"factors", factors}};
   if (!r.remediation.empty()) j["remediation"] = r.remediation;
   return j;
 }
@@ -102,6 +93,7 @@ scanner::RiskFacts risk_from_json(const nlohmann::json& j) {
   scanner::RiskFacts r;
   if (!j.is_object()) return r;
   r.score = j.value("score", 0);
+  r.raw = j.value("raw", r.score);  // risks stored before raw existed: the score
   r.severity = j.value("severity", std::string("info"));
   r.remediation = j.value("remediation", std::string());
   if (auto it = j.find("factors"); it != j.end() && it->is_array())

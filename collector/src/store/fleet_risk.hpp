@@ -36,17 +36,13 @@ struct FleetFacts {
   std::uint64_t package_hosts = 0;  // hosts that reported the identity package-owned
 };
 
-// base (the engine's risk) + fleet factors; score clipped to 0..100; severity is the band of
+// base (the engine's risk) + fleet factors; raw is the sum of their points, score that sum
+// clipped to 0..100; severity is the band of
 // the score, kept within a policy rule's floor or cap when the engine's severity shows one; a
 // place with a provenance factor (its own, or known-public-key learnt from another host's
 // package-owned place) is at most low, its score clipped into the low band; a managed identity
 // is info.
 scanner::RiskFacts fleet_risk(const scanner::RiskFacts& base, const FleetFacts& facts, const rules::RuleSet& rules);
-
-// The unclipped sum of a risk's factor points, and how many of its factors add points: the
-// total order's keys after the severity band (docs/fleet.md, "Fleet risk").
-int raw_points(const scanner::RiskFacts& r);
-int positive_factors(const scanner::RiskFacts& r);
 
 // Whether a risk has a factor.
 bool has_factor(const scanner::RiskFacts& r, std::string_view id);

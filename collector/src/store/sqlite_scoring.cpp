@@ -8,6 +8,8 @@
 
 #include "store/fleet_risk.hpp"
 
+#include <keyward/rules/rank.hpp>
+
 #include <fmt/format.h>
 
 #include <map>
@@ -178,8 +180,8 @@ void SqliteStore::write_place_risk(const ScoredPlace& r, const FleetFacts& facts
   db_->cached(
          "UPDATE places SET score = ?, severity = ?, severity_rank = ?, status = ?, exception_id = ?, risk = ?, "
          "raw = ?, positive_factors = ? WHERE place_id = ?")
-      ->bind_all(risk.score, risk.severity, severity_rank(risk.severity), status, place_exception, risk_json,
-                 raw_points(risk), positive_factors(risk), r.place_id)
+      ->bind_all(risk.score, risk.severity, severity_rank(risk.severity), status, place_exception, risk_json, risk.raw,
+                 rules::adding_factors(risk), r.place_id)
       .run();
 }
 

@@ -16,6 +16,10 @@ namespace keyward::rules {
 // True when `a` comes before `b`. A finding without risk ranks below every scored one.
 bool ranks_before(const scanner::Finding& a, const scanner::Finding& b);
 
+// How many of a risk's factors add points (the order's key after raw; the collector keeps it
+// per place for its SQL order).
+int adding_factors(const scanner::RiskFacts& risk);
+
 // Sorts `findings` by ranks_before (stable for equal keys, which cannot happen: ids differ).
 void sort_by_rank(std::vector<scanner::Finding>& findings);
 
