@@ -156,7 +156,7 @@ TEST_CASE("a key an installed package ships on one host is known-public on every
     const nlohmann::json* learnt = factor(r.finding, "known-public-key");
     if (r.identity == "spki:" + test::fp(1)) {
       REQUIRE(learnt != nullptr);
-      CHECK(learnt->at("why").get<std::string>().find("1 host") != std::string::npos);
+      CHECK(learnt->at("why").get<std::string>().find("on 1 host(s) of the fleet") != std::string::npos);
       CHECK(severity_of(r) <= kLow);
       // Ranked down, not hidden: listed open, its raw still the sum of its points.
       CHECK(r.status == "open");

@@ -4,6 +4,8 @@
 #include <keyward/rules/factor.hpp>
 #include <keyward/rules/severity.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 
@@ -19,7 +21,7 @@ void add(scanner::RiskFacts& r, const rules::RuleSet& rules, std::string_view id
 }
 
 bool has_provenance(const scanner::RiskFacts& r) {
-  return has_factor(r, kPackageOwned) || has_factor(r, kVendoredDependency) || has_factor(r, kKnownPublicKey);
+  return has_factor(r, kPackageOwned) || has_factor(r, kVendored) || has_factor(r, kKnownPublicKey);
 }
 
 // The highest score whose band is at most `band` (severity.hpp's bands).
@@ -47,7 +49,9 @@ scanner::RiskFacts fleet_risk(const scanner::RiskFacts& base, const FleetFacts& 
   if (facts.holds_key && facts.build_host) add(r, rules, kBuildHost, {});
   if (facts.managed) add(r, rules, kKeywardManaged, {{"name", facts.managed_what}});
   if (facts.package_hosts > 0 && !has_factor(r, kPackageOwned))
-    add(r, rules, kKnownPublicKey, {{"count", std::to_string(facts.package_hosts)}});
+    add(r, rules, kKnownPublicKey,
+        {{"name",
+          fmt::format("installed by a package on {} host(s) of the fleet, package-owned there", facts.package_hosts)}});
 
   r.raw = 0;
   for (const auto& f : r.factors) r.raw += f.points;

@@ -5,6 +5,7 @@
 // Reads facts only.
 #pragma once
 
+#include <keyward/rules/engine.hpp>
 #include <keyward/rules/rule_set.hpp>
 #include <keyward/scanner/finding.hpp>
 
@@ -18,13 +19,13 @@ namespace keyward::collector::detail {
 inline constexpr std::string_view kFleetSpread = "fleet-spread";
 inline constexpr std::string_view kBuildHost = "build-host";
 inline constexpr std::string_view kKeywardManaged = "keyward-managed";
-// Provenance (issue 13): the file belongs to an installed package, sits in a vendored dependency,
-// or holds a key published in test suites and documentation. A place with any of them is at
-// most low. The fleet adds known-public-key to the places of a key some host reports
-// package-owned (a key an installed package ships is public everywhere).
-inline constexpr std::string_view kPackageOwned = "package-owned";
-inline constexpr std::string_view kVendoredDependency = "vendored-dependency";
-inline constexpr std::string_view kKnownPublicKey = "known-public-key";
+// Provenance (issue 13; the ids are rules::factor_ids'): a place with package-owned,
+// vendored-dependency or known-public-key is at most low. The fleet adds known-public-key to the
+// places of a key some host reports package-owned (a key an installed package ships is public
+// everywhere).
+using rules::factor_ids::kKnownPublicKey;
+using rules::factor_ids::kPackageOwned;
+using rules::factor_ids::kVendored;
 
 // What the fleet knows about one place beyond its finding.
 struct FleetFacts {
