@@ -65,7 +65,13 @@ std::string store_phrase(const Finding& f) {
     } else {
       s += " (locked)";
     }
-    if (st.opened || keys != 0) s += fmt::format(" holding {} private key{}", keys, keys == 1 ? "" : "s");
+    // A key entry's certificate chain counts: a JKS key with its chain is not "0 certificates".
+    const std::size_t certs = f.store_certificates();
+    std::string held;
+    if (st.opened || keys != 0) held = fmt::format("{} private key{}", keys, keys == 1 ? "" : "s");
+    if (certs != 0)
+      held += fmt::format("{}{} certificate{}", held.empty() ? "" : " and ", certs, certs == 1 ? "" : "s");
+    if (!held.empty()) s += " holding " + held;
   }
   return s;
 }

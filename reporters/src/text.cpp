@@ -114,8 +114,9 @@ std::string store_line(const Finding& f, const Style& st) {
   } else {
     line += "  " + st.yellow("locked (password not found)");
   }
-  std::size_t keys = 0, certs = 0;
-  for (const auto& e : f.entries) (e.kind == Kind::private_key ? keys : certs) += 1;
+  const auto keys = static_cast<std::size_t>(
+      std::count_if(f.entries.begin(), f.entries.end(), [](const auto& e) { return e.kind == Kind::private_key; }));
+  const std::size_t certs = f.store_certificates();
   line += fmt::format("  {} key{}, {} certificate{}", keys, keys == 1 ? "" : "s", certs, certs == 1 ? "" : "s");
   if (!s.weaknesses.empty()) {
     std::string w;

@@ -94,4 +94,11 @@ bool Finding::holds_private_key() const {
   return false;
 }
 
+std::size_t Finding::store_certificates() const {
+  if (store && store->certificates != 0) return store->certificates;
+  return static_cast<std::size_t>(std::count_if(entries.begin(), entries.end(), [](const StoreEntry& e) {
+    return e.kind == Kind::certificate || e.certificate.has_value();
+  }));
+}
+
 }  // namespace keyward::scanner

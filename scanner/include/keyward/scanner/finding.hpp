@@ -148,6 +148,7 @@ struct StoreFacts {
   std::vector<std::string> weaknesses;  // e.g. "rc2-40", "3des", "sha1-mac", "low-iterations", "jks-key-protection"
   std::vector<std::string> contents;    // what is visible without a password (PKCS#12 bag types)
   bool truststore = false;              // no private-key entry: certificate inventory, not an exposure
+  std::uint32_t certificates = 0;       // certificates seen in the store, key entries' chains included
 };
 
 // One reason a finding scores what it does (filled by keyward::rules, never by the scanner).
@@ -209,6 +210,9 @@ struct Finding {
   std::string spki() const;
   // True when this finding says a private key was found (directly or in a store).
   bool holds_private_key() const;
+  // Certificates a key store holds, key entries' chains included (StoreFacts::certificates; for a
+  // report written before that field, the certificate entries and key entries' leaves).
+  std::size_t store_certificates() const;
 };
 
 // Counters of one scan. Skip reasons are stable snake_case keys.
