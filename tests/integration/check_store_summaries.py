@@ -7,6 +7,9 @@ Usage: check_store_summaries.py --keyward build/bin/keyward
   1. A PKCS#12 (openssl pkcs12 -export with a CA) and a JKS (keytool -importkeystore from it)
      whose one key entry carries a two-certificate chain: JSON `store.certificates` is 2, the text
      report says "1 key, 2 certificates" and the SARIF message "1 private key and 2 certificates".
+  2. A JCEKS store holding only a secret (AES) key is a secret key everywhere: the factor
+     `secret-key`, never `private-key`, and no text or SARIF output calls it a private key.
+     A JCEKS store with both keeps `private-key` and names both.
 Needs openssl and keytool; a tool that is missing skips its part (said on stdout), unless
 KEYWARD_REQUIRE_TOOLS=1. Exits 0 when every check passed, 1 otherwise.
 """
@@ -120,6 +123,33 @@ def check_chains(keyward: str, d: str) -> None:
         check("holding 1 private key and 2 certificates" in msg, f"{name}: SARIF names the 2 certificates")
 
 
+def check_secret_keys(keyward: str, d: str) -> None:
+    if not have("keytool"):
+        return
+    kt = ["keytool", "-noprompt", "-storetype", "JCEKS", "-storepass", "changeit", "-keypass", "changeit"]
+    run(kt + ["-keystore", "secret.jceks", "-genseckey", "-alias", "aes", "-keyalg", "AES", "-keysize", "128"], d)
+    run(kt + ["-keystore", "both.jceks", "-genseckey", "-alias", "hmac", "-keyalg", "HmacSHA256", "-keysize", "256"], d)
+    run(kt + ["-keystore", "both.jceks", "-genkeypair", "-alias", "rsa", "-keyalg", "RSA", "-keysize", "2048",
+              "-dname", "CN=both"], d)
+    scan = Scan(keyward, d)
+    secret = scan.finding("secret.jceks")
+    ids = factor_ids(secret)
+    check("secret-key" in ids and "private-key" not in ids, f"secret.jceks: factor secret-key only ({ids})")
+    block = scan.text_block("secret.jceks")
+    check("private key" not in block.lower(), "secret.jceks: the text report never says private key")
+    check("1 secret key" in block, "secret.jceks: the text report says 1 secret key")
+    check('secret key "aes"' in block, "secret.jceks: its entry is listed as a secret key")
+    msg = scan.sarif_message("secret.jceks")
+    check("private key" not in msg.lower() and "1 secret key" in msg, f"secret.jceks: SARIF message ({msg})")
+    both = scan.finding("both.jceks")
+    ids = factor_ids(both)
+    check("private-key" in ids and "secret-key" not in ids, f"both.jceks: factor private-key ({ids})")
+    block = scan.text_block("both.jceks")
+    check("1 key, 1 secret key" in block, "both.jceks: the text report names both kinds")
+    msg = scan.sarif_message("both.jceks")
+    check("1 private key, 1 secret key" in msg, f"both.jceks: SARIF message ({msg})")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--keyward", required=True)
@@ -128,7 +158,7 @@ def main() -> int:
     if not have("openssl"):
         return 0
     with tempfile.TemporaryDirectory(prefix="keyward-summaries-") as tmp:
-        for part, fn in (("chains", check_chains),):
+        for part, fn in (("chains", check_chains), ("secret", check_secret_keys)):
             d = os.path.join(tmp, part)
             os.mkdir(d)
             fn(keyward, d)

@@ -765,7 +765,7 @@ Result<Finding> parse_jks(std::span<const std::uint8_t> data, const PasswordSet&
       if (status == JavaObjectSkipper::Status::unsupported) complete = false;
       entry.kind = Kind::private_key;
       KeyFacts key;
-      key.algorithm = "secret";
+      key.algorithm = std::string(kSecretKeyAlgorithm);
       key.encrypted = true;
       entry.key = std::move(key);
       add_distinct(store.weaknesses, "pbe-md5-3des");
