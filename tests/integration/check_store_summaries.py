@@ -10,7 +10,10 @@ Usage: check_store_summaries.py --keyward build/bin/keyward
   2. A JCEKS store holding only a secret (AES) key is a secret key everywhere: the factor
      `secret-key`, never `private-key`, and no text or SARIF output calls it a private key.
      A JCEKS store with both keeps `private-key` and names both.
-Needs openssl and keytool; a tool that is missing skips its part (said on stdout), unless
+  3. `gpg --export-secret-subkeys` (the primary key a gnu-dummy stub, S2K mode 1001; the subkeys
+     protected by a passphrase), armored and binary: each file is one encrypted private-key
+     finding whose fingerprint is a subkey's, never the stub's.
+Needs openssl, keytool and gpg; a tool that is missing skips its part (said on stdout), unless
 KEYWARD_REQUIRE_TOOLS=1. Exits 0 when every check passed, 1 otherwise.
 """
 
@@ -150,6 +153,38 @@ def check_secret_keys(keyward: str, d: str) -> None:
     check("1 private key, 1 secret key" in msg, f"both.jceks: SARIF message ({msg})")
 
 
+def check_gpg_subkeys(keyward: str, d: str) -> None:
+    if not have("gpg"):
+        return
+    home = os.path.join(d, "gnupg")
+    os.mkdir(home, 0o700)
+    gpg = ["gpg", "--homedir", home, "--batch", "--quiet", "--pinentry-mode", "loopback",
+           "--passphrase", "subkey test pass"]
+    try:
+        run(gpg + ["--quick-gen-key", "Sub Tester <sub@example.org>", "ed25519", "cert"], d)
+        colons = run(gpg + ["--with-colons", "-K", "sub@example.org"], d).stdout
+        fprs = [line.split(":")[9] for line in colons.splitlines() if line.startswith("fpr:")]
+        run(gpg + ["--quick-add-key", fprs[0], "cv25519", "encr"], d)
+        run(gpg + ["--quick-add-key", fprs[0], "ed25519", "sign"], d)
+        colons = run(gpg + ["--with-colons", "-K", "sub@example.org"], d).stdout
+        fprs = [line.split(":")[9] for line in colons.splitlines() if line.startswith("fpr:")]
+        out = os.path.join(d, "out")
+        os.mkdir(out)
+        for name, extra in (("subkeys.asc", ["--armor"]), ("subkeys.gpg", [])):
+            run(gpg + extra + ["--output", os.path.join(out, name), "--export-secret-subkeys", "sub@example.org"], d)
+        listed = run(["gpg", "--list-packets", os.path.join(out, "subkeys.gpg")], d, ok=(0, 2)).stdout
+        check("gnu-dummy" in listed, "gpg wrote the primary key as a gnu-dummy stub")
+    finally:
+        subprocess.run(["gpgconf", "--homedir", home, "--kill", "gpg-agent"], capture_output=True)
+    scan = Scan(keyward, out)
+    check(len(scan.doc["findings"]) == 2, f"one finding per export ({len(scan.doc['findings'])})")
+    for name in ("subkeys.asc", "subkeys.gpg"):
+        f = scan.finding(name)
+        key = f.get("key", {})
+        check(f["kind"] == "private_key" and key.get("encrypted") is True, f"{name}: an encrypted private key")
+        check(key.get("pgp_fingerprint") in fprs[1:], f"{name}: a subkey's fingerprint, not the stub's")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--keyward", required=True)
@@ -158,7 +193,8 @@ def main() -> int:
     if not have("openssl"):
         return 0
     with tempfile.TemporaryDirectory(prefix="keyward-summaries-") as tmp:
-        for part, fn in (("chains", check_chains), ("secret", check_secret_keys)):
+        for part, fn in (("chains", check_chains), ("secret", check_secret_keys),
+                         ("gpg", check_gpg_subkeys)):
             d = os.path.join(tmp, part)
             os.mkdir(d)
             fn(keyward, d)
