@@ -54,8 +54,6 @@ std::string certificate_phrase(const Finding& f) {
 
 std::string store_phrase(const Finding& f) {
   std::string s = upper(std::string(scanner::to_string(f.format))) + " key store";
-  std::size_t keys = 0;
-  for (const auto& e : f.entries) keys += e.kind == Kind::private_key ? 1 : 0;
   if (f.store) {
     const auto& st = *f.store;
     if (st.opened) {
@@ -65,7 +63,16 @@ std::string store_phrase(const Finding& f) {
     } else {
       s += " (locked)";
     }
-    if (st.opened || keys != 0) s += fmt::format(" holding {} private key{}", keys, keys == 1 ? "" : "s");
+    // A key entry's certificate chain counts: a JKS key with its chain is not "0 certificates";
+    // a JCEKS secret (symmetric) key is a secret key, not a private key (issue 13).
+    const auto n = f.store_counts();
+    std::vector<std::string> held;
+    if (n.private_keys != 0 || (st.opened && n.secret_keys == 0))
+      held.push_back(counted(n.private_keys, "private key"));
+    if (n.secret_keys != 0) held.push_back(counted(n.secret_keys, "secret key"));
+    if (n.certificates != 0) held.push_back(counted(n.certificates, "certificate"));
+    for (std::size_t i = 0; i < held.size(); ++i)
+      s += (i == 0 ? " holding " : i + 1 == held.size() ? " and " : ", ") + held[i];
   }
   return s;
 }
@@ -76,6 +83,8 @@ std::string public_key_phrase(const Finding& f) {
 }
 
 }  // namespace
+
+std::string counted(std::size_t n, std::string_view noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); }
 
 std::optional<int> severity_rank(std::string_view severity) noexcept {
   for (std::size_t i = 0; i < kSeverities.size(); ++i)

@@ -26,6 +26,9 @@ std::string rule_id(const scanner::Finding& f);
 // The path a person reads: relative to the scan root when known, else as reached.
 std::string display_path(const scanner::Finding& f);
 
+// "1 key", "2 certificates": a count and its noun, plural when it is not one.
+std::string counted(std::size_t n, std::string_view noun);
+
 // One readable sentence: what (key type, encrypted or not), where (path, archive member, line),
 // and the risk (score, severity, top factors) when scored. `path` is the path to show.
 std::string describe(const scanner::Finding& f, std::string_view path);

@@ -1,6 +1,9 @@
 #include <keyward/reporters/text.hpp>
 
 #include <keyward/rules/rank.hpp>
+
+#include "describe.hpp"
+
 #include <keyward/scanner/finding_json.hpp>
 
 #include <keyward/common/terminal.hpp>
@@ -114,9 +117,11 @@ std::string store_line(const Finding& f, const Style& st) {
   } else {
     line += "  " + st.yellow("locked (password not found)");
   }
-  std::size_t keys = 0, certs = 0;
-  for (const auto& e : f.entries) (e.kind == Kind::private_key ? keys : certs) += 1;
-  line += fmt::format("  {} key{}, {} certificate{}", keys, keys == 1 ? "" : "s", certs, certs == 1 ? "" : "s");
+  const auto n = f.store_counts();  // chains counted; JCEKS secret keys named as such (issue 13)
+  line += "  ";
+  if (n.private_keys != 0 || n.secret_keys == 0) line += detail::counted(n.private_keys, "key") + ", ";
+  if (n.secret_keys != 0) line += detail::counted(n.secret_keys, "secret key") + ", ";
+  line += detail::counted(n.certificates, "certificate");
   if (!s.weaknesses.empty()) {
     std::string w;
     for (const auto& x : s.weaknesses) w += (w.empty() ? "" : ", ") + x;
@@ -129,9 +134,9 @@ std::string store_entries(const Finding& f, const Style& st) {
   std::string out;
   for (const auto& e : f.entries) {
     if (e.kind != Kind::private_key) continue;
-    out += "    key";
+    out += e.secret_key() ? "    secret key" : "    key";
     if (!e.alias.empty()) out += " \"" + common::terminal_safe(e.alias) + "\"";
-    if (e.key) out += "  " + key_type(*e.key);
+    if (e.key && !e.secret_key()) out += "  " + key_type(*e.key);
     if (e.certificate) {
       out += "\n      " + cert_line(*e.certificate, st);
       if (e.certificate->code_signing()) out += "\n      " + st.magenta("CODE-SIGNING KEY");

@@ -25,6 +25,7 @@ using scanner::Kind;
 
 const std::vector<std::string_view>& engine_factor_ids() {
   static const std::vector<std::string_view> ids{f::kPrivateKey,
+                                                 f::kSecretKey,
                                                  f::kUnencrypted,
                                                  f::kCommonPassword,
                                                  f::kPasswordNearby,
@@ -288,7 +289,8 @@ class Scorer {
   void key_holder(const Finding& fd, const std::string& abs, std::vector<scanner::RiskFactor>& out) const {
     const bool has_key = fd.holds_private_key();
     const Vars base = vars_for(fd, abs);
-    if (has_key) add(out, f::kPrivateKey, base);
+    // A store of JCEKS secret (symmetric) keys only: the same weight, named for what it holds.
+    if (has_key) add(out, fd.holds_asymmetric_private_key() ? f::kPrivateKey : f::kSecretKey, base);
     protection(fd, base, out);
     if (!has_key) return;
     const auto certs = key_certs(fd);

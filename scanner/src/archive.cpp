@@ -55,6 +55,27 @@ bool looks_like_key_name(std::string_view name) {
   return false;
 }
 
+// The container formats libarchive walks: every one it knows but mtree, which is a text format
+// that bids on plain text, so that a decompressed JSON or log file came out as hundreds of bogus
+// "members" and its keys were never seen (issue 13). Raw last: a single compressed file
+// (key.pem.gz, service-2.json.gz) is then read as the one item it holds (docs/scan.md).
+void support_formats(archive* a) {
+  archive_read_support_format_7zip(a);
+  archive_read_support_format_ar(a);
+  archive_read_support_format_cab(a);
+  archive_read_support_format_cpio(a);
+  archive_read_support_format_empty(a);
+  archive_read_support_format_iso9660(a);
+  archive_read_support_format_lha(a);
+  archive_read_support_format_rar(a);
+  archive_read_support_format_rar5(a);
+  archive_read_support_format_tar(a);
+  archive_read_support_format_warc(a);
+  archive_read_support_format_xar(a);
+  archive_read_support_format_zip(a);
+  archive_read_support_format_raw(a);
+}
+
 void stop(ArchiveBudget& budget, ScanStats& stats, SkipReason reason) {
   if (!budget.stopped) count_skip(stats, reason);
   budget.stopped = true;
@@ -189,8 +210,7 @@ bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Fin
   std::unique_ptr<archive, ArchiveDeleter> a(archive_read_new());
   if (!a) return false;
   archive_read_support_filter_all(a.get());
-  archive_read_support_format_all(a.get());
-  archive_read_support_format_raw(a.get());  // key.pem.gz: a single compressed file
+  support_formats(a.get());
   for (const auto& p : o.passwords)
     if (!p.empty()) archive_read_add_passphrase(a.get(), p.c_str());  // libarchive keeps its own copy
   if (archive_read_open_memory(a.get(), data.data(), data.size()) != ARCHIVE_OK) return false;
@@ -212,7 +232,10 @@ bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Fin
       stop(budget, stats, SkipReason::archive_too_many_entries);
       break;
     }
-    if (archive_entry_filetype(entry) != AE_IFREG) continue;
+    // GNU ar (`ar rcD`, static libraries) writes a mode without file-type bits: a member with
+    // no type is a file; directories, links and devices are not read.
+    const auto type = archive_entry_filetype(entry);
+    if (type != AE_IFREG && type != 0) continue;
     if (!scan_member(a.get(), entry, ctx, buffer, locks, out, stats)) break;
   }
   if (r == ARCHIVE_FATAL && !budget.stopped)

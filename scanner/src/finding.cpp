@@ -94,4 +94,22 @@ bool Finding::holds_private_key() const {
   return false;
 }
 
+Finding::StoreCounts Finding::store_counts() const {
+  StoreCounts n;
+  std::size_t seen_certs = 0;
+  for (const auto& e : entries) {
+    if (e.secret_key()) ++n.secret_keys;
+    else if (e.kind == Kind::private_key) ++n.private_keys;
+    if (e.kind == Kind::certificate || e.certificate) ++seen_certs;
+  }
+  n.certificates = store && store->certificates != 0 ? store->certificates : seen_certs;
+  return n;
+}
+
+bool Finding::holds_asymmetric_private_key() const {
+  if (kind == Kind::private_key) return true;
+  return std::any_of(entries.begin(), entries.end(),
+                     [](const StoreEntry& e) { return e.kind == Kind::private_key && !e.secret_key(); });
+}
+
 }  // namespace keyward::scanner

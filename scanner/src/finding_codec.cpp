@@ -52,7 +52,7 @@ void walk(IO& io, S& e) {
 template <class IO, Is<StoreFacts> S>
 void walk(IO& io, S& s) {
   io(s.opened), io(s.weak_password), io(s.password_exposed_in), io(s.mac), io(s.mac_iterations), io(s.encryption),
-      io(s.weaknesses), io(s.contents), io(s.truststore);
+      io(s.weaknesses), io(s.contents), io(s.truststore), io(s.certificates);
 }
 template <class IO, Is<RiskFactor> S>
 void walk(IO& io, S& r) {

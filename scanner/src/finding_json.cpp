@@ -112,6 +112,7 @@ json to_json(const Finding& f) {
     const StoreFacts& s = *f.store;
     json sj = json::object();
     sj["opened"] = s.opened;
+    if (s.certificates != 0) sj["certificates"] = s.certificates;
     if (s.weak_password) sj["weak_password"] = true;
     if (!s.password_exposed_in.empty()) put_bytes(sj, "password_exposed_in", s.password_exposed_in);
     if (!s.mac.empty()) sj["mac"] = s.mac;

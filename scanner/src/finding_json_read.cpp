@@ -178,6 +178,7 @@ StoreFacts store_from(const json& s) {
   st.weaknesses = strings(s, "weaknesses");
   st.contents = strings(s, "contents");
   st.truststore = flag(s, "truststore");
+  st.certificates = num<std::uint32_t>(s, "certificates");
   return st;
 }
 

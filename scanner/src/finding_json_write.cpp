@@ -267,6 +267,7 @@ void write_risk(Writer& w, const RiskFacts& risk) {
 
 void write_store(Writer& w, const StoreFacts& s) {
   w.begin('{');
+  if (s.certificates != 0) w.num("certificates", s.certificates);
   if (!s.contents.empty()) w.strings("contents", s.contents);
   if (!s.encryption.empty()) {
     w.key("encryption");

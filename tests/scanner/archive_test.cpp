@@ -70,6 +70,77 @@ TEST_CASE("keys in tar.gz, tar.xz, tar.bz2, tar.zst and a single gzip file are f
   CHECK(keys[0]->location.member == "etc/key.pem");
 }
 
+namespace {
+
+// A service description shaped like botocore's service-2.json ("key":"value" lines with no
+// space after the colon), which libarchive's mtree reader took for a manifest once decompressed.
+std::string service_json_with_escaped_key(const std::string& pem) {
+  std::string escaped;
+  for (char c : pem) escaped += c == '\n' ? std::string("\\n") : std::string(1, c);
+  std::string json = "{\n  \"version\":\"2.0\",\n  \"metadata\":{\n";
+  for (int i = 0; i < 40; ++i) json += "    \"field" + std::to_string(i) + "\":\"value-" + std::to_string(i) + "\",\n";
+  return json + "    \"examplePrivateKey\":\"" + escaped + "\"\n  }\n}\n";
+}
+
+bool have_tool(const std::string& tool) {
+  return std::system(("command -v " + tool + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("a compressed JSON file holding an escaped PEM key is scanned as the text it holds (issue 13)") {
+  t::TempTree tree;
+  tree.write("s.json", service_json_with_escaped_key(t::pkcs8_pem(t::ec_p256())));
+  std::vector<std::string> files = {"s.json.gz"};
+  std::string cmd = "gzip -nc s.json > s.json.gz";
+  for (const auto& [tool, ext] : {std::pair{"xz", "xz"}, {"bzip2", "bz2"}, {"zstd", "zst"}}) {
+    if (!have_tool(tool)) continue;
+    cmd += std::string(" && ") + tool + " -qc s.json > s.json." + ext;
+    files.push_back(std::string("s.json.") + ext);
+  }
+  sh(tree, cmd + " && rm s.json");
+  const auto r = run(tree.path());
+  std::set<std::string> paths;
+  for (const auto& f : r.findings) {
+    CHECK(f.kind == Kind::private_key);
+    CHECK(f.key->spki_sha256 == t::spki_sha256(t::ec_p256()));
+    CHECK(f.location.member == "data");  // xz, bzip2 and zstd store no name, nor gzip -n
+    paths.insert(f.location.path);
+  }
+  CHECK(r.findings.size() == files.size());
+  CHECK(paths.size() == files.size());
+  // One archive with one member per compressed file: no bogus members, nothing unreadable.
+  CHECK(r.stats.archives == files.size());
+  CHECK(r.stats.archive_members == files.size());
+  CHECK(r.stats.skipped.empty());
+}
+
+TEST_CASE("a gzip-compressed word list (one token a line) is one member, not one member a line") {
+  t::TempTree tree;
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += "word" + std::to_string(i) + "\n";  // mtree took each for a file
+  tree.write("words.txt", text);
+  sh(tree, "gzip -n words.txt");
+  const auto r = run(tree.path());
+  CHECK(r.findings.empty());
+  CHECK(r.stats.archives == 1);
+  CHECK(r.stats.archive_members == 1);
+  CHECK(r.stats.skipped.empty());
+}
+
+TEST_CASE("a key in a .deb (an ar archive holding data.tar.xz) is found with its member chain") {
+  t::TempTree tree;
+  tree.write("k/etc/ssl/private/server.key", t::pkcs8_pem(t::ec_p256()));
+  sh(tree,
+     "tar -C k -cJf data.tar.xz etc && echo 2.0 > debian-binary && ar rc pkg.deb debian-binary data.tar.xz && "
+     "rm -rf k data.tar.xz debian-binary");
+  const auto r = run(tree.path());
+  const auto keys = private_keys(r);
+  REQUIRE(keys.size() == 1);
+  CHECK(keys[0]->location.member == "data.tar.xz!etc/ssl/private/server.key");
+  CHECK(r.stats.archives == 2);
+}
+
 TEST_CASE("with archives off, a stored member's key is still found by its text but without a member") {
   t::TempTree tree;
   tree.write("k/key.pem", t::pkcs8_pem(t::ec_p256()));

@@ -283,6 +283,7 @@ TEST_SUITE("jks") {
     CHECK_FALSE(st.opened);
     CHECK_FALSE(st.weak_password);
     CHECK_FALSE(st.truststore);
+    CHECK(st.certificates == 3u);  // each key entry's one-certificate chain and the trusted one
     CHECK(has(st.weaknesses, "jks-key-protection"));
     CHECK(has(st.weaknesses, "sha1-integrity"));
     CHECK(r->holds_private_key());

@@ -67,6 +67,7 @@ inline scanner::Finding full_finding() {
   f.store->weaknesses = {"rc2-40"};
   f.store->contents = {"keyBag", "certBag"};
   f.store->truststore = true;
+  f.store->certificates = 3;
   StoreEntry with_key;
   with_key.kind = Kind::private_key;
   with_key.alias = std::string("alias\xed\xa0\x80");  // a surrogate: loose UTF-8, replaced when dumped

@@ -71,9 +71,9 @@ bool head_gpg_key_file(Head h, std::uint64_t) {
          starts(h, "Key: (protected-private-key");
 }
 
-// zip, gzip, xz, zstd, bzip2, 7z, tar.
+// zip, gzip, xz, zstd, bzip2, 7z, ar (.deb), tar.
 bool head_archive(Head h, std::uint64_t) {
-  if (starts(h, "PK\x03\x04") || starts(h, "PK\x05\x06") || starts(h, "\x1F\x8B") ||
+  if (starts(h, "!<arch>\n") || starts(h, "PK\x03\x04") || starts(h, "PK\x05\x06") || starts(h, "\x1F\x8B") ||
       starts(h,
              "\xFD"
              "7zXZ") ||

@@ -728,6 +728,7 @@ Result<Finding> parse_jks(std::span<const std::uint8_t> data, const PasswordSet&
       if (chain > kMaxChain) return make_error_code(Errc::too_large);
       entry.kind = Kind::private_key;
       entry.chain_length = chain;
+      store.certificates += chain;  // the chain is the entry's own: no other entry lists it
       KeyFacts key;
       for (std::uint32_t k = 0; k < chain; ++k) {
         bool x509 = true;
@@ -752,6 +753,7 @@ Result<Finding> parse_jks(std::span<const std::uint8_t> data, const PasswordSet&
       auto der = read_cert(r, version, x509);
       if (!der) return der.error();
       entry.kind = Kind::certificate;
+      ++store.certificates;
       if (x509) entry.certificate = certificate(*der, nullptr);
       add_distinct(store.contents, "trusted-certificate");
     } else if (tag == kSecretKey && jceks) {
@@ -763,7 +765,7 @@ Result<Finding> parse_jks(std::span<const std::uint8_t> data, const PasswordSet&
       if (status == JavaObjectSkipper::Status::unsupported) complete = false;
       entry.kind = Kind::private_key;
       KeyFacts key;
-      key.algorithm = "secret";
+      key.algorithm = std::string(kSecretKeyAlgorithm);
       key.encrypted = true;
       entry.key = std::move(key);
       add_distinct(store.weaknesses, "pbe-md5-3des");

@@ -469,6 +469,8 @@ Result<Finding> parse_pkcs12(std::span<const std::uint8_t> data, const PasswordS
   f.entries = entries_of(*seen);
   store.weaknesses = grade(store, has_mac, visible.plain_key_bag);
   store.truststore = seen->keys.empty();
+  // Every certificate bag once: a key's chain beyond its leaf is also listed as entries.
+  store.certificates = static_cast<std::uint32_t>(seen->certs.size());
   f.store = std::move(store);
 
   std::vector<std::string> spkis;

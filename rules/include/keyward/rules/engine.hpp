@@ -19,6 +19,7 @@ namespace keyward::rules {
 // Stable ids of the factors the engine itself assigns (each must be in the factor table).
 namespace factor_ids {
 inline constexpr std::string_view kPrivateKey = "private-key";
+inline constexpr std::string_view kSecretKey = "secret-key";
 inline constexpr std::string_view kUnencrypted = "unencrypted-private-key";
 inline constexpr std::string_view kCommonPassword = "common-password";
 inline constexpr std::string_view kPasswordNearby = "password-nearby";

@@ -89,6 +89,10 @@ struct Protection {
   std::optional<std::uint64_t> kdf_iterations;
 };
 
+// KeyFacts::algorithm of a symmetric secret key (a JCEKS SecretKeyEntry, sealed by Java):
+// secret material with no public half, never a private key in what a report says.
+inline constexpr std::string_view kSecretKeyAlgorithm = "secret";
+
 // Facts of a key. Facts that need the password are omitted when it is unknown.
 struct KeyFacts {
   std::string algorithm;  // rsa, dsa, ec, ed25519, ed448, x25519, x448, sk-ecdsa, sk-ed25519, elgamal, ...
@@ -102,6 +106,9 @@ struct KeyFacts {
   std::string ssh_fingerprint;      // "SHA256:<base64>" as ssh-keygen -l prints, for SSH keys
   std::string pgp_fingerprint;      // uppercase hex v4 fingerprint, for OpenPGP keys
   std::string comment;              // key comment a tool stored in clear (OpenSSH, PuTTY, PGP user id)
+
+  // True for a symmetric secret key (kSecretKeyAlgorithm).
+  bool secret_key() const { return algorithm == kSecretKeyAlgorithm; }
 };
 
 // Facts of an X.509 certificate.
@@ -135,6 +142,9 @@ struct StoreEntry {
   std::optional<CertFacts> certificate;  // the entry's certificate (a key entry: its chain's leaf)
   std::uint32_t chain_length = 0;        // certificates in a key entry's chain
   std::int64_t created = 0;              // entry date (JKS), seconds since the epoch; 0 if unknown
+
+  // A key entry whose key is a symmetric secret key (JCEKS), not a private key.
+  bool secret_key() const { return kind == Kind::private_key && key && key->secret_key(); }
 };
 
 // How a key store (PKCS#12, JKS, JCEKS, encrypted zip) is protected, and whether we opened it.
@@ -148,6 +158,7 @@ struct StoreFacts {
   std::vector<std::string> weaknesses;  // e.g. "rc2-40", "3des", "sha1-mac", "low-iterations", "jks-key-protection"
   std::vector<std::string> contents;    // what is visible without a password (PKCS#12 bag types)
   bool truststore = false;              // no private-key entry: certificate inventory, not an exposure
+  std::uint32_t certificates = 0;       // certificates seen in the store, key entries' chains included
 };
 
 // One reason a finding scores what it does (filled by keyward::rules, never by the scanner).
@@ -209,6 +220,16 @@ struct Finding {
   std::string spki() const;
   // True when this finding says a private key was found (directly or in a store).
   bool holds_private_key() const;
+  // What a key store holds, for summaries.
+  struct StoreCounts {
+    std::size_t private_keys = 0;  // key entries holding a private key
+    std::size_t secret_keys = 0;   // key entries holding a symmetric secret key (JCEKS)
+    std::size_t certificates = 0;  // StoreFacts::certificates (key entries' chains included); for a
+                                   // report written before that field, certificate entries and leaves
+  };
+  StoreCounts store_counts() const;
+  // True when this finding holds a private key, not only secret keys (a JCEKS store of AES keys).
+  bool holds_asymmetric_private_key() const;
 };
 
 // Counters of one scan. Skip reasons are stable snake_case keys.
