@@ -46,6 +46,9 @@ inline constexpr std::string_view kHardwareBacked = "hardware-backed-key";
 inline constexpr std::string_view kPackageOwned = "package-owned";
 inline constexpr std::string_view kVendored = "vendored-dependency";
 inline constexpr std::string_view kKnownPublicKey = "known-public-key";
+inline constexpr std::string_view kValidNow = "valid-now";
+inline constexpr std::string_view kInGitRepository = "in-git-repository";
+inline constexpr std::string_view kRecentlyModified = "recently-modified";
 }  // namespace factor_ids
 
 // Ids of built-in policies the engine treats specially.
