@@ -7,6 +7,8 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <string>
 
@@ -54,4 +56,24 @@ TEST_CASE("tracked files: committed and staged files are tracked, untracked and 
   CHECK_FALSE(files.tracked(tree.path("outside/file.txt")));
   // Each repository was opened once, however many files were asked about.
   CHECK(files.repositories_opened() == 2);
+}
+
+TEST_CASE("tracked files: a linked worktree's files, and a repository another user owns, count too") {
+  t::TempTree tree;
+  tree.write("repo/a.txt", "a\n");
+  git(tree.path("repo"), "init -q .");
+  git(tree.path("repo"), "add a.txt");
+  git(tree.path("repo"), "commit -q -m a");
+  git(tree.path("repo"), "worktree add -q ../linked");  // linked/.git is a file naming the real one
+  tree.write("linked/new.txt", "n\n");
+  // As root, hand the main repository to another user, as on a root scan of /home (libgit2 would
+  // refuse to open it; its index is still read).
+  if (::geteuid() == 0) REQUIRE(::chown(tree.path("repo/.git/index").c_str(), 65534, 65534) == 0);
+  if (::geteuid() == 0) REQUIRE(::chown(tree.path("repo/.git").c_str(), 65534, 65534) == 0);
+  if (::geteuid() == 0) REQUIRE(::chown(tree.path("repo").c_str(), 65534, 65534) == 0);
+
+  keyward::ci::TrackedFiles files;
+  CHECK(files.tracked(tree.path("repo/a.txt")));
+  CHECK(files.tracked(tree.path("linked/a.txt")));
+  CHECK_FALSE(files.tracked(tree.path("linked/new.txt")));
 }

@@ -1,8 +1,8 @@
 // Which files git tracks, for the in-git-repository risk factor (docs/rules.md): a file is
 // tracked when the index of the repository around it lists it. Each repository is found once
-// (from the directories asked about) and its index read once; one object per scoring run, never
-// a process-wide cache. Used by: the CLI (scan and ci) through rules::ScoreContext::git_tracked.
-// Backed by libgit2; never writes to a repository. Not thread-safe.
+// (from the directories asked about, as the nearest one above with a .git) and its index read
+// once; one object per scoring run, never a process-wide cache. Used by: the CLI (scan and ci) through
+// rules::ScoreContext::git_tracked. Backed by libgit2; never writes to a repository. Not thread-safe.
 #pragma once
 
 #include <map>
@@ -24,7 +24,7 @@ class TrackedFiles {
   // (a directory without a repository, a bare one, or an unreadable index: false).
   bool tracked(const std::string& absolute_path);
 
-  // How many repositories were opened so far (each at most once).
+  // How many repository indexes were read so far (each at most once).
   std::size_t repositories_opened() const { return repos_.size(); }
 
  private:
