@@ -6,6 +6,7 @@
 
 #include "glob.hpp"
 #include "policy_match.hpp"
+#include "trust_chain.hpp"
 
 #include <fnmatch.h>
 
@@ -52,6 +53,7 @@ const std::vector<std::string_view>& engine_factor_ids() {
                                                  f::kVendored,
                                                  f::kKnownPublicKey,
                                                  f::kValidNow,
+                                                 f::kPubliclyTrusted,
                                                  f::kInGitRepository,
                                                  f::kRecentlyModified};
   return ids;
@@ -145,6 +147,7 @@ class Scorer {
         if (e.certificate) note_issuer(*e.certificate);
     }
     find_tracked();
+    find_publicly_trusted();
   }
 
   scanner::RiskFacts score(const Finding& fd) const {
@@ -230,6 +233,29 @@ class Scorer {
       if (!asked.insert(abs).second) continue;
       if (ctx_.git_tracked(abs)) tracked_.insert(abs);
     }
+  }
+
+  // Which CA-issued certificates of the keys chain to a root of the trust store (docs/rules.md,
+  // "publicly-trusted"): the store is read once per run, and only when there is one to check;
+  // every certificate of the scan is offered as an untrusted intermediate.
+  void find_publicly_trusted() {
+    std::map<std::string, const std::string*> leaves;  // sha256 -> DER
+    for (const auto& fd : result_.findings)
+      if (fd.holds_private_key())
+        for (const CertFacts* c : key_certs(fd))
+          if (!c->self_signed && !c->der.empty()) leaves.emplace(c->sha256, &c->der);
+    if (leaves.empty()) return;
+    std::vector<const std::string*> leaf_ders, all;
+    for (const auto& [sha, der] : leaves) leaf_ders.push_back(der);
+    for (const auto& fd : result_.findings) {
+      if (fd.certificate && !fd.certificate->der.empty()) all.push_back(&fd.certificate->der);
+      for (const auto& e : fd.entries)
+        if (e.certificate && !e.certificate->der.empty()) all.push_back(&e.certificate->der);
+    }
+    const auto trusted = detail::chains_to_trusted_root(leaf_ders, all, ctx_.trust_store_file);
+    std::size_t i = 0;
+    for (const auto& [sha, der] : leaves)
+      if (trusted[i++]) publicly_trusted_.insert(sha);
   }
 
   std::string absolute_path(const Finding& fd) const {
@@ -412,9 +438,15 @@ class Scorer {
     return std::any_of(out.begin(), out.end(), [&](const auto& x) { return x.id == id; });
   }
 
-  // A certificate for the key is valid now: the key is in use. A code-signing certificate counts
-  // its validity once, as code-signing-valid (docs/rules.md, "valid-now").
+  // A certificate for the key chains to a trusted root: a production identity. One valid now: the
+  // key is in use (a code-signing certificate counts its validity once, as code-signing-valid;
+  // docs/rules.md, "valid-now").
   void valid_certificate(const std::vector<const CertFacts*>& certs, std::vector<scanner::RiskFactor>& out) const {
+    for (const CertFacts* c : certs) {
+      if (publicly_trusted_.count(c->sha256) == 0) continue;
+      add(out, f::kPubliclyTrusted, {{"subject", c->subject}, {"issuer", c->issuer}});
+      break;
+    }
     if (has(out, f::kCodeSigningValid)) return;
     for (const CertFacts* c : certs) {
       if (!valid_now(*c)) continue;
@@ -530,8 +562,9 @@ class Scorer {
   std::unordered_map<std::string, std::set<std::string>> places_;
   std::set<std::string> extra_known_;
   PackageIndex packages_;
-  std::set<std::string> issuers_;  // issuer names of the certificates seen that are not self-issued
-  std::set<std::string> tracked_;  // absolute paths of key files tracked by git
+  std::set<std::string> issuers_;           // issuer names of the certificates seen that are not self-issued
+  std::set<std::string> tracked_;           // absolute paths of key files tracked by git
+  std::set<std::string> publicly_trusted_;  // sha256 of key certificates that chain to a trusted root
 };
 
 }  // namespace

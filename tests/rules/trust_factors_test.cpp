@@ -2,6 +2,7 @@
 // in-git-repository, the CA-key rule, and the order across tiers that rules::sort_by_rank gives.
 #include <keyward/rules/engine.hpp>
 #include <keyward/rules/rank.hpp>
+#include <keyward/rules/rule_error.hpp>
 
 #include <doctest/doctest.h>
 
@@ -221,4 +222,54 @@ TEST_CASE("two keys both at the cap of 100 come out in the order of their raw su
   keyward::rules::sort_by_rank(keys);
   CHECK(keys[0].location.path == "/var/lib/jenkins/workspace/app/sign.key");
   CHECK(keys[1].location.path == "/home/alice/release/sign.key");
+}
+
+TEST_CASE("publicly-trusted: a key whose certificate chains to a root of the trust store, through seen intermediates") {
+  TempTree tree;
+  const std::string key = " " + std::string(kNewEcKey) + " ";
+  const std::string ca_ext = "printf 'basicConstraints=critical,CA:TRUE\\nkeyUsage=critical,keyCertSign\\n' > ca.ext";
+  // A test root (the trust store, outside the scanned tree), an intermediate, and three keys: one
+  // issued by the root, one by the intermediate, one self-signed.
+  sh(tree.path(), "mkdir pki scan && cd pki && " + ca_ext + " && openssl req -x509" + key +
+                      "-keyout root.key -out root.crt -subj '/CN=Test Public Root' -days 30 -addext "
+                      "keyUsage=critical,keyCertSign && openssl req -new" +
+                      key +
+                      "-keyout int.key -out int.csr -subj '/CN=Test Issuing CA' && openssl x509 -req -in int.csr -CA "
+                      "root.crt -CAkey root.key -CAcreateserial -extfile ca.ext -out ../scan/int.crt -days 30");
+  sh(tree.path("pki"), "openssl req -new" + key +
+                           "-keyout ../scan/direct.key -out d.csr -subj /CN=direct.example && openssl x509 -req -in "
+                           "d.csr -CA root.crt -CAkey root.key -out ../scan/direct.crt -days 30");
+  sh(tree.path("pki"), "openssl req -new" + key +
+                           "-keyout ../scan/chained.key -out c.csr -subj /CN=chained.example && openssl x509 -req "
+                           "-in c.csr -CA ../scan/int.crt -CAkey int.key -CAcreateserial -out ../scan/chained.crt "
+                           "-days 30");
+  sh(tree.path("scan"), "openssl req -x509" + key + "-keyout self.key -out self.crt -subj /CN=self.example -days 30");
+
+  ScanResult r = scan_tree(tree.path("scan"));
+  auto score_with = [&](const std::string& trust_file) {
+    ScoreContext ctx;
+    ctx.virtual_root = true;
+    ctx.trust_store_file = trust_file;
+    ScanResult copy = r;
+    keyward::rules::score(copy, RuleSet::builtin(), ctx);
+    return copy;
+  };
+  auto trusted = [](const ScanResult& s, const std::string& name) {
+    const Finding* f = find(s, name, "private-key/");
+    REQUIRE_MESSAGE(f != nullptr, name);
+    REQUIRE_MESSAGE(!f->paired_with.empty(), name);
+    return has_factor(*f, "publicly-trusted");
+  };
+  const ScanResult with_test_root = score_with(tree.path("pki/root.crt"));
+  CHECK(trusted(with_test_root, "direct.key"));
+  CHECK(trusted(with_test_root, "chained.key"));
+  CHECK_FALSE(trusted(with_test_root, "self.key"));
+  CHECK(factor(*find(with_test_root, "direct.key", "private-key/"), "publicly-trusted")->why.find("Test Public Root") !=
+        std::string::npos);
+  // The system store (production) does not hold a root made a moment ago.
+  const ScanResult with_system = score_with("");
+  CHECK_FALSE(trusted(with_system, "direct.key"));
+  CHECK_FALSE(trusted(with_system, "chained.key"));
+  // A trust store that cannot be read is an error, not an empty store.
+  CHECK_THROWS_AS(score_with(tree.path("pki/missing.pem")), keyward::rules::RuleError);
 }

@@ -40,6 +40,10 @@ struct ScoreContext {
   // --show-vendor: do not apply policy_ids::kProvenanceCap, so package-owned, vendored and
   // publicly known keys keep the severity of their score.
   bool show_vendor = false;
+  // The trust store for publicly-trusted: a PEM file of root certificates; empty (production):
+  // the system store, through OpenSSL's default paths. Read once per scoring run, and only when
+  // some key has a CA-issued certificate.
+  std::string trust_store_file;
   // A key file modified within this many days (before now) is "recently-modified".
   int recent_days = 30;
   // Whether the file at an absolute path is tracked by git (in its repository's index); empty:
