@@ -3,6 +3,7 @@
 #include "commands/scan.hpp"
 
 #include <keyward/ci/git_repo.hpp>
+#include <keyward/ci/tracked_files.hpp>
 #include <keyward/rules/allowlist.hpp>
 #include <keyward/rules/baseline.hpp>
 #include <keyward/rules/engine.hpp>
@@ -211,8 +212,10 @@ int run_ci(const CiCommand& cmd) {
 
   double secs = 0;
   scanner::ScanResult result = scan_repository(cmd, repo, opts, root, secs);
+  ci::TrackedFiles tracked;  // in-git-repository for files on disk (history blobs carry their commit)
   rules::ScoreContext ctx = score_context(cmd.ranking);
   ctx.base_dir = root;
+  ctx.git_tracked = [&tracked](const std::string& path) { return tracked.tracked(path); };
   // A repository's content is not installed by packages: no package lookup (it costs a pre-commit
   // hook a quarter of a second, docs/performance.md) unless --package-db asks for one.
   if (cmd.ranking.package_db.empty()) ctx.package_db_dir.clear();

@@ -1,5 +1,6 @@
 #include "commands/scan.hpp"
 
+#include <keyward/ci/tracked_files.hpp>
 #include <keyward/rules/allowlist.hpp>
 #include <keyward/rules/baseline.hpp>
 #include <keyward/rules/engine.hpp>
@@ -184,7 +185,10 @@ int run_scan(const ScanCommand& cmd) {
   double secs = 0;
   scanner::ScanResult result = run_with_progress(opts, cmd.quiet, secs);
 
-  rules::score(result, rule_set, score_context(cmd.ranking));
+  ci::TrackedFiles tracked;  // in-git-repository: each repository's index read once for this run
+  rules::ScoreContext ctx = score_context(cmd.ranking);
+  ctx.git_tracked = [&tracked](const std::string& path) { return tracked.tracked(path); };
+  rules::score(result, rule_set, ctx);
   if (allowlist)
     for (const auto& w : rules::apply_allowlist(result, *allowlist, rules::ScoreContext::current_time()))
       std::fprintf(stderr, "keyward: %s\n", w.c_str());

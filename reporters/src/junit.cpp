@@ -1,9 +1,12 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <keyward/common/utf8.hpp>
 #include <keyward/reporters/junit.hpp>
+#include <keyward/rules/rank.hpp>
 #include <keyward/scanner/finding_json.hpp>
 #include <stdexcept>
+#include <vector>
 
 #include "describe.hpp"
 
@@ -76,9 +79,17 @@ std::string render_junit(const scanner::ScanResult& result, std::string_view fai
 
 std::string render_junit(const scanner::ScanResult& result, std::string_view fail_on,
                          const std::function<bool(const Finding&)>& fails) {
+  // Read by a person in a CI page: the riskiest first (docs/findings.md, "Order").
+  std::vector<const Finding*> ranked;
+  ranked.reserve(result.findings.size());
+  for (const auto& f : result.findings) ranked.push_back(&f);
+  std::sort(ranked.begin(), ranked.end(),
+            [](const Finding* a, const Finding* b) { return rules::ranks_before(*a, *b); });
+
   std::string cases;
   std::size_t failures = 0, skipped = 0;
-  for (const auto& f : result.findings) {
+  for (const Finding* fp : ranked) {
+    const Finding& f = *fp;
     const std::string rule = detail::rule_id(f);
     const std::string severity = detail::finding_severity(f, detail::fallback_severity(rule));
     const std::string path = detail::display_path(f);

@@ -6,6 +6,7 @@
 
 #include "glob.hpp"
 #include "policy_match.hpp"
+#include "trust_chain.hpp"
 
 #include <fnmatch.h>
 
@@ -51,7 +52,11 @@ const std::vector<std::string_view>& engine_factor_ids() {
                                                  f::kHardwareBacked,
                                                  f::kPackageOwned,
                                                  f::kVendored,
-                                                 f::kKnownPublicKey};
+                                                 f::kKnownPublicKey,
+                                                 f::kValidNow,
+                                                 f::kPubliclyTrusted,
+                                                 f::kInGitRepository,
+                                                 f::kRecentlyModified};
   return ids;
 }
 
@@ -60,6 +65,10 @@ namespace {
 // 2023-06-01T00:00:00Z: from this date the CA/Browser Forum Code Signing Baseline Requirements
 // (ballots CSC-13 and CSC-17) require code-signing keys in FIPS 140-2 Level 2 / CC EAL 4+ hardware.
 constexpr std::int64_t kCodeSigningHsmDate = 1685577600;
+// The key usage that lets a certificate's key sign certificates (RFC 5280, 4.2.1.3), as the
+// scanner spells it in CertFacts::key_usage.
+constexpr std::string_view kKeyCertSign = "keyCertSign";
+constexpr std::int64_t kSecondsPerDay = 86400;
 
 using Vars = std::map<std::string, std::string>;
 
@@ -132,6 +141,14 @@ class Scorer {
     // only for real paths (a virtual root stands for "/" but is not this machine's "/").
     if (!result_.findings.empty() && !ctx_.package_db_dir.empty() && !ctx_.virtual_root)
       packages_ = PackageIndex::load(ctx_.package_db_dir);
+    // Who issued the certificates of this scan (a CA key is one whose certificate issued others).
+    for (const auto& fd : result_.findings) {
+      if (fd.certificate) note_issuer(*fd.certificate);
+      for (const auto& e : fd.entries)
+        if (e.certificate) note_issuer(*e.certificate);
+    }
+    find_tracked();
+    find_publicly_trusted();
   }
 
   scanner::RiskFacts score(const Finding& fd) const {
@@ -200,6 +217,46 @@ class Scorer {
     for (const auto& x : out)
       if (x.id == id) return;  // each factor counts once
     out.push_back({def->id, def->points, fill_why(def->why, vars)});
+  }
+
+  void note_issuer(const CertFacts& c) {
+    if (!c.issuer.empty() && c.issuer != c.subject) issuers_.insert(c.issuer);
+  }
+
+  // Asks the context, once per file, whether each file holding a private key is tracked by git
+  // (sequentially: the hook need not be thread-safe, and scoring runs in parallel after this).
+  void find_tracked() {
+    if (!ctx_.git_tracked) return;
+    std::set<std::string> asked;
+    for (const auto& fd : result_.findings) {
+      if (fd.git || !fd.holds_private_key()) continue;
+      const std::string abs = absolute_path(fd);
+      if (!asked.insert(abs).second) continue;
+      if (ctx_.git_tracked(abs)) tracked_.insert(abs);
+    }
+  }
+
+  // Which CA-issued certificates of the keys chain to a root of the trust store (docs/rules.md,
+  // "publicly-trusted"): the store is read once per run, and only when there is one to check;
+  // every certificate of the scan is offered as an untrusted intermediate.
+  void find_publicly_trusted() {
+    std::map<std::string, const std::string*> leaves;  // sha256 -> DER
+    for (const auto& fd : result_.findings)
+      if (fd.holds_private_key())
+        for (const CertFacts* c : key_certs(fd))
+          if (!c->self_signed && !c->der.empty()) leaves.emplace(c->sha256, &c->der);
+    if (leaves.empty()) return;
+    std::vector<const std::string*> leaf_ders, all;
+    for (const auto& [sha, der] : leaves) leaf_ders.push_back(der);
+    for (const auto& fd : result_.findings) {
+      if (fd.certificate && !fd.certificate->der.empty()) all.push_back(&fd.certificate->der);
+      for (const auto& e : fd.entries)
+        if (e.certificate && !e.certificate->der.empty()) all.push_back(&e.certificate->der);
+    }
+    const auto trusted = detail::chains_to_trusted_root(leaf_ders, all, ctx_.trust_store_file);
+    std::size_t i = 0;
+    for (const auto& [sha, der] : leaves)
+      if (trusted[i++]) publicly_trusted_.insert(sha);
   }
 
   std::string absolute_path(const Finding& fd) const {
@@ -295,7 +352,9 @@ class Scorer {
     if (!has_key) return;
     const auto certs = key_certs(fd);
     code_signing_and_ca(certs, out);
+    valid_certificate(certs, out);
     exposure(fd, abs, base, out);
+    in_git_and_recent(fd, abs, out);
     weak_algorithm(fd, certs, out);
     elsewhere(fd, out);
   }
@@ -341,7 +400,7 @@ class Scorer {
     const CertFacts* baseline = nullptr;
     const CertFacts* ca = nullptr;
     for (const CertFacts* c : certs) {
-      if (c->is_ca && ca == nullptr) ca = c;
+      if (ca == nullptr && ca_certificate(*c)) ca = c;
       if (!c->code_signing()) continue;
       const bool valid = valid_now(*c), issued = !c->self_signed;
       any_valid = any_valid || valid;
@@ -365,6 +424,48 @@ class Scorer {
              {"not_before", detail::format_date(baseline->not_before)}});
     }
     if (ca != nullptr) add(out, f::kCaKey, {{"subject", ca->subject}});
+  }
+
+  // A CA key (docs/rules.md, "ca-key"): a CA certificate that issued a certificate seen in this
+  // scan, or whose key usage says it signs certificates (keyCertSign, a deliberate choice). A
+  // self-signed certificate that merely carries CA:TRUE (openssl req -x509's default, no key
+  // usage) and issued nothing seen is a leaf, not a CA.
+  bool ca_certificate(const CertFacts& c) const {
+    if (!c.is_ca) return false;
+    if (issuers_.count(c.subject) != 0) return true;
+    return std::find(c.key_usage.begin(), c.key_usage.end(), kKeyCertSign) != c.key_usage.end();
+  }
+
+  static bool has(const std::vector<scanner::RiskFactor>& out, std::string_view id) {
+    return std::any_of(out.begin(), out.end(), [&](const auto& x) { return x.id == id; });
+  }
+
+  // A certificate for the key chains to a trusted root: a production identity. One valid now: the
+  // key is in use (a code-signing certificate counts its validity once, as code-signing-valid;
+  // docs/rules.md, "valid-now").
+  void valid_certificate(const std::vector<const CertFacts*>& certs, std::vector<scanner::RiskFactor>& out) const {
+    for (const CertFacts* c : certs) {
+      if (publicly_trusted_.count(c->sha256) == 0) continue;
+      add(out, f::kPubliclyTrusted, {{"subject", c->subject}, {"issuer", c->issuer}});
+      break;
+    }
+    if (has(out, f::kCodeSigningValid)) return;
+    for (const CertFacts* c : certs) {
+      if (!valid_now(*c)) continue;
+      add(out, f::kValidNow, {{"subject", c->subject}, {"not_after", detail::format_date(c->not_after)}});
+      return;
+    }
+  }
+
+  // In git (tracked in its repository's index, or a blob from history), and changed lately.
+  void in_git_and_recent(const Finding& fd, const std::string& abs, std::vector<scanner::RiskFactor>& out) const {
+    if (fd.git) add(out, f::kInGitRepository, {{"git", "in its history, commit " + fd.git->commit.substr(0, 12)}});
+    else if (tracked_.count(abs) != 0) add(out, f::kInGitRepository, {{"git", "tracked in its repository"}});
+    const std::int64_t age = ctx_.now - fd.file.mtime;
+    if (fd.file.mtime > 0 && age <= static_cast<std::int64_t>(ctx_.recent_days) * kSecondsPerDay)
+      add(out, f::kRecentlyModified,
+          {{"days", std::to_string(std::max<std::int64_t>(age, 0) / kSecondsPerDay)},
+           {"date", detail::format_date(fd.file.mtime)}});
   }
 
   // Who can read it, whose it is, where it sits.
@@ -463,6 +564,9 @@ class Scorer {
   std::unordered_map<std::string, std::set<std::string>> places_;
   std::set<std::string> extra_known_;
   PackageIndex packages_;
+  std::set<std::string> issuers_;           // issuer names of the certificates seen that are not self-issued
+  std::set<std::string> tracked_;           // absolute paths of key files tracked by git
+  std::set<std::string> publicly_trusted_;  // sha256 of key certificates that chain to a trusted root
 };
 
 }  // namespace

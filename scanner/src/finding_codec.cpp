@@ -11,8 +11,8 @@ namespace {
 // keyward is built and tested): add it to walk() below and to the
 // round trip in tests/scanner/finding_codec_test.cpp, then update the size here.
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-static_assert(sizeof(Finding) == 1456 && sizeof(KeyFacts) == 336 && sizeof(CertFacts) == 344 &&
-                  sizeof(StoreFacts) == 168 && sizeof(StoreEntry) == 752 && sizeof(Location) == 80 &&
+static_assert(sizeof(Finding) == 1488 && sizeof(KeyFacts) == 336 && sizeof(CertFacts) == 376 &&
+                  sizeof(StoreFacts) == 168 && sizeof(StoreEntry) == 784 && sizeof(Location) == 80 &&
                   sizeof(FileFacts) == 64 && sizeof(Protection) == 80 && sizeof(RiskFacts) == 96 &&
                   sizeof(RiskFactor) == 72 && sizeof(GitFacts) == 40 && sizeof(Suppression) == 64,
               "a findings struct changed: update the cache codec (finding_codec.cpp)");
@@ -43,7 +43,7 @@ template <class IO, Is<CertFacts> S>
 void walk(IO& io, S& c) {
   io(c.subject), io(c.issuer), io(c.serial), io(c.not_before), io(c.not_after), io(c.self_signed), io(c.is_ca),
       io(c.key_usage), io(c.extended_key_usage), io(c.signature_algorithm), io(c.sha256), io(c.spki_sha256),
-      io(c.key_algorithm), io(c.key_bits), io(c.key_curve), io(c.trust_store);
+      io(c.key_algorithm), io(c.key_bits), io(c.key_curve), io(c.trust_store), io(c.der);
 }
 template <class IO, Is<StoreEntry> S>
 void walk(IO& io, S& e) {

@@ -116,6 +116,23 @@ TEST_CASE("only unsuppressed findings at or above the threshold fail") {
   CHECK(parse_junit(render_junit(ladder(), "info"))["suites"][0]["failures"] == 5);
 }
 
+TEST_CASE("test cases come in the total order of findings: band, then the raw sum at the cap, then the id") {
+  ScanResult r = ladder();  // written info first, as a path-ordered scan might list them
+  auto near_cap = scored("a/near.pem", 7, "critical", 100);
+  near_cap.risk->raw = 110;
+  auto far_over = scored("a/far.pem", 8, "critical", 100);
+  far_over.risk->raw = 160;
+  r.findings.push_back(near_cap);
+  r.findings.push_back(far_over);
+  for (auto& f : r.findings)
+    if (f.risk->raw == 0) f.risk->raw = f.risk->score;
+  const auto s = parse_junit(render_junit(r, "high"));
+  std::vector<std::string> names;
+  for (const auto& c : s["suites"][0]["cases"]) names.push_back(c["name"]);
+  CHECK(names == std::vector<std::string>{"a/far.pem:8", "a/near.pem:7", "a/allowed.pem:6", "a/critical.pem:5",
+                                          "a/high.pem:4", "a/medium.pem:3", "a/low.pem:2", "a/info.pem:1"});
+}
+
 TEST_CASE("suppressed findings are skipped with their justification") {
   const auto s = parse_junit(render_junit(ladder(), "info"));
   CHECK(s["suites"][0]["skipped"] == 1);

@@ -104,6 +104,12 @@ CertFacts cert_facts(X509* cert) {
     f.key_bits = k.bits;
     f.key_curve = k.curve;
   }
+  // The certificate itself, for the rules' chain checks (publicly-trusted).
+  if (const int n = i2d_X509(cert, nullptr); n > 0) {
+    f.der.resize(static_cast<std::size_t>(n));
+    auto* p = reinterpret_cast<unsigned char*>(f.der.data());
+    if (i2d_X509(cert, &p) != n) f.der.clear();
+  }
   ERR_clear_error();
   return f;
 }

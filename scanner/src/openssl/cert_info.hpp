@@ -8,7 +8,7 @@
 
 namespace keyward::scanner::detail {
 
-// Fills every CertFacts field except trust_store from a parsed certificate.
+// Fills every CertFacts field except trust_store from a parsed certificate (der included).
 CertFacts cert_facts(X509* cert);
 
 }  // namespace keyward::scanner::detail

@@ -4,7 +4,8 @@
 // score = sum of factor points clipped to 0..100; severity = band (severity.hpp), then policy; a
 // policy that lowers the band also clips the score into it (risk.raw keeps the sum).
 // Used by: the CLI after a scan, the agent before it reports, `keyward rules test`.
-// Reads facts only: never opens files, never sees key bytes.
+// Reads facts only, never key bytes; the only files it reads are the trust store (publicly-trusted,
+// once per run) and, through ScoreContext::git_tracked, git indexes.
 #pragma once
 
 #include <keyward/rules/rule_set.hpp>
@@ -47,6 +48,10 @@ inline constexpr std::string_view kHardwareBacked = "hardware-backed-key";
 inline constexpr std::string_view kPackageOwned = "package-owned";
 inline constexpr std::string_view kVendored = "vendored-dependency";
 inline constexpr std::string_view kKnownPublicKey = "known-public-key";
+inline constexpr std::string_view kValidNow = "valid-now";
+inline constexpr std::string_view kPubliclyTrusted = "publicly-trusted";
+inline constexpr std::string_view kInGitRepository = "in-git-repository";
+inline constexpr std::string_view kRecentlyModified = "recently-modified";
 }  // namespace factor_ids
 
 // Ids of built-in policies the engine treats specially.

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,16 @@ struct ScoreContext {
   // --show-vendor: do not apply policy_ids::kProvenanceCap, so package-owned, vendored and
   // publicly known keys keep the severity of their score.
   bool show_vendor = false;
+  // The trust store for publicly-trusted: a PEM file of root certificates; empty (production):
+  // the system store, through OpenSSL's default paths. Read once per scoring run, and only when
+  // some key has a CA-issued certificate.
+  std::string trust_store_file;
+  // A key file modified within this many days (before now) is "recently-modified".
+  int recent_days = 30;
+  // Whether the file at an absolute path is tracked by git (in its repository's index); empty:
+  // only findings from git history are "in-git-repository". The CLI sets it (keyward::ci's
+  // TrackedFiles, one per run); the engine asks once per file holding a private key.
+  std::function<bool(const std::string& absolute_path)> git_tracked;
 
   // Seconds since the epoch, now.
   static std::int64_t current_time();

@@ -129,6 +129,9 @@ struct CertFacts {
   std::optional<std::uint32_t> key_bits;
   std::string key_curve;
   bool trust_store = false;  // sits in a system trust store: inventory
+  // Internal, not serialised in JSON (kept in the scan cache): the DER certificate, public data,
+  // for the chain checks of the rules (publicly-trusted, docs/rules.md).
+  std::string der;
 
   // True when the certificate allows code signing (EKU codeSigning).
   bool code_signing() const;
