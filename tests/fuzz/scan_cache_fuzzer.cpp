@@ -19,7 +19,7 @@ using keyward::scanner::ScanCache;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string bytes(reinterpret_cast<const char*>(data), size);
-  constexpr std::size_t kMagic = 17, kRecords = 120;  // "keyward-cache v6 ", head and counts
+  constexpr std::size_t kMagic = 17, kRecords = 120;  // "keyward-cache v7 ", head and counts
   const std::string fp = size >= kMagic + 64 ? bytes.substr(kMagic, 64) : std::string(64, '0');
   ScanCache cache = ScanCache::parse(bytes, fp);
   std::vector<keyward::scanner::CachedEntry> entries;
