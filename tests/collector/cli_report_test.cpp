@@ -178,18 +178,7 @@ TEST_CASE("building the fleet report changes nothing in the store: no audit entr
 TEST_CASE("riskiest keys at the score's cap of 100 come in raw order, in the JSON and in the text") {
   test::StoreFixture fx;
   // By host name, path or identity the lower raw would come first.
-  const auto a = fx.agent("a-host");
-  const auto z = fx.agent("z-host");
-  for (const auto& h : {a, z}) REQUIRE(fx.store->set_agent_tags(h.id, {"build"}, fx.admin).has_value());
-  auto low = test::key_finding("f1", "/a/low.pem", 1);
-  low.file.mode = 0644;
-  auto high = test::key_finding("g1", "/z/high.pem", 2);
-  high.file.mode = 0644;
-  high.key->algorithm = "rsa";
-  high.key->curve.clear();
-  high.key->bits = 1024;
-  fx.store->ingest(a, test::report({low}), kNow);
-  fx.store->ingest(z, test::report({high}), kNow);
+  test::ingest_two_keys_at_cap(fx);
 
   const auto r = collector::cli::build_report(*fx.store, at_now());
   const auto& riskiest = r.at("keys").at("riskiest");

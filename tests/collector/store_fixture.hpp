@@ -166,4 +166,22 @@ inline bool has_factor(const nlohmann::json& finding, const std::string& id) {
   return false;
 }
 
+// Two build hosts, each with one key whose score is at the cap of 100: "/a/low.pem" on a-host
+// (the smaller raw) and "/z/high.pem" on z-host (also a weak RSA-1024 key: the larger raw). By
+// host name, path or id the smaller raw would come first, so an order by raw is visible.
+inline void ingest_two_keys_at_cap(StoreFixture& fx) {
+  const auto a = fx.agent("a-host");
+  const auto z = fx.agent("z-host");
+  for (const auto& h : {a, z}) REQUIRE(fx.store->set_agent_tags(h.id, {"build"}, fx.admin).has_value());
+  auto low = key_finding("f1", "/a/low.pem", 1);
+  low.file.mode = 0644;
+  auto high = key_finding("g1", "/z/high.pem", 2);
+  high.file.mode = 0644;
+  high.key->algorithm = "rsa";
+  high.key->curve.clear();
+  high.key->bits = 1024;
+  fx.store->ingest(a, report({low}), kNow);
+  fx.store->ingest(z, report({high}), kNow);
+}
+
 }  // namespace keyward::test

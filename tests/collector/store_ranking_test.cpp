@@ -178,18 +178,7 @@ TEST_CASE("a key an installed package ships on one host is known-public on every
 TEST_CASE("places and keys at the score's cap are ordered by raw, then by positive factors") {
   test::StoreFixture fx;
   // Listed by host name and path, the lower raw would come first: the order must not be that.
-  const auto a = fx.agent("a-host");
-  const auto z = fx.agent("z-host");
-  for (const auto& h : {a, z}) REQUIRE(fx.store->set_agent_tags(h.id, {"build"}, fx.admin).has_value());
-  auto low = test::key_finding("f1", "/a/low.pem", 1);
-  low.file.mode = 0644;
-  auto high = test::key_finding("g1", "/z/high.pem", 2);
-  high.file.mode = 0644;
-  high.key->algorithm = "rsa";
-  high.key->curve.clear();
-  high.key->bits = 1024;
-  fx.store->ingest(a, test::report({low}), kNow);
-  fx.store->ingest(z, test::report({high}), kNow);
+  test::ingest_two_keys_at_cap(fx);
 
   const auto rows = fx.store->findings({});
   REQUIRE(rows.items.size() == 2);
