@@ -87,6 +87,19 @@ std::string Finding::spki() const {
   return {};
 }
 
+std::string Finding::key_identity() const {
+  if (auto s = spki(); !s.empty()) return "spki:" + s;
+  if (kind == Kind::keystore) {
+    for (const auto& e : entries) {
+      if (e.kind != Kind::private_key) continue;
+      if (e.key && !e.key->spki_sha256.empty()) return "spki:" + e.key->spki_sha256;
+      if (e.certificate && !e.certificate->spki_sha256.empty()) return "spki:" + e.certificate->spki_sha256;
+    }
+  }
+  if (certificate && !certificate->sha256.empty()) return "cert:" + certificate->sha256;
+  return "finding:" + id;
+}
+
 bool Finding::holds_private_key() const {
   if (kind == Kind::private_key) return true;
   if (kind == Kind::keystore)

@@ -72,19 +72,6 @@ scanner::RiskFacts fleet_risk(const scanner::RiskFacts& base, const FleetFacts& 
   return r;
 }
 
-std::string identity_of(const scanner::Finding& f) {
-  if (auto spki = f.spki(); !spki.empty()) return "spki:" + spki;
-  if (f.kind == scanner::Kind::keystore) {
-    for (const auto& e : f.entries) {
-      if (e.kind != scanner::Kind::private_key) continue;
-      if (e.key && !e.key->spki_sha256.empty()) return "spki:" + e.key->spki_sha256;
-      if (e.certificate && !e.certificate->spki_sha256.empty()) return "spki:" + e.certificate->spki_sha256;
-    }
-  }
-  if (f.certificate && !f.certificate->sha256.empty()) return "cert:" + f.certificate->sha256;
-  return "finding:" + f.id;
-}
-
 nlohmann::json risk_to_json(const scanner::RiskFacts& r) {
   nlohmann::json factors = nlohmann::json::array();
   for (const auto& x : r.factors) factors.push_back({{"id", x.id}, {"points", x.points}, {"why", x.why}});

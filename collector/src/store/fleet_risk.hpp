@@ -48,10 +48,6 @@ scanner::RiskFacts fleet_risk(const scanner::RiskFacts& base, const FleetFacts& 
 // Whether a risk has a factor.
 bool has_factor(const scanner::RiskFacts& r, std::string_view id);
 
-// The key identity: "spki:<hex>" (the finding's SPKI, else a key store's first private-key
-// entry), else "cert:<sha256>", else "finding:<id>".
-std::string identity_of(const scanner::Finding& f);
-
 // Risk as the finding JSON writes it, and back.
 nlohmann::json risk_to_json(const scanner::RiskFacts& r);
 scanner::RiskFacts risk_from_json(const nlohmann::json& j);

@@ -87,7 +87,7 @@ PlacedFinding place_of(const std::string& agent_id, const scanner::Finding& f) {
   PlacedFinding p;
   p.place_id = sha256_hex(agent_id + std::string(1, '\0') + f.id);
   p.finding_id = f.id;
-  p.identity = identity_of(f);
+  p.identity = f.key_identity();
   p.kind = std::string(scanner::to_string(f.kind));
   p.rule = f.rule;
   p.path = f.location.path;

@@ -221,6 +221,9 @@ struct Finding {
 
   // The SPKI hash of the key or certificate, whichever is set; empty if unknown.
   std::string spki() const;
+  // The key identity the fleet and migration plans key on: "spki:<hex>" (the finding's SPKI,
+  // else a key store's first private-key entry), else "cert:<sha256>", else "finding:<id>".
+  std::string key_identity() const;
   // True when this finding says a private key was found (directly or in a store).
   bool holds_private_key() const;
   // What a key store holds, for summaries.
