@@ -37,27 +37,29 @@ struct TokenConfig {
 // The stages of one item, in order; on_stage is called before each (progress, tests).
 enum class Stage { check, read_key, create_key, create_certificate, make_csr, verify, cleanup };
 std::string_view to_string(Stage s) noexcept;
+std::optional<Stage> stage_from_string(std::string_view s) noexcept;
 
 struct RunOptions {
-  std::string host;                // this host's name: only its places are acted on
-  bool dry_run = false;            // print what would happen, change nothing
-  bool remove_source = false;      // overwrite and remove the source files after verification
+  std::string host;            // this host's name: only its places are acted on
+  bool dry_run = false;        // print what would happen, change nothing
+  bool remove_source = false;  // overwrite and remove the source files after verification
   std::vector<Strategy> allowed = {Strategy::regenerate, Strategy::import};
-  std::optional<common::SecretBytes> key_password;  // for import of an encrypted key
+  std::optional<common::SecretBytes> key_password;                  // for import of an encrypted key
   std::function<void(const std::string& item_id, Stage)> on_stage;  // may throw (a failure injected)
-  std::function<void(const std::string& line)> say;                  // human progress lines
+  std::function<void(const std::string& line)> say;                 // human progress lines
 };
 
 // What happened to one item; sent to the collector (kResultSchema) or written to a local file.
 enum class Outcome { done, skipped, failed, refused, dry_run };
 std::string_view to_string(Outcome o) noexcept;
+std::optional<Outcome> outcome_from_string(std::string_view s) noexcept;
 struct Verification {
-  bool signature_ok = false;          // a random challenge signed in the token, verified by OpenSSL
-  bool public_key_matches = false;    // the token's public key is the certificate's / CSR's
-  bool sensitive = false;             // CKA_SENSITIVE read back
-  bool extractable = true;            // CKA_EXTRACTABLE read back (must be false)
-  bool private_value_refused = false; // reading the private value gave CKR_ATTRIBUTE_SENSITIVE
-  std::string mechanism;              // e.g. "CKM_SHA256_RSA_PKCS"
+  bool signature_ok = false;           // a random challenge signed in the token, verified by OpenSSL
+  bool public_key_matches = false;     // the token's public key is the certificate's / CSR's
+  bool sensitive = false;              // CKA_SENSITIVE read back
+  bool extractable = true;             // CKA_EXTRACTABLE read back (must be false)
+  bool private_value_refused = false;  // reading the private value gave CKR_ATTRIBUTE_SENSITIVE
+  std::string mechanism;               // e.g. "CKM_SHA256_RSA_PKCS"
 };
 struct Cleanup {
   std::string path;
@@ -70,15 +72,15 @@ struct ItemResult {
   std::string host;
   Strategy strategy = Strategy::regenerate;
   Outcome outcome = Outcome::failed;
-  std::string message;  // one line; never a secret
+  std::string message;             // one line; never a secret
   Stage failed_at = Stage::check;  // when outcome is failed
-  std::string key_id;   // CKA_ID in hex
-  std::string label;    // CKA_LABEL
-  std::string csr_pem;  // regenerate: the CSR (public)
-  std::string new_spki_sha256;  // regenerate: the new key's identity
+  std::string key_id;              // CKA_ID in hex
+  std::string label;               // CKA_LABEL
+  std::string csr_pem;             // regenerate: the CSR (public)
+  std::string new_spki_sha256;     // regenerate: the new key's identity
   Verification verification;
   std::vector<Cleanup> cleanups;
-  std::vector<std::string> actions;  // what was (or, for a dry run, would be) done, in order
+  std::vector<std::string> actions;     // what was (or, for a dry run, would be) done, in order
   std::string started_at, finished_at;  // RFC 3339
 };
 nlohmann::json result_to_json(const ItemResult& r);

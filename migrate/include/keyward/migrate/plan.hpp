@@ -91,6 +91,7 @@ struct Target {
 // holding a secret (they read PINs and passwords from the environment or a prompt).
 enum class StepKind { migrate, verify, certificate, cleanup };
 std::string_view to_string(StepKind k) noexcept;  // "migrate", "verify", "certificate", "cleanup"
+std::optional<StepKind> step_kind_from_string(std::string_view s) noexcept;
 struct Step {
   StepKind kind = StepKind::migrate;
   std::string host;  // where it runs ("" for certificate actions at the CA)
@@ -119,7 +120,7 @@ struct PlanItem {
   std::vector<Citation> citations;
   std::vector<Blocker> blockers;  // an item with a blocker cannot run until it is resolved
   Target target;
-  Place migrate_on;  // the place the migration step reads (import) or replaces (regenerate)
+  Place migrate_on;           // the place the migration step reads (import) or replaces (regenerate)
   std::vector<Place> places;  // every place, migrate_on included; one clean-up step each
   std::vector<Step> steps;
   std::string owner;  // file owner of migrate_on, else the policy's default owner
@@ -145,17 +146,17 @@ struct Plan {
 // Target profiles (rules/hsm/*.yaml) and the policy that maps keys to tokens.
 struct Profile {
   std::string id, name, vendor;
-  std::string fips_level;              // e.g. "FIPS 140-2 Level 3", "none"
-  std::vector<std::string> algorithms; // algorithm_name()s it takes
+  std::string fips_level;               // e.g. "FIPS 140-2 Level 3", "none"
+  std::vector<std::string> algorithms;  // algorithm_name()s it takes
   bool can_import = false;
   std::string source;  // the vendor document it was checked against (URL)
 };
 struct PolicyRule {
-  std::string id;       // e.g. "code-signing"
-  std::string match;    // "code-signing" | "ca" | "tls" | "ssh" | "any"  (what the key signs)
-  std::string profile;  // a Profile id
-  std::string token;    // token label
-  std::string label_prefix;  // CKA_LABEL = prefix + short identity
+  std::string id;                              // e.g. "code-signing"
+  std::string match;                           // "code-signing" | "ca" | "tls" | "ssh" | "any"  (what the key signs)
+  std::string profile;                         // a Profile id
+  std::string token;                           // token label
+  std::string label_prefix;                    // CKA_LABEL = prefix + short identity
   std::vector<std::string> refuse_algorithms;  // e.g. "rsa-1024" (algorithm-refused-by-policy)
 };
 struct Targets {
@@ -178,8 +179,8 @@ struct PlacedFinding {
 };
 
 struct PlanOptions {
-  std::string now;   // RFC 3339 (tests pin it); "" = the clock
-  std::string scope; // "host <name>" or "fleet"
+  std::string now;    // RFC 3339 (tests pin it); "" = the clock
+  std::string scope;  // "host <name>" or "fleet"
 };
 
 // One item per identity whose places hold a private key (private_key or keystore findings;
