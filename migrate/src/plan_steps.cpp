@@ -89,10 +89,15 @@ Step verify_step(const PlanItem& item, const std::vector<std::string>& cert_path
   if (item.strategy == Strategy::import)
     pub = cert_paths.empty() ? "openssl pkey -in " + sh_quote(item.migrate_on.path) + " -pubout"
                              : "openssl x509 -in " + sh_quote(cert_paths.front()) + " -pubkey -noout";
+  const bool known = !item.algorithm.empty();
+  if (!known)
+    s.text +=
+        " The key's algorithm is known only once it is opened: set MECHANISM to SHA256-RSA-PKCS, ECDSA-SHA256 "
+        "(with --signature-format openssl) or EDDSA to match it.";
   s.commands.push_back("openssl rand -out challenge.bin 32");
-  s.commands.push_back(tool(item) + " --sign --mechanism " + m.sign +
-                       (m.verify == "ecdsa" ? " --signature-format openssl" : "") + " --id " + key_id_hex(item) +
-                       " --input-file challenge.bin --output-file challenge.sig");
+  s.commands.push_back(tool(item) + " --sign --mechanism " + (known ? m.sign : std::string("\"$MECHANISM\"")) +
+                       (known && m.verify == "ecdsa" ? " --signature-format openssl" : "") + " --id " +
+                       key_id_hex(item) + " --input-file challenge.bin --output-file challenge.sig");
   s.commands.push_back(pub + " > new-key.pub");
   if (m.verify == "eddsa")
     s.commands.push_back(

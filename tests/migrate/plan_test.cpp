@@ -168,6 +168,12 @@ TEST_CASE("RSA-1024 is refused by the policy, and an unknown password blocks onl
   CHECK(plan.items[1].strategy == Strategy::import);
   CHECK(has_blocker(plan.items[1], "password-unknown"));
   CHECK(plan.summary().blocked == 2);
+  // Its by-hand verification names no guessed mechanism: the person picks the key's own.
+  for (const Step& step : plan.items[1].steps) {
+    if (step.kind != StepKind::verify) continue;
+    CHECK(step.text.find("MECHANISM") != std::string::npos);
+    for (const auto& c : step.commands) CHECK(c.find("ECDSA") == std::string::npos);
+  }
   // A copy of the sealed key on a second host makes it regenerate: no password blocker then.
   const Plan two = build_plan({at("h", sealed), at("h2", sealed)}, load_targets(), pinned());
   CHECK(two.items.front().strategy == Strategy::regenerate);
