@@ -60,11 +60,11 @@ struct Collector {
   }
 
   // Enrolls an agent through the API; returns (agent id, cert sha256).
-  std::pair<std::string, std::string> enroll() {
+  std::pair<std::string, std::string> enroll(const std::string& hostname = "build-1") {
     auto tok = call("POST", "/api/v1/enrollment-tokens", admin, "{\"ttl_seconds\": 600}");
     REQUIRE(tok.status == 201);
     const std::string secret = json::parse(tok.body)["secret"];
-    keyward::protocol::EnrollRequest req{make_csr("ec"), "build-1", "linux"};
+    keyward::protocol::EnrollRequest req{make_csr("ec"), hostname, "linux"};
     auto r = call("POST", "/api/v1/enroll", secret, keyward::protocol::to_json(req).dump());
     REQUIRE(r.status == 201);
     auto resp = keyward::protocol::parse_enroll_response(r.body);
@@ -84,5 +84,12 @@ inline std::string report_body() {
 }
 
 inline std::string code_of(const ApiResponse& r) { return json::parse(r.body)["error"]["code"]; }
+
+// A token made through the API by the admin; its JSON (with the secret).
+inline json make_token(Collector& c, const json& body) {
+  auto r = c.call("POST", "/api/v1/tokens", c.admin, body.dump());
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  return json::parse(r.body);
+}
 
 }  // namespace keyward::test

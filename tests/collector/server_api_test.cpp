@@ -10,6 +10,7 @@
 using namespace keyward::collector;
 using keyward::test::code_of;
 using keyward::test::Collector;
+using keyward::test::make_token;
 using keyward::test::report_body;
 using json = nlohmann::json;
 
@@ -17,13 +18,6 @@ namespace {
 
 // An RFC 3339 time `days` from now.
 std::string days_ahead(std::int64_t days) { return rfc3339(std::time(nullptr) + days * 86400); }
-
-// A token made through the API by the admin; its JSON (with the secret).
-json make_token(keyward::test::Collector& c, const json& body) {
-  auto r = c.call("POST", "/api/v1/tokens", c.admin, body.dump());
-  REQUIRE_MESSAGE(r.status == 201, r.body);
-  return json::parse(r.body);
-}
 
 // An approved agent whose report holds one key; the key's identity.
 std::string fleet_with_a_key(keyward::test::Collector& c) {
