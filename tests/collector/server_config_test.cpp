@@ -141,3 +141,17 @@ TEST_CASE("config errors name the file and the key") {
   e = error_of(dir.path("missing.yaml"));
   CHECK(e.find("missing.yaml") != std::string::npos);
 }
+
+TEST_CASE("hsm_dirs is a list of directories relative to data_dir, written by init and checked") {
+  TempTree dir;
+  const Config c = load_config(dir.write("h.yaml", "data_dir: /srv/kw\nhsm_dirs: [hsm, /etc/keyward/hsm]\n"));
+  CHECK(c.hsm_dirs == std::vector<std::string>{"/srv/kw/hsm", "/etc/keyward/hsm"});
+  CHECK(load_config(dir.write("n.yaml", "data_dir: /srv/kw\n")).hsm_dirs.empty());
+  CHECK(error_of(dir.write("s.yaml", "hsm_dirs: hsm\n")).find("hsm_dirs") != std::string::npos);
+  Config written;
+  written.data_dir = dir.path();
+  written.database = "k.db";
+  written.hsm_dirs = {"profiles"};
+  const Config back = load_config(dir.write("w.yaml", config_to_yaml(written)));
+  CHECK(back.hsm_dirs == std::vector<std::string>{dir.path("profiles")});
+}
