@@ -458,8 +458,10 @@ int run_plan(const Options& o) {
   if (o.format != "text" && o.format != "json" && o.format != "markdown")
     throw std::runtime_error("--format must be text, json or markdown, not \"" + o.format + "\"");
   const Config c = need_config(o);
-  // Like the API: an approval whose places changed goes back to proposed (audited) first.
-  auto store = open_store(c);
+  // Like the API: an approval whose places changed goes back to proposed first, audited in the
+  // database. The events file and the checkpoints are the running server's: it appends the new
+  // events and signs the moved head on its next commit (or at its next start).
+  auto store = open_store_to_read(c);
   const migrate::Plan plan = store->fleet_plan(now_seconds());
   const std::string out = o.format == "json"       ? migrate::to_json(plan)
                           : o.format == "markdown" ? migrate::to_markdown(plan)
