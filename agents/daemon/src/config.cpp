@@ -6,9 +6,13 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <set>
 
 namespace keyward::agent {
@@ -245,6 +249,14 @@ AgentConfig parse_config(std::string_view yaml, const std::string& source, const
   }
   if (const YAML::Node m = root["migrate"]; m && !m.IsNull()) c.migrate = parse_migrate(r, m);
   return c;
+}
+
+void check_tls_files(const AgentConfig& c) {
+  for (const auto& [key, path] : {std::pair{"ca", c.ca}, {"certificate", c.certificate}, {"key", c.key}}) {
+    if (::access(path.c_str(), R_OK) != 0)
+      throw ConfigError(fmt::format("{}: {}: cannot read {} ({}); run keyward-agent enroll first", c.source, key, path,
+                                    std::strerror(errno)));
+  }
 }
 
 AgentConfig load_config(const std::string& path) {

@@ -67,6 +67,10 @@ struct AgentConfig {
 // Reads and checks an agent.yaml; relative paths are taken relative to the file's directory.
 AgentConfig load_config(const std::string& path);
 
+// The TLS files must be there before anything runs (without them nothing can ever be sent):
+// throws ConfigError naming the key and path when ca, certificate or key cannot be read.
+void check_tls_files(const AgentConfig& c);
+
 // Parses the YAML text of a config (`source` names it in errors).
 AgentConfig parse_config(std::string_view yaml, const std::string& source, const std::string& base_dir = ".");
 

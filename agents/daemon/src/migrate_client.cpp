@@ -232,4 +232,12 @@ MigrationRound run_migrations(MigrationClient& client, const MigrateSection& m, 
   return client.round(run, o.dry_run);
 }
 
+MigrationRound migrate_with_collector(const CollectorMigrateOptions& o, std::function<void(std::string_view)> log) {
+  AgentConfig c = load_config(o.agent_config);
+  if (!o.collector.empty()) c.collector = o.collector;
+  check_tls_files(c);
+  MigrationClient client = client_for(c, std::move(log));
+  return run_migrations(client, o.section, o.run);
+}
+
 }  // namespace keyward::agent

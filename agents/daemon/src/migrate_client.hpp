@@ -85,4 +85,15 @@ MigrationClient client_for(const AgentConfig& c, std::function<void(std::string_
 // pin_source only when there is an item to run, and both are let go when the round ends.
 MigrationRound run_migrations(MigrationClient& client, const MigrateSection& m, const TokenRunOptions& o);
 
+// `keyward migrate --collector URL --agent-config FILE` (a person on the host): the agent's
+// identity (CA, certificate, key, proxy and results file from FILE) with the module, token and
+// PIN source of the command line. Throws ConfigError for a bad FILE or unreadable TLS files.
+struct CollectorMigrateOptions {
+  std::string collector;     // "" = the config's
+  std::string agent_config;  // agent.yaml
+  MigrateSection section;    // module, token, pin_source, strategies, remove_source
+  TokenRunOptions run;
+};
+MigrationRound migrate_with_collector(const CollectorMigrateOptions& o, std::function<void(std::string_view)> log);
+
 }  // namespace keyward::agent

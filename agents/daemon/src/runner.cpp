@@ -42,15 +42,6 @@ std::int64_t unix_of(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
-// The TLS files must be there before anything runs: without them nothing can ever be sent.
-void check_files(const AgentConfig& c) {
-  for (const auto& [key, path] : {std::pair{"ca", c.ca}, {"certificate", c.certificate}, {"key", c.key}}) {
-    if (::access(path.c_str(), R_OK) != 0)
-      throw ConfigError(fmt::format("{}: {}: cannot read {} ({}); run keyward-agent enroll first", c.source, key, path,
-                                    std::strerror(errno)));
-  }
-}
-
 // How a delivery round ended.
 enum class Round { done, retry_later, stopped };
 
@@ -59,7 +50,7 @@ class Agent {
   Agent(const AgentConfig& c, const RunOptions& o)
       : c_(c),
         o_(o),
-        spool_((check_files(c), make_private_dir(c.state_dir), c.spool_dir()), c.spool_max_bytes),
+        spool_((check_tls_files(c), make_private_dir(c.state_dir), c.spool_dir()), c.spool_max_bytes),
         status_(AgentStatus::load(c.status_file())),
         rules_(rules::RuleSet::builtin()) {
     tls_.ca_file = c.ca;
