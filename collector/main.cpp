@@ -31,6 +31,7 @@ constexpr const char* kFooter = R"(Examples:
   keyward-collector agents approve --config F AGENT_ID
   keyward-collector report --config F                    # hosts, spread and risky keys, expiring certificates, events
   keyward-collector report --config F --format json --top 20 > fleet.json
+  keyward-collector plan --config F --format markdown    # the fleet's migration plan into HSM storage
   keyward-collector audit head --config F > head.json; keyward-collector audit verify --config F --head head.json
 
 Exit codes: 0 success; 1 audit verify found the log changed or cut; 2 error (one line on stderr).
@@ -139,6 +140,20 @@ Example: keyward-collector report --config /var/lib/keyward-collector/collector.
   return report;
 }
 
+CLI::App* add_plan(CLI::App& app, Options& o) {
+  CLI::App* plan =
+      with_config(app.add_subcommand("plan", "Print the fleet's migration plan into HSM storage from the database"), o);
+  plan->add_option("-f,--format", o.format, "text | json (keyward.plan/v1) | markdown")
+      ->check(CLI::IsMember({"text", "json", "markdown"}))
+      ->capture_default_str();
+  plan->footer(R"(One item per key identity, every place it sits, ordered by risk: strategy and its reasons,
+blockers, target token, steps, owner and state (proposed, approved, running, done, failed,
+refused). An approval whose places changed goes back to proposed first (audited), as through
+the API. Requests and approvals go through the API (docs/fleet.md, docs/migration.md).
+Example: keyward-collector plan --config /var/lib/keyward-collector/collector.yaml --format markdown)");
+  return plan;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -156,6 +171,7 @@ int main(int argc, char** argv) {
   add_agents_commands(app, o, commands);
   add_audit_commands(app, o, commands);
   commands.push_back({add_report(app, o), cmd::run_report});
+  commands.push_back({add_plan(app, o), cmd::run_plan});
 
   try {
     app.parse(argc, argv);
@@ -168,7 +184,7 @@ int main(int argc, char** argv) {
       if (c.app->parsed()) return c.run(o);
     if (!o.config.empty()) return cmd::run_serve(o);
     std::fprintf(stderr,
-                 "keyward-collector: give a command (serve, init, token, agents, audit, report) or --config F to "
+                 "keyward-collector: give a command (serve, init, token, agents, audit, report, plan) or --config F to "
                  "serve; see --help\n");
     return 2;
   } catch (const std::exception& e) {

@@ -11,6 +11,7 @@
 #include <keyward/collector/store.hpp>
 #include <keyward/common/atomic_file.hpp>
 #include <keyward/common/terminal.hpp>
+#include <keyward/migrate/plan.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -56,6 +57,7 @@ std::function<void(const std::string&)> syslog_copy(bool on) {
 std::unique_ptr<Store> open_store(const Config& c) {
   FleetOptions fleet;
   fleet.rules_dirs = c.rules_dirs;
+  fleet.hsm_dirs = c.hsm_dirs;
   auto store = open_sqlite_store(c.database, c.events_file, fleet);
   if (fs::exists(c.audit.signing_key))
     store->sign_checkpoints(AuditSigningKey::load(c.audit.signing_key), syslog_copy(c.audit.syslog));
@@ -67,6 +69,7 @@ std::unique_ptr<Store> open_store(const Config& c) {
 std::unique_ptr<Store> open_store_to_read(const Config& c) {
   FleetOptions fleet;
   fleet.rules_dirs = c.rules_dirs;
+  fleet.hsm_dirs = c.hsm_dirs;
   return open_sqlite_store(c.database, "", fleet);
 }
 
@@ -447,6 +450,20 @@ int run_report(const Options& o) {
   const json report = build_report(*store, ro);
   const std::string out = o.format == "json" ? report.dump(2, ' ', false, json::error_handler_t::replace) + "\n"
                                              : render_report_text(report);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int run_plan(const Options& o) {
+  if (o.format != "text" && o.format != "json" && o.format != "markdown")
+    throw std::runtime_error("--format must be text, json or markdown, not \"" + o.format + "\"");
+  const Config c = need_config(o);
+  // Like the API: an approval whose places changed goes back to proposed (audited) first.
+  auto store = open_store(c);
+  const migrate::Plan plan = store->fleet_plan(now_seconds());
+  const std::string out = o.format == "json"       ? migrate::to_json(plan)
+                          : o.format == "markdown" ? migrate::to_markdown(plan)
+                                                   : migrate::to_text(plan, /*color=*/false);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }

@@ -1,4 +1,4 @@
-// The collector's commands (serve, init, token, agents, audit, report): thin wrappers over the store,
+// The collector's commands (serve, init, token, agents, audit, report, plan): thin wrappers over the store,
 // the CA and the server. Used by: collector/main.cpp only.
 // Must never print a token secret except once, on stdout, when it is created.
 #pragma once
@@ -28,7 +28,7 @@ struct Options {
   std::string head_file;
   std::string checkpoints_file;  // "": the events file
   std::string public_key_file;   // "": audit.public_key of the config
-  // report
+  // report, plan
   std::string format = "text";
   std::size_t top = 10;
 };
@@ -46,5 +46,7 @@ int run_audit_verify(const Options& o);
 int run_audit_head(const Options& o);
 // The fleet report (report.hpp) on stdout; reads the store only (no audit entry, no events file).
 int run_report(const Options& o);
+// The fleet's migration plan into HSM storage (docs/migration.md) on stdout, text, json or markdown.
+int run_plan(const Options& o);
 
 }  // namespace keyward::collector::cli

@@ -7,6 +7,8 @@
 #include "server/inflate.hpp"
 #include "server/json_views.hpp"
 
+#include <keyward/migrate/execute.hpp>
+#include <keyward/migrate/plan.hpp>
 #include <keyward/protocol/protocol.hpp>
 #include <keyward/rules/severity.hpp>
 
@@ -257,6 +259,42 @@ Answer<std::string> optional_string(const json& object, const char* k, std::stri
   return it->get<std::string>();
 }
 
+// The body of a request or refusal: {"reason": "..."} (the store checks the text).
+Answer<std::string> reason_body(const std::string& body) {
+  auto j = json_object_body(body, false);
+  const auto reason = j ? string_member(*j, "reason") : std::nullopt;
+  if (!reason) return error(400, "invalid", "the body must be a JSON object like {\"reason\": \"...\"}");
+  return *reason;
+}
+
+// A run's result (keyward.migration-result/v1), decoded field by field: what is stored is what
+// the codec knows, so nothing else a client sends (a PIN pasted by mistake) reaches the database.
+Answer<migrate::ItemResult> result_body(const std::string& body) {
+  auto j = json_object_body(body, false);
+  if (!j) return error(400, "malformed_json", "the body must be a keyward.migration-result/v1 object");
+  try {
+    return migrate::result_from_json(*j);
+  } catch (const std::exception& e) {
+    return error(400, "invalid", std::string("the result is malformed: ") + e.what());
+  }
+}
+
+ApiResponse item_response(const Outcome<migrate::PlanItem>& item) {
+  if (!item) return refused(item.error());
+  return json_response(200, migrate::item_to_json(*item));
+}
+
+// The items of a plan on a host (its name or agent id; "" any) and in a state ("" any).
+void filter_plan(migrate::Plan& plan, const std::string& host, const std::string& state) {
+  auto keep = [&](const migrate::PlanItem& item) {
+    if (!state.empty() && migrate::to_string(item.state) != state) return false;
+    if (host.empty()) return true;
+    return std::any_of(item.places.begin(), item.places.end(),
+                       [&](const migrate::Place& p) { return p.host == host || p.agent_id == host; });
+  };
+  std::erase_if(plan.items, [&](const migrate::PlanItem& item) { return !keep(item); });
+}
+
 }  // namespace
 
 std::string_view to_string(Access a) noexcept {
@@ -353,6 +391,13 @@ std::span<const Api::Route> Api::table() {
       {"GET", "/api/v1/exceptions", Access::any, &Api::exceptions_list},
       {"POST", "/api/v1/exceptions/{id}/approve", Access::approver, &Api::exception_approve},
       {"GET", "/api/v1/audit", Access::admin, &Api::audit},
+      {"GET", "/api/v1/plan", Access::any, &Api::plan},
+      {"POST", "/api/v1/plan/items/{id}/request", Access::analyst, &Api::plan_request},
+      {"POST", "/api/v1/plan/items/{id}/approve", Access::approver, &Api::plan_approve},
+      {"POST", "/api/v1/plan/items/{id}/refuse", Access::approver, &Api::plan_refuse},
+      {"POST", "/api/v1/plan/items/{id}/result", Access::analyst, &Api::plan_result},
+      {"GET", "/api/v1/agent/migrations", Access::agent, &Api::agent_migrations},
+      {"POST", "/api/v1/agent/migrations/{id}/result", Access::agent, &Api::agent_migration_result},
       {"GET", "/metrics", Access::any, &Api::metrics},
   };
   return kRoutes;
@@ -487,7 +532,10 @@ std::optional<ApiResponse> Api::identify_agent(const ApiRequest& req, Caller& ca
   caller.who = "agent:" + caller.agent->id;
   if (caller.agent->status == AgentStatus::revoked)
     return error(403, "revoked", "this agent was revoked; enroll it again to send reports");
-  if (!m.agent_path) return error(403, "forbidden", "agents may only send reports (POST /api/v1/reports)");
+  if (!m.agent_path)
+    return error(403, "forbidden",
+                 "agents may only send reports and fetch and report their migrations (/api/v1/reports, "
+                 "/api/v1/agent/migrations)");
   return std::nullopt;
 }
 
@@ -709,6 +757,78 @@ ApiResponse Api::exceptions_create(Call& c) {
 ApiResponse Api::exception_approve(Call& c) {
   std::lock_guard lock(store_mutex_);
   return outcome_response(store_.approve_exception(c.id(), c.caller.actor(), now_seconds()));
+}
+
+// ---- handlers: migration plan --------------------------------------------------------------
+
+ApiResponse Api::plan(Call& c) {
+  const std::string format = c.target.query.count("format") ? c.target.query.at("format") : "json";
+  if (format != "json" && format != "markdown" && format != "text")
+    return bad_query("format must be json, markdown or text");
+  const std::string state = query_string(c.target, "state");
+  if (!state.empty() && !migrate::item_state_from_string(state))
+    return bad_query("state must be proposed, approved, running, done, failed or refused");
+  migrate::Plan p;
+  {
+    std::lock_guard lock(store_mutex_);
+    p = store_.fleet_plan(now_seconds());
+  }
+  filter_plan(p, query_string(c.target, "host"), state);
+  ApiResponse r;
+  if (format == "json") {
+    r.body = migrate::to_json(p);
+  } else if (format == "markdown") {
+    r.body = migrate::to_markdown(p);
+    r.content_type = "text/markdown; charset=utf-8";
+  } else {
+    r.body = migrate::to_text(p, /*color=*/false);
+    r.content_type = "text/plain; charset=utf-8";
+  }
+  return r;
+}
+
+ApiResponse Api::plan_request(Call& c) {
+  auto reason = reason_body(c.req.body);
+  if (!reason) return reason.error();
+  std::lock_guard lock(store_mutex_);
+  return item_response(store_.request_migration(c.id(), *reason, c.caller.actor(), now_seconds()));
+}
+
+ApiResponse Api::plan_approve(Call& c) {
+  std::lock_guard lock(store_mutex_);
+  return item_response(store_.approve_migration(c.id(), c.caller.actor(), now_seconds()));
+}
+
+ApiResponse Api::plan_refuse(Call& c) {
+  auto reason = reason_body(c.req.body);
+  if (!reason) return reason.error();
+  std::lock_guard lock(store_mutex_);
+  return item_response(store_.refuse_migration(c.id(), *reason, c.caller.actor(), now_seconds()));
+}
+
+ApiResponse Api::plan_result(Call& c) {
+  auto result = result_body(c.req.body);
+  if (!result) return result.error();
+  std::lock_guard lock(store_mutex_);
+  return item_response(store_.record_migration_result(c.id(), *result, c.caller.actor(), now_seconds()));
+}
+
+ApiResponse Api::agent_migrations(Call& c) {
+  std::vector<migrate::PlanItem> items;
+  {
+    std::lock_guard lock(store_mutex_);
+    items = store_.migrations_for_agent(c.caller.agent->id, now_seconds());
+  }
+  json out = json::array();
+  for (const auto& item : items) out.push_back(migrate::item_to_json(item));
+  return json_response(200, json{{"items", std::move(out)}});
+}
+
+ApiResponse Api::agent_migration_result(Call& c) {
+  auto result = result_body(c.req.body);
+  if (!result) return result.error();
+  std::lock_guard lock(store_mutex_);
+  return item_response(store_.record_migration_result(c.id(), *result, c.caller.actor(), now_seconds()));
 }
 
 // ---- handlers: agents ----------------------------------------------------------------------

@@ -119,6 +119,13 @@ class Api {
   ApiResponse exceptions_list(Call& c);
   ApiResponse exception_approve(Call& c);
   ApiResponse audit(Call& c);
+  ApiResponse plan(Call& c);
+  ApiResponse plan_request(Call& c);
+  ApiResponse plan_approve(Call& c);
+  ApiResponse plan_refuse(Call& c);
+  ApiResponse plan_result(Call& c);
+  ApiResponse agent_migrations(Call& c);
+  ApiResponse agent_migration_result(Call& c);
   ApiResponse metrics(Call& c);
   ApiResponse ingest_report(const AgentInfo& agent, const protocol::Report& report);
 

@@ -79,6 +79,18 @@ void load_limits(const YAML::Node& lim, const std::string& path, Limits& l) {
   }
 }
 
+// A list of directories (rules_dirs, hsm_dirs), each resolved against data_dir; empty when absent.
+std::vector<std::string> directory_list(const YAML::Node& root, const std::string& key, const std::string& file,
+                                        const std::string& data_dir) {
+  std::vector<std::string> out;
+  const YAML::Node list = root[key];
+  if (!list) return out;
+  if (!list.IsSequence() && !list.IsNull()) bad(file, key, "must be a list of directories");
+  for (std::size_t i = 0; list.IsSequence() && i < list.size(); ++i)
+    out.push_back(resolve(data_dir, scalar(list[i], file, key + "[" + std::to_string(i) + "]")));
+  return out;
+}
+
 // The audit section (absent: pki/audit.key and pki/audit.pub in data_dir, no syslog).
 void load_audit_files(const YAML::Node& audit, const std::string& file, Config& c) {
   c.audit.signing_key = resolve(c.data_dir, c.audit.signing_key);
@@ -196,14 +208,15 @@ Config load_config(const std::string& path) {
   if (!root.IsMap()) throw std::runtime_error(path + ": must be a YAML mapping (see docs/fleet.md)");
   Config c;
   c.path = path;
-  static const char* known[] = {"listen", "data_dir", "database", "events_file",
-                                "tls",    "limits",   "audit",    "rules_dirs"};
+  static const char* known[] = {"listen", "data_dir", "database",   "events_file", "tls",
+                                "limits", "audit",    "rules_dirs", "hsm_dirs"};
   for (auto it = root.begin(); it != root.end(); ++it) {
     const std::string key = it->first.as<std::string>("");
     bool ok = false;
     for (const char* k : known) ok = ok || key == k;
     if (!ok)
-      bad(path, key, "unknown key (expected listen, data_dir, database, events_file, tls, limits, audit, rules_dirs)");
+      bad(path, key,
+          "unknown key (expected listen, data_dir, database, events_file, tls, limits, audit, rules_dirs, hsm_dirs)");
   }
   if (auto n = root["listen"]) {
     const std::string s = scalar(n, path, "listen");
@@ -241,11 +254,8 @@ Config load_config(const std::string& path) {
   }
   if (auto lim = root["limits"]) load_limits(lim, path, c.limits);
   load_audit_files(root["audit"], path, c);
-  if (auto rd = root["rules_dirs"]) {
-    if (!rd.IsSequence() && !rd.IsNull()) bad(path, "rules_dirs", "must be a list of directories");
-    for (std::size_t i = 0; rd.IsSequence() && i < rd.size(); ++i)
-      c.rules_dirs.push_back(resolve(c.data_dir, scalar(rd[i], path, "rules_dirs[" + std::to_string(i) + "]")));
-  }
+  c.rules_dirs = directory_list(root, "rules_dirs", path, c.data_dir);
+  c.hsm_dirs = directory_list(root, "hsm_dirs", path, c.data_dir);
   return c;
 }
 
@@ -281,6 +291,7 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "syslog" << YAML::Value << (c.audit.syslog ? "true" : "false");
   out << YAML::EndMap;
   out << YAML::Key << "rules_dirs" << YAML::Value << YAML::Flow << c.rules_dirs;
+  out << YAML::Key << "hsm_dirs" << YAML::Value << YAML::Flow << c.hsm_dirs;
   out << YAML::EndMap;
   return std::string("# keyward-collector configuration (docs/fleet.md). Relative paths are relative to data_dir.\n") +
          out.c_str() + "\n";

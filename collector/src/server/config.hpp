@@ -65,6 +65,7 @@ struct Config {
   Limits limits;
   AuditFiles audit;
   std::vector<std::string> rules_dirs;
+  std::vector<std::string> hsm_dirs;  // extra HSM target profiles and policy (docs/migration.md)
 };
 
 // Reads and checks collector.yaml; throws std::runtime_error naming the file and key.

@@ -9,7 +9,7 @@ namespace keyward::collector::detail {
 namespace {
 
 // Version i+1 is kMigrations[i]. Append only: never edit a migration that has shipped.
-constexpr std::array<const char*, 4> kMigrations = {
+constexpr std::array<const char*, 5> kMigrations = {
     // 1: the first schema.
     R"sql(
 CREATE TABLE tokens(
@@ -226,6 +226,39 @@ CREATE INDEX places_not_after ON places(not_after) WHERE not_after != 0;
 CREATE INDEX places_agent_status ON places(agent_id, status, severity_rank);
 CREATE INDEX places_status_rank
   ON places(status, severity_rank DESC, raw DESC, positive_factors DESC, last_seen DESC, place_id);
+)sql",
+    // 5: issue 14, migration into HSM storage. The fleet plan is built from the inventory on each
+    // read; what is stored is each item's life: the request, the decision (by another principal),
+    // the item and the binding (its places' finding ids, file sizes and mtimes) it was approved
+    // for, and the result of its run (facts only: never a PIN, password or key byte). One row
+    // per clean-up (host and path) of an approved item, pending until a result says it is done.
+    R"sql(
+CREATE TABLE migration_items(
+  item_id TEXT PRIMARY KEY,
+  identity TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('proposed', 'approved', 'running', 'done', 'failed', 'refused')),
+  strategy TEXT NOT NULL,
+  item_json TEXT NOT NULL,            -- the plan item as last requested or approved (keyward.plan/v1 item)
+  binding_json TEXT NOT NULL DEFAULT '',  -- what the approval is bound to; '' unless approved
+  requested_by TEXT NOT NULL DEFAULT '',
+  requested_at INTEGER NOT NULL DEFAULT 0,
+  approved_by TEXT NOT NULL DEFAULT '',
+  refused_by TEXT NOT NULL DEFAULT '',
+  decided_at INTEGER NOT NULL DEFAULT 0,
+  decision_reason TEXT NOT NULL DEFAULT '',
+  result_json TEXT NOT NULL DEFAULT '',   -- the last result (keyward.migration-result/v1)
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX migration_items_state ON migration_items(state);
+CREATE TABLE migration_cleanups(
+  item_id TEXT NOT NULL REFERENCES migration_items(item_id),
+  agent_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (item_id, agent_id, path)
+);
+CREATE INDEX migration_cleanups_agent ON migration_cleanups(agent_id, state);
 )sql",
 };
 

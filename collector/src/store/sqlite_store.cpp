@@ -76,6 +76,7 @@ SqliteStore::SqliteStore(const std::string& path, const std::string& events_file
 
   rules_ = rules::RuleSet::builtin();
   for (const auto& dir : fleet.rules_dirs) rules_.load_dir(dir);
+  targets_ = migrate::load_targets(fleet.hsm_dirs);
   rescore_stale_managed();
 
   if (!events_file.empty()) {

@@ -13,6 +13,7 @@
 //   sqlite_exceptions.cpp  exceptions: request, approve, list; the live one of an identity
 //   sqlite_audit.cpp       the hash-chained audit log and its signed checkpoints
 //   sqlite_events.cpp      events in the database and their copy in the events file
+//   sqlite_migrations.cpp  the fleet's HSM migration plan: request, approval, binding, results
 // A new concern is a new file here plus its members below.
 // Used by: open_sqlite_store only. Must never store a token secret or key bytes, and must never
 // change a table without the audit entry in the same transaction.
@@ -25,6 +26,7 @@
 #include "store/sqlite_db.hpp"
 
 #include <keyward/collector/store.hpp>
+#include <keyward/migrate/plan.hpp>
 #include <keyward/rules/rule_set.hpp>
 
 #include <nlohmann/json.hpp>
@@ -33,6 +35,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -65,6 +68,13 @@ inline constexpr std::size_t kIngestChunk = 1000;
 struct HeldReport {
   std::int64_t row = 0;
   PlacedReport placed;
+};
+
+// A plan item's stored life (its migration_items row; sqlite_migrations.cpp).
+struct MigrationRow {
+  std::string item_id, identity, state, strategy, item_json, binding_json, requested_by, approved_by, refused_by,
+      decision_reason, result_json;
+  std::int64_t requested_at = 0, decided_at = 0;
 };
 
 class SqliteStore final : public Store {
@@ -108,6 +118,16 @@ class SqliteStore final : public Store {
                                            std::int64_t expires_at, const Actor& by, std::int64_t now) override;
   Outcome<ExceptionInfo> approve_exception(const std::string& id, const Actor& by, std::int64_t now) override;
   std::vector<ExceptionInfo> list_exceptions(std::int64_t now) override;
+
+  migrate::Plan fleet_plan(std::int64_t now) override;
+  Outcome<migrate::PlanItem> request_migration(const std::string& item_id, const std::string& reason, const Actor& by,
+                                               std::int64_t now) override;
+  Outcome<migrate::PlanItem> approve_migration(const std::string& item_id, const Actor& by, std::int64_t now) override;
+  Outcome<migrate::PlanItem> refuse_migration(const std::string& item_id, const std::string& reason, const Actor& by,
+                                              std::int64_t now) override;
+  std::vector<migrate::PlanItem> migrations_for_agent(const std::string& agent_id, std::int64_t now) override;
+  Outcome<migrate::PlanItem> record_migration_result(const std::string& item_id, const migrate::ItemResult& result,
+                                                     const Actor& by, std::int64_t now) override;
 
   std::vector<AuditEntry> audit_entries(std::uint64_t since, std::uint64_t limit) override;
   AuditHead audit_head() override;
@@ -205,6 +225,28 @@ class SqliteStore final : public Store {
   // The approved, unexpired exception covering an identity (the newest approved); nullopt if none.
   std::optional<ExceptionInfo> live_exception(const std::string& identity, std::int64_t now);
 
+  // sqlite_migrations.cpp
+  std::map<std::string, MigrationRow> load_migration_rows();
+  // The plan from the inventory with each stored row laid over its item (stored items gone from
+  // the inventory that ran are kept at the end); approved items whose binding changed go back
+  // to proposed first (audited, evented, inside the caller's transaction).
+  migrate::Plan current_plan(std::int64_t now);
+  migrate::Plan inventory_plan(std::int64_t now);
+  void invalidate_changed(const migrate::Plan& plan, std::map<std::string, MigrationRow>& rows, std::int64_t now);
+  // The item of current_plan with that id, or not_found.
+  Outcome<migrate::PlanItem> plan_item(const std::string& item_id, std::int64_t now);
+  void write_migration_row(const MigrationRow& row, std::int64_t now);
+  // Records a result's clean-ups for the host of `agent_id` ("" a person: any host); the paths done.
+  std::vector<std::string> record_cleanups(const migrate::PlanItem& item, const migrate::ItemResult& result,
+                                           const std::string& agent_id, std::int64_t now);
+  bool cleanup_pending(const std::string& item_id, const std::string& agent_id);
+  void audit_cleanups(const migrate::PlanItem& item, const std::vector<std::string>& cleaned, const Actor& by,
+                      std::int64_t now);
+  // A run's result on an approved or running item: its new state, event and audit entry; the
+  // refusal when a done result lacks its verification (nothing written then).
+  std::optional<Refusal> apply_result(const migrate::PlanItem& item, MigrationRow& row,
+                                      const migrate::ItemResult& result, const Actor& by, std::int64_t now);
+
   // sqlite_audit.cpp: appends one audit entry, chained to the last one.
   void append_audit(const Actor& by, const std::string& action, const std::string& subject,
                     const nlohmann::json& detail, std::int64_t now);
@@ -227,6 +269,7 @@ class SqliteStore final : public Store {
   std::string path_;
   std::unique_ptr<Db> db_;
   rules::RuleSet rules_;
+  migrate::Targets targets_;  // HSM target profiles and policy (builtin + FleetOptions::hsm_dirs)
   std::unique_ptr<EventFile> events_;
   std::shared_ptr<const AuditSigningKey> signer_;  // null: no checkpoints
   std::function<void(const std::string&)> checkpoint_copy_;

@@ -8,6 +8,8 @@
 // transaction.
 #pragma once
 
+#include <keyward/migrate/execute.hpp>
+#include <keyward/migrate/plan.hpp>
 #include <keyward/protocol/protocol.hpp>
 
 #include <boost/system/result.hpp>
@@ -213,7 +215,9 @@ struct Event {
   std::uint64_t seq = 0;  // increasing, gap-free
   std::int64_t time = 0;
   std::string type;  // new | resolved | agent_enrolled | agent_approved | agent_revoked | exception_requested |
-                     // exception_approved
+                     // exception_approved | migration_requested | migration_approved | migration_refused |
+                     // migration_started | migration_done | migration_failed | migration_cleaned |
+                     // migration_invalidated
   std::string agent_id;
   std::string hostname;
   std::string identity;
@@ -282,6 +286,7 @@ struct StoreCounts {
 // Fleet scoring settings (collector config).
 struct FleetOptions {
   std::vector<std::string> rules_dirs;  // extra rule/factor files, as `keyward --rules`
+  std::vector<std::string> hsm_dirs;    // extra HSM target profiles and policy (rules/hsm/*.yaml shape)
 };
 
 class Store {
@@ -360,6 +365,34 @@ class Store {
   }
   virtual Outcome<ExceptionInfo> approve_exception(const std::string& id, const Actor& by, std::int64_t now) = 0;
   virtual std::vector<ExceptionInfo> list_exceptions(std::int64_t now) = 0;
+
+  // Migration into HSM storage (docs/migration.md, "The collector's part"). The fleet plan is
+  // built from the open places of private keys and key stores (and their certificates) with the
+  // targets of FleetOptions::hsm_dirs, then each item's stored life is laid over it. An approved
+  // item whose binding (its places' finding ids, file sizes and mtimes, and the set of places) no
+  // longer matches the inventory goes back to proposed (audited migration.invalidated, event
+  // migration_invalidated) before anything is answered.
+  virtual migrate::Plan fleet_plan(std::int64_t now) = 0;
+  // An analyst asks for an item (proposed, refused or failed): it stays proposed, requested.
+  virtual Outcome<migrate::PlanItem> request_migration(const std::string& item_id, const std::string& reason,
+                                                       const Actor& by, std::int64_t now) = 0;
+  // An approver who is not the requesting principal (else separation_of_duties) approves a
+  // requested item without blockers (else invalid); the approval is bound to its places.
+  virtual Outcome<migrate::PlanItem> approve_migration(const std::string& item_id, const Actor& by,
+                                                       std::int64_t now) = 0;
+  // An approver refuses a requested or approved item, with a reason.
+  virtual Outcome<migrate::PlanItem> refuse_migration(const std::string& item_id, const std::string& reason,
+                                                      const Actor& by, std::int64_t now) = 0;
+  // What an agent may act on: approved items whose migrate_on is on its host, and done items
+  // with clean-ups pending on its host.
+  virtual std::vector<migrate::PlanItem> migrations_for_agent(const std::string& agent_id, std::int64_t now) = 0;
+  // The result of a run, from the agent of migrate_on or a person (analyst): a result without
+  // finished_at starts the item (running); done only with verification (a signature checked and
+  // a key that cannot be extracted); failed or refused fail it; a dry run is not recorded. A
+  // done item's clean-ups may also come from the agents of the other places, for their host.
+  virtual Outcome<migrate::PlanItem> record_migration_result(const std::string& item_id,
+                                                             const migrate::ItemResult& result, const Actor& by,
+                                                             std::int64_t now) = 0;
 
   // Audit log.
   virtual std::vector<AuditEntry> audit_entries(std::uint64_t since, std::uint64_t limit) = 0;
