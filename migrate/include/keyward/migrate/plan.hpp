@@ -158,6 +158,7 @@ struct PolicyRule {
   std::string token;                           // token label
   std::string label_prefix;                    // CKA_LABEL = prefix + short identity
   std::vector<std::string> refuse_algorithms;  // e.g. "rsa-1024" (algorithm-refused-by-policy)
+  bool allow_import = true;                    // false: keys this rule matches are always regenerated
 };
 struct Targets {
   std::vector<Profile> profiles;
@@ -195,6 +196,8 @@ Plan plan_from_json(std::string_view text);
 // One item, as it appears in a plan's "items" (the collector's API and the agent's wire use it).
 nlohmann::json item_to_json(const PlanItem& item);
 PlanItem item_from_json(const nlohmann::json& j);
+// An item's id: 16 hex of SHA-256("keyward-plan-item\0" + identity), stable across rebuilds.
+std::string item_id_for(std::string_view identity);
 std::string to_markdown(const Plan& plan);
 std::string to_text(const Plan& plan, bool color);
 
