@@ -200,41 +200,59 @@ TEST_CASE("a result the collector cannot take waits in the local file and goes f
   CHECK(r2.sent == 2);
   CHECK(r2.queued == 0);
   CHECK(lines_in(queue) == 0);
+  const std::string b2 = "POST /api/v1/agent/migrations/00000000000000b2/result";
   CHECK(fake.seen() == std::vector<std::string>{"POST /api/v1/agent/migrations/00000000000000a1/result",
-                                                "GET /api/v1/agent/migrations",
-                                                "POST /api/v1/agent/migrations/00000000000000b2/result"});
-  const auto posted = nlohmann::json::parse(fake.bodies().back());
-  CHECK(mg::result_from_json(posted).item_id == second.id);
-  CHECK(mg::result_from_json(posted).outcome == mg::Outcome::done);
+                                                "GET /api/v1/agent/migrations", b2, b2});
+  // The start (no finished_at: the collector marks the item running), then the result.
+  const auto start = mg::result_from_json(nlohmann::json::parse(fake.bodies()[2]));
+  CHECK(start.item_id == second.id);
+  CHECK(start.finished_at.empty());
+  const auto posted = mg::result_from_json(nlohmann::json::parse(fake.bodies()[3]));
+  CHECK(posted.item_id == second.id);
+  CHECK(posted.outcome == mg::Outcome::done);
 }
 
-TEST_CASE("a result the collector refuses is kept aside and counted, not retried; a dry run posts nothing") {
+TEST_CASE(
+    "a result the collector refuses is kept aside, an item it will not start is not run, a dry run posts nothing") {
   const auto& pki = t::TestPki::get();
   t::TempTree state;
   const std::string queue = state.path("migration-results.jsonl");
   const auto item = approved_item("00000000000000c3");
+  MigrationClient offline(mutual(pki), "https://127.0.0.1:" + std::to_string(t::free_port()), queue, [](auto) {});
+  MigrationRound r0;
+  offline.post(result_of(item, mg::Outcome::failed), r0);
+  REQUIRE(lines_in(queue) == 1);
+
   FakeCollector fake(pki);
   fake.answer("GET /api/v1/agent/migrations", 200, items_body({item}));
   fake.answer("POST /api/v1/agent/migrations/00000000000000c3/result", 409,
-              R"({"error": {"code": "conflict", "message": "item is not approved"}})");
+              R"({"error": {"code": "conflict", "message": "plan item is running already"}})");
   MigrationClient client(mutual(pki), fake.url(), queue, [](auto) {});
-  const RunItem run = [&](const mg::PlanItem& i) { return result_of(i, mg::Outcome::failed); };
-  const MigrationRound r = client.round(run);
-  CHECK(r.failed == 1);
-  CHECK(r.rejected == 1);
-  CHECK(r.queued == 0);
+  int runs = 0;
+  const MigrationRound r = client.round([&](const mg::PlanItem& i) {
+    ++runs;
+    return result_of(i, mg::Outcome::done);
+  });
+  CHECK(r.reached);
+  CHECK(runs == 0);        // the collector refused its start
+  CHECK(r.rejected == 2);  // the queued result, and the start
   CHECK(lines_in(queue) == 0);
   CHECK(lines_in(queue + ".rejected") == 1);
 
   const std::size_t before = fake.seen().size();
-  const MigrationRound dry =
-      client.round([&](const mg::PlanItem& i) { return result_of(i, mg::Outcome::dry_run); }, true);
+  const MigrationRound dry = client.round(
+      [&](const mg::PlanItem& i) {
+        ++runs;
+        return result_of(i, mg::Outcome::dry_run);
+      },
+      true);
+  CHECK(runs == 1);
   CHECK(dry.dry_run == 1);
   CHECK(fake.seen().size() == before + 1);  // the GET only
   CHECK(fake.seen().back() == "GET /api/v1/agent/migrations");
 }
 
-TEST_CASE("a token that cannot be opened ends the round: nothing is posted, the item stays for the next round") {
+TEST_CASE("a token that cannot be opened ends the round: nothing is announced or posted, the item stays approved") {
   const auto& pki = t::TestPki::get();
   t::TempTree state;
   FakeCollector fake(pki);

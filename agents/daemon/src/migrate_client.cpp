@@ -2,6 +2,8 @@
 
 #include "fs_util.hpp"
 
+#include <keyward/scanner/finding_json.hpp>
+
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -52,6 +54,24 @@ std::string this_host() {
   char name[256] = {0};
   if (::gethostname(name, sizeof name - 1) != 0) return "";
   return name;
+}
+
+std::string now_text() {
+  return scanner::rfc3339(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+// A result of the item that says only who and what: the start (outcome done, no finished_at) or a
+// failure.
+migrate::ItemResult bare_result(const migrate::PlanItem& item, migrate::Outcome outcome, std::string message) {
+  migrate::ItemResult r;
+  r.item_id = item.id;
+  r.identity = item.identity;
+  r.host = item.migrate_on.host;
+  r.strategy = item.strategy;
+  r.outcome = outcome;
+  r.message = std::move(message);
+  return r;
 }
 
 void count(MigrationRound& round, migrate::Outcome o) {
@@ -105,8 +125,7 @@ MigrationClient::Sent MigrationClient::send(const nlohmann::json& result, const 
   const int code = res->status;
   if (code >= 200 && code < 300) return Sent::taken;
   if (code == 400 || code == 404 || code == 409) {
-    log(fmt::format("the collector refused the result of item {} (HTTP {}{}); kept in {}.rejected", item_id, code,
-                    error_detail(res->body), results_file_));
+    log(fmt::format("the collector refused a result of item {} (HTTP {}{})", item_id, code, error_detail(res->body)));
     return Sent::refused;
   }
   round.error = fmt::format("the collector answered HTTP {}{} to a migration result", code, error_detail(res->body));
@@ -182,20 +201,49 @@ void MigrationClient::post(const migrate::ItemResult& result, MigrationRound& ro
   log(fmt::format("the result of item {} is kept in {} and sent on the next round", result.item_id, results_file_));
 }
 
-MigrationRound MigrationClient::round(const RunItem& run, bool dry_run) {
+bool MigrationClient::announce(const migrate::PlanItem& item, MigrationRound& round) {
+  // A result without finished_at says the run starts (the collector marks the item running).
+  migrate::ItemResult start = bare_result(item, migrate::Outcome::done, "started");
+  start.started_at = now_text();
+  const Sent s = send(migrate::result_to_json(start), item.id, round);
+  if (s == Sent::refused) ++round.rejected;
+  return s == Sent::taken;
+}
+
+MigrationRound MigrationClient::round(const RunItem& run, bool dry_run, const std::function<void()>& open) {
   MigrationRound round;
   if (!flush(round)) return round;
   auto items = fetch(round);
   if (!items) return round;
   round.items = items->size();
+  bool opened = false;
   for (const auto& item : *items) {
+    if (item.state != migrate::ItemState::approved) {
+      // A done item whose other copies on this host wait to be removed: the plan's clean-up
+      // steps are done by a person (docs/migration.md, "Recovery from a failed item").
+      log(fmt::format("item {} is {}: its clean-up on this host is left to a person (the plan's steps)", item.id,
+                      migrate::to_string(item.state)));
+      continue;
+    }
+    try {
+      if (!opened && open) open();
+      opened = true;
+    } catch (const std::exception& e) {
+      round.error = e.what();  // nothing announced or posted: the items stay approved
+      log(fmt::format("migrations stopped: {}", e.what()));
+      break;
+    }
+    if (!dry_run && !announce(item, round)) {
+      if (!round.error.empty()) break;  // the collector cannot be reached: stop here
+      continue;                         // the collector will not have it run now
+    }
     migrate::ItemResult r;
     try {
       r = run(item);
     } catch (const std::exception& e) {
-      round.error = e.what();
-      log(fmt::format("migrations stopped: {}", e.what()));
-      break;
+      // The start was announced: the collector must not be left thinking the item still runs.
+      r = bare_result(item, migrate::Outcome::failed, e.what());
+      r.finished_at = now_text();
     }
     count(round, r.outcome);
     if (!dry_run) post(r, round);
@@ -219,17 +267,17 @@ MigrationRound run_migrations(MigrationClient& client, const MigrateSection& m, 
   ro.remove_source = m.remove_source;
   ro.allowed = m.strategies;
   ro.say = o.say;
-  std::unique_ptr<migrate::TokenSession> session;  // opened for the first item only
+  std::unique_ptr<migrate::TokenSession> session;  // opened before the first item only
+  const auto open = [&] {
+    const common::SecretBytes pin = migrate::read_secret_source(m.pin_source);
+    session = std::make_unique<migrate::TokenSession>(migrate::TokenConfig{m.module, m.token}, pin);
+  };
   const RunItem run = [&](const migrate::PlanItem& item) {
-    if (!session) {
-      const common::SecretBytes pin = migrate::read_secret_source(m.pin_source);
-      session = std::make_unique<migrate::TokenSession>(migrate::TokenConfig{m.module, m.token}, pin);
-    }
     auto r = session->run(item, ro);
     if (o.on_result) o.on_result(r);
     return r;
   };
-  return client.round(run, o.dry_run);
+  return client.round(run, o.dry_run, open);
 }
 
 MigrationRound migrate_with_collector(const CollectorMigrateOptions& o, std::function<void(std::string_view)> log) {

@@ -2,7 +2,8 @@
 // for the approved plan items of this host over the agent's mutual TLS, run each into the
 // PKCS#11 token (migrate::TokenSession), and post each result. A result the collector could not
 // be given waits in a local JSON-lines file (AgentConfig::migration_results_file) and is sent
-// first on the next round, before anything new is fetched or run.
+// first on the next round, before anything new is fetched or run. Each run is announced first (a
+// result without finished_at: the collector marks the item running and audits the start).
 // Used by: the runner (after a scan, only when agent.yaml has `migrate:`), and
 // `keyward migrate --collector URL --agent-config FILE` (a person on the host).
 // Never sends, logs or writes the PIN, a password or key bytes: results are facts only.
@@ -26,9 +27,7 @@ namespace keyward::agent {
 inline constexpr std::string_view kMigrationsPath = "/api/v1/agent/migrations";
 std::string migration_result_path(std::string_view item_id);
 
-// Runs one item (a TokenSession in production). An exception thrown from it (the module
-// or the token cannot be opened) ends the round: nothing is posted for that item, which stays
-// approved at the collector and is tried again next round.
+// Runs one item (a TokenSession in production); an exception from it is a failed result.
 using RunItem = std::function<migrate::ItemResult(const migrate::PlanItem&)>;
 
 // What one round did.
@@ -56,13 +55,18 @@ class MigrationClient {
   std::optional<std::vector<migrate::PlanItem>> fetch(MigrationRound& round);
   // Gives one result to the collector, or queues it when the collector cannot take it now.
   void post(const migrate::ItemResult& result, MigrationRound& round);
-  // flush, fetch, run each item, post each result. dry_run: results are printed by the caller
-  // and never posted or queued.
-  MigrationRound round(const RunItem& run, bool dry_run = false);
+  // flush, fetch; then for each approved item: open() before the first one (loads the module and
+  // logs in; when it throws the round ends, nothing is announced or posted and the items stay
+  // approved for the next round), announce the start, run it, post its result. dry_run: nothing
+  // is announced or posted (the caller prints the results).
+  MigrationRound round(const RunItem& run, bool dry_run = false, const std::function<void()>& open = {});
 
  private:
   enum class Sent { taken, refused, later };
   Sent send(const nlohmann::json& result, const std::string& item_id, MigrationRound& round);
+  // Tells the collector the item starts; false when it is not taken (round.error set when the
+  // collector could not be reached).
+  bool announce(const migrate::PlanItem& item, MigrationRound& round);
   void log(std::string_view line) const;
 
   TlsClientOptions tls_;
