@@ -269,6 +269,7 @@ MigrationRound run_migrations(MigrationClient& client, const MigrateSection& m, 
   ro.say = o.say;
   std::unique_ptr<migrate::TokenSession> session;  // opened before the first item only
   const auto open = [&] {
+    if (!o.password_source.empty()) ro.key_password = migrate::read_secret_source(o.password_source);
     const common::SecretBytes pin = migrate::read_secret_source(m.pin_source);
     session = std::make_unique<migrate::TokenSession>(migrate::TokenConfig{m.module, m.token}, pin);
   };

@@ -78,7 +78,8 @@ class MigrationClient {
 struct TokenRunOptions {
   std::string host;  // "" = this machine's host name (as the scanner reports it)
   bool dry_run = false;
-  std::function<void(const std::string&)> say;                // progress lines of the executor
+  std::string password_source;                  // env:VAR or file:PATH of an encrypted key's password (import)
+  std::function<void(const std::string&)> say;  // progress lines of the executor
   std::function<void(const migrate::ItemResult&)> on_result;  // each result, when it is known
 };
 
