@@ -16,9 +16,9 @@ What it checks, in order (each line of output is one check; the run goes on afte
      asks for no migration and writes no results file.
   4. With `migrate:` (module, token, pin_source env:VAR) the agent runs the item: exit 0, the
      token holds the new key (public objects listed without a login), the collector shows the
-     item `done`, and its audit log has migration.request, migration.approve and migration.done
-     (admin GET /api/v1/audit).
-  5. A second cycle runs nothing again (the item is done).
+     item `done`, and its audit log has migration.request, migration.approve, one migration.start
+     and migration.done (admin GET /api/v1/audit).
+  5. A second cycle runs nothing and posts nothing (the item is done).
   6. The PIN (and SO PIN) appears in no process output, no file under the temp dirs (database,
      WAL, events, agent state and results, token files) and no /proc/*/cmdline while it runs.
 Exits 0 when every check passed, 1 otherwise, 2 when it cannot run at all.
@@ -207,15 +207,18 @@ def with_section(f: dict, iid: str, hsm: dict, outputs: list[str]) -> None:
     item = item_for(f["apis"]["vic-viewer"], f["key"])
     check(item.get("state") == "done", "the collector shows the item done", json.dumps(item)[:400])
     actions = audit_actions(f["apis"]["admin"], iid)
-    check(all(a in actions for a in ("migration.request", "migration.approve", "migration.done")),
-          "the audit log has the request, the approval and the result", str(actions))
+    check(actions.count("migration.start") == 1
+          and all(a in actions for a in ("migration.request", "migration.approve", "migration.done")),
+          "the audit log has the request, the approval, the start and the result", str(actions))
     check(not glob.glob(os.path.join(f["agent_dir"], "migration-results.jsonl*"))
           or os.path.getsize(os.path.join(f["agent_dir"], "migration-results.jsonl")) == 0,
           "no result is left waiting in the agent's results file")
     p = run([args_global.agent, "--config", f["agent_config"], "--once"], env=env)
     outputs.append(p.stdout + p.stderr)
-    check(p.returncode == 0 and " done" not in p.stdout + p.stderr and "1 item" not in p.stdout + p.stderr,
-          "a second cycle runs nothing (the item is done)", (p.stdout + p.stderr)[-400:])
+    again = audit_actions(f["apis"]["admin"], iid)
+    check(p.returncode == 0 and "0 done, 0 skipped, 0 failed" in p.stdout + p.stderr and again == actions,
+          "a second cycle runs nothing and posts nothing (the item is done)",
+          f"{(p.stdout + p.stderr)[-400:]} {again}")
 
 
 def make_token(tmp: str, outputs: list[str]) -> dict | None:
