@@ -177,5 +177,5 @@ echo
 unset KW_HSM_PIN
 echo
 echo " 12. the collector's plan now: item $item"
-"$bin/keyward-collector" plan --config "$cfg" 2>>"$log" | grep -A2 "$item" || true
+"$bin/keyward-collector" plan --config "$cfg" 2>>"$log" | grep "item $item" || true
 [[ $rc -le 1 ]]
