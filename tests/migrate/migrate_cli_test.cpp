@@ -34,8 +34,7 @@ struct Ran {
 // the PIN is written into that FIFO (its --pin-source) after the process's argv was read: it
 // waits there, so /proc/PID/cmdline is read while it runs.
 Ran run_keyward(const test::SoftHsmToken& t, std::vector<std::string> args, const std::string& fifo = {}) {
-  const char* bin = std::getenv("KEYWARD_BIN");
-  REQUIRE(bin != nullptr);
+  const char* bin = KEYWARD_TEST_KEYWARD_BIN;
   args.insert(args.begin(), bin);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
