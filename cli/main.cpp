@@ -1,6 +1,7 @@
 // keyward: the command line. Thin: parses arguments, calls the libraries, maps errors to
 // exit codes (docs/architecture.md). Every command's --help is its reference.
 #include "commands/ci.hpp"
+#include "commands/plan_cmd.hpp"
 #include "commands/rules_cmd.hpp"
 #include "commands/scan.hpp"
 
@@ -26,12 +27,14 @@ int main(int argc, char** argv) {
   keyward::cli::BaselineCommand baseline;
   keyward::cli::RulesCommand rules;
   keyward::cli::ExplainCommand explain;
+  keyward::cli::PlanCommand plan;
   CLI::App* scan_cmd = keyward::cli::add_scan_command(app, scan);
   CLI::App* ci_cmd = keyward::cli::add_ci_command(app, ci);
   CLI::App *baseline_create = nullptr, *baseline_update = nullptr, *rules_list = nullptr, *rules_test = nullptr;
   keyward::cli::add_baseline_command(app, baseline, baseline_create, baseline_update);
   keyward::cli::add_rules_command(app, rules, rules_list, rules_test);
   CLI::App* explain_cmd = keyward::cli::add_explain_command(app, explain);
+  CLI::App* plan_cmd = keyward::cli::add_plan_command(app, plan);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -46,6 +49,7 @@ int main(int argc, char** argv) {
     if (rules_list->parsed()) return keyward::cli::run_rules_list(rules);
     if (rules_test->parsed()) return keyward::cli::run_rules_test(rules);
     if (explain_cmd->parsed()) return keyward::cli::run_explain(explain);
+    if (plan_cmd->parsed()) return keyward::cli::run_plan(plan);
   } catch (const std::exception& e) {  // RuleError, GitError and setup errors: one actionable line
     std::fprintf(stderr, "keyward: %s\n", e.what());
     return 2;

@@ -118,12 +118,12 @@ Traits traits_of(const Group& g) {
   for (const auto* c : g.certs) {
     t.x509 = true;
     t.code_signing = t.code_signing || c->certificate->code_signing();
-    t.ca = t.ca || c->certificate->is_ca;
+    t.ca = t.ca || (c->certificate->is_ca && !c->certificate->self_signed);
   }
   for (const auto* c : g.store_certs) {
     t.x509 = true;
     t.code_signing = t.code_signing || c->code_signing();
-    t.ca = t.ca || c->is_ca;
+    t.ca = t.ca || (c->is_ca && !c->self_signed);
   }
   for (const auto* p : g.places) {
     const auto& f = p->finding;
@@ -298,7 +298,8 @@ void choose_strategy(PlanItem& item, const detail::Chosen& chosen) {
     item.strategy = Strategy::import;
     item.reasons.push_back(
         "It was protected by a password no check broke and sits on one host only, so it can be moved in as "
-        "non-extractable and keep its certificate. Import is for a key whose certificate cannot be re-issued soon; "
+        "non-extractable and keep its identity (and certificate, if any). Import is for a key whose certificate cannot "
+        "be re-issued soon; "
         "that is the operator's call: choose regenerate when a new certificate can be issued.");
   }
 }

@@ -83,11 +83,12 @@ Step verify_step(const PlanItem& item, const std::vector<std::string>& cert_path
   const Mechanism m = mechanism_for(item.algorithm);
   Step s{StepKind::verify, item.migrate_on.host, "", "", {}};
   s.text = "Sign a random challenge inside the token and check the signature with the " +
-           std::string(item.strategy == Strategy::import ? "certificate's" : "CSR's") +
+           std::string(item.strategy == Strategy::import ? "key's (or certificate's)" : "CSR's") +
            " public key in OpenSSL; list the key to see it is sensitive and never extractable.";
-  const std::string pub = item.strategy == Strategy::regenerate || cert_paths.empty()
-                              ? "openssl req -in " + sh_quote(item.target.label + ".csr") + " -pubkey -noout"
-                              : "openssl x509 -in " + sh_quote(cert_paths.front()) + " -pubkey -noout";
+  std::string pub = "openssl req -in " + sh_quote(item.target.label + ".csr") + " -pubkey -noout";
+  if (item.strategy == Strategy::import)
+    pub = cert_paths.empty() ? "openssl pkey -in " + sh_quote(item.migrate_on.path) + " -pubout"
+                             : "openssl x509 -in " + sh_quote(cert_paths.front()) + " -pubkey -noout";
   s.commands.push_back("openssl rand -out challenge.bin 32");
   s.commands.push_back(tool(item) + " --sign --mechanism " + m.sign +
                        (m.verify == "ecdsa" ? " --signature-format openssl" : "") + " --id " + key_id_hex(item) +
@@ -125,6 +126,19 @@ std::vector<Step> certificate_steps(const PlanItem& item, bool exposed) {
     return steps;
   }
   for (const auto& c : item.certificates) {
+    if (c.self_signed) {
+      steps.push_back(
+          {StepKind::certificate,
+           item.migrate_on.host,
+           "",
+           "The certificate " + c.subject +
+               " is self-signed: make its successor with the token's key and replace the old one wherever "
+               "it is trusted (no CA revokes it).",
+           {"openssl req -x509 -new -days 365 -provider pkcs11 -provider default -key " +
+            sh_quote("pkcs11:token=" + item.target.token + ";object=" + item.target.label + ";type=private") +
+            " -subj " + sh_quote(csr_subject(item)) + " -out " + sh_quote(item.target.label + ".crt")}});
+      continue;
+    }
     steps.push_back({StepKind::certificate,
                      "",
                      "",
