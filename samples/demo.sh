@@ -4,8 +4,11 @@
 # a key in a jar, SSH keys, a Kubernetes secret, an encrypted key, decoys)
 # in a temp folder, scans it with keyward, and prints the report. Then the fleet on loopback:
 # a keyward-collector (SQLite, a free port) and one keyward-agent that enrolls, is approved,
-# scans the same tree once and delivers; `keyward-collector report` shows the inventory.
-# Nothing is kept; no token is printed (the enrollment token stays in a variable).
+# scans the same tree once and delivers; `keyward-collector report` shows the inventory. Last,
+# into an HSM: the fleet plan, a request by an analyst token, an approval by a second (approver)
+# token, and `keyward migrate --collector` moving the approved code-signing key into a SoftHSM2
+# token in a temp dir, with its verification printed.
+# Nothing is kept; no token or PIN is printed or put on a command line.
 set -euo pipefail
 kw=${1:-build/bin/keyward}
 bin=$(dirname "$kw")
@@ -124,4 +127,55 @@ echo "  6. agent --once: scanned $demo and delivered the report over mutual TLS"
 echo "  7. collector report:"
 echo
 "$bin/keyward-collector" report --config "$cfg" 2>>"$log" || fail "keyward-collector report"
+
+# Into an HSM (docs/migration.md): the fleet plan, a request by an analyst, an approval by a
+# second person (an approver), then the approved item runs on this host into a SoftHSM2 token in
+# a temp dir. Tokens and PINs stay in variables: curl reads the bearer header from stdin
+# (printf is a shell builtin), keyward reads the PIN from the environment; none is on a command line.
+echo
+echo "keyward demo: into an HSM (docs/migration.md)"
+echo "  8. collector plan: the fleet's migration plan"
+echo
+"$bin/keyward-collector" plan --config "$cfg" 2>>"$log" || fail "keyward-collector plan"
+ca="$fleet/collector/pki/ca.pem"
+api() {  # api TOKEN METHOD PATH [JSON]: the answer's body on stdout
+  printf 'header = "Authorization: Bearer %s"\n' "$1" |
+    curl -sS --fail-with-body --cacert "$ca" -K - -X "$2" -H 'Content-Type: application/json' \
+      ${4:+--data "$4"} "$url$3" 2>>"$log"
+}
+analyst=$("$bin/keyward-collector" token create --config "$cfg" --role analyst --name "ana (analyst)" \
+  --principal ana 2>>"$log") || fail "keyward-collector token create --role analyst"
+approver=$("$bin/keyward-collector" token create --config "$cfg" --role approver --name "bo (approver)" \
+  --principal bo 2>>"$log") || fail "keyward-collector token create --role approver"
+# The code-signing key: always regenerate (its key must be made in hardware).
+item=$(api "$analyst" GET "/api/v1/plan?format=json" | python3 -c '
+import json, sys
+plan = json.load(sys.stdin)
+for it in plan["items"]:
+    if not it.get("blockers") and any(p["path"].endswith("app/signing/release.key") for p in it["places"]):
+        print(it["id"]); break
+') || fail "GET /api/v1/plan"
+[[ -n $item ]] || fail "the plan (no item for app/signing/release.key)"
+api "$analyst" POST "/api/v1/plan/items/$item/request" '{"reason": "demo: move the release key into the HSM"}' \
+  >>"$log" || fail "request of item $item"
+echo
+echo "  9. ana (analyst) requests item $item; bo (approver, a second person) approves it"
+api "$approver" POST "/api/v1/plan/items/$item/approve" '{}' >>"$log" || fail "approval of item $item"
+unset analyst approver
+hsm="$fleet/softhsm"
+module=/usr/lib/softhsm/libsofthsm2.so
+export KW_HSM_PIN="pin-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+SOFTHSM2_CONF=$(KW_PIN=$KW_HSM_PIN KW_SO_PIN="so-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" \
+  python3 "$(dirname "$0")/../scripts/softhsm-token.py" --dir "$hsm" --label codesign --module "$module" 2>>"$log") ||
+  fail "a SoftHSM2 token"
+export SOFTHSM2_CONF
+echo " 10. a SoftHSM2 token \"codesign\" in $hsm (its PIN in a variable, not shown)"
+echo " 11. keyward migrate --collector: the approved item runs on this host, verified inside the token"
+echo
+"$kw" migrate --collector "$url" --agent-config "$fleet/agent/agent.yaml" --module "$module" --token codesign \
+  --pin-source env:KW_HSM_PIN 2>>"$log" || fail "keyward migrate --collector"
+unset KW_HSM_PIN
+echo
+echo " 12. the collector's plan now: item $item"
+"$bin/keyward-collector" plan --config "$cfg" 2>>"$log" | grep "item $item" || true
 [[ $rc -le 1 ]]

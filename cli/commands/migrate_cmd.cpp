@@ -1,5 +1,7 @@
 #include "commands/migrate_cmd.hpp"
 
+#include "migrate_client.hpp"
+
 #include <keyward/migrate/execute.hpp>
 #include <keyward/migrate/plan.hpp>
 
@@ -50,6 +52,12 @@ CLI::App* add_migrate_command(CLI::App& app, MigrateCommand& cmd) {
   CLI::App* sub = app.add_subcommand("migrate", "Move the approved items of a plan that live on this host into an HSM");
   sub->add_option("--plan", cmd.plan, "The plan (keyward.plan/v1 JSON, from keyward plan or the collector)")
       ->type_name("FILE");
+  sub->add_option("--collector", cmd.collector,
+                  "Instead of --plan: the collector (https://host:port) whose approved items for this host run")
+      ->type_name("URL");
+  sub->add_option("--agent-config", cmd.agent_config,
+                  "With --collector: this host's agent.yaml (its certificate and key identify the host)")
+      ->type_name("FILE");
   sub->add_option("--module", cmd.module, "The PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so")
       ->type_name("PATH");
   sub->add_option("--token", cmd.token, "The token's label")->type_name("LABEL");
@@ -69,11 +77,58 @@ CLI::App* add_migrate_command(CLI::App& app, MigrateCommand& cmd) {
   sub->footer(
       "Only items in state approved whose migration runs on this host are acted on; each is all or\n"
       "nothing (a failure destroys what it created in the token) and an item already in the token is\n"
-      "skipped. Exit status: 0 every item done or skipped, 1 an item failed, 2 usage or set-up error.");
+      "skipped. With --collector each result is posted to the collector (or kept in the agent's\n"
+      "results file until it can be); --results is not used. Exit status: 0 every item done or\n"
+      "skipped, 1 an item failed, 2 usage or set-up error (or the collector could not be asked).");
   return sub;
 }
 
+// --collector URL --agent-config FILE: the agent's client, a person's token settings.
+int run_migrate_with_collector(const MigrateCommand& cmd) {
+  agent::CollectorMigrateOptions o;
+  o.collector = cmd.collector;
+  o.agent_config = cmd.agent_config;
+  o.section.module = cmd.module;
+  o.section.token = cmd.token;
+  o.section.pin_source = cmd.pin_source;
+  o.section.remove_source = cmd.remove_source;
+  o.run.host = cmd.host;
+  o.run.dry_run = cmd.dry_run;
+  o.run.password_source = cmd.password_source;
+  o.run.say = [](const std::string& line) { std::printf("  %s\n", line.c_str()); };
+  o.run.on_result = [](const migrate::ItemResult& r) {
+    std::printf("%s %s: %s\n", r.item_id.c_str(), std::string(migrate::to_string(r.outcome)).c_str(),
+                r.message.c_str());
+    std::fflush(stdout);
+  };
+  const agent::MigrationRound r = agent::migrate_with_collector(
+      o, [](std::string_view l) { std::fprintf(stderr, "keyward: %.*s\n", (int)l.size(), l.data()); });
+  std::printf(
+      "keyward migrate: %zu item(s) from %s: %zu done, %zu skipped, %zu failed, %zu refused%s; %zu result(s) "
+      "sent, %zu kept for later\n",
+      r.items, cmd.collector.c_str(), r.done, r.skipped, r.failed, r.refused, cmd.dry_run ? ", dry run" : "", r.sent,
+      r.queued);
+  if (!r.reached || (!r.error.empty() && r.items != r.done + r.skipped + r.failed + r.refused + r.dry_run)) {
+    std::fprintf(stderr, "keyward migrate: %s\n", r.error.c_str());
+    return 2;
+  }
+  return r.failed + r.refused > 0 ? 1 : 0;
+}
+
 int run_migrate(const MigrateCommand& cmd) {
+  if (!cmd.collector.empty() || !cmd.agent_config.empty()) {
+    if (cmd.collector.empty() || cmd.agent_config.empty() || !cmd.plan.empty()) {
+      std::fprintf(stderr, "keyward migrate: --collector and --agent-config go together, instead of --plan\n");
+      return 2;
+    }
+    for (const auto& [value, flag] :
+         {std::pair{&cmd.module, "--module"}, {&cmd.token, "--token"}, {&cmd.pin_source, "--pin-source"}})
+      if (value->empty()) {
+        std::fprintf(stderr, "keyward migrate: %s is required (see keyward migrate --help)\n", flag);
+        return 2;
+      }
+    return run_migrate_with_collector(cmd);
+  }
   for (const auto& [value, flag] : {std::pair{&cmd.plan, "--plan"},
                                     {&cmd.module, "--module"},
                                     {&cmd.token, "--token"},

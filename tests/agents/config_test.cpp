@@ -175,3 +175,55 @@ TEST_CASE("a rendered config reads back the same") {
   CHECK(back.io_class == c.io_class);
   CHECK(back.proxy == c.proxy);
 }
+
+TEST_CASE("without a migrate: section the agent has no migration settings at all") {
+  CHECK_FALSE(parse_config(kFull, "agent.yaml").migrate.has_value());
+  CHECK_FALSE(parse_config(std::string(kMinimal) + "migrate:\n", "agent.yaml").migrate.has_value());
+  CHECK(render_config(parse_config(kMinimal, "agent.yaml")).find("migrate") == std::string::npos);
+}
+
+TEST_CASE("the migrate: section is read, its relative paths taken from the config's directory, and rendered back") {
+  const std::string yaml = std::string(kMinimal) +
+                           "migrate:\n  module: /usr/lib/softhsm/libsofthsm2.so\n  token: codesign\n"
+                           "  pin_source: file:hsm.pin\n  strategies: [regenerate]\n  remove_source: true\n";
+  const AgentConfig c = parse_config(yaml, "/etc/keyward/agent.yaml", "/etc/keyward");
+  REQUIRE(c.migrate.has_value());
+  CHECK(c.migrate->module == "/usr/lib/softhsm/libsofthsm2.so");
+  CHECK(c.migrate->token == "codesign");
+  CHECK(c.migrate->pin_source == "file:/etc/keyward/hsm.pin");
+  CHECK(c.migrate->strategies == std::vector<keyward::migrate::Strategy>{keyward::migrate::Strategy::regenerate});
+  CHECK(c.migrate->remove_source);
+  CHECK(c.migration_results_file() == "/state/migration-results.jsonl");
+
+  const AgentConfig back = parse_config(render_config(c), "rendered.yaml");
+  REQUIRE(back.migrate.has_value());
+  CHECK(back.migrate->module == c.migrate->module);
+  CHECK(back.migrate->token == c.migrate->token);
+  CHECK(back.migrate->pin_source == c.migrate->pin_source);
+  CHECK(back.migrate->strategies == c.migrate->strategies);
+  CHECK(back.migrate->remove_source == c.migrate->remove_source);
+
+  const AgentConfig defaults =
+      parse_config(std::string(kMinimal) + "migrate: {module: /m.so, token: t, pin_source: env:HSM_PIN}\n", "a.yaml");
+  REQUIRE(defaults.migrate.has_value());
+  CHECK(defaults.migrate->pin_source == "env:HSM_PIN");
+  CHECK(defaults.migrate->strategies.size() == 2);
+  CHECK_FALSE(defaults.migrate->remove_source);
+}
+
+TEST_CASE("a migrate: section without a module, token or a pin source form is refused naming the key") {
+  const std::string base = std::string(kMinimal) + "migrate:\n";
+  CHECK(error_of(base + "  token: t\n  pin_source: env:P\n").find("migrate.module") != std::string::npos);
+  CHECK(error_of(base + "  module: /m.so\n  pin_source: env:P\n").find("migrate.token") != std::string::npos);
+  CHECK(error_of(base + "  module: /m.so\n  token: t\n").find("migrate.pin_source") != std::string::npos);
+  // A PIN written in place of its source is refused, and the message does not repeat it.
+  const std::string e = error_of(base + "  module: /m.so\n  token: t\n  pin_source: 123456\n");
+  CHECK(e.find("migrate.pin_source") != std::string::npos);
+  CHECK(e.find("123456") == std::string::npos);
+  CHECK(error_of(base + "  module: /m.so\n  token: t\n  pin_source: env:P\n  strategies: [copy]\n")
+            .find("migrate.strategies") != std::string::npos);
+  CHECK(error_of(base + "  module: /m.so\n  token: t\n  pin_source: env:P\n  remove_source: maybe\n")
+            .find("migrate.remove_source") != std::string::npos);
+  CHECK(error_of(base + "  module: /m.so\n  token: t\n  pin_source: env:P\n  pin: 1234\n").find("migrate.pin") !=
+        std::string::npos);
+}

@@ -6,9 +6,13 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <set>
 
 namespace keyward::agent {
@@ -96,6 +100,24 @@ class Reader {
     return v;
   }
 
+  bool boolean(const YAML::Node& n, const std::string& key) const {
+    const std::string v = trim(scalar(n, key));
+    if (v == "true") return true;
+    if (v == "false") return false;
+    fail(key, "must be true or false (got \"" + v + "\")");
+  }
+
+  // "env:VAR" or "file:PATH" (a relative PATH is taken relative to the config's directory).
+  std::string secret_source(const YAML::Node& n, const std::string& key) const {
+    const std::string v = trim(scalar(n, key));
+    if (v.rfind("env:", 0) == 0 && v.size() > 4) return v;
+    if (v.rfind("file:", 0) == 0 && v.size() > 5) {
+      if (v[5] == '/' || base_ == ".") return v;
+      return "file:" + base_ + "/" + v.substr(5);
+    }
+    fail(key, "must be env:VARIABLE or file:PATH (where the secret is read from, never the secret itself)");
+  }
+
   std::string url(const YAML::Node& n, const std::string& key, const char* scheme) const {
     const std::string u = trim(scalar(n, key));
     const std::string prefix = std::string(scheme) + "://";
@@ -108,6 +130,31 @@ class Reader {
   std::string source_;
   std::string base_;
 };
+
+// The `migrate:` section: module, token and pin_source are required.
+MigrateSection parse_migrate(const Reader& r, const YAML::Node& m) {
+  if (!m.IsMap()) r.fail("migrate", "must be a mapping with module, token and pin_source");
+  r.known_keys(m, "migrate.", {"module", "token", "pin_source", "strategies", "remove_source"});
+  for (const char* required : {"module", "token", "pin_source"})
+    if (!m[required]) r.fail(std::string("migrate.") + required, "is required when migrate: is set");
+  MigrateSection s;
+  s.module = r.path(m["module"], "migrate.module");
+  s.token = r.scalar(m["token"], "migrate.token");
+  if (s.token.empty()) r.fail("migrate.token", "must not be empty");
+  s.pin_source = r.secret_source(m["pin_source"], "migrate.pin_source");
+  if (m["strategies"]) {
+    const auto names = r.list(m["strategies"], "migrate.strategies");
+    if (names.empty()) r.fail("migrate.strategies", "must name at least one of regenerate, import");
+    s.strategies.clear();
+    for (const auto& n : names) {
+      const auto st = migrate::strategy_from_string(n);
+      if (!st) r.fail("migrate.strategies", "must be regenerate or import (got \"" + n + "\")");
+      if (std::find(s.strategies.begin(), s.strategies.end(), *st) == s.strategies.end()) s.strategies.push_back(*st);
+    }
+  }
+  if (m["remove_source"]) s.remove_source = r.boolean(m["remove_source"], "migrate.remove_source");
+  return s;
+}
 
 }  // namespace
 
@@ -156,9 +203,9 @@ AgentConfig parse_config(std::string_view yaml, const std::string& source, const
   }
   if (!root.IsMap()) throw ConfigError(source + ": must be a YAML mapping (see samples/agent.yaml)");
   Reader r(source, base_dir);
-  r.known_keys(
-      root, "",
-      {"collector", "ca", "certificate", "key", "state_dir", "roots", "excludes", "schedule", "limits", "proxy"});
+  r.known_keys(root, "",
+               {"collector", "ca", "certificate", "key", "state_dir", "roots", "excludes", "schedule", "limits",
+                "proxy", "migrate"});
   AgentConfig c;
   c.source = source;
   for (const char* required : {"collector", "ca", "certificate", "key", "state_dir"})
@@ -200,7 +247,16 @@ AgentConfig parse_config(std::string_view yaml, const std::string& source, const
     if (c.max_file_size == 0) r.fail("limits.max_file_size", "must be more than 0");
     if (c.spool_max_bytes < (1ull << 20)) r.fail("limits.spool_max_bytes", "must be at least 1M");
   }
+  if (const YAML::Node m = root["migrate"]; m && !m.IsNull()) c.migrate = parse_migrate(r, m);
   return c;
+}
+
+void check_tls_files(const AgentConfig& c) {
+  for (const auto& [key, path] : {std::pair{"ca", c.ca}, {"certificate", c.certificate}, {"key", c.key}}) {
+    if (::access(path.c_str(), R_OK) != 0)
+      throw ConfigError(fmt::format("{}: {}: cannot read {} ({}); run keyward-agent enroll first", c.source, key, path,
+                                    std::strerror(errno)));
+  }
 }
 
 AgentConfig load_config(const std::string& path) {
@@ -250,6 +306,14 @@ std::string render_config(const AgentConfig& c) {
       static_cast<int>(c.max_cpu_percent), c.threads, c.nice, to_string(c.io_class), c.max_file_size,
       c.spool_max_bytes);
   if (!c.proxy.empty()) out += fmt::format("proxy: {}\n", quoted(c.proxy));
+  if (c.migrate) {
+    const MigrateSection& m = *c.migrate;
+    out += fmt::format("migrate:\n  module: {}\n  token: {}\n  pin_source: {}\n  strategies: [", quoted(m.module),
+                       quoted(m.token), quoted(m.pin_source));
+    for (std::size_t i = 0; i < m.strategies.size(); ++i)
+      out += fmt::format("{}{}", i == 0 ? "" : ", ", migrate::to_string(m.strategies[i]));
+    out += fmt::format("]\n  remove_source: {}\n", m.remove_source ? "true" : "false");
+  }
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include "enroll.hpp"
 #include "fs_util.hpp"
 #include "gzip.hpp"
+#include "migrate_client.hpp"
 #include "pacer.hpp"
 #include "spool.hpp"
 #include "status.hpp"
@@ -41,15 +42,6 @@ std::int64_t unix_of(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
-// The TLS files must be there before anything runs: without them nothing can ever be sent.
-void check_files(const AgentConfig& c) {
-  for (const auto& [key, path] : {std::pair{"ca", c.ca}, {"certificate", c.certificate}, {"key", c.key}}) {
-    if (::access(path.c_str(), R_OK) != 0)
-      throw ConfigError(fmt::format("{}: {}: cannot read {} ({}); run keyward-agent enroll first", c.source, key, path,
-                                    std::strerror(errno)));
-  }
-}
-
 // How a delivery round ended.
 enum class Round { done, retry_later, stopped };
 
@@ -58,7 +50,7 @@ class Agent {
   Agent(const AgentConfig& c, const RunOptions& o)
       : c_(c),
         o_(o),
-        spool_((check_files(c), make_private_dir(c.state_dir), c.spool_dir()), c.spool_max_bytes),
+        spool_((check_tls_files(c), make_private_dir(c.state_dir), c.spool_dir()), c.spool_max_bytes),
         status_(AgentStatus::load(c.status_file())),
         rules_(rules::RuleSet::builtin()) {
     tls_.ca_file = c.ca;
@@ -247,11 +239,32 @@ class Agent {
     return Round::retry_later;
   }
 
+  // After a scan cycle, only with `migrate:` in agent.yaml: the approved migrations of this host
+  // (docs/fleet.md, "Migration by the agent"). Its outcome does not change the exit status.
+  void migrations() {
+    if (!c_.migrate || stopping()) return;
+    try {
+      auto client = client_for(c_, [this](std::string_view l) { log(l); });
+      TokenRunOptions o;
+      o.say = [this](const std::string& l) { log(l); };
+      const MigrationRound r = run_migrations(client, *c_.migrate, o);
+      if (r.items != 0 || r.sent != 0 || r.queued != 0 || r.rejected != 0)
+        log(
+            fmt::format("migrations: {} item(s): {} done, {} skipped, {} failed, {} refused; {} result(s) sent, {} "
+                        "kept for later, {} refused by the collector",
+                        r.items, r.done, r.skipped, r.failed, r.refused, r.sent, r.queued, r.rejected));
+      if (!r.error.empty()) log("migrations: " + r.error);
+    } catch (const std::exception& e) {
+      error(std::string("migrations: ") + e.what());
+    }
+  }
+
   int once() {
     const auto id = scan();
     if (!id) return kExitError;
     if (stopping()) return kExitSpooled;
     deliver();
+    migrations();
     for (const auto& d : delivered_)
       if (d == *id) return kExitDelivered;
     for (const auto& r : rejected_)
@@ -280,6 +293,7 @@ class Agent {
         scan();
         next_scan = Clock::now() + c_.interval + random_jitter(c_.jitter);
         if (!stopping() && Clock::now() >= next_delivery_) deliver();
+        migrations();
       }
       auto wake = next_scan;
       if (!spool_.list().empty() && next_delivery_ < wake) wake = next_delivery_;
