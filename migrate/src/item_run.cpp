@@ -52,7 +52,8 @@ Bytes der_of(const T* x) {
   return out;
 }
 
-// Overwrites a regular file with zeros, fsyncs it and unlinks it; "" or why not.
+}  // namespace
+
 std::string overwrite_and_remove(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return std::strerror(errno);
@@ -71,8 +72,6 @@ std::string overwrite_and_remove(const std::string& path) {
   if (err.empty() && ::unlink(path.c_str()) != 0) err = std::strerror(errno);
   return err;
 }
-
-}  // namespace
 
 std::string object_label(const PlanItem& item) {
   if (!item.target.label.empty()) return item.target.label;

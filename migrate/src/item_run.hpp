@@ -12,6 +12,10 @@
 
 namespace keyward::migrate::exec {
 
+// Overwrites a regular file with zeros, fsyncs it and unlinks it (never following a symlink);
+// "" or why not.
+std::string overwrite_and_remove(const std::string& path);
+
 // CKA_LABEL of an item's key: the plan's target label, else "keyward-" and 16 hex of its identity.
 std::string object_label(const PlanItem& item);
 

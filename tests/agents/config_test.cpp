@@ -185,7 +185,7 @@ TEST_CASE("without a migrate: section the agent has no migration settings at all
 TEST_CASE("the migrate: section is read, its relative paths taken from the config's directory, and rendered back") {
   const std::string yaml = std::string(kMinimal) +
                            "migrate:\n  module: /usr/lib/softhsm/libsofthsm2.so\n  token: codesign\n"
-                           "  pin_source: file:hsm.pin\n  strategies: [regenerate]\n  remove_source: true\n";
+                           "  pin_source: file:hsm.pin\n  strategies: [regenerate]\n  remove_source: true\n  poll: 2m\n";
   const AgentConfig c = parse_config(yaml, "/etc/keyward/agent.yaml", "/etc/keyward");
   REQUIRE(c.migrate.has_value());
   CHECK(c.migrate->module == "/usr/lib/softhsm/libsofthsm2.so");
@@ -193,6 +193,7 @@ TEST_CASE("the migrate: section is read, its relative paths taken from the confi
   CHECK(c.migrate->pin_source == "file:/etc/keyward/hsm.pin");
   CHECK(c.migrate->strategies == std::vector<keyward::migrate::Strategy>{keyward::migrate::Strategy::regenerate});
   CHECK(c.migrate->remove_source);
+  CHECK(c.migrate->poll == std::chrono::seconds(120));
   CHECK(c.migration_results_file() == "/state/migration-results.jsonl");
 
   const AgentConfig back = parse_config(render_config(c), "rendered.yaml");
@@ -202,6 +203,7 @@ TEST_CASE("the migrate: section is read, its relative paths taken from the confi
   CHECK(back.migrate->pin_source == c.migrate->pin_source);
   CHECK(back.migrate->strategies == c.migrate->strategies);
   CHECK(back.migrate->remove_source == c.migrate->remove_source);
+  CHECK(back.migrate->poll == c.migrate->poll);
 
   const AgentConfig defaults =
       parse_config(std::string(kMinimal) + "migrate: {module: /m.so, token: t, pin_source: env:HSM_PIN}\n", "a.yaml");
@@ -209,6 +211,11 @@ TEST_CASE("the migrate: section is read, its relative paths taken from the confi
   CHECK(defaults.migrate->pin_source == "env:HSM_PIN");
   CHECK(defaults.migrate->strategies.size() == 2);
   CHECK_FALSE(defaults.migrate->remove_source);
+  CHECK(defaults.migrate->poll == std::chrono::minutes(5));
+  CHECK_THROWS_WITH_AS(parse_config(std::string(kMinimal) +
+                                        "migrate: {module: /m.so, token: t, pin_source: env:P, poll: 1s}\n",
+                                    "a.yaml"),
+                       doctest::Contains("migrate.poll"), ConfigError);
 }
 
 TEST_CASE("a migrate: section without a module, token or a pin source form is refused naming the key") {

@@ -269,3 +269,42 @@ TEST_CASE("a token that cannot be opened ends the round: nothing is announced or
   CHECK(r.error.find("KEYWARD_TEST_UNSET_PIN_VARIABLE") != std::string::npos);
   CHECK(fake.seen() == std::vector<std::string>{"GET /api/v1/agent/migrations"});
 }
+
+TEST_CASE("a done item's copies on this host are cleaned without the token, and only its result is posted") {
+  const auto& pki = t::TestPki::get();
+  t::TempTree state;
+  auto item = approved_item("00000000000000d4");
+  item.state = mg::ItemState::done;
+  FakeCollector fake(pki);
+  fake.answer("GET /api/v1/agent/migrations", 200, items_body({item}));
+  fake.answer("POST /api/v1/agent/migrations/00000000000000d4/result", 200, "{}");
+  MigrationClient client(mutual(pki), fake.url(), state.path("migration-results.jsonl"), [](auto) {});
+  int runs = 0, opens = 0, cleans = 0;
+  const RunItem run = [&](const mg::PlanItem& i) {
+    ++runs;
+    return result_of(i, mg::Outcome::done);
+  };
+  const RunItem clean = [&](const mg::PlanItem& i) {
+    ++cleans;
+    auto r = result_of(i, mg::Outcome::done);
+    r.cleanups.push_back({i.migrate_on.path, true, {}});
+    return r;
+  };
+  const MigrationRound r = client.round(
+      run, false, [&] { ++opens; }, clean);
+  CHECK(cleans == 1);
+  CHECK(runs == 0);
+  CHECK(opens == 0);  // no token for a clean-up
+  CHECK(r.cleaned == 1);
+  CHECK(r.sent == 1);
+  REQUIRE(fake.seen().size() == 2);
+  CHECK(fake.seen()[1] == "POST /api/v1/agent/migrations/00000000000000d4/result");
+  CHECK(mg::result_from_json(nlohmann::json::parse(fake.bodies()[1])).cleanups.size() == 1);
+
+  // Without a clean-up to report (remove_source off), nothing is posted.
+  const std::size_t before = fake.seen().size();
+  const MigrationRound off =
+      client.round(run, false, {}, [&](const mg::PlanItem& i) { return result_of(i, mg::Outcome::refused); });
+  CHECK(off.cleaned == 0);
+  CHECK(fake.seen().size() == before + 1);  // the GET only
+}

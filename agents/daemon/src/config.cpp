@@ -134,7 +134,7 @@ class Reader {
 // The `migrate:` section: module, token and pin_source are required.
 MigrateSection parse_migrate(const Reader& r, const YAML::Node& m) {
   if (!m.IsMap()) r.fail("migrate", "must be a mapping with module, token and pin_source");
-  r.known_keys(m, "migrate.", {"module", "token", "pin_source", "strategies", "remove_source"});
+  r.known_keys(m, "migrate.", {"module", "token", "pin_source", "strategies", "remove_source", "poll"});
   for (const char* required : {"module", "token", "pin_source"})
     if (!m[required]) r.fail(std::string("migrate.") + required, "is required when migrate: is set");
   MigrateSection s;
@@ -153,6 +153,8 @@ MigrateSection parse_migrate(const Reader& r, const YAML::Node& m) {
     }
   }
   if (m["remove_source"]) s.remove_source = r.boolean(m["remove_source"], "migrate.remove_source");
+  if (m["poll"]) s.poll = r.duration(m["poll"], "migrate.poll");
+  if (s.poll.count() < 10) r.fail("migrate.poll", "must be at least 10s");
   return s;
 }
 
@@ -312,7 +314,8 @@ std::string render_config(const AgentConfig& c) {
                        quoted(m.token), quoted(m.pin_source));
     for (std::size_t i = 0; i < m.strategies.size(); ++i)
       out += fmt::format("{}{}", i == 0 ? "" : ", ", migrate::to_string(m.strategies[i]));
-    out += fmt::format("]\n  remove_source: {}\n", m.remove_source ? "true" : "false");
+    out +=
+        fmt::format("]\n  remove_source: {}\n  poll: {}\n", m.remove_source ? "true" : "false", seconds_text(m.poll));
   }
   return out;
 }

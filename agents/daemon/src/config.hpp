@@ -34,7 +34,8 @@ struct MigrateSection {
   std::string token;       // the token's label
   std::string pin_source;  // "env:VAR" or "file:PATH" (migrate::read_secret_source): never the PIN
   std::vector<migrate::Strategy> strategies{migrate::Strategy::regenerate, migrate::Strategy::import};
-  bool remove_source = false;  // overwrite and remove each copy on this host after verification
+  bool remove_source = false;         // overwrite and remove each copy on this host after verification
+  std::chrono::seconds poll{5 * 60};  // how often the running agent asks for approved items
 };
 
 struct AgentConfig {

@@ -210,7 +210,23 @@ bool MigrationClient::announce(const migrate::PlanItem& item, MigrationRound& ro
   return s == Sent::taken;
 }
 
-MigrationRound MigrationClient::round(const RunItem& run, bool dry_run, const std::function<void()>& open) {
+// A done item whose copies on this host wait to be removed (no token needed): removed by clean
+// when the section allows it, else left to a person (the plan's clean-up steps).
+void MigrationClient::clean_up(const migrate::PlanItem& item, const RunItem& clean, bool dry_run,
+                               MigrationRound& round) {
+  migrate::ItemResult r = clean ? clean(item) : migrate::ItemResult{};
+  if (r.cleanups.empty()) {
+    log(fmt::format("item {} is {}: its copies on this host are left to a person ({})", item.id,
+                    migrate::to_string(item.state), r.message.empty() ? "no clean-up here" : r.message));
+    return;
+  }
+  ++round.cleaned;
+  log(fmt::format("item {}: {}", item.id, r.message));
+  if (!dry_run) post(r, round);
+}
+
+MigrationRound MigrationClient::round(const RunItem& run, bool dry_run, const std::function<void()>& open,
+                                      const RunItem& clean) {
   MigrationRound round;
   if (!flush(round)) return round;
   auto items = fetch(round);
@@ -219,10 +235,7 @@ MigrationRound MigrationClient::round(const RunItem& run, bool dry_run, const st
   bool opened = false;
   for (const auto& item : *items) {
     if (item.state != migrate::ItemState::approved) {
-      // A done item whose other copies on this host wait to be removed: the plan's clean-up
-      // steps are done by a person (docs/migration.md, "Recovery from a failed item").
-      log(fmt::format("item {} is {}: its clean-up on this host is left to a person (the plan's steps)", item.id,
-                      migrate::to_string(item.state)));
+      clean_up(item, clean, dry_run, round);
       continue;
     }
     try {
@@ -278,7 +291,12 @@ MigrationRound run_migrations(MigrationClient& client, const MigrateSection& m, 
     if (o.on_result) o.on_result(r);
     return r;
   };
-  return client.round(run, o.dry_run, open);
+  const RunItem clean = [&](const migrate::PlanItem& item) {
+    auto r = migrate::clean_up_copies(item, ro);
+    if (o.on_result && !r.cleanups.empty()) o.on_result(r);
+    return r;
+  };
+  return client.round(run, o.dry_run, open, clean);
 }
 
 MigrationRound migrate_with_collector(const CollectorMigrateOptions& o, std::function<void(std::string_view)> log) {

@@ -35,6 +35,7 @@ struct MigrationRound {
   bool reached = false;  // the collector answered the request for items
   std::size_t items = 0;
   std::size_t done = 0, skipped = 0, failed = 0, refused = 0, dry_run = 0;
+  std::size_t cleaned = 0;   // done items whose copies on this host were cleaned up (or tried)
   std::size_t sent = 0;      // results the collector took (earlier queued ones included)
   std::size_t queued = 0;    // results waiting in the local file when the round ended
   std::size_t rejected = 0;  // results the collector refused (kept in the .rejected file)
@@ -59,7 +60,10 @@ class MigrationClient {
   // logs in; when it throws the round ends, nothing is announced or posted and the items stay
   // approved for the next round), announce the start, run it, post its result. dry_run: nothing
   // is announced or posted (the caller prints the results).
-  MigrationRound round(const RunItem& run, bool dry_run = false, const std::function<void()>& open = {});
+  // Items already done whose copies on this host wait: clean (no token) removes them when the
+  // section allows it, and its result is posted; without clean they are left to a person.
+  MigrationRound round(const RunItem& run, bool dry_run = false, const std::function<void()>& open = {},
+                       const RunItem& clean = {});
 
  private:
   enum class Sent { taken, refused, later };
@@ -67,6 +71,7 @@ class MigrationClient {
   // Tells the collector the item starts; false when it is not taken (round.error set when the
   // collector could not be reached).
   bool announce(const migrate::PlanItem& item, MigrationRound& round);
+  void clean_up(const migrate::PlanItem& item, const RunItem& clean, bool dry_run, MigrationRound& round);
   void log(std::string_view line) const;
 
   TlsClientOptions tls_;

@@ -286,6 +286,8 @@ class Agent {
     next_delivery_ = now;
     log(fmt::format("running: every {} s (+ up to {} s jitter), first scan at {}", c_.interval.count(),
                     c_.jitter.count(), format_time(unix_of(next_scan))));
+    // With migrate:, approved items are asked for every migrate.poll, not only after a scan.
+    auto next_migrations = now + (c_.migrate ? c_.migrate->poll : c_.interval);
     while (!stopping()) {
       if (Clock::now() >= next_delivery_ && !spool_.list().empty()) deliver();
       if (stopping()) break;
@@ -293,10 +295,15 @@ class Agent {
         scan();
         next_scan = Clock::now() + c_.interval + random_jitter(c_.jitter);
         if (!stopping() && Clock::now() >= next_delivery_) deliver();
+        next_migrations = Clock::now();
+      }
+      if (c_.migrate && Clock::now() >= next_migrations) {
         migrations();
+        next_migrations = Clock::now() + c_.migrate->poll;
       }
       auto wake = next_scan;
       if (!spool_.list().empty() && next_delivery_ < wake) wake = next_delivery_;
+      if (c_.migrate && next_migrations < wake) wake = next_migrations;
       status_.next_scan = unix_of(next_scan);
       save_status();
       sleep_until(wake, o_.stop);

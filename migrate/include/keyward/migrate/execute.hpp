@@ -86,6 +86,14 @@ struct ItemResult {
 nlohmann::json result_to_json(const ItemResult& r);
 ItemResult result_from_json(const nlohmann::json& j);
 
+// The clean-up of a done item's copies on this host (options.host), after the key was moved
+// and verified on its migrate_on host: needs no token. Each copy is overwritten and removed
+// only with options.remove_source, and only if the file is unchanged since the plan (its size
+// and mtime), so that a file replaced since is never destroyed on the plan's word. Outcome
+// done when every copy here was removed, refused when the item is not done or remove_source is
+// off, failed otherwise (cleanups says which and why); dry_run removes nothing.
+ItemResult clean_up_copies(const PlanItem& item, const RunOptions& options);
+
 // Opens the module and logs in once for many items; the PIN is wiped by the caller's
 // SecretBytes and never copied elsewhere. Throws std::runtime_error naming the module or token
 // (never the PIN) when the module cannot be loaded or the login fails.
