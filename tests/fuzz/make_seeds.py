@@ -162,6 +162,32 @@ def main():
         api_seed(RAW_AUTH, "POST", "/api/v1/enroll", enroll_req, auth="Bearer kwe_unknown"),
     ]
 
+    # Plans and results as keyward migrate and the agent read them: a real plan of the report,
+    # each of its items alone, and results of each outcome.
+    with tempfile.TemporaryDirectory(prefix="keyward-seeds-") as work:
+        path = os.path.join(work, "findings.json")
+        with open(path, "w") as fh:
+            json.dump(report, fh)
+        out = subprocess.run([a.keyward, "plan", path, "--format", "json"], capture_output=True, check=True)
+    plan = json.loads(out.stdout)
+    result = {"schema": "keyward.migration-result/v1", "item_id": "0123456789abcdef", "identity": identity,
+              "host": "build-1", "strategy": "import", "outcome": "done", "message": "done",
+              "verification": {"signature_ok": True, "public_key_matches": True, "sensitive": True,
+                               "extractable": False, "private_value_refused": True,
+                               "mechanism": "CKM_SHA256_RSA_PKCS"},
+              "cleanups": [{"path": "/srv/a.pem", "removed": True}]}
+    seeds["plan_fuzzer"] = [out.stdout] + [json.dumps(i).encode() for i in plan.get("items", [])[:4]] + [
+        json.dumps(dict(result, outcome=o)).encode() for o in ("done", "failed", "skipped", "refused")]
+    if plan.get("items"):
+        iid = plan["items"][0]["id"]
+        s += [
+            api_seed(VIEWER, "GET", "/api/v1/plan?format=text&state=proposed"),
+            api_seed(ANALYST, "POST", f"/api/v1/plan/items/{iid}/request", json.dumps({"reason": "move it"})),
+            api_seed(NONE | AGENT, "GET", "/api/v1/agent/migrations"),
+            api_seed(NONE | AGENT, "POST", f"/api/v1/agent/migrations/{iid}/result",
+                     json.dumps(dict(result, item_id=iid))),
+        ]
+
     yaml_full = """# agent.yaml
 collector: https://collector.example:8443
 ca: ca.pem
