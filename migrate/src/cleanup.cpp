@@ -9,7 +9,6 @@
 
 #include <sys/stat.h>
 
-#include <ctime>
 #include <string>
 
 namespace keyward::migrate {
@@ -47,10 +46,8 @@ Cleanup clean_one(const Place& p, const RunOptions& o, ItemResult& r) {
 }  // namespace
 
 ItemResult clean_up_copies(const PlanItem& item, const RunOptions& o) {
-  ItemResult r;
-  r.item_id = item.id, r.identity = item.identity, r.host = o.host, r.strategy = item.strategy;
+  ItemResult r = result_for(item, o.host);
   r.label = exec::object_label(item);
-  r.started_at = scanner::rfc3339(std::time(nullptr));
   r.outcome = Outcome::refused;
   if (item.state != ItemState::done)
     r.message =
@@ -69,7 +66,7 @@ ItemResult clean_up_copies(const PlanItem& item, const RunOptions& o) {
     r.message = n == 0 ? std::string("no copy of this key is planned on this host")
                        : fmt::format("{} of {} cop{} on this host removed", removed, n, n == 1 ? "y" : "ies");
   }
-  r.finished_at = scanner::rfc3339(std::time(nullptr));
+  r.finished_at = now_rfc3339();
   return r;
 }
 

@@ -25,12 +25,19 @@ TokenSession::TokenSession(const TokenConfig& config, const common::SecretBytes&
     : impl_(std::make_unique<Impl>(config, pin)) {}
 TokenSession::~TokenSession() = default;
 
-namespace {
-
 std::string now_rfc3339() {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   return scanner::rfc3339(std::chrono::duration_cast<std::chrono::seconds>(now).count());
 }
+
+ItemResult result_for(const PlanItem& item, std::string host) {
+  ItemResult r;
+  r.item_id = item.id, r.identity = item.identity, r.host = std::move(host), r.strategy = item.strategy;
+  r.started_at = now_rfc3339();
+  return r;
+}
+
+namespace {
 
 // Why this item is not run here ("" when it may be).
 std::string refusal(const PlanItem& item, const RunOptions& o) {
@@ -47,9 +54,7 @@ std::string refusal(const PlanItem& item, const RunOptions& o) {
 }  // namespace
 
 ItemResult TokenSession::run(const PlanItem& item, const RunOptions& options) {
-  ItemResult r;
-  r.item_id = item.id, r.identity = item.identity, r.host = options.host, r.strategy = item.strategy;
-  r.started_at = now_rfc3339();
+  ItemResult r = result_for(item, options.host);
   r.label = exec::object_label(item);
   if (std::string why = refusal(item, options); !why.empty()) {
     r.outcome = Outcome::refused, r.message = std::move(why);

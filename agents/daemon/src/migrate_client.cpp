@@ -2,7 +2,6 @@
 
 #include "fs_util.hpp"
 
-#include <keyward/scanner/finding_json.hpp>
 
 #include <unistd.h>
 
@@ -56,19 +55,10 @@ std::string this_host() {
   return name;
 }
 
-std::string now_text() {
-  return scanner::rfc3339(
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-}
-
 // A result of the item that says only who and what: the start (outcome done, no finished_at) or a
 // failure.
 migrate::ItemResult bare_result(const migrate::PlanItem& item, migrate::Outcome outcome, std::string message) {
-  migrate::ItemResult r;
-  r.item_id = item.id;
-  r.identity = item.identity;
-  r.host = item.migrate_on.host;
-  r.strategy = item.strategy;
+  migrate::ItemResult r = migrate::result_for(item, item.migrate_on.host);
   r.outcome = outcome;
   r.message = std::move(message);
   return r;
@@ -204,7 +194,6 @@ void MigrationClient::post(const migrate::ItemResult& result, MigrationRound& ro
 bool MigrationClient::announce(const migrate::PlanItem& item, MigrationRound& round) {
   // A result without finished_at says the run starts (the collector marks the item running).
   migrate::ItemResult start = bare_result(item, migrate::Outcome::done, "started");
-  start.started_at = now_text();
   const Sent s = send(migrate::result_to_json(start), item.id, round);
   if (s == Sent::refused) ++round.rejected;
   return s == Sent::taken;
@@ -256,7 +245,7 @@ MigrationRound MigrationClient::round(const RunItem& run, bool dry_run, const st
     } catch (const std::exception& e) {
       // The start was announced: the collector must not be left thinking the item still runs.
       r = bare_result(item, migrate::Outcome::failed, e.what());
-      r.finished_at = now_text();
+      r.finished_at = migrate::now_rfc3339();
     }
     count(round, r.outcome);
     if (!dry_run) post(r, round);

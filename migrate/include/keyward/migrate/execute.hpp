@@ -83,6 +83,11 @@ struct ItemResult {
   std::vector<std::string> actions;     // what was (or, for a dry run, would be) done, in order
   std::string started_at, finished_at;  // RFC 3339
 };
+// A result of item on host that says only who and what so far: item id, identity, host,
+// strategy, started_at = now; the outcome is failed until the run says otherwise.
+ItemResult result_for(const PlanItem& item, std::string host);
+// The time now as results write it (RFC 3339, UTC).
+std::string now_rfc3339();
 nlohmann::json result_to_json(const ItemResult& r);
 ItemResult result_from_json(const nlohmann::json& j);
 
