@@ -13,7 +13,9 @@ What it checks, in order (each line of output is one check; the run goes on afte
      approver token of their own (403 separation_of_duties); a viewer cannot request; an approver
      who is someone else approves it.
   3. The agent without a `migrate:` section runs a scan cycle and leaves the item approved: it
-     asks for no migration and writes no results file.
+     asks for no migration and writes no results file. A person's `keyward migrate --collector
+     --agent-config --dry-run` fetches it over the agent's mutual TLS, says what it would do, and
+     changes nothing.
   4. With `migrate:` (module, token, pin_source env:VAR) the agent runs the item: exit 0, the
      token holds the new key (public objects listed without a login), the collector shows the
      item `done`, and its audit log has migration.request, migration.approve, one migration.start
@@ -184,6 +186,23 @@ def without_section(f: dict, iid: str, outputs: list[str]) -> None:
           "an agent without migrate: leaves the approved item alone", f"{p.returncode} {item.get('state')}")
 
 
+def person_dry_run(f: dict, iid: str, hsm: dict, outputs: list[str]) -> None:
+    """A person on the host: keyward migrate --collector --agent-config --dry-run fetches the
+    approved item over the agent's mutual TLS, says what it would do, and changes nothing."""
+    keyward = os.path.join(args_global.bin, "keyward")
+    env = {**os.environ, "SOFTHSM2_CONF": hsm["conf"], "KW_HSM_PIN": hsm["pin"]}
+    with CmdlineWatch([hsm["pin"], hsm["so_pin"]]) as watch:
+        p = run([keyward, "migrate", "--collector", f"https://127.0.0.1:{f['port']}", "--agent-config",
+                 f["agent_config"], "--module", hsm["module"], "--token", hsm["label"], "--pin-source",
+                 "env:KW_HSM_PIN", "--dry-run"], env=env)
+    outputs.append(p.stdout + p.stderr)
+    item = item_for(f["apis"]["vic-viewer"], f["key"])
+    check(p.returncode == 0 and iid in p.stdout + p.stderr and "would" in p.stdout + p.stderr
+          and item.get("state") == "approved" and not watch.hits,
+          "keyward migrate --collector --dry-run says what it would do and leaves the item approved",
+          f"exit {p.returncode} {item.get('state')} {(p.stdout + p.stderr)[-600:]}")
+
+
 def with_section(f: dict, iid: str, hsm: dict, outputs: list[str]) -> None:
     """Checks 4 and 5."""
     with open(f["agent_config"], "a") as cfg:
@@ -278,6 +297,7 @@ def main() -> int:
         iid = plan_and_approve(f)
         if iid:
             without_section(f, iid, outputs)
+            person_dry_run(f, iid, hsm, outputs)
             with_section(f, iid, hsm, outputs)
         f["collector"].kill()
         no_pin_anywhere(tmp, hsm, outputs)
