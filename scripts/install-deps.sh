@@ -10,7 +10,7 @@ packages=(
   openssh-client putty-tools gnupg zip unzip zstd xz-utils bzip2 default-jdk-headless
   python3 python3-jsonschema python3-yaml clang libfuzzer-14-dev libclang-rt-14-dev
   libbenchmark-dev ripgrep libsqlite3-dev zlib1g-dev sqlite3 universal-ctags
-  libp11-kit-dev softhsm2 opensc
+  libp11-kit-dev softhsm2 opensc curl
 )
 
 missing=()

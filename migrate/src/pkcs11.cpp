@@ -132,7 +132,9 @@ ck_attribute attr_bool(ck_attribute_type_t type, bool v) { return attr(type, v ?
 ck_attribute attr_ulong(ck_attribute_type_t type, const unsigned long& v) { return attr(type, &v, sizeof v); }
 
 Module::Module(const std::string& path) {
-  lib_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // RTLD_NODELETE: a module may keep threads or atexit handlers past C_Finalize, so it is never
+  // unmapped (and its frames stay named in sanitizer reports).
+  lib_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (lib_ == nullptr) throw std::runtime_error(fmt::format("cannot load PKCS#11 module {}: {}", path, dlerror()));
   auto get = reinterpret_cast<ck_rv_t (*)(ck_function_list**)>(dlsym(lib_, "C_GetFunctionList"));
   ck_rv_t rv = get != nullptr ? get(&fn_) : CKR_FUNCTION_NOT_SUPPORTED;
