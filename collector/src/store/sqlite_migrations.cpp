@@ -151,8 +151,9 @@ void SqliteStore::invalidate_changed(const migrate::Plan& plan, std::map<std::st
                                      std::int64_t now) {
   for (auto& [id, row] : rows) {
     if (row.state != "approved") continue;
+    const std::string& item_id = row.item_id;  // a structured binding cannot be captured (clang 14)
     const auto it = std::find_if(plan.items.begin(), plan.items.end(),
-                                 [&](const migrate::PlanItem& i) { return i.id == row.item_id; });
+                                 [&](const migrate::PlanItem& i) { return i.id == item_id; });
     const std::string binding = it == plan.items.end() ? "[]" : binding_of(*it);
     if (binding == row.binding_json) continue;
     const json before = parse_json(row.binding_json);
