@@ -1,6 +1,8 @@
 // The JSON form of plans (keyward.plan/v1, docs/plan.schema.json). One field walk per struct
 // serves encoding and decoding alike (as scanner/src/finding_codec.cpp does for the scan cache),
 // so a field added to a struct and to its walk is written and read back the same way.
+#include "json_text.hpp"
+
 #include <keyward/migrate/plan.hpp>
 
 #include <concepts>
@@ -92,7 +94,9 @@ struct Encoder {
 
 template <class T>
 json encode(const T& v) {
-  if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool> || std::is_integral_v<T>) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return text::to_json(v);  // {"b64": ...} when not UTF-8 (json_text.hpp)
+  } else if constexpr (std::is_same_v<T, bool> || std::is_integral_v<T>) {
     return json(v);
   } else if constexpr (std::is_enum_v<T>) {
     return json(std::string(to_string(v)));
@@ -128,8 +132,9 @@ struct Decoder {
 template <class T>
 void decode(const json& j, T& v, const std::string& path) {
   if constexpr (std::is_same_v<T, std::string>) {
-    if (!j.is_string()) bad(path, "a string");
-    v = j.get<std::string>();
+    auto t = text::from_json(j);
+    if (!t) bad(path, "a string, or {\"b64\": base64}");
+    v = std::move(*t);
   } else if constexpr (std::is_same_v<T, bool>) {
     if (!j.is_boolean()) bad(path, "true or false");
     v = j.get<bool>();
@@ -170,7 +175,6 @@ std::string to_json(const Plan& plan) {
                   {"cleanups", s.cleanups}};
   Encoder e{j};
   walk(e, plan);
-  // Paths from a scanned machine may not be UTF-8: such bytes are written as U+FFFD.
   return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 

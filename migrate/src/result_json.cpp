@@ -1,10 +1,13 @@
 // result_to_json / result_from_json (execute.hpp, schema keyward.migration-result/v1): one field
 // walk for both directions, so that a field added to ItemResult is added once.
+#include "json_text.hpp"
+
 #include <keyward/migrate/execute.hpp>
 
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 namespace keyward::migrate {
 namespace {
@@ -20,9 +23,17 @@ struct Encoder {
   }
   template <class T>
   static json encode(const T& v) {
-    if constexpr (std::is_same_v<T, Strategy> || std::is_same_v<T, Outcome> || std::is_same_v<T, Stage>)
+    if constexpr (std::is_same_v<T, Strategy> || std::is_same_v<T, Outcome> || std::is_same_v<T, Stage>) {
       return std::string(to_string(v));
-    else return v;
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      return text::to_json(v);  // paths may not be UTF-8 (json_text.hpp)
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+      json a = json::array();
+      for (const auto& s : v) a.push_back(text::to_json(s));
+      return a;
+    } else {
+      return v;
+    }
   }
 };
 
@@ -46,7 +57,16 @@ struct Decoder {
     if constexpr (std::is_same_v<T, Strategy>) parsed = strategy_from_string(x.get<std::string>());
     else if constexpr (std::is_same_v<T, Outcome>) parsed = outcome_from_string(x.get<std::string>());
     else if constexpr (std::is_same_v<T, Stage>) parsed = stage_from_string(x.get<std::string>());
-    else parsed = x.get<T>();
+    else if constexpr (std::is_same_v<T, std::string>) parsed = text::from_json(x);
+    else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+      if (!x.is_array()) throw std::invalid_argument(std::string("migration result: bad field ") + key);
+      parsed.emplace();
+      for (const auto& e : x) {
+        auto t = text::from_json(e);
+        if (!t) throw std::invalid_argument(std::string("migration result: bad field ") + key);
+        parsed->push_back(std::move(*t));
+      }
+    } else parsed = x.get<T>();
     if (!parsed) throw std::invalid_argument(std::string("migration result: unknown value of ") + key);
     v = *parsed;
   }

@@ -419,10 +419,12 @@ TEST_CASE("result JSON: every field round-trips; a bad outcome is refused") {
   r.outcome = Outcome::skipped, r.message = "m", r.failed_at = Stage::make_csr, r.key_id = "ab", r.label = "l";
   r.csr_pem = "csr", r.new_spki_sha256 = "cd", r.actions = {"a", "b"}, r.started_at = "s", r.finished_at = "f";
   r.verification = {true, true, true, false, true, "CKM_EDDSA"};
-  r.cleanups = {{"/p", false, "why"}};
+  r.cleanups = {{"/p", false, "why"}, {"/srv/cl\xe9s.pem", true, ""}};  // the second is Latin-1
   const nlohmann::json j = result_to_json(r);
   CHECK(j["schema"] == kResultSchema);
   CHECK(result_to_json(result_from_json(j)) == j);
+  CHECK_NOTHROW((void)j.dump());  // a path that is not UTF-8 is {"b64": ...}, never invalid JSON
+  CHECK(result_from_json(nlohmann::json::parse(j.dump())).cleanups[1].path == r.cleanups[1].path);
   nlohmann::json bad = j;
   bad["outcome"] = "maybe";
   CHECK_THROWS_AS(result_from_json(bad), std::invalid_argument);

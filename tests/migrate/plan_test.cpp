@@ -240,3 +240,19 @@ TEST_CASE("a plan and an item round-trip through JSON, and a malformed one names
   CHECK_THROWS_WITH_AS(plan_from_json(j.dump()), doctest::Contains("plan.items[0].strategy"), std::invalid_argument);
   CHECK_THROWS_AS(plan_from_json("{\"schema\": \"keyward.findings/v1\"}"), std::invalid_argument);
 }
+
+TEST_CASE("a path that is not UTF-8 is written losslessly as {b64} and read back byte for byte") {
+  const std::string latin1 = "/srv/cl\xe9s/deploy.pem";  // a Latin-1 name
+  auto f = key_finding("f1", latin1, kSpkiA, 95);
+  const Plan plan = build_plan({at("h", f)}, load_targets(), pinned());
+  REQUIRE(plan.items.size() == 1);
+  const nlohmann::json j = item_to_json(plan.items.front());
+  std::string text;
+  CHECK_NOTHROW(text = j.dump());  // strict dump: no invalid UTF-8 left in the document
+  CHECK(j["places"][0]["path"].contains("b64"));
+  const PlanItem back = item_from_json(nlohmann::json::parse(text));
+  CHECK(back.places.front().path == latin1);
+  CHECK(item_to_json(back) == j);
+  CHECK_THROWS_AS(item_from_json(nlohmann::json::parse(R"({"places": [{"path": {"b64": "%%%"}}]})")),
+                  std::invalid_argument);
+}

@@ -35,6 +35,10 @@ constexpr const char* kRowColumns =
 
 // What an approval is bound to: each place's host, path, finding id, file size and mtime, in
 // one order. Another set of places, or a changed file at one, gives other text.
+// A path that is not UTF-8 is compared by its text with U+FFFD for the bad bytes (the finding id
+// beside it still tells two such places apart).
+constexpr auto kReplaceBadUtf8 = nlohmann::json::error_handler_t::replace;
+
 std::string binding_of(const migrate::PlanItem& item) {
   std::vector<std::string> places;
   for (const auto& p : item.places)
@@ -46,11 +50,11 @@ std::string binding_of(const migrate::PlanItem& item) {
         {"finding_id", p.finding_id},
         {"file_size", p.file_size},
         {"file_mtime",
-         p.file_mtime}}.dump());
+         p.file_mtime}}.dump(-1, ' ', false, kReplaceBadUtf8));
   std::sort(places.begin(), places.end());
   json out = json::array();
   for (const auto& p : places) out.push_back(json::parse(p));
-  return out.dump();
+  return out.dump(-1, ' ', false, kReplaceBadUtf8);
 }
 
 ItemState state_of(const std::string& name) {
@@ -152,8 +156,8 @@ void SqliteStore::invalidate_changed(const migrate::Plan& plan, std::map<std::st
   for (auto& [id, row] : rows) {
     if (row.state != "approved") continue;
     const std::string& item_id = row.item_id;  // a structured binding cannot be captured (clang 14)
-    const auto it = std::find_if(plan.items.begin(), plan.items.end(),
-                                 [&](const migrate::PlanItem& i) { return i.id == item_id; });
+    const auto it =
+        std::find_if(plan.items.begin(), plan.items.end(), [&](const migrate::PlanItem& i) { return i.id == item_id; });
     const std::string binding = it == plan.items.end() ? "[]" : binding_of(*it);
     if (binding == row.binding_json) continue;
     const json before = parse_json(row.binding_json);
