@@ -40,15 +40,7 @@ HttpRequest get(int port, const char* host = "127.0.0.1") {
 class TinyProxy {
  public:
   TinyProxy() {
-    listen_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listen_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(listen_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    ::listen(listen_, 4);
+    listen_ = keyward::test::listen_loopback(port_, 4);
     thread_ = std::thread([this] { serve(); });
   }
   ~TinyProxy() {

@@ -55,6 +55,20 @@ class TestPki {
   TempTree dir_;
 };
 
+// A socket listening on 127.0.0.1 on a port the kernel chose (written to `port`).
+inline int listen_loopback(int& port, int backlog) {
+  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  port = ntohs(a.sin_port);
+  ::listen(s, backlog);
+  return s;
+}
+
 inline int free_port() {
   const int s = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};

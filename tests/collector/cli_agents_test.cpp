@@ -3,6 +3,7 @@
 // through the store (as an enrollment would, whatever the API accepts). The listing must show the
 // name escaped (common::terminal_safe), on its own row, never as a forged line.
 #include "store_fixture.hpp"
+#include "support/run_command.hpp"
 
 #include <cstdio>
 #include <sstream>
@@ -11,17 +12,7 @@ using namespace keyward;
 
 namespace {
 
-// Runs a shell command; its stdout, and its exit status in `status`.
-std::string run(const std::string& cmd, int& status) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  const int rc = ::pclose(p);
-  status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  return out;
-}
+std::string run(const std::string& cmd, int& status) { return test::run_command(cmd, status); }
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;

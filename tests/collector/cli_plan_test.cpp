@@ -3,6 +3,7 @@
 // that sends keys to another token: the plan (json, markdown, text) is read from the database
 // and its target comes from that policy.
 #include "store_fixture.hpp"
+#include "support/run_command.hpp"
 
 #include <keyward/migrate/plan.hpp>
 
@@ -15,17 +16,7 @@ using namespace keyward;
 
 namespace {
 
-// Runs a shell command; its stdout, and its exit status in `status`.
-std::string run(const std::string& cmd, int& status) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  const int rc = ::pclose(p);
-  status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  return out;
-}
+std::string run(const std::string& cmd, int& status) { return test::run_command(cmd, status); }
 
 // Enrolls and approves an agent on `host` directly in the store and ingests key 1 at path.
 void host_with_key(collector::Store& store, int n, const std::string& host, const std::string& path) {
