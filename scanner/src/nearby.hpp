@@ -1,6 +1,8 @@
 // Passwords lying next to a key store: gradle.properties/keystore.properties/key.properties
 // (storePassword=), Spring (server.ssl.key-store-password), Tomcat server.xml (keystorePass=),
-// build.gradle signingConfigs, .env files. The worst case of a store: its password beside it.
+// build.gradle signingConfigs, .env files; and the password options of the openssl, keytool and
+// gpg command lines in scripts, Makefiles and CI files (-passout pass:X, -storepass X). The worst
+// case of a store: its password beside it.
 // Used by: item_scan.cpp when a store is found. Returns values only to try them; callers must
 // never output them (findings name the file, never the value).
 #pragma once
@@ -13,10 +15,12 @@
 
 namespace keyward::scanner::detail {
 
-// Candidates from the usual files in the store's directory and up to four parents.
+// Candidates from the usual files in the store's directory and up to four parents (docs/scan.md
+// lists them), within a budget of files and bytes.
 std::vector<PasswordCandidate> nearby_passwords(const std::string& store_path);
 
-// The password-like assignments in one file's text (exposed for tests), each wiped when dropped.
+// The password-like assignments and password options in one file's text (exposed for tests), each
+// wiped when dropped.
 std::vector<common::SecretBytes> password_values(std::string_view text);
 
 }  // namespace keyward::scanner::detail
