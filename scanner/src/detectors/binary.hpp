@@ -30,7 +30,7 @@ struct PasswordCandidate {
 // budget that keeps a 10,000-iteration PBKDF2 store from stalling a scan.
 struct PasswordSet {
   std::vector<PasswordCandidate> candidates;
-  std::size_t max_tries = 64;
+  std::size_t max_tries = 96;  // ScanOptions::password_max_tries
   std::chrono::milliseconds max_time{2000};
 };
 

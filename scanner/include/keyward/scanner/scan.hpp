@@ -60,7 +60,7 @@ struct ScanOptions {
   ArchiveLimits archive_limits;
   common::SecretList passwords;                       // common passwords to try on stores ("" is always tried)
   bool nearby_passwords = true;                       // try passwords found next to a store (gradle.properties, ...)
-  std::size_t password_max_tries = 64;                // per store
+  std::size_t password_max_tries = 96;                // per store: 32 nearby + empty + the common list
   std::chrono::milliseconds password_max_time{3000};  // per store
   std::string tool_version;                           // written into the result
   std::size_t max_errors_listed = 200;                // the error list is bounded; counters are not
