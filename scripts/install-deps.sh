@@ -11,6 +11,7 @@ packages=(
   python3 python3-jsonschema python3-yaml clang libfuzzer-14-dev libclang-rt-14-dev
   libbenchmark-dev ripgrep libsqlite3-dev zlib1g-dev sqlite3 universal-ctags
   libp11-kit-dev softhsm2 opensc curl
+  cpio rpm  # tests: cpio archives and .rpm packages (rpmbuild) are made at test time
 )
 
 missing=()

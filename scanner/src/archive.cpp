@@ -1,6 +1,7 @@
 // Archives and image layers with libarchive: zip/jar/war/ear/apk/aar/nupkg/whl, tar and its
-// compressed forms, 7z, ar (.deb), and single compressed files; nested archives to a depth
-// limit; OCI/docker image layers named by digest. Bomb limits end one archive, never the scan.
+// compressed forms, 7z, ar (.deb), cpio and .rpm payloads, and single compressed files (gzip,
+// xz, LZMA-alone, bzip2, zstd); nested archives to a depth limit; OCI/docker image layers named
+// by digest. Bomb limits end one archive, never the scan.
 #include "item_scan.hpp"
 
 #include <keyward/scanner/skip_reason.hpp>
@@ -214,6 +215,13 @@ bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Fin
   for (const auto& p : o.passwords)
     if (!p.empty()) archive_read_add_passphrase(a.get(), p.c_str());  // libarchive keeps its own copy
   if (archive_read_open_memory(a.get(), data.data(), data.size()) != ARCHIVE_OK) return false;
+  archive_entry* entry = nullptr;
+  int r = archive_read_next_header(a.get(), &entry);
+  // Bytes that no filter decoded and no container format took (a text file starting "BZh", a
+  // look-alike LZMA header libarchive does not bid on) are not an archive: scanned as they are.
+  if ((r == ARCHIVE_OK || r == ARCHIVE_WARN) && archive_format(a.get()) == ARCHIVE_FORMAT_RAW &&
+      archive_filter_code(a.get(), 0) == ARCHIVE_FILTER_NONE)
+    return false;
   if (ctx.depth >= o.archive_limits.max_depth) {
     count_skip(stats, SkipReason::archive_too_deep);
     return true;
@@ -223,10 +231,8 @@ bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Fin
   Locks locks;
   const std::size_t findings_before = out.size();
   bool any_member = false;
-  archive_entry* entry = nullptr;
-  int r = ARCHIVE_OK;
   SecretBytes buffer;  // members' bytes, wiped after each one and when it grows
-  while ((r = archive_read_next_header(a.get(), &entry)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+  for (; r == ARCHIVE_OK || r == ARCHIVE_WARN; r = archive_read_next_header(a.get(), &entry)) {
     any_member = true;
     if (++budget.entries > o.archive_limits.max_entries) {
       stop(budget, stats, SkipReason::archive_too_many_entries);

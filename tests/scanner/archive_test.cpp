@@ -258,3 +258,143 @@ TEST_CASE("a key store copied to several places is reported at each place with t
   CHECK(paths.size() == 3);
   CHECK(ids.size() == 3);
 }
+
+TEST_CASE("a key in a .deb built by dpkg-deb is found in its data member") {
+  REQUIRE(have_tool("dpkg-deb"));
+  t::TempTree tree;
+  tree.write("pkg/DEBIAN/control",
+             "Package: keytest\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.invalid>\n"
+             "Description: test\n");
+  tree.write("pkg/etc/ssl/private/server.key", t::pkcs8_pem(t::ec_p256()));
+  sh(tree, "dpkg-deb -Zxz --root-owner-group --build pkg app.deb && rm -rf pkg");
+  const auto r = run(tree.path());
+  const auto keys = private_keys(r);
+  REQUIRE(keys.size() == 1);
+  CHECK(keys[0]->location.path == tree.path("app.deb"));
+  CHECK(keys[0]->location.member == "data.tar.xz!etc/ssl/private/server.key");
+  CHECK(keys[0]->key->spki_sha256 == t::spki_sha256(t::ec_p256()));
+  CHECK(r.stats.archives == 3);  // the .deb, control.tar.xz, data.tar.xz
+  CHECK(r.stats.skipped.empty());
+}
+
+TEST_CASE("keys in a plain ar archive (a static library's format) are found by member") {
+  t::TempTree tree;
+  tree.write("k/server.pem", t::traditional_pem(t::rsa_2048()));
+  tree.write("k/notes.txt", "nothing here\n");
+  sh(tree, "cd k && ar rc ../bundle.a notes.txt server.pem && ar rcD ../det.a server.pem && cd .. && rm -rf k");
+  const auto r = run(tree.path());
+  const auto keys = private_keys(r);
+  REQUIRE(keys.size() == 2);
+  for (const auto* k : keys) {
+    CHECK(k->location.member == "server.pem");
+    CHECK(k->key->bits == 2048u);
+    CHECK(k->key->spki_sha256 == t::spki_sha256(t::rsa_2048()));
+  }
+  CHECK(r.stats.archives == 2);
+}
+
+TEST_CASE("keys in cpio archives (newc, newc with CRC, odc, gzip-compressed newc) are found with their member") {
+  REQUIRE(have_tool("cpio"));
+  t::TempTree tree;
+  tree.write("k/etc/ssl/private/server.key", t::pkcs8_pem(t::ec_p256()));
+  sh(tree,
+     "cd k && find etc | cpio -o -H newc > ../a.cpio && find etc | cpio -o -H crc > ../b.cpio && "
+     "find etc | cpio -o -H odc > ../c.cpio && find etc | cpio -o -H newc | gzip -n > ../initrd.img && cd .. && "
+     "rm -rf k");
+  const auto r = run(tree.path());
+  const auto keys = private_keys(r);
+  REQUIRE(keys.size() == 4);
+  std::set<std::string> paths;
+  for (const auto* k : keys) {
+    CHECK(k->location.member == "etc/ssl/private/server.key");  // read as an archive, not only as text
+    CHECK(k->key->spki_sha256 == t::spki_sha256(t::ec_p256()));
+    paths.insert(k->location.path);
+  }
+  CHECK(paths.size() == 4);
+  CHECK(r.stats.archives == 4);
+}
+
+TEST_CASE("a key in an .rpm payload (gzip and xz cpio) is found with its member") {
+  if (!have_tool("rpmbuild")) {
+    MESSAGE("rpmbuild is not installed (Debian package rpm, scripts/install-deps.sh): .rpm untested");
+    return;
+  }
+  t::TempTree tree;
+  tree.write("src/server.key", t::pkcs8_pem(t::ec_p256()));
+  tree.write("k.spec",
+             "Name: keytest\nVersion: 1.0\nRelease: 1\nSummary: t\nLicense: none\nBuildArch: noarch\n"
+             "%description\nt\n%install\nmkdir -p %{buildroot}/etc/ssl/private\n"
+             "cp %{_sourcedir}/server.key %{buildroot}/etc/ssl/private/server.key\n"
+             "%files\n/etc/ssl/private/server.key\n");
+  const std::string build =
+      "rpmbuild -bb --define \"_topdir $PWD/top\" --define \"_sourcedir $PWD/src\" --define \"_build_id_links none\" ";
+  sh(tree, build + "--define '_binary_payload w6.gzdio' k.spec && mv top/RPMS/noarch/*.rpm gz.rpm && rm -rf top && " +
+               build + "--define '_binary_payload w2.xzdio' k.spec && mv top/RPMS/noarch/*.rpm xz.rpm && " +
+               "rm -rf top src k.spec");
+  const auto r = run(tree.path());
+  const auto keys = private_keys(r);
+  REQUIRE(keys.size() == 2);
+  std::set<std::string> paths;
+  for (const auto* k : keys) {
+    CHECK(k->location.member == "etc/ssl/private/server.key");
+    CHECK(k->key->spki_sha256 == t::spki_sha256(t::ec_p256()));
+    paths.insert(k->location.path);
+  }
+  CHECK(paths == std::set<std::string>{tree.path("gz.rpm"), tree.path("xz.rpm")});
+  CHECK(r.stats.archives == 2);
+  CHECK(r.stats.skipped.empty());
+}
+
+TEST_CASE("a key compressed as an LZMA-alone stream (xz --format=lzma, lzma) is found as its one member") {
+  t::TempTree tree;
+  tree.write("key.pem", t::pkcs8_pem(t::ec_p256()));
+  sh(tree, "xz --format=lzma -c key.pem > a.lzma && xz --format=lzma -1 -c key.pem > b.lzma && rm key.pem");
+  const auto r = run(tree.path());
+  const auto keys = private_keys(r);
+  REQUIRE(keys.size() == 2);
+  for (const auto* k : keys) {
+    CHECK(k->location.member == "data");
+    CHECK(k->key->spki_sha256 == t::spki_sha256(t::ec_p256()));
+  }
+  CHECK(r.stats.archives == 2);
+  CHECK(r.stats.skipped.empty());
+}
+
+TEST_CASE("random bytes after 0x5D, an LZMA look-alike header or text starting BZh are not archives") {
+  using keyward::scanner::detail::sniff_binary;
+  const auto sniff = [](std::vector<std::uint8_t> head) {
+    head.resize(64, 0x41);
+    return std::string(sniff_binary(head, 1u << 20));
+  };
+  // What encoders write: properties 0x5D, a 2^n or 2^n + 2^(n-1) dictionary, size unknown or small.
+  CHECK(sniff({0x5D, 0, 0, 0x80, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}) == "archive");
+  CHECK(sniff({0x5D, 0, 0, 0x30, 0, 0x10, 0, 0, 0, 0, 0, 0, 0}) == "archive");
+  // Properties past pb = 4, lp = 4, lc = 8; a dictionary no encoder writes or out of bounds; an
+  // uncompressed size past 256 GiB.
+  CHECK(sniff({0xE1, 0, 0, 0x80, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}).empty());
+  CHECK(sniff({0x5D, 0x45, 0x23, 0x01, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}).empty());
+  CHECK(sniff({0x5D, 0, 0x08, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}).empty());
+  CHECK(sniff({0x5D, 0, 0, 0, 0x80, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}).empty());
+  CHECK(sniff({0x5D, 0, 0, 0x80, 0, 0, 0, 0, 0, 0x40, 0, 0, 0}).empty());
+
+  t::TempTree tree;
+  // 0x5D then random bytes: the dictionary size is not one an encoder writes, no archive is tried.
+  sh(tree, "printf '\\135' > random.bin && openssl rand 4096 >> random.bin");
+  // A well-formed header over random bytes: libarchive's decoder fails on them at once, so it is
+  // not an archive either; both are scanned as the bytes they are, nothing is counted.
+  sh(tree,
+     "printf '\\135\\000\\000\\200\\000\\377\\377\\377\\377\\377\\377\\377\\377\\000' > fake.lzma && "
+     "openssl rand 4096 >> fake.lzma");
+  // A text whose first bytes happen to be a bzip2 magic is scanned as the text it is.
+  tree.write("note.txt", "BZh9 is the header of bzip2 -9 output\n" + t::pkcs8_pem(t::ec_p256()));
+  const auto r = run(tree.path());
+  const auto keys = private_keys(r);
+  REQUIRE(keys.size() == 1);
+  CHECK(keys[0]->location.path == tree.path("note.txt"));
+  CHECK(keys[0]->location.member.empty());
+  CHECK(keys[0]->location.line == 2u);
+  CHECK(r.stats.archives == 0);
+  CHECK(r.stats.archive_members == 0);
+  CHECK(r.stats.skipped.empty());
+  CHECK(r.stats.files_scanned == 3);
+}

@@ -3,6 +3,8 @@
 // binary sniff (detector.hpp) asks them in list order (detector_list.cpp); none reads past `h`.
 #include "detectors/binary.hpp"
 
+#include <bit>
+#include <cctype>
 #include <cstring>
 #include <string_view>
 
@@ -71,7 +73,45 @@ bool head_gpg_key_file(Head h, std::uint64_t) {
          starts(h, "Key: (protected-private-key");
 }
 
-// zip, gzip, xz, zstd, bzip2, 7z, ar (.deb), tar.
+// A .rpm: the lead's magic and format version 3 or 4, then the signature header's magic at 96.
+bool rpm_head(Head h) {
+  return starts(h, "\xED\xAB\xEE\xDB") && h.size() >= 99 && (h[4] == 3 || h[4] == 4) &&
+         std::memcmp(h.data() + 96, "\x8E\xAD\xE8", 3) == 0;
+}
+
+// A cpio archive in the portable ASCII forms: newc ("070701"), newc with CRC ("070702") or odc
+// ("070707"), the magic followed by the header's hex (newc, 13 fields of 8) or octal (odc, 70)
+// digits.
+bool cpio_head(Head h) {
+  const bool newc = starts(h, "070701") || starts(h, "070702");
+  if (!newc && !starts(h, "070707")) return false;
+  const std::size_t digits = newc ? 13 * 8 : 70;
+  if (h.size() < 6 + digits) return false;
+  for (std::size_t i = 6; i < 6 + digits; ++i) {
+    const char c = static_cast<char>(h[i]);
+    const bool ok = newc ? std::isxdigit(static_cast<unsigned char>(c)) != 0 : (c >= '0' && c <= '7');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// An LZMA-alone stream (.lzma, `xz --format=lzma`), which has no magic: a properties byte
+// lc + 9 * (lp + 5 * pb) with lc <= 8, lp <= 4, pb <= 4; a dictionary size of 2^n or
+// 2^n + 2^(n-1) between 4 KiB and 1 GiB, as encoders write; an uncompressed size unknown (all
+// ones) or below 256 GiB, as liblzma's decoder requires.
+bool lzma_alone_head(Head h) {
+  if (h.size() < 13 || h[0] > (4 * 5 + 4) * 9 + 8) return false;
+  std::uint32_t dict = 0;
+  for (int i = 4; i >= 1; --i) dict = (dict << 8) | h[static_cast<std::size_t>(i)];
+  if (dict < (1u << 12) || dict > (1u << 30)) return false;
+  const std::uint32_t top = std::uint32_t{1} << (31 - std::countl_zero(dict));
+  if (dict != top && dict != top + top / 2) return false;
+  std::uint64_t size = 0;
+  for (int i = 12; i >= 5; --i) size = (size << 8) | h[static_cast<std::size_t>(i)];
+  return size == ~std::uint64_t{0} || size < (std::uint64_t{1} << 38);
+}
+
+// zip, gzip, xz, zstd, bzip2, 7z, ar (.deb), tar, cpio, rpm, LZMA-alone.
 bool head_archive(Head h, std::uint64_t) {
   if (starts(h, "!<arch>\n") || starts(h, "PK\x03\x04") || starts(h, "PK\x05\x06") || starts(h, "\x1F\x8B") ||
       starts(h,
@@ -79,6 +119,7 @@ bool head_archive(Head h, std::uint64_t) {
              "7zXZ") ||
       starts(h, "\x28\xB5\x2F\xFD") || starts(h, "BZh") || starts(h, "7z\xBC\xAF\x27\x1C"))
     return true;
+  if (rpm_head(h) || cpio_head(h) || lzma_alone_head(h)) return true;
   return h.size() >= 262 && std::memcmp(h.data() + 257, "ustar", 5) == 0;
 }
 
