@@ -13,6 +13,7 @@
 #include <array>
 #include <cctype>
 #include <string>
+#include <string_view>
 
 namespace keyward::scanner::detail {
 
@@ -120,6 +121,58 @@ Shape shape_of(Der der) {
   return s;
 }
 
+// Private-key algorithms OpenSSL 3.0 cannot load, by OID (NIST CSOR; FIPS 203, 204, 205).
+struct OidName {
+  std::string_view oid;
+  std::string_view name;
+};
+constexpr std::array<OidName, 18> kPostQuantum{{
+    {"2.16.840.1.101.3.4.3.17", "ml-dsa-44"},
+    {"2.16.840.1.101.3.4.3.18", "ml-dsa-65"},
+    {"2.16.840.1.101.3.4.3.19", "ml-dsa-87"},
+    {"2.16.840.1.101.3.4.3.20", "slh-dsa-sha2-128s"},
+    {"2.16.840.1.101.3.4.3.21", "slh-dsa-sha2-128f"},
+    {"2.16.840.1.101.3.4.3.22", "slh-dsa-sha2-192s"},
+    {"2.16.840.1.101.3.4.3.23", "slh-dsa-sha2-192f"},
+    {"2.16.840.1.101.3.4.3.24", "slh-dsa-sha2-256s"},
+    {"2.16.840.1.101.3.4.3.25", "slh-dsa-sha2-256f"},
+    {"2.16.840.1.101.3.4.3.26", "slh-dsa-shake-128s"},
+    {"2.16.840.1.101.3.4.3.27", "slh-dsa-shake-128f"},
+    {"2.16.840.1.101.3.4.3.28", "slh-dsa-shake-192s"},
+    {"2.16.840.1.101.3.4.3.29", "slh-dsa-shake-192f"},
+    {"2.16.840.1.101.3.4.3.30", "slh-dsa-shake-256s"},
+    {"2.16.840.1.101.3.4.3.31", "slh-dsa-shake-256f"},
+    {"2.16.840.1.101.3.4.4.1", "ml-kem-512"},
+    {"2.16.840.1.101.3.4.4.2", "ml-kem-768"},
+    {"2.16.840.1.101.3.4.4.3", "ml-kem-1024"},
+}};
+
+// A PKCS#8 key OpenSSL parsed as ASN.1 but cannot load: a post-quantum key named by its
+// algorithm OID (these algorithms take no parameters). Facts only: no bits, no SPKI (a v1
+// PrivateKeyInfo carries no public key).
+Result<Finding> pkcs8_by_oid(const PKCS8_PRIV_KEY_INFO* info, Format format) {
+  const ASN1_OBJECT* oid = nullptr;
+  const unsigned char* key = nullptr;
+  int key_len = 0;
+  const X509_ALGOR* alg = nullptr;
+  if (PKCS8_pkey_get0(&oid, &key, &key_len, &alg, info) != 1 || oid == nullptr || key_len <= 0)
+    return make_error_code(Errc::crypto_error);
+  int param_type = V_ASN1_UNDEF;
+  X509_ALGOR_get0(nullptr, &param_type, nullptr, alg);
+  if (param_type != V_ASN1_UNDEF) return make_error_code(Errc::crypto_error);
+  std::array<char, 64> text{};
+  const int n = OBJ_obj2txt(text.data(), static_cast<int>(text.size()), oid, 1);
+  if (n <= 0 || static_cast<std::size_t>(n) >= text.size()) return make_error_code(Errc::crypto_error);
+  const std::string_view dotted(text.data(), static_cast<std::size_t>(n));
+  for (const auto& known : kPostQuantum) {
+    if (known.oid != dotted) continue;
+    Finding f = make_key_finding(format, "private-key/pkcs8");
+    f.key->algorithm = std::string(known.name);
+    return f;
+  }
+  return make_error_code(Errc::crypto_error);
+}
+
 }  // namespace
 
 Result<Finding> der_traditional_key(Der der, int evp_type, Format format, std::string_view rule) {
@@ -138,7 +191,7 @@ Result<Finding> der_pkcs8_key(Der der, Format format) {
   P8InfoPtr info(d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, length_of(der)));
   if (!info || !strict_done(p, der)) return make_error_code(Errc::crypto_error);
   PkeyPtr pkey(EVP_PKCS82PKEY(info.get()));
-  if (!pkey) return make_error_code(Errc::crypto_error);
+  if (!pkey) return pkcs8_by_oid(info.get(), format);
   Finding f = make_key_finding(format, "private-key/pkcs8");
   fill_key_facts(pkey.get(), *f.key);
   return f;
