@@ -1,5 +1,6 @@
 #include "item_scan.hpp"
 
+#include "detectors/bare_der.hpp"
 #include "detectors/detector.hpp"
 #include "detectors/memo.hpp"
 #include "file_source.hpp"
@@ -123,6 +124,10 @@ void scan_item(std::string_view data, const ItemContext& ctx, std::vector<Findin
   // An archive's members were scanned one by one: text hits in its raw bytes (a stored member)
   // would be the same keys again, without their member names.
   if (was_archive) hits.clear();
+  // A key store's entries (an unencrypted PKCS#12 key bag) are its detector's: the same key found
+  // as raw DER inside the store's bytes would be reported twice.
+  if (std::any_of(binary.begin(), binary.end(), [](const Finding& f) { return f.kind == Kind::keystore; }))
+    std::erase_if(hits, [](const TextHit& h) { return h.finding.encoding == bare_der::kEncodingEmbedded; });
 
   std::size_t cursor = 0;
   std::uint64_t line = 1;

@@ -39,7 +39,10 @@ class Names {
   // No names.
   constexpr Names() = default;
   // These names (at most kCapacity; more does not compile in a constant expression).
-  constexpr Names(std::initializer_list<std::string_view> names) {
+  constexpr Names(std::initializer_list<std::string_view> names)
+      : Names(std::span<const std::string_view>(names.begin(), names.size())) {}
+  // The names of a list kept elsewhere (detectors/bare_der.hpp computes its anchors).
+  constexpr explicit Names(std::span<const std::string_view> names) {
     if (names.size() > kCapacity) throw std::length_error("Names: more than kCapacity names");
     for (std::string_view n : names) items_[size_++] = n;
   }

@@ -4,6 +4,7 @@
 // (docs/scan.md "Adding a format").
 // Order matters for binary heads only: the first entry whose head accepts an item and whose
 // parser takes it wins, so the broad DER check comes last.
+#include "detectors/bare_der.hpp"
 #include "detectors/detector.hpp"
 
 namespace keyward::scanner::detail {
@@ -15,6 +16,9 @@ void detect_putty(const TextMatch&);
 void detect_jwk(const TextMatch&);
 void detect_xml_rsa(const TextMatch&);
 void detect_base64_pem(const TextMatch&);
+// bare_der.cpp
+void detect_base64_der(const TextMatch&);
+void detect_embedded_der(const TextMatch&);
 // binary_sniff.cpp
 bool head_jks(std::span<const std::uint8_t>, std::uint64_t);
 bool head_pvk(std::span<const std::uint8_t>, std::uint64_t);
@@ -78,6 +82,18 @@ constexpr Detector kBuiltin[] = {
      .text = detect_base64_pem,  // base64("-----BEGIN")
      .rules = kPemRules,
      .fuzzer = "text_detect_fuzzer"},
+    // DER keys with no PEM armour: base64 in source and config, raw inside binary files. The
+    // anchors are the structures' fixed leading bytes (bare_der.hpp).
+    {.name = "base64-der",
+     .anchors = Names(bare_der::kBase64Texts),
+     .text = detect_base64_der,
+     .rules = {"private-key/pkcs8", "private-key/pkcs1", "private-key/sec1", "private-key/dsa"},
+     .fuzzer = "bare_der_fuzzer"},
+    {.name = "embedded-der",
+     .anchors = Names(bare_der::kRawTexts),
+     .text = detect_embedded_der,
+     .rules = {"private-key/pkcs8", "private-key/pkcs1", "private-key/sec1", "private-key/dsa"},
+     .fuzzer = "bare_der_fuzzer"},
     {.name = "jks",
      .head = head_jks,
      .binary = detect_jks,

@@ -202,7 +202,7 @@ struct Finding {
   std::string rule;  // e.g. private-key/pkcs8
   Kind kind = Kind::private_key;
   Format format = Format::pem_pkcs8;
-  std::string encoding;  // how the block was wrapped: "", "escaped", "base64"
+  std::string encoding;  // how the block was wrapped: "", "escaped", "base64", "embedded" (raw DER in a binary)
   Location location;
   FileFacts file;
   std::optional<KeyFacts> key;
