@@ -270,7 +270,9 @@ class TextReport {
                              common::terminal_safe(f.suppressed->justification) + ")");
     if (f.git) line += st_.dim("  (commit " + f.git->commit.substr(0, 12) + ", " + date(f.git->author_date) + ")");
     line += "\n    " + facts(kind, f);
-    if (!f.encoding.empty()) line += "  (" + f.encoding + " in text)";
+    // A raw DER key inside a binary file (docs/findings.md "encoding"): say where in the file.
+    if (f.encoding == "embedded") line += fmt::format("  (DER embedded at byte {})", f.location.offset);
+    else if (!f.encoding.empty()) line += "  (" + f.encoding + " in text)";
     line +=
         st_.dim(fmt::format("  mode {:04o} {}", f.file.mode,
                             f.file.owner.empty() ? std::to_string(f.file.uid) : common::terminal_safe(f.file.owner)));

@@ -226,3 +226,14 @@ TEST_CASE("a key with many copies of its certificate shows one line with a count
   CHECK(text.find("/k/copy5.crt") == std::string::npos);  // the copies are counted, not listed
   CHECK(text.find("Certificates (18)") != std::string::npos);
 }
+
+TEST_CASE("a raw DER key embedded in a binary file shows the byte where it starts") {
+  ScanResult r = sample();
+  r.findings[0].encoding = "embedded";
+  r.findings[0].location.offset = 8192;
+  const auto text = render_text(r, {});
+  CHECK(text.find("(DER embedded at byte 8192)") != std::string::npos);
+  CHECK(text.find("embedded in text") == std::string::npos);
+  r.findings[0].encoding = "base64";
+  CHECK(render_text(r, {}).find("(base64 in text)") != std::string::npos);
+}
