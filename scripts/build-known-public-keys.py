@@ -18,7 +18,8 @@ What it does:
      file is listed by a package (on a merged-/usr system /usr/lib/x may be listed as /lib/x).
   3. Of those, keeps the ones that are test or example material: a path or archive-member
      component such as test, tests, testdata, fixtures, certdata, dummyserver, examples, or a key
-     compiled into code (a .so/.a library, a .class member) for self-tests.
+     compiled into code (a .so/.a library, a .class member, or a DER key embedded in any
+     packaged binary such as an executable's built-in benchmark keys) for self-tests.
   4. Writes "<spki_sha256> <package>:<path>[!member]" per key, sorted by SPKI, one line per SPKI
      (the first place in path order), under a header. Only public SPKI hashes are written: no
      key body is read by this script or kept in the list.
@@ -74,7 +75,9 @@ def owner_of(owners: dict[str, str], path: str) -> str | None:
     return None
 
 
-def is_test_material(path: str, member: str) -> bool:
+def is_test_material(path: str, member: str, encoding: str = "") -> bool:
+    if encoding == "embedded":  # raw DER inside a packaged binary: compiled in, shipped to everyone
+        return True
     parts = path.split("/") + re.split(r"[!/]", member)
     if any(TEST_COMPONENT.search(p) for p in parts if p):
         return True
@@ -151,7 +154,7 @@ def main() -> int:
     for finding in places:
         path, member = finding["location"]["path"], finding["location"].get("member", "")
         package = owner_of(owners, path)
-        if package is None or not is_test_material(path, member):
+        if package is None or not is_test_material(path, member, finding.get("encoding", "")):
             continue
         name = f"{package}:{path}" + (f"!{member}" if member else "")
         for spki in spkis_of(finding):
