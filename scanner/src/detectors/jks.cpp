@@ -6,7 +6,7 @@
 // each private key is decrypted in memory (Sun KeyProtector for JKS, PBEWithMD5AndTripleDES for
 // JCEKS) only to confirm it and learn its facts; every password copy, derived key and plaintext
 // is wiped at once. Never reports a password or a decrypted byte.
-#include "detectors/binary.hpp"
+#include "detectors/java_store.hpp"
 
 #include "detectors/parsers.hpp"
 #include "encoding.hpp"
@@ -38,8 +38,7 @@ constexpr std::uint32_t kJksMagic = 0xFEEDFEEDu;
 constexpr std::uint32_t kJceksMagic = 0xCECECECEu;
 constexpr std::uint32_t kMaxEntries = 10000;
 constexpr std::uint32_t kMaxChain = 1000;
-constexpr std::size_t kMaxBlob = std::size_t{1} << 20;  // one certificate or encrypted key
-constexpr std::size_t kDigestLen = 20;                  // SHA-1
+constexpr std::size_t kDigestLen = 20;  // SHA-1
 // Java's com.sun.crypto.provider.KeyProtector.MAX_ITERATION_COUNT: Java itself refuses more.
 constexpr std::uint64_t kMaxPbeIterations = 5'000'000;
 // The salt that keys the integrity digest (JavaKeyStore.getPreKeyedHash).
@@ -51,56 +50,6 @@ constexpr std::string_view kJceksKeyOid = "1.3.6.1.4.1.42.2.19.1";
 
 enum Tag : std::uint32_t { kPrivateKey = 1, kTrustedCert = 2, kSecretKey = 3 };
 
-// Java's char[] password as UTF-16BE bytes (JavaKeyStore and sun KeyProtector). The candidate is
-// taken as UTF-8; bytes that are not valid UTF-8 count as Latin-1 characters.
-SecretBytes utf16be(std::string_view s) {
-  SecretBytes out(2 * s.size());
-  std::size_t n = 0;
-  auto put = [&](std::uint32_t unit) {
-    out.data()[n++] = static_cast<std::uint8_t>(unit >> 8);
-    out.data()[n++] = static_cast<std::uint8_t>(unit);
-  };
-  for (std::size_t i = 0; i < s.size();) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    if (b0 >= 0xc2 && b0 <= 0xdf) {
-      len = 2;
-      cp = b0 & 0x1fu;
-    } else if (b0 >= 0xe0 && b0 <= 0xef) {
-      len = 3;
-      cp = b0 & 0x0fu;
-    } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-      len = 4;
-      cp = b0 & 0x07u;
-    }
-    bool valid = len > 0 && s.size() - i >= len;
-    for (std::size_t k = 1; valid && k < len; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if ((b & 0xc0) != 0x80) valid = false;
-      else cp = (cp << 6) | (b & 0x3fu);
-    }
-    if (valid &&
-        ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)))
-      valid = false;
-    if (!valid) {  // ASCII, or a byte that is not UTF-8: one char
-      put(b0);
-      ++i;
-      continue;
-    }
-    if (cp >= 0x10000) {  // a surrogate pair, as Java's String holds it
-      cp -= 0x10000;
-      put(0xd800 + (cp >> 10));
-      put(0xdc00 + (cp & 0x3ff));
-    } else {
-      put(cp);
-    }
-    i += len;
-  }
-  out.resize(n);
-  return out;
-}
-
 // The password bytes of PBEWithMD5AndTripleDES: com.sun.crypto.provider.PBEKey accepts only
 // printable ASCII (0x20..0x7E) and uses one byte per char; nullopt when Java could not have
 // used this candidate.
@@ -111,26 +60,6 @@ std::optional<SecretBytes> pbe_ascii(std::string_view s) {
   std::copy(s.begin(), s.end(), out.data());
   return out;
 }
-
-// The tries and time one store may spend on passwords (PasswordSet's budget).
-class Budget {
- public:
-  explicit Budget(const PasswordSet& p)
-      : max_tries_(p.max_tries), deadline_(std::chrono::steady_clock::now() + p.max_time) {}
-  // Takes one try; false when the budget is spent.
-  bool take() {
-    if (tries_ >= max_tries_ || expired()) return false;
-    ++tries_;
-    return true;
-  }
-  bool expired() const { return std::chrono::steady_clock::now() >= deadline_; }
-  std::chrono::steady_clock::time_point deadline() const { return deadline_; }
-
- private:
-  std::size_t max_tries_;
-  std::size_t tries_ = 0;
-  std::chrono::steady_clock::time_point deadline_;
-};
 
 // A digest over several pieces into out (EVP_MAX_MD_SIZE bytes); false on an OpenSSL failure.
 bool digest(const EVP_MD* md, EVP_MD_CTX* ctx, std::initializer_list<std::span<const std::uint8_t>> parts,
@@ -153,14 +82,6 @@ bool integrity_matches(std::span<const std::uint8_t> password16, std::span<const
   unsigned char md[EVP_MAX_MD_SIZE];
   if (!ctx || !digest(sha1(), ctx.get(), {password16, as_bytes(kIntegritySalt), signed_part}, md)) return false;
   return CRYPTO_memcmp(md, expected.data(), kDigestLen) == 0;
-}
-
-// A PKCS#8 PrivateKeyInfo spanning `der` exactly, as an OpenSSL key.
-PkeyPtr pkcs8_key(std::span<const std::uint8_t> der) {
-  const unsigned char* p = der.data();
-  P8InfoPtr p8(d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, static_cast<long>(der.size())));
-  if (!p8 || p != der.data() + der.size()) return nullptr;
-  return PkeyPtr(EVP_PKCS82PKEY(p8.get()));
 }
 
 // sun.security.provider.KeyProtector.recover: data = salt(20) || encrypted || check(20); the
@@ -605,63 +526,16 @@ class JavaObjectSkipper {
   std::size_t steps_ = 0;
 };
 
-// A length field Java wrote with writeInt: negative is malformed, past kMaxBlob too large.
-Result<std::span<const std::uint8_t>> length_prefixed(Reader& r) {
-  std::uint32_t len = 0;
-  if (!r.u32(len)) return make_error_code(Errc::truncated);
-  if (len > static_cast<std::uint32_t>(std::numeric_limits<std::int32_t>::max()))
-    return make_error_code(Errc::bad_structure);
-  if (len > kMaxBlob) return make_error_code(Errc::too_large);
-  std::span<const std::uint8_t> out;
-  if (!r.bytes(len, out)) return make_error_code(Errc::truncated);
-  return out;
-}
-
-// DataOutputStream.writeUTF: u16 length + modified UTF-8.
-bool read_utf(Reader& r, std::string_view& out) {
-  std::uint16_t len = 0;
-  std::span<const std::uint8_t> b;
-  if (!r.u16(len) || !r.bytes(len, b)) return false;
-  out = std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
-  return true;
-}
-
 // One certificate: (version 2) its type name, then u32 length + encoding. Sets `x509` when the
 // type is X.509 (version 1 stores hold X.509 only).
 Result<std::span<const std::uint8_t>> read_cert(Reader& r, std::uint32_t version, bool& x509) {
   x509 = true;
   if (version == 2) {
     std::string_view type;
-    if (!read_utf(r, type)) return make_error_code(Errc::truncated);
+    if (!read_java_utf(r, type)) return make_error_code(Errc::truncated);
     x509 = type == "X.509";
   }
-  return length_prefixed(r);
-}
-
-// Facts of a DER certificate (and of its key into `key`, when given); nullopt if OpenSSL
-// cannot read it.
-std::optional<CertFacts> certificate(std::span<const std::uint8_t> der, KeyFacts* key) {
-  clear_errors();
-  const unsigned char* p = der.data();
-  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  if (!cert || p != der.data() + der.size()) {
-    drain_errors();
-    return std::nullopt;
-  }
-  CertFacts facts = cert_facts(cert.get());
-  if (key != nullptr) fill_key_facts(X509_get0_pubkey(cert.get()), *key);
-  drain_errors();
-  return facts;
-}
-
-void add_distinct(std::vector<std::string>& list, std::string_view value) {
-  if (std::find(list.begin(), list.end(), value) == list.end()) list.emplace_back(value);
-}
-
-void add_distinct(std::vector<Protection>& list, const Protection& p) {
-  for (const auto& q : list)
-    if (q.cipher == p.cipher && q.kdf == p.kdf && q.kdf_iterations == p.kdf_iterations) return;
-  list.push_back(p);
+  return read_java_blob(r);
 }
 
 // Tries one password on one protected key; fills `key` from the recovered key on success.
@@ -715,13 +589,13 @@ Result<Finding> parse_jks(std::span<const std::uint8_t> data, const PasswordSet&
     std::uint32_t tag = 0;
     std::string_view alias;
     std::uint32_t date_hi = 0, date_lo = 0;
-    if (!r.u32(tag) || !read_utf(r, alias) || !r.u32(date_hi) || !r.u32(date_lo))
+    if (!r.u32(tag) || !read_java_utf(r, alias) || !r.u32(date_hi) || !r.u32(date_lo))
       return make_error_code(Errc::truncated);
     StoreEntry entry;
     entry.alias = clean_comment(alias);
     entry.created = static_cast<std::int64_t>((std::uint64_t{date_hi} << 32) | date_lo) / 1000;
     if (tag == kPrivateKey) {
-      auto blob = length_prefixed(r);
+      auto blob = read_java_blob(r);
       if (!blob) return blob.error();
       std::uint32_t chain = 0;
       if (!r.u32(chain)) return make_error_code(Errc::truncated);
@@ -734,7 +608,7 @@ Result<Finding> parse_jks(std::span<const std::uint8_t> data, const PasswordSet&
         bool x509 = true;
         auto der = read_cert(r, version, x509);
         if (!der) return der.error();
-        if (k == 0 && x509) entry.certificate = certificate(*der, &key);
+        if (k == 0 && x509) entry.certificate = der_certificate_facts(*der, &key);
       }
       ProtectedKey pk;
       pk.entry = finding.entries.size();
@@ -754,7 +628,7 @@ Result<Finding> parse_jks(std::span<const std::uint8_t> data, const PasswordSet&
       if (!der) return der.error();
       entry.kind = Kind::certificate;
       ++store.certificates;
-      if (x509) entry.certificate = certificate(*der, nullptr);
+      if (x509) entry.certificate = der_certificate_facts(*der, nullptr);
       add_distinct(store.contents, "trusted-certificate");
     } else if (tag == kSecretKey && jceks) {
       // A javax.crypto.SealedObject (PBEWithMD5AndTripleDES): secret material we cannot read
@@ -789,7 +663,7 @@ Result<Finding> parse_jks(std::span<const std::uint8_t> data, const PasswordSet&
   const auto signed_part = data.first(signed_len);
   const auto expected = data.subspan(signed_len, kDigestLen);
 
-  Budget budget(passwords);
+  PasswordBudget budget(passwords);
   const PasswordCandidate* opener = nullptr;
   for (const auto& c : passwords.candidates) {
     if (!budget.take()) break;
@@ -821,20 +695,8 @@ Result<Finding> parse_jks(std::span<const std::uint8_t> data, const PasswordSet&
     }
   }
 
-  std::vector<std::string> spkis;
-  for (const auto& e : finding.entries)
-    if (e.kind == Kind::private_key && e.key && !e.key->spki_sha256.empty()) spkis.push_back(e.key->spki_sha256);
-  store.truststore = std::none_of(finding.entries.begin(), finding.entries.end(),
-                                  [](const StoreEntry& e) { return e.kind == Kind::private_key; });
-  if (!spkis.empty()) {
-    std::sort(spkis.begin(), spkis.end());
-    for (const auto& s : spkis) {
-      if (!finding.identity.empty()) finding.identity.push_back(',');
-      finding.identity.append(s);
-    }
-  } else {
-    finding.identity = "blob:" + sha256_hex(data);
-  }
+  store.truststore = no_key_entries(finding);
+  finding.identity = store_identity(finding, data);
   finding.store = std::move(store);
   return finding;
 }
