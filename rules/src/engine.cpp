@@ -27,6 +27,7 @@ using scanner::Kind;
 const std::vector<std::string_view>& engine_factor_ids() {
   static const std::vector<std::string_view> ids{f::kPrivateKey,
                                                  f::kSecretKey,
+                                                 f::kStoreContentsUnknown,
                                                  f::kUnencrypted,
                                                  f::kCommonPassword,
                                                  f::kPasswordNearby,
@@ -346,10 +347,14 @@ class Scorer {
   void key_holder(const Finding& fd, const std::string& abs, std::vector<scanner::RiskFactor>& out) const {
     const bool has_key = fd.holds_private_key();
     const Vars base = vars_for(fd, abs);
+    // A store whose contents stay encrypted (UBER, BCFKS) may hold keys: weighed, and exposed, as
+    // a store that does.
+    const bool may_hold_key = !has_key && fd.kind == Kind::keystore && fd.store && fd.store->contents_unknown();
     // A store of JCEKS secret (symmetric) keys only: the same weight, named for what it holds.
     if (has_key) add(out, fd.holds_asymmetric_private_key() ? f::kPrivateKey : f::kSecretKey, base);
+    else if (may_hold_key) add(out, f::kStoreContentsUnknown, base);
     protection(fd, base, out);
-    if (!has_key) return;
+    if (!has_key && !may_hold_key) return;
     const auto certs = key_certs(fd);
     code_signing_and_ca(certs, out);
     valid_certificate(certs, out);

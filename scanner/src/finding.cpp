@@ -14,7 +14,7 @@ constexpr std::array<std::pair<Kind, std::string_view>, 4> kKinds{{
     {Kind::public_key, "public_key"},
 }};
 
-constexpr std::array<std::pair<Format, std::string_view>, 34> kFormats{{
+constexpr std::array<std::pair<Format, std::string_view>, 37> kFormats{{
     {Format::pem_pkcs1, "pem-pkcs1"},
     {Format::pem_sec1, "pem-sec1"},
     {Format::pem_dsa, "pem-dsa"},
@@ -34,6 +34,9 @@ constexpr std::array<std::pair<Format, std::string_view>, 34> kFormats{{
     {Format::pkcs12, "pkcs12"},
     {Format::jks, "jks"},
     {Format::jceks, "jceks"},
+    {Format::bks, "bks"},
+    {Format::uber, "uber"},
+    {Format::bcfks, "bcfks"},
     {Format::pvk, "pvk"},
     {Format::snk, "snk"},
     {Format::pkcs7, "pkcs7"},
@@ -98,6 +101,10 @@ std::string Finding::key_identity() const {
   }
   if (certificate && !certificate->sha256.empty()) return "cert:" + certificate->sha256;
   return "finding:" + id;
+}
+
+bool StoreFacts::contents_unknown() const {
+  return std::find(contents.begin(), contents.end(), kStoreContentsEncrypted) != contents.end();
 }
 
 bool Finding::holds_private_key() const {

@@ -1,5 +1,5 @@
 // Binary key formats, recognised by their head whatever the file is called: DER keys and
-// certificates, PKCS#12/PFX, JKS/JCEKS, PVK, .NET SNK, binary OpenPGP keyrings and GnuPG
+// certificates, PKCS#12/PFX, JKS/JCEKS, Bouncy Castle BKS/UBER/BCFKS, PVK, .NET SNK, binary OpenPGP keyrings and GnuPG
 // private-keys-v1.d key files. Stores are opened with the empty password, passwords found next
 // to them, and a list of common passwords, within a budget of tries and time.
 // Used by: binary_detectors.cpp (the registry's binary entries, detector_list.cpp), the fuzzers and
@@ -58,6 +58,17 @@ Result<Finding> parse_pkcs12(std::span<const std::uint8_t> data, const PasswordS
 
 // Java KeyStore (magic FEEDFEED) and JCEKS (CECECECE).
 Result<Finding> parse_jks(std::span<const std::uint8_t> data, const PasswordSet& passwords);
+
+// Bouncy Castle BKS (versions 0/1 and 2): entries in clear, the store MAC and sealed keys checked
+// with the candidate passwords.
+Result<Finding> parse_bks(std::span<const std::uint8_t> data, const PasswordSet& passwords);
+
+// Bouncy Castle UBER: header facts only (its body is Twofish-encrypted, which OpenSSL lacks).
+Result<Finding> parse_uber(std::span<const std::uint8_t> data);
+
+// Bouncy Castle FIPS key store (BCFKS, DER): grading, and the integrity MAC checked with the
+// candidate passwords; contents not decrypted.
+Result<Finding> parse_bcfks(std::span<const std::uint8_t> data, const PasswordSet& passwords);
 
 // Windows PVK private key (magic B0B5F11E).
 Result<Finding> parse_pvk(std::span<const std::uint8_t> data);

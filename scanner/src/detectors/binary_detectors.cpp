@@ -82,6 +82,26 @@ bool detect_jks(BinaryItem& item) {
   return true;
 }
 
+// Bouncy Castle BKS.
+bool detect_bks(BinaryItem& item) {
+  report(item, open_store(item, [](auto b, const PasswordSet& pw) { return parse_bks(b, pw); }), "bks");
+  return true;
+}
+
+// Bouncy Castle UBER (no password is tried: its body cannot be decrypted).
+bool detect_uber(BinaryItem& item) {
+  report(item, parse_uber(item.bytes()), "uber");
+  return true;
+}
+
+// Bouncy Castle BCFKS; declines what is not one, for the PKCS#12 and DER detectors.
+bool detect_bcfks(BinaryItem& item) {
+  auto r = open_store(item, [](auto b, const PasswordSet& pw) { return parse_bcfks(b, pw); });
+  if (!r) return false;
+  item.found.push_back(std::move(*r));
+  return true;
+}
+
 // PVK.
 bool detect_pvk(BinaryItem& item) {
   report(item, parse_pvk(item.bytes()), "pvk");

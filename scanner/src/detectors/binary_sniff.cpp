@@ -45,6 +45,10 @@ bool sequence_spans(Head data, std::uint64_t size) {
   return header + len == size;
 }
 
+std::uint32_t be32(Head h, std::size_t at) {
+  return (std::uint32_t{h[at]} << 24) | (std::uint32_t{h[at + 1]} << 16) | (std::uint32_t{h[at + 2]} << 8) | h[at + 3];
+}
+
 }  // namespace
 
 // Java KeyStore (FEEDFEED) and JCEKS (CECECECE).
@@ -121,6 +125,75 @@ bool head_archive(Head h, std::uint64_t) {
     return true;
   if (rpm_head(h) || cpio_head(h) || lzma_alone_head(h)) return true;
   return h.size() >= 262 && std::memcmp(h.data() + 257, "ustar", 5) == 0;
+}
+
+namespace {
+
+// Bouncy Castle's BKS/UBER header: version 0, 1 or 2, a salt length of 20 (what BC writes), the
+// salt, and an iteration count of at most 65,536 (BC writes 1,024..2,047; UBER refuses more).
+// Sets `body` to the offset after it.
+bool bc_store_header(Head h, std::uint64_t size, std::size_t& body) {
+  constexpr std::size_t kSaltLen = 20;
+  body = 4 + 4 + kSaltLen + 4;
+  if (h.size() <= body || size <= body) return false;
+  if (be32(h, 0) > 2 || be32(h, 4) != kSaltLen) return false;
+  const std::uint32_t iterations = be32(h, 4 + 4 + kSaltLen);
+  return iterations > 0 && iterations <= (1u << 16);
+}
+
+// Java's modified UTF-8 as writeUTF writes it: no NUL byte, well-formed 1-3 byte sequences.
+bool modified_utf8(Head s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const std::uint8_t b = s[i];
+    const std::size_t n = b == 0 ? 0 : b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (std::size_t k = 1; k < n; ++k)
+      if ((s[i + k] & 0xC0) != 0x80) return false;
+    i += n;
+  }
+  return true;
+}
+
+}  // namespace
+
+// Bouncy Castle BKS: the header, then an entry type (0 ends the store, which then holds only its
+// 20-byte MAC), its alias in modified UTF-8, date and a chain length of at most 1,000, as far as
+// the head shows them.
+bool head_bks(Head h, std::uint64_t size) {
+  std::size_t p = 0;
+  if (!bc_store_header(h, size, p)) return false;
+  const std::uint8_t type = h[p++];
+  if (type == 0) return size == p + 20;
+  if (type > 4 || h.size() < p + 2) return false;
+  const std::size_t alias_len = (std::size_t{h[p]} << 8) | h[p + 1];
+  p += 2;
+  if (size < p + alias_len + 8 + 4 + 1 + 20) return false;
+  if (h.size() < p + alias_len) return true;  // an alias longer than the head: trust the rest
+  if (!modified_utf8(h.subspan(p, alias_len))) return false;
+  p += alias_len + 8;
+  return h.size() < p + 4 || be32(h, p) <= 1000;
+}
+
+// Bouncy Castle UBER: the header, then Twofish-CBC ciphertext in whole 16-byte blocks (at least
+// two: the end byte and the SHA-1 digest). Asked after BKS, whose body is in clear.
+bool head_uber(Head h, std::uint64_t size) {
+  std::size_t p = 0;
+  if (!bc_store_header(h, size, p)) return false;
+  return size - p >= 32 && (size - p) % 16 == 0;
+}
+
+// Bouncy Castle BCFKS: a DER SEQUENCE spanning the input, whose first element is a SEQUENCE
+// starting with the AlgorithmIdentifier of PBES2 (EncryptedObjectStoreData).
+bool head_bcfks(Head h, std::uint64_t size) {
+  static constexpr std::uint8_t kPbes2[] = {0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05, 0x0D};
+  if (!sequence_spans(h, size) || h[1] == 0x80) return false;
+  std::size_t p = 0;
+  for (int depth = 0; depth < 3; ++depth) {
+    if (p + 2 > h.size() || h[p] != 0x30) return false;
+    const std::uint8_t l = h[p + 1];
+    p += 2 + (l & 0x80 ? (l & 0x7f) : 0);
+  }
+  return p + sizeof kPbes2 <= h.size() && std::memcmp(h.data() + p, kPbes2, sizeof kPbes2) == 0;
 }
 
 // A DER object spanning the whole input whose content begins with version INTEGER 3, as a

@@ -26,6 +26,9 @@ bool head_snk(std::span<const std::uint8_t>, std::uint64_t);
 bool head_pgp_packets(std::span<const std::uint8_t>, std::uint64_t);
 bool head_gpg_key_file(std::span<const std::uint8_t>, std::uint64_t);
 bool head_archive(std::span<const std::uint8_t>, std::uint64_t);
+bool head_bks(std::span<const std::uint8_t>, std::uint64_t);
+bool head_uber(std::span<const std::uint8_t>, std::uint64_t);
+bool head_bcfks(std::span<const std::uint8_t>, std::uint64_t);
 bool head_pkcs12(std::span<const std::uint8_t>, std::uint64_t);
 bool head_der(std::span<const std::uint8_t>, std::uint64_t);
 // binary_detectors.cpp
@@ -36,6 +39,9 @@ bool detect_pgp_packets(BinaryItem&);
 bool detect_gpg_key_file(BinaryItem&);
 bool detect_archive(BinaryItem&);
 bool archives_enabled(const ScanOptions&);
+bool detect_bks(BinaryItem&);
+bool detect_uber(BinaryItem&);
+bool detect_bcfks(BinaryItem&);
 bool detect_pkcs12(BinaryItem&);
 bool detect_der(BinaryItem&);
 
@@ -121,6 +127,13 @@ constexpr Detector kBuiltin[] = {
      .enabled = archives_enabled,
      .rules = {"keystore/zip-encrypted"},
      .fuzzer = "scan_buffer_fuzzer"},
+    {.name = "bks", .head = head_bks, .binary = detect_bks, .rules = {"keystore/bks"}, .fuzzer = "bks_fuzzer"},
+    {.name = "uber", .head = head_uber, .binary = detect_uber, .rules = {"keystore/uber"}, .fuzzer = "bks_fuzzer"},
+    {.name = "bcfks",
+     .head = head_bcfks,
+     .binary = detect_bcfks,
+     .rules = {"keystore/bcfks"},
+     .fuzzer = "bcfks_fuzzer"},
     {.name = "pkcs12",
      .head = head_pkcs12,
      .binary = detect_pkcs12,

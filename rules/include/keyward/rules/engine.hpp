@@ -21,6 +21,7 @@ namespace keyward::rules {
 namespace factor_ids {
 inline constexpr std::string_view kPrivateKey = "private-key";
 inline constexpr std::string_view kSecretKey = "secret-key";
+inline constexpr std::string_view kStoreContentsUnknown = "store-contents-unknown";
 inline constexpr std::string_view kUnencrypted = "unencrypted-private-key";
 inline constexpr std::string_view kCommonPassword = "common-password";
 inline constexpr std::string_view kPasswordNearby = "password-nearby";

@@ -53,6 +53,9 @@ enum class Format {
   der_dsa,
   der_public_key,
   der_csr,
+  bks,  // appended: the scan cache stores these numbers
+  uber,
+  bcfks,
 };
 
 // JSON spelling of a Kind ("private_key").
@@ -92,6 +95,10 @@ struct Protection {
 // KeyFacts::algorithm of a symmetric secret key (a JCEKS SecretKeyEntry, sealed by Java):
 // secret material with no public half, never a private key in what a report says.
 inline constexpr std::string_view kSecretKeyAlgorithm = "secret";
+
+// StoreFacts::contents of a store whose entries could not be read (UBER's Twofish body, BCFKS's
+// AES-CCM body): unknown, never a trust store.
+inline constexpr std::string_view kStoreContentsEncrypted = "encrypted";
 
 // Facts of a key. Facts that need the password are omitted when it is unknown.
 struct KeyFacts {
@@ -162,6 +169,10 @@ struct StoreFacts {
   std::vector<std::string> contents;    // what is visible without a password (PKCS#12 bag types)
   bool truststore = false;              // no private-key entry: certificate inventory, not an exposure
   std::uint32_t certificates = 0;       // certificates seen in the store, key entries' chains included
+
+  // True when `contents` says the store's contents stay encrypted (kStoreContentsEncrypted):
+  // what it holds is unknown, so it may hold keys.
+  bool contents_unknown() const;
 };
 
 // One reason a finding scores what it does (filled by keyward::rules, never by the scanner).
