@@ -76,6 +76,10 @@ const std::vector<std::string>& generator_formats() {
                                           "jks-truststore",
                                           "jceks",
                                           "jceks-truststore",
+                                          "bks",
+                                          "bks-truststore",
+                                          "uber",
+                                          "bcfks",
                                           "zip-encrypted",
                                           "pem-cert",
                                           "der-cert",
@@ -792,6 +796,22 @@ std::string jks_protect(const Pkey& k, const std::string& password) {
   return encrypted_key_info("1.3.6.1.4.1.42.2.17.1.1", V_ASN1_NULL, nullptr, salt + enc + check);
 }
 
+// DES-EDE3-CBC with PKCS#5 padding.
+std::string des3_cbc(const std::string& key, const std::string& iv, const std::string& plain) {
+  CipherCtxPtr c(EVP_CIPHER_CTX_new());
+  std::string enc(plain.size() + 16, '\0');
+  int n1 = 0, n2 = 0;
+  ok(c && EVP_EncryptInit_ex(c.get(), EVP_des_ede3_cbc(), nullptr, reinterpret_cast<const unsigned char*>(key.data()),
+                             reinterpret_cast<const unsigned char*>(iv.data())),
+     "3DES");
+  ok(EVP_EncryptUpdate(c.get(), reinterpret_cast<unsigned char*>(enc.data()), &n1,
+                       reinterpret_cast<const unsigned char*>(plain.data()), static_cast<int>(plain.size())),
+     "3DES");
+  ok(EVP_EncryptFinal_ex(c.get(), reinterpret_cast<unsigned char*>(enc.data()) + n1, &n2), "3DES");
+  enc.resize(static_cast<std::size_t>(n1 + n2));
+  return enc;
+}
+
 // com.sun.crypto.provider.KeyProtector with PBEWithMD5AndTripleDES (PBES1Core).
 std::string jceks_protect(const Pkey& k, const std::string& password) {
   constexpr int kIterations = 200000;  // keytool's default
@@ -803,19 +823,7 @@ std::string jceks_protect(const Pkey& k, const std::string& password) {
     for (int i = 0; i < kIterations; ++i) block = md5(block, password);
     derived += block;
   }
-  const std::string plain = pkcs8_plain_der(k);
-  CipherCtxPtr c(EVP_CIPHER_CTX_new());
-  std::string enc(plain.size() + 16, '\0');
-  int n1 = 0, n2 = 0;
-  ok(c && EVP_EncryptInit_ex(c.get(), EVP_des_ede3_cbc(), nullptr,
-                             reinterpret_cast<const unsigned char*>(derived.data()),
-                             reinterpret_cast<const unsigned char*>(derived.data() + 24)),
-     "3DES");
-  ok(EVP_EncryptUpdate(c.get(), reinterpret_cast<unsigned char*>(enc.data()), &n1,
-                       reinterpret_cast<const unsigned char*>(plain.data()), static_cast<int>(plain.size())),
-     "3DES");
-  ok(EVP_EncryptFinal_ex(c.get(), reinterpret_cast<unsigned char*>(enc.data()) + n1, &n2), "3DES");
-  enc.resize(static_cast<std::size_t>(n1 + n2));
+  const std::string enc = des3_cbc(derived.substr(0, 24), derived.substr(24, 8), pkcs8_plain_der(k));
   PBEPARAM* param = PBEPARAM_new();
   ok(param != nullptr && ASN1_OCTET_STRING_set(param->salt, reinterpret_cast<const unsigned char*>(salt.data()), 8) &&
          ASN1_INTEGER_set(param->iter, kIterations),
@@ -853,6 +861,139 @@ std::string java_store(bool jceks, const Pkey* key, X509* cert, const std::strin
   out += der;
   out += sha1({utf16be(password), "Mighty Aphrodite", out});
   return out;
+}
+
+// ---- Bouncy Castle stores (docs/scan.md, "Bouncy Castle stores") ----------------------------
+
+// PBEParametersGenerator.PKCS12PasswordToBytes: UTF-16BE and two zero bytes; nothing when empty.
+std::string bc_password(const std::string& s) { return s.empty() ? std::string() : utf16be(s) + std::string(2, '\0'); }
+
+// The PKCS#12 KDF (SHA-1) over BC's password bytes.
+std::string pkcs12_kdf(const std::string& password, const std::string& salt, int id, int iterations, std::size_t n) {
+  std::string bmp = bc_password(password);
+  std::string out(n, '\0');
+  ok(PKCS12_key_gen_uni(bmp.empty() ? nullptr : reinterpret_cast<unsigned char*>(bmp.data()),
+                        static_cast<int>(bmp.size()), reinterpret_cast<unsigned char*>(const_cast<char*>(salt.data())),
+                        static_cast<int>(salt.size()), id, iterations, static_cast<int>(n),
+                        reinterpret_cast<unsigned char*>(out.data()), EVP_sha1()),
+     "PKCS#12 KDF");
+  return out;
+}
+
+std::string hmac(const EVP_MD* md, const std::string& key, const std::string& data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  ok(HMAC(md, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+          data.size(), out, &len) != nullptr,
+     "HMAC");
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+// BcKeyStoreSpi version 2: one sealed key (PBEWithSHAAnd3-KeyTripleDES-CBC) with its certificate,
+// or one trusted certificate, then the HMAC-SHA1 of the entries (PKCS#12 KDF id 3, 160 bits).
+std::string bks_store(const Pkey* key, X509* cert, const std::string& password) {
+  constexpr int kIterations = 1500;  // BC writes 1024..2047
+  const auto ms = static_cast<std::uint64_t>(now_seconds()) * 1000;
+  const std::string der = cert_der(cert);
+  std::string body(1, key != nullptr ? '\x04' : '\x01');
+  put_utf(body, key != nullptr ? "keyward-example" : "keyward-example-ca");
+  put_u32(body, static_cast<std::uint32_t>(ms >> 32));
+  put_u32(body, static_cast<std::uint32_t>(ms));
+  put_u32(body, key != nullptr ? 1 : 0);  // chain length; a certificate entry's certificate follows alike
+  put_utf(body, "X.509");
+  put_u32(body, static_cast<std::uint32_t>(der.size()));
+  body += der;
+  if (key != nullptr) {
+    const std::string p8 = pkcs8_plain_der(*key);
+    std::string encoded(1, '\0');  // a private key
+    put_utf(encoded, "PKCS#8");
+    put_utf(encoded, is_rsa(*key) ? "RSA" : is_ec(*key) ? "EC" : is_dsa(*key) ? "DSA" : "Ed25519");
+    put_u32(encoded, static_cast<std::uint32_t>(p8.size()));
+    encoded += p8;
+    const std::string salt = random_bytes(20);
+    std::string sealed;
+    put_u32(sealed, 20);
+    sealed += salt;
+    put_u32(sealed, kIterations);
+    sealed += des3_cbc(pkcs12_kdf(password, salt, 1, kIterations, 24), pkcs12_kdf(password, salt, 2, kIterations, 8),
+                       encoded);
+    put_u32(body, static_cast<std::uint32_t>(sealed.size()));
+    body += sealed;
+  }
+  body += '\0';
+  const std::string salt = random_bytes(20);
+  std::string out;
+  put_u32(out, 2);
+  put_u32(out, 20);
+  out += salt;
+  put_u32(out, kIterations);
+  return out + body + hmac(EVP_sha1(), pkcs12_kdf(password, salt, 3, kIterations, 20), body);
+}
+
+// UBER: BC encrypts everything after the header with PBEWithSHAAndTwofish-CBC, which OpenSSL does
+// not implement; the example is the real header over random whole blocks, all keyward reads of one.
+std::string uber_store() {
+  std::string out;
+  put_u32(out, 1);
+  put_u32(out, 20);
+  out += random_bytes(20);
+  put_u32(out, 1500);
+  return out + random_bytes(16 * 64);
+}
+
+std::string der_tlv(unsigned char tag, const std::string& content) {
+  std::string len;
+  for (std::size_t n = content.size(); n > 0; n >>= 8) len.insert(len.begin(), static_cast<char>(n & 0xff));
+  std::string out(1, static_cast<char>(tag));
+  if (content.size() < 128) out += static_cast<char>(content.size());
+  else out += static_cast<char>(0x80 | len.size()) + len;
+  return out + content;
+}
+
+std::string der_oid(const char* dotted) {
+  std::unique_ptr<ASN1_OBJECT, decltype(&ASN1_OBJECT_free)> o(OBJ_txt2obj(dotted, 1), ASN1_OBJECT_free);
+  if (!o) fail("OID");
+  unsigned char* der = nullptr;
+  const int n = i2d_ASN1_OBJECT(o.get(), &der);
+  if (n <= 0) fail("OID DER");
+  std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(n));
+  OPENSSL_free(der);
+  return out;
+}
+
+std::string der_uint(std::uint32_t v) {
+  std::string b;
+  for (; v > 0; v >>= 8) b.insert(b.begin(), static_cast<char>(v & 0xff));
+  if (b.empty() || (static_cast<unsigned char>(b[0]) & 0x80)) b.insert(b.begin(), '\0');
+  return der_tlv(0x02, b);
+}
+
+// BcFKSKeyStoreSpi's ObjectStore: PBES2 (PBKDF2, AES-256-CCM) over the content and the
+// PbkdMacIntegrityCheck (HMAC-SHA512, PBKDF2 over the password and "INTEGRITY_CHECK"). The
+// content is random bytes: keyward verifies the MAC and never decrypts the content.
+std::string bcfks_store(const std::string& password) {
+  constexpr std::uint32_t kIterations = 51200;  // BC's default
+  const auto pbkdf2 = [&](const std::string& salt, std::uint32_t key_len) {
+    const std::string prf = der_tlv(0x30, der_oid("1.2.840.113549.2.11") + der_tlv(0x05, ""));
+    return der_tlv(0x30, der_oid("1.2.840.113549.1.5.12") +
+                             der_tlv(0x30, der_tlv(0x04, salt) + der_uint(kIterations) + der_uint(key_len) + prf));
+  };
+  const std::string ccm =
+      der_tlv(0x30, der_oid("2.16.840.1.101.3.4.1.47") + der_tlv(0x30, der_tlv(0x04, random_bytes(12)) + der_uint(8)));
+  const std::string pbes2 =
+      der_tlv(0x30, der_oid("1.2.840.113549.1.5.13") + der_tlv(0x30, pbkdf2(random_bytes(64), 32) + ccm));
+  const std::string store_data = der_tlv(0x30, pbes2 + der_tlv(0x04, random_bytes(256)));
+  const std::string salt = random_bytes(64);
+  const std::string material = bc_password(password) + bc_password("INTEGRITY_CHECK");
+  std::string key(64, '\0');
+  ok(PKCS5_PBKDF2_HMAC(material.data(), static_cast<int>(material.size()),
+                       reinterpret_cast<const unsigned char*>(salt.data()), static_cast<int>(salt.size()), kIterations,
+                       EVP_sha512(), static_cast<int>(key.size()), reinterpret_cast<unsigned char*>(key.data())),
+     "PBKDF2");
+  const std::string mac_alg = der_tlv(0x30, der_oid("1.2.840.113549.2.11") + der_tlv(0x05, ""));
+  const std::string check =
+      der_tlv(0x30, mac_alg + pbkdf2(salt, 64) + der_tlv(0x04, hmac(EVP_sha512(), key, store_data)));
+  return der_tlv(0x30, store_data + check);
 }
 
 // ---- zip with traditional PKWARE encryption, one stored member -----------------------------
@@ -995,6 +1136,10 @@ std::string extension_of(const std::string& format) {
                                                       {"jks-truststore", ".jks"},
                                                       {"jceks", ".jceks"},
                                                       {"jceks-truststore", ".jceks"},
+                                                      {"bks", ".bks"},
+                                                      {"bks-truststore", ".bks"},
+                                                      {"uber", ".uber"},
+                                                      {"bcfks", ".bcfks"},
                                                       {"zip-encrypted", ".zip"},
                                                       {"pem-cert", ".crt"},
                                                       {"der-cert", ".cer"},
@@ -1093,6 +1238,10 @@ std::string certificate_format_bytes(const std::string& format, const Pkey& k, c
   else if (format == "jks" || format == "jceks") return java_store(format == "jceks", &k, cert.get(), password);
   else if (format == "jks-truststore" || format == "jceks-truststore")
     return java_store(format == "jceks-truststore", nullptr, cert.get(), password);
+  else if (format == "bks") return bks_store(&k, cert.get(), password);
+  else if (format == "bks-truststore") return bks_store(nullptr, cert.get(), password);
+  else if (format == "uber") return uber_store();
+  else if (format == "bcfks") return bcfks_store(password);
   else throw std::runtime_error("unknown format '" + format + "'");
 }
 
