@@ -4,6 +4,8 @@
 Writes DIR/<fuzzer>/<n> for report_fuzzer, collector_api_fuzzer, agent_config_fuzzer,
 http_framing_fuzzer (raw requests: framed each way, pipelined, and the smuggling shapes) and
 scan_cache_fuzzer (real cache files of `keyward scan --cache` over the same few files):
+bks_fuzzer and bcfks_fuzzer (Bouncy Castle BKS, UBER and BCFKS stores that keytool with bcprov
+converts from a PKCS#12 made here, when keytool and bcprov are installed);
 a real report (`keyward scan --format json` of a few files of the generated corpus TREE plus a
 report_id), enrollment messages with a CSR made here by the openssl CLI (its key is thrown
 away), one API request per route in collector_api_fuzzer.cpp's input format, and agent.yaml
@@ -85,6 +87,32 @@ def make_caches(keyward, work):
     return out
 
 
+def make_bc_stores(work):
+    """BKS (a key and a trust store), UBER and BCFKS stores written by Bouncy Castle itself."""
+    bcprov = "/usr/share/java/bcprov.jar"
+    if shutil.which("keytool") is None or not os.path.exists(bcprov):
+        return {"bks_fuzzer": [], "bcfks_fuzzer": []}
+    bc = ["-providerpath", bcprov, "-providerclass", "org.bouncycastle.jce.provider.BouncyCastleProvider"]
+    quiet = dict(cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", "bc.key", "-out", "bc.crt", "-subj", "/CN=fuzz-bc", "-days", "2"], **quiet)
+    subprocess.run(["openssl", "pkcs12", "-export", "-inkey", "bc.key", "-in", "bc.crt", "-name", "k",
+                    "-passout", "pass:changeit", "-out", "bc.p12"], **quiet)
+    out = {}
+    for t in ("BKS", "UBER", "BCFKS"):
+        subprocess.run(["keytool", "-importkeystore", "-noprompt", "-srckeystore", "bc.p12", "-srcstoretype",
+                        "PKCS12", "-srcstorepass", "changeit", "-destkeystore", "bc." + t, "-deststoretype", t,
+                        "-deststorepass", "changeit"] + bc, **quiet)
+        with open(os.path.join(work, "bc." + t), "rb") as fh:
+            out[t] = fh.read()
+    subprocess.run(["keytool", "-importcert", "-noprompt", "-alias", "ca", "-file", "bc.crt", "-keystore",
+                    "trust.BKS", "-storetype", "BKS", "-storepass", "changeit"] + bc, **quiet)
+    with open(os.path.join(work, "trust.BKS"), "rb") as fh:
+        out["trust"] = fh.read()
+    os.unlink(os.path.join(work, "bc.key"))
+    return {"bks_fuzzer": [out["BKS"], out["UBER"], out["trust"]], "bcfks_fuzzer": [out["BCFKS"]]}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--keyward", required=True)
@@ -97,6 +125,7 @@ def main():
         report = make_report(a.keyward, a.tree, work)
         csr = make_csr(work)
         seeds["scan_cache_fuzzer"] += make_caches(a.keyward, work)
+        seeds.update(make_bc_stores(work))
     full = json.dumps(report).encode()
     odd = [f for f in report["findings"] if "path_b64" in f.get("location", {})]
     small = dict(report, findings=(odd + report["findings"])[:2], report_id=secrets.token_hex(16))

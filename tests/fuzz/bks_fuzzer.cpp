@@ -1,0 +1,22 @@
+// libFuzzer target for parse_bks and parse_uber (Bouncy Castle BKS/UBER), declared in
+// scanner/src/detectors/binary.hpp, with one short password so the store MAC and the sealed-key
+// decryption paths run too.
+// Build with clang -fsanitize=fuzzer,address,undefined (KEYWARD_BUILD_FUZZERS=ON).
+#include "detectors/binary.hpp"
+
+#include <cstddef>
+#include <cstdint>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static const keyward::scanner::detail::PasswordSet passwords = [] {
+    keyward::scanner::detail::PasswordSet set;
+    set.candidates.push_back({keyward::common::SecretBytes::copy_of("changeit"), ""});
+    set.max_time = std::chrono::milliseconds(20);
+    return set;
+  }();
+  const std::span<const std::uint8_t> bytes(data, size);
+  (void)keyward::scanner::detail::parse_bks(bytes, passwords);
+  (void)keyward::scanner::detail::parse_uber(bytes);
+  (void)keyward::scanner::detail::sniff_binary(bytes);
+  return 0;
+}
