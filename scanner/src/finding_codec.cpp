@@ -11,7 +11,7 @@ namespace {
 // keyward is built and tested): add it to walk() below and to the
 // round trip in tests/scanner/finding_codec_test.cpp, then update the size here.
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-static_assert(sizeof(Finding) == 1488 && sizeof(KeyFacts) == 336 && sizeof(CertFacts) == 376 &&
+static_assert(sizeof(Finding) == 1496 && sizeof(KeyFacts) == 336 && sizeof(CertFacts) == 376 &&
                   sizeof(StoreFacts) == 168 && sizeof(StoreEntry) == 784 && sizeof(Location) == 80 &&
                   sizeof(FileFacts) == 64 && sizeof(Protection) == 80 && sizeof(RiskFacts) == 96 &&
                   sizeof(RiskFactor) == 72 && sizeof(GitFacts) == 40 && sizeof(Suppression) == 64,
@@ -74,7 +74,7 @@ template <class IO, Is<Finding> S>
 void walk(IO& io, S& f) {
   io(f.id), io(f.rule), io(f.kind), io(f.format), io(f.encoding), io(f.location), io(f.file), io(f.key),
       io(f.certificate), io(f.store), io(f.entries), io(f.paired_with), io(f.git), io(f.risk), io(f.suppressed),
-      io(f.identity), io(f.relative_path);
+      io(f.identity), io(f.relative_path), io(f.trailing_bytes);
 }
 
 template <class T>

@@ -151,6 +151,7 @@ json to_json(const Finding& f) {
     j["risk"] = r;
   }
   if (f.suppressed) j["suppressed"] = {{"kind", f.suppressed->kind}, {"justification", f.suppressed->justification}};
+  if (f.trailing_bytes != 0) j["trailing_bytes"] = f.trailing_bytes;
   return j;
 }
 

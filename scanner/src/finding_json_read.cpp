@@ -224,6 +224,7 @@ Finding finding_from(const json& j) {
   f.kind = *kind;
   f.format = *format;
   f.encoding = str(j, "encoding");
+  if (field(j, "trailing_bytes")) f.trailing_bytes = num<std::uint64_t>(j, "trailing_bytes");
   if (const json* l = field(j, "location")) f.location = location_from(*l);
   if (const json* fi = field(j, "file")) f.file = file_from(*fi);
   if (const json* k = field(j, "key")) f.key = key_from(*k);

@@ -340,6 +340,7 @@ void write_json(const Finding& f, std::string& out, int indent) {
     w.key("suppressed");
     write_suppression(w, *f.suppressed);
   }
+  if (f.trailing_bytes != 0) w.num("trailing_bytes", f.trailing_bytes);
   w.end('}');
 }
 

@@ -81,6 +81,7 @@ inline scanner::Finding full_finding() {
   f.git = GitFacts{"deadbeef", 1650000000};
   f.risk = RiskFacts{95, 125, "critical", {{"private-key", 30, "why \"one\"\n"}, {"negative", -5, ""}}, "Move it"};
   f.suppressed = Suppression{"allowlist", "approved by ops until 2027"};
+  f.trailing_bytes = 37;
   f.identity = "spki:" + std::string(64, 'c');
   f.relative_path = "dir/k.pem";
   return f;

@@ -224,6 +224,8 @@ struct Finding {
   std::optional<GitFacts> git;            // when found in git history
   std::optional<RiskFacts> risk;          // once rules ran
   std::optional<Suppression> suppressed;  // allowed, baselined or ignored (still reported)
+  std::uint64_t trailing_bytes = 0;       // bytes after the complete DER object in its block (ignored, as
+                                          // OpenSSL does); 0 = none
 
   // Internal, not serialised: the fingerprint the id is made from (SPKI, cert or blob hash).
   std::string identity;
