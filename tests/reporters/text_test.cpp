@@ -237,3 +237,23 @@ TEST_CASE("a raw DER key embedded in a binary file shows the byte where it start
   r.findings[0].encoding = "base64";
   CHECK(render_text(r, {}).find("(base64 in text)") != std::string::npos);
 }
+
+TEST_CASE("a locked store with encrypted contents is not called a trust store: its contents are unknown") {
+  auto r = sample();
+  Finding store;
+  store.id = "s2";
+  store.kind = Kind::keystore;
+  store.format = Format::pkcs12;
+  store.location.path = "/srv/app/sealed.p12";
+  store.store.emplace();
+  store.store->contents = {"encrypted-contents"};
+  r.findings.push_back(store);
+  const auto text = render_text(r, {});
+  const auto line = text.substr(text.find("sealed.p12"));
+  CHECK(line.find("encrypted contents unknown (may hold a private key)") != std::string::npos);
+  CHECK(line.find("trust store") == std::string::npos);
+  store.store->truststore = true;  // a store read whole without a key is one
+  store.store->contents = {"certificate"};
+  r.findings.back() = store;
+  CHECK(render_text(r, {}).find("encrypted contents unknown") == std::string::npos);
+}

@@ -320,10 +320,12 @@ TEST_CASE("the password budget of tries and time is honoured") {
   CHECK_FALSE(store("modern_changeit.p12", no_time).store->opened);
 }
 
-TEST_CASE("a certificate-only PKCS#12 is a truststore whether or not it is opened") {
+TEST_CASE("a certificate-only PKCS#12 is a truststore once opened; closed, its encrypted contents are unknown") {
+  // openssl encrypts the certificates: unopened, nothing says no key is among them.
   const Finding closed = store("trust.p12", passwords({}));
   CHECK_FALSE(closed.store->opened);
-  CHECK(closed.store->truststore);
+  CHECK_FALSE(closed.store->truststore);
+  CHECK(has(closed.store->contents, "encrypted-contents"));
   CHECK_FALSE(closed.holds_private_key());
   const Finding open = store("trust.p12", passwords({{"changeit", ""}}));
   CHECK(open.store->opened);

@@ -305,6 +305,15 @@ bool nothing_protected(bool has_mac, const Walk& visible) {
   return std::none_of(visible.keys.begin(), visible.keys.end(), [](const KeyItem& k) { return k.key.encrypted; });
 }
 
+// True when part of the store was never decrypted (no password opened it, or enveloped data,
+// which is never opened): what it holds is unknown and may be a key, so it is no trust store.
+bool contents_unread(const Walk& visible, bool opened) {
+  const auto has = [&](std::string_view c) {
+    return std::find(visible.contents.begin(), visible.contents.end(), c) != visible.contents.end();
+  };
+  return has("enveloped-contents") || (!opened && has("encrypted-contents"));
+}
+
 // Certificates in the chain that starts at certs[leaf], found among the store's certificates.
 std::uint32_t chain_length(const std::vector<CertItem>& certs, std::size_t leaf) {
   std::vector<bool> used(certs.size(), false);
@@ -468,7 +477,7 @@ Result<Finding> parse_pkcs12(std::span<const std::uint8_t> data, const PasswordS
   f.rule = "keystore/pkcs12";
   f.entries = entries_of(*seen);
   store.weaknesses = grade(store, has_mac, visible.plain_key_bag);
-  store.truststore = seen->keys.empty();
+  store.truststore = seen->keys.empty() && !contents_unread(visible, opened_with.has_value());
   // Every certificate bag once: a key's chain beyond its leaf is also listed as entries.
   store.certificates = static_cast<std::uint32_t>(seen->certs.size());
   f.store = std::move(store);
