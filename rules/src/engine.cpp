@@ -44,6 +44,7 @@ const std::vector<std::string_view>& engine_factor_ids() {
                                                  f::kDuplicated,
                                                  f::kKnownKey,
                                                  f::kWeakStore,
+                                                 f::kWeakKeyProtection,
                                                  f::kTestPath,
                                                  f::kExpired,
                                                  f::kExpiring,
@@ -72,6 +73,16 @@ constexpr std::string_view kKeyCertSign = "keyCertSign";
 constexpr std::int64_t kSecondsPerDay = 86400;
 
 using Vars = std::map<std::string, std::string>;
+
+// A cipher that protects a key file poorly whatever the passphrase: ECB mode (equal blocks stay
+// equal, no IV), single DES (56-bit key), RC2, RC4 and 40-bit export ciphers. Names as the
+// scanner writes Protection::cipher (lower case OpenSSL names: "aes-128-ecb", "des-cbc", "rc2-40-cbc").
+bool weak_key_cipher(std::string_view c) {
+  const bool ecb = c.size() >= 4 && c.substr(c.size() - 4) == "-ecb";
+  const bool des = c == "des" || c.rfind("des-cbc", 0) == 0 || c.rfind("des-cfb", 0) == 0 ||
+                   c.rfind("des-ofb", 0) == 0 || c == "desx-cbc";
+  return ecb || des || c.rfind("rc2", 0) == 0 || c.rfind("rc4", 0) == 0 || c.find("-40") != std::string_view::npos;
+}
 
 std::string octal_mode(std::uint32_t mode) {
   char buf[8];
@@ -391,6 +402,9 @@ class Scorer {
     else if (!exposed.empty()) add(out, f::kPasswordNearby, {{"file", exposed}});
     else if (weak) add(out, f::kCommonPassword, base);
 
+    if (fd.kind == Kind::private_key && fd.key && fd.key->encrypted && fd.key->protection &&
+        weak_key_cipher(fd.key->protection->cipher))
+      add(out, f::kWeakKeyProtection, {{"cipher", fd.key->protection->cipher}});
     if (fd.store && !fd.store->weaknesses.empty()) {
       std::string list;
       for (const auto& w : fd.store->weaknesses) list += (list.empty() ? "" : ", ") + w;

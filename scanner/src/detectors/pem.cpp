@@ -17,6 +17,7 @@ constexpr std::string_view kBegin = "-----BEGIN ";
 constexpr std::string_view kDashes = "-----";
 constexpr std::size_t kMaxBlock = 4u << 20;  // a PEM block larger than this is not a key
 constexpr std::size_t kMaxLabel = 65;
+constexpr int kLegacySaltLen = 8;  // PKCS5_SALT_LEN: the salt EVP_BytesToKey takes from the DEK-Info hex
 // Windowed scans of large files rely on it (text_detect.hpp): BEGIN line, label, body and END.
 static_assert(kBegin.size() + kMaxLabel + kDashes.size() + kMaxBlock <= kTextLookahead);
 
@@ -167,7 +168,10 @@ Result<Finding> legacy_encrypted(const RawBlock& b, std::string_view algorithm) 
   const std::string_view iv = trim_space(std::string_view(dek).substr(comma + 1));
   const EVP_CIPHER* cipher = EVP_get_cipherbyname(cipher_name.c_str());
   if (cipher == nullptr) return make_error_code(Errc::unsupported);
-  const int iv_len = EVP_CIPHER_get_iv_length(cipher);
+  // ECB has no IV: the hex is then EVP_BytesToKey's 8-byte salt alone (OpenSSL 3 refuses such
+  // files, so only this reads them).
+  const bool ecb = EVP_CIPHER_get_mode(cipher) == EVP_CIPH_ECB_MODE;
+  const int iv_len = ecb ? kLegacySaltLen : EVP_CIPHER_get_iv_length(cipher);
   const int block = EVP_CIPHER_get_block_size(cipher);
   if (static_cast<int>(iv.size()) != 2 * iv_len) return make_error_code(Errc::bad_structure);
   if (!std::all_of(iv.begin(), iv.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }))

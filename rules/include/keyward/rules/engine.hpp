@@ -38,6 +38,7 @@ inline constexpr std::string_view kWeakAlgorithm = "weak-algorithm";
 inline constexpr std::string_view kDuplicated = "duplicated-key";
 inline constexpr std::string_view kKnownKey = "known-key";
 inline constexpr std::string_view kWeakStore = "weak-store-protection";
+inline constexpr std::string_view kWeakKeyProtection = "weak-key-protection";
 inline constexpr std::string_view kTestPath = "test-path";
 inline constexpr std::string_view kExpired = "certificate-expired";
 inline constexpr std::string_view kExpiring = "certificate-expiring";
