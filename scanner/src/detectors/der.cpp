@@ -331,6 +331,20 @@ Result<Finding> der_csr(Der der, Format format) {
   return f;
 }
 
+std::size_t complete_der_length(Der der) {
+  if (der.size() < 2 || der[0] != 0x30) return 0;
+  const unsigned char* p = der.data();
+  long len = 0;
+  int tag = 0;
+  int cls = 0;
+  const int ret = ASN1_get_object(&p, &len, &tag, &cls, length_of(der));
+  clear_errors();
+  if ((ret & 0x80) != 0 || (ret & 0x01) != 0 || len < 0) return 0;  // malformed, or indefinite length
+  const auto header = static_cast<std::size_t>(p - der.data());
+  if (static_cast<std::size_t>(len) > der.size() - header) return 0;
+  return header + static_cast<std::size_t>(len);
+}
+
 void set_der_identity(Finding& f, Der der) {
   if (f.key && !f.key->spki_sha256.empty()) f.identity = f.key->spki_sha256;
   else if (f.certificate && !f.certificate->sha256.empty()) f.identity = f.certificate->sha256;

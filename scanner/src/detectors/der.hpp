@@ -58,6 +58,10 @@ Result<Finding> der_public_key(Der der, bool rsa_only, Format format);
 // A PKCS#10 certificate request (rule public-key/csr) with the facts of its public key.
 Result<Finding> der_csr(Der der, Format format);
 
+// The length of the definite-length DER SEQUENCE at the start of `der` (header and contents),
+// when it is well-formed and fits in `der`; 0 otherwise. Bytes after it are trailing bytes.
+std::size_t complete_der_length(Der der);
+
 // Sets f.identity: the key's SPKI hash, else the certificate's hash, else "blob:" + SHA-256.
 void set_der_identity(Finding& f, Der der);
 

@@ -99,6 +99,37 @@ void for_each_line(std::string_view body, bool escaped, F&& f) {
   f(body.substr(start));
 }
 
+// What precedes "-----BEGIN " on its line when a key was printed with a log prefix (a timestamp
+// and process tag, "[INFO] "): each following line carries the same prefix, or one of the same
+// shape (digits where it has digits: a timestamp that moves on), and loses it before decoding.
+// Only a prefix holding a character that cannot be base64 is one: indentation and quotes are
+// trimmed anyway, and a line of base64 never starts with it by chance.
+class LinePrefix {
+ public:
+  LinePrefix(std::string_view text, std::size_t at) {
+    std::size_t start = at;
+    while (start > 0 && at - start < kMaxPrefix && text[start - 1] != '\n' && text[start - 1] != '\r') --start;
+    if (start > 0 && text[start - 1] != '\n' && text[start - 1] != '\r') return;  // too long: none
+    const std::string_view p = text.substr(start, at - start);
+    if (std::any_of(p.begin(), p.end(), [](char c) { return !is_base64_char(c) && c != '='; })) prefix_ = p;
+  }
+
+  // `line` without the prefix when it starts with one; else `line` as it is.
+  std::string_view strip(std::string_view line) const {
+    if (prefix_.empty() || line.size() < prefix_.size()) return line;
+    for (std::size_t i = 0; i < prefix_.size(); ++i) {
+      const auto a = static_cast<unsigned char>(prefix_[i]);
+      const auto b = static_cast<unsigned char>(line[i]);
+      if (a != b && !(std::isdigit(a) && std::isdigit(b))) return line;
+    }
+    return line.substr(prefix_.size());
+  }
+
+ private:
+  static constexpr std::size_t kMaxPrefix = 160;
+  std::string_view prefix_;
+};
+
 Result<RawBlock> read_block(std::string_view text, std::size_t at) {
   RawBlock b;
   std::size_t p = at + kBegin.size();
@@ -127,9 +158,10 @@ Result<RawBlock> read_block(std::string_view text, std::size_t at) {
   b64.reserve(body.size());
   bool bad = false;
   bool in_body = false;
+  const LinePrefix prefix(text, at);
   for_each_line(body, b.escaped, [&](std::string_view raw) {
     if (bad) return;
-    const std::string_view line = trim(raw);
+    const std::string_view line = trim(prefix.strip(raw));
     if (line.empty()) return;
     const auto colon = line.find(':');
     if (!in_body && colon != std::string_view::npos) {
@@ -190,7 +222,8 @@ bool has_encryption_headers(const RawBlock& b) {
                      [](const auto& h) { return h.first == "Proc-Type" || h.first == "DEK-Info"; });
 }
 
-Result<std::vector<Finding>> decode_block(const RawBlock& b, FindingMemo* certificates) {
+// The findings of block `b` read from `der` (its body, or the complete DER object it starts with).
+Result<std::vector<Finding>> decode_block(const RawBlock& b, Der der, FindingMemo* certificates) {
   const std::string& l = b.label;
   auto one = [](Result<Finding> r) -> Result<std::vector<Finding>> {
     if (!r) return r.error();
@@ -201,21 +234,25 @@ Result<std::vector<Finding>> decode_block(const RawBlock& b, FindingMemo* certif
   if (l == "RSA PRIVATE KEY" || l == "EC PRIVATE KEY" || l == "DSA PRIVATE KEY") {
     const std::string_view alg = l[0] == 'R' ? "rsa" : (l[0] == 'E' ? "ec" : "dsa");
     if (has_encryption_headers(b)) return one(legacy_encrypted(b, alg));
-    if (l[0] == 'R')
-      return one(der_traditional_key(b.der.bytes(), EVP_PKEY_RSA, Format::pem_pkcs1, "private-key/pkcs1"));
-    if (l[0] == 'E') return one(der_traditional_key(b.der.bytes(), EVP_PKEY_EC, Format::pem_sec1, "private-key/sec1"));
-    return one(der_traditional_key(b.der.bytes(), EVP_PKEY_DSA, Format::pem_dsa, "private-key/dsa"));
+    if (l[0] == 'R') return one(der_traditional_key(der, EVP_PKEY_RSA, Format::pem_pkcs1, "private-key/pkcs1"));
+    if (l[0] == 'E') return one(der_traditional_key(der, EVP_PKEY_EC, Format::pem_sec1, "private-key/sec1"));
+    return one(der_traditional_key(der, EVP_PKEY_DSA, Format::pem_dsa, "private-key/dsa"));
   }
-  if (l == "PRIVATE KEY") return one(der_pkcs8_key(b.der.bytes(), Format::pem_pkcs8));
-  if (l == "ENCRYPTED PRIVATE KEY") return one(der_encrypted_pkcs8(b.der.bytes(), Format::pem_pkcs8_encrypted, false));
-  if (l == "OPENSSH PRIVATE KEY") return one(parse_openssh_v1(b.der.bytes()));
+  if (l == "PRIVATE KEY") {
+    // Proc-Type/DEK-Info around a PKCS#8 body (OpenSSL opens it): which algorithm is inside
+    // cannot be known without the password.
+    if (has_encryption_headers(b)) return one(legacy_encrypted(b, ""));
+    return one(der_pkcs8_key(der, Format::pem_pkcs8));
+  }
+  if (l == "ENCRYPTED PRIVATE KEY") return one(der_encrypted_pkcs8(der, Format::pem_pkcs8_encrypted, false));
+  if (l == "OPENSSH PRIVATE KEY") return one(parse_openssh_v1(der));
   if (l == "CERTIFICATE" || l == "X509 CERTIFICATE")
-    return one(der_certificate(b.der.bytes(), false, Format::pem_cert, certificates));
-  if (l == "TRUSTED CERTIFICATE") return one(der_certificate(b.der.bytes(), true, Format::pem_cert, certificates));
-  if (l == "PKCS7") return der_pkcs7_certificates(b.der.bytes(), Format::pkcs7);
-  if (l == "PUBLIC KEY") return one(der_public_key(b.der.bytes(), false, Format::pem_public_key));
-  if (l == "RSA PUBLIC KEY") return one(der_public_key(b.der.bytes(), true, Format::pem_public_key));
-  if (l == "CERTIFICATE REQUEST" || l == "NEW CERTIFICATE REQUEST") return one(der_csr(b.der.bytes(), Format::pem_csr));
+    return one(der_certificate(der, false, Format::pem_cert, certificates));
+  if (l == "TRUSTED CERTIFICATE") return one(der_certificate(der, true, Format::pem_cert, certificates));
+  if (l == "PKCS7") return der_pkcs7_certificates(der, Format::pkcs7);
+  if (l == "PUBLIC KEY") return one(der_public_key(der, false, Format::pem_public_key));
+  if (l == "RSA PUBLIC KEY") return one(der_public_key(der, true, Format::pem_public_key));
+  if (l == "CERTIFICATE REQUEST" || l == "NEW CERTIFICATE REQUEST") return one(der_csr(der, Format::pem_csr));
   return make_error_code(Errc::unsupported);
 }
 
@@ -258,14 +295,31 @@ Result<PemOutcome> decode_pem(std::string_view text, std::size_t at, FindingMemo
     return block.error();
   }
   if (!known_label(block->label)) return make_error_code(Errc::unsupported);
-  auto decoded = decode_block(*block, certificates);
+  Der der = block->der.bytes();
+  auto decoded = decode_block(*block, der, certificates);
+  std::uint64_t trailing = 0;
+  if (!decoded && !has_encryption_headers(*block)) {
+    // Bytes after a complete DER object (OpenSSL loads the object and ignores them): the object
+    // alone must then decode as strictly as a whole body does.
+    const std::size_t n = complete_der_length(der);
+    if (n != 0 && n < der.size()) {
+      auto first = decode_block(*block, der.first(n), certificates);
+      if (first) {
+        decoded = std::move(first);
+        trailing = der.size() - n;
+        der = der.first(n);
+      }
+    }
+  }
   if (!decoded) return decoded.error();
   PemOutcome out;
   out.consumed = block->consumed;
   out.escaped = block->escaped;
   out.findings = std::move(*decoded);
-  for (auto& f : out.findings)
-    if (f.identity.empty()) set_der_identity(f, block->der.bytes());
+  for (auto& f : out.findings) {
+    f.trailing_bytes = trailing;
+    if (f.identity.empty()) set_der_identity(f, der);
+  }
   return out;  // block->der (a clear private key perhaps) is wiped by its type, here as on every return above
 }
 
