@@ -105,13 +105,6 @@ std::string explanation(const Finding& f, const Style& st) {
   return out;
 }
 
-// A store part of which only a password decrypts (PKCS#12 EncryptedData or EnvelopedData).
-bool contents_encrypted(const scanner::StoreFacts& s) {
-  for (const auto& c : s.contents)
-    if (c == "encrypted-contents" || c == "enveloped-contents") return true;
-  return false;
-}
-
 std::string store_line(const Finding& f, const Style& st) {
   const scanner::StoreFacts& s = *f.store;
   std::string line = std::string(scanner::to_string(f.format));
@@ -126,8 +119,7 @@ std::string store_line(const Finding& f, const Style& st) {
   }
   const auto n = f.store_counts();  // chains counted; JCEKS secret keys named as such (issue 13)
   line += "  ";
-  if (!s.opened && !s.truststore && n.private_keys == 0 && n.secret_keys == 0 && !s.contents.empty() &&
-      contents_encrypted(s))
+  if (s.contents_unknown() && n.private_keys == 0 && n.secret_keys == 0)
     line += st.yellow("encrypted contents unknown (may hold a private key)") + ", ";
   if (n.private_keys != 0 || n.secret_keys == 0) line += detail::counted(n.private_keys, "key") + ", ";
   if (n.secret_keys != 0) line += detail::counted(n.secret_keys, "secret key") + ", ";

@@ -246,7 +246,7 @@ TEST_CASE("a locked store with encrypted contents is not called a trust store: i
   store.format = Format::pkcs12;
   store.location.path = "/srv/app/sealed.p12";
   store.store.emplace();
-  store.store->contents = {"encrypted-contents"};
+  store.store->contents = {"encrypted-contents", std::string(kStoreContentsEncrypted)};
   r.findings.push_back(store);
   const auto text = render_text(r, {});
   const auto line = text.substr(text.find("sealed.p12"));

@@ -87,6 +87,7 @@ TEST_CASE("a PKCS#12 whose encrypted contents were not opened is no trust store:
   CHECK_FALSE(closed->store->opened);
   CHECK_FALSE(closed->store->truststore);
   CHECK(has(closed->store->contents, "encrypted-contents"));
+  CHECK(closed->store->contents_unknown());          // weighed by the rules as a store that may hold a key
   CHECK_FALSE(has(closed->store->contents, "key"));  // nothing is visible outside the encryption
   CHECK(closed->entries.empty());
   CHECK(closed->store->certificates == 0u);
@@ -97,6 +98,7 @@ TEST_CASE("a PKCS#12 whose encrypted contents were not opened is no trust store:
   CHECK(open->store->opened);
   CHECK_FALSE(open->store->truststore);
   CHECK(open->holds_private_key());
+  CHECK_FALSE(open->store->contents_unknown());
   CHECK(open->identity == t::spki_sha256(t::ec_p256()));
 }
 

@@ -477,7 +477,11 @@ Result<Finding> parse_pkcs12(std::span<const std::uint8_t> data, const PasswordS
   f.rule = "keystore/pkcs12";
   f.entries = entries_of(*seen);
   store.weaknesses = grade(store, has_mac, visible.plain_key_bag);
-  store.truststore = seen->keys.empty() && !contents_unread(visible, opened_with.has_value());
+  const bool unread = contents_unread(visible, opened_with.has_value());
+  store.truststore = seen->keys.empty() && !unread;
+  // Shared with the Bouncy Castle stores: the rules weigh a store whose contents are unknown as
+  // one that may hold a key (StoreFacts::contents_unknown).
+  if (unread) store.contents.emplace_back(kStoreContentsEncrypted);
   // Every certificate bag once: a key's chain beyond its leaf is also listed as entries.
   store.certificates = static_cast<std::uint32_t>(seen->certs.size());
   f.store = std::move(store);

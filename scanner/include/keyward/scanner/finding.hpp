@@ -96,8 +96,9 @@ struct Protection {
 // secret material with no public half, never a private key in what a report says.
 inline constexpr std::string_view kSecretKeyAlgorithm = "secret";
 
-// StoreFacts::contents of a store whose entries could not be read (UBER's Twofish body, BCFKS's
-// AES-CCM body): unknown, never a trust store.
+// StoreFacts::contents of a store whose entries could not all be read (UBER's Twofish body,
+// BCFKS's AES-CCM body, a PKCS#12's EncryptedData no password opened or its EnvelopedData):
+// unknown, never a trust store.
 inline constexpr std::string_view kStoreContentsEncrypted = "encrypted";
 
 // Facts of a key. Facts that need the password are omitted when it is unknown.
