@@ -132,10 +132,14 @@ TEST_CASE("vendored dependencies: package caches, vendor trees and members of li
       key_finding("/opt/app/lib/netty.jar", false, 0600, std::string(64, '7')),
       key_finding("/opt/app/image.tar", false, 0600, std::string(64, '8')),
       key_finding("/opt/app/image.tar", false, 0600, std::string(64, '9')),
-      key_finding("/home/alice/.ssh/id_ed25519", false, 0600, std::string(64, 'a'))};
+      key_finding("/home/alice/.ssh/id_ed25519", false, 0600, std::string(64, 'a')),
+      key_finding("/var/cache/apt/archives/libmbedtls-dev_2.28.3-1_amd64.deb", false, 0644, std::string(64, 'b')),
+      key_finding("/srv/build/out/app_1.0_amd64.deb", false, 0644, std::string(64, 'c'))};
   fs[3].location.member = "META-INF/keys/test.pem";
-  fs[4].location.member = "app/lib/sdk.whl!sdk/data/key.pem";  // a wheel inside an image
-  fs[5].location.member = "etc/ssl/private/server.key";        // a deployment: not vendored
+  fs[7].location.member = "data.tar.xz!usr/share/doc/test/key.pem";  // apt's package cache: vendored
+  fs[8].location.member = "data.tar.xz!etc/app/server.key";          // a package we built: not
+  fs[4].location.member = "app/lib/sdk.whl!sdk/data/key.pem";        // a wheel inside an image
+  fs[5].location.member = "etc/ssl/private/server.key";              // a deployment: not vendored
   fs[5].id = "id-image-deploy";
   auto r = scored(fs, ctx);
   for (int i = 0; i < 5; ++i) {
@@ -148,6 +152,9 @@ TEST_CASE("vendored dependencies: package caches, vendor trees and members of li
   CHECK_FALSE(has_factor(r.findings[5], "vendored-dependency"));
   CHECK_FALSE(has_factor(r.findings[6], "vendored-dependency"));
   CHECK(severity_of(r.findings[6]) >= Severity::high);
+  CHECK(has_factor(r.findings[7], "vendored-dependency"));
+  CHECK(severity_of(r.findings[7]) <= Severity::low);
+  CHECK_FALSE(has_factor(r.findings[8], "vendored-dependency"));
 
   SUBCASE("--rules DIR adds vendored paths, and a broken glob names its file") {
     RuleSet rules = RuleSet::builtin();
