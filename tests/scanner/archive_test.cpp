@@ -1,5 +1,6 @@
 #include "nearby.hpp"
 #include "support/keygen.hpp"
+#include "support/scan_result.hpp"
 #include "support/temp_tree.hpp"
 
 #include <keyward/scanner/scan.hpp>
@@ -27,12 +28,7 @@ ScanResult run(const std::string& root, ScanOptions o = {}) {
   return scan(o);
 }
 
-std::vector<const Finding*> private_keys(const ScanResult& r) {
-  std::vector<const Finding*> out;
-  for (const auto& f : r.findings)
-    if (f.kind == Kind::private_key) out.push_back(&f);
-  return out;
-}
+using keyward::test::private_keys;
 
 std::uint64_t skipped(const ScanResult& r, const std::string& reason) {
   auto it = r.stats.skipped.find(reason);

@@ -6,6 +6,7 @@
 #include "encoding.hpp"
 #include "support/keygen.hpp"
 #include "support/run_command.hpp"
+#include "support/scan_result.hpp"
 #include "support/temp_tree.hpp"
 #include "text_detect.hpp"
 
@@ -223,12 +224,7 @@ ScanResult scan_tree(const t::TempTree& tree) {
   return scan(o);
 }
 
-std::vector<const Finding*> private_keys(const ScanResult& r) {
-  std::vector<const Finding*> out;
-  for (const auto& f : r.findings)
-    if (f.kind == Kind::private_key) out.push_back(&f);
-  return out;
-}
+using keyward::test::private_keys;
 
 std::uint64_t rejects(const ScanResult& r, const std::string& family) {
   const auto it = r.stats.rejected.find(family);
