@@ -7,7 +7,7 @@ CORPUS ?= $(CURDIR)/$(BUILD)/corpus
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo install test-sanitize fuzz bench bench-fleet clean
+.PHONY: all deps configure build test demo install test-sanitize fuzz bench bench-remote bench-fleet clean
 
 all: build
 
@@ -66,6 +66,13 @@ bench: build
 	@$(BUILD)/bin/keyward_micro_bench --benchmark_min_time=0.3
 	@bash bench/make_tree.sh $(BENCH_DIR) $(BENCH_MB)
 	@bash bench/run.sh $(BUILD)/bin/keyward $(BENCH_DIR)/tree $(BENCH_RUNS) $(BENCH_BASE)
+
+# Remote scans (docs/remote.md): the same tree scanned locally, over SFTP and in exec mode through a
+# real sshd on loopback, as ratios to the local scan (docs/performance.md).
+BENCH_REMOTE_MB ?= 300
+bench-remote: build
+	@bash bench/make_tree.sh $(BENCH_DIR)-remote $(BENCH_REMOTE_MB)
+	@/usr/bin/python3 bench/remote_bench.py --bin $(BUILD)/bin --tree $(BENCH_DIR)-remote/tree --runs $(BENCH_RUNS)
 
 # Fleet: collector ingest rate from a load generator on loopback, and the agent's wall time, CPU
 # and memory on the benchmark tree (full scan, cached rescan, paced scan, idle daemon).

@@ -18,7 +18,16 @@ constexpr std::uint32_t kChunk = 64 * 1024;  // per read request (OpenSSH serves
 constexpr std::size_t kInFlight = 16;        // read requests outstanding per file
 constexpr std::size_t kMaxMountinfo = 4u << 20;
 
+// The type from the permission bits when the server sent them (libssh's own type field is a
+// guess under SFTP v3: it reported directories as regular files), else from that field.
 RemoteType type_of(const sftp_attributes a) noexcept {
+  if ((a->flags & SSH_FILEXFER_ATTR_PERMISSIONS) != 0 && (a->permissions & S_IFMT) != 0) {
+    const mode_t m = a->permissions;
+    return S_ISREG(m)   ? RemoteType::regular
+           : S_ISDIR(m) ? RemoteType::directory
+           : S_ISLNK(m) ? RemoteType::symlink
+                        : RemoteType::other;
+  }
   switch (a->type) {
     case SSH_FILEXFER_TYPE_REGULAR:
       return RemoteType::regular;
@@ -29,14 +38,8 @@ RemoteType type_of(const sftp_attributes a) noexcept {
     case SSH_FILEXFER_TYPE_SPECIAL:
       return RemoteType::other;
     default:
-      break;
+      return RemoteType::unknown;
   }
-  if ((a->flags & SSH_FILEXFER_ATTR_PERMISSIONS) == 0) return RemoteType::unknown;
-  const mode_t m = a->permissions;
-  return S_ISREG(m)   ? RemoteType::regular
-         : S_ISDIR(m) ? RemoteType::directory
-         : S_ISLNK(m) ? RemoteType::symlink
-                      : RemoteType::other;
 }
 
 RemoteEntry entry_of(const sftp_attributes a) {
@@ -180,6 +183,7 @@ SftpFileSystem::Lease SftpFileSystem::take() {
     if (!free_.empty()) {
       SftpConnection* c = free_.back();
       free_.pop_back();
+      c->sftp->errnum = SSH_FX_OK;  // failure_of() reads the status of this operation only
       return Lease(*this, c);
     }
     if (!growth_failed_ && all_.size() + opening_ < max_) {
@@ -191,6 +195,7 @@ SftpFileSystem::Lease SftpFileSystem::take() {
       --opening_;
       if (c) {
         all_.push_back(std::move(c));
+        all_.back()->sftp->errnum = SSH_FX_OK;
         return Lease(*this, all_.back().get());
       }
       growth_failed_ = true;  // e.g. the host's MaxStartups or MaxSessions: use those open
@@ -215,11 +220,13 @@ void SftpFileSystem::give_back(SftpConnection* c) {
 }
 
 RemoteStatus SftpFileSystem::failure_of(SftpConnection& c, int& err) {
+  // take() cleared the SFTP status, so none here means no answer came: the session broke or the
+  // operation timed out, and an answer may still be on its way: never reuse the session.
   const int code = sftp_get_error(c.sftp);
-  if (!ssh_is_connected(c.session.get()) || code == SSH_FX_CONNECTION_LOST || code == SSH_FX_NO_CONNECTION ||
-      ssh_get_error_code(c.session.get()) != SSH_NO_ERROR) {
-    c.dead = true;  // broken or timed out: an answer may still be on its way, so never reuse it
-    err = ECONNRESET;
+  if (!ssh_is_connected(c.session.get()) || code == SSH_FX_OK || code == SSH_FX_CONNECTION_LOST ||
+      code == SSH_FX_NO_CONNECTION || ssh_get_error_code(c.session.get()) == SSH_FATAL) {
+    c.dead = true;
+    err = ssh_is_connected(c.session.get()) ? ETIMEDOUT : ECONNRESET;
     return RemoteStatus::failed;
   }
   switch (code) {
