@@ -38,8 +38,9 @@ hosts:
   - {host: 10.0.0.5, port: 2222, user: deploy, paths: [/opt/app], mode: exec, name: app-1}
   - url: ssh://ops@db-1/var/lib
   - ssh://[fe80::1]:2200
+  - {host: "fe80::2"}
 )"));
-  REQUIRE(hosts.size() == 4);
+  REQUIRE(hosts.size() == 5);
   const InventoryHost& bare = hosts[0];
   CHECK(bare.name == "build-1.example.com");
   CHECK(bare.target.user == "scan");
@@ -68,6 +69,7 @@ hosts:
   CHECK(v6.target.user == "scan");
   CHECK(v6.name == "[fe80::1]:2200");
   CHECK(v6.paths == std::vector<std::string>{"/etc", "/home"});  // a URL without a path takes the defaults
+  CHECK(hosts[4].target.host == "fe80::2");  // an IPv6 address as host: is no host:port
 }
 
 TEST_CASE("without defaults a host scans / as the user running keyward, over sftp") {
@@ -114,6 +116,7 @@ TEST_CASE("bad inventories are refused naming the file, the line and the key") {
       {"hosts:\n  - {host: a, url: ssh://b}\n", ":2: hosts[0].url", "not both"},
       {"hosts:\n  - {user: x}\n", ":2: hosts[0]", "needs host"},
       {"hosts:\n  - {host: 'x@y'}\n", ":2: hosts[0].host", "host name or address only"},
+      {"hosts:\n  - 'db-1:2222'\n", ":2: hosts[0].host", "port:"},
       {"hosts: []\n", ":1: hosts", "non-empty list"},
       {"defaults: {user: x}\n", "hosts", "non-empty list"},
       {"hosts: [a\n", "", "not valid YAML"},

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -161,6 +162,8 @@ void Reader::address(const YAML::Node& n, const std::string& key, const HostDefa
     h.target.host = scalar(n["host"], key + ".host");
     if (h.target.host.find_first_of("/@ \t") != std::string::npos)
       fail(n["host"], key + ".host", "a host name or address only (user, port and paths have their own keys)");
+    if (std::count(h.target.host.begin(), h.target.host.end(), ':') == 1)  // IPv6 addresses have several
+      fail(n["host"], key + ".host", "a port goes in port: (or write the host as ssh://HOST:PORT)");
     return;
   }
   const std::string text = scalar(n["url"], key + ".url");
