@@ -3,6 +3,7 @@
 #include "commands/ci.hpp"
 #include "commands/migrate_cmd.hpp"
 #include "commands/plan_cmd.hpp"
+#include "commands/remote_cmd.hpp"
 #include "commands/rules_cmd.hpp"
 #include "commands/scan.hpp"
 
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   keyward::cli::ExplainCommand explain;
   keyward::cli::MigrateCommand migrate;
   keyward::cli::PlanCommand plan;
+  keyward::cli::RemoteCommand remote;
   CLI::App* scan_cmd = keyward::cli::add_scan_command(app, scan);
   CLI::App* ci_cmd = keyward::cli::add_ci_command(app, ci);
   CLI::App *baseline_create = nullptr, *baseline_update = nullptr, *rules_list = nullptr, *rules_test = nullptr;
@@ -38,6 +40,7 @@ int main(int argc, char** argv) {
   CLI::App* explain_cmd = keyward::cli::add_explain_command(app, explain);
   CLI::App* migrate_cmd = keyward::cli::add_migrate_command(app, migrate);
   CLI::App* plan_cmd = keyward::cli::add_plan_command(app, plan);
+  CLI::App* remote_cmd = keyward::cli::add_remote_command(app, remote);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
     if (explain_cmd->parsed()) return keyward::cli::run_explain(explain);
     if (migrate_cmd->parsed()) return keyward::cli::run_migrate(migrate);
     if (plan_cmd->parsed()) return keyward::cli::run_plan(plan);
+    if (remote_cmd->parsed()) return keyward::cli::run_remote(remote);
   } catch (const std::exception& e) {  // RuleError, GitError and setup errors: one actionable line
     std::fprintf(stderr, "keyward: %s\n", e.what());
     return 2;

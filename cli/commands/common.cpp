@@ -37,6 +37,25 @@ void add_common_scan_flags(CLI::App& cmd, CommonScanFlags& flags) {
       "Do not try passwords found next to a store (gradle.properties, application.properties, server.xml, .env)");
 }
 
+void add_walk_flags(CLI::App& cmd, WalkFlags& flags) {
+  cmd.add_option("-e,--exclude", flags.excludes,
+                 "Skip files and directories matching GLOB (repeatable; a GLOB without '/' matches names)")
+      ->type_name("GLOB");
+  cmd.add_flag("-x,--one-file-system", flags.one_file_system, "Do not cross into other file systems");
+  cmd.add_flag("--no-default-excludes", flags.no_default_excludes,
+               "Also scan .git/objects, __pycache__ and cache directories");
+  cmd.add_flag("--include-network-fs", flags.include_network_fs,
+               "Also scan NFS, CIFS, sshfs and automount file systems");
+  cmd.add_option("--archive-depth", flags.archive_depth, "How deep archives inside archives are opened")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 64u));
+  cmd.add_option("--max-depth", flags.max_depth,
+                 "Do not enter directories more than N levels below a root (counted as too_deep)")
+      ->capture_default_str()
+      ->type_name("N")
+      ->check(CLI::Range(0u, 65535u));
+}
+
 void add_text_filter_flags(CLI::App& cmd, std::string& min_severity, std::vector<std::string>& kinds) {
   cmd.add_option("--min-severity", min_severity,
                  "Text report: list only findings at or above SEVERITY (the others are counted as hidden)")
@@ -82,6 +101,17 @@ scanner::ScanOptions scan_options(const CommonScanFlags& flags) {
     std::move(more.begin(), more.end(), std::back_inserter(passwords));
   }
   opts.passwords = common::SecretList(std::move(passwords));
+  return opts;
+}
+
+scanner::ScanOptions scan_options(const CommonScanFlags& flags, const WalkFlags& walk) {
+  scanner::ScanOptions opts = scan_options(flags);
+  opts.excludes = walk.excludes;
+  opts.default_excludes = !walk.no_default_excludes;
+  opts.one_file_system = walk.one_file_system;
+  opts.skip_network_fs = !walk.include_network_fs;
+  opts.archive_limits.max_depth = walk.archive_depth;
+  opts.max_depth = walk.max_depth;
   return opts;
 }
 

@@ -29,6 +29,21 @@ struct CommonScanFlags {
 // Registers --rules, --passwords, --max-size, --threads, --no-archives, --no-nearby-passwords.
 void add_common_scan_flags(CLI::App& cmd, CommonScanFlags& flags);
 
+// How a tree is walked: the flags keyward scan and keyward remote share (a remote tree is walked
+// with the same rules as a local one, docs/remote.md).
+struct WalkFlags {
+  std::vector<std::string> excludes;
+  bool one_file_system = false;
+  bool no_default_excludes = false;
+  bool include_network_fs = false;
+  unsigned archive_depth = 8;
+  unsigned max_depth = 512;
+};
+
+// Registers -e/--exclude, -x/--one-file-system, --no-default-excludes, --include-network-fs,
+// --archive-depth and --max-depth.
+void add_walk_flags(CLI::App& cmd, WalkFlags& flags);
+
 // Flags of the commands that score findings (scan, ci): how provenance counts.
 struct RankingFlags {
   bool show_vendor = false;  // --show-vendor: lift the cap at low on vendored/package-owned keys
@@ -46,6 +61,8 @@ rules::RuleSet load_rules(const std::vector<std::string>& dirs);
 
 // ScanOptions from the common flags (password list loaded: built-in + files).
 scanner::ScanOptions scan_options(const CommonScanFlags& flags);
+// The same, with the walk flags applied (roots left empty).
+scanner::ScanOptions scan_options(const CommonScanFlags& flags, const WalkFlags& walk);
 
 // The SARIF rule help for every detection rule in the set.
 std::vector<reporters::RuleHelp> rule_help(const rules::RuleSet& rules);

@@ -11,13 +11,18 @@
 
 #include <fmt/format.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <iostream>
@@ -84,7 +89,9 @@ CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
       "  keyward scan / --one-file-system      # the whole root file system\n"
       "  keyward scan src --format json -o findings.json\n"
       "  keyward scan . --exclude 'node_modules' --exclude '*.iso' --explain\n"
-      "  keyward scan app.apk image.tar --passwords team-passwords.txt\n\n"
+      "  keyward scan app.apk image.tar --passwords team-passwords.txt\n"
+      "  keyward scan ssh://scan@build-1/etc ssh://scan@build-1/home   # one SSH connection, two roots\n"
+      "  keyward scan ssh://deploy@10.0.0.5:2222/opt -i ~/.ssh/keyward_scan --mode exec\n\n"
       "Every finding gets a risk score (0-100) and severity from the rules; --explain lists the\n"
       "factors behind each. Key stores (PKCS#12, JKS, JCEKS, encrypted zip) are tried with passwords\n"
       "found next to them, the empty password and a built-in list of common ones; which one opened a\n"
@@ -92,37 +99,26 @@ CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
       "The text report lists exposures (private keys, key stores) first, ranked by severity then by\n"
       "risk, each with its short id (`keyward explain ID` accepts it); --min-severity and --kind filter\n"
       "what text lists (never JSON, SARIF or JUnit; hidden findings are still counted in the summary).\n\n"
+      "Roots written ssh://[USER@]HOST[:PORT]/PATH are scanned on that host over SSH, agentless, with the\n"
+      "same walk and detectors (docs/remote.md); each finding then names its host. Many hosts from a\n"
+      "list: keyward remote --inventory.\n\n"
       "Exit status: 0 no private key found, 1 a private key found, 2 usage error or the scan\n"
-      "could not run (with --strict also when files could not be read).\n"
+      "could not run or an ssh:// host could not be scanned whole (with --strict also when files\n"
+      "could not be read).\n"
       "Key bytes, passwords and passphrases never appear in any output: facts and fingerprints only.");
   sub->add_option("paths", cmd.paths, "Files or directories to scan")->required()->type_name("PATH...");
   sub->add_option("-f,--format", cmd.format, "Report format")
       ->check(CLI::IsMember({"text", "json", "jsonl", "sarif", "junit"}))
       ->capture_default_str();
   sub->add_option("-o,--output", cmd.output, "Write the report to FILE instead of standard output")->type_name("FILE");
-  sub->add_option("-e,--exclude", cmd.excludes,
-                  "Skip files and directories matching GLOB (repeatable; a GLOB without '/' matches names)")
-      ->type_name("GLOB");
+  add_walk_flags(*sub, cmd.walk);
   add_common_scan_flags(*sub, cmd.common);
   add_ranking_flags(*sub, cmd.ranking);
   sub->add_flag("-q,--quiet", cmd.quiet, "No progress line");
-  sub->add_flag("-x,--one-file-system", cmd.one_file_system, "Do not cross into other file systems");
-  sub->add_flag("--no-default-excludes", cmd.no_default_excludes,
-                "Also scan .git/objects, __pycache__ and cache directories");
-  sub->add_flag("--include-network-fs", cmd.include_network_fs,
-                "Also scan NFS, CIFS, sshfs and automount file systems");
   sub->add_flag("--strict", cmd.strict, "Exit 2 when any file or directory could not be read");
   sub->add_flag("--list-trust-store", cmd.list_trust_store,
                 "List system trust-store certificates one by one in text output");
   sub->add_flag("--explain", cmd.explain, "List the risk factors behind each finding's score");
-  sub->add_option("--archive-depth", cmd.archive_depth, "How deep archives inside archives are opened")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 64u));
-  sub->add_option("--max-depth", cmd.max_depth,
-                  "Do not enter directories more than N levels below a root (counted as too_deep)")
-      ->capture_default_str()
-      ->type_name("N")
-      ->check(CLI::Range(0u, 65535u));
   add_text_filter_flags(*sub, cmd.min_severity, cmd.kinds);
   sub->add_option("--cache", cmd.cache,
                   "Remember in FILE (mode 0600) what each file held and each directory listed; next time, "
@@ -131,16 +127,26 @@ CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
   sub->add_option("--allowlist", cmd.allowlist, "Central allowlist of known keys (YAML, see docs/rules.md)")
       ->type_name("FILE");
   sub->add_option("--baseline", cmd.baseline, "Mark findings in this baseline as suppressed")->type_name("FILE");
+  add_ssh_flags(*sub, cmd.ssh);
+  // Hidden: exec mode runs keyward on the remote host with these (docs/remote.md, "Modes").
+  sub->add_flag("--stop-on-stdin-eof", cmd.stop_on_stdin_eof, "Stop the scan when standard input reaches EOF")
+      ->group("");
+  sub->add_option("--remove-dir", cmd.remove_dir, "Remove this private keyward-remote.* directory before scanning")
+      ->group("");
   return sub;
+}
+
+std::atomic<bool>& cancel_flag() {
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+  return g_cancel;
 }
 
 scanner::ScanResult run_with_progress(const scanner::ScanOptions& in, bool quiet, double& seconds) {
   scanner::ScanOptions opts = in;
   scanner::ScanProgress progress;
   opts.progress = &progress;
-  opts.cancel = &g_cancel;
-  std::signal(SIGINT, on_interrupt);
-  std::signal(SIGTERM, on_interrupt);
+  opts.cancel = &cancel_flag();
   const bool tty = ::isatty(STDERR_FILENO) == 1;
   const auto start = std::chrono::steady_clock::now();
   scanner::ScanResult result;
@@ -152,68 +158,170 @@ scanner::ScanResult run_with_progress(const scanner::ScanOptions& in, bool quiet
   return result;
 }
 
-int run_scan(const ScanCommand& cmd) {
-  // Bad input is refused before anything is scanned.
-  if (!roots_exist(cmd.paths) || !output_writable(cmd.output)) return 2;
-  scanner::ScanOptions opts = scan_options(cmd.common);
-  opts.roots = cmd.paths;
-  opts.excludes = cmd.excludes;
-  opts.default_excludes = !cmd.no_default_excludes;
-  opts.one_file_system = cmd.one_file_system;
-  opts.skip_network_fs = !cmd.include_network_fs;
-  opts.archive_limits.max_depth = cmd.archive_depth;
-  opts.max_depth = cmd.max_depth;
+bool remove_private_dir(const std::string& dir) {
+  std::string base = dir;
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
+  base = base.substr(base.find_last_of('/') == std::string::npos ? 0 : base.find_last_of('/') + 1);
+  std::string why;
+  struct stat st {};
+  if (base.rfind("keyward-remote.", 0) != 0) why = "its name does not start with keyward-remote.";
+  else if (::lstat(dir.c_str(), &st) != 0) why = std::strerror(errno);
+  else if (S_ISLNK(st.st_mode)) why = "it is a symbolic link";
+  else if (!S_ISDIR(st.st_mode)) why = "it is not a directory";
+  else if (st.st_uid != ::geteuid()) why = "it is owned by another user";
+  else if ((st.st_mode & 07777) != 0700) why = fmt::format("its mode is {:04o}, not 0700", st.st_mode & 07777);
+  if (why.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);  // never follows a symlink inside
+    if (!ec) return true;
+    why = ec.message();
+  }
+  std::fprintf(stderr, "keyward: --remove-dir %s: not removed: %s\n", dir.c_str(), why.c_str());
+  return false;
+}
+
+namespace {
+
+// --stop-on-stdin-eof: a thread reads standard input until EOF (or an error), then cancels the
+// scan. Detached: it may still wait in read() when the process exits.
+void stop_on_stdin_eof() {
+  std::thread([] {
+    char buf[256];
+    for (;;) {
+      const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+      if (n > 0 || (n < 0 && errno == EINTR)) continue;
+      break;
+    }
+    g_cancel.store(true);
+  }).detach();
+}
+
+// The roots of one scan: local paths, and ssh:// roots grouped by endpoint (first seen first).
+struct Roots {
+  std::vector<std::string> local;
+  std::vector<std::pair<ssh::Target, std::vector<std::string>>> remote;
+};
+
+// Splits cmd.paths; false (one line per bad URL on stderr) when an ssh:// root does not parse.
+bool split_roots(const std::vector<std::string>& paths, Roots& out) {
+  bool ok = true;
+  for (const auto& p : paths) {
+    if (!ssh::is_ssh_url(p)) {
+      out.local.push_back(p);
+      continue;
+    }
+    std::string error;
+    const auto url = ssh::parse_ssh_url(p, error);
+    if (!url) {
+      std::fprintf(stderr, "keyward: cannot scan %s: %s\n", p.c_str(), error.c_str());
+      ok = false;
+      continue;
+    }
+    auto it = std::find_if(out.remote.begin(), out.remote.end(), [&](const auto& e) { return e.first == url->target; });
+    if (it == out.remote.end()) it = out.remote.insert(out.remote.end(), {url->target, {}});
+    it->second.push_back(url->path);
+  }
+  return ok;
+}
+
+// Everything a scan reads besides the tree, loaded before the tree is touched (and before
+// --remove-dir removes where it may have come from).
+struct ScanInputs {
+  rules::RuleSet rules;
+  std::optional<rules::Allowlist> allowlist;
+  std::optional<rules::Baseline> baseline;
+  std::optional<scanner::ScanCache> cache;
+  std::optional<ssh::ConnectOptions> connect;
+};
+
+ScanInputs load_inputs(const ScanCommand& cmd, const Roots& roots, const scanner::ScanOptions& opts) {
   // The cache file is read while the rules load (each took 4-5 ms of a 0.1 s rescan).
   std::future<scanner::ScanCache> loading;
-  if (!cmd.cache.empty())
+  if (!cmd.cache.empty() && !roots.local.empty())
     loading = std::async(std::launch::async, [path = cmd.cache, fp = scanner::ScanCache::fingerprint(opts)] {
       return scanner::ScanCache::load(path, fp);
     });
+  ScanInputs in{load_rules(cmd.common.rules_dirs), {}, {}, {}, {}};
+  if (!cmd.allowlist.empty()) in.allowlist = rules::Allowlist::load(cmd.allowlist);
+  if (!cmd.baseline.empty()) in.baseline = rules::Baseline::load(cmd.baseline);
+  if (!roots.remote.empty()) in.connect = connect_options(cmd.ssh);
+  if (loading.valid()) in.cache = loading.get();
+  return in;
+}
 
-  const rules::RuleSet rule_set = load_rules(cmd.common.rules_dirs);
-  std::optional<rules::Allowlist> allowlist;
-  if (!cmd.allowlist.empty()) allowlist = rules::Allowlist::load(cmd.allowlist);
-  std::optional<rules::Baseline> baseline;
-  if (!cmd.baseline.empty()) baseline = rules::Baseline::load(cmd.baseline);
-
-  std::optional<scanner::ScanCache> cache;
-  if (loading.valid()) {
-    cache = loading.get();
-    opts.cache = &*cache;
+// Scans the local roots (if any), then each endpoint's roots; the result holds the local findings
+// first (local_count of them). Returns false when some host was not scanned whole.
+bool scan_all(const ScanCommand& cmd, const Roots& roots, scanner::ScanOptions opts, ScanInputs& in,
+              scanner::ScanResult& result, std::size_t& local_count, double& secs) {
+  if (in.cache) opts.cache = &*in.cache;
+  if (!roots.local.empty()) {
+    opts.roots = roots.local;
+    result = run_with_progress(opts, cmd.quiet, secs);
+  } else {
+    result = empty_result(opts);
   }
+  local_count = result.findings.size();
+  opts.cancel = &cancel_flag();
+  const auto start = std::chrono::steady_clock::now();
+  bool whole = true;
+  const ssh::Mode mode = ssh::parse_mode(cmd.ssh.mode).value_or(ssh::Mode::sftp);
+  for (const auto& [target, paths] : roots.remote) {
+    ssh::HostResult host =
+        scan_endpoint(target, paths, opts, copy_of(*in.connect), mode, cmd.ssh.connections, cmd.common.password_files);
+    print_host_problem(host);
+    whole = whole && host.status == ssh::HostStatus::ok;
+    if (host.result) merge_result(result, std::move(*host.result), target);
+    else result.complete = false;
+  }
+  secs += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return whole;
+}
+
+}  // namespace
+
+int run_scan(const ScanCommand& cmd) {
+  // Bad input is refused before anything is scanned.
+  Roots roots;
+  if (!split_roots(cmd.paths, roots) || !roots_exist(roots.local) || !output_writable(cmd.output)) return 2;
+  const scanner::ScanOptions opts = scan_options(cmd.common, cmd.walk);
+  ScanInputs in = load_inputs(cmd, roots, opts);
+  if (!cmd.remove_dir.empty() && !remove_private_dir(cmd.remove_dir)) return 2;
+  if (cmd.stop_on_stdin_eof) stop_on_stdin_eof();
 
   double secs = 0;
-  scanner::ScanResult result = run_with_progress(opts, cmd.quiet, secs);
+  scanner::ScanResult result;
+  std::size_t local_count = 0;
+  const bool hosts_whole = scan_all(cmd, roots, opts, in, result, local_count, secs);
 
   ci::TrackedFiles tracked;  // in-git-repository: each repository's index read once for this run
   rules::ScoreContext ctx = score_context(cmd.ranking);
   ctx.git_tracked = [&tracked](const std::string& path) { return tracked.tracked(path); };
-  rules::score(result, rule_set, ctx);
-  if (allowlist)
-    for (const auto& w : rules::apply_allowlist(result, *allowlist, rules::ScoreContext::current_time()))
+  score_mixed(result, local_count, in.rules, ctx);
+  if (in.allowlist)
+    for (const auto& w : rules::apply_allowlist(result, *in.allowlist, rules::ScoreContext::current_time()))
       std::fprintf(stderr, "keyward: %s\n", w.c_str());
-  if (baseline) rules::apply_baseline(result, *baseline, cmd.baseline);
+  if (in.baseline) rules::apply_baseline(result, *in.baseline, cmd.baseline);
 
   ReportSettings rs;
   rs.format = cmd.format;
   rs.output = cmd.output;
-  rs.sarif_root = cmd.paths.size() == 1 ? cmd.paths.front() : std::string(".");
+  rs.sarif_root = cmd.paths.size() == 1 && roots.remote.empty() ? cmd.paths.front() : std::string(".");
   rs.junit_fail_on = "high";
   rs.seconds = secs;
   rs.explain = cmd.explain;
   rs.list_trust_store = cmd.list_trust_store;
   rs.min_severity = cmd.min_severity;
   rs.kinds = cmd.kinds;
-  const std::string report = render_report(result, rule_set, rs);
-  if (!write_report(report, cmd.output)) return 2;
+  if (!write_report(render_report(result, in.rules, rs), cmd.output)) return 2;
   // After the report: a cache that cannot be written costs the next scan time, not this result.
-  if (cache) {
+  if (in.cache) {
     try {
-      cache->save(cmd.cache);
+      in.cache->save(cmd.cache);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "keyward: warning: %s\n", e.what());
     }
   }
+  if (!hosts_whole) return 2;
   if (!result.complete) {
     std::fprintf(stderr, "keyward: scan interrupted; the report is incomplete\n");
     return 2;

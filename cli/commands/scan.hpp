@@ -2,9 +2,11 @@
 #pragma once
 
 #include "commands/common.hpp"
+#include "commands/ssh_common.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -15,30 +17,39 @@ struct ScanCommand {
   std::vector<std::string> paths;
   std::string format = "text";
   std::string output;
-  std::vector<std::string> excludes;
   CommonScanFlags common;
+  WalkFlags walk;
   RankingFlags ranking;
+  SshFlags ssh;  // for ssh:// roots
   bool quiet = false;
-  bool one_file_system = false;
-  bool no_default_excludes = false;
-  bool include_network_fs = false;
   bool strict = false;
   bool list_trust_store = false;
   bool explain = false;
-  unsigned archive_depth = 8;
-  unsigned max_depth = 512;
   std::string min_severity;        // --min-severity: text lists only findings at or above it
   std::vector<std::string> kinds;  // --kind: text lists only these kinds
   std::string cache;
   std::string allowlist;
   std::string baseline;
+  // Hidden, for exec mode's remote side (docs/remote.md, "Modes"): stop when stdin reaches EOF
+  // (the SSH channel closed), and remove the private directory keyward was copied into before
+  // the scan starts.
+  bool stop_on_stdin_eof = false;
+  std::string remove_dir;
 };
 
 // Registers the subcommand.
 CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd);
 
-// Runs it; returns the process exit code: 0 clean, 1 private key, 2 error.
+// Runs it; returns the process exit code: 0 clean, 1 private key, 2 error (also when an ssh://
+// root's host could not be scanned whole; the others' findings are still reported).
 int run_scan(const ScanCommand& cmd);
+
+// --remove-dir: removes DIR recursively when it is a real directory (not a symlink) owned by this
+// uid, mode 0700, named keyward-remote.*; false (with one line on stderr) otherwise.
+bool remove_private_dir(const std::string& dir);
+
+// The flag Ctrl-C and SIGTERM set (the handlers installed on the first call): scans stop early.
+std::atomic<bool>& cancel_flag();
 
 // Runs the scanner with a progress line on a TTY (never from workers) and Ctrl-C handling.
 scanner::ScanResult run_with_progress(const scanner::ScanOptions& opts, bool quiet, double& seconds);
