@@ -183,6 +183,7 @@ FileScanOutcome scan_file(FileSource& source, const std::string& path, const std
     ctx.relative_path = relative_path;
     ctx.facts = facts;
     ctx.local = source.local();
+    ctx.source = &source;
     scan_top_item(buffer.view(), std::move(ctx), out, stats);
     r.bytes = buffer.size();
     return r;
@@ -218,6 +219,7 @@ FileScanOutcome scan_file(FileSource& source, const std::string& path, const std
   ctx.relative_path = relative_path;
   ctx.facts = facts;
   ctx.local = source.local();
+  ctx.source = &source;
   std::vector<Finding> binary;  // the head announced none
   finish_item(text.hits(), binary, ctx, out, stats);
   return r;

@@ -15,6 +15,8 @@
 
 namespace keyward::scanner::detail {
 
+class FileSource;  // walk/source.hpp
+
 // Shared by every member of one top-level file: what its archives may still expand.
 struct ArchiveBudget {
   std::uint64_t compressed = 0;  // size of the top-level file
@@ -32,7 +34,8 @@ struct ItemContext {
   FileFacts facts;
   unsigned depth = 0;  // archive nesting
   ArchiveBudget* budget = nullptr;
-  bool local = true;  // path and facts.uid are this machine's (walk/source.hpp, FileSource::local)
+  bool local = true;             // path and facts.uid are this machine's (walk/source.hpp, FileSource::local)
+  FileSource* source = nullptr;  // what a file was read from, for the files beside a store (null: this machine's disk)
 };
 
 // Scans a top-level file's bytes as scan_buffer does (counted as scanned, with its own archive

@@ -6,6 +6,7 @@
 #include <keyward/scanner/scan.hpp>
 #include "mounts.hpp"
 #include "support/keygen.hpp"
+#include "support/python_check.hpp"
 #include "support/temp_tree.hpp"
 
 #include <doctest/doctest.h>
@@ -17,6 +18,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -422,4 +424,41 @@ TEST_CASE("a remote mountinfo decides what is skipped as pseudo or network, and 
   r = scan(o, fs, kHost);
   CHECK(names(r, mt.tree.path()) == std::set<std::string>{"top.pem", "procfs/self/k.pem", "share/k.pem", "data/k.pem"});
   CHECK(r.stats.skipped.count("other_file_system") == 0);
+}
+
+TEST_CASE("a remote store's neighbours are read through the remote file system, never from this machine's disk") {
+  // A store under the password in gradle.properties beside it: the remote scan opens it as the
+  // local one does (same id, same exposing file). When the remote side refuses that file, the
+  // store stays locked even though the same path is readable here.
+  t::TempTree tree;
+  const std::string cmd = "cd " + t::shell_quote(tree.path()) +
+                          " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem "
+                          "-out c.pem -days 30 -subj /CN=t >/dev/null 2>&1 && openssl pkcs12 -export -inkey k.pem "
+                          "-in c.pem -passout pass:Beside-It-91 -out app.p12 && rm k.pem c.pem";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  tree.write("gradle.properties", "storePassword=Beside-It-91\n");
+  ScanOptions o;
+  o.roots = {tree.path()};
+  const auto local = scan(o);
+  REQUIRE(local.findings.size() == 1);
+  REQUIRE(local.findings[0].store.has_value());
+  CHECK(local.findings[0].store->opened);
+  CHECK(local.findings[0].store->password_exposed_in == tree.path("gradle.properties"));
+
+  LocalDirFs fs;
+  auto remote = scan(o, fs, kHost);
+  REQUIRE(remote.findings.size() == 1);
+  CHECK(remote.findings[0].id == local.findings[0].id);
+  REQUIRE(remote.findings[0].store.has_value());
+  CHECK(remote.findings[0].store->opened);
+  CHECK(remote.findings[0].store->password_exposed_in == tree.path("gradle.properties"));
+
+  fs.fault = [](std::string_view op, const std::string& path) {
+    return op == "open" && ends_with(path, "/gradle.properties") ? RemoteStatus::permission_denied : RemoteStatus::ok;
+  };
+  remote = scan(o, fs, kHost);
+  REQUIRE(remote.findings.size() == 1);
+  REQUIRE(remote.findings[0].store.has_value());
+  CHECK_FALSE(remote.findings[0].store->opened);
+  CHECK(remote.findings[0].store->password_exposed_in.empty());
 }

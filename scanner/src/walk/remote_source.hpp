@@ -9,7 +9,8 @@
 //   the path: symlinks are never followed below a root, so only a bind mount can make a loop,
 //   and max_depth bounds that.
 // - Facts come from the entry, its owner's name as the server gives it: a remote uid is never
-//   looked up among this machine's users (FileSource::local is false).
+//   looked up among this machine's users, and the files beside a store are read through this
+//   source, never from local disk (FileSource::local is false).
 // - Once the file system is lost, the source is stopped(): the walk ends and is incomplete.
 // Nothing read is written to local disk: file bytes go only into the scan's read buffers.
 #pragma once

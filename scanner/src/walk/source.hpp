@@ -80,8 +80,9 @@ class FileSource {
   // result is incomplete.
   virtual bool stopped() const noexcept { return false; }
   // Whether paths name this machine's files: a file's owner is then looked up among this
-  // machine's users when the source did not name it, and passwords beside a store are read from
-  // this machine's disk. A remote source says no.
+  // machine's users when the source did not name it, and the files beside a store (passwords)
+  // are read from this machine's disk. A remote source says no: no local lookup, and those files
+  // are read through the source.
   virtual bool local() const noexcept { return true; }
 
   // Opens dir.path for listing and stats it into dir.key.
