@@ -4,6 +4,7 @@
 // errors and a lost connection behave as the contract says.
 #include <keyward/scanner/remote_fs.hpp>
 #include <keyward/scanner/scan.hpp>
+#include <keyward/scanner/scan_cache.hpp>
 #include "mounts.hpp"
 #include "support/keygen.hpp"
 #include "support/python_check.hpp"
@@ -25,6 +26,7 @@
 #include <set>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 
 using namespace keyward::scanner;
 namespace d = keyward::scanner::detail;
@@ -461,4 +463,64 @@ TEST_CASE("a remote store's neighbours are read through the remote file system, 
   REQUIRE(remote.findings[0].store.has_value());
   CHECK_FALSE(remote.findings[0].store->opened);
   CHECK(remote.findings[0].store->password_exposed_in.empty());
+}
+
+TEST_CASE("a remote rescan with the scan cache settles unchanged files from their listing, not by reading them") {
+  t::TempTree tree;
+  tree.write("a/key.pem", t::pkcs8_pem(t::ec_p256()));
+  tree.write("a/b/readme.txt", "nothing here\n");
+  tree.write("c/notes.txt", "nor here\n");
+  t::TempTree elsewhere;
+  const std::string cache_file = elsewhere.path("cache");
+  // Older than the cache's racy window, with whole-second mtimes.
+  std::this_thread::sleep_for(std::chrono::nanoseconds(ScanCache::kRacyNs) + std::chrono::milliseconds(1100));
+  ScanOptions o;
+  o.roots = {tree.path()};
+  o.threads = 2;
+  const std::string fp = ScanCache::fingerprint(o);
+  std::string first_id;
+  {
+    LocalDirFs fs;
+    auto cache = ScanCache::load(cache_file, fp);
+    o.cache = &cache;
+    const auto r = scan(o, fs, kHost);
+    REQUIRE(r.findings.size() == 1);
+    first_id = r.findings[0].id;
+    CHECK(fs.reads().size() == 3);
+    cache.save(cache_file);
+  }
+  LocalDirFs fs;
+  auto cache = ScanCache::load(cache_file, fp);
+  o.cache = &cache;
+  const auto r = scan(o, fs, kHost);
+  REQUIRE(r.findings.size() == 1);
+  CHECK(r.findings[0].id == first_id);
+  CHECK(r.findings[0].location.host == kHost);
+  CHECK(r.stats.files_cached == 3);
+  CHECK(fs.reads().empty());
+}
+
+TEST_CASE("a large remote text file is read window by window, one read each, with the local scan's findings") {
+  t::TempTree tree;
+  std::string big(9u << 20, 'x');
+  for (std::size_t i = 4096; i < big.size(); i += 4096) big[i] = '\n';
+  big += "\n" + t::pkcs8_pem(t::ec_p256());
+  tree.write("big.log", big);
+  ScanOptions o;
+  o.roots = {tree.path()};
+  const auto local = scan(o);
+  LocalDirFs fs;
+  const auto remote = scan(o, fs, kHost);
+  REQUIRE(local.findings.size() == 1);
+  REQUIRE(remote.findings.size() == 1);
+  CHECK(remote.findings[0].id == local.findings[0].id);
+  CHECK(remote.findings[0].location.line == local.findings[0].location.line);
+  CHECK(remote.findings[0].location.offset == local.findings[0].location.offset);
+  CHECK(remote.stats.bytes_scanned == local.stats.bytes_scanned);
+  const auto reads = fs.reads().at(tree.path("big.log"));
+  // The head, each window, and the 1 MiB chunks of a line count: a read each, never one per small
+  // chunk (a 32 KiB SFTP packet at a time would be ~300 reads).
+  CHECK(reads.size() >= 3);
+  CHECK(reads.size() < 16);
+  for (const auto& [offset, n] : reads) CHECK(n <= (std::size_t{8} << 20) + 1);
 }
