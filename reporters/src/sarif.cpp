@@ -298,6 +298,8 @@ json result_of(const Finding& f, const std::string& rule, std::size_t rule_index
   }
   props["kind"] = scanner::to_string(f.kind);
   props["format"] = scanner::to_string(f.format);
+  // A remote scan's host: the artifact's uri stays the path on that host.
+  if (!f.location.host.empty()) props["host"] = f.location.host;
   if (!member.empty()) {
     props["member"] = member;
     if (f.location.line != 0) props["member-line"] = f.location.line;

@@ -63,6 +63,7 @@ std::string key_type(const scanner::KeyFacts& k) {
 // terminal_safe: a file named with escape sequences or a newline must not drive the terminal.
 std::string where(const Finding& f) {
   std::string s = common::terminal_safe(f.location.path);
+  if (!f.location.host.empty()) s = common::terminal_safe(f.location.host) + ":" + s;  // a remote scan's host
   if (!f.location.member.empty()) s += "!" + common::terminal_safe(f.location.member);
   if (f.location.line != 0) s += fmt::format(":{}", f.location.line);
   return s;

@@ -177,7 +177,14 @@ FileScanOutcome scan_file(FileSource& source, const std::string& path, const std
     const WipeIfKey wipe(buffer, out, stats);
     if (const auto st = file.read_all(buffer, r.changed, r.err, reserve); st != ReadStatus::ok) return failed(st);
     if (r.changed) count_skip(stats, SkipReason::changed_during_scan);
-    scan_buffer(buffer.view(), path, relative_path, facts, options, out, stats);
+    ItemContext ctx;
+    ctx.options = &options;
+    ctx.path = path;
+    ctx.relative_path = relative_path;
+    ctx.facts = facts;
+    ctx.local = source.local();
+    ctx.source = &source;
+    scan_top_item(buffer.view(), std::move(ctx), out, stats);
     r.bytes = buffer.size();
     return r;
   }
@@ -211,6 +218,8 @@ FileScanOutcome scan_file(FileSource& source, const std::string& path, const std
   ctx.path = path;
   ctx.relative_path = relative_path;
   ctx.facts = facts;
+  ctx.local = source.local();
+  ctx.source = &source;
   std::vector<Finding> binary;  // the head announced none
   finish_item(text.hits(), binary, ctx, out, stats);
   return r;

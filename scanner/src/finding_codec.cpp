@@ -11,8 +11,8 @@ namespace {
 // keyward is built and tested): add it to walk() below and to the
 // round trip in tests/scanner/finding_codec_test.cpp, then update the size here.
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-static_assert(sizeof(Finding) == 1496 && sizeof(KeyFacts) == 336 && sizeof(CertFacts) == 376 &&
-                  sizeof(StoreFacts) == 168 && sizeof(StoreEntry) == 784 && sizeof(Location) == 80 &&
+static_assert(sizeof(Finding) == 1528 && sizeof(KeyFacts) == 336 && sizeof(CertFacts) == 376 &&
+                  sizeof(StoreFacts) == 168 && sizeof(StoreEntry) == 784 && sizeof(Location) == 112 &&
                   sizeof(FileFacts) == 64 && sizeof(Protection) == 80 && sizeof(RiskFacts) == 96 &&
                   sizeof(RiskFactor) == 72 && sizeof(GitFacts) == 40 && sizeof(Suppression) == 64,
               "a findings struct changed: update the cache codec (finding_codec.cpp)");
@@ -24,7 +24,7 @@ concept Is = std::same_as<std::remove_const_t<S>, T>;
 // The one field order, for encoding (S const) and decoding alike.
 template <class IO, Is<Location> S>
 void walk(IO& io, S& l) {
-  io(l.path), io(l.member), io(l.line), io(l.offset);
+  io(l.path), io(l.member), io(l.line), io(l.offset), io(l.host);
 }
 template <class IO, Is<FileFacts> S>
 void walk(IO& io, S& f) {

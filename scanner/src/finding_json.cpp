@@ -94,6 +94,7 @@ json to_json(const Finding& f) {
   if (!f.encoding.empty()) j["encoding"] = f.encoding;
   json loc = json::object();
   put_bytes(loc, "path", f.location.path);
+  if (!f.location.host.empty()) loc["host"] = f.location.host;
   if (!f.location.member.empty()) put_bytes(loc, "member", f.location.member);
   if (f.location.line != 0) loc["line"] = f.location.line;
   loc["offset"] = f.location.offset;

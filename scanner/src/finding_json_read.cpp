@@ -147,6 +147,7 @@ Location location_from(const json& l) {
   loc.member = bytes_field(l, "member");
   loc.line = num<std::uint64_t>(l, "line");
   loc.offset = num<std::uint64_t>(l, "offset");
+  loc.host = str(l, "host");
   return loc;
 }
 

@@ -238,6 +238,7 @@ void write_git(Writer& w, const GitFacts& git) {
 
 void write_location(Writer& w, const Location& l) {
   w.begin('{');
+  if (!l.host.empty()) w.str("host", l.host);
   if (l.line != 0) w.num("line", l.line);
   if (!l.member.empty()) w.bytes("member", l.member);
   w.num("offset", l.offset);

@@ -63,6 +63,7 @@ bool detect_binary(const DetectContext& context, std::string_view data, const It
 }  // namespace
 
 std::string owner_of(const ItemContext& ctx) {
+  if (!ctx.local || !ctx.facts.owner.empty()) return ctx.facts.owner;
   const std::uint32_t uid = ctx.facts.uid;
   if (ctx.options->memo == nullptr) return owner_name(uid);
   return ctx.options->memo->memos().owners.get(uid, [uid] { return owner_name(uid); });

@@ -15,6 +15,8 @@
 
 namespace keyward::scanner::detail {
 
+class FileSource;  // walk/source.hpp
+
 // Shared by every member of one top-level file: what its archives may still expand.
 struct ArchiveBudget {
   std::uint64_t compressed = 0;  // size of the top-level file
@@ -32,7 +34,13 @@ struct ItemContext {
   FileFacts facts;
   unsigned depth = 0;  // archive nesting
   ArchiveBudget* budget = nullptr;
+  bool local = true;             // path and facts.uid are this machine's (walk/source.hpp, FileSource::local)
+  FileSource* source = nullptr;  // what a file was read from, for the files beside a store (null: this machine's disk)
 };
+
+// Scans a top-level file's bytes as scan_buffer does (counted as scanned, with its own archive
+// budget), in the place `ctx` gives (options, path, relative path, facts, local).
+void scan_top_item(std::string_view data, ItemContext ctx, std::vector<Finding>& out, ScanStats& stats);
 
 // Scans one item and appends its findings (ids, locations and file facts filled).
 void scan_item(std::string_view data, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats);
@@ -44,8 +52,9 @@ void scan_item(std::string_view data, const ItemContext& ctx, std::vector<Findin
 void finish_item(std::vector<TextHit>& hits, std::vector<Finding>& binary, const ItemContext& ctx,
                  std::vector<Finding>& out, ScanStats& stats);
 
-// The user name of the uid in ctx.facts, looked up once per scan (the ScanMemo of ctx.options,
-// else now).
+// The owner of the file: ctx.facts.owner when the source named it; else, for a local file, the
+// user name of its uid, looked up once per scan (the ScanMemo of ctx.options, else now); else
+// empty (a remote uid is never looked up among this machine's users).
 std::string owner_of(const ItemContext& ctx);
 
 // Reads the members of an archive in `data` and scans each with scan_item. Returns false when

@@ -1,5 +1,6 @@
 #include "mounts.hpp"
 
+#include <algorithm>
 #include <array>
 #include <fstream>
 #include <sstream>
@@ -43,11 +44,19 @@ std::string unescape(std::string_view s) {
 }  // namespace
 
 MountTable MountTable::load(bool pseudo, bool network) {
-  MountTable t;
+  std::ifstream in("/proc/self/mountinfo");
+  std::ostringstream text;
+  text << in.rdbuf();
+  MountTable t = parse(text.str(), pseudo, network);
   if (pseudo) {
     for (const char* p : {"/proc", "/sys", "/dev"}) t.skip.emplace(p, SkipReason::pseudo_fs);
   }
-  std::ifstream in("/proc/self/mountinfo");
+  return t;
+}
+
+MountTable MountTable::parse(std::string_view mountinfo, bool pseudo, bool network) {
+  MountTable t;
+  std::istringstream in{std::string(mountinfo)};
   std::string line;
   while (std::getline(in, line)) {
     // id parent major:minor root mount-point options [optional...] - fstype source super-options
@@ -55,15 +64,32 @@ MountTable MountTable::load(bool pseudo, bool network) {
     std::string id, parent, devno, root, mount_point;
     ls >> id >> parent >> devno >> root >> mount_point;
     const auto dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
+    if (dash == std::string::npos || mount_point.empty()) continue;
     std::istringstream rest(line.substr(dash + 3));
     std::string fstype;
     rest >> fstype;
-    const std::string mp = unescape(mount_point);
+    std::string mp = unescape(mount_point);
+    // A later mount on the same point hides the earlier one: its type decides.
     if (pseudo && contains(kPseudo, fstype)) t.skip[mp] = SkipReason::pseudo_fs;
     else if (network && contains(kNetwork, fstype)) t.skip[mp] = SkipReason::network_fs;
+    else t.skip.erase(mp);
+    if (std::find(t.points.begin(), t.points.end(), mp) == t.points.end()) t.points.push_back(std::move(mp));
   }
   return t;
+}
+
+std::uint64_t MountTable::device_of(std::string_view path) const {
+  std::uint64_t best = 0;
+  std::size_t best_len = 0;
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    const std::string_view mp = points[i];
+    const bool holds = mp == "/" || (path.starts_with(mp) && (path.size() == mp.size() || path[mp.size()] == '/'));
+    if (holds && (best == 0 || mp.size() > best_len)) {
+      best = i + 1;
+      best_len = mp.size();
+    }
+  }
+  return best;
 }
 
 }  // namespace keyward::scanner::detail

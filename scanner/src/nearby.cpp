@@ -1,5 +1,7 @@
 #include "nearby.hpp"
 
+#include "walk/source.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -139,17 +141,74 @@ void option_values(std::string_view text, std::vector<common::SecretBytes>& out)
   }
 }
 
+// Where the files beside a store are read: this machine's disk, or a file source's tree.
+class Neighbours {
+ public:
+  explicit Neighbours(FileSource* source) : source_(source) {}
+
+  // The names in `dir` (at most kMaxEntries looked at).
+  std::vector<std::string> names(const std::string& dir) {
+    std::vector<std::string> out;
+    if (source_ == nullptr) {
+      std::error_code ec;
+      std::filesystem::directory_iterator it(dir, ec), end;
+      for (std::size_t seen = 0; !ec && it != end && seen < kMaxEntries; it.increment(ec), ++seen)
+        out.push_back(it->path().filename().string());
+      return out;
+    }
+    OpenDir d;
+    d.path = dir;
+    d.base = dir.back() == '/' ? dir : dir + "/";
+    int err = 0;
+    ScanStats ignored;
+    if (source_->open_dir(d, err) == DirStatus::ok) {
+      source_->list_dir(d, ignored, err);
+      for (std::size_t i = 0; i < d.entries.size() && i < kMaxEntries; ++i) out.emplace_back(d.entries[i].name);
+    }
+    source_->close_dir(d);
+    return out;
+  }
+
+  // Reads up to `max` bytes of the regular file at `path` into `text` (wiped when dropped: the file
+  // holds passwords); false when it is not a regular file or cannot be read. Never opens a FIFO.
+  bool read(const std::string& path, std::size_t max, common::SecretBytes& text) {
+    if (source_ == nullptr) {
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(path, ec)) return false;
+      std::ifstream in;
+      in.rdbuf()->pubsetbuf(nullptr, 0);  // unbuffered: the file's bytes go only into `text`
+      in.open(path, std::ios::binary);
+      if (!in) return false;
+      text = common::SecretBytes(max);
+      in.read(reinterpret_cast<char*>(text.data()), static_cast<std::streamsize>(text.size()));
+      text.resize(static_cast<std::size_t>(in.gcount()));
+      return true;
+    }
+    FileKey key;
+    if (!source_->stat_file(path, key)) return false;
+    FileFacts facts;
+    int err = 0;
+    std::unique_ptr<OpenFile> file;
+    if (source_->open_file(path, ~std::uint64_t{0}, facts, err, file) != ReadStatus::ok) return false;
+    text = common::SecretBytes(max);
+    std::size_t got = 0;
+    if (file->read_at(0, reinterpret_cast<char*>(text.data()), text.size(), got, err) != ReadStatus::ok) return false;
+    text.resize(got);
+    return true;
+  }
+
+ private:
+  FileSource* source_;
+};
+
 // The files named `suffixes` in `dir`, by name, at most kMaxListed.
-std::vector<std::string> listed(const std::string& dir, std::span<const std::string_view> suffixes) {
+std::vector<std::string> listed(Neighbours& n, const std::string& dir, std::span<const std::string_view> suffixes) {
   std::vector<std::string> names;
-  std::error_code ec;
-  std::filesystem::directory_iterator it(dir, ec), end;
-  for (std::size_t seen = 0; !ec && it != end && seen < kMaxEntries; it.increment(ec), ++seen) {
-    const std::string name = it->path().filename().string();
+  for (std::string& name : n.names(dir)) {
     const bool match = std::any_of(suffixes.begin(), suffixes.end(), [&](std::string_view s) {
       return name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
     });
-    if (match) names.push_back(name);
+    if (match) names.push_back(std::move(name));
   }
   std::sort(names.begin(), names.end());
   if (names.size() > kMaxListed) names.resize(kMaxListed);
@@ -157,13 +216,13 @@ std::vector<std::string> listed(const std::string& dir, std::span<const std::str
 }
 
 // The files read in one directory: the usual names, its scripts, its GitHub workflows.
-std::vector<std::string> files_in(const std::string& dir) {
+std::vector<std::string> files_in(Neighbours& n, const std::string& dir) {
   const std::string prefix = dir == "/" ? std::string("/") : dir + "/";
   std::vector<std::string> out;
   for (std::string_view name : kFiles) out.push_back(prefix + std::string(name));
-  for (const auto& name : listed(dir, kScriptSuffixes)) out.push_back(prefix + name);
+  for (const auto& name : listed(n, dir, kScriptSuffixes)) out.push_back(prefix + name);
   const std::string workflows = prefix + std::string(kWorkflows);
-  for (const auto& name : listed(workflows, kWorkflowSuffixes)) out.push_back(workflows + "/" + name);
+  for (const auto& name : listed(n, workflows, kWorkflowSuffixes)) out.push_back(workflows + "/" + name);
   return out;
 }
 
@@ -213,24 +272,18 @@ std::vector<common::SecretBytes> password_values(std::string_view text) {
   return out;
 }
 
-std::vector<PasswordCandidate> nearby_passwords(const std::string& store_path) {
+std::vector<PasswordCandidate> nearby_passwords(const std::string& store_path, FileSource* source) {
   std::vector<PasswordCandidate> out;
+  Neighbours neighbours(source);
   std::size_t budget = kMaxTotal;
   std::string dir = store_path;
   for (int level = 0; level <= kParents && budget > 0; ++level) {
     const auto slash = dir.find_last_of('/');
     if (slash == std::string::npos) dir = ".";
     else dir = slash == 0 ? std::string("/") : dir.substr(0, slash);
-    for (const std::string& file : files_in(dir)) {
-      std::error_code ec;
-      if (budget == 0 || !std::filesystem::is_regular_file(file, ec)) continue;  // never a FIFO
-      std::ifstream in;
-      in.rdbuf()->pubsetbuf(nullptr, 0);  // unbuffered: the file's bytes go only into `text`
-      in.open(file, std::ios::binary);
-      if (!in) continue;
-      common::SecretBytes text(std::min(kMaxFile, budget));  // the file holds passwords: its bytes are wiped
-      in.read(reinterpret_cast<char*>(text.data()), static_cast<std::streamsize>(text.size()));
-      text.resize(static_cast<std::size_t>(in.gcount()));
+    for (const std::string& file : files_in(neighbours, dir)) {
+      common::SecretBytes text;
+      if (budget == 0 || !neighbours.read(file, std::min(kMaxFile, budget), text)) continue;
       budget -= text.size();
       for (auto& v : password_values(text.view())) {
         const bool seen =

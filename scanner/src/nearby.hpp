@@ -15,9 +15,12 @@
 
 namespace keyward::scanner::detail {
 
+class FileSource;  // walk/source.hpp
+
 // Candidates from the usual files in the store's directory and up to four parents (docs/scan.md
-// lists them), within a budget of files and bytes.
-std::vector<PasswordCandidate> nearby_passwords(const std::string& store_path);
+// lists them), within a budget of files and bytes. Read from this machine's disk, or through
+// `source` when given (a remote tree: the files beside a remote store are on its host).
+std::vector<PasswordCandidate> nearby_passwords(const std::string& store_path, FileSource* source = nullptr);
 
 // The password-like assignments and password options in one file's text (exposed for tests), each
 // wiped when dropped.

@@ -10,7 +10,6 @@
 #include <keyward/common/random.hpp>
 #include <keyward/scanner/scan_cache.hpp>
 
-#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -91,18 +90,26 @@ HostInfo host_info() {
 
 void scan_buffer(std::string_view data, const std::string& path, const std::string& relative_path,
                  const FileFacts& facts, const ScanOptions& options, std::vector<Finding>& out, ScanStats& stats) {
-  ++stats.files_scanned;
-  stats.bytes_scanned += data.size();
-  detail::ArchiveBudget budget;
-  budget.compressed = data.size();
   detail::ItemContext ctx;
   ctx.options = &options;
   ctx.path = path;
   ctx.relative_path = relative_path;
   ctx.facts = facts;
-  ctx.budget = &budget;
-  detail::scan_item(data, ctx, out, stats);
+  detail::scan_top_item(data, std::move(ctx), out, stats);
 }
+
+namespace detail {
+
+void scan_top_item(std::string_view data, ItemContext ctx, std::vector<Finding>& out, ScanStats& stats) {
+  ++stats.files_scanned;
+  stats.bytes_scanned += data.size();
+  ArchiveBudget budget;
+  budget.compressed = data.size();
+  ctx.budget = &budget;
+  scan_item(data, ctx, out, stats);
+}
+
+}  // namespace detail
 
 void pair_findings(std::vector<Finding>& findings) {
   // SPKI -> findings holding that private key (a key file, or a store with that key entry) and
@@ -144,8 +151,9 @@ namespace detail {
 namespace {
 
 // Queues the roots (or the explicit file list) on the walker; returns how many can be walked.
-// A root that cannot be stat-ed is an error of the result.
-std::size_t add_roots(const ScanOptions& options, Walker& walker, ScanResult& result) {
+// A root is stat-ed through the source (following a symlink); one that cannot be is an error of
+// the result.
+std::size_t add_roots(const ScanOptions& options, FileSource& source, Walker& walker, ScanResult& result) {
   std::size_t usable = 0;
   if (!options.files.empty()) {
     // An explicit list (keyward ci): every file is its own item, named relative to base_dir.
@@ -158,19 +166,21 @@ std::size_t add_roots(const ScanOptions& options, Walker& walker, ScanResult& re
     usable = options.files.size();
   }
   for (const auto& root : options.roots) {
-    struct stat st {};
-    if (::stat(root.c_str(), &st) != 0) {
+    RootType type{};
+    std::uint64_t dev = 0;
+    int err = 0;
+    if (!source.stat_root(root, type, dev, err)) {
       ++result.stats.errors;
-      result.errors.push_back({root, std::string("cannot scan root: ") + std::strerror(errno)});
+      result.errors.push_back({root, std::string("cannot scan root: ") + std::strerror(err)});
       continue;
     }
     ++usable;
-    if (S_ISDIR(st.st_mode)) {
-      walker.add_dir(root, st.st_dev);
-    } else if (S_ISREG(st.st_mode)) {
+    if (type == RootType::directory) {
+      walker.add_dir(root, dev);
+    } else if (type == RootType::regular) {
       ++result.stats.files_seen;
       const auto slash = root.find_last_of('/');
-      walker.add_file(root, slash == std::string::npos ? root : root.substr(slash + 1), st.st_dev);
+      walker.add_file(root, slash == std::string::npos ? root : root.substr(slash + 1), dev);
     } else {
       ++result.stats.files_seen;
       count_skip(result.stats, SkipReason::special_file);
@@ -200,7 +210,7 @@ ScanResult scan_source(const ScanOptions& given, FileSource& base) {
   Walker walker(options, source);
   std::vector<WalkWorker> workers(options.threads != 0 ? options.threads
                                                        : std::max(1u, std::thread::hardware_concurrency()));
-  if (add_roots(options, walker, result) == 0 && !options.roots.empty())
+  if (add_roots(options, source, walker, result) == 0 && !options.roots.empty())
     throw std::runtime_error("no root could be scanned: " + result.errors.front().path + ": " +
                              result.errors.front().what);
   walker.run(workers);

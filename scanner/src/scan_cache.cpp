@@ -29,7 +29,7 @@ namespace {
 // (sorted by hash), the names (per entry: its d_type byte, the index of its file record or
 // kNoFile, the name and a NUL) and the findings (per file: their count, each in finding_codec's
 // form, then the counts its scan made). Native byte order: a cache belongs to one host.
-constexpr std::string_view kMagic = "keyward-cache v8 ";
+constexpr std::string_view kMagic = "keyward-cache v9 ";
 constexpr std::size_t kHead = 88;  // kMagic, 64 hex digits, a newline, padding to 8 bytes
 constexpr std::size_t kCounts = 4 * sizeof(std::uint64_t);
 constexpr std::size_t kEntryHead = 1 + sizeof(std::uint32_t);

@@ -280,6 +280,22 @@ TEST_CASE("an archive member keeps the archive as the artifact and names the mem
   CHECK(r["message"]["text"].get<std::string>().find("archive member META-INF/keys/signing.pem") != std::string::npos);
 }
 
+TEST_CASE("a remote scan's finding keeps its path as the artifact and names its host in properties") {
+  ScanResult r;
+  auto remote = key_finding("etc/ssl/private/web.key", 1, "high", 80);
+  remote.location.host = "build-1:2222";
+  r.findings.push_back(remote);
+  r.findings.push_back(key_finding("deploy/local.key", 1, "high", 80));
+  const auto sarif = render_sarif(r, options());
+  const auto log = json::parse(sarif);
+  const auto& res = result_at(log, "etc/ssl/private/web.key");
+  CHECK(res["properties"]["host"] == "build-1:2222");
+  CHECK_FALSE(result_at(log, "deploy/local.key")["properties"].contains("host"));
+  const auto check = validate(sarif);
+  INFO(check.output);
+  CHECK(check.status == 0);
+}
+
 TEST_CASE("unsafe characters and non-UTF-8 bytes in paths are percent-encoded in URIs") {
   ScanResult r;
   auto f = key_finding("a b/c%d#e?f:g/\xff\xfe.pem", 1, "high", 80);

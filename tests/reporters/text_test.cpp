@@ -101,6 +101,17 @@ TEST_CASE("code-signing keys in key stores are counted with those in key files")
   CHECK(text.find("2 code-signing keys in files or stores") != std::string::npos);
 }
 
+TEST_CASE("a remote scan's finding is shown as host:path, a local one as its path") {
+  ScanResult r = sample();
+  r.findings[0].location.host = "build-1:2222";
+  const auto text = render_text(r, {});
+  CHECK(text.find("build-1:2222:/home/dev/sign.pem") != std::string::npos);
+  CHECK(text.find("build-1:2222:/home/dev/sign.crt") == std::string::npos);
+  CHECK(text.find("/home/dev/sign.crt") != std::string::npos);
+  r.findings[0].location.host = "ev\x1b[2Jil";  // a host label is shown as safely as a path
+  CHECK(render_text(r, {}).find('\x1b') == std::string::npos);
+}
+
 TEST_CASE("names from the scanned machine cannot drive the terminal: escapes and newlines are shown as text") {
   ScanResult r = sample();
   r.findings[0].location.path = "/home/dev/a\x1b[2Jb\nforged.pem";

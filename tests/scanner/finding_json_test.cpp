@@ -66,6 +66,24 @@ TEST_CASE("every field of a finding survives a round trip through JSON") {
   CHECK(back->location.path == f.location.path);
 }
 
+TEST_CASE("location.host is written only for a remote scan's finding and read back; the id leaves it out") {
+  Finding f = keyward::test::full_finding();
+  f.location.host = "build-1:2222";
+  const auto j = to_json(f);
+  CHECK(j["location"]["host"] == "build-1:2222");
+  const auto back = finding_from_json(j);
+  REQUIRE(back.has_value());
+  CHECK(back->location.host == "build-1:2222");
+  CHECK(back->id == f.id);
+  f.location.host.clear();
+  const auto local = to_json(f);
+  CHECK_FALSE(local["location"].contains("host"));
+  CHECK(local["id"] == j["id"]);
+  std::string written;
+  write_json(f, written, -1);
+  CHECK(written.find("\"host\"") == std::string::npos);
+}
+
 TEST_CASE("a finding with a field of the wrong type or an unknown format is rejected") {
   nlohmann::json j = {{"id", "x"}, {"rule", "r"}, {"kind", "private_key"}, {"format", "pem-pkcs8"}};
   CHECK(finding_from_json(j).has_value());

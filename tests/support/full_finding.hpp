@@ -54,7 +54,7 @@ inline scanner::Finding full_finding() {
   f.kind = Kind::keystore;
   f.format = Format::pkcs12;
   f.encoding = "base64";
-  f.location = {std::string("dir/k\xff\xfe.pem"), std::string("a.zip!b\x80.p12"), 12, 345};
+  f.location = {std::string("dir/k\xff\xfe.pem"), std::string("a.zip!b\x80.p12"), 12, 345, "build-1:2222"};
   f.file = {0640, 1000, 1001, "builder", 2048, 1700000000};
   f.key = full_key();
   f.certificate = full_cert("CN=Caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91");

@@ -16,14 +16,16 @@
 namespace keyward::scanner::detail {
 namespace {
 
-// The passwords to try on a store: nearby ones first (files on disk only), then the empty
+// The passwords to try on a store: nearby ones first (from this machine's disk, or through the
+// file's source when it is remote: a remote path never names a local file), then the empty
 // password, then the common list.
 PasswordSet passwords_for(const ItemContext& ctx) {
   const ScanOptions& o = *ctx.options;
   PasswordSet set;
   set.max_tries = o.password_max_tries;
   set.max_time = o.password_max_time;
-  if (o.nearby_passwords && ctx.member.empty()) set.candidates = nearby_passwords(ctx.path);
+  if (o.nearby_passwords && ctx.member.empty())
+    set.candidates = nearby_passwords(ctx.path, ctx.local ? nullptr : ctx.source);
   set.candidates.push_back({SecretBytes(), ""});
   for (const auto& p : o.passwords)
     if (!p.empty()) set.candidates.push_back({SecretBytes::copy_of(p.view()), ""});

@@ -18,6 +18,16 @@ class CachedSource final : public FileSource {
   CachedSource(FileSource& inner, ScanCache& cache, const std::atomic<bool>* cancel)
       : inner_(inner), cache_(cache), cancel_(cancel) {}
 
+  // Inner's.
+  bool stat_root(const std::string& path, RootType& type, std::uint64_t& dev, int& err) override {
+    return inner_.stat_root(path, type, dev, err);
+  }
+  // Inner's.
+  MountTable mount_table(bool pseudo, bool network) override { return inner_.mount_table(pseudo, network); }
+  // Inner's.
+  bool stopped() const noexcept override { return inner_.stopped(); }
+  // Inner's.
+  bool local() const noexcept override { return inner_.local(); }
   // From the cache when the directory's stat matches a remembered listing, else from inner.
   DirStatus open_dir(OpenDir& dir, int& err) override;
   // Inner's.

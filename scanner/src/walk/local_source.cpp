@@ -40,6 +40,17 @@ FileKey file_key(const struct stat& st) noexcept {
           static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
 }
 
+bool LocalSource::stat_root(const std::string& path, RootType& type, std::uint64_t& dev, int& err) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    err = errno;
+    return false;
+  }
+  type = S_ISDIR(st.st_mode) ? RootType::directory : S_ISREG(st.st_mode) ? RootType::regular : RootType::other;
+  dev = static_cast<std::uint64_t>(st.st_dev);
+  return true;
+}
+
 DirStatus LocalSource::open_dir(OpenDir& dir, int& err) {
   // One path walk per directory: open it, fstat the descriptor, list it (stat + opendir by
   // path walked it twice, 12k times on the bench tree). A subdirectory swapped for a symlink

@@ -16,6 +16,10 @@ FileKey file_key(const struct stat& st) noexcept;
 // Local files and directories (derivable: tests wrap it to inject faults).
 class LocalSource : public FileSource {
  public:
+  // stat.
+  bool stat_root(const std::string& path, RootType& type, std::uint64_t& dev, int& err) override;
+  // This machine's /proc/self/mountinfo (MountTable::load).
+  MountTable mount_table(bool pseudo, bool network) override { return MountTable::load(pseudo, network); }
   // One path walk: open, fstat, later getdents64 on the same descriptor.
   DirStatus open_dir(OpenDir& dir, int& err) override;
   // stat (a root) or lstat.

@@ -15,12 +15,15 @@
 //   members itself, inside one file's scan, under that file's ArchiveBudget;
 // - a git blob: a source over a tree object (list_dir: its entries; open_file: the blob's bytes
 //   from the object store; the key: the blob id in place of dev and ino);
-// - an SFTP tree: list_dir through readdir, stat_entry through lstat, open_file through a remote
-//   handle read with read_at. One class each, deriving from FileSource; the walker, the cache
-//   layer and the detectors stay as they are.
+// - a remote tree (SFTP): walk/remote_source.hpp, over a RemoteFileSystem (remote_fs.hpp): the
+//   listing carries every entry's attributes, the mount table is the remote host's, and a file is
+//   read with as few round trips as its reader allows.
+// One class each, deriving from FileSource; the walker, the cache layer and the detectors stay as
+// they are.
 #pragma once
 
 #include "file_source.hpp"
+#include "mounts.hpp"
 
 #include <keyward/scanner/finding.hpp>
 #include <keyward/scanner/scan_cache.hpp>
@@ -41,6 +44,7 @@ struct OpenDir {
   bool is_root = false;              // a root may be reached through a symlink; nothing below it
   FileKey key;                       // its stat: dev and ino for loop and file-system checks
   std::vector<CachedEntry> entries;  // what it holds (names followed by a NUL)
+  std::vector<FileKey> keys;         // each entry's stat, when the source's listing gives them (else empty)
   bool from_cache = false;           // listed by the cache layer: neither opened nor read
   std::uint64_t path_hash = 0;       // the cache layer's ScanCache::path_hash(base)
   int fd = -1;                       // the local source's descriptor (-1: not open)
@@ -58,10 +62,28 @@ enum class DirStatus {
   failed,        // not even stat-ed (err says why)
 };
 
+// What a root is (a symlink root is followed).
+enum class RootType { directory, regular, other };
+
 // The interface every source implements (see the top of this file).
 class FileSource {
  public:
   virtual ~FileSource() = default;
+
+  // Stats a root, following a symlink: its type and device; false (err set) when it cannot be
+  // stat-ed.
+  virtual bool stat_root(const std::string& path, RootType& type, std::uint64_t& dev, int& err) = 0;
+  // The mount table the walker skips pseudo and network file systems by (`pseudo`, `network`:
+  // whether to skip them).
+  virtual MountTable mount_table(bool pseudo, bool network) = 0;
+  // True once the source can give nothing more (a lost connection): the walk stops and the
+  // result is incomplete.
+  virtual bool stopped() const noexcept { return false; }
+  // Whether paths name this machine's files: a file's owner is then looked up among this
+  // machine's users when the source did not name it, and the files beside a store (passwords)
+  // are read from this machine's disk. A remote source says no: no local lookup, and those files
+  // are read through the source.
+  virtual bool local() const noexcept { return true; }
 
   // Opens dir.path for listing and stats it into dir.key.
   virtual DirStatus open_dir(OpenDir& dir, int& err) = 0;

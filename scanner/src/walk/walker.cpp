@@ -104,7 +104,7 @@ void merge(ScanStats& into, const ScanStats& from) {
 Walker::Walker(const ScanOptions& o, FileSource& source)
     : opts_(o),
       source_(source),
-      mounts_(MountTable::load(o.skip_pseudo_fs, o.skip_network_fs)),
+      mounts_(source.mount_table(o.skip_pseudo_fs, o.skip_network_fs)),
       excludes_(compile_globs(o.excludes)),
       budget_(kBufferBudget) {
   if (o.default_excludes) {
@@ -130,7 +130,7 @@ void Walker::run(std::vector<WalkWorker>& workers) {
 }
 
 bool Walker::cancelled() const noexcept {
-  return opts_.cancel != nullptr && opts_.cancel->load(std::memory_order_relaxed);
+  return (opts_.cancel != nullptr && opts_.cancel->load(std::memory_order_relaxed)) || source_.stopped();
 }
 
 void Walker::loop(WalkWorker& w) {

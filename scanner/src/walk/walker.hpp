@@ -70,7 +70,7 @@ class Walker {
   void add_file(std::string path, std::string rel, std::uint64_t dev);
   // Walks everything added, one thread per worker; returns when all is done or cancelled.
   void run(std::vector<WalkWorker>& workers);
-  // Whether the scan was asked to stop.
+  // Whether the scan was asked to stop, or its source can give nothing more.
   bool cancelled() const noexcept;
 
  private:
@@ -107,7 +107,7 @@ class Walker {
 
   const ScanOptions& opts_;
   FileSource& source_;
-  MountTable mounts_;
+  MountTable mounts_;  // the source's
   std::vector<Glob> excludes_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -73,6 +73,7 @@ struct Location {
   std::string member;        // chain inside archives, '!'-separated; empty if none
   std::uint64_t line = 0;    // 1-based line of the block's start; 0 if not text
   std::uint64_t offset = 0;  // byte offset of the block's start in the file (or member)
+  std::string host;          // the remote host a remote scan found it on (remote_fs.hpp); empty: this machine
 };
 
 // Facts of the file that holds the finding.
