@@ -210,6 +210,7 @@ HostResult exec_scan(const Target& target, const RemoteScanOptions& options) {
   h.status = result->complete && !r.lost ? HostStatus::ok : HostStatus::partial;
   if (h.status == HostStatus::partial) h.message = "the scan on the host did not finish";
   result->host.hostname = target.label();
+  for (auto& f : result->findings) f.location.host = target.label();
   h.result = std::move(*result);
   return h;
 }
