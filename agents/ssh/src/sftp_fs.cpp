@@ -177,14 +177,22 @@ std::unique_ptr<SftpFileSystem> SftpFileSystem::open(const Target& target, const
 }
 
 SftpFileSystem::Lease SftpFileSystem::take() {
+  const auto me = std::this_thread::get_id();
   std::unique_lock lock(mu_);
+  const auto hold = [&](SftpConnection* c) {
+    c->holder = me;
+    ++c->holds;
+    c->sftp->errnum = SSH_FX_OK;  // failure_of() reads the status of this operation only
+    return Lease(*this, c);
+  };
+  for (const auto& c : all_)
+    if (c->holds != 0 && c->holder == me && !c->dead) return hold(c.get());
   for (;;) {
     if (lost_.load()) return Lease(*this, nullptr);
     if (!free_.empty()) {
       SftpConnection* c = free_.back();
       free_.pop_back();
-      c->sftp->errnum = SSH_FX_OK;  // failure_of() reads the status of this operation only
-      return Lease(*this, c);
+      return hold(c);
     }
     if (!growth_failed_ && all_.size() + opening_ < max_) {
       ++opening_;
@@ -195,8 +203,7 @@ SftpFileSystem::Lease SftpFileSystem::take() {
       --opening_;
       if (c) {
         all_.push_back(std::move(c));
-        all_.back()->sftp->errnum = SSH_FX_OK;
-        return Lease(*this, all_.back().get());
+        return hold(all_.back().get());
       }
       growth_failed_ = true;  // e.g. the host's MaxStartups or MaxSessions: use those open
       continue;
@@ -208,6 +215,7 @@ SftpFileSystem::Lease SftpFileSystem::take() {
 void SftpFileSystem::give_back(SftpConnection* c) {
   {
     std::lock_guard lock(mu_);
+    if (--c->holds != 0) return;
     if (!c->dead) {
       free_.push_back(c);
     } else {
@@ -216,7 +224,7 @@ void SftpFileSystem::give_back(SftpConnection* c) {
       if (!alive && opening_ == 0) lost_.store(true);
     }
   }
-  cv_.notify_one();
+  cv_.notify_all();
 }
 
 RemoteStatus SftpFileSystem::failure_of(SftpConnection& c, int& err) {

@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -25,6 +26,10 @@ struct SftpConnection {
   SessionPtr session;
   sftp_session sftp = nullptr;
   bool dead = false;  // the session broke or an operation timed out: never used again
+  // Who holds it: a worker that holds an open file may stat or list a neighbour (a store's
+  // password files) through the same session; a second session would deadlock the pool.
+  std::thread::id holder;
+  unsigned holds = 0;
   ~SftpConnection();
 };
 
@@ -41,7 +46,8 @@ class SftpFileSystem final : public scanner::RemoteFileSystem {
   std::string mountinfo() override;
   bool lost() const override { return lost_.load(); }
 
-  // A connection taken from the pool for one operation (or one open file), given back after.
+  // A connection taken from the pool for one operation (or one open file), given back after;
+  // taken again by the thread that holds it, it is the same one (held once more).
   class Lease {
    public:
     Lease(SftpFileSystem& fs, SftpConnection* c) : fs_(&fs), c_(c) {}
