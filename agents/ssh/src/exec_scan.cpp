@@ -22,7 +22,7 @@ namespace {
 constexpr std::size_t kMaxOutput = 1ull << 30;  // the findings document a host may send back
 
 // Exit codes of the set-up steps of the remote script (the scan's own are 0, 1 and 2).
-constexpr int kNoTempDir = 120, kShortCopy = 121, kCannotRun = 122;
+constexpr int kNoTempDir = 120, kShortCopy = 121, kCannotRun = 122, kOtherPlatform = 123;
 
 std::string local_platform() {
   struct utsname u {};
@@ -37,7 +37,7 @@ std::string binary_to_copy(const std::string& given) {
   std::error_code ec;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    for (const auto& stripped : {self.parent_path() / "keyward-remote",  // the build tree
+    for (const auto& stripped : {self.parent_path() / "keyward-remote",                      // the build tree
                                  self.parent_path() / "../libexec/keyward/keyward-remote"})  // installed
       if (std::filesystem::is_regular_file(stripped, ec)) return stripped.lexically_normal().string();
     return self.string();
@@ -68,7 +68,9 @@ bool append_secret_file(const std::string& path, common::SecretBytes& out) {
   return true;
 }
 
-// The script run by /bin/sh on the host (see the top of exec_scan.hpp).
+// The script run by /bin/sh on the host (see the top of exec_scan.hpp): everything in one
+// session, so one channel and no extra process per step. The platform is checked after the copy
+// is read (stdin must be drained either way); a binary the loader cannot start exits 126 or 127.
 std::string remote_script(std::size_t binary_size, std::size_t passwords_size, const scanner::ScanOptions& o) {
   const std::string pw = passwords_size != 0 ? "\"$d/passwords\"" : std::string();
   std::string args = remote_scan_arguments(o, passwords_size != 0 ? std::string("PASSWORDS") : std::string());
@@ -76,41 +78,49 @@ std::string remote_script(std::size_t binary_size, std::size_t passwords_size, c
   return fmt::format(
       "umask 077; d=$(mktemp -d \"${{TMPDIR:-/tmp}}/keyward-remote.XXXXXXXXXX\") || exit {0}\n"
       "trap 'rm -rf \"$d\"' EXIT; trap 'exit 129' HUP INT TERM PIPE\n"
-      "head -c {3} > \"$d/keyward\" && [ \"$(wc -c < \"$d/keyward\")\" -eq {3} ] || exit {1}\n"
-      "if [ {4} -ne 0 ]; then head -c {4} > \"$d/passwords\" && [ \"$(wc -c < \"$d/passwords\")\" -eq {4} ] || exit "
+      "head -c {4} > \"$d/keyward\" && [ \"$(wc -c < \"$d/keyward\")\" -eq {4} ] || exit {1}\n"
+      "if [ {5} -ne 0 ]; then head -c {5} > \"$d/passwords\" && [ \"$(wc -c < \"$d/passwords\")\" -eq {5} ] || exit "
       "{1}; fi\n"
+      "p=$(uname -sm); [ \"$p\" = {6} ] || {{ printf '%s\\n' \"$p\" >&2; exit {3}; }}\n"
       "chmod 700 \"$d/keyward\"\n"
-      "\"$d/keyward\" --version > /dev/null 2> \"$d/check\" || {{ head -c 2000 \"$d/check\" >&2; exit {2}; }}\n"
-      "\"$d/keyward\" scan --format jsonl --quiet --stop-on-stdin-eof --remove-dir \"$d\" {5}\n",
-      kNoTempDir, kShortCopy, kCannotRun, binary_size, passwords_size, args);
+      "\"$d/keyward\" scan --format jsonl --quiet --stop-on-stdin-eof --remove-dir \"$d\" {7}\n"
+      "s=$?; [ $s -eq 126 ] || [ $s -eq 127 ] && exit {2}; exit $s\n",
+      kNoTempDir, kShortCopy, kCannotRun, kOtherPlatform, binary_size, passwords_size, shell_quote(local_platform()),
+      args);
 }
 
 // The jsonl the remote keyward printed, read back through the collector's hardened report
-// parser (a host could send anything).
+// parser (a host could send anything): the lines are joined into one report document as text
+// (the summary line's object, with the findings lines as its "findings" array) and parsed once.
 std::optional<scanner::ScanResult> parse_jsonl(const std::string& out, std::string& error) {
-  nlohmann::json findings = nlohmann::json::array(), head;
+  std::string findings = "[", head;
   std::size_t at = 0;
   while (at < out.size()) {
     std::size_t nl = out.find('\n', at);
     if (nl == std::string::npos) nl = out.size();
-    const std::string_view line(out.data() + at, nl - at);
+    std::string_view line(out.data() + at, nl - at);
     at = nl + 1;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
     if (line.empty()) continue;
-    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      error = "the host's keyward sent a line that is not JSON";
+    if (line.front() != '{' || line.back() != '}') {
+      error = "the host's keyward sent a line that is not a JSON object";
       return std::nullopt;
     }
-    if (j.contains("schema")) head = std::move(j);
-    else findings.push_back(std::move(j));
+    if (at >= out.size() || out.find_first_not_of("\r\n ", at) == std::string::npos) {
+      head = line;  // the summary comes last
+      break;
+    }
+    if (findings.size() > 1) findings.push_back(',');
+    findings.append(line);
   }
-  if (!head.is_object()) {
+  if (head.empty()) {
     error = "the host's keyward ended before its summary line";
     return std::nullopt;
   }
-  head["findings"] = std::move(findings);
-  head["report_id"] = protocol::new_report_id();
-  auto report = protocol::parse_report(head.dump());
+  findings.push_back(']');
+  head.pop_back();  // its closing brace: the findings and the report id go in before it
+  head += ",\"findings\":" + findings + ",\"report_id\":\"" + protocol::new_report_id() + "\"}";
+  auto report = protocol::parse_report(head);
   if (!report) {
     error = "the host's keyward sent a bad document: " + report.error().message;
     return std::nullopt;
@@ -161,16 +171,6 @@ HostResult exec_scan(const Target& target, const RemoteScanOptions& options) {
   if (!c.session) return failed(target, c.failure.status, c.failure.message);
   ssh_session s = c.session.get();
 
-  std::string platform;
-  const ExecResult u = exec(
-      s, "uname -sm", {}, false, [&](std::string_view d) { return platform.append(d), true; }, nullptr);
-  if (u.lost) return failed(target, HostStatus::partial, "the connection broke while asking the host's platform");
-  platform = first_line(platform);
-  if (platform != local_platform())
-    return failed(target, HostStatus::incompatible,
-                  "exec mode needs the host to be " + local_platform() + " like this machine, and it says '" +
-                      platform + "': use --mode sftp");
-
   std::string binary;
   const std::string binary_path = binary_to_copy(options.self_binary);
   if (!read_whole(binary_path, binary)) return failed(target, HostStatus::error, "cannot read " + binary_path);
@@ -190,6 +190,10 @@ HostResult exec_scan(const Target& target, const RemoteScanOptions& options) {
         return true;
       },
       options.scan.cancel);
+  if (r.exit_status == kOtherPlatform)
+    return failed(target, HostStatus::incompatible,
+                  "exec mode needs the host to be " + local_platform() + " like this machine, and it says '" +
+                      first_line(r.stderr_text) + "': use --mode sftp");
   if (r.exit_status == kCannotRun)
     return failed(target, HostStatus::incompatible,
                   "this keyward cannot run on the host (" + first_line(r.stderr_text) + "): use --mode sftp");
