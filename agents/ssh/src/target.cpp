@@ -1,119 +1,99 @@
 #include <keyward/ssh/target.hpp>
 
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace keyward::ssh {
 namespace {
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+namespace urls = boost::urls;
+
+// A host name as ssh and known_hosts take it: letters, digits, '-', '.', '_' (Boost.URL accepts
+// any reg-name, percent-escapes and sub-delims included).
+bool plain_host_name(std::string_view name) {
+  return !name.empty() && name.size() <= 253 && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '.' || c == '_';
+  });
 }
 
-// Decodes %XX escapes; false on a malformed one.
-bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    const int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
-    if (hi < 0 || lo < 0) return false;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return true;
+std::string bracketed(const std::string& host) { return host.find(':') != std::string::npos ? "[" + host + "]" : host; }
+
+std::optional<SshUrl> fail(std::string& error, std::string why) {
+  error = std::move(why);
+  return std::nullopt;
 }
 
 }  // namespace
 
 std::string Target::display() const {
   std::string s = user.empty() ? std::string() : user + "@";
-  s += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  s += bracketed(host);
   if (port != 22) s += ":" + std::to_string(port);
   return s;
 }
 
 std::string Target::label() const {
-  std::string s = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  std::string s = bracketed(host);
   if (port != 22) s += ":" + std::to_string(port);
   return s;
 }
 
 bool is_ssh_url(std::string_view s) noexcept { return s.substr(0, 6) == "ssh://"; }
 
+// The URL grammar is Boost.URL's (RFC 3986); what ssh adds is checked here.
 std::optional<SshUrl> parse_ssh_url(std::string_view s, std::string& error) {
-  if (!is_ssh_url(s)) {
-    error = "not an ssh:// URL";
-    return std::nullopt;
-  }
-  std::string_view rest = s.substr(6);
-  const auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  std::string_view path = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+  if (!is_ssh_url(s)) return fail(error, "not an ssh:// URL");
+  const auto parsed = urls::parse_absolute_uri(s);
+  if (!parsed)
+    return fail(error, "not a valid URL (" + parsed.error().message() +
+                           "): write ssh://[user@]host[:port]/path, IPv6 addresses in [brackets], other "
+                           "characters as %-escapes");
+  const urls::url_view& v = *parsed;
+  // Boost.URL 1.81 takes "ssh://h:22x/" as host h, port 22 and the path "x/": after the
+  // authority a path must start with '/'.
+  if (!v.encoded_path().empty() && v.encoded_path().front() != '/')
+    return fail(error, "not a valid URL (unexpected text after the host or port: '" + std::string(v.encoded_path()) +
+                           "'): write ssh://[user@]host[:port]/path");
+  if (v.has_query() || v.has_fragment()) return fail(error, "no '?' or '#' in an ssh:// URL (escape them as %3F, %23)");
   SshUrl url;
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-    if (!percent_decode(authority.substr(0, at), url.target.user) || url.target.user.empty()) {
-      error = "bad user name before '@'";
-      return std::nullopt;
-    }
-    authority.remove_prefix(at + 1);
+  if (v.has_userinfo()) {
+    if (v.has_password()) return fail(error, "no password in an ssh:// URL: keyward logs in with keys only");
+    url.target.user = v.user();
+    if (url.target.user.empty()) return fail(error, "bad user name before '@' (empty)");
   }
-  std::string_view port;
-  bool has_port = false;
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) {
-      error = "unclosed '[' in an IPv6 address";
-      return std::nullopt;
-    }
-    url.target.host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') {
-        error = "unexpected text after ']'";
-        return std::nullopt;
-      }
-      port = after.substr(1);
-      has_port = true;
-    }
-  } else {
-    const auto colon = authority.find(':');
-    url.target.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      port = authority.substr(colon + 1);
-      has_port = true;
-    }
+  switch (v.host_type()) {
+    case urls::host_type::ipv4:
+      url.target.host = v.host_ipv4_address().to_string();
+      break;
+    case urls::host_type::ipv6:
+      url.target.host = v.host_ipv6_address().to_string();
+      break;
+    case urls::host_type::name:
+      if (!plain_host_name(v.encoded_host_name()))
+        return fail(error, v.encoded_host_name().empty()
+                               ? std::string("no host name")
+                               : "bad host name '" + std::string(v.encoded_host_name()) + "'");
+      url.target.host = std::string(v.encoded_host_name());
+      break;
+    default:
+      return fail(error, "no host name");
   }
-  if (url.target.host.empty()) {
-    error = "no host name";
-    return std::nullopt;
-  }
-  if (url.target.host.find_first_of("/@ \t") != std::string::npos) {
-    error = "bad host name '" + url.target.host + "'";
-    return std::nullopt;
-  }
-  if (has_port) {
+  if (v.has_port()) {
+    // port_number() wraps past 65535 in Boost 1.81: read the digits here.
+    const std::string_view digits = v.port();
     unsigned value = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
-      error = "bad port '" + std::string(port) + "' (1-65535)";
-      return std::nullopt;
-    }
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || value < 1 || value > 65535)
+      return fail(error, "bad port '" + std::string(digits) + "' (1-65535)");
     url.target.port = static_cast<std::uint16_t>(value);
   }
-  if (!percent_decode(path, url.path)) {
-    error = "bad %-escape in the path";
-    return std::nullopt;
-  }
-  if (url.path.find('\0') != std::string::npos) {
-    error = "NUL in the path";
-    return std::nullopt;
-  }
+  url.path = v.path();
+  if (url.path.empty()) url.path = "/";
+  if (url.path.find('\0') != std::string::npos) return fail(error, "NUL in the path");
   return url;
 }
 
