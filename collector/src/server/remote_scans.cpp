@@ -38,8 +38,12 @@ std::string keyward_beside_self() {
   std::error_code ec;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return {};
-  const auto keyward = self.parent_path() / "keyward";
-  return std::filesystem::is_regular_file(keyward, ec) ? keyward.string() : std::string();
+  const auto dir = self.parent_path();
+  // The stripped copy exec mode prefers (built or installed beside the binaries, docs/remote.md),
+  // else the keyward command itself; never keyward-collector, which cannot scan.
+  for (const auto& candidate : {dir / "keyward-remote", dir / "../libexec/keyward/keyward-remote", dir / "keyward"})
+    if (std::filesystem::is_regular_file(candidate, ec)) return candidate.lexically_normal().string();
+  return {};
 }
 
 RemoteScanner::RemoteScanner(RemoteScans config, std::vector<ssh::InventoryHost> hosts, Store& store, ScanHostFn scan,

@@ -77,7 +77,8 @@ class RemoteScanner {
   std::thread thread_;
 };
 
-// The keyward binary beside the running executable (exec mode copies it), "" when there is none.
+// The binary exec mode copies, found beside the running executable: keyward-remote (the build
+// tree, or ../libexec/keyward when installed), else keyward; "" when there is none.
 std::string keyward_beside_self();
 
 }  // namespace keyward::collector
