@@ -208,7 +208,7 @@ TEST_CASE("remote_scans: a credential file readable by others is refused with th
   CHECK(e.find("cannot read") != std::string::npos);
 }
 
-TEST_CASE("remote_scans: known_hosts, the inventory and the identity are required; bad values are named") {
+TEST_CASE("remote_scans: known_hosts, the inventory and the identity are required, and bad values are named") {
   TempTree dir;
   dir.write("key", "x\n", 0600);
   const std::string head = "data_dir: " + dir.path() + "\nremote_scans:\n";

@@ -105,7 +105,7 @@ TEST_CASE("a remote scan is stored like an agent's report, under a remote host, 
   CHECK(host_row(*fx.store, "ssh:web")->open_findings == 0);
 }
 
-TEST_CASE("a partial remote scan resolves nothing; an unreachable host keeps its places and shows its status") {
+TEST_CASE("a partial remote scan resolves nothing, and an unreachable host keeps its places and shows its status") {
   StoreFixture fx;
   RemoteScanner first(settings(fx), {inventory_host("db")}, *fx.store,
                       answering({ssh::HostStatus::ok, {key_finding("f1", "/srv/a.key", 1)}}));
