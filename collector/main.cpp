@@ -32,9 +32,11 @@ constexpr const char* kFooter = R"(Examples:
   keyward-collector report --config F                    # hosts, spread and risky keys, expiring certificates, events
   keyward-collector report --config F --format json --top 20 > fleet.json
   keyward-collector plan --config F --format markdown    # the fleet's migration plan into HSM storage
+  keyward-collector remote-scan --config F --host build-01   # the configured remote scans, once, now
   keyward-collector audit head --config F > head.json; keyward-collector audit verify --config F --head head.json
 
-Exit codes: 0 success; 1 audit verify found the log changed or cut; 2 error (one line on stderr).
+Exit codes: 0 success; 1 audit verify found the log changed or cut; 2 error (one line on stderr);
+3 remote-scan: some host was not scanned, or only partly (the others are stored).
 Docs: docs/fleet.md.)";
 
 // A subcommand that needs --config.
@@ -154,6 +156,18 @@ Example: keyward-collector plan --config /var/lib/keyward-collector/collector.ya
   return plan;
 }
 
+CLI::App* add_remote_scan(CLI::App& app, Options& o) {
+  CLI::App* scan = with_config(
+      app.add_subcommand("remote-scan", "Run the configured remote scans (remote_scans in collector.yaml) once, now"),
+      o);
+  scan->add_option("--host", o.host, "Only this host of the inventory (its name)");
+  scan->footer(R"(Each host is scanned over SSH and stored like an agent's report (host id ssh:NAME, source
+remote); one line per host: name, status (ok, unreachable, host_key_unknown, host_key_mismatch,
+auth_refused, incompatible, partial, error), what was stored, the message. Safe while `serve` runs.
+Exit: 0 every host scanned whole; 3 some host not scanned or only partly; 2 error. Docs: docs/fleet.md.)");
+  return scan;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -172,6 +186,7 @@ int main(int argc, char** argv) {
   add_audit_commands(app, o, commands);
   commands.push_back({add_report(app, o), cmd::run_report});
   commands.push_back({add_plan(app, o), cmd::run_plan});
+  commands.push_back({add_remote_scan(app, o), cmd::run_remote_scan});
 
   try {
     app.parse(argc, argv);
@@ -184,7 +199,8 @@ int main(int argc, char** argv) {
       if (c.app->parsed()) return c.run(o);
     if (!o.config.empty()) return cmd::run_serve(o);
     std::fprintf(stderr,
-                 "keyward-collector: give a command (serve, init, token, agents, audit, report, plan) or --config F to "
+                 "keyward-collector: give a command (serve, init, token, agents, audit, report, plan, remote-scan) or "
+                 "--config F to "
                  "serve; see --help\n");
     return 2;
   } catch (const std::exception& e) {

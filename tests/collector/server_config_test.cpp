@@ -155,3 +155,81 @@ TEST_CASE("hsm_dirs is a list of directories relative to data_dir, written by in
   const Config back = load_config(dir.write("w.yaml", config_to_yaml(written)));
   CHECK(back.hsm_dirs == std::vector<std::string>{dir.path("profiles")});
 }
+
+TEST_CASE("remote_scans: paths relative to data_dir, durations, and the documented defaults") {
+  TempTree dir;
+  dir.write("pki/remote_scan_key", "not a key: the config only checks its mode\n", 0600);
+  const std::string text = "data_dir: " + dir.path() +
+                           "\nremote_scans:\n  inventory: remote-hosts.yaml\n  every: 2h\n"
+                           "  identity: pki/remote_scan_key\n  known_hosts: remote_known_hosts\n"
+                           "  connect_timeout: 5s\n  timeout: 1m\n  parallel: 8\n";
+  const Config c = load_config(dir.write("r.yaml", text));
+  REQUIRE(c.remote_scans);
+  CHECK(c.remote_scans->inventory == dir.path("remote-hosts.yaml"));
+  CHECK(c.remote_scans->identity == dir.path("pki/remote_scan_key"));
+  CHECK(c.remote_scans->known_hosts == dir.path("remote_known_hosts"));
+  CHECK(c.remote_scans->every_seconds == 7200);
+  CHECK(c.remote_scans->connect_timeout_seconds == 5);
+  CHECK(c.remote_scans->timeout_seconds == 60);
+  CHECK(c.remote_scans->parallel == 8);
+  CHECK(c.remote_scans->passphrase_file.empty());
+  // Written back (as init or a tool would), it loads the same.
+  const Config back = load_config(dir.write("r2.yaml", config_to_yaml(c)));
+  REQUIRE(back.remote_scans);
+  CHECK(back.remote_scans->every_seconds == 7200);
+  CHECK(back.remote_scans->identity == c.remote_scans->identity);
+  // Absent: no remote scans; the defaults when only the required keys are given.
+  CHECK(!load_config(dir.write("n.yaml", "data_dir: /srv/kw\n")).remote_scans);
+  const Config d = load_config(dir.write("d.yaml", "data_dir: " + dir.path() +
+                                                       "\nremote_scans:\n  inventory: h.yaml\n"
+                                                       "  identity: pki/remote_scan_key\n  known_hosts: kh\n"));
+  REQUIRE(d.remote_scans);
+  CHECK(d.remote_scans->every_seconds == 6 * 3600);
+  CHECK(d.remote_scans->parallel == 4);
+  CHECK(d.remote_scans->connect_timeout_seconds == 10);
+  CHECK(d.remote_scans->timeout_seconds == 30);
+}
+
+TEST_CASE("remote_scans: a credential file readable by others is refused with the chmod to run") {
+  TempTree dir;
+  const auto key = dir.write("key", "x\n", 0644);
+  const std::string base = "data_dir: " + dir.path() + "\nremote_scans:\n  inventory: h.yaml\n  known_hosts: kh\n";
+  std::string e = error_of(dir.write("a.yaml", base + "  identity: key\n"));
+  CHECK(e.find("remote_scans.identity") != std::string::npos);
+  CHECK(e.find("0644") != std::string::npos);
+  CHECK(e.find("chmod 600 " + key) != std::string::npos);
+  dir.write("key", "x\n", 0600);
+  CHECK(error_of(dir.path("a.yaml")).empty());
+  const auto pass = dir.write("pass", "p\n", 0640);
+  e = error_of(dir.write("b.yaml", base + "  identity: key\n  passphrase_file: pass\n"));
+  CHECK(e.find("remote_scans.passphrase_file") != std::string::npos);
+  CHECK(e.find("chmod 600 " + pass) != std::string::npos);
+  e = error_of(dir.write("c.yaml", base + "  identity: missing-key\n"));
+  CHECK(e.find("cannot read") != std::string::npos);
+}
+
+TEST_CASE("remote_scans: known_hosts, the inventory and the identity are required, and bad values are named") {
+  TempTree dir;
+  dir.write("key", "x\n", 0600);
+  const std::string head = "data_dir: " + dir.path() + "\nremote_scans:\n";
+  std::string e = error_of(dir.write("a.yaml", head + "  inventory: h.yaml\n  identity: key\n"));
+  CHECK(e.find("remote_scans.known_hosts") != std::string::npos);
+  CHECK(e.find("required") != std::string::npos);
+  e = error_of(dir.write("b.yaml", head + "  identity: key\n  known_hosts: kh\n"));
+  CHECK(e.find("remote_scans.inventory") != std::string::npos);
+  e = error_of(dir.write("c.yaml", head + "  inventory: h.yaml\n  known_hosts: kh\n"));
+  CHECK(e.find("remote_scans.identity") != std::string::npos);
+  const std::string ok = head + "  inventory: h.yaml\n  identity: key\n  known_hosts: kh\n";
+  e = error_of(dir.write("d.yaml", ok + "  every: often\n"));
+  CHECK(e.find("remote_scans.every") != std::string::npos);
+  e = error_of(dir.write("e.yaml", ok + "  every: 10s\n"));  // under a minute: a typo, not a schedule
+  CHECK(e.find("remote_scans.every") != std::string::npos);
+  e = error_of(dir.write("f.yaml", ok + "  timeout: 0s\n"));
+  CHECK(e.find("remote_scans.timeout") != std::string::npos);
+  e = error_of(dir.write("g.yaml", ok + "  parallel: 0\n"));
+  CHECK(e.find("remote_scans.parallel") != std::string::npos);
+  e = error_of(dir.write("h.yaml", ok + "  accept_new_host_keys: true\n"));
+  CHECK(e.find("remote_scans.accept_new_host_keys") != std::string::npos);
+  e = error_of(dir.write("i.yaml", "remote_scans: yes\n"));
+  CHECK(e.find("remote_scans") != std::string::npos);
+}

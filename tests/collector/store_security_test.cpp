@@ -107,6 +107,8 @@ TEST_CASE("the principals migration gives existing tokens their name and existin
                "DROP INDEX places_agent_status; DROP INDEX places_status_rank; ALTER TABLE places DROP COLUMN risk; "
                "ALTER TABLE places DROP COLUMN raw; ALTER TABLE places DROP COLUMN positive_factors; "
                "ALTER TABLE places DROP COLUMN package_owned; ALTER TABLE exceptions DROP COLUMN kind; "
+               "ALTER TABLE agents DROP COLUMN source; ALTER TABLE agents DROP COLUMN remote_status; "
+               "ALTER TABLE agents DROP COLUMN remote_message; ALTER TABLE agents DROP COLUMN remote_scanned_at; "
                "CREATE INDEX places_status ON places(status, severity_rank); PRAGMA user_version = 1;");
   fx.reopen();
   CHECK(fx.store->schema_version() >= 2);

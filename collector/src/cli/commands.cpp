@@ -5,6 +5,7 @@
 #include "server/ca.hpp"
 #include "server/config.hpp"
 #include "server/json_views.hpp"
+#include "server/remote_scans.hpp"
 #include "server/server.hpp"
 
 #include <keyward/collector/audit_key.hpp>
@@ -127,6 +128,14 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
   return out;
 }
 
+// The scheduler of remote_scans (docs/fleet.md, "Remote scans"), its inventory read now: a bad
+// one stops serve and remote-scan before anything runs.
+std::unique_ptr<RemoteScanner> remote_scanner(const Config& c, Store& store) {
+  if (!c.remote_scans) return nullptr;
+  return std::make_unique<RemoteScanner>(*c.remote_scans, ssh::load_inventory(c.remote_scans->inventory), store,
+                                         ssh::scan_host, keyward_beside_self());
+}
+
 }  // namespace
 
 int run_serve(const Options& o) {
@@ -135,9 +144,14 @@ int run_serve(const Options& o) {
   auto store = open_store(c);
   CertificateAuthority ca(c.tls.ca_cert, c.tls.ca_key);
   add_managed_identities(*store, c);
+  auto remote = remote_scanner(c, *store);
   store->audit(Actor{"collector", std::nullopt}, "collector.start", c.listen_host + ":" + std::to_string(c.listen_port),
                json::object());
-  run_server(c, *store, ca);
+  Server server(c, *store, ca);
+  server.stop_on_signals();
+  if (remote) remote->start();  // its own thread: the server's I/O threads never wait for SSH
+  server.run();
+  if (remote) remote->stop();
   store->audit(Actor{"collector", std::nullopt}, "collector.stop", c.listen_host + ":" + std::to_string(c.listen_port),
                json::object());
   return 0;
@@ -452,6 +466,26 @@ int run_report(const Options& o) {
                                              : render_report_text(report);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
+}
+
+int run_remote_scan(const Options& o) {
+  const Config c = need_config(o);
+  if (!c.remote_scans) throw std::runtime_error(c.path + ": has no remote_scans section (docs/fleet.md)");
+  // Like plan: the events file and the checkpoints are the running server's.
+  auto store = open_store_to_read(c);
+  auto remote = remote_scanner(c, *store);
+  bool whole = true;
+  for (const auto& r : remote->run_once(o.host)) {
+    whole = whole && r.status == ssh::HostStatus::ok;
+    std::printf("%s\t%s", safe(r.name).c_str(), std::string(ssh::to_string(r.status)).c_str());
+    if (r.ingested)
+      std::printf("\t%llu findings, %llu new, %llu resolved", static_cast<unsigned long long>(r.ingest.findings),
+                  static_cast<unsigned long long>(r.ingest.new_places),
+                  static_cast<unsigned long long>(r.ingest.resolved));
+    if (!r.message.empty()) std::printf("\t%s", safe(r.message).c_str());
+    std::printf("\n");
+  }
+  return whole ? 0 : 3;
 }
 
 int run_plan(const Options& o) {

@@ -31,6 +31,8 @@ struct Options {
   // report, plan
   std::string format = "text";
   std::size_t top = 10;
+  // remote-scan
+  std::string host;  // "": every host of the inventory
 };
 
 int run_serve(const Options& o);
@@ -48,5 +50,8 @@ int run_audit_head(const Options& o);
 int run_report(const Options& o);
 // The fleet's migration plan into HSM storage (docs/migration.md) on stdout, text, json or markdown.
 int run_plan(const Options& o);
+// The configured remote scans once now (docs/fleet.md, "Remote scans"): one line per host on
+// stdout; 0 when every host was scanned whole, 3 when some host was not or only partly.
+int run_remote_scan(const Options& o);
 
 }  // namespace keyward::collector::cli

@@ -1,9 +1,11 @@
 #include "server/config.hpp"
 
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <limits>
@@ -110,7 +112,82 @@ void load_audit_files(const YAML::Node& audit, const std::string& file, Config& 
   if (c.audit.signing_key.empty() || c.audit.public_key.empty()) bad(file, "audit", "the key files must be named");
 }
 
+// A duration key of remote_scans, in [lo, hi] seconds.
+std::int64_t duration_at(const YAML::Node& n, const std::string& file, const std::string& key, std::int64_t lo,
+                         std::int64_t hi) {
+  const std::string s = scalar(n, file, key);
+  const auto v = parse_duration(s);
+  if (!v) bad(file, key, "must be a duration N[s|m|h|d], not \"" + s.substr(0, 40) + "\"");
+  if (*v < lo || *v > hi)
+    bad(file, key, "must be between " + std::to_string(lo) + " s and " + std::to_string(hi) + " s");
+  return *v;
+}
+
+// One key of remote_scans into r; false when the key is unknown.
+bool remote_scans_key(const std::string& key, const YAML::Node& v, const std::string& file, const std::string& data_dir,
+                      RemoteScans& r) {
+  const std::string full = "remote_scans." + key;
+  if (key == "inventory") r.inventory = resolve(data_dir, scalar(v, file, full));
+  else if (key == "identity") r.identity = resolve(data_dir, scalar(v, file, full));
+  else if (key == "passphrase_file") r.passphrase_file = resolve(data_dir, scalar(v, file, full));
+  else if (key == "known_hosts") r.known_hosts = resolve(data_dir, scalar(v, file, full));
+  else if (key == "every") r.every_seconds = duration_at(v, file, full, 60, 366LL * 86400);
+  else if (key == "connect_timeout") r.connect_timeout_seconds = duration_at(v, file, full, 1, 3600);
+  else if (key == "timeout") r.timeout_seconds = duration_at(v, file, full, 1, 86400);
+  else if (key == "parallel") r.parallel = static_cast<std::uint32_t>(unsigned_at(v, file, full, 1, 256));
+  else return false;
+  return true;
+}
+
+// The remote_scans section: the inventory, the identity and known_hosts are required, and the
+// credential files must be private (mode 0600).
+std::optional<RemoteScans> load_remote_scans(const YAML::Node& n, const std::string& file,
+                                             const std::string& data_dir) {
+  if (!n || n.IsNull()) return std::nullopt;
+  if (!n.IsMap()) bad(file, "remote_scans", "must be a mapping (inventory, every, identity, known_hosts, ...)");
+  RemoteScans r;
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    const std::string key = it->first.as<std::string>("");
+    if (!remote_scans_key(key, it->second, file, data_dir, r))
+      bad(file, "remote_scans." + key,
+          "unknown key (expected inventory, every, identity, passphrase_file, known_hosts, parallel, "
+          "connect_timeout, timeout)");
+  }
+  if (r.inventory.empty()) bad(file, "remote_scans.inventory", "is required: the hosts YAML (docs/remote.md)");
+  if (r.identity.empty()) bad(file, "remote_scans.identity", "is required: the OpenSSH private key to log in with");
+  if (r.known_hosts.empty())
+    bad(file, "remote_scans.known_hosts",
+        "is required: the collector checks every host key against it and never accepts a new one");
+  check_private_file(r.identity, file, "remote_scans.identity");
+  if (!r.passphrase_file.empty()) check_private_file(r.passphrase_file, file, "remote_scans.passphrase_file");
+  return r;
+}
+
+void emit_remote_scans(YAML::Emitter& out, const RemoteScans& r) {
+  out << YAML::Key << "remote_scans" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "inventory" << YAML::Value << r.inventory;
+  out << YAML::Key << "every" << YAML::Value << (std::to_string(r.every_seconds) + "s");
+  out << YAML::Key << "identity" << YAML::Value << r.identity;
+  if (!r.passphrase_file.empty()) out << YAML::Key << "passphrase_file" << YAML::Value << r.passphrase_file;
+  out << YAML::Key << "known_hosts" << YAML::Value << r.known_hosts;
+  out << YAML::Key << "parallel" << YAML::Value << r.parallel;
+  out << YAML::Key << "connect_timeout" << YAML::Value << (std::to_string(r.connect_timeout_seconds) + "s");
+  out << YAML::Key << "timeout" << YAML::Value << (std::to_string(r.timeout_seconds) + "s");
+  out << YAML::EndMap;
+}
+
 }  // namespace
+
+void check_private_file(const std::string& path, const std::string& file, const std::string& key) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) bad(file, key, "cannot read " + path);
+  if (!S_ISREG(st.st_mode)) bad(file, key, path + " is not a regular file");
+  if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    bad(file, key, path + " has mode " + mode + ": it holds a credential, run `chmod 600 " + path + "`");
+  }
+}
 
 std::optional<std::pair<std::string, std::uint16_t>> parse_listen(std::string_view s) {
   std::string host;
@@ -209,14 +286,15 @@ Config load_config(const std::string& path) {
   Config c;
   c.path = path;
   static const char* known[] = {"listen", "data_dir", "database",   "events_file", "tls",
-                                "limits", "audit",    "rules_dirs", "hsm_dirs"};
+                                "limits", "audit",    "rules_dirs", "hsm_dirs",    "remote_scans"};
   for (auto it = root.begin(); it != root.end(); ++it) {
     const std::string key = it->first.as<std::string>("");
     bool ok = false;
     for (const char* k : known) ok = ok || key == k;
     if (!ok)
       bad(path, key,
-          "unknown key (expected listen, data_dir, database, events_file, tls, limits, audit, rules_dirs, hsm_dirs)");
+          "unknown key (expected listen, data_dir, database, events_file, tls, limits, audit, rules_dirs, hsm_dirs, "
+          "remote_scans)");
   }
   if (auto n = root["listen"]) {
     const std::string s = scalar(n, path, "listen");
@@ -256,6 +334,7 @@ Config load_config(const std::string& path) {
   load_audit_files(root["audit"], path, c);
   c.rules_dirs = directory_list(root, "rules_dirs", path, c.data_dir);
   c.hsm_dirs = directory_list(root, "hsm_dirs", path, c.data_dir);
+  c.remote_scans = load_remote_scans(root["remote_scans"], path, c.data_dir);
   return c;
 }
 
@@ -292,6 +371,7 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::EndMap;
   out << YAML::Key << "rules_dirs" << YAML::Value << YAML::Flow << c.rules_dirs;
   out << YAML::Key << "hsm_dirs" << YAML::Value << YAML::Flow << c.hsm_dirs;
+  if (c.remote_scans) emit_remote_scans(out, *c.remote_scans);
   out << YAML::EndMap;
   return std::string("# keyward-collector configuration (docs/fleet.md). Relative paths are relative to data_dir.\n") +
          out.c_str() + "\n";

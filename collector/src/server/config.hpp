@@ -53,6 +53,19 @@ struct TlsFiles {
   std::string server_key;
 };
 
+// remote_scans: agentless scans over SSH that the collector runs on a schedule (docs/fleet.md,
+// "Remote scans"). The files hold the credentials; the config only names them.
+struct RemoteScans {
+  std::string inventory;  // the hosts YAML of `keyward remote --inventory` (docs/remote.md)
+  std::int64_t every_seconds = 6 * 3600;
+  std::string identity;         // OpenSSH private key, mode 0600
+  std::string passphrase_file;  // "" : the identity is not encrypted; else mode 0600
+  std::string known_hosts;      // required: the collector never records a new host key
+  std::uint32_t parallel = 4;   // hosts scanned at once
+  std::int64_t connect_timeout_seconds = 10;
+  std::int64_t timeout_seconds = 30;  // every later SSH operation
+};
+
 // collector.yaml; every relative path is resolved against data_dir when loaded.
 struct Config {
   std::string path;  // the file it was read from
@@ -65,8 +78,13 @@ struct Config {
   Limits limits;
   AuditFiles audit;
   std::vector<std::string> rules_dirs;
-  std::vector<std::string> hsm_dirs;  // extra HSM target profiles and policy (docs/migration.md)
+  std::vector<std::string> hsm_dirs;        // extra HSM target profiles and policy (docs/migration.md)
+  std::optional<RemoteScans> remote_scans;  // absent: no remote scans
 };
+
+// Throws std::runtime_error naming `file` and `key` unless `path` is a regular file that only its
+// owner may read or write (mode 0600 or 0400): a credential the collector holds.
+void check_private_file(const std::string& path, const std::string& file, const std::string& key);
 
 // Reads and checks collector.yaml; throws std::runtime_error naming the file and key.
 Config load_config(const std::string& path);

@@ -10,6 +10,12 @@ using json = nlohmann::json;
 json time_or_null(std::int64_t t) { return t == 0 ? json(nullptr) : json(rfc3339(t)); }
 json string_or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 
+// How a remote target's last scan ended; null for an agent, or before its first scan.
+json remote_json(HostSource source, const RemoteScanStatus& r) {
+  if (source != HostSource::remote || r.scanned_at == 0) return nullptr;
+  return json{{"status", r.status}, {"message", string_or_null(r.message)}, {"scanned_at", time_or_null(r.scanned_at)}};
+}
+
 }  // namespace
 
 json to_json(const TokenInfo& t) {
@@ -35,7 +41,8 @@ json to_json(const AgentInfo& a) {
               {"revoked_at", time_or_null(a.revoked_at)},
               {"last_seen_at", time_or_null(a.last_seen_at)},
               {"last_report_at", time_or_null(a.last_report_at)},
-              {"tags", a.tags}};
+              {"tags", a.tags},
+              {"source", std::string(to_string(a.source))}};
 }
 
 json to_json(const HostRow& h) {
@@ -46,7 +53,9 @@ json to_json(const HostRow& h) {
               {"tags", h.tags},
               {"last_report_at", time_or_null(h.last_report_at)},
               {"open_findings", h.open_findings},
-              {"max_severity", string_or_null(h.max_severity)}};
+              {"max_severity", string_or_null(h.max_severity)},
+              {"source", std::string(to_string(h.source))},
+              {"last_remote_scan", remote_json(h.source, h.remote)}};
 }
 
 json to_json(const FindingRow& f) {

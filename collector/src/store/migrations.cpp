@@ -9,7 +9,7 @@ namespace keyward::collector::detail {
 namespace {
 
 // Version i+1 is kMigrations[i]. Append only: never edit a migration that has shipped.
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     // 1: the first schema.
     R"sql(
 CREATE TABLE tokens(
@@ -259,6 +259,15 @@ CREATE TABLE migration_cleanups(
   PRIMARY KEY (item_id, agent_id, path)
 );
 CREATE INDEX migration_cleanups_agent ON migration_cleanups(agent_id, state);
+)sql",
+    // 6: issue 16, remote targets. A host the collector scans over SSH is a row of agents with
+    // source 'remote' (id "ssh:<name>", no certificate: cert_sha256 holds "remote:" + the id,
+    // which no TLS peer's digest can equal), and how its last scan ended.
+    R"sql(
+ALTER TABLE agents ADD COLUMN source TEXT NOT NULL DEFAULT 'agent' CHECK (source IN ('agent', 'remote'));
+ALTER TABLE agents ADD COLUMN remote_status TEXT NOT NULL DEFAULT '';
+ALTER TABLE agents ADD COLUMN remote_message TEXT NOT NULL DEFAULT '';
+ALTER TABLE agents ADD COLUMN remote_scanned_at INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 

@@ -24,6 +24,10 @@ std::optional<Role> role_from_string(std::string_view s) noexcept {
   return std::nullopt;
 }
 
+std::string_view to_string(HostSource s) noexcept { return s == HostSource::remote ? "remote" : "agent"; }
+
+std::string remote_host_id(std::string_view name) { return "ssh:" + std::string(name); }
+
 std::string_view to_string(AgentStatus s) noexcept {
   switch (s) {
     case AgentStatus::pending:

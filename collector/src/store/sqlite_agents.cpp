@@ -4,6 +4,9 @@
 // (rescoring the host's identities: build-host depends on them) and last-seen bookkeeping.
 #include "store/sqlite_store.hpp"
 
+#include <keyward/common/terminal.hpp>
+#include <keyward/protocol/protocol.hpp>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -27,7 +30,7 @@ namespace {
 
 constexpr const char* kAgentColumns =
     "id, hostname, os, status, cert_sha256, cert_serial, spki_sha256, enrolled_at, approved_at, revoked_at, "
-    "last_seen_at, last_report_at";
+    "last_seen_at, last_report_at, source, remote_status, remote_message, remote_scanned_at";
 
 AgentInfo agent_row(const Stmt& st) {
   AgentInfo a;
@@ -44,6 +47,8 @@ AgentInfo agent_row(const Stmt& st) {
   a.revoked_at = st.integer(9);
   a.last_seen_at = st.integer(10);
   a.last_report_at = st.integer(11);
+  a.source = st.text(12) == "remote" ? HostSource::remote : HostSource::agent;
+  a.remote = {st.text(13), st.text(14), st.integer(15)};
   return a;
 }
 
@@ -212,6 +217,41 @@ Outcome<AgentInfo> SqliteStore::set_agent_tags(const std::string& id, const std:
   // build-host depends on the tags: rescore every identity present on this host.
   for (const auto& identity : agent_identities(id)) recompute_identity(identity, now);
   append_audit(by, "agent.tag", id, {{"tags", unique}, {"was", a->tags}}, now);
+  tx.commit();
+  return *load_agent(id);
+}
+
+Outcome<AgentInfo> SqliteStore::remote_host(const std::string& name, const Actor& by, std::int64_t now) {
+  if (name.empty() || name.size() > protocol::kMaxHostnameBytes || common::has_control_characters(name))
+    return refuse("invalid", "a remote host's name is 1 to 253 bytes without control characters");
+  const std::string id = remote_host_id(name);
+  std::lock_guard lock(mu_);
+  if (auto a = load_agent(id)) return *a;
+  Transaction tx(*db_);
+  // No certificate: "remote:" + the id stands in for its digest, which no TLS peer can match.
+  db_->prepare(
+         "INSERT INTO agents(id, hostname, os, status, cert_sha256, cert_serial, spki_sha256, enrolled_at, "
+         "approved_at, source) VALUES (?, ?, '', 'approved', ?, '', '', ?, ?, 'remote')")
+      .bind_all(id, name, "remote:" + id, now, now)
+      .run();
+  append_audit(by, "remote.add", id, {{"hostname", name}}, now);
+  tx.commit();
+  return *load_agent(id);
+}
+
+Outcome<AgentInfo> SqliteStore::record_remote_scan(const std::string& id, const RemoteScanStatus& status,
+                                                   const Actor& by) {
+  std::lock_guard lock(mu_);
+  Transaction tx(*db_);
+  auto a = load_agent(id);
+  if (!a || a->source != HostSource::remote) return refuse("not_found", fmt::format("no remote host {}", id));
+  db_->prepare(
+         "UPDATE agents SET remote_status = ?, remote_message = ?, remote_scanned_at = ?, "
+         "last_seen_at = CASE WHEN ? THEN MAX(last_seen_at, ?) ELSE last_seen_at END WHERE id = ?")
+      .bind_all(status.status, status.message, status.scanned_at, status.status == "ok" || status.status == "partial",
+                status.scanned_at, id)
+      .run();
+  append_audit(by, "remote.scan", id, {{"status", status.status}, {"message", status.message}}, status.scanned_at);
   tx.commit();
   return *load_agent(id);
 }

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace keyward::collector::detail {
 namespace {
@@ -64,12 +65,13 @@ struct SqliteStore::IngestRun {
     std::string place_id, identity, finding_id;
     json detail;
   };
-  IngestRun(const std::string& agent, std::int64_t time, const PlacedReport& report, bool held)
-      : agent_id(agent), now(time), placed(report), from_held(held) {}
+  IngestRun(const std::string& agent, std::int64_t time, const PlacedReport& report, bool held, Actor actor)
+      : agent_id(agent), now(time), placed(report), from_held(held), by(std::move(actor)) {}
   const std::string& agent_id;
   std::int64_t now;
   const PlacedReport& placed;
   bool from_held;
+  Actor by;              // who brought the report: the agent, or the collector's remote scans
   std::size_t next = 0;  // the first place not upserted yet
   IngestOutcome out;
   std::set<std::string> touched;  // identities to rescore (this chunk)
@@ -91,7 +93,8 @@ SqliteStore::AgentTurn::~AgentTurn() {
   store_.turns_cv_.notify_all();
 }
 
-IngestOutcome SqliteStore::ingest(const AgentInfo& agent, const protocol::Report& report, std::int64_t now) {
+IngestOutcome SqliteStore::ingest(const AgentInfo& agent, const protocol::Report& report, std::int64_t now,
+                                  const Actor& by) {
   const AgentTurn turn(*this, agent.id);
   std::optional<AgentInfo> current;
   {
@@ -103,7 +106,7 @@ IngestOutcome SqliteStore::ingest(const AgentInfo& agent, const protocol::Report
   // Pending until an admin approves (a revoked agent's report is refused before it gets here).
   if (current->status != AgentStatus::approved) return hold_report(*current, report, now);
   const PlacedReport placed = place_report(agent.id, report, rules_, now);
-  IngestRun run(agent.id, now, placed, /*held=*/false);
+  IngestRun run(agent.id, now, placed, /*held=*/false, by);
   for (bool done = false; !done;) {
     std::lock_guard lock(mu_);
     Transaction tx(*db_);
@@ -133,7 +136,7 @@ std::optional<Refusal> SqliteStore::ingest_held(const std::string& agent_id, con
     return std::nullopt;
   }
   for (std::size_t i = 0; i < held.size(); ++i) {
-    IngestRun run(agent_id, now, held[i].placed, /*held=*/true);
+    IngestRun run(agent_id, now, held[i].placed, /*held=*/true, Actor{"agent:" + agent_id, std::nullopt});
     for (bool done = false; !done;) {
       std::lock_guard lock(mu_);
       Transaction tx(*db_);
@@ -162,7 +165,7 @@ bool SqliteStore::ingest_step(IngestRun& run) {
   if (done) {
     record_report(run);
   } else {
-    append_audit(Actor{"agent:" + run.agent_id, std::nullopt}, "report.ingest_part", run.agent_id,
+    append_audit(run.by, "report.ingest_part", run.agent_id,
                  {{"report_id", run.placed.report_id},
                   {"places", {begin, run.next}},
                   {"new", run.fresh.size()},
@@ -331,7 +334,7 @@ void SqliteStore::record_report(IngestRun& run) {
       .bind_all(run.now, run.now, run.agent_id)
       .run();
   run.out.findings = run.placed.findings;
-  append_audit(Actor{"agent:" + run.agent_id, std::nullopt}, "report.ingest", run.agent_id,
+  append_audit(run.by, "report.ingest", run.agent_id,
                {{"report_id", run.placed.report_id},
                 {"complete", run.placed.complete},
                 {"findings", run.out.findings},

@@ -121,7 +121,8 @@ const char* const kRiskOrder =
 const char* const kHostsQuery =
     "SELECT a.id, a.hostname, a.os, a.status, a.last_report_at, "
     "(SELECT COUNT(*) FROM places p WHERE p.agent_id = a.id AND p.status = 'open'), "
-    "(SELECT MAX(p.severity_rank) FROM places p WHERE p.agent_id = a.id AND p.status = 'open') "
+    "(SELECT MAX(p.severity_rank) FROM places p WHERE p.agent_id = a.id AND p.status = 'open'), "
+    "a.source, a.remote_status, a.remote_message, a.remote_scanned_at "
     "FROM agents a ORDER BY a.hostname, a.id";
 
 std::vector<HostRow> SqliteStore::hosts() {
@@ -137,6 +138,8 @@ std::vector<HostRow> SqliteStore::hosts() {
     h.last_report_at = st.integer(4);
     h.open_findings = static_cast<std::uint64_t>(st.integer(5));
     h.max_severity = st.is_null(6) ? std::string() : severity_name(st.integer(6));
+    h.source = st.text(7) == "remote" ? HostSource::remote : HostSource::agent;
+    h.remote = {st.text(8), st.text(9), st.integer(10)};
     out.push_back(std::move(h));
   }
   for (auto& h : out) h.tags = load_tags(h.agent_id);

@@ -104,7 +104,12 @@ class SqliteStore final : public Store {
 
   bool add_managed_identity(const std::string& spki_sha256, const std::string& what) override;
 
-  IngestOutcome ingest(const AgentInfo& agent, const protocol::Report& report, std::int64_t now) override;
+  using Store::ingest;
+  IngestOutcome ingest(const AgentInfo& agent, const protocol::Report& report, std::int64_t now,
+                       const Actor& by) override;
+  Outcome<AgentInfo> remote_host(const std::string& name, const Actor& by, std::int64_t now) override;
+  Outcome<AgentInfo> record_remote_scan(const std::string& id, const RemoteScanStatus& status,
+                                        const Actor& by) override;
 
   std::vector<HostRow> hosts() override;
   Page<FindingRow> findings(const FindingQuery& q) override;

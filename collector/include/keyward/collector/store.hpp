@@ -105,6 +105,21 @@ struct NewEnrollmentToken {
 enum class AgentStatus { pending, approved, revoked };
 std::string_view to_string(AgentStatus s) noexcept;
 
+// What a host is (docs/fleet.md, "Remote scans"): an enrolled agent, or a remote target the
+// collector scans over SSH on a schedule. Both report and are stored alike.
+enum class HostSource { agent, remote };
+std::string_view to_string(HostSource s) noexcept;  // "agent" | "remote"
+// The agent id of a remote target: "ssh:" + its inventory name (an agent's id is 16 hex digits).
+std::string remote_host_id(std::string_view name);
+
+// How a remote target's last scan ended: a host status of docs/remote.md (ok, unreachable,
+// host_key_unknown, ...) and its one-line message ("" when ok). Empty for agents.
+struct RemoteScanStatus {
+  std::string status;
+  std::string message;
+  std::int64_t scanned_at = 0;
+};
+
 struct AgentInfo {
   std::string id;  // 16 hex digits; also the CN of its certificate
   std::string hostname;
@@ -119,6 +134,8 @@ struct AgentInfo {
   std::int64_t last_seen_at = 0;
   std::int64_t last_report_at = 0;
   std::vector<std::string> tags;  // e.g. "build" (a fleet risk factor)
+  HostSource source = HostSource::agent;
+  RemoteScanStatus remote;  // remote targets only
 };
 
 // An agent's tag, one rule for the API, the CLI and the store: 1 to 64 characters of letters,
@@ -161,6 +178,8 @@ struct HostRow {
   std::int64_t last_report_at = 0;
   std::uint64_t open_findings = 0;
   std::string max_severity;  // of open findings; "" when none
+  HostSource source = HostSource::agent;
+  RemoteScanStatus remote;  // remote targets only
 };
 
 struct FindingQuery {
@@ -340,7 +359,22 @@ class Store {
   // incomplete one adds and resolves nothing. Fleet risk of every touched identity is
   // recomputed. One transaction per chunk of places: a report cut short has recorded nothing but
   // places, and its resend (same report_id) ends the same as one whole ingest.
-  virtual IngestOutcome ingest(const AgentInfo& agent, const protocol::Report& report, std::int64_t now) = 0;
+  // `by` is who brought it, in the audit log: the agent itself, or the collector's remote scans.
+  virtual IngestOutcome ingest(const AgentInfo& agent, const protocol::Report& report, std::int64_t now,
+                               const Actor& by) = 0;
+  // An agent's own report (actor "agent:<id>").
+  IngestOutcome ingest(const AgentInfo& agent, const protocol::Report& report, std::int64_t now) {
+    return ingest(agent, report, now, Actor{"agent:" + agent.id, std::nullopt});
+  }
+
+  // Remote targets (docs/fleet.md, "Remote scans"). The host of inventory name `name`: made on
+  // first use, approved, source remote, id remote_host_id(name) (audited remote.add by `by`);
+  // an existing one is returned as it is (a revoked one stays revoked: its scans are not
+  // ingested). invalid for a name that is empty, over 253 bytes or holds a control character.
+  virtual Outcome<AgentInfo> remote_host(const std::string& name, const Actor& by, std::int64_t now) = 0;
+  // Records how a scan of a remote target ended (hosts() shows it); audited remote.scan.
+  virtual Outcome<AgentInfo> record_remote_scan(const std::string& id, const RemoteScanStatus& status,
+                                                const Actor& by) = 0;
 
   // Queries.
   virtual std::vector<HostRow> hosts() = 0;
