@@ -31,7 +31,7 @@ struct SshFlags {
   std::string mode = "sftp";
   std::string connect_timeout = "10s";
   std::string ssh_timeout = "30s";
-  unsigned connections = 4;
+  unsigned connections = 8;
   std::string proxy_jump;
 };
 

@@ -67,7 +67,7 @@ struct RemoteScanOptions {
   scanner::ScanOptions scan;  // roots, excludes, limits, passwords; progress and cancel honoured
   ConnectOptions connect;
   Mode mode = Mode::sftp;
-  unsigned connections = 4;  // sftp: SSH sessions used at once (each with pipelined reads)
+  unsigned connections = 8;  // sftp: SSH sessions used at once (each with pipelined reads)
   // exec: the keyward binary to copy; "" : the stripped copy installed beside this binary
   // (keyward-remote), else this binary itself.
   std::string self_binary;
