@@ -35,7 +35,7 @@ std::string exception_body(const std::string& identity, std::int64_t days) {
 
 }  // namespace
 
-TEST_CASE("health needs no authentication; reads need a token; unknown paths and methods are 404 and 405") {
+TEST_CASE("health needs no authentication, reads need a token, unknown paths and methods are 404 and 405") {
   Collector c;
   CHECK(c.call("GET", "/health").status == 200);
   auto r = c.call("GET", "/api/v1/hosts");

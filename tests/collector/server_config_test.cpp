@@ -83,7 +83,7 @@ TEST_CASE("the audit section and the exception limit load, and are checked") {
         std::string::npos);
 }
 
-TEST_CASE("a token's --ttl is a duration of at least a minute, or never by name; nothing is the 90-day default") {
+TEST_CASE("a token's --ttl is a duration of at least a minute, or never by name, nothing is the 90-day default") {
   CHECK(parse_token_ttl("")->expires_at(1000) == 1000 + 90 * 86400);
   CHECK(parse_token_ttl("never")->never);
   CHECK(parse_token_ttl("never")->expires_at(1000) == 0);

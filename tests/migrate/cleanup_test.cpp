@@ -46,7 +46,7 @@ struct Scene {
 
 }  // namespace
 
-TEST_CASE("a done item's copies on this host are overwritten and removed; other hosts' are not touched") {
+TEST_CASE("a done item's copies on this host are overwritten and removed, other hosts' are not touched") {
   Scene s;
   const ItemResult r = clean_up_copies(s.item, s.on("build-2", true));
   CHECK(r.outcome == Outcome::done);

@@ -413,7 +413,7 @@ TEST_CASE("a module that cannot be loaded or a token that is not there: errors t
                        std::runtime_error);
 }
 
-TEST_CASE("result JSON: every field round-trips; a bad outcome is refused") {
+TEST_CASE("result JSON: every field round-trips, a bad outcome is refused") {
   ItemResult r;
   r.item_id = "0123456789abcdef", r.identity = "spki:ab", r.host = "h", r.strategy = Strategy::import;
   r.outcome = Outcome::skipped, r.message = "m", r.failed_at = Stage::make_csr, r.key_id = "ab", r.label = "l";

@@ -129,7 +129,7 @@ TEST_CASE("keyward migrate --plan: approved items of this host only, results fil
   CHECK(test::slurp(t.path("results.jsonl")).find(t.pin()) == std::string::npos);
 }
 
-TEST_CASE("keyward migrate: a dry run changes nothing and writes no results; a missing --pin-source is a usage error") {
+TEST_CASE("keyward migrate: a dry run changes nothing and writes no results, a missing --pin-source is a usage error") {
   test::SoftHsmToken t;
   test::sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " + test::shell_quote(t.path("k.pem")));
   Plan plan;

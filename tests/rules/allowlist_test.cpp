@@ -112,7 +112,7 @@ TEST_CASE("an expired allow stops allowing and is reported as a warning") {
   }
 }
 
-TEST_CASE("an allow entry of kind false-positive suppresses as a false positive; reason and expiry still required") {
+TEST_CASE("an allow entry of kind false-positive suppresses as a false positive, reason and expiry still required") {
   const std::string entry = "allow:\n  - fingerprint: " + kSpki + "\n    approved_by: security@example.org\n";
   const auto list = Allowlist::parse(entry +
                                          "    kind: false-positive\n"

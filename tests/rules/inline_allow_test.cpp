@@ -47,7 +47,7 @@ TEST_CASE("keyward:allow outside a comment or in another word does not allow") {
   CHECK_FALSE(allowed("", reason));
 }
 
-TEST_CASE("a comment within the 3 lines before the block counts, the nearest first; one further up does not") {
+TEST_CASE("a comment within the 3 lines before the block counts, the nearest first, one further up does not") {
   std::string reason;
   const std::string block = "-----BEGIN PRIVATE KEY-----\n";
   CHECK(inline_allowed("# keyward:allow two up\n\n" + block, 3, reason) == 1);

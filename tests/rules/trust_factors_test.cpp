@@ -118,7 +118,7 @@ TEST_CASE("in-git-repository: a blob from history or a file the context says git
   CHECK(asked == std::vector<std::string>{"/repo/keys/tracked.pem", "/repo/keys/untracked.pem"});
 }
 
-TEST_CASE("ca-key: openssl req -x509's default CA:TRUE leaf is not a CA key; a CA that issued a seen certificate is") {
+TEST_CASE("ca-key: openssl req -x509's default CA:TRUE leaf is not a CA key, a CA that issued a seen certificate is") {
   TempTree tree;
   sh(tree.path(), "mkdir leaf && openssl req -x509 " + std::string(kNewEcKey) +
                       " -keyout leaf/dev.key -out leaf/dev.crt -subj /CN=dev.example -days 30");

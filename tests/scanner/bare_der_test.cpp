@@ -304,7 +304,7 @@ TEST_CASE("a whole-file DER key is the DER detector's, reported once and not emb
   }
 }
 
-TEST_CASE("cut or damaged raw DER is not a key; a damaged one that fits is counted") {
+TEST_CASE("cut or damaged raw DER is not a key, a damaged one that fits is counted") {
   t::TempTree tree;
   const Bytes der = pkcs8_der(t::rsa_2048());
   tree.write("cut.bin", random_bytes(64) + der.substr(0, der.size() - 10));

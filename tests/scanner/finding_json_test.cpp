@@ -66,7 +66,7 @@ TEST_CASE("every field of a finding survives a round trip through JSON") {
   CHECK(back->location.path == f.location.path);
 }
 
-TEST_CASE("location.host is written only for a remote scan's finding and read back; the id leaves it out") {
+TEST_CASE("location.host is written only for a remote scan's finding and read back, the id leaves it out") {
   Finding f = keyward::test::full_finding();
   f.location.host = "build-1:2222";
   const auto j = to_json(f);

@@ -329,7 +329,7 @@ TEST_CASE("a remote directory that cannot be listed and a file that cannot be op
   CHECK(failed == std::set<std::string>{"locked", "open/secret.pem"});
 }
 
-TEST_CASE("a remote root that cannot be stat-ed is an error; with no root left the scan throws") {
+TEST_CASE("a remote root that cannot be stat-ed is an error, with no root left the scan throws") {
   t::TempTree tree;
   tree.write("k.pem", t::pkcs8_pem(t::ec_p256()));
   LocalDirFs fs;

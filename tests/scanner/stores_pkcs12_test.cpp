@@ -320,7 +320,7 @@ TEST_CASE("the password budget of tries and time is honoured") {
   CHECK_FALSE(store("modern_changeit.p12", no_time).store->opened);
 }
 
-TEST_CASE("a certificate-only PKCS#12 is a truststore once opened; closed, its encrypted contents are unknown") {
+TEST_CASE("a certificate-only PKCS#12 is a truststore once opened, closed, its encrypted contents are unknown") {
   // openssl encrypts the certificates: unopened, nothing says no key is among them.
   const Finding closed = store("trust.p12", passwords({}));
   CHECK_FALSE(closed.store->opened);
