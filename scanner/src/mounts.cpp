@@ -47,11 +47,7 @@ MountTable MountTable::load(bool pseudo, bool network) {
   std::ifstream in("/proc/self/mountinfo");
   std::ostringstream text;
   text << in.rdbuf();
-  MountTable t = parse(text.str(), pseudo, network);
-  if (pseudo) {
-    for (const char* p : {"/proc", "/sys", "/dev"}) t.skip.emplace(p, SkipReason::pseudo_fs);
-  }
-  return t;
+  return parse(text.str(), pseudo, network);
 }
 
 MountTable MountTable::parse(std::string_view mountinfo, bool pseudo, bool network) {
@@ -74,6 +70,11 @@ MountTable MountTable::parse(std::string_view mountinfo, bool pseudo, bool netwo
     else if (network && contains(kNetwork, fstype)) t.skip[mp] = SkipReason::network_fs;
     else t.skip.erase(mp);
     if (std::find(t.points.begin(), t.points.end(), mp) == t.points.end()) t.points.push_back(std::move(mp));
+  }
+  // Kernel file systems are skipped by path too: a table that could not be read (a remote host
+  // whose SFTP server hides /proc) must not send the walk through /proc or /sys.
+  if (pseudo) {
+    for (const char* p : {"/proc", "/sys", "/dev"}) t.skip.emplace(p, SkipReason::pseudo_fs);
   }
   return t;
 }

@@ -19,10 +19,10 @@ struct MountTable {
   std::unordered_map<std::string, SkipReason> skip;  // mount point -> reason
   std::vector<std::string> points;                   // every mount point, once each, in mountinfo order
 
-  // Reads /proc/self/mountinfo (an empty table if it cannot be read) with parse(), and adds
-  // /proc, /sys and /dev as pseudo file systems.
+  // Reads /proc/self/mountinfo (an empty table if it cannot be read) with parse().
   static MountTable load(bool pseudo, bool network);
-  // The table of a mountinfo text (empty text: an empty table, nothing skipped).
+  // The table of a mountinfo text; with `pseudo`, /proc, /sys and /dev are skipped whatever the
+  // text says (empty text: no mount points, those three skipped).
   static MountTable parse(std::string_view mountinfo, bool pseudo, bool network);
 
   // A device number for `path` (absolute, normalised): 1 + the index in `points` of the

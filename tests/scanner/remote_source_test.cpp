@@ -387,15 +387,18 @@ TEST_CASE("mount tables parse from mountinfo text: pseudo and network file syste
   CHECK(m.skip.at("/proc") == SkipReason::pseudo_fs);
   CHECK(m.skip.at("/mnt/nfs") == SkipReason::network_fs);
   CHECK(m.skip.count("/srv/data x") == 0);
-  CHECK(m.skip.count("/sys") == 0);  // only what the text says; load() adds /proc, /sys, /dev
+  CHECK(m.skip.at("/sys") == SkipReason::pseudo_fs);  // not in the text: skipped by path all the same
   CHECK(m.points == std::vector<std::string>{"/", "/proc", "/mnt/nfs", "/srv/data x"});
   CHECK(m.device_of("/srv/data x/k.pem") == 4);
   CHECK(m.device_of("/srv/data x") == 4);
   CHECK(m.device_of("/srv/data xy/k.pem") == 1);
   CHECK(m.device_of("/etc/ssl") == 1);
   CHECK(d::MountTable::parse(text, false, false).skip.empty());
+  // A host whose mountinfo could not be read: its kernel file systems are still not walked.
   const auto none = d::MountTable::parse("", true, true);
-  CHECK(none.skip.empty());
+  CHECK(none.skip.size() == 3);
+  CHECK(none.skip.at("/proc") == SkipReason::pseudo_fs);
+  CHECK(d::MountTable::parse("", false, true).skip.empty());
   CHECK(none.device_of("/anything") == 0);
 }
 
