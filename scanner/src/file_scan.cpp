@@ -168,6 +168,17 @@ FileScanOutcome scan_file(FileSource& source, const std::string& path, const std
   if (const auto st = source.open_file(path, options.max_size, facts, r.err, opened); st != ReadStatus::ok)
     return failed(st);
   OpenFile& file = *opened;
+  // What the detectors get to know about this file, whole or in windows.
+  const auto item_context = [&] {
+    ItemContext ctx;
+    ctx.options = &options;
+    ctx.path = path;
+    ctx.relative_path = relative_path;
+    ctx.facts = facts;
+    ctx.local = source.local();
+    ctx.source = &source;
+    return ctx;
+  };
   bool whole = true;
   if (file.size() > kWindowThreshold) {
     if (const auto st = needs_whole_read(file, options, whole, r.err); st != ReadStatus::ok) return failed(st);
@@ -177,14 +188,7 @@ FileScanOutcome scan_file(FileSource& source, const std::string& path, const std
     const WipeIfKey wipe(buffer, out, stats);
     if (const auto st = file.read_all(buffer, r.changed, r.err, reserve); st != ReadStatus::ok) return failed(st);
     if (r.changed) count_skip(stats, SkipReason::changed_during_scan);
-    ItemContext ctx;
-    ctx.options = &options;
-    ctx.path = path;
-    ctx.relative_path = relative_path;
-    ctx.facts = facts;
-    ctx.local = source.local();
-    ctx.source = &source;
-    scan_top_item(buffer.view(), std::move(ctx), out, stats);
+    scan_top_item(buffer.view(), item_context(), out, stats);
     r.bytes = buffer.size();
     return r;
   }
@@ -213,15 +217,8 @@ FileScanOutcome scan_file(FileSource& source, const std::string& path, const std
   if (r.changed) count_skip(stats, SkipReason::changed_during_scan);
   ++stats.files_scanned;
   stats.bytes_scanned += r.bytes;
-  ItemContext ctx;
-  ctx.options = &options;
-  ctx.path = path;
-  ctx.relative_path = relative_path;
-  ctx.facts = facts;
-  ctx.local = source.local();
-  ctx.source = &source;
   std::vector<Finding> binary;  // the head announced none
-  finish_item(text.hits(), binary, ctx, out, stats);
+  finish_item(text.hits(), binary, item_context(), out, stats);
   return r;
 }
 
