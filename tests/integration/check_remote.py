@@ -16,8 +16,9 @@ What it checks (each line of output is one check; the run goes on after a failur
      command line.
   5. A port that accepts TCP but never speaks SSH times out within --connect-timeout; a closed
      port is unreachable at once.
-  6. Nothing from the remote tree lands on local disk (a marker only the remote files hold is
-     looked for in every file written under /tmp, /var/tmp, /dev/shm and HOME during the scans).
+  6. Nothing from the remote tree lands on local disk: both modes run in a private mount namespace
+     with fresh tmpfs over /tmp, /var/tmp, /dev/shm and HOME, and no file there may hold a marker
+     that only the remote files hold.
   7. exec mode leaves nothing on the host: no keyward-remote.* directory after a scan, and none
      and no process after the client is killed mid-scan.
   8. No key body appears in any output.
@@ -233,22 +234,39 @@ def check_exec_cleanup(args, s: Sshd, tree: str, big_root: str) -> None:
     check(remote_dirs() == before, "exec: its directory is gone after the cut", str(remote_dirs() - before))
 
 
-def files_with(marker: bytes, roots: list[str], since: float, skip: list[str]) -> list[str]:
-    hits = []
-    for root in roots:
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = [d for d in dirnames if not any(os.path.join(dirpath, d).startswith(x) for x in skip)]
-            for n in filenames:
-                p = os.path.join(dirpath, n)
-                try:
-                    if os.path.islink(p) or not os.path.isfile(p) or os.path.getmtime(p) < since:
-                        continue
-                    with open(p, "rb") as f:
-                        if marker in f.read(64 << 20):
-                            hits.append(p)
-                except OSError:
-                    pass
-    return hits
+def check_nothing_on_local_disk(args, s: Sshd, tree: str, tmp: str, marker: str) -> None:
+    """Both modes run in a private mount namespace with fresh tmpfs over /tmp, /var/tmp, /dev/shm
+    and HOME (the working directory is /tmp): whatever keyward writes there is looked at before the
+    namespace ends, and none of it may hold the marker that only the remote files hold."""
+    keys = os.path.join(tmp, "ns-keys")
+    os.makedirs(keys, exist_ok=True)
+    for src in (s.client_key, s.known_hosts):
+        subprocess.run(["cp", src, keys], check=True)
+    home = os.path.expanduser("~")
+    # Outside the directories masked below (the build tree or this test's files may be under them).
+    ns = f"/run/keyward-remote-test.{os.getpid()}"
+    os.makedirs(ns, exist_ok=True)
+    script = f"""set -e
+mount -t tmpfs none {ns} && mkdir {ns}/bin && cp {keys}/* {ns}/
+mount --bind {args.bin} {ns}/bin
+for d in /tmp /var/tmp /dev/shm {home}; do mount -t tmpfs none "$d"; done
+cd /tmp
+for m in sftp exec; do
+  {ns}/bin/keyward scan {s.url(tree)} --mode $m --quiet --format json -i {ns}/client_ed25519 \\
+    --known-hosts {ns}/known_hosts -o /dev/null || [ $? -eq 1 ]
+done
+echo "written: $(find /tmp /var/tmp /dev/shm {home} -type f | wc -l)"
+grep -rl -- {marker} /tmp /var/tmp /dev/shm {home} || true
+"""
+    try:
+        p = run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script])
+    finally:
+        subprocess.run(["rm", "-rf", ns])
+    OUTPUTS.append(p.stdout + p.stderr)
+    hits = [l for l in p.stdout.splitlines() if l.startswith("/")]
+    check(p.returncode == 0 and "written:" in p.stdout and not hits,
+          "nothing from the remote tree was written to local disk (temp dirs, HOME, cwd)",
+          f"rc={p.returncode} {hits[:5]} {p.stderr[-300:]}")
 
 
 def main() -> int:
@@ -264,7 +282,6 @@ def main() -> int:
     marker = "remote-only-" + secrets.token_hex(16)
     tree = os.path.join(tmp, "tree")
     make_tree(tree, marker)
-    since = time.time() - 1
     try:
         with Sshd(tmp) as s:
             check_equal_to_local(args, s, tree)
@@ -272,9 +289,7 @@ def main() -> int:
             check_host_keys(args, s, tree, tmp)
             check_auth(args, s, tree, tmp)
             check_timeouts(args, s, tree)
-            hits = files_with(marker.encode(), ["/tmp", "/var/tmp", "/dev/shm", os.path.expanduser("~")], since,
-                              [tree, os.path.join(os.path.expanduser("~"), ".cache")])
-            check(not hits, "nothing from the remote tree was written to local disk", str(hits[:5]))
+            check_nothing_on_local_disk(args, s, tree, tmp, marker)
             check_exec_cleanup(args, s, tree, "/usr")
             leaked = [x for x in fleet.SECRETS if any(x in o for o in OUTPUTS)]
             check(not leaked, "no key body or passphrase in any output", f"{len(leaked)} found")
