@@ -3,6 +3,7 @@
 #include "commands/scan.hpp"
 
 #include <keyward/common/terminal.hpp>
+#include <keyward/rules/engine.hpp>
 #include <keyward/ssh/inventory.hpp>
 
 #include <fmt/format.h>
@@ -64,7 +65,7 @@ bool prepare_output_dir(const std::string& dir, const std::vector<ssh::Inventory
 // One host's scan with its own identity, known_hosts and mode (else the command's).
 ssh::HostResult scan_one(const ssh::InventoryHost& h, const RemoteCommand& cmd, const scanner::ScanOptions& opts,
                          const ssh::ConnectOptions& connect) {
-  ssh::ConnectOptions c = copy_of(connect);
+  ssh::ConnectOptions c = connect.copy();
   if (!h.identity_file.empty()) c.credentials.identity_file = h.identity_file;
   if (!h.known_hosts.empty()) c.known_hosts = h.known_hosts;
   const ssh::Mode mode = cmd.mode_given ? ssh::parse_mode(cmd.ssh.mode).value_or(h.mode) : h.mode;
@@ -155,7 +156,7 @@ bool write_merged(const RemoteCommand& cmd, const std::vector<ssh::InventoryHost
     if (results[i].result) merge_result(merged, std::move(*results[i].result), hosts[i].target);
     else merged.complete = false;
   }
-  score_mixed(merged, 0, rules, score_context(cmd.ranking));
+  rules::score(merged, rules, score_context(cmd.ranking));
   private_key = std::any_of(merged.findings.begin(), merged.findings.end(),
                             [](const auto& f) { return f.holds_private_key() && !f.suppressed; });
   return write_report(with_hosts(render_report(merged, rules, report_settings(cmd, cmd.output)), cmd.format, list),
@@ -172,7 +173,7 @@ bool write_per_host(const RemoteCommand& cmd, const std::vector<ssh::InventoryHo
     list.push_back(host_status_json(hosts[i].name, results[i]));
     if (!results[i].result) continue;
     scanner::ScanResult& r = *results[i].result;
-    score_mixed(r, 0, rules, score_context(cmd.ranking));
+    rules::score(r, rules, score_context(cmd.ranking));
     for (const auto& f : r.findings) private_key = private_key || (f.holds_private_key() && !f.suppressed);
     const std::string file = cmd.output_dir + "/" + file_stem(hosts[i].name) + extension(cmd.format);
     ok = write_report(render_report(r, rules, report_settings(cmd, file)), file) && ok;

@@ -249,10 +249,10 @@ ScanInputs load_inputs(const ScanCommand& cmd, const Roots& roots, const scanner
   return in;
 }
 
-// Scans the local roots (if any), then each endpoint's roots; the result holds the local findings
-// first (local_count of them). Returns false when some host was not scanned whole.
+// Scans the local roots (if any), then each endpoint's roots into one result (remote findings name
+// their host). Returns false when some host was not scanned whole.
 bool scan_all(const ScanCommand& cmd, const Roots& roots, scanner::ScanOptions opts, ScanInputs& in,
-              scanner::ScanResult& result, std::size_t& local_count, double& secs) {
+              scanner::ScanResult& result, double& secs) {
   if (in.cache) opts.cache = &*in.cache;
   if (!roots.local.empty()) {
     opts.roots = roots.local;
@@ -260,14 +260,13 @@ bool scan_all(const ScanCommand& cmd, const Roots& roots, scanner::ScanOptions o
   } else {
     result = empty_result(opts);
   }
-  local_count = result.findings.size();
   opts.cancel = &cancel_flag();
   const auto start = std::chrono::steady_clock::now();
   bool whole = true;
   const ssh::Mode mode = ssh::parse_mode(cmd.ssh.mode).value_or(ssh::Mode::sftp);
   for (const auto& [target, paths] : roots.remote) {
     ssh::HostResult host =
-        scan_endpoint(target, paths, opts, copy_of(*in.connect), mode, cmd.ssh.connections, cmd.common.password_files);
+        scan_endpoint(target, paths, opts, in.connect->copy(), mode, cmd.ssh.connections, cmd.common.password_files);
     print_host_problem(host);
     whole = whole && host.status == ssh::HostStatus::ok;
     if (host.result) merge_result(result, std::move(*host.result), target);
@@ -290,13 +289,12 @@ int run_scan(const ScanCommand& cmd) {
 
   double secs = 0;
   scanner::ScanResult result;
-  std::size_t local_count = 0;
-  const bool hosts_whole = scan_all(cmd, roots, opts, in, result, local_count, secs);
+  const bool hosts_whole = scan_all(cmd, roots, opts, in, result, secs);
 
   ci::TrackedFiles tracked;  // in-git-repository: each repository's index read once for this run
   rules::ScoreContext ctx = score_context(cmd.ranking);
   ctx.git_tracked = [&tracked](const std::string& path) { return tracked.tracked(path); };
-  score_mixed(result, local_count, in.rules, ctx);
+  rules::score(result, in.rules, ctx);  // remote findings: no package or git lookups on this machine
   if (in.allowlist)
     for (const auto& w : rules::apply_allowlist(result, *in.allowlist, rules::ScoreContext::current_time()))
       std::fprintf(stderr, "keyward: %s\n", w.c_str());

@@ -91,19 +91,6 @@ ssh::ConnectOptions connect_options(const SshFlags& flags) {
   return c;
 }
 
-ssh::ConnectOptions copy_of(const ssh::ConnectOptions& c) {
-  ssh::ConnectOptions out;
-  out.credentials.identity_file = c.credentials.identity_file;
-  out.credentials.passphrase = common::SecretBytes::copy_of(c.credentials.passphrase.bytes());
-  out.credentials.use_agent = c.credentials.use_agent;
-  out.known_hosts = c.known_hosts;
-  out.accept_new_host_keys = c.accept_new_host_keys;
-  out.connect_timeout = c.connect_timeout;
-  out.io_timeout = c.io_timeout;
-  out.proxy_jump = c.proxy_jump;
-  return out;
-}
-
 ssh::HostResult scan_endpoint(const ssh::Target& target, const std::vector<std::string>& paths,
                               const scanner::ScanOptions& scan, ssh::ConnectOptions connect, ssh::Mode mode,
                               unsigned connections, const std::vector<std::string>& password_files) {
@@ -116,10 +103,7 @@ ssh::HostResult scan_endpoint(const ssh::Target& target, const std::vector<std::
   o.mode = mode;
   o.connections = connections;
   o.password_files = password_files;
-  const auto start = std::chrono::steady_clock::now();
-  ssh::HostResult r = ssh::scan_host(target, o);
-  if (r.seconds == 0) r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return r;
+  return ssh::scan_host(target, o);
 }
 
 std::string endpoint_url(const ssh::Target& target) { return "ssh://" + target.display(); }
@@ -165,21 +149,6 @@ void merge_result(scanner::ScanResult& into, scanner::ScanResult part, const ssh
     into.errors.push_back(std::move(e));
   }
   std::move(part.findings.begin(), part.findings.end(), std::back_inserter(into.findings));
-}
-
-void score_mixed(scanner::ScanResult& result, std::size_t local_count, const rules::RuleSet& rules,
-                 const rules::ScoreContext& ctx) {
-  rules::ScoreContext remote = ctx;
-  remote.package_db_dir.clear();  // this machine's dpkg database says nothing of another host's files
-  remote.git_tracked = nullptr;   // nor do its git indexes
-  remote.base_dir = "/";          // remote paths are absolute
-  if (local_count == 0) return rules::score(result, rules, remote);
-  rules::score(result, rules, ctx);
-  if (local_count >= result.findings.size()) return;
-  std::vector<std::optional<scanner::RiskFacts>> local(local_count);
-  for (std::size_t i = 0; i < local_count; ++i) local[i] = std::move(result.findings[i].risk);
-  rules::score(result, rules, remote);
-  for (std::size_t i = 0; i < local_count; ++i) result.findings[i].risk = std::move(local[i]);
 }
 
 nlohmann::json host_status_json(const std::string& name, const ssh::HostResult& host) {

@@ -42,9 +42,6 @@ void add_ssh_flags(CLI::App& cmd, SshFlags& flags);
 // std::runtime_error / std::invalid_argument naming the flag when a source cannot be read.
 ssh::ConnectOptions connect_options(const SshFlags& flags);
 
-// A copy of `c` (the passphrase copied into its own wiped buffer): one per host scanned at once.
-ssh::ConnectOptions copy_of(const ssh::ConnectOptions& c);
-
 // One endpoint's scan: `scan` as a local scan would run it (cache dropped), with `paths` as roots.
 ssh::HostResult scan_endpoint(const ssh::Target& target, const std::vector<std::string>& paths,
                               const scanner::ScanOptions& scan, ssh::ConnectOptions connect, ssh::Mode mode,
@@ -63,13 +60,6 @@ scanner::ScanResult empty_result(const scanner::ScanOptions& opts);
 // Appends `part` (one host's result) to `into`: findings, errors, counters; roots become
 // ssh:// URLs; complete only when both are.
 void merge_result(scanner::ScanResult& into, scanner::ScanResult part, const ssh::Target& target);
-
-// Scores `result` whose findings [0, local_count) were found on this machine and the rest on other
-// hosts: the local ones with `ctx`, the remote ones without the package database and git lookups
-// (which would describe this machine's files, not theirs). One result, so a key found in several
-// places is duplicated across hosts too.
-void score_mixed(scanner::ScanResult& result, std::size_t local_count, const rules::RuleSet& rules,
-                 const rules::ScoreContext& ctx);
 
 // {"name", "target", "status", "seconds"}, "findings" when a scan ran, "message" when not ok: a
 // host's entry of the `hosts` list (docs/findings.md, "Remote scans").

@@ -241,7 +241,7 @@ class Scorer {
     if (!ctx_.git_tracked) return;
     std::set<std::string> asked;
     for (const auto& fd : result_.findings) {
-      if (fd.git || !fd.holds_private_key()) continue;
+      if (fd.git || !fd.holds_private_key() || !on_this_machine(fd)) continue;
       const std::string abs = absolute_path(fd);
       if (!asked.insert(abs).second) continue;
       if (ctx_.git_tracked(abs)) tracked_.insert(abs);
@@ -271,6 +271,10 @@ class Scorer {
       if (trusted[i++]) publicly_trusted_.insert(sha);
   }
 
+  // A finding of a remote scan (location.host set) is a file of another machine: this machine's
+  // dpkg database and git indexes say nothing about it (docs/remote.md).
+  static bool on_this_machine(const Finding& fd) noexcept { return fd.location.host.empty(); }
+
   std::string absolute_path(const Finding& fd) const {
     namespace fs = std::filesystem;
     if (ctx_.virtual_root) {
@@ -299,7 +303,7 @@ class Scorer {
 
   // Someone else published it: an installed package's file, a vendored dependency.
   void provenance(const Finding& fd, const std::string& abs, std::vector<scanner::RiskFactor>& out) const {
-    if (const std::string_view pkg = packages_.owner(abs); !pkg.empty())
+    if (const std::string_view pkg = on_this_machine(fd) ? packages_.owner(abs) : std::string_view(); !pkg.empty())
       add(out, f::kPackageOwned, {{"package", std::string(pkg)}});
     if (const std::string* g = member_glob(rules_.vendored_paths(), fd, abs)) add(out, f::kVendored, {{"glob", *g}});
   }
@@ -479,7 +483,8 @@ class Scorer {
   // In git (tracked in its repository's index, or a blob from history), and changed lately.
   void in_git_and_recent(const Finding& fd, const std::string& abs, std::vector<scanner::RiskFactor>& out) const {
     if (fd.git) add(out, f::kInGitRepository, {{"git", "in its history, commit " + fd.git->commit.substr(0, 12)}});
-    else if (tracked_.count(abs) != 0) add(out, f::kInGitRepository, {{"git", "tracked in its repository"}});
+    else if (on_this_machine(fd) && tracked_.count(abs) != 0)
+      add(out, f::kInGitRepository, {{"git", "tracked in its repository"}});
     const std::int64_t age = ctx_.now - fd.file.mtime;
     if (fd.file.mtime > 0 && age <= static_cast<std::int64_t>(ctx_.recent_days) * kSecondsPerDay)
       add(out, f::kRecentlyModified,

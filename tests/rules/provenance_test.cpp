@@ -121,6 +121,18 @@ TEST_CASE("a package-owned key is at most low with its raw sum kept, and --show-
     ctx.virtual_root = true;
     CHECK_FALSE(has_factor(scored({owned}, ctx).findings[0], "package-owned"));
   }
+  SUBCASE("a remote scan's finding is another machine's file: neither package nor git lookups") {
+    Finding remote = owned;
+    remote.location.host = "build-1:2222";
+    int asked = 0;
+    ctx.git_tracked = [&asked](const std::string&) { return ++asked, true; };
+    const auto both = scored({owned, remote}, ctx);
+    CHECK(has_factor(both.findings[0], "package-owned"));
+    CHECK(has_factor(both.findings[0], "in-git-repository"));
+    CHECK_FALSE(has_factor(both.findings[1], "package-owned"));
+    CHECK_FALSE(has_factor(both.findings[1], "in-git-repository"));  // same path as a tracked local file
+    CHECK(asked == 1);
+  }
 }
 
 TEST_CASE("vendored dependencies: package caches, vendor trees and members of library archives") {

@@ -40,6 +40,19 @@ std::string_view to_string(HostStatus s) noexcept {
   return "error";
 }
 
+ConnectOptions ConnectOptions::copy() const {
+  ConnectOptions out;
+  out.credentials.identity_file = credentials.identity_file;
+  out.credentials.passphrase = common::SecretBytes::copy_of(credentials.passphrase.bytes());
+  out.credentials.use_agent = credentials.use_agent;
+  out.known_hosts = known_hosts;
+  out.accept_new_host_keys = accept_new_host_keys;
+  out.connect_timeout = connect_timeout;
+  out.io_timeout = io_timeout;
+  out.proxy_jump = proxy_jump;
+  return out;
+}
+
 namespace {
 
 HostResult sftp_scan(const Target& target, const RemoteScanOptions& options) {

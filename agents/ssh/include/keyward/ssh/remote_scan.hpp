@@ -55,11 +55,14 @@ struct Credentials {
 // How to reach and trust a host.
 struct ConnectOptions {
   Credentials credentials;
-  std::string known_hosts;                   // "" : ~/.ssh/known_hosts of the user running keyward
-  bool accept_new_host_keys = false;         // record an unknown host's key and go on; a changed key is always refused
+  std::string known_hosts;            // "" : ~/.ssh/known_hosts of the user running keyward
+  bool accept_new_host_keys = false;  // record an unknown host's key and go on; a changed key is always refused
   std::chrono::milliseconds connect_timeout{10000};  // TCP connect, key exchange and login
   std::chrono::milliseconds io_timeout{30000};       // every later operation
-  std::string proxy_jump;  // optional [user@]host[:port] to go through (ProxyJump)
+  std::string proxy_jump;                            // optional [user@]host[:port] to go through (ProxyJump)
+
+  // A copy, passphrase included (into new wiped memory): each host's scan gets its own.
+  ConnectOptions copy() const;
 };
 
 // One host's scan.
