@@ -128,8 +128,10 @@ void add_audit_commands(CLI::App& app, Options& o, std::vector<Command>& command
 CLI::App* add_report(CLI::App& app, Options& o) {
   CLI::App* report = with_config(
       app.add_subcommand("report", "Print the fleet report from the database (reads only; never a secret)"), o);
-  report->add_option("-f,--format", o.format, "text (aligned tables) | json (one keyward.fleet-report/v1 object)")
-      ->check(CLI::IsMember({"text", "json"}))
+  report->add_option("-f,--format", o.format,
+                      "text (aligned tables) | json (one keyward.fleet-report/v1 object) | cbom (CycloneDX 1.6) | "
+                      "html (one self-contained file) | csv (one row per open finding); docs/reports.md")
+      ->check(CLI::IsMember({"text", "json", "cbom", "html", "csv"}))
       ->capture_default_str();
   report->add_option("--top", o.top, "Rows in each key, certificate and event list (every host is listed)")
       ->check(CLI::Range(1, 1000))

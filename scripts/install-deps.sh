@@ -12,7 +12,11 @@ packages=(
   libbenchmark-dev ripgrep libsqlite3-dev zlib1g-dev sqlite3 universal-ctags
   libp11-kit-dev softhsm2 opensc curl
   cpio rpm  # tests: cpio archives and .rpm packages (rpmbuild) are made at test time
+  chromium  # browser tests (HTML report, dashboard), driven by playwright-core from npm
 )
+# npm for the browser tests' packages (tests/browser/package-lock.json). A node that already
+# brings its own npm (e.g. another vendor's nodejs package) is kept: Debian's npm would conflict.
+command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -134,9 +134,7 @@ CLI::App* add_ci_command(CLI::App& app, CiCommand& cmd) {
   since->excludes(staged)->excludes(history);
   staged->excludes(history);
   sub->add_flag("--no-inline-allow", cmd.no_inline_allow, "Ignore keyward:allow comments in the scanned files");
-  sub->add_option("-f,--format", cmd.format, "Report format")
-      ->check(CLI::IsMember({"text", "sarif", "junit", "json"}))
-      ->capture_default_str();
+  add_format_option(*sub, cmd.format, {ReportFormat::text, ReportFormat::sarif, ReportFormat::junit, ReportFormat::json});
   sub->add_option("-o,--output", cmd.output, "Write the report to FILE")->type_name("FILE");
   sub->add_flag("--explain", cmd.explain, "List the risk factors behind each finding (text)");
   add_common_scan_flags(*sub, cmd.common);
@@ -238,9 +236,9 @@ int run_ci(const CiCommand& cmd) {
   rs.seconds = secs;
   rs.explain = cmd.explain;
   std::string report = render_report(result, rule_set, rs);
-  if (cmd.format == "text") report += verdict;
+  if (cmd.format == ReportFormat::text) report += verdict;
   if (!write_report(report, cmd.output)) return 2;
-  if (cmd.format != "text") std::fputs(verdict.c_str(), stderr);
+  if (cmd.format != ReportFormat::text) std::fputs(verdict.c_str(), stderr);
   return failing == 0 ? 0 : 1;
 }
 

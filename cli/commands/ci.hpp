@@ -25,7 +25,7 @@ struct CiCommand {
   bool staged = false;
   bool history = false;
   bool no_inline_allow = false;
-  std::string format = "text";
+  ReportFormat format = ReportFormat::text;
   std::string output;
   bool explain = false;
   CommonScanFlags common;

@@ -1,11 +1,16 @@
 #include "commands/common.hpp"
 
+#include <keyward/reporters/cbom.hpp>
+#include <keyward/reporters/csv.hpp>
+#include <keyward/reporters/html.hpp>
 #include <keyward/reporters/json.hpp>
 #include <keyward/reporters/junit.hpp>
 #include <keyward/reporters/text.hpp>
 #include <keyward/rules/passwords.hpp>
 #include <keyward/rules/severity.hpp>
 #include <keyward/version.hpp>
+
+#include <fmt/format.h>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,7 +19,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <fstream>
 #include <iterator>
+#include <sstream>
+#include <stdexcept>
+#include <map>
 
 namespace keyward::cli {
 
@@ -130,21 +140,14 @@ std::vector<reporters::RuleHelp> rule_help(const rules::RuleSet& set) {
   return out;
 }
 
-std::string render_report(const scanner::ScanResult& result, const rules::RuleSet& rules,
-                          const ReportSettings& settings) {
-  const std::string& format = settings.format;
-  if (format == "json") return reporters::render_json(result);
-  if (format == "jsonl") return reporters::render_jsonl(result);
-  if (format == "junit")
-    return settings.junit_fails ? reporters::render_junit(result, settings.junit_fail_on, settings.junit_fails)
-                                : reporters::render_junit(result, settings.junit_fail_on);
-  if (format == "sarif") {
-    reporters::SarifOptions so;
-    so.root = settings.sarif_root;
-    so.rules = rule_help(rules);
-    so.tool_version = KEYWARD_VERSION;
-    return reporters::render_sarif(result, so);
-  }
+namespace {
+constexpr std::pair<ReportFormat, std::string_view> kFormatNames[] = {
+    {ReportFormat::text, "text"},   {ReportFormat::json, "json"}, {ReportFormat::jsonl, "jsonl"},
+    {ReportFormat::sarif, "sarif"}, {ReportFormat::junit, "junit"}, {ReportFormat::cbom, "cbom"},
+    {ReportFormat::html, "html"},   {ReportFormat::csv, "csv"},
+};
+
+std::string render_text_report(const scanner::ScanResult& result, const ReportSettings& settings) {
   reporters::TextOptions to;
   const char* no_color = std::getenv("NO_COLOR");
   to.color = settings.output.empty() && ::isatty(STDOUT_FILENO) == 1 && (no_color == nullptr || *no_color == '\0');
@@ -155,6 +158,57 @@ std::string render_report(const scanner::ScanResult& result, const rules::RuleSe
   for (const auto& k : settings.kinds)
     if (auto kind = scanner::kind_from_string(k)) to.kinds.push_back(*kind);
   return reporters::render_text(result, to);
+}
+}  // namespace
+
+std::string_view to_string(ReportFormat f) noexcept {
+  for (const auto& [format, name] : kFormatNames)
+    if (format == f) return name;
+  return "text";
+}
+
+std::string_view file_extension(ReportFormat f) noexcept { return f == ReportFormat::text ? "txt" : to_string(f); }
+
+CLI::Option* add_format_option(CLI::App& cmd, ReportFormat& format, std::initializer_list<ReportFormat> offered) {
+  std::map<std::string, ReportFormat> names;
+  for (ReportFormat f : offered) names.emplace(std::string(to_string(f)), f);
+  return cmd.add_option("-f,--format", format, "Report format")
+      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
+      ->default_str(std::string(to_string(format)));
+}
+
+std::string render_report(const scanner::ScanResult& result, const rules::RuleSet& rules,
+                          const ReportSettings& settings) {
+  const reporters::ReportInput input{result, settings.plan, settings.title,
+                                     result.finished_at != 0 ? result.finished_at : std::int64_t(std::time(nullptr)),
+                                     KEYWARD_VERSION};
+  switch (settings.format) {
+    case ReportFormat::json: return reporters::render_json(result);
+    case ReportFormat::jsonl: return reporters::render_jsonl(result);
+    case ReportFormat::junit:
+      return settings.junit_fails ? reporters::render_junit(result, settings.junit_fail_on, settings.junit_fails)
+                                  : reporters::render_junit(result, settings.junit_fail_on);
+    case ReportFormat::sarif: {
+      reporters::SarifOptions so;
+      so.root = settings.sarif_root;
+      so.rules = rule_help(rules);
+      so.tool_version = KEYWARD_VERSION;
+      return reporters::render_sarif(result, so);
+    }
+    case ReportFormat::cbom: return reporters::render_cbom(input);
+    case ReportFormat::html: return reporters::render_html(input);
+    case ReportFormat::csv: return reporters::render_csv(input);
+    case ReportFormat::text: break;
+  }
+  return render_text_report(result, settings);
+}
+
+migrate::Plan read_plan(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("cannot read plan {}: {}", path, std::strerror(errno)));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return migrate::plan_from_json(text.str());
 }
 
 bool write_report(const std::string& report, const std::string& file) {

@@ -3,6 +3,7 @@
 // SARIF rule help mapping. Used by: keyward scan, keyward ci, keyward baseline.
 #pragma once
 
+#include <keyward/migrate/plan.hpp>
 #include <keyward/reporters/sarif.hpp>
 #include <keyward/rules/rule_set.hpp>
 #include <keyward/rules/score_context.hpp>
@@ -11,6 +12,8 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <initializer_list>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -67,9 +70,20 @@ scanner::ScanOptions scan_options(const CommonScanFlags& flags, const WalkFlags&
 // The SARIF rule help for every detection rule in the set.
 std::vector<reporters::RuleHelp> rule_help(const rules::RuleSet& rules);
 
+// The formats of --format (docs/reports.md). cbom, html and csv read a ReportInput
+// (reporters/report_input.hpp): the findings and, with --plan, the migration plan.
+enum class ReportFormat { text, json, jsonl, sarif, junit, cbom, html, csv };
+// "text", "json", ... as typed after --format; also the extension of a per-host file (text: "txt").
+std::string_view to_string(ReportFormat f) noexcept;
+std::string_view file_extension(ReportFormat f) noexcept;
+
+// Registers -f/--format with the formats a command offers (the help lists them; anything else
+// is a usage error naming the choices).
+CLI::Option* add_format_option(CLI::App& cmd, ReportFormat& format, std::initializer_list<ReportFormat> offered);
+
 // What a report needs besides the findings and the rules.
 struct ReportSettings {
-  std::string format = "text";  // --format: text, json, jsonl, sarif or junit (else text)
+  ReportFormat format = ReportFormat::text;  // --format
   std::string output;           // --output; text is colored only when it is "" (stdout)
   std::string sarif_root;       // SARIF's %SRCROOT%
   std::string junit_fail_on;    // the lowest severity a JUnit test case fails at (or the gate, in words)
@@ -79,6 +93,8 @@ struct ReportSettings {
   bool list_trust_store = false;                             // --list-trust-store (text)
   std::string min_severity;                                  // --min-severity (text): list only findings at or above it
   std::vector<std::string> kinds;                            // --kind (text): list only these kinds
+  const migrate::Plan* plan = nullptr;                       // --plan (html: each finding's plan step; cbom)
+  std::string title;                                         // what the report is of (html, cbom)
 };
 
 // Registers --min-severity and --kind (repeatable or comma-separated), the text report's filters.
@@ -87,6 +103,10 @@ void add_text_filter_flags(CLI::App& cmd, std::string& min_severity, std::vector
 // The report of a scored scan in the asked format (text colored on a TTY unless NO_COLOR).
 std::string render_report(const scanner::ScanResult& result, const rules::RuleSet& rules,
                           const ReportSettings& settings);
+
+// A plan written by `keyward plan --format json` (throws std::runtime_error naming the file when
+// it cannot be read, std::invalid_argument naming the field when it is malformed).
+migrate::Plan read_plan(const std::string& path);
 
 // Writes a report to FILE, or stdout when empty or "-"; false (and one line on stderr naming FILE
 // and the errno text, e.g. "No space left on device") when it cannot.

@@ -27,14 +27,6 @@ std::string this_host() {
   return name;
 }
 
-migrate::Plan read_plan(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("cannot read plan {}: {}", path, std::strerror(errno)));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return migrate::plan_from_json(text.str());
-}
-
 // Appends one JSON line (mode 0600 when created); false and a line on stderr when it cannot.
 bool append_result(const std::string& path, const migrate::ItemResult& r) {
   const std::string line = migrate::result_to_json(r).dump() + "\n";

@@ -34,14 +34,11 @@ std::string file_stem(const std::string& name) {
   return s;
 }
 
-std::string extension(const std::string& format) {
-  if (format == "text") return ".txt";
-  return "." + format;
-}
+std::string extension(ReportFormat format) { return "." + std::string(file_extension(format)); }
 
 // --output-dir: made if missing; every host's file name distinct (and none is hosts.json).
 bool prepare_output_dir(const std::string& dir, const std::vector<ssh::InventoryHost>& hosts,
-                        const std::string& format) {
+                        ReportFormat format) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec || !std::filesystem::is_directory(dir)) {
@@ -111,16 +108,16 @@ void print_table(const std::vector<ssh::InventoryHost>& hosts, const std::vector
 
 // The report with the `hosts` list added: JSON and JSON Lines at the document's top level, SARIF
 // in the run's properties, text as a closing section.
-std::string with_hosts(std::string report, const std::string& format, const nlohmann::json& hosts) {
-  if (format == "json" || format == "jsonl") {
+std::string with_hosts(std::string report, ReportFormat format, const nlohmann::json& hosts) {
+  if (format == ReportFormat::json || format == ReportFormat::jsonl) {
     std::string head = report.substr(0, report.rfind('}'));
     head.erase(head.find_last_not_of(" \n") + 1);
-    std::string list = hosts.dump(format == "json" ? 2 : -1, ' ', false, nlohmann::json::error_handler_t::replace);
-    if (format == "jsonl") return head + ",\"hosts\":" + list + "}\n";
+    std::string list = hosts.dump(format == ReportFormat::json ? 2 : -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (format == ReportFormat::jsonl) return head + ",\"hosts\":" + list + "}\n";
     for (std::size_t p = list.find('\n'); p != std::string::npos; p = list.find('\n', p + 1)) list.insert(p + 1, "  ");
     return head + ",\n  \"hosts\": " + list + "\n}\n";
   }
-  if (format == "sarif") {
+  if (format == ReportFormat::sarif) {
     nlohmann::json doc = nlohmann::json::parse(report);
     doc["runs"][0]["properties"]["hosts"] = hosts;
     return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -217,9 +214,8 @@ CLI::App* add_remote_command(CLI::App& app, RemoteCommand& cmd) {
   sub->add_option("--parallel", cmd.parallel, "Hosts scanned at once")
       ->capture_default_str()
       ->check(CLI::Range(1u, 256u));
-  sub->add_option("-f,--format", cmd.format, "Report format")
-      ->check(CLI::IsMember({"text", "json", "jsonl", "sarif"}))
-      ->capture_default_str();
+  add_format_option(*sub, cmd.format,
+                    {ReportFormat::text, ReportFormat::json, ReportFormat::jsonl, ReportFormat::sarif});
   auto* out = sub->add_option("-o,--output", cmd.output, "Write the merged report to FILE instead of standard output")
                   ->type_name("FILE");
   sub->add_option("--output-dir", cmd.output_dir,

@@ -16,7 +16,7 @@ namespace keyward::cli {
 struct RemoteCommand {
   std::string inventory;  // --inventory FILE (docs/remote.md, "The inventory")
   unsigned parallel = 4;  // --parallel N: hosts scanned at once
-  std::string format = "text";
+  ReportFormat format = ReportFormat::text;
   std::string output;      // -o FILE: the merged document
   std::string output_dir;  // --output-dir DIR: DIR/<name>.<ext> per host, DIR/hosts.json
   CommonScanFlags common;

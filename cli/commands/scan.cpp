@@ -10,6 +10,7 @@
 #include <keyward/version.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -107,9 +108,9 @@ CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
       "could not be read).\n"
       "Key bytes, passwords and passphrases never appear in any output: facts and fingerprints only.");
   sub->add_option("paths", cmd.paths, "Files or directories to scan")->required()->type_name("PATH...");
-  sub->add_option("-f,--format", cmd.format, "Report format")
-      ->check(CLI::IsMember({"text", "json", "jsonl", "sarif", "junit"}))
-      ->capture_default_str();
+  add_format_option(*sub, cmd.format,
+                    {ReportFormat::text, ReportFormat::json, ReportFormat::jsonl, ReportFormat::sarif,
+                     ReportFormat::junit, ReportFormat::cbom, ReportFormat::html, ReportFormat::csv});
   sub->add_option("-o,--output", cmd.output, "Write the report to FILE instead of standard output")->type_name("FILE");
   add_walk_flags(*sub, cmd.walk);
   add_common_scan_flags(*sub, cmd.common);
@@ -127,6 +128,11 @@ CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
   sub->add_option("--allowlist", cmd.allowlist, "Central allowlist of known keys (YAML, see docs/rules.md)")
       ->type_name("FILE");
   sub->add_option("--baseline", cmd.baseline, "Mark findings in this baseline as suppressed")->type_name("FILE");
+  sub->add_option("--plan", cmd.plan,
+                  "A migration plan (keyward plan --format json): the html report shows each finding's plan "
+                  "step, the cbom records keys a verified migration moved into an HSM")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
   add_ssh_flags(*sub, cmd.ssh);
   // Hidden: exec mode runs keyward on the remote host with these (docs/remote.md, "Modes").
   sub->add_flag("--stop-on-stdin-eof", cmd.stop_on_stdin_eof, "Stop the scan when standard input reaches EOF")
@@ -232,6 +238,7 @@ struct ScanInputs {
   std::optional<rules::Baseline> baseline;
   std::optional<scanner::ScanCache> cache;
   std::optional<ssh::ConnectOptions> connect;
+  std::optional<migrate::Plan> plan;
 };
 
 ScanInputs load_inputs(const ScanCommand& cmd, const Roots& roots, const scanner::ScanOptions& opts) {
@@ -241,9 +248,10 @@ ScanInputs load_inputs(const ScanCommand& cmd, const Roots& roots, const scanner
     loading = std::async(std::launch::async, [path = cmd.cache, fp = scanner::ScanCache::fingerprint(opts)] {
       return scanner::ScanCache::load(path, fp);
     });
-  ScanInputs in{load_rules(cmd.common.rules_dirs), {}, {}, {}, {}};
+  ScanInputs in{load_rules(cmd.common.rules_dirs), {}, {}, {}, {}, {}};
   if (!cmd.allowlist.empty()) in.allowlist = rules::Allowlist::load(cmd.allowlist);
   if (!cmd.baseline.empty()) in.baseline = rules::Baseline::load(cmd.baseline);
+  if (!cmd.plan.empty()) in.plan = read_plan(cmd.plan);
   if (!roots.remote.empty()) in.connect = connect_options(cmd.ssh);
   if (loading.valid()) in.cache = loading.get();
   return in;
@@ -310,6 +318,8 @@ int run_scan(const ScanCommand& cmd) {
   rs.list_trust_store = cmd.list_trust_store;
   rs.min_severity = cmd.min_severity;
   rs.kinds = cmd.kinds;
+  rs.plan = in.plan ? &*in.plan : nullptr;
+  rs.title = "scan of " + fmt::format("{}", fmt::join(cmd.paths, ", "));
   if (!write_report(render_report(result, in.rules, rs), cmd.output)) return 2;
   // After the report: a cache that cannot be written costs the next scan time, not this result.
   if (in.cache) {

@@ -15,7 +15,7 @@ namespace keyward::cli {
 // Options of keyward scan.
 struct ScanCommand {
   std::vector<std::string> paths;
-  std::string format = "text";
+  ReportFormat format = ReportFormat::text;
   std::string output;
   CommonScanFlags common;
   WalkFlags walk;
@@ -30,6 +30,7 @@ struct ScanCommand {
   std::string cache;
   std::string allowlist;
   std::string baseline;
+  std::string plan;  // --plan FILE: a keyward plan (JSON) for the html and cbom reports
   // Hidden, for exec mode's remote side (docs/remote.md, "Modes"): stop when stdin reaches EOF
   // (the SSH channel closed), and remove the private directory keyward was copied into before
   // the scan starts.

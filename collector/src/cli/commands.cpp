@@ -4,6 +4,7 @@
 
 #include "server/ca.hpp"
 #include "server/config.hpp"
+#include "server/fleet_documents.hpp"
 #include "server/json_views.hpp"
 #include "server/remote_scans.hpp"
 #include "server/server.hpp"
@@ -453,11 +454,16 @@ int run_audit_head(const Options& o) {
 }
 
 int run_report(const Options& o) {
-  if (o.format != "text" && o.format != "json")
-    throw std::runtime_error("--format must be text or json, not \"" + o.format + "\"");
   if (o.top < 1 || o.top > 1000) throw std::runtime_error("--top must be 1..1000");
   const Config c = need_config(o);
   auto store = open_store_to_read(c);
+  if (o.format == "cbom" || o.format == "html" || o.format == "csv") {
+    const std::string out = render_fleet_document(*store, *fleet_document_from_string(o.format), now_seconds());
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return 0;
+  }
+  if (o.format != "text" && o.format != "json")
+    throw std::runtime_error("--format must be text, json, cbom, html or csv, not \"" + o.format + "\"");
   ReportOptions ro;
   ro.top = o.top;
   ro.now = now_seconds();

@@ -4,6 +4,8 @@
 // tests/collector/server_routes_test.cpp checks that the table and the document agree.
 #include "server/api.hpp"
 
+#include "server/fleet_documents.hpp"
+
 #include "server/inflate.hpp"
 #include "server/json_views.hpp"
 
@@ -392,6 +394,7 @@ std::span<const Api::Route> Api::table() {
       {"POST", "/api/v1/exceptions/{id}/approve", Access::approver, &Api::exception_approve},
       {"GET", "/api/v1/audit", Access::admin, &Api::audit},
       {"GET", "/api/v1/plan", Access::any, &Api::plan},
+      {"GET", "/api/v1/cbom", Access::any, &Api::cbom},
       {"POST", "/api/v1/plan/items/{id}/request", Access::analyst, &Api::plan_request},
       {"POST", "/api/v1/plan/items/{id}/approve", Access::approver, &Api::plan_approve},
       {"POST", "/api/v1/plan/items/{id}/refuse", Access::approver, &Api::plan_refuse},
@@ -760,6 +763,17 @@ ApiResponse Api::exception_approve(Call& c) {
 }
 
 // ---- handlers: migration plan --------------------------------------------------------------
+
+// The fleet's CycloneDX 1.6 CBOM (docs/reports.md): every open finding and the plan's states.
+ApiResponse Api::cbom(Call&) {
+  ApiResponse r;
+  {
+    std::lock_guard lock(store_mutex_);
+    r.body = render_fleet_document(store_, FleetDocument::cbom, now_seconds());
+  }
+  r.content_type = std::string(content_type(FleetDocument::cbom));
+  return r;
+}
 
 ApiResponse Api::plan(Call& c) {
   const std::string format = c.target.query.count("format") ? c.target.query.at("format") : "json";

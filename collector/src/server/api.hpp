@@ -120,6 +120,7 @@ class Api {
   ApiResponse exception_approve(Call& c);
   ApiResponse audit(Call& c);
   ApiResponse plan(Call& c);
+  ApiResponse cbom(Call& c);
   ApiResponse plan_request(Call& c);
   ApiResponse plan_approve(Call& c);
   ApiResponse plan_refuse(Call& c);

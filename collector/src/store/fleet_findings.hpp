@@ -1,0 +1,26 @@
+// The fleet's open findings as one scan result, for the reports that read findings rather than
+// rows (the CBOM, HTML and CSV of docs/reports.md): every open place's finding, decoded from the
+// store, with location.host set to its host's name and the fleet risk as its risk; and the
+// fleet's migration plan. The same reporters then serve `keyward scan` and the collector.
+// Used by: keyward-collector report --format cbom|html|csv, GET /api/v1/cbom.
+// Reads the store only (queries); never a secret (the store holds none).
+#pragma once
+
+#include <keyward/collector/store.hpp>
+#include <keyward/migrate/plan.hpp>
+#include <keyward/scanner/finding.hpp>
+
+#include <cstdint>
+
+namespace keyward::collector {
+
+struct FleetFindings {
+  scanner::ScanResult result;  // findings of every open place, riskiest first; hosts in location.host
+  migrate::Plan plan;          // the fleet plan with each item's state
+  std::uint64_t undecodable = 0;  // stored findings that no longer decode (counted, never dropped silently)
+};
+
+// Reads every open place (pages of 1000) and the fleet plan as of `now`.
+FleetFindings load_fleet_findings(Store& store, std::int64_t now);
+
+}  // namespace keyward::collector

@@ -1,0 +1,1 @@
+// Filled by the cbom reporter's change (issue 17).

@@ -1,0 +1,1 @@
+// Filled by the csv reporter's change (issue 17).

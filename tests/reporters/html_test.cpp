@@ -1,0 +1,1 @@
+// Filled by the html reporter's change (issue 17).
