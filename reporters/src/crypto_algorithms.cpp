@@ -1,6 +1,7 @@
 #include <keyward/reporters/crypto_algorithms.hpp>
 
 #include <fmt/format.h>
+#include <openssl/objects.h>
 
 #include <algorithm>
 #include <array>
@@ -12,12 +13,29 @@ namespace {
 
 AlgorithmInfo classical(std::string name, std::string family, std::string primitive, std::string parameter_set,
                         std::string curve) {
-  return {std::move(name), std::move(family), std::move(primitive), std::move(parameter_set), std::move(curve), 0, true};
+  return {std::move(name), std::move(family), std::move(primitive), std::move(parameter_set), std::move(curve), 0, true, ""};
 }
 
 AlgorithmInfo post_quantum(std::string name, std::string family, std::string primitive, std::string parameter_set,
                            int level) {
-  return {std::move(name), std::move(family), std::move(primitive), std::move(parameter_set), "", level, false};
+  return {std::move(name), std::move(family), std::move(primitive), std::move(parameter_set), "", level, false, ""};
+}
+
+// The dotted OID of an algorithm OpenSSL names (short or long name); "" when it does not know it
+// (OpenSSL 3.0 has no ML-DSA, SLH-DSA or ML-KEM objects; later versions do).
+std::string oid_of(std::string_view openssl_name) {
+  const int nid = OBJ_txt2nid(std::string(openssl_name).c_str());
+  const ASN1_OBJECT* obj = nid == NID_undef ? nullptr : OBJ_nid2obj(nid);
+  if (obj == nullptr) return {};
+  std::array<char, 80> text{};
+  const int n = OBJ_obj2txt(text.data(), static_cast<int>(text.size()), obj, 1);
+  if (n <= 0 || static_cast<std::size_t>(n) >= text.size()) return {};
+  return std::string(text.data(), static_cast<std::size_t>(n));
+}
+
+AlgorithmInfo with_oid(AlgorithmInfo info, std::string_view openssl_name) {
+  info.oid = oid_of(openssl_name);
+  return info;
 }
 
 std::string bits_text(const std::optional<std::uint32_t>& bits) { return bits ? std::to_string(*bits) : std::string(); }
@@ -49,19 +67,43 @@ std::optional<AlgorithmInfo> hash_based(std::string_view a) {
 }
 
 std::optional<AlgorithmInfo> named(std::string_view a, const std::optional<std::uint32_t>& bits, std::string_view curve) {
-  if (a == "rsa") return classical(fmt::format("RSA-{}", bits_text(bits)), "RSA", "signature", bits_text(bits), "");
-  if (a == "dsa") return classical(fmt::format("DSA-{}", bits_text(bits)), "DSA", "signature", bits_text(bits), "");
+  const std::string b = bits_text(bits);
+  const auto sized = [&](std::string_view family) { return b.empty() ? std::string(family) : fmt::format("{}-{}", family, b); };
+  if (a == "rsa") return with_oid(classical(sized("RSA"), "RSA", "signature", b, ""), "rsaEncryption");
+  if (a == "dsa") return with_oid(classical(sized("DSA"), "DSA", "signature", b, ""), "dsaEncryption");
   if (a == "ec" || a == "sk-ecdsa") {
-    const std::string c = curve.empty() ? std::string("unknown") : std::string(curve);
-    return classical("ECDSA-" + c, "ECDSA", "signature", "", c);
+    const std::string c(curve);
+    return with_oid(classical(c.empty() ? "ECDSA" : "ECDSA-" + c, "ECDSA", "signature", "", c), "id-ecPublicKey");
   }
-  if (a == "ed25519" || a == "sk-ed25519") return classical("Ed25519", "EdDSA", "signature", "", "Ed25519");
-  if (a == "ed448") return classical("Ed448", "EdDSA", "signature", "", "Ed448");
-  if (a == "x25519") return classical("X25519", "ECDH", "key-agree", "", "Curve25519");
-  if (a == "x448") return classical("X448", "ECDH", "key-agree", "", "Curve448");
-  if (a == "elgamal") return classical(fmt::format("ElGamal-{}", bits_text(bits)), "ElGamal", "pke", bits_text(bits), "");
-  if (auto pq = lattice(a)) return pq;
-  return hash_based(a);
+  if (a == "ed25519" || a == "sk-ed25519")
+    return with_oid(classical("Ed25519", "EdDSA", "signature", "", "Ed25519"), "ED25519");
+  if (a == "ed448") return with_oid(classical("Ed448", "EdDSA", "signature", "", "Ed448"), "ED448");
+  if (a == "x25519") return with_oid(classical("X25519", "ECDH", "key-agree", "", "Curve25519"), "X25519");
+  if (a == "x448") return with_oid(classical("X448", "ECDH", "key-agree", "", "Curve448"), "X448");
+  if (a == "elgamal") return classical(sized("ElGamal"), "ElGamal", "pke", b, "");
+  auto pq = lattice(a);
+  if (!pq) pq = hash_based(a);
+  if (pq) pq->oid = oid_of(pq->name);
+  return pq;
+}
+
+// The digest a signature algorithm's OpenSSL name names, spelled as CycloneDX's examples do
+// ("SHA256", "SHA3-256", "MD5"); "" when none.
+std::string digest_in(std::string_view lower) {
+  constexpr std::array<std::pair<std::string_view, std::string_view>, 11> digests{{{"sha3-512", "SHA3-512"},
+                                                                                    {"sha3-384", "SHA3-384"},
+                                                                                    {"sha3-256", "SHA3-256"},
+                                                                                    {"sha3-224", "SHA3-224"},
+                                                                                    {"sha512", "SHA512"},
+                                                                                    {"sha384", "SHA384"},
+                                                                                    {"sha256", "SHA256"},
+                                                                                    {"sha224", "SHA224"},
+                                                                                    {"sha1", "SHA1"},
+                                                                                    {"md5", "MD5"},
+                                                                                    {"md2", "MD2"}}};
+  for (const auto& [needle, name] : digests)
+    if (lower.find(needle) != std::string_view::npos) return std::string(name);
+  return {};
 }
 
 }  // namespace
@@ -89,20 +131,17 @@ std::optional<AlgorithmInfo> key_algorithm(const scanner::Finding& f) {
 std::optional<AlgorithmInfo> signature_algorithm(std::string_view n) {
   std::string s(n);
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  const auto hash = [&]() -> std::string {
-    for (std::string_view h : {"sha512", "sha384", "sha256", "sha224", "sha1", "md5"})
-      if (s.find(h) != std::string::npos) return fmt::format("{}", h);
-    return "";
-  }();
-  const std::string with = hash.empty() ? std::string() : "with" + hash;
-  if (s.find("rsa") != std::string::npos) return classical(hash + "WithRSA", "RSA", "signature", "", "");
-  if (s.find("ecdsa") != std::string::npos) return classical("ECDSA" + with, "ECDSA", "signature", "", "");
-  if (s.find("dsa") != std::string::npos && s.find("ml-dsa") == std::string::npos && s.find("slh") == std::string::npos)
-    return classical("DSA" + with, "DSA", "signature", "", "");
-  if (s == "ed25519") return classical("Ed25519", "EdDSA", "signature", "", "Ed25519");
-  if (s == "ed448") return classical("Ed448", "EdDSA", "signature", "", "Ed448");
+  if (s == "ed25519") return with_oid(classical("Ed25519", "EdDSA", "signature", "", "Ed25519"), n);
+  if (s == "ed448") return with_oid(classical("Ed448", "EdDSA", "signature", "", "Ed448"), n);
   if (auto pq = lattice(s)) return pq;
-  return hash_based(s);
+  if (auto pq = hash_based(s)) return pq;
+  if (s == "rsassa-pss" || s == "rsassapss") return with_oid(classical("RSASSA-PSS", "RSA", "signature", "", ""), n);
+  const std::string hash = digest_in(s);
+  const std::string with = hash.empty() ? std::string() : hash + "with";
+  if (s.find("ecdsa") != std::string::npos) return with_oid(classical(with + "ECDSA", "ECDSA", "signature", "", ""), n);
+  if (s.find("rsa") != std::string::npos) return with_oid(classical(with + "RSA", "RSA", "signature", "", ""), n);
+  if (s.find("dsa") != std::string::npos) return with_oid(classical(with + "DSA", "DSA", "signature", "", ""), n);
+  return std::nullopt;
 }
 
 }  // namespace keyward::reporters

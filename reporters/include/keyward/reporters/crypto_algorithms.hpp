@@ -3,7 +3,7 @@
 // for every report, so the CBOM, the HTML charts and the CSV never disagree.
 // RSA, DSA, ECDSA, EdDSA, X25519/X448 and ElGamal are quantum-vulnerable (level 0); ML-DSA,
 // SLH-DSA and ML-KEM keys are named as such with the level of their parameter set.
-// Used by: reporters (cbom, html, csv). Pure.
+// Used by: reporters (cbom, html, csv). Pure (OpenSSL is asked for OIDs only).
 #pragma once
 
 #include <keyward/scanner/finding.hpp>
@@ -22,6 +22,7 @@ struct AlgorithmInfo {
   std::string curve;          // e.g. "P-256", "Ed25519"; "" when none
   int nist_quantum_level = 0;  // 0 for quantum-vulnerable algorithms
   bool quantum_vulnerable = true;
+  std::string oid;  // dotted object identifier when OpenSSL knows the algorithm; "" otherwise
 };
 
 // The algorithm of a key's facts (a private or public key, a store entry's key, a certificate's
@@ -35,7 +36,8 @@ std::optional<AlgorithmInfo> algorithm_of(const scanner::CertFacts& cert);  // t
 std::optional<AlgorithmInfo> key_algorithm(const scanner::Finding& f);
 
 // A certificate's signature algorithm by OpenSSL's long name (e.g. "sha256WithRSAEncryption",
-// "ecdsa-with-SHA384", "ED25519"); nullopt when unknown.
+// "ecdsa-with-SHA384", "ED25519"); nullopt when unknown. Named as CycloneDX's examples name
+// them: "SHA256withRSA", "SHA384withECDSA", "RSASSA-PSS", "Ed25519".
 std::optional<AlgorithmInfo> signature_algorithm(std::string_view openssl_name);
 
 }  // namespace keyward::reporters
