@@ -108,7 +108,7 @@ std::string key_name(const KeyAsset& a) {
     case Material::private_key: what = "private key"; break;
     case Material::public_key: what = "public key"; break;
     case Material::secret_key: what = "secret key"; break;
-    case Material::unknown: what = "key material (store contents unread)"; break;
+    case Material::unknown: what = "key store contents (unknown)"; break;
   }
   return a.algorithm ? a.algorithm->name + " " + what : what;
 }

@@ -35,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 
 import jsonschema
 
@@ -58,7 +59,9 @@ def make_validator(schemas: str) -> jsonschema.Draft7Validator:
         store[CDX + name] = doc
     bom = docs["bom-1.6.SNAPSHOT.schema.json"]
     jsonschema.Draft7Validator.check_schema(bom)
-    resolver = jsonschema.RefResolver(base_uri=bom["$id"], referrer=bom, store=store)
+    with warnings.catch_warnings():  # RefResolver is deprecated in later jsonschema, still the 4.10 way
+        warnings.simplefilter("ignore", DeprecationWarning)
+        resolver = jsonschema.RefResolver(base_uri=bom["$id"], referrer=bom, store=store)
     return jsonschema.Draft7Validator(bom, resolver=resolver, format_checker=jsonschema.FormatChecker())
 
 
@@ -94,6 +97,13 @@ def check_bom(validator, bom, what: str) -> None:
     check(not problems, f"{what}: bom-refs unique and every reference resolves", "; ".join(problems[:10]))
     check(bom.get("specVersion") == "1.6" and re.fullmatch(r"urn:uuid:[0-9a-f-]{36}", bom.get("serialNumber", "")),
           f"{what}: specVersion 1.6 and a urn:uuid serial number", str(bom.get("serialNumber")))
+    # date-time: the FormatChecker checks it only when rfc3339-validator is installed; check here.
+    times = [bom.get("metadata", {}).get("timestamp", "")]
+    for c in bom.get("components", []):
+        cp = c["cryptoProperties"].get("certificateProperties", {})
+        times += [cp[k] for k in ("notValidBefore", "notValidAfter") if k in cp]
+    bad = [t for t in times if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", t)]
+    check(not bad, f"{what}: {len(times)} times are RFC 3339 UTC", ", ".join(bad[:5]))
 
 
 def occurrences(c: dict) -> list[dict]:
@@ -229,9 +239,11 @@ def start_fleet(args, tmp: str, outputs: list[str]) -> dict | None:
     if not check(collector.start(port, ca), "fleet: collector serves /health over TLS"):
         return f
     admin = fleet.Api(port, ca, token=m.group(0))
+    fleet.SECRETS.add(m.group(0))
     st, body = admin.post("/api/v1/tokens", {"role": "viewer", "name": "cbom-viewer"})
     if not check(st == 201 and "secret" in body, "fleet: admin makes a viewer token", str(st)):
         return f
+    fleet.SECRETS.add(body["secret"])
     f["viewer"] = fleet.Api(port, ca, token=body["secret"])
     shared = os.path.join(tmp, "material", "shared.pem")
     fleet.make_key(shared)
@@ -241,6 +253,7 @@ def start_fleet(args, tmp: str, outputs: list[str]) -> dict | None:
         fleet.make_tree(root, i, shared)
         f["roots"].append(root)
         st, body = admin.post("/api/v1/enrollment-tokens", {"ttl_seconds": 3600})
+        fleet.SECRETS.add(body["secret"])
         sdir = os.path.join(tmp, f"agent{i}")
         acfg = os.path.join(sdir, "agent.yaml")
         p = run([agent_bin, "enroll", "--collector", f"https://127.0.0.1:{port}", "--ca", ca, "--state-dir", sdir,
