@@ -159,6 +159,21 @@ struct Collector {
     }
   }
 
+  // A key the plan says is in an HSM now (item done) whose files are all gone: still inventory,
+  // secured by the HSM, with no occurrence.
+  void migrated_keys() {
+    if (input.plan == nullptr) return;
+    for (const auto& item : input.plan->items) {
+      if (item.state != migrate::ItemState::done || inv.keys.count(key_ref(Material::private_key, item.identity)) != 0)
+        continue;
+      KeyAsset& a = key(Material::private_key, item.identity, nullptr);
+      a.algorithm = plan_algorithm(item.algorithm);
+      if (item.identity.starts_with("spki:")) a.spki = item.identity.substr(5);
+      for (const auto& c : item.certificates)
+        if (inv.certificates.count("cert:" + c.sha256) != 0) a.certificates.insert("cert:" + c.sha256);
+    }
+  }
+
   void algorithms() {
     for (const auto& [ref, k] : inv.keys)
       if (k.algorithm) inv.algorithms.emplace(algorithm_ref(*k.algorithm), *k.algorithm);
@@ -174,6 +189,7 @@ struct Collector {
 Inventory collect(const ReportInput& input) {
   Collector c{input, {}};
   for (const auto& f : input.result.findings) c.add(f);
+  c.migrated_keys();
   c.algorithms();
   return std::move(c.inv);
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <string>
 #include <utility>
 
 namespace keyward::reporters {
@@ -126,6 +127,25 @@ std::optional<AlgorithmInfo> key_algorithm(const scanner::Finding& f) {
       if (auto a = algorithm_of(*e.key)) return a;
   if (f.certificate) return algorithm_of(*f.certificate);
   return std::nullopt;
+}
+
+std::optional<AlgorithmInfo> plan_algorithm(std::string_view name) {
+  scanner::KeyFacts k;
+  const auto dash = name.find('-');
+  const std::string_view family = name.substr(0, dash);
+  const std::string_view rest = dash == std::string_view::npos ? std::string_view() : name.substr(dash + 1);
+  if ((family == "rsa" || family == "dsa") && !rest.empty() &&
+      std::all_of(rest.begin(), rest.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) {
+    k.algorithm = std::string(family);
+    k.bits = static_cast<std::uint32_t>(std::stoul(std::string(rest)));
+  } else if (family == "ec" && !rest.empty()) {
+    k.algorithm = "ec";
+    const bool nist = rest.size() > 1 && rest[0] == 'p' && std::isdigit(static_cast<unsigned char>(rest[1])) != 0;
+    k.curve = nist ? "P-" + std::string(rest.substr(1)) : std::string(rest);
+  } else {
+    k.algorithm = std::string(name);
+  }
+  return algorithm_of(k);
 }
 
 std::optional<AlgorithmInfo> signature_algorithm(std::string_view n) {

@@ -20,7 +20,8 @@ What it checks (each output line is one check; the run goes on after a failure):
   4. No secret of the corpus (key body lines, passphrases) and no key comment is in the CBOM.
   5. A fleet: a real keyward-collector, two agents whose trees hold the same key. GET /api/v1/cbom
      (viewer token) and `keyward-collector report --format cbom` are schema-valid, closed, and
-     the shared key is one component with two occurrences, one per host.
+     the shared key is one component with two occurrences, one per host. After an approved
+     exception for one host's key, that key is still a component, marked keyward:suppressed.
 Exits 0 when every check passed, 1 otherwise, 2 when it cannot run at all.
 """
 
@@ -240,11 +241,12 @@ def start_fleet(args, tmp: str, outputs: list[str]) -> dict | None:
         return f
     admin = fleet.Api(port, ca, token=m.group(0))
     fleet.SECRETS.add(m.group(0))
-    st, body = admin.post("/api/v1/tokens", {"role": "viewer", "name": "cbom-viewer"})
-    if not check(st == 201 and "secret" in body, "fleet: admin makes a viewer token", str(st)):
-        return f
-    fleet.SECRETS.add(body["secret"])
-    f["viewer"] = fleet.Api(port, ca, token=body["secret"])
+    for role, name in (("analyst", "alice"), ("approver", "bob"), ("viewer", "vic")):
+        st, body = admin.post("/api/v1/tokens", {"role": role, "name": name})
+        if not check(st == 201 and "secret" in body, f"fleet: admin makes {name} a {role} token", str(st)):
+            return f
+        fleet.SECRETS.add(body["secret"])
+        f[role] = fleet.Api(port, ca, token=body["secret"])
     shared = os.path.join(tmp, "material", "shared.pem")
     fleet.make_key(shared)
     f["roots"] = []
@@ -282,6 +284,28 @@ def check_fleet_bom(bom: dict, roots: list[str], what: str) -> None:
     check(len(certs) == 2, f"{what}: both hosts' certificates are certificate components", str(len(certs)))
 
 
+def check_excepted(f: dict, bom: dict, validator) -> None:
+    """An approved exception for host 0's own key: the key stays in the fleet CBOM, suppressed."""
+    own = [c for c in bom.get("components", []) if c["bom-ref"].startswith("key:")
+           and any(o["location"].endswith("/host0/srv/app/deploy-0.pem") for o in occurrences(c))]
+    if not check(len(own) == 1, "fleet: host 0's own key is a component", str(len(own))):
+        return
+    identity = prop(own[0], "keyward:identity")
+    st, exc = f["analyst"].post("/api/v1/exceptions", {"identity": identity, "reason": "lab key, retiring",
+                                                      "expires_at": fleet.days_ahead(30)})
+    exc_id = exc.get("id", "x") if isinstance(exc, dict) else "x"
+    st2, _ = f["approver"].post(f"/api/v1/exceptions/{exc_id}/approve")
+    check(st in (200, 201) and st2 == 200, "fleet: an analyst's exception for it is approved", f"{st} {st2}")
+    st, after = f["viewer"].get("/api/v1/cbom")
+    if not check(st == 200 and isinstance(after, dict), "fleet: GET /api/v1/cbom after the exception", str(st)):
+        return
+    check_bom(validator, after, "GET /api/v1/cbom with an excepted key")
+    same = [c for c in after["components"] if c["bom-ref"] == own[0]["bom-ref"]]
+    check(len(same) == 1 and prop(same[0], "keyward:suppressed") == "true"
+          and "suppressed=allowlist" in occurrences(same[0])[0]["additionalContext"],
+          "fleet: the excepted key is still inventory, marked keyward:suppressed=true", str(same)[:300])
+
+
 def fleet_part(args, validator, tmp: str) -> None:
     outputs: list[str] = []
     f = start_fleet(args, tmp, outputs)
@@ -307,6 +331,8 @@ def fleet_part(args, validator, tmp: str) -> None:
             check(same, "fleet: the API and the command line list the same components")
             leaked = [s[:12] for s in fleet.SECRETS if s in p.stdout or s in json.dumps(body)]
             check(not leaked, "fleet: no key body line or token is in either CBOM", ", ".join(leaked))
+        if isinstance(body, dict):
+            check_excepted(f, body, validator)
     finally:
         if f is not None:
             f["collector"].kill()

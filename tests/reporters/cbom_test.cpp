@@ -131,7 +131,12 @@ migrate::Plan plan_with_done_ed25519() {
   proposed.identity = "spki:" + t::spki_sha256(t::rsa_2048());
   proposed.state = migrate::ItemState::proposed;
   proposed.target.token = "tls";
-  plan.items = {done, proposed};
+  migrate::PlanItem gone;  // migrated, every file cleaned up: no finding left
+  gone.identity = "spki:" + std::string(64, 'f');
+  gone.algorithm = "ec-p384";
+  gone.state = migrate::ItemState::done;
+  gone.target.token = "codesign";
+  plan.items = {done, proposed, gone};
   return plan;
 }
 
@@ -202,6 +207,16 @@ TEST_CASE("key_algorithm names keys as the CBOM does, with their NIST quantum se
   k.algorithm = "ed25519";
   CHECK(algorithm_of(k)->quantum_vulnerable);
   CHECK(algorithm_of(k)->oid == "1.3.101.112");
+}
+
+TEST_CASE("plan_algorithm reads a plan item's algorithm name") {
+  CHECK(plan_algorithm("rsa-3072")->name == "RSA-3072");
+  CHECK(plan_algorithm("ec-p256")->name == "ECDSA-P-256");
+  CHECK(plan_algorithm("ec-secp256k1")->curve == "secp256k1");
+  CHECK(plan_algorithm("ed25519")->name == "Ed25519");
+  CHECK(plan_algorithm("ml-dsa-65")->nist_quantum_level == 3);
+  CHECK_FALSE(plan_algorithm("rsa-x"));  // not a size: unknown, nothing made up
+  CHECK_FALSE(plan_algorithm(""));
 }
 
 TEST_CASE("signature_algorithm names certificate signatures as CycloneDX's examples do") {
@@ -307,6 +322,14 @@ TEST_CASE("securedBy: Software for a key in a file, HSM with the token once its 
   const json without_plan = render(r, nullptr);
   CHECK(component(without_plan, ed["bom-ref"])["cryptoProperties"]["relatedCryptoMaterialProperties"]["securedBy"]
                  ["mechanism"] == "Software");
+  // A migrated key no file holds any more is still inventory: in the HSM, with no occurrence.
+  const json& gone = component(bom, "key:spki:" + std::string(64, 'f'));
+  CHECK(gone["name"] == "ECDSA-P-384 private key");
+  CHECK(gone["cryptoProperties"]["relatedCryptoMaterialProperties"]["securedBy"]["mechanism"] == "HSM");
+  CHECK(property(gone, "keyward:hsm-token") == "codesign");
+  CHECK_FALSE(gone.contains("evidence"));
+  CHECK(depends_on(bom, "key:spki:" + std::string(64, 'f')) == std::set<std::string>{"algorithm:ECDSA-P-384"});
+  CHECK_FALSE(without_plan.dump().find(std::string(64, 'f')) != std::string::npos);
   // A public key is not secured by anything.
   const json& pub = component(bom, "public-key:spki:" + t::spki_sha256(t::rsa_2048()));
   CHECK_FALSE(pub["cryptoProperties"]["relatedCryptoMaterialProperties"].contains("securedBy"));

@@ -1,7 +1,8 @@
 // The fleet's open findings as one scan result, for the reports that read findings rather than
 // rows (the CBOM, HTML and CSV of docs/reports.md): every open place's finding, decoded from the
-// store, with location.host set to its host's name and the fleet risk as its risk; and the
-// fleet's migration plan. The same reporters then serve `keyward scan` and the collector.
+// store, with location.host set to its host's name and the fleet risk as its risk, and every
+// excepted or false-positive place's, marked suppressed (an inventory lists them; a suppressed
+// finding stays in every report); and the fleet's migration plan. The same reporters then serve `keyward scan` and the collector.
 // Used by: keyward-collector report --format cbom|html|csv, GET /api/v1/cbom.
 // Reads the store only (queries); never a secret (the store holds none).
 #pragma once
@@ -15,12 +16,12 @@
 namespace keyward::collector {
 
 struct FleetFindings {
-  scanner::ScanResult result;  // findings of every open place, riskiest first; hosts in location.host
+  scanner::ScanResult result;  // open places, then excepted and false-positive ones (suppressed); hosts in location.host
   migrate::Plan plan;          // the fleet plan with each item's state
   std::uint64_t undecodable = 0;  // stored findings that no longer decode (counted, never dropped silently)
 };
 
-// Reads every open place (pages of 1000) and the fleet plan as of `now`.
+// Reads every open, excepted and false-positive place (pages of 1000) and the fleet plan as of `now`.
 FleetFindings load_fleet_findings(Store& store, std::int64_t now);
 
 }  // namespace keyward::collector

@@ -35,6 +35,10 @@ std::optional<AlgorithmInfo> algorithm_of(const scanner::CertFacts& cert);  // t
 // certificate's key.
 std::optional<AlgorithmInfo> key_algorithm(const scanner::Finding& f);
 
+// The algorithm of a migration plan item (migrate::algorithm_name's spelling: "rsa-2048",
+// "ec-p256", "ed25519", "ml-dsa-65"), for a key the plan knows and no file holds any more.
+std::optional<AlgorithmInfo> plan_algorithm(std::string_view plan_name);
+
 // A certificate's signature algorithm by OpenSSL's long name (e.g. "sha256WithRSAEncryption",
 // "ecdsa-with-SHA384", "ED25519"); nullopt when unknown. Named as CycloneDX's examples name
 // them: "SHA256withRSA", "SHA384withECDSA", "RSASSA-PSS", "Ed25519".
