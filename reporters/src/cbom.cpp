@@ -105,10 +105,18 @@ std::string bool_text(bool b) { return b ? "true" : "false"; }
 std::string key_name(const KeyAsset& a) {
   std::string what;
   switch (a.material) {
-    case Material::private_key: what = "private key"; break;
-    case Material::public_key: what = "public key"; break;
-    case Material::secret_key: what = "secret key"; break;
-    case Material::unknown: what = "key store contents (unknown)"; break;
+    case Material::private_key:
+      what = "private key";
+      break;
+    case Material::public_key:
+      what = "public key";
+      break;
+    case Material::secret_key:
+      what = "secret key";
+      break;
+    case Material::unknown:
+      what = "key store contents (unknown)";
+      break;
   }
   return a.algorithm ? a.algorithm->name + " " + what : what;
 }
@@ -146,7 +154,7 @@ std::string uuid_from(std::string_view content) {
 struct Renderer {
   const ReportInput& input;
   const Inventory& inv;
-  std::map<std::string, const migrate::PlanItem*> items;        // by identity
+  std::map<std::string, const migrate::PlanItem*> items;       // by identity
   std::map<std::string, std::set<std::string>> certs_by_spki;  // certificate refs
 
   Renderer(const ReportInput& in, const Inventory& i) : input(in), inv(i) {
@@ -192,7 +200,8 @@ struct Renderer {
     props.emplace("keyward:identity", a.identity);
     secured_by(a, rcm, props);
     if (a.algorithm) props.emplace("keyward:quantum-vulnerable", bool_text(a.algorithm->quantum_vulnerable));
-    if (keyed > 0) props.emplace("keyward:encrypted", encrypted == keyed ? "true" : encrypted == 0 ? "false" : "partly");
+    if (keyed > 0)
+      props.emplace("keyward:encrypted", encrypted == keyed ? "true" : encrypted == 0 ? "false" : "partly");
     if (!a.ssh_fingerprint.empty()) props.emplace("keyward:ssh-fingerprint", a.ssh_fingerprint);
     if (!a.pgp_fingerprint.empty()) props.emplace("keyward:pgp-fingerprint", a.pgp_fingerprint);
     place_properties(a.places, props);
@@ -211,7 +220,8 @@ struct Renderer {
       cp["notValidAfter"] = scanner::rfc3339(f.not_after);
     }
     if (auto sig = signature_algorithm(f.signature_algorithm)) cp["signatureAlgorithmRef"] = algorithm_ref(*sig);
-    if (!f.spki_sha256.empty()) cp["subjectPublicKeyRef"] = cbom::key_ref(Material::public_key, "spki:" + f.spki_sha256);
+    if (!f.spki_sha256.empty())
+      cp["subjectPublicKeyRef"] = cbom::key_ref(Material::public_key, "spki:" + f.spki_sha256);
     cp["certificateFormat"] = "X.509";
     if (const std::string ext = certificate_extension(c); !ext.empty()) cp["certificateExtension"] = ext;
     return cp;

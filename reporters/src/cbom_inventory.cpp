@@ -10,20 +10,27 @@ using scanner::Kind;
 
 std::string_view to_string(Material m) noexcept {
   switch (m) {
-    case Material::private_key: return "private-key";
-    case Material::public_key: return "public-key";
-    case Material::secret_key: return "secret-key";
-    case Material::unknown: return "unknown";
+    case Material::private_key:
+      return "private-key";
+    case Material::public_key:
+      return "public-key";
+    case Material::secret_key:
+      return "secret-key";
+    case Material::unknown:
+      return "unknown";
   }
   return "unknown";
 }
 
 std::string key_ref(Material m, std::string_view identity) {
   switch (m) {
-    case Material::public_key: return "public-key:" + std::string(identity);
-    case Material::secret_key: return "secret-key:" + std::string(identity);
+    case Material::public_key:
+      return "public-key:" + std::string(identity);
+    case Material::secret_key:
+      return "secret-key:" + std::string(identity);
     case Material::private_key:
-    case Material::unknown: break;
+    case Material::unknown:
+      break;
   }
   return "key:" + std::string(identity);
 }
@@ -150,8 +157,12 @@ struct Collector {
       case Kind::certificate:
         if (f.certificate) certificate(*f.certificate, f.id, &p);
         return;
-      case Kind::keystore: store(f, p); return;
-      case Kind::public_key: loose_key(f, Material::public_key, std::move(p)); return;
+      case Kind::keystore:
+        store(f, p);
+        return;
+      case Kind::public_key:
+        loose_key(f, Material::public_key, std::move(p));
+        return;
       case Kind::private_key:
         loose_key(f, f.key && f.key->secret_key() ? Material::secret_key : Material::private_key, std::move(p));
         if (f.certificate) certificate(*f.certificate, f.id, nullptr);

@@ -32,12 +32,12 @@ struct Place {
   std::string location;  // the path, "!member" appended inside an archive
   std::uint64_t line = 0;
   std::uint64_t offset = 0;
-  std::string format;       // keyward's format name, e.g. "pem-pkcs8", "pkcs12"
-  std::string entry;        // a key store entry's alias; "" otherwise
-  bool key = false;         // the place holds key material (encrypted is meaningful)
-  bool encrypted = false;   // the key at this place is password-protected
-  std::string suppressed;   // the suppression kind ("allowlist", ...); "" when not suppressed
-  int score = -1;           // the finding's risk score; -1 when rules did not run
+  std::string format;      // keyward's format name, e.g. "pem-pkcs8", "pkcs12"
+  std::string entry;       // a key store entry's alias; "" otherwise
+  bool key = false;        // the place holds key material (encrypted is meaningful)
+  bool encrypted = false;  // the key at this place is password-protected
+  std::string suppressed;  // the suppression kind ("allowlist", ...); "" when not suppressed
+  int score = -1;          // the finding's risk score; -1 when rules did not run
   std::string severity;
   auto operator<=>(const Place&) const = default;
 };
@@ -61,8 +61,8 @@ struct CertAsset {
 };
 
 struct Inventory {
-  std::map<std::string, KeyAsset> keys;           // by bom-ref
-  std::map<std::string, CertAsset> certificates;  // by bom-ref
+  std::map<std::string, KeyAsset> keys;             // by bom-ref
+  std::map<std::string, CertAsset> certificates;    // by bom-ref
   std::map<std::string, AlgorithmInfo> algorithms;  // by bom-ref
 };
 

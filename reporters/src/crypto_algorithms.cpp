@@ -14,7 +14,14 @@ namespace {
 
 AlgorithmInfo classical(std::string name, std::string family, std::string primitive, std::string parameter_set,
                         std::string curve) {
-  return {std::move(name), std::move(family), std::move(primitive), std::move(parameter_set), std::move(curve), 0, true, ""};
+  return {std::move(name),
+          std::move(family),
+          std::move(primitive),
+          std::move(parameter_set),
+          std::move(curve),
+          0,
+          true,
+          ""};
 }
 
 AlgorithmInfo post_quantum(std::string name, std::string family, std::string primitive, std::string parameter_set,
@@ -67,9 +74,12 @@ std::optional<AlgorithmInfo> hash_based(std::string_view a) {
   return post_quantum(fmt::format("SLH-DSA-{}-{}", upper, set), "SLH-DSA", "signature", upper + "-" + set, level);
 }
 
-std::optional<AlgorithmInfo> named(std::string_view a, const std::optional<std::uint32_t>& bits, std::string_view curve) {
+std::optional<AlgorithmInfo> named(std::string_view a, const std::optional<std::uint32_t>& bits,
+                                   std::string_view curve) {
   const std::string b = bits_text(bits);
-  const auto sized = [&](std::string_view family) { return b.empty() ? std::string(family) : fmt::format("{}-{}", family, b); };
+  const auto sized = [&](std::string_view family) {
+    return b.empty() ? std::string(family) : fmt::format("{}-{}", family, b);
+  };
   if (a == "rsa") return with_oid(classical(sized("RSA"), "RSA", "signature", b, ""), "rsaEncryption");
   if (a == "dsa") return with_oid(classical(sized("DSA"), "DSA", "signature", b, ""), "dsaEncryption");
   if (a == "ec" || a == "sk-ecdsa") {
@@ -92,16 +102,16 @@ std::optional<AlgorithmInfo> named(std::string_view a, const std::optional<std::
 // ("SHA256", "SHA3-256", "MD5"); "" when none.
 std::string digest_in(std::string_view lower) {
   constexpr std::array<std::pair<std::string_view, std::string_view>, 11> digests{{{"sha3-512", "SHA3-512"},
-                                                                                    {"sha3-384", "SHA3-384"},
-                                                                                    {"sha3-256", "SHA3-256"},
-                                                                                    {"sha3-224", "SHA3-224"},
-                                                                                    {"sha512", "SHA512"},
-                                                                                    {"sha384", "SHA384"},
-                                                                                    {"sha256", "SHA256"},
-                                                                                    {"sha224", "SHA224"},
-                                                                                    {"sha1", "SHA1"},
-                                                                                    {"md5", "MD5"},
-                                                                                    {"md2", "MD2"}}};
+                                                                                   {"sha3-384", "SHA3-384"},
+                                                                                   {"sha3-256", "SHA3-256"},
+                                                                                   {"sha3-224", "SHA3-224"},
+                                                                                   {"sha512", "SHA512"},
+                                                                                   {"sha384", "SHA384"},
+                                                                                   {"sha256", "SHA256"},
+                                                                                   {"sha224", "SHA224"},
+                                                                                   {"sha1", "SHA1"},
+                                                                                   {"md5", "MD5"},
+                                                                                   {"md2", "MD2"}}};
   for (const auto& [needle, name] : digests)
     if (lower.find(needle) != std::string_view::npos) return std::string(name);
   return {};

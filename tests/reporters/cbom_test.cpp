@@ -187,8 +187,10 @@ TEST_CASE("key_algorithm names keys as the CBOM does, with their NIST quantum se
   k.algorithm = "rsa";
   CHECK(algorithm_of(k)->name == "RSA");  // nor a size
   CHECK(algorithm_of(k)->parameter_set.empty());
-  for (const auto& [alg, name, level] : {std::tuple{"ml-dsa-44", "ML-DSA-44", 2}, {"ml-dsa-65", "ML-DSA-65", 3},
-                                         {"ml-dsa-87", "ML-DSA-87", 5}, {"ml-kem-768", "ML-KEM-768", 3},
+  for (const auto& [alg, name, level] : {std::tuple{"ml-dsa-44", "ML-DSA-44", 2},
+                                         {"ml-dsa-65", "ML-DSA-65", 3},
+                                         {"ml-dsa-87", "ML-DSA-87", 5},
+                                         {"ml-kem-768", "ML-KEM-768", 3},
                                          {"slh-dsa-sha2-128s", "SLH-DSA-SHA2-128s", 1},
                                          {"slh-dsa-shake-256f", "SLH-DSA-SHAKE-256f", 5}}) {
     k = KeyFacts{};
@@ -278,7 +280,8 @@ TEST_CASE("the dependency graph is closed: every ref names a component, every co
     for (const auto* field : {"signatureAlgorithmRef", "subjectPublicKeyRef"})
       if (cp.contains("certificateProperties") && cp["certificateProperties"].contains(field))
         CHECK_MESSAGE(refs.count(cp["certificateProperties"][field]) == 1, c["bom-ref"]);
-    if (cp.contains("relatedCryptoMaterialProperties") && cp["relatedCryptoMaterialProperties"].contains("algorithmRef"))
+    if (cp.contains("relatedCryptoMaterialProperties") &&
+        cp["relatedCryptoMaterialProperties"].contains("algorithmRef"))
       CHECK(refs.count(cp["relatedCryptoMaterialProperties"]["algorithmRef"]) == 1);
   }
   // The certificate's subject public key is a component of its own.
@@ -293,8 +296,7 @@ TEST_CASE("quantum safety: RSA is level 0 and marked vulnerable, ML-DSA-65 is le
   CHECK(rsa["cryptoProperties"]["algorithmProperties"]["nistQuantumSecurityLevel"] == 0);
   CHECK(rsa["cryptoProperties"]["algorithmProperties"]["primitive"] == "signature");
   CHECK(rsa["cryptoProperties"]["algorithmProperties"]["parameterSetIdentifier"] == "2048");
-  CHECK(property(component(bom, "key:spki:" + t::spki_sha256(t::rsa_2048())), "keyward:quantum-vulnerable") ==
-        "true");
+  CHECK(property(component(bom, "key:spki:" + t::spki_sha256(t::rsa_2048())), "keyward:quantum-vulnerable") == "true");
   const json& ml = component(bom, "algorithm:ML-DSA-65");
   CHECK(ml["name"] == "ML-DSA-65");
   CHECK(ml["cryptoProperties"]["algorithmProperties"]["nistQuantumSecurityLevel"] == 3);
@@ -320,8 +322,9 @@ TEST_CASE("securedBy: Software for a key in a file, HSM with the token once its 
   CHECK(property(rsa, "keyward:migration-state") == "proposed");
   CHECK(property(rsa, "keyward:hsm-token") == "<absent>");
   const json without_plan = render(r, nullptr);
-  CHECK(component(without_plan, ed["bom-ref"])["cryptoProperties"]["relatedCryptoMaterialProperties"]["securedBy"]
-                 ["mechanism"] == "Software");
+  CHECK(component(without_plan,
+                  ed["bom-ref"])["cryptoProperties"]["relatedCryptoMaterialProperties"]["securedBy"]["mechanism"] ==
+        "Software");
   // A migrated key no file holds any more is still inventory: in the HSM, with no occurrence.
   const json& gone = component(bom, "key:spki:" + std::string(64, 'f'));
   CHECK(gone["name"] == "ECDSA-P-384 private key");

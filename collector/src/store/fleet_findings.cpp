@@ -13,7 +13,8 @@ namespace {
 // approved exception is an allowlist entry, a false positive is one; open places have none.
 std::optional<scanner::Suppression> suppression_of(const FindingRow& row) {
   if (row.status == "excepted") return scanner::Suppression{"allowlist", "collector exception " + row.exception_id};
-  if (row.status == "false_positive") return scanner::Suppression{"false-positive", "collector exception " + row.exception_id};
+  if (row.status == "false_positive")
+    return scanner::Suppression{"false-positive", "collector exception " + row.exception_id};
   return std::nullopt;
 }
 

@@ -1,8 +1,9 @@
-// The fleet's open findings as one scan result, for the reports that read findings rather than
+// The fleet's findings as one scan result, for the reports that read findings rather than
 // rows (the CBOM, HTML and CSV of docs/reports.md): every open place's finding, decoded from the
 // store, with location.host set to its host's name and the fleet risk as its risk, and every
 // excepted or false-positive place's, marked suppressed (an inventory lists them; a suppressed
-// finding stays in every report); and the fleet's migration plan. The same reporters then serve `keyward scan` and the collector.
+// finding stays in every report); and the fleet's migration plan. The same reporters then serve
+// `keyward scan` and the collector.
 // Used by: keyward-collector report --format cbom|html|csv, GET /api/v1/cbom.
 // Reads the store only (queries); never a secret (the store holds none).
 #pragma once
@@ -16,8 +17,9 @@
 namespace keyward::collector {
 
 struct FleetFindings {
-  scanner::ScanResult result;  // open places, then excepted and false-positive ones (suppressed); hosts in location.host
-  migrate::Plan plan;          // the fleet plan with each item's state
+  // Open places, then excepted and false-positive ones (suppressed); hosts in location.host.
+  scanner::ScanResult result;
+  migrate::Plan plan;             // the fleet plan with each item's state
   std::uint64_t undecodable = 0;  // stored findings that no longer decode (counted, never dropped silently)
 };
 

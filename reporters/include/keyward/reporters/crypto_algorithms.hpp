@@ -15,11 +15,11 @@
 namespace keyward::reporters {
 
 struct AlgorithmInfo {
-  std::string name;           // e.g. "RSA-2048", "ECDSA-P256", "Ed25519", "ML-DSA-65", "SLH-DSA-SHA2-128s"
-  std::string family;         // e.g. "RSA", "ECDSA", "EdDSA", "ML-DSA" (groups a chart)
-  std::string primitive;      // CycloneDX cryptoProperties.algorithmProperties.primitive: signature, kem, pke, ...
-  std::string parameter_set;  // e.g. "2048", "65", "128s"; "" when none
-  std::string curve;          // e.g. "P-256", "Ed25519"; "" when none
+  std::string name;            // e.g. "RSA-2048", "ECDSA-P-256", "Ed25519", "ML-DSA-65", "SLH-DSA-SHA2-128s"
+  std::string family;          // e.g. "RSA", "ECDSA", "EdDSA", "ML-DSA" (groups a chart)
+  std::string primitive;       // CycloneDX cryptoProperties.algorithmProperties.primitive: signature, kem, pke, ...
+  std::string parameter_set;   // e.g. "2048", "65", "SHA2-128s"; "" when none
+  std::string curve;           // e.g. "P-256", "Ed25519"; "" when none
   int nist_quantum_level = 0;  // 0 for quantum-vulnerable algorithms
   bool quantum_vulnerable = true;
   std::string oid;  // dotted object identifier when OpenSSL knows the algorithm; "" otherwise
