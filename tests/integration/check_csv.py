@@ -32,7 +32,7 @@ DOC = os.path.join(HERE, "..", "..", "docs", "formats", "csv.md")
 
 # File names (bytes) the tree gets, each holding a freshly generated key.
 NAMES = [
-    b"=cmd|' /C calc'!A0.pem",
+    b"=cmd|' \\C calc'!A0.pem",  # the classic payload, its '/' (no file name holds one) as '\\'
     b'a,b "c"\nd.pem',
     b"+plus.pem",
     b"-minus.pem",
@@ -121,6 +121,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     args = ap.parse_args()
+    args.bin = os.path.abspath(args.bin)
     columns = documented_columns()
     check(len(columns) >= 20 and columns[0] == "id", f"docs/formats/csv.md documents the columns ({len(columns)})")
     with tempfile.TemporaryDirectory(prefix="keyward-csv-") as tree:
@@ -129,7 +130,7 @@ def main() -> int:
         relative = [n for n in os.listdir(os.fsencode(tree)) if n.endswith((b".pem", b".crt"))]
         check_scan(args.bin, relative, tree, "relative names")
         csv_text = run([os.path.join(args.bin, "keyward"), "scan", "--format", "csv", "--", *relative], cwd=tree)
-        check(b",'=cmd|' /C calc'!A0.pem," in csv_text, "the =cmd path is written with its apostrophe, unquoted")
+        check(b",'=cmd|' \\C calc'!A0.pem," in csv_text, "the =cmd path is written with its apostrophe, unquoted")
     print(f"{len(FAILS)} failure(s)")
     return 1 if FAILS else 0
 
