@@ -168,16 +168,21 @@ std::string table_section(const std::vector<const Finding*>& findings, const Rep
   for (auto k : kKinds) kinds.emplace_back(scanner::to_string(k));
   for (const auto& [host, n] : host_counts(findings, input.result)) hosts.push_back(host);
   std::string s = "<section><h2>Findings</h2><div class=\"controls\">";
-  s += "<label>Filter <input id=\"filter-text\" type=\"search\" placeholder=\"path, host, algorithm, rule...\"></label>";
+  s +=
+      "<label>Filter <input id=\"filter-text\" type=\"search\" placeholder=\"path, host, algorithm, rule...\"></label>";
   s += select("filter-severity", "Severity", severities) + select("filter-kind", "Kind", kinds);
   if (hosts.size() > 1) s += select("filter-host", "Host", hosts);
   s += "<span id=\"shown\"></span></div>";
   s += "<noscript><p>The findings table needs JavaScript; the summary and charts above are complete, and "
        "<code>--format csv</code> or <code>json</code> holds every finding.</p></noscript>";
   s += "<table id=\"findings\"><thead><tr><th></th>";
-  for (const auto& [key, name] : std::array<std::pair<std::string_view, std::string_view>, 6>{
-           {{"risk", "Risk"}, {"path", "Path"}, {"host", "Host"}, {"kind", "Kind"}, {"algorithm", "Algorithm"},
-            {"expiry", "Expiry"}}})
+  for (const auto& [key, name] :
+       std::array<std::pair<std::string_view, std::string_view>, 6>{{{"risk", "Risk"},
+                                                                     {"path", "Path"},
+                                                                     {"host", "Host"},
+                                                                     {"kind", "Kind"},
+                                                                     {"algorithm", "Algorithm"},
+                                                                     {"expiry", "Expiry"}}})
     s += fmt::format("<th data-sort=\"{}\"><button type=\"button\">{}</button></th>", key, name);
   return s + "</tr></thead><tbody id=\"rows\"></tbody></table></section>\n";
 }

@@ -45,14 +45,15 @@ std::string bar_chart(std::string_view id, std::string_view caption, const std::
     const double h = max == 0 ? 0 : double(plot) * double(b.count) / double(max);
     const double x = kLeft + step * double(i) + step * 0.15, w = step * 0.7, y = kTop + plot - h;
     const std::string label = html_escape(b.label);
-    s += fmt::format("<rect class=\"bar {}\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\">",
-                     b.css, x, y, w, h);
+    s += fmt::format("<rect class=\"bar {}\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\">", b.css, x,
+                     y, w, h);
     s += fmt::format("<title>{}: {}</title></rect>", label, b.count);
     if (b.count != 0)
       s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>", x + w / 2, y - 3, b.count);
     const double lx = x + w / 2, ly = kTop + plot + 12;
-    s += fmt::format("<text x=\"{0:.1f}\" y=\"{1:.1f}\" text-anchor=\"end\" transform=\"rotate(-40 {0:.1f} {1:.1f})\">{2}</text>",
-                     lx, ly, label);
+    s += fmt::format(
+        "<text x=\"{0:.1f}\" y=\"{1:.1f}\" text-anchor=\"end\" transform=\"rotate(-40 {0:.1f} {1:.1f})\">{2}</text>",
+        lx, ly, label);
   }
   if (max == 0)
     s += fmt::format("<text class=\"empty\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">none</text>", kWidth / 2,
@@ -80,12 +81,23 @@ std::string html_escape(std::string_view raw) {
   out.reserve(s.size() + 16);
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;

@@ -72,16 +72,18 @@ std::size_t column(std::string_view name) {
 
 TEST_CASE("the CSV header is the frozen, documented column list") {
   const std::vector<std::string_view> expected = {
-      "id", "host", "path", "member", "line", "kind", "format", "rule", "severity", "score",
-      "algorithm", "bits", "curve", "quantum_vulnerable", "encrypted", "spki_sha256", "cert_subject",
-      "cert_issuer", "cert_not_after", "code_signing", "owner", "mode", "suppressed", "factors",
-      "remediation", "plan_item", "plan_state", "plan_strategy", "plan_token"};
+      "id",        "host",        "path",         "member",      "line",           "kind",         "format",
+      "rule",      "severity",    "score",        "algorithm",   "bits",           "curve",        "quantum_vulnerable",
+      "encrypted", "spki_sha256", "cert_subject", "cert_issuer", "cert_not_after", "code_signing", "owner",
+      "mode",      "suppressed",  "factors",      "remediation", "plan_item",      "plan_state",   "plan_strategy",
+      "plan_token"};
   CHECK(csv_columns() == expected);
   const ScanResult empty;
   const auto text = render_csv(ReportInput{empty, nullptr, "t", 0, "0"});
-  CHECK(text == "id,host,path,member,line,kind,format,rule,severity,score,algorithm,bits,curve,quantum_vulnerable,"
-                "encrypted,spki_sha256,cert_subject,cert_issuer,cert_not_after,code_signing,owner,mode,suppressed,"
-                "factors,remediation,plan_item,plan_state,plan_strategy,plan_token\r\n");
+  CHECK(text ==
+        "id,host,path,member,line,kind,format,rule,severity,score,algorithm,bits,curve,quantum_vulnerable,"
+        "encrypted,spki_sha256,cert_subject,cert_issuer,cert_not_after,code_signing,owner,mode,suppressed,"
+        "factors,remediation,plan_item,plan_state,plan_strategy,plan_token\r\n");
 }
 
 TEST_CASE("CSV rows end in CRLF, come in rank order and quote commas, quotes and line breaks") {
