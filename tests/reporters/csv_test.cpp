@@ -138,7 +138,8 @@ TEST_CASE("CSV text cells that a spreadsheet would run as formulas get a leading
   }
 }
 
-TEST_CASE("CSV writes bytes that are not UTF-8 as \\xNN and keeps valid UTF-8 as it is") {
+TEST_CASE(
+    "CSV writes bytes that are not UTF-8 as escapes (backslash x and two hex digits) and keeps valid UTF-8 as it is") {
   ScanResult r;
   r.findings.push_back(key_finding(std::string("/srv/caf\xc3\xa9-\xff\xfe.pem"), 50, "medium"));
   const auto text = render_csv(ReportInput{r, nullptr, "t", 0, "0"});

@@ -198,3 +198,23 @@ TEST_CASE("the HTML data holds ranked findings with factors and their plan step,
   CHECK(data["findings"][0]["plan"].is_null());
   CHECK(data["findings"][3]["expired"] == true);
 }
+
+TEST_CASE("an HTML report of no findings is a complete page with empty charts") {
+  const ScanResult empty;
+  const auto page = render(empty);
+  CHECK(data_of(page)["findings"].empty());
+  CHECK(count(page, "<svg class=\"chart-") == 3);
+  CHECK(count(page, ">none</text>") == 3);
+  CHECK(page.find("id=\"filter-host\"") == std::string::npos);
+  CHECK(page.rfind("</html>\n") == page.size() - 8);
+}
+
+TEST_CASE("the HTML report writes bytes that are not UTF-8 as backslash-x escapes, in the data and in the markup") {
+  ScanResult r;
+  r.findings.push_back(finding(std::string("/srv/caf\xc3\xa9-\xff.pem"), 50, "medium"));
+  r.roots = {std::string("/srv/\xfe")};
+  const auto page = render(r);
+  CHECK(data_of(page)["findings"][0]["path"] == "/srv/caf\xc3\xa9-\\xff.pem");
+  CHECK(page.find("roots /srv/\\xfe") != std::string::npos);
+  CHECK(page.find('\xff') == std::string::npos);
+}
