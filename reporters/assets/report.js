@@ -119,7 +119,10 @@
 
   function sortBy(th) {
     const key = th.dataset.sort;
-    const next = th.getAttribute('aria-sort') === 'descending' ? 'ascending' : 'descending';
+    // Risk sorts riskiest first on the first click, the other columns A-Z (expiry: soonest first).
+    const current = th.getAttribute('aria-sort');
+    const next = current ? (current === 'descending' ? 'ascending' : 'descending')
+      : (key === 'risk' ? 'descending' : 'ascending');
     for (const other of document.querySelectorAll('#findings th[data-sort]')) other.removeAttribute('aria-sort');
     th.setAttribute('aria-sort', next);
     const sorted = rows.slice().sort(keys[key]);

@@ -43,7 +43,12 @@ async function checkSort(page) {
   check(ordered(up, (a, b) => a <= b) && up[0] < up[up.length - 1], 'the second click sorts ascending', up.join(' '));
   await page.locator('th[data-sort="path"] button').click();
   const paths = await visibleRows(page).evaluateAll((rows) => rows.map((r) => r.cells[2].textContent));
-  check(ordered(paths, (a, b) => a.localeCompare(b) >= 0), 'sorting by path orders the paths');
+  check(ordered(paths, (a, b) => a.localeCompare(b) <= 0), 'the first click on Path sorts A-Z', paths.join(' | '));
+  await page.locator('th[data-sort="expiry"] button').click();
+  const expiry = await visibleRows(page).evaluateAll((rows) => rows.map((r) => r.cells[6].textContent.slice(0, 10)));
+  const dated = expiry.filter((e) => e);
+  check(dated.length === 3 && ordered(dated, (a, b) => a <= b) && expiry.indexOf(dated[0]) === 0,
+    'the first click on Expiry puts the soonest (the expired) certificate first', expiry.join(' | '));
 }
 
 async function checkExpand(page) {
