@@ -208,9 +208,10 @@ TEST_CASE("schema 4 computes raw, positive factors and package ownership of the 
   const std::int64_t positive = db_integer(fx.db_path, "SELECT positive_factors FROM places WHERE finding_id = 'f1'");
   CHECK(raw > 0);
   CHECK(positive > 0);
-  // Back to schema 3: the columns and the index of schema 4 are gone (and the tables of 5, the columns of 6).
+  // Back to schema 3: the columns and the index of schema 4 are gone (and the tables of 5, the columns of 6,
+  // the index of 7).
   test::tamper(fx.db_path,
-               "DROP TABLE migration_cleanups; DROP TABLE migration_items; DROP INDEX places_status_rank; ALTER TABLE "
+               "DROP INDEX events_identity; DROP TABLE migration_cleanups; DROP TABLE migration_items; DROP INDEX places_status_rank; ALTER TABLE "
                "places DROP COLUMN raw; "
                "ALTER TABLE places DROP COLUMN positive_factors; ALTER TABLE places DROP COLUMN package_owned; "
                "ALTER TABLE exceptions DROP COLUMN kind; "
@@ -218,7 +219,7 @@ TEST_CASE("schema 4 computes raw, positive factors and package ownership of the 
                "ALTER TABLE agents DROP COLUMN remote_message; ALTER TABLE agents DROP COLUMN remote_scanned_at; "
                "CREATE INDEX places_status_score ON places(status, severity_rank, score); PRAGMA user_version = 3;");
   fx.reopen();
-  CHECK(fx.store->schema_version() == 6);
+  CHECK(fx.store->schema_version() == 7);
   // Schema 6: the hosts known before are agents.
   REQUIRE(!fx.store->hosts().empty());
   for (const auto& h : fx.store->hosts()) CHECK(h.source == collector::HostSource::agent);
