@@ -46,6 +46,12 @@ function internalHref(v) {
 }
 
 const hostHref = (id) => `#/hosts/${encodeURIComponent(id)}`;
+
+// A host's name with the start of its agent id (two hosts may report the same name).
+function hostLink(hostname, agentId) {
+  return h('a', { href: hostHref(agentId), class: 'host' }, text(hostname) || agentId,
+    h('span', { class: 'agent-id' }, ` ${String(agentId).slice(0, 8)}`));
+}
 const keyHref = (identity) => `#/keys/${encodeURIComponent(identity)}`;
 
 // A string of the API: plain, or {"b64": ...} for a name that is not UTF-8 (shown lossily).
@@ -276,7 +282,7 @@ async function pageOverview(gen) {
     stat('keys', o.keys, `${o.quantum.vulnerable} quantum-vulnerable`),
     stat('new keys this week', o.new_keys_7d),
     stat('open findings', o.open_findings, SEVERITIES.map((s) => `${o.open_by_severity[s]} ${s}`).join(' · ')),
-    stat('certificates expiring', c.expiring_30d, `30 d · ${c.expiring_60d} in 60 d · ${c.expiring_90d} in 90 d · ${c.expired} expired`));
+    stat('certificates expiring within 30 days', c.expiring_30d, `${c.expiring_60d} within 60 d · ${c.expiring_90d} within 90 d · ${c.expired} expired`));
   setPage(h('h1', {}, 'Fleet overview'), stats,
     h('div', { class: 'columns' }, riskByHost(o.risk_by_host), quantumTable(o.quantum)),
     certificateSection(c), riskiestKeys(keys));
@@ -285,7 +291,7 @@ async function pageOverview(gen) {
 function riskByHost(hosts) {
   const most = Math.max(1, ...hosts.map((x) => x.open_findings));
   const rows = hosts.map((x) => h('li', { class: 'host-risk', 'data-host': x.agent_id },
-    h('a', { href: hostHref(x.agent_id) }, text(x.hostname) || x.agent_id),
+    hostLink(x.hostname, x.agent_id),
     bar(SEVERITIES.map((s) => ({ value: x.by_severity[s], class: `sev-${s}`, title: s })), most,
       `${x.open_findings} open findings`),
     h('span', { class: 'bar-label' }, `${x.open_findings} open`, x.max_score ? ` · max ${x.max_score}` : '')));
@@ -357,7 +363,7 @@ function findingsTable(items, name) {
     columns: [
       { key: 'severity', label: 'severity', value: (r) => severityValue(f(r).risk?.severity), cell: (r) => severityBadge(f(r).risk?.severity) },
       { key: 'score', label: 'score', value: (r) => f(r).risk?.score ?? 0 },
-      name === 'key' ? { key: 'host', label: 'host', value: (r) => text(r.hostname), cell: (r) => h('a', { href: hostHref(r.agent_id) }, text(r.hostname)) } : null,
+      name === 'key' ? { key: 'host', label: 'host', value: (r) => `${text(r.hostname)} ${r.agent_id}`, cell: (r) => hostLink(r.hostname, r.agent_id) } : null,
       { key: 'path', label: 'path', value: where, cell: (r) => h('span', { class: 'path' }, where(r)) },
       { key: 'kind', label: 'kind', value: (r) => text(f(r).kind) },
       { key: 'rule', label: 'rule', value: (r) => text(f(r).rule) },
@@ -402,7 +408,7 @@ function eventsTable(items) {
       { key: 'seq', label: '#', value: (e) => e.seq },
       { key: 'time', label: 'time', value: (e) => e.time || '', cell: (e) => when(e.time) },
       { key: 'type', label: 'event', value: (e) => e.type, cell: (e) => h('span', { class: 'event' }, e.type.replaceAll('_', ' ')) },
-      { key: 'host', label: 'host', value: (e) => text(e.hostname), cell: (e) => (e.agent_id ? h('a', { href: hostHref(e.agent_id) }, text(e.hostname) || e.agent_id) : '') },
+      { key: 'host', label: 'host', value: (e) => `${text(e.hostname)} ${e.agent_id || ''}`, cell: (e) => (e.agent_id ? hostLink(e.hostname, e.agent_id) : '') },
       { key: 'detail', label: 'detail', value: detail },
     ],
   });
