@@ -170,10 +170,17 @@ std::string_view to_string(ReportFormat f) noexcept {
 std::string_view file_extension(ReportFormat f) noexcept { return f == ReportFormat::text ? "txt" : to_string(f); }
 
 CLI::Option* add_format_option(CLI::App& cmd, ReportFormat& format, std::initializer_list<ReportFormat> offered) {
-  std::map<std::string, ReportFormat> names;
-  for (ReportFormat f : offered) names.emplace(std::string(to_string(f)), f);
-  return cmd.add_option("-f,--format", format, "Report format")
-      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
+  std::vector<std::string> names;
+  for (ReportFormat f : offered) names.emplace_back(to_string(f));
+  return cmd
+      .add_option_function<std::string>(
+          "-f,--format",
+          [&format](const std::string& name) {
+            for (const auto& [f, spelled] : kFormatNames)
+              if (spelled == name) format = f;
+          },
+          "Report format")
+      ->check(CLI::IsMember(names))
       ->default_str(std::string(to_string(format)));
 }
 

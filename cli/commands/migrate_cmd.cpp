@@ -1,5 +1,7 @@
 #include "commands/migrate_cmd.hpp"
 
+#include "commands/common.hpp"
+
 #include "migrate_client.hpp"
 
 #include <keyward/migrate/execute.hpp>
