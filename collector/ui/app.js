@@ -392,7 +392,10 @@ async function pageKey(gen, identity) {
       ['open on hosts', String(hostsOpen.size)]]
       .filter(([, v]) => v).map(([k, v]) => [h('dt', {}, k), h('dd', {}, text(v))]));
   setPage(h('h1', {}, 'Key ', h('span', { class: 'mono name' }, shortId(identity))), section('Facts', facts),
-    section('Where it sits', findingsTable(places.items, 'key')), section('History', eventsTable(events.items)));
+    section('Where it sits', findingsTable(places.items, 'key'),
+      places.total > places.items.length ? h('p', { class: 'note' }, `The first ${places.items.length} of ${places.total} are listed.`) : null),
+    section('History', eventsTable(events.items),
+      events.items.length === 1000 ? h('p', { class: 'note' }, 'The oldest 1000 events are listed.') : null));
 }
 
 // A key's events: new and resolved places, exceptions, migrations.
