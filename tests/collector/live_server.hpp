@@ -49,8 +49,10 @@ struct LiveCollector {
   std::thread thread;
   std::string admin, viewer;
 
-  // tune changes the config's limits before the server starts.
-  explicit LiveCollector(const std::function<void(Limits&)>& tune = {}) {
+  // tune changes the config's limits, configure the rest of it (e.g. the dashboard), before the
+  // server starts.
+  explicit LiveCollector(const std::function<void(Limits&)>& tune = {},
+                         const std::function<void(Config&)>& configure = {}) {
     std::signal(SIGPIPE, SIG_IGN);  // a write to a connection the server closed fails, not kills
     make_ca(dir.path("ca.pem"), dir.path("ca.key"), "test");
     make_server_certificate(dir.path("ca.pem"), dir.path("ca.key"), dir.path("server.pem"), dir.path("server.key"),
@@ -61,6 +63,7 @@ struct LiveCollector {
     config.database = dir.path("k.db");
     config.tls = TlsFiles{dir.path("ca.pem"), dir.path("ca.key"), dir.path("server.pem"), dir.path("server.key")};
     if (tune) tune(config.limits);
+    if (configure) configure(config);
     store = open_sqlite_store(config.database, "", FleetOptions{});
     ca = std::make_unique<CertificateAuthority>(config.tls.ca_cert, config.tls.ca_key);
     admin = store->create_token(Role::admin, "admin", "", 0, Actor{"cli:test", std::nullopt}).value().secret;

@@ -218,7 +218,7 @@ TEST_CASE("schema 4 computes raw, positive factors and package ownership of the 
                "ALTER TABLE agents DROP COLUMN remote_message; ALTER TABLE agents DROP COLUMN remote_scanned_at; "
                "CREATE INDEX places_status_score ON places(status, severity_rank, score); PRAGMA user_version = 3;");
   fx.reopen();
-  CHECK(fx.store->schema_version() == 6);
+  CHECK(fx.store->schema_version() == 7);
   // Schema 6: the hosts known before are agents.
   REQUIRE(!fx.store->hosts().empty());
   for (const auto& h : fx.store->hosts()) CHECK(h.source == collector::HostSource::agent);

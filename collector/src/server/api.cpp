@@ -8,6 +8,7 @@
 
 #include "server/inflate.hpp"
 #include "server/json_views.hpp"
+#include "server/overview.hpp"
 
 #include <keyward/migrate/execute.hpp>
 #include <keyward/migrate/plan.hpp>
@@ -208,6 +209,7 @@ Answer<FindingQuery> parse_finding_query(const RequestTarget& t) {
   q.severity = query_string(t, "severity");
   q.min_severity = query_string(t, "min_severity");
   q.kind = query_string(t, "kind");
+  q.identity = query_string(t, "identity");
   if (auto s = t.query.find("status"); s != t.query.end()) q.status = s->second;
   if (!q.severity.empty() && !rules::parse_severity(q.severity))
     return bad_query("severity must be info, low, medium, high or critical");
@@ -216,6 +218,7 @@ Answer<FindingQuery> parse_finding_query(const RequestTarget& t) {
   if (!q.kind.empty() && q.kind != "private_key" && q.kind != "certificate" && q.kind != "keystore" &&
       q.kind != "public_key")
     return bad_query("kind must be private_key, certificate, keystore or public_key");
+  if (q.identity.size() > 200) return bad_query("identity must name a key identity (e.g. spki:<hex>)");
   if (q.status != "open" && q.status != "resolved" && q.status != "excepted" && q.status != "false_positive" &&
       q.status != "managed" && q.status != "all")
     return bad_query("status must be open, resolved, excepted, false_positive, managed or all");
@@ -381,6 +384,8 @@ std::span<const Api::Route> Api::table() {
       {"GET", "/api/v1/keys", Access::any, &Api::keys},
       {"GET", "/api/v1/certificates", Access::any, &Api::certificates},
       {"GET", "/api/v1/events", Access::any, &Api::events},
+      {"GET", "/api/v1/whoami", Access::any, &Api::whoami},
+      {"GET", "/api/v1/overview", Access::any, &Api::overview},
       {"GET", "/api/v1/agents", Access::any, &Api::agents},
       {"POST", "/api/v1/agents/{id}/approve", Access::admin, &Api::agent_approve},
       {"POST", "/api/v1/agents/{id}/revoke", Access::admin, &Api::agent_revoke},
@@ -617,11 +622,36 @@ ApiResponse Api::certificates(Call& c) {
 ApiResponse Api::events(Call& c) {
   auto page = parse_page(c.target, "since must be an event number (seq)");
   if (!page) return page.error();
+  // ?identity= : one key's history (the dashboard's key page).
+  const std::string identity = query_string(c.target, "identity");
+  if (identity.size() > 200) return bad_query("identity must name a key identity (e.g. spki:<hex>)");
   std::lock_guard lock(store_mutex_);
-  const auto rows = store_.events(page->since, page->limit);
+  const auto rows = identity.empty() ? store_.events(page->since, page->limit)
+                                     : store_.identity_events(identity, page->since, page->limit);
   std::uint64_t last = page->since;
   for (const auto& e : rows) last = std::max(last, e.seq);
   return json_response(200, json{{"items", items_of(rows)}, {"next_since", last}});
+}
+
+// Who the caller's token says it is (the dashboard shows only the buttons its role may use):
+// never the secret.
+ApiResponse Api::whoami(Call& c) {
+  const TokenInfo& t = *c.caller.token;
+  return json_response(200, json{{"token_id", t.id},
+                                 {"name", t.name},
+                                 {"principal", t.principal},
+                                 {"role", std::string(to_string(t.role))},
+                                 {"expires_at", t.expires_at == 0 ? json(nullptr) : json(rfc3339(t.expires_at))}});
+}
+
+// The dashboard's first page (server/overview.hpp): reads every open place once.
+ApiResponse Api::overview(Call&) {
+  FleetOverview o;
+  {
+    std::lock_guard lock(store_mutex_);
+    o = fleet_overview(store_, now_seconds());
+  }
+  return json_response(200, to_json(o));
 }
 
 ApiResponse Api::agents(Call&) {

@@ -107,6 +107,8 @@ class Api {
   ApiResponse keys(Call& c);
   ApiResponse certificates(Call& c);
   ApiResponse events(Call& c);
+  ApiResponse whoami(Call& c);
+  ApiResponse overview(Call& c);
   ApiResponse agents(Call& c);
   ApiResponse agent_approve(Call& c);
   ApiResponse agent_revoke(Call& c);

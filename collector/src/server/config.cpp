@@ -163,6 +163,19 @@ std::optional<RemoteScans> load_remote_scans(const YAML::Node& n, const std::str
   return r;
 }
 
+// ui: true | false (default true); ui_dir: the dashboard's files (default beside the executable).
+void load_ui(const YAML::Node& root, const std::string& file, Config& c) {
+  if (auto n = root["ui"]) {
+    const std::string v = scalar(n, file, "ui");
+    if (v != "true" && v != "false") bad(file, "ui", "must be true or false (false: no dashboard under /ui/)");
+    c.ui.enabled = v == "true";
+  }
+  if (auto n = root["ui_dir"]) {
+    c.ui.dir = resolve(c.data_dir, scalar(n, file, "ui_dir"));
+    if (c.ui.dir.empty()) bad(file, "ui_dir", "must name a directory (omit it for the installed dashboard)");
+  }
+}
+
 void emit_remote_scans(YAML::Emitter& out, const RemoteScans& r) {
   out << YAML::Key << "remote_scans" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "inventory" << YAML::Value << r.inventory;
@@ -285,8 +298,8 @@ Config load_config(const std::string& path) {
   if (!root.IsMap()) throw std::runtime_error(path + ": must be a YAML mapping (see docs/fleet.md)");
   Config c;
   c.path = path;
-  static const char* known[] = {"listen", "data_dir", "database",   "events_file", "tls",
-                                "limits", "audit",    "rules_dirs", "hsm_dirs",    "remote_scans"};
+  static const char* known[] = {"listen",     "data_dir", "database",     "events_file", "tls", "limits",
+                                "audit",      "rules_dirs", "hsm_dirs", "remote_scans", "ui",          "ui_dir"};
   for (auto it = root.begin(); it != root.end(); ++it) {
     const std::string key = it->first.as<std::string>("");
     bool ok = false;
@@ -294,7 +307,7 @@ Config load_config(const std::string& path) {
     if (!ok)
       bad(path, key,
           "unknown key (expected listen, data_dir, database, events_file, tls, limits, audit, rules_dirs, hsm_dirs, "
-          "remote_scans)");
+          "remote_scans, ui, ui_dir)");
   }
   if (auto n = root["listen"]) {
     const std::string s = scalar(n, path, "listen");
@@ -335,6 +348,7 @@ Config load_config(const std::string& path) {
   c.rules_dirs = directory_list(root, "rules_dirs", path, c.data_dir);
   c.hsm_dirs = directory_list(root, "hsm_dirs", path, c.data_dir);
   c.remote_scans = load_remote_scans(root["remote_scans"], path, c.data_dir);
+  load_ui(root, path, c);
   return c;
 }
 
@@ -372,6 +386,8 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "rules_dirs" << YAML::Value << YAML::Flow << c.rules_dirs;
   out << YAML::Key << "hsm_dirs" << YAML::Value << YAML::Flow << c.hsm_dirs;
   if (c.remote_scans) emit_remote_scans(out, *c.remote_scans);
+  out << YAML::Key << "ui" << YAML::Value << (c.ui.enabled ? "true" : "false");
+  if (!c.ui.dir.empty()) out << YAML::Key << "ui_dir" << YAML::Value << c.ui.dir;
   out << YAML::EndMap;
   return std::string("# keyward-collector configuration (docs/fleet.md). Relative paths are relative to data_dir.\n") +
          out.c_str() + "\n";

@@ -66,6 +66,12 @@ struct RemoteScans {
   std::int64_t timeout_seconds = 30;  // every later SSH operation
 };
 
+// The dashboard (docs/dashboard.md): static files served under /ui/ on the API's listener.
+struct UiSettings {
+  bool enabled = true;  // `ui: false` serves no /ui/ at all
+  std::string dir;      // `ui_dir`; "" : share/keyward/ui beside the executable (default_ui_dir())
+};
+
 // collector.yaml; every relative path is resolved against data_dir when loaded.
 struct Config {
   std::string path;  // the file it was read from
@@ -80,6 +86,7 @@ struct Config {
   std::vector<std::string> rules_dirs;
   std::vector<std::string> hsm_dirs;        // extra HSM target profiles and policy (docs/migration.md)
   std::optional<RemoteScans> remote_scans;  // absent: no remote scans
+  UiSettings ui;
 };
 
 // Throws std::runtime_error naming `file` and `key` unless `path` is a regular file that only its

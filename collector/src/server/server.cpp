@@ -7,6 +7,8 @@
 #include "server/connection_limiter.hpp"
 #include "server/http_framing.hpp"
 #include "server/metrics.hpp"
+#include "server/security_headers.hpp"
+#include "server/ui_files.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -41,6 +43,7 @@ struct Shared {
   const Config& config;
   net::thread_pool& work;  // runs the API (store, gzip, CSR signing) off the io threads
   ConnectionLimiter& connections;
+  const UiFiles* ui;  // the dashboard under /ui/; null with `ui: false` or without its files
 };
 
 // A declared body larger than this (or chunked) is read only once the headers' credentials
@@ -211,8 +214,10 @@ net::awaitable<Exchange> read_exchange(Connection& c) {
   }
   x.keep_alive = head.keep_alive;
   const ApiRequest request = api_request(head, framer.take_body(), c.cert_sha256);
-  // /health needs no store: answered here, never queued behind store work on the pool.
-  if (Api::store_free(request.method, request.target)) x.resp = c.sh.api.handle(request);
+  // The dashboard's files are in memory and /health needs no store: both are answered here,
+  // never queued behind store work on the pool.
+  if (c.sh.ui != nullptr && UiFiles::serves(request.target)) x.resp = c.sh.ui->answer(request.method, request.target);
+  else if (Api::store_free(request.method, request.target)) x.resp = c.sh.api.handle(request);
   else x.resp = co_await on_work_pool(c, [&] { return c.sh.api.handle(request); });
   x.answered = true;
   co_return x;
@@ -223,11 +228,15 @@ net::awaitable<bool> write_exchange(Connection& c, Exchange& x) {
   http::response<http::string_body> res{static_cast<http::status>(x.resp.status), 11};
   res.set(http::field::server, "keyward-collector");
   res.set(http::field::content_type, x.resp.content_type);
-  res.set(http::field::cache_control, "no-store");
+  // docs/dashboard.md, "Headers": on every answer; a dashboard answer replaces some with its own.
+  for (const auto& [k, v] : kApiSecurityHeaders) res.set(k, v);
   for (const auto& [k, v] : x.resp.headers) res.set(k, v);
   res.body() = std::move(x.resp.body);
   res.keep_alive(x.keep_alive);
   res.prepare_payload();
+  // A HEAD answer has the GET answer's header, Content-Length included, and no body (RFC 9110
+  // section 9.3.2): a body would be read as the start of the next answer on the connection.
+  if (x.method == "HEAD") res.body().clear();
   beast::get_lowest_layer(c.stream).expires_after(c.timeout);
   auto [wec, wn] = co_await http::async_write(c.stream, res, use_tuple);
   c.sh.metrics.count_status(x.resp.status);
@@ -402,7 +411,8 @@ struct Server::Impl {
   Api api;
   net::thread_pool work{2};
   ConnectionLimiter connections;
-  Shared shared{api, metrics, config, work, connections};
+  std::optional<UiFiles> ui;
+  Shared shared{api, metrics, config, work, connections, ui ? &*ui : nullptr};
   ssl::context ctx{ssl::context::tls_server};
   net::io_context ioc{2};
   tcp::acceptor acceptor{ioc};
@@ -411,7 +421,8 @@ struct Server::Impl {
   Impl(const Config& c, Store& store, const CertificateAuthority& ca)
       : config(c),
         api(store, ca, c, metrics),
-        connections(c.limits.max_connections, c.limits.max_connections_per_client) {}
+        connections(c.limits.max_connections, c.limits.max_connections_per_client),
+        ui(load_dashboard(c.ui)) {}
 
   void stop() {
     net::post(ioc, [this] {

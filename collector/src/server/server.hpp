@@ -1,5 +1,6 @@
 // The collector's HTTPS server: TLS 1.2+ listener with optional client certificates (agents)
-// and bearer tokens (people), keep-alive sessions with deadlines, API v1 behind it.
+// and bearer tokens (people), keep-alive sessions with deadlines, API v1 and the dashboard's
+// files (/ui/, docs/dashboard.md) behind it.
 // Used by: `keyward-collector serve`; the HTTP/TLS tests (on a free loopback port). Beast I/O
 // and OpenSSL stay inside server.cpp.
 // Must never log a body, a token or a query string, nor read a large body before its

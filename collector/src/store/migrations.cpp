@@ -9,7 +9,7 @@ namespace keyward::collector::detail {
 namespace {
 
 // Version i+1 is kMigrations[i]. Append only: never edit a migration that has shipped.
-constexpr std::array<const char*, 6> kMigrations = {
+constexpr std::array<const char*, 7> kMigrations = {
     // 1: the first schema.
     R"sql(
 CREATE TABLE tokens(
@@ -268,6 +268,12 @@ ALTER TABLE agents ADD COLUMN source TEXT NOT NULL DEFAULT 'agent' CHECK (source
 ALTER TABLE agents ADD COLUMN remote_status TEXT NOT NULL DEFAULT '';
 ALTER TABLE agents ADD COLUMN remote_message TEXT NOT NULL DEFAULT '';
 ALTER TABLE agents ADD COLUMN remote_scanned_at INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 7: issue 17, the dashboard's key page reads one key identity's history
+    // (GET /api/v1/events?identity=) without reading every event. IF NOT EXISTS: a database put
+    // back to an older version by hand (the migration tests) may still have it.
+    R"sql(
+CREATE INDEX IF NOT EXISTS events_identity ON events(identity, seq);
 )sql",
 };
 

@@ -11,6 +11,13 @@ std::vector<Event> SqliteStore::events(std::uint64_t since, std::uint64_t limit)
   return load_events(since, std::clamp<std::uint64_t>(limit, 1, 10000));
 }
 
+std::vector<Event> SqliteStore::identity_events(const std::string& identity, std::uint64_t since,
+                                                std::uint64_t limit) {
+  if (identity.empty()) return {};
+  std::lock_guard lock(mu_);
+  return load_events(since, std::clamp<std::uint64_t>(limit, 1, 10000), identity);
+}
+
 void SqliteStore::add_event(std::int64_t now, const std::string& type, const std::string& agent_id,
                             const std::string& identity, const std::string& finding_id, const nlohmann::json& detail) {
   std::int64_t seq = 0;
@@ -25,13 +32,17 @@ void SqliteStore::add_event(std::int64_t now, const std::string& type, const std
       .run();
 }
 
-std::vector<Event> SqliteStore::load_events(std::uint64_t since, std::uint64_t limit) {
+std::vector<Event> SqliteStore::load_events(std::uint64_t since, std::uint64_t limit, const std::string& identity) {
   std::vector<Event> out;
-  Stmt st = db_->prepare(
+  // One identity's events are read through the index events_identity (schema 7).
+  Stmt st = db_->prepare(std::string(
       "SELECT e.seq, e.time, e.type, e.agent_id, COALESCE(a.hostname, ''), e.identity, e.finding_id, e.detail "
-      "FROM events e LEFT JOIN agents a ON a.id = e.agent_id WHERE e.seq > ? ORDER BY e.seq LIMIT ?");
-  st.bind_all(static_cast<std::int64_t>(std::min<std::uint64_t>(since, INT64_MAX)),
-              static_cast<std::int64_t>(std::min<std::uint64_t>(limit, INT64_MAX)));
+      "FROM events e LEFT JOIN agents a ON a.id = e.agent_id WHERE e.seq > ?") +
+                         (identity.empty() ? "" : " AND e.identity = ?") + " ORDER BY e.seq LIMIT ?");
+  const auto since_arg = static_cast<std::int64_t>(std::min<std::uint64_t>(since, INT64_MAX));
+  const auto limit_arg = static_cast<std::int64_t>(std::min<std::uint64_t>(limit, INT64_MAX));
+  if (identity.empty()) st.bind_all(since_arg, limit_arg);
+  else st.bind_all(since_arg, identity, limit_arg);
   while (st.step()) {
     Event e;
     e.seq = static_cast<std::uint64_t>(st.integer(0));

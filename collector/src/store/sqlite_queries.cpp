@@ -85,6 +85,10 @@ std::string findings_where(const FindingQuery& q, std::vector<Param>& params) {
     where += " AND p.kind = ?";
     params.emplace_back(q.kind);
   }
+  if (!q.identity.empty()) {
+    where += " AND p.identity = ?";  // index places_identity
+    params.emplace_back(q.identity);
+  }
   if (q.status != "all") {
     where += " AND p.status = ?";
     params.emplace_back(q.status.empty() ? std::string("open") : q.status);

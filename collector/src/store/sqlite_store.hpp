@@ -117,6 +117,7 @@ class SqliteStore final : public Store {
   Page<FindingRow> expiring_certificates(std::int64_t within_seconds, std::int64_t now, std::uint64_t limit,
                                          std::uint64_t offset) override;
   std::vector<Event> events(std::uint64_t since, std::uint64_t limit) override;
+  std::vector<Event> identity_events(const std::string& identity, std::uint64_t since, std::uint64_t limit) override;
 
   using Store::request_exception;
   Outcome<ExceptionInfo> request_exception(const std::string& identity, ExceptionKind kind, const std::string& reason,
@@ -263,7 +264,8 @@ class SqliteStore final : public Store {
   // sqlite_events.cpp: adds one event; seq = max + 1, so gap-free.
   void add_event(std::int64_t now, const std::string& type, const std::string& agent_id, const std::string& identity,
                  const std::string& finding_id, const nlohmann::json& detail);
-  std::vector<Event> load_events(std::uint64_t since, std::uint64_t limit);
+  // identity "" : every identity's.
+  std::vector<Event> load_events(std::uint64_t since, std::uint64_t limit, const std::string& identity = {});
   // Writes the committed events the events file lacks (after each commit, and at open).
   void flush_events();
 

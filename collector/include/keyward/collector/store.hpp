@@ -187,6 +187,7 @@ struct FindingQuery {
   std::string severity;         // exact band; "" any
   std::string min_severity;     // at or above; "" any
   std::string kind;             // private_key | certificate | keystore | public_key; "" any
+  std::string identity;         // one key identity ("spki:<hex>", ...); "" any
   std::string status = "open";  // open | resolved | excepted | false_positive | managed | all
   std::uint64_t limit = 100;    // 1..1000
   std::uint64_t offset = 0;
@@ -385,6 +386,10 @@ class Store {
                                                  std::uint64_t offset) = 0;
   // Events with seq > since, oldest first.
   virtual std::vector<Event> events(std::uint64_t since, std::uint64_t limit) = 0;
+  // The same, of one key identity only (a key's history: its places' new and resolved events,
+  // its exceptions and migrations).
+  virtual std::vector<Event> identity_events(const std::string& identity, std::uint64_t since,
+                                             std::uint64_t limit) = 0;
 
   // Exceptions: an analyst requests, an approver who is not the requesting principal approves
   // (else separation_of_duties). A reason is 1-2000 characters, not blank, without control characters.
