@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 
 const modules = process.env.KEYWARD_NODE_MODULES;
 if (!modules) throw new Error('KEYWARD_NODE_MODULES is not set (run through ctest: the browser.npm fixture installs it)');
-const require = createRequire(path.join(modules, 'node_modules', 'noop.js'));
+const require = createRequire(path.join(path.resolve(modules), 'node_modules', 'noop.js'));
 const { chromium } = require('playwright-core');
 
 export const CHROMIUM = process.env.KEYWARD_CHROMIUM || '/usr/bin/chromium';
