@@ -141,10 +141,20 @@ std::vector<reporters::RuleHelp> rule_help(const rules::RuleSet& set) {
 }
 
 namespace {
-constexpr std::pair<ReportFormat, std::string_view> kFormatNames[] = {
-    {ReportFormat::text, "text"},   {ReportFormat::json, "json"}, {ReportFormat::jsonl, "jsonl"},
-    {ReportFormat::sarif, "sarif"}, {ReportFormat::junit, "junit"}, {ReportFormat::cbom, "cbom"},
-    {ReportFormat::html, "html"},   {ReportFormat::csv, "csv"},
+struct FormatName {
+  ReportFormat format;
+  std::string_view name;
+  std::string_view what;  // for --help
+};
+constexpr FormatName kFormatNames[] = {
+    {ReportFormat::text, "text", "to read"},
+    {ReportFormat::json, "json", "keyward.findings/v1"},
+    {ReportFormat::jsonl, "jsonl", "a finding per line"},
+    {ReportFormat::sarif, "sarif", "code scanning"},
+    {ReportFormat::junit, "junit", "CI test views"},
+    {ReportFormat::cbom, "cbom", "CycloneDX 1.6"},
+    {ReportFormat::html, "html", "one self-contained page"},
+    {ReportFormat::csv, "csv", "spreadsheets"},
 };
 
 std::string render_text_report(const scanner::ScanResult& result, const ReportSettings& settings) {
@@ -162,8 +172,8 @@ std::string render_text_report(const scanner::ScanResult& result, const ReportSe
 }  // namespace
 
 std::string_view to_string(ReportFormat f) noexcept {
-  for (const auto& [format, name] : kFormatNames)
-    if (format == f) return name;
+  for (const auto& n : kFormatNames)
+    if (n.format == f) return n.name;
   return "text";
 }
 
@@ -171,15 +181,21 @@ std::string_view file_extension(ReportFormat f) noexcept { return f == ReportFor
 
 CLI::Option* add_format_option(CLI::App& cmd, ReportFormat& format, std::initializer_list<ReportFormat> offered) {
   std::vector<std::string> names;
-  for (ReportFormat f : offered) names.emplace_back(to_string(f));
+  std::string help = "Report format:";
+  for (ReportFormat f : offered)
+    for (const auto& n : kFormatNames)
+      if (n.format == f) {
+        names.emplace_back(n.name);
+        help += fmt::format("{} {} ({})", names.size() == 1 ? "" : ",", n.name, n.what);
+      }
   return cmd
       .add_option_function<std::string>(
           "-f,--format",
           [&format](const std::string& name) {
-            for (const auto& [f, spelled] : kFormatNames)
-              if (spelled == name) format = f;
+            for (const auto& n : kFormatNames)
+              if (n.name == name) format = n.format;
           },
-          "Report format")
+          help + "; docs/reports.md")
       ->check(CLI::IsMember(names))
       ->default_str(std::string(to_string(format)));
 }

@@ -89,6 +89,7 @@ CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
       "  keyward scan ~                        # your home, text report\n"
       "  keyward scan / --one-file-system      # the whole root file system\n"
       "  keyward scan src --format json -o findings.json\n"
+      "  keyward scan /srv --format html -o report.html   # one page to open or print (also cbom, csv)\n"
       "  keyward scan . --exclude 'node_modules' --exclude '*.iso' --explain\n"
       "  keyward scan app.apk image.tar --passwords team-passwords.txt\n"
       "  keyward scan ssh://scan@build-1/etc ssh://scan@build-1/home   # one SSH connection, two roots\n"
