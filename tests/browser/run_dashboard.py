@@ -31,6 +31,9 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import check_fleet as fleet  # noqa: E402  (its Api, Collector, key makers and check counters)
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import npm_packages  # noqa: E402
+
 check, run = fleet.check, fleet.run
 HOSTILE = "<img src=x onerror=alert(1)>.pem"
 
@@ -147,6 +150,9 @@ def main() -> int:
     args.collector = os.path.join(args.bin, "keyward-collector")
     args.agent = os.path.join(args.bin, "keyward-agent")
     node = shutil.which("node")
+    modules = os.path.join(os.environ.get("KEYWARD_NODE_MODULES", ""), "node_modules", "playwright-core")
+    if (skip := npm_packages.missing(modules, "run_dashboard")) is not None:
+        return skip
     if not node or not os.environ.get("KEYWARD_NODE_MODULES"):
         print("run_dashboard: needs node and KEYWARD_NODE_MODULES (run through ctest)", file=sys.stderr)
         return 2

@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+import npm_packages  # noqa: E402
 HOSTILE = "<img src=x onerror=alert(1)>.pem"
 
 
@@ -63,6 +65,9 @@ def main() -> int:
     ap.add_argument("--bin", required=True)
     args = ap.parse_args()
     keyward = os.path.join(os.path.abspath(args.bin), "keyward")
+    modules = os.path.join(os.environ.get("KEYWARD_NODE_MODULES", ""), "node_modules", "playwright-core")
+    if (skip := npm_packages.missing(modules, "run_html_report")) is not None:
+        return skip
     with tempfile.TemporaryDirectory(prefix="keyward-html-") as work:
         tree = os.path.join(work, "tree")
         os.mkdir(tree)

@@ -43,6 +43,9 @@ import jsonschema
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check_fleet as fleet  # noqa: E402  (its Api, Collector, key makers and check counters)
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import npm_packages  # noqa: E402
+
 check, run = fleet.check, fleet.run
 CDX = "http://cyclonedx.org/schema/"
 
@@ -350,9 +353,8 @@ def main() -> int:
         if not os.access(os.path.join(args.bin, b), os.X_OK):
             print(f"check_cbom: {b} is not built in {args.bin}", file=sys.stderr)
             return 2
-    if not os.path.isfile(os.path.join(args.schemas, "bom-1.6.SNAPSHOT.schema.json")):
-        print(f"check_cbom: no CycloneDX schemas in {args.schemas} (ctest fixture browser.npm)", file=sys.stderr)
-        return 2
+    if (skip := npm_packages.missing(os.path.join(args.schemas, "bom-1.6.SNAPSHOT.schema.json"), "check_cbom")) is not None:
+        return skip
     validator = make_validator(args.schemas)
     tmp = tempfile.mkdtemp(prefix="keyward-cbom-")
     try:
