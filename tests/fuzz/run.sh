@@ -2,8 +2,8 @@
 # Runs every fuzzer in BIN_DIR for SECONDS, seeded with the files of SEED_TREE (generated key
 # material, never committed); the fleet's targets (report, collector_api, http_framing,
 # agent_config) get their own seeds from make_seeds.py instead (a real report of SEED_TREE by BIN_DIR/keyward, a CSR made
-# at run time, one request per API route, agent.yaml texts). Fails on the first crash, leak or
-# sanitizer report.
+# at run time, one request per API route, agent.yaml texts). Fails on any crash, leak or
+# sanitizer report, after all have run.
 set -euo pipefail
 bin=$1 seeds=$2 seconds=${3:-20}
 work=$(mktemp -d /tmp/keyward-fuzz-XXXXXX)
@@ -17,8 +17,9 @@ find "$seeds" -type f -size -64k | while read -r f; do
   fi
 done
 /usr/bin/python3 "$(dirname "$0")/make_seeds.py" --keyward "$bin/keyward" --tree "$seeds" --out "$work/own"
-failed=0
-for f in "$bin"/*_fuzzer; do
+# One target: its result line (and on failure its log's tail) in $work/NAME.result.
+run_one() {
+  local f=$1 name seed_dir
   name=$(basename "$f")
   mkdir -p "$work/$name"
   seed_dir=$work/seeds
@@ -28,9 +29,22 @@ for f in "$bin"/*_fuzzer; do
        -artifact_prefix="$work/$name-" "$work/$name" "$seed_dir" > "$work/$name.log" 2>&1; then
     echo "fuzz: $name ok ($(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$work/$name.log" | grep -Eo '[0-9]+' || echo '?') runs in ${seconds}s)"
   else
-    echo "fuzz: $name FAILED"; tail -40 "$work/$name.log"; failed=1
+    echo "fuzz: $name FAILED"; tail -40 "$work/$name.log"
     keep=${FUZZ_ARTIFACTS:-/tmp/keyward-fuzz-artifacts}
     mkdir -p "$keep" && cp "$work/$name-"* "$keep/" 2>/dev/null && echo "fuzz: crash input kept in $keep" || true
   fi
+}
+# Each target runs single-threaded for SECONDS: FUZZ_JOBS of them at once (default: one per
+# core) give each the same time on a core and the whole run a fraction of the wall time.
+jobs_max=${FUZZ_JOBS:-$(nproc)}
+for f in "$bin"/*_fuzzer; do
+  run_one "$f" > "$work/$(basename "$f").result" 2>&1 &
+  while (( $(jobs -rp | wc -l) >= jobs_max )); do wait -n || true; done
+done
+wait || true
+failed=0
+for r in "$work"/*.result; do
+  cat "$r"
+  grep -q '^fuzz: .* FAILED$' "$r" && failed=1
 done
 exit $failed
