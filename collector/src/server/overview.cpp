@@ -2,10 +2,10 @@
 #include "server/overview.hpp"
 
 #include "server/config.hpp"
+#include "store/fleet_findings.hpp"
 
 #include <keyward/reporters/crypto_algorithms.hpp>
 #include <keyward/rules/severity.hpp>
-#include <keyward/scanner/finding_json.hpp>
 
 #include <algorithm>
 #include <map>
@@ -50,26 +50,6 @@ void count_place(const FindingRow& row, const scanner::Finding& f, FleetOverview
   IdentityFacts& id = it->second;
   if (!fresh) id.first_seen = std::min(id.first_seen, row.first_seen);
   if (!id.algorithm) id.algorithm = reporters::key_algorithm(f);
-}
-
-// Every open place, a page of 1000 at a time.
-void read_open_places(Store& store, FleetOverview& o, Tally& t) {
-  FindingQuery q;
-  q.status = "open";
-  q.limit = 1000;
-  for (;;) {
-    const Page<FindingRow> page = store.findings(q);
-    for (const FindingRow& row : page.items) {
-      const auto decoded = scanner::finding_from_json(row.finding);
-      if (!decoded) {
-        ++o.undecodable;
-        continue;
-      }
-      count_place(row, *decoded, o, t);
-    }
-    q.offset += page.items.size();
-    if (page.items.empty() || q.offset >= page.total) break;
-  }
 }
 
 // Key identities by algorithm family and quantum verdict.
@@ -119,7 +99,9 @@ FleetOverview fleet_overview(Store& store, std::int64_t now) {
   FleetOverview o;
   o.generated_at = now;
   Tally t;
-  read_open_places(store, o, t);
+  o.undecodable = for_each_place(store, "open", [&o, &t](const FindingRow& row, scanner::Finding& f) {
+    count_place(row, f, o, t);
+  });
   count_algorithms(t, now, o);
   host_bars(store, t, o);
   o.certificates_expired = store.expiring_certificates(0, now, 1, 0).total;

@@ -3,6 +3,7 @@
 #include <keyward/scanner/finding_json.hpp>
 
 #include <array>
+#include <string>
 #include <string_view>
 
 namespace keyward::collector {
@@ -18,36 +19,43 @@ std::optional<scanner::Suppression> suppression_of(const FindingRow& row) {
   return std::nullopt;
 }
 
-void load_status(Store& store, std::string_view status, FleetFindings& out) {
+}  // namespace
+
+std::uint64_t for_each_place(Store& store, std::string_view status,
+                             const std::function<void(const FindingRow&, scanner::Finding&)>& visit) {
+  std::uint64_t undecodable = 0;
   FindingQuery q;
   q.status = std::string(status);
   q.limit = 1000;
   for (;;) {
-    Page<FindingRow> page = store.findings(q);
-    for (auto& row : page.items) {
+    const Page<FindingRow> page = store.findings(q);
+    for (const FindingRow& row : page.items) {
       auto decoded = scanner::finding_from_json(row.finding);
-      if (!decoded) {
-        ++out.undecodable;
-        continue;
-      }
-      scanner::Finding f = std::move(*decoded);
-      f.location.host = row.hostname;
-      if (!f.suppressed) f.suppressed = suppression_of(row);
-      out.result.findings.push_back(std::move(f));
+      if (decoded) visit(row, *decoded);
+      else ++undecodable;
     }
     q.offset += page.items.size();
     if (page.items.empty() || q.offset >= page.total) break;
   }
+  return undecodable;
 }
-
-}  // namespace
 
 FleetFindings load_fleet_findings(Store& store, std::int64_t now) {
   FleetFindings out;
   out.result.started_at = now;
   out.result.finished_at = now;
   constexpr std::array<std::string_view, 3> kStatuses{"open", "excepted", "false_positive"};
-  for (const auto status : kStatuses) load_status(store, status, out);
+  for (const auto status : kStatuses)
+    out.undecodable += for_each_place(store, status, [&out](const FindingRow& row, scanner::Finding& f) {
+      f.location.host = row.hostname;
+      if (!f.suppressed) f.suppressed = suppression_of(row);
+      out.result.findings.push_back(std::move(f));
+    });
+  if (out.undecodable != 0) {  // named in the report (HTML: "incomplete"), never dropped silently
+    out.result.complete = false;
+    out.result.errors.push_back(
+        {"(collector store)", std::to_string(out.undecodable) + " stored finding(s) no longer decode and are left out"});
+  }
   out.plan = store.fleet_plan(now);
   return out;
 }

@@ -13,6 +13,8 @@
 #include <keyward/scanner/finding.hpp>
 
 #include <cstdint>
+#include <functional>
+#include <string_view>
 
 namespace keyward::collector {
 
@@ -22,6 +24,12 @@ struct FleetFindings {
   migrate::Plan plan;             // the fleet plan with each item's state
   std::uint64_t undecodable = 0;  // stored findings that no longer decode (counted, never dropped silently)
 };
+
+// Calls visit(row, finding) for every place of one status (pages of 1000), its stored finding
+// decoded; returns how many stored findings no longer decode (skipped, counted by the caller).
+// Used by load_fleet_findings and the dashboard's overview (server/overview.cpp).
+std::uint64_t for_each_place(Store& store, std::string_view status,
+                             const std::function<void(const FindingRow&, scanner::Finding&)>& visit);
 
 // Reads every open, excepted and false-positive place (pages of 1000) and the fleet plan as of `now`.
 FleetFindings load_fleet_findings(Store& store, std::int64_t now);
