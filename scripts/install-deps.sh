@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git openssl ca-certificates
   libssl-dev libboost1.81-dev libboost-filesystem1.81-dev libboost-url1.81-dev libfmt-dev nlohmann-json3-dev
-  doctest-dev libcli11-dev libyaml-cpp-dev libarchive-dev libvectorscan-dev libgit2-dev
+  doctest-dev libcli11-dev libyaml-cpp-dev libarchive-dev libdeflate-dev libvectorscan-dev libgit2-dev
   libssh-dev openssh-client openssh-server putty-tools gnupg zip unzip zstd xz-utils bzip2 default-jdk-headless libbcprov-java
   python3 python3-jsonschema python3-yaml python3-cryptography clang libfuzzer-14-dev libclang-rt-14-dev
   libbenchmark-dev ripgrep libsqlite3-dev zlib1g-dev sqlite3 universal-ctags

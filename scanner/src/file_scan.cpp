@@ -156,7 +156,8 @@ FileScanOutcome scan_file(const std::string& path, const std::string& relative_p
 
 FileScanOutcome scan_file(FileSource& source, const std::string& path, const std::string& relative_path,
                           const ScanOptions& options, ReadBuffer& buffer, std::vector<Finding>& out, ScanStats& stats,
-                          const std::function<void(std::uint64_t)>& reserve, const std::function<bool()>& keep_going) {
+                          const std::function<void(std::uint64_t)>& reserve, const std::function<bool()>& keep_going,
+                          WorkShare* share) {
   FileScanOutcome r;
   auto failed = [&](ReadStatus st) {
     r.status = st;
@@ -177,6 +178,7 @@ FileScanOutcome scan_file(FileSource& source, const std::string& path, const std
     ctx.facts = facts;
     ctx.local = source.local();
     ctx.source = &source;
+    ctx.share = share;
     return ctx;
   };
   bool whole = true;

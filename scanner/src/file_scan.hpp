@@ -8,6 +8,7 @@
 #pragma once
 
 #include "file_source.hpp"
+#include "item_scan.hpp"
 #include "text_detect.hpp"
 #include "walk/source.hpp"
 
@@ -50,7 +51,7 @@ struct FileScanOutcome {
 FileScanOutcome scan_file(FileSource& source, const std::string& path, const std::string& relative_path,
                           const ScanOptions& options, ReadBuffer& buffer, std::vector<Finding>& out, ScanStats& stats,
                           const std::function<void(std::uint64_t)>& reserve = {},
-                          const std::function<bool()>& keep_going = {});
+                          const std::function<bool()>& keep_going = {}, WorkShare* share = nullptr);
 
 // The same for a local file (the local file system as the source).
 FileScanOutcome scan_file(const std::string& path, const std::string& relative_path, const ScanOptions& options,

@@ -7,8 +7,12 @@
 
 #include <keyward/scanner/finding.hpp>
 #include <keyward/scanner/scan.hpp>
+#include <keyward/scanner/skip_reason.hpp>
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,12 +21,31 @@ namespace keyward::scanner::detail {
 
 class FileSource;  // walk/source.hpp
 
-// Shared by every member of one top-level file: what its archives may still expand.
+// Shared by every member of one top-level file: what its archives may still expand. Atomic:
+// the members of one zip may be scanned on several workers at once (WorkShare).
 struct ArchiveBudget {
   std::uint64_t compressed = 0;  // size of the top-level file
-  std::uint64_t expanded = 0;
-  std::uint64_t entries = 0;
-  bool stopped = false;  // a limit was hit: stop reading further members
+  std::atomic<std::uint64_t> expanded = 0;
+  std::atomic<std::uint64_t> entries = 0;
+  std::atomic<bool> stopped = false;  // a limit was hit: stop reading further members
+};
+
+// The expanded / compressed ratio limit of ArchiveLimits applies past this many expanded bytes.
+constexpr std::uint64_t kArchiveRatioFloor = 64ull << 20;
+
+// Runs the parts of one item (the members of a large zip) on this thread and on the walk's idle
+// workers (docs/architecture.md, "Threading"). Implemented by the walker (walk/walker.hpp).
+class WorkShare {
+ public:
+  // How many threads may run the parts of one call at once: runner ids are below this.
+  virtual unsigned runners() const noexcept = 0;
+  // Calls part(runner, i) once for each i in [0, count), on this thread and on workers that are
+  // idle, each call on one runner (a runner's calls never overlap); returns when every call has
+  // returned. The first exception a part threw is rethrown then.
+  virtual void run_parts(std::size_t count, const std::function<void(unsigned, std::size_t)>& part) = 0;
+
+ protected:
+  ~WorkShare() = default;
 };
 
 // Where an item sits.
@@ -36,6 +59,7 @@ struct ItemContext {
   ArchiveBudget* budget = nullptr;
   bool local = true;             // path and facts.uid are this machine's (walk/source.hpp, FileSource::local)
   FileSource* source = nullptr;  // what a file was read from, for the files beside a store (null: this machine's disk)
+  WorkShare* share = nullptr;    // idle workers that may take parts of this item (null: this thread alone)
 };
 
 // Scans a top-level file's bytes as scan_buffer does (counted as scanned, with its own archive
@@ -60,5 +84,23 @@ std::string owner_of(const ItemContext& ctx);
 // Reads the members of an archive in `data` and scans each with scan_item. Returns false when
 // `data` is not an archive libarchive can read (nothing counted then).
 bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats);
+
+// The fast path for a zip whose central directory zip_index.hpp reads (most jars, wheels and
+// apks): stored members scanned in place, deflated ones inflated by libdeflate, a large zip's
+// members split over idle workers. Returns false, having counted nothing, when the zip is not one
+// it reads; scan_archive then gives it to libarchive. Defined in archive_zip.cpp.
+bool scan_zip_members(std::string_view data, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats);
+
+// The name an archive member goes by in findings: "./" prefixes dropped; an OCI/docker layer
+// blob "blobs/sha256/<digest>" named "sha256:<digest>". Shared by both archive paths.
+std::string member_name(std::string_view name);
+
+// Stops reading the archives of the top-level file: counts `reason` once, however many members
+// running at once hit a limit.
+void stop_archives(ArchiveBudget& budget, ScanStats& stats, SkipReason reason);
+
+// A member whose header declares more than --max-size: skipped, unless skipping it (which means
+// inflating it) would break a bomb limit; false when the archive ends here.
+bool skip_declared_too_large(std::uint64_t declared, const ScanOptions& o, ArchiveBudget& budget, ScanStats& stats);
 
 }  // namespace keyward::scanner::detail

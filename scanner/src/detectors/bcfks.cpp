@@ -233,13 +233,10 @@ void try_passwords(const Integrity& in, std::span<const std::uint8_t> signed_par
                    StoreFacts& store) {
   if (in.md == nullptr || !affordable(in.kdf)) return;
   PasswordBudget budget(passwords);
-  for (const auto& c : passwords.candidates) {
-    if (!budget.take()) break;
-    if (mac_matches(in, c.password.view(), signed_part)) {
-      mark_opened_by(c, store);
-      return;
-    }
-  }
+  const std::size_t i = first_opener(passwords, budget, [&](std::size_t, const PasswordCandidate& c) {
+    return mac_matches(in, c.password.view(), signed_part);
+  });
+  if (i != std::string::npos) mark_opened_by(passwords.candidates[i], store);
 }
 
 }  // namespace

@@ -12,13 +12,17 @@
 #include <keyward/scanner/finding.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace keyward::scanner::detail {
+
+class WorkShare;  // item_scan.hpp
 
 // A password to try, and where it came from. Move-only: the password wipes itself.
 struct PasswordCandidate {
@@ -32,7 +36,37 @@ struct PasswordSet {
   std::vector<PasswordCandidate> candidates;
   std::size_t max_tries = 96;  // ScanOptions::password_max_tries
   std::chrono::milliseconds max_time{2000};
+  WorkShare* share = nullptr;  // idle workers that may try candidates at once (null: this thread alone)
 };
+
+// The tries and time one store may take (PasswordSet::max_tries, max_time from its creation).
+class PasswordBudget {
+ public:
+  explicit PasswordBudget(const PasswordSet& p)
+      : max_tries_(p.max_tries), deadline_(std::chrono::steady_clock::now() + p.max_time) {}
+  // Takes one try; false when the budget is spent.
+  bool take() {
+    if (tries_ >= max_tries_ || expired()) return false;
+    ++tries_;
+    return true;
+  }
+  bool expired() const { return std::chrono::steady_clock::now() >= deadline_; }
+  std::chrono::steady_clock::time_point deadline() const { return deadline_; }
+
+ private:
+  std::size_t max_tries_;
+  std::size_t tries_ = 0;
+  std::chrono::steady_clock::time_point deadline_;
+};
+
+// The index of the first candidate, in order, that `opens` (a key derivation each: the costly
+// part of a scan that meets strong-password stores), within `budget`; npos when none does. With
+// set.share, rounds of as many candidates as it has runners are tried at once on idle workers,
+// and the first success in candidate order wins: the answer is the one-at-a-time loop's (a round
+// may take a few tries more from the budget). `opens` is called from several threads at once
+// then, each call with its own candidate, so it must only read what it shares.
+std::size_t first_opener(const PasswordSet& set, PasswordBudget& budget,
+                         const std::function<bool(std::size_t index, const PasswordCandidate&)>& opens);
 
 // What opened a store: fills StoreFacts.opened / weak_password / password_exposed_in.
 void mark_opened_by(const PasswordCandidate& c, StoreFacts& store);

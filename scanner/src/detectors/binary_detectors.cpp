@@ -24,6 +24,7 @@ PasswordSet passwords_for(const ItemContext& ctx) {
   PasswordSet set;
   set.max_tries = o.password_max_tries;
   set.max_time = o.password_max_time;
+  set.share = ctx.share;
   if (o.nearby_passwords && ctx.member.empty())
     set.candidates = nearby_passwords(ctx.path, ctx.local ? nullptr : ctx.source);
   set.candidates.push_back({SecretBytes(), ""});

@@ -300,14 +300,14 @@ void try_passwords(Finding& finding, Body& body, const Header& h, std::span<cons
                    std::span<const std::uint8_t> mac, const PasswordSet& passwords, StoreFacts& store) {
   PasswordBudget budget(passwords);
   const PasswordCandidate* opener = nullptr;
-  for (const auto& c : passwords.candidates) {
-    if (!budget.take()) break;
-    const SecretBytes pw = pkcs12_password_bytes(c.password.view());
-    if (mac_matches(pw.bytes(), h, signed_part, mac)) {
-      opener = &c;
-      mark_opened_by(c, store);
-      break;
-    }
+  if (const std::size_t i = first_opener(passwords, budget,
+                                         [&](std::size_t, const PasswordCandidate& c) {
+                                           const SecretBytes pw = pkcs12_password_bytes(c.password.view());
+                                           return mac_matches(pw.bytes(), h, signed_part, mac);
+                                         });
+      i != std::string::npos) {
+    opener = &passwords.candidates[i];
+    mark_opened_by(*opener, store);
   }
   if (body.sealed.empty()) return;
   if (opener != nullptr) unseal_all(finding, body, *opener, store);

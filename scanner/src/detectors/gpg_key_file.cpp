@@ -232,8 +232,8 @@ std::optional<ByteVec> unquote(std::span<const std::uint8_t> text) {
     } else if (e >= '0' && e <= '7') {  // \ooo
       if (i + 2 >= text.size()) return std::nullopt;
       int v = 0;
-      for (std::size_t k = 0; k < 3; ++k) {
-        const std::uint8_t d = text[i + k];
+      for (std::size_t j = 0; j < 3; ++j) {
+        const std::uint8_t d = text[i + j];
         if (d < '0' || d > '7') return std::nullopt;
         v = v * 8 + (d - '0');
       }

@@ -48,26 +48,6 @@ common::PkeyPtr pkcs8_key(std::span<const std::uint8_t> der);
 void add_distinct(std::vector<std::string>& list, std::string_view value);
 void add_distinct(std::vector<Protection>& list, const Protection& p);
 
-// The tries and time one store may spend on passwords (PasswordSet's budget).
-class PasswordBudget {
- public:
-  explicit PasswordBudget(const PasswordSet& p)
-      : max_tries_(p.max_tries), deadline_(std::chrono::steady_clock::now() + p.max_time) {}
-  // Takes one try; false when the budget is spent.
-  bool take() {
-    if (tries_ >= max_tries_ || expired()) return false;
-    ++tries_;
-    return true;
-  }
-  bool expired() const { return std::chrono::steady_clock::now() >= deadline_; }
-  std::chrono::steady_clock::time_point deadline() const { return deadline_; }
-
- private:
-  std::size_t max_tries_;
-  std::size_t tries_ = 0;
-  std::chrono::steady_clock::time_point deadline_;
-};
-
 // A store finding's identity: the sorted SPKI digests of its key entries, else "blob:" and the
 // SHA-256 of its bytes.
 std::string store_identity(const Finding& f, std::span<const std::uint8_t> data);

@@ -665,14 +665,14 @@ Result<Finding> parse_jks(std::span<const std::uint8_t> data, const PasswordSet&
 
   PasswordBudget budget(passwords);
   const PasswordCandidate* opener = nullptr;
-  for (const auto& c : passwords.candidates) {
-    if (!budget.take()) break;
-    const SecretBytes pw = utf16be(c.password.view());
-    if (integrity_matches(pw.bytes(), signed_part, expected)) {
-      opener = &c;
-      mark_opened_by(c, store);
-      break;
-    }
+  if (const std::size_t i = first_opener(passwords, budget,
+                                         [&](std::size_t, const PasswordCandidate& c) {
+                                           const SecretBytes pw = utf16be(c.password.view());
+                                           return integrity_matches(pw.bytes(), signed_part, expected);
+                                         });
+      i != std::string::npos) {
+    opener = &passwords.candidates[i];
+    mark_opened_by(*opener, store);
   }
   const auto deadline = budget.deadline();
   for (auto& pk : keys) {

@@ -447,16 +447,15 @@ Result<Finding> parse_pkcs12(std::span<const std::uint8_t> data, const PasswordS
   if (nothing_protected(has_mac, visible)) {
     store.opened = true;
   } else if (!has_mac || (mac_iter > 0 && mac_iter <= kMaxIterations)) {
-    const auto start = std::chrono::steady_clock::now();
-    std::size_t tries = 0;
-    for (const PasswordCandidate& c : passwords.candidates) {
-      if (tries >= passwords.max_tries || std::chrono::steady_clock::now() - start >= passwords.max_time) break;
-      ++tries;
-      if (auto pass = try_password(p12.get(), has_mac, safes.get(), c.password.view())) {
-        opened_with = pass;
-        mark_opened_by(c, store);
-        break;
-      }
+    PasswordBudget budget(passwords);
+    std::vector<std::optional<Pass>> passes(passwords.candidates.size());
+    const std::size_t i = first_opener(passwords, budget, [&](std::size_t at, const PasswordCandidate& c) {
+      passes[at] = try_password(p12.get(), has_mac, safes.get(), c.password.view());
+      return passes[at].has_value();
+    });
+    if (i != std::string::npos) {
+      opened_with = passes[i];
+      mark_opened_by(passwords.candidates[i], store);
     }
   }
 

@@ -123,6 +123,7 @@ void Walker::add_file(std::string path, std::string rel, std::uint64_t dev) {
 
 void Walker::run(std::vector<WalkWorker>& workers) {
   pending_ = queue_.size();
+  workers_ = static_cast<unsigned>(std::max<std::size_t>(1, workers.size()));
   std::vector<std::thread> threads;
   threads.reserve(workers.size());
   for (auto& w : workers) threads.emplace_back([this, &w] { loop(w); });
@@ -138,7 +139,16 @@ void Walker::loop(WalkWorker& w) {
     Item item;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return !queue_.empty() || pending_ == 0; });
+      cv_.wait(lock, [this] { return !jobs_.empty() || !queue_.empty() || pending_ == 0; });
+      if (!jobs_.empty()) {  // help with an item another worker shared (its exceptions are its owner's)
+        Job& job = *jobs_.front();
+        ++job.helpers;
+        lock.unlock();
+        work_on(job);
+        lock.lock();
+        if (--job.helpers == 0) job.helpers_done.notify_all();
+        continue;
+      }
       if (queue_.empty()) return;
       item = std::move(queue_.back());
       queue_.pop_back();
@@ -157,6 +167,48 @@ void Walker::loop(WalkWorker& w) {
     std::lock_guard lock(mu_);
     if (--pending_ == 0) cv_.notify_all();
   }
+}
+
+void Walker::work_on(Job& job) {
+  // A free runner id: a worker may come back to a job it left, but never runs it twice at once,
+  // so there are never more runners at once than workers.
+  unsigned runner = 0;
+  {
+    std::lock_guard lock(job.mu);
+    while (job.runners[runner]) ++runner;
+    job.runners[runner] = true;
+  }
+  for (std::size_t i; (i = job.next++) < job.count;) {
+    try {
+      (*job.part)(runner, i);
+    } catch (...) {
+      std::lock_guard lock(job.mu);
+      if (!job.error) job.error = std::current_exception();
+      job.next = job.count;  // the item is an error now: leave the rest
+    }
+  }
+  std::lock_guard lock(job.mu);
+  job.runners[runner] = false;
+}
+
+void Walker::run_parts(std::size_t count, const std::function<void(unsigned, std::size_t)>& part) {
+  Job job;
+  job.part = &part;
+  job.count = count;
+  job.runners.assign(workers_, false);
+  {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(&job);
+  }
+  cv_.notify_all();
+  work_on(job);
+  {
+    // Every index is claimed: no one else may join, and those who did finish what they took.
+    std::unique_lock lock(mu_);
+    std::erase(jobs_, &job);
+    job.helpers_done.wait(lock, [&] { return job.helpers == 0; });
+  }
+  if (job.error) std::rethrow_exception(job.error);
 }
 
 void Walker::error(WalkWorker& w, const std::string& path, std::string what) {
@@ -352,7 +404,7 @@ void Walker::process_file(const std::string& path, const std::string& rel, WalkW
   ScanStats file_stats;  // this file's counts: added to the worker's, and remembered with its findings
   const auto r = scan_file(
       source_, path, rel, opts_, w.buffer, w.findings, file_stats,
-      [&](std::uint64_t size) { held = budget_.acquire(size); }, [this] { return !cancelled(); });
+      [&](std::uint64_t size) { held = budget_.acquire(size); }, [this] { return !cancelled(); }, this);
   merge(w.stats, file_stats);
   if (r.status != ReadStatus::ok) {
     if (r.status == ReadStatus::permission_denied || r.status == ReadStatus::io_error)

@@ -8,6 +8,7 @@
 
 #include <keyward/scanner/skip_reason.hpp>
 #include "file_source.hpp"
+#include "item_scan.hpp"
 #include "memory_budget.hpp"
 #include "mounts.hpp"
 #include "walk/source.hpp"
@@ -15,10 +16,12 @@
 #include <keyward/scanner/finding.hpp>
 #include <keyward/scanner/scan.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -58,8 +61,10 @@ struct WalkWorker {
   std::string path;               // a path buffer
 };
 
-// One walk over roots and files, through one source.
-class Walker {
+// One walk over roots and files, through one source. Its idle workers also take parts of items
+// that another worker shares (WorkShare, item_scan.hpp: the members of a large zip), before new
+// files: finishing an open archive first frees its bytes first.
+class Walker final : public WorkShare {
  public:
   // `options` and `source` outlive the walker.
   Walker(const ScanOptions& options, FileSource& source);
@@ -72,6 +77,10 @@ class Walker {
   void run(std::vector<WalkWorker>& workers);
   // Whether the scan was asked to stop, or its source can give nothing more.
   bool cancelled() const noexcept;
+
+  // WorkShare: the workers of this walk.
+  unsigned runners() const noexcept override { return workers_; }
+  void run_parts(std::size_t count, const std::function<void(unsigned, std::size_t)>& part) override;
 
  private:
   // A directory on the path from a root, for loop detection without following symlinks (bind
@@ -90,6 +99,19 @@ class Walker {
     bool is_root = false;
     FileKey key;  // a file's stat when its lister took one for the cache (ino 0: none)
   };
+  // Parts shared by run_parts: claimed one index at a time by whoever runs them.
+  struct Job {
+    const std::function<void(unsigned, std::size_t)>* part;
+    std::size_t count;
+    std::atomic<std::size_t> next = 0;
+    unsigned helpers = 0;  // workers running parts besides the owner (under mu_)
+    std::condition_variable helpers_done;
+    std::mutex mu;               // guards what follows
+    std::vector<bool> runners;   // runner ids in use: one thread each, at most one per worker
+    std::exception_ptr error;    // the first exception a part threw
+  };
+  // Runs the job's parts until none is left, as one runner.
+  static void work_on(Job& job);
   // What becomes of one directory entry.
   enum class Step { descend, scan, skip };
 
@@ -112,6 +134,8 @@ class Walker {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> queue_;  // directories at the back (depth first), files at the front
+  std::vector<Job*> jobs_;  // shared parts with indices left to claim
+  unsigned workers_ = 1;
   MemoryBudget budget_;
   std::size_t pending_ = 0;
 };

@@ -1,0 +1,164 @@
+// The fast path for zips (item_scan.hpp, scan_zip_members): the central directory read by
+// zip_index.hpp, stored members scanned where they lie in the archive's bytes, deflated members
+// inflated by libdeflate (whole-buffer, about twice zlib's speed) into a buffer of their declared
+// size, and the members of a large zip claimed one at a time by this thread and the walk's idle
+// workers. Limits, counters, member names and finding ids are those of the libarchive path
+// (archive.cpp); a zip this path does not read goes there.
+#include "item_scan.hpp"
+
+#include <keyward/common/secret.hpp>
+#include <keyward/scanner/skip_reason.hpp>
+#include "walk/walker.hpp"
+#include "zip_index.hpp"
+
+#include <libdeflate.h>
+
+#include <algorithm>
+#include <memory>
+#include <span>
+
+namespace keyward::scanner::detail {
+namespace {
+
+// A zip is split over workers when it has at least this many members and this many bytes to
+// inflate: below that, handing members over costs more than it saves.
+constexpr std::size_t kShareMembers = 32;
+constexpr std::uint64_t kShareBytes = 4ull << 20;
+
+struct DecompressorDeleter {
+  void operator()(libdeflate_decompressor* d) const noexcept { libdeflate_free_decompressor(d); }
+};
+
+// What one thread needs to scan members: its own decompressor, buffer, counters and findings,
+// and a child context whose strings are reused from member to member.
+struct Runner {
+  std::unique_ptr<libdeflate_decompressor, DecompressorDeleter> inflater;
+  common::SecretBytes buffer;  // an inflated member's bytes, wiped after each one
+  ItemContext child;
+  ScanStats stats;
+  std::vector<Finding> found;
+};
+
+// Inflates member `m` into `buffer`; its declared size is taken as the room needed, and a member
+// that inflates to more is given more, up to --max-size. False when it cannot be inflated (or
+// does not fit: `too_large`).
+bool inflate(const ZipMember& m, std::span<const std::uint8_t> data, const ScanOptions& o, Runner& r,
+             bool& too_large) {
+  if (!r.inflater) {
+    r.inflater.reset(libdeflate_alloc_decompressor());
+    if (!r.inflater) throw std::bad_alloc();
+  }
+  const auto in = data.subspan(m.data_offset, m.compressed);
+  std::size_t room = static_cast<std::size_t>(std::max<std::uint64_t>(m.size, 1));
+  for (;;) {
+    r.buffer.clear();
+    std::size_t got = 0;
+    const auto result =
+        libdeflate_deflate_decompress(r.inflater.get(), in.data(), in.size(), r.buffer.append_space(room), room, &got);
+    if (result == LIBDEFLATE_SUCCESS) {
+      r.buffer.appended(got);
+      return true;
+    }
+    r.buffer.appended(room);  // whatever it wrote is wiped with the rest
+    if (result != LIBDEFLATE_INSUFFICIENT_SPACE) return false;
+    if (room >= o.max_size) {
+      too_large = true;
+      return false;
+    }
+    room = static_cast<std::size_t>(std::min<std::uint64_t>(std::uint64_t{room} * 4, o.max_size));
+  }
+}
+
+// Scans member `m` on runner `r`, as archive.cpp's scan_member does for libarchive's members.
+void scan_zip_member(const ZipMember& m, std::string_view data, const ItemContext& ctx, Runner& r) {
+  const ScanOptions& o = *ctx.options;
+  ArchiveBudget& budget = *ctx.budget;
+  if (budget.stopped) return;
+  if (++budget.entries > o.archive_limits.max_entries) {
+    stop_archives(budget, r.stats, SkipReason::archive_too_many_entries);
+    return;
+  }
+  if (!m.regular) return;
+  if (m.size > o.max_size) {
+    skip_declared_too_large(m.size, o, budget, r.stats);
+    return;
+  }
+  if (budget.expanded + m.size > o.archive_limits.max_expanded) {
+    stop_archives(budget, r.stats, SkipReason::archive_too_large);
+    return;
+  }
+  const auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
+  struct Cleanse {  // an inflated member's bytes do not outlive its scan
+    common::SecretBytes& b;
+    ~Cleanse() { b.clear(); }
+  } cleanse{r.buffer};
+  std::string_view member;
+  if (m.deflated) {
+    bool too_large = false;
+    if (!inflate(m, bytes, o, r, too_large)) {
+      count_skip(r.stats, too_large ? SkipReason::too_large : SkipReason::archive_member_error);
+      return;
+    }
+    member = r.buffer.view();
+  } else {
+    member = data.substr(static_cast<std::size_t>(m.data_offset), static_cast<std::size_t>(m.size));
+  }
+  const std::uint64_t expanded = budget.expanded += member.size();
+  if (libdeflate_crc32(0, member.data(), member.size()) != m.crc32) {
+    count_skip(r.stats, SkipReason::archive_member_error);  // as libarchive: a bad CRC is not read
+    return;
+  }
+  if (expanded > o.archive_limits.max_expanded) {
+    stop_archives(budget, r.stats, SkipReason::archive_too_large);
+    return;
+  }
+  if (expanded > kArchiveRatioFloor && budget.compressed != 0 &&
+      expanded / budget.compressed > o.archive_limits.max_ratio) {
+    stop_archives(budget, r.stats, SkipReason::archive_ratio);
+    return;
+  }
+  r.child.member = ctx.member;
+  if (!r.child.member.empty()) r.child.member += '!';
+  std::string name = member_name(m.name);
+  if (m.backslashes) std::replace(name.begin(), name.end(), '\\', '/');
+  r.child.member += name;
+  ++r.stats.archive_members;
+  r.stats.bytes_scanned += member.size();
+  scan_item(member, r.child, r.found, r.stats);
+}
+
+}  // namespace
+
+bool scan_zip_members(std::string_view data, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats) {
+  const ScanOptions& o = *ctx.options;
+  const auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
+  // More entries than the limit allows: libarchive's path reads up to the limit and says so.
+  const auto index = read_zip_index(bytes, o.archive_limits.max_entries);
+  if (!index) return false;
+  if (ctx.depth >= o.archive_limits.max_depth) {
+    count_skip(stats, SkipReason::archive_too_deep);
+    return true;
+  }
+  ++stats.archives;
+  const auto& members = index->members;
+  std::uint64_t to_inflate = 0;
+  for (const auto& m : members) to_inflate += m.regular ? m.size : 0;
+
+  const bool shared = ctx.share != nullptr && members.size() >= kShareMembers && to_inflate >= kShareBytes;
+  std::vector<Runner> runners(shared ? ctx.share->runners() : 1);
+  for (auto& r : runners) {
+    r.child = ctx;
+    r.child.depth = ctx.depth + 1;
+  }
+  const auto part = [&](unsigned runner, std::size_t i) { scan_zip_member(members[i], data, ctx, runners[runner]); };
+  if (shared) ctx.share->run_parts(members.size(), part);
+  else
+    for (std::size_t i = 0; i < members.size(); ++i) part(0, i);
+  for (auto& r : runners) {
+    merge(stats, r.stats);
+    std::move(r.found.begin(), r.found.end(), std::back_inserter(out));
+  }
+  return true;
+}
+
+}  // namespace keyward::scanner::detail
