@@ -59,13 +59,18 @@ fuzz: deps
 # Speed: micro benchmarks (MB/s) and the tree benchmark against ripgrep and grep (docs/performance.md).
 BENCH_DIR ?= $(CURDIR)/$(BUILD)/bench
 BENCH_MB ?= 2048
+# The archive-heavy tree (jars, wheels, zips, tarballs) beside the system tree, at $(BENCH_DIR)-archives.
+BENCH_ARCHIVES_MB ?= 512
 BENCH_RUNS ?= 5
-# BENCH_BASE=path/to/another/keyward adds that binary's scans to the same rounds, as ratios.
+# BENCH_BASE=path/to/another/keyward adds that binary's scans to the same rounds, as ratios, and
+# checks that both report the same findings (make bench fails when they do not).
 BENCH_BASE ?=
+# Both trees in one run.sh, so that every ratio of the two tables and the summary comes from one run.
 bench: build
 	@$(BUILD)/bin/keyward_micro_bench --benchmark_min_time=0.3
 	@bash bench/make_tree.sh $(BENCH_DIR) $(BENCH_MB)
-	@bash bench/run.sh $(BUILD)/bin/keyward $(BENCH_DIR)/tree $(BENCH_RUNS) $(BENCH_BASE)
+	@bash bench/make_tree.sh $(BENCH_DIR)-archives $(BENCH_ARCHIVES_MB) keyward-bench-1 archives
+	@bash bench/run.sh $(BUILD)/bin/keyward $(BENCH_RUNS) $(BENCH_BASE) -- $(BENCH_DIR)/tree $(BENCH_DIR)-archives/tree
 
 # Remote scans (docs/remote.md): the same tree scanned locally, over SFTP and in exec mode through a
 # real sshd on loopback, as ratios to the local scan (docs/performance.md).
