@@ -2,6 +2,7 @@
 // does not grow with the number of threads. Private to the scanner.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -18,9 +19,20 @@ class MemoryBudget {
   std::uint64_t acquire(std::uint64_t n) {
     if (n <= kFree) return 0;
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return used_ == 0 || used_ + n <= cap_; });
+    cv_.wait(lock, [&] { return fits(n); });
     used_ += n;
     return n;
+  }
+  // The same, but waiting at most `wait` for room: false (nothing taken) when there was none,
+  // so that the caller can do other work (the walker helps a shared item) and ask again.
+  bool try_acquire(std::uint64_t n, std::chrono::milliseconds wait, std::uint64_t& got) {
+    got = 0;
+    if (n <= kFree) return true;
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, wait, [&] { return fits(n); })) return false;
+    used_ += n;
+    got = n;
+    return true;
   }
   void release(std::uint64_t n) {
     if (n == 0) return;
@@ -32,6 +44,8 @@ class MemoryBudget {
   }
 
  private:
+  bool fits(std::uint64_t n) const { return used_ == 0 || used_ + n <= cap_; }
+
   std::uint64_t cap_;
   std::uint64_t used_ = 0;
   std::mutex mu_;

@@ -141,12 +141,8 @@ void Walker::loop(WalkWorker& w) {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return !jobs_.empty() || !queue_.empty() || pending_ == 0; });
       if (!jobs_.empty()) {  // help with an item another worker shared (its exceptions are its owner's)
-        Job& job = *jobs_.front();
-        ++job.helpers;
         lock.unlock();
-        work_on(job);
-        lock.lock();
-        if (--job.helpers == 0) job.helpers_done.notify_all();
+        help_one();
         continue;
       }
       if (queue_.empty()) return;
@@ -189,6 +185,28 @@ void Walker::work_on(Job& job) {
   }
   std::lock_guard lock(job.mu);
   job.runners[runner] = false;
+}
+
+bool Walker::help_one() {
+  Job* job = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    if (jobs_.empty()) return false;
+    job = jobs_.front();
+    ++job->helpers;
+  }
+  work_on(*job);
+  std::lock_guard lock(mu_);
+  if (--job->helpers == 0) job->helpers_done.notify_all();
+  return true;
+}
+
+std::uint64_t Walker::reserve(std::uint64_t n) {
+  constexpr std::chrono::milliseconds kPoll{2};
+  std::uint64_t got = 0;
+  while (!budget_.try_acquire(n, kPoll, got))
+    if (!cancelled()) help_one();
+  return got;
 }
 
 void Walker::run_parts(std::size_t count, const std::function<void(unsigned, std::size_t)>& part) {
@@ -404,7 +422,7 @@ void Walker::process_file(const std::string& path, const std::string& rel, WalkW
   ScanStats file_stats;  // this file's counts: added to the worker's, and remembered with its findings
   const auto r = scan_file(
       source_, path, rel, opts_, w.buffer, w.findings, file_stats,
-      [&](std::uint64_t size) { held = budget_.acquire(size); }, [this] { return !cancelled(); }, this);
+      [&](std::uint64_t size) { held = reserve(size); }, [this] { return !cancelled(); }, this);
   merge(w.stats, file_stats);
   if (r.status != ReadStatus::ok) {
     if (r.status == ReadStatus::permission_denied || r.status == ReadStatus::io_error)

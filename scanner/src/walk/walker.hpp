@@ -112,6 +112,11 @@ class Walker final : public WorkShare {
   };
   // Runs the job's parts until none is left, as one runner.
   static void work_on(Job& job);
+  // Runs the parts of the first shared job left, if there is one; false when there is none.
+  bool help_one();
+  // Takes `n` bytes of the memory budget for a file's buffer, helping shared items while there is
+  // no room (the bytes it waits for are often those of the archive being shared).
+  std::uint64_t reserve(std::uint64_t n);
   // What becomes of one directory entry.
   enum class Step { descend, scan, skip };
 
