@@ -18,6 +18,7 @@
 #include <cctype>
 #include <clocale>
 #include <memory>
+#include <optional>
 
 namespace keyward::scanner::detail {
 
@@ -286,6 +287,23 @@ struct DecompressorDeleter {
   void operator()(libdeflate_decompressor* d) const noexcept { libdeflate_free_decompressor(d); }
 };
 
+// The file name a gzip header stores (FNAME, RFC 1952), which libarchive gives its one member;
+// nothing when there is none (gzip -n, most packaged files): then the member is "data".
+std::optional<std::string_view> gzip_name(std::string_view gz) {
+  constexpr unsigned char kExtra = 0x04, kName = 0x08;
+  const auto flags = static_cast<unsigned char>(gz[3]);
+  if ((flags & kName) == 0) return std::nullopt;
+  std::size_t at = 10;
+  if ((flags & kExtra) != 0) {
+    if (gz.size() < at + 2) return std::nullopt;
+    at += 2 + (static_cast<unsigned char>(gz[at]) | static_cast<std::size_t>(static_cast<unsigned char>(gz[at + 1])) << 8);
+  }
+  if (at >= gz.size()) return std::nullopt;
+  const auto end = gz.find('\0', at);
+  if (end == std::string_view::npos) return std::nullopt;
+  return gz.substr(at, end - at);
+}
+
 // A gzip file of one member whose trailer says it inflates to at most this is inflated whole by
 // libdeflate: the man pages and changelogs of /usr/share/doc (11k on the bench tree, 700 bytes
 // each), where libarchive's set-up and bidding cost about 90 us a file. Larger ones stream
@@ -332,7 +350,8 @@ bool scan_gzip_whole(std::string_view data, const ItemContext& ctx, std::vector<
     return true;
   }
   ItemContext child = ctx;
-  child.member = ctx.member.empty() ? std::string("data") : ctx.member + "!data";  // libarchive's name for it
+  const std::string name = member_name(gzip_name(data).value_or("data"));  // libarchive's name for it
+  child.member = ctx.member.empty() ? name : ctx.member + "!" + name;
   child.depth = ctx.depth + 1;
   ++stats.archive_members;
   stats.bytes_scanned += view.size();

@@ -8,13 +8,15 @@
 
 #include <keyward/common/secret.hpp>
 #include <keyward/scanner/skip_reason.hpp>
-#include "walk/walker.hpp"
+#include "file_source.hpp"
 #include "zip_index.hpp"
 
 #include <libdeflate.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 
 namespace keyward::scanner::detail {
@@ -34,21 +36,20 @@ struct DecompressorDeleter {
 struct Runner {
   std::unique_ptr<libdeflate_decompressor, DecompressorDeleter> inflater;
   common::SecretBytes buffer;  // an inflated member's bytes, wiped after each one
+  common::SecretBytes packed;  // a member's local header and data as read from a file, likewise
   ItemContext child;
   ScanStats stats;
   std::vector<Finding> found;
 };
 
-// Inflates member `m` into `buffer`; its declared size is taken as the room needed, and a member
+// Inflates member `m` (its compressed bytes `in`) into `buffer`; its declared size is taken as the room needed, and a member
 // that inflates to more is given more, up to --max-size. False when it cannot be inflated (or
 // does not fit: `too_large`).
-bool inflate(const ZipMember& m, std::span<const std::uint8_t> data, const ScanOptions& o, Runner& r,
-             bool& too_large) {
+bool inflate(const ZipMember& m, std::span<const std::uint8_t> in, const ScanOptions& o, Runner& r, bool& too_large) {
   if (!r.inflater) {
     r.inflater.reset(libdeflate_alloc_decompressor());
     if (!r.inflater) throw std::bad_alloc();
   }
-  const auto in = data.subspan(m.data_offset, m.compressed);
   std::size_t room = static_cast<std::size_t>(std::max<std::uint64_t>(m.size, 1));
   for (;;) {
     r.buffer.clear();
@@ -69,8 +70,12 @@ bool inflate(const ZipMember& m, std::span<const std::uint8_t> data, const ScanO
   }
 }
 
+// Where a member's stored bytes come from: a view of the zip in memory, or a read from its
+// file into the runner's `packed` buffer. Nothing when they cannot be had.
+using Fetch = std::function<std::optional<std::span<const std::uint8_t>>(const ZipMember&, Runner&)>;
+
 // Scans member `m` on runner `r`, as archive.cpp's scan_member does for libarchive's members.
-void scan_zip_member(const ZipMember& m, std::string_view data, const ItemContext& ctx, Runner& r) {
+void scan_zip_member(const ZipMember& m, const Fetch& fetch, const ItemContext& ctx, Runner& r) {
   const ScanOptions& o = *ctx.options;
   ArchiveBudget& budget = *ctx.budget;
   if (budget.stopped) return;
@@ -87,21 +92,28 @@ void scan_zip_member(const ZipMember& m, std::string_view data, const ItemContex
     stop_archives(budget, r.stats, SkipReason::archive_too_large);
     return;
   }
-  const auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
-  struct Cleanse {  // an inflated member's bytes do not outlive its scan
-    common::SecretBytes& b;
-    ~Cleanse() { b.clear(); }
-  } cleanse{r.buffer};
+  struct Cleanse {  // a member's bytes do not outlive its scan
+    Runner& r;
+    ~Cleanse() {
+      r.buffer.clear();
+      r.packed.clear();
+    }
+  } cleanse{r};
+  const auto stored = fetch(m, r);
+  if (!stored) {
+    count_skip(r.stats, SkipReason::archive_member_error);
+    return;
+  }
   std::string_view member;
   if (m.deflated) {
     bool too_large = false;
-    if (!inflate(m, bytes, o, r, too_large)) {
+    if (!inflate(m, *stored, o, r, too_large)) {
       count_skip(r.stats, too_large ? SkipReason::too_large : SkipReason::archive_member_error);
       return;
     }
     member = r.buffer.view();
   } else {
-    member = data.substr(static_cast<std::size_t>(m.data_offset), static_cast<std::size_t>(m.size));
+    member = std::string_view(reinterpret_cast<const char*>(stored->data()), stored->size());
   }
   const std::uint64_t expanded = budget.expanded += member.size();
   if (libdeflate_crc32(0, member.data(), member.size()) != m.crc32) {
@@ -127,6 +139,39 @@ void scan_zip_member(const ZipMember& m, std::string_view data, const ItemContex
   scan_item(member, r.child, r.found, r.stats);
 }
 
+
+// Scans the members of an indexed zip: alone, or with idle workers when it is large.
+void scan_members(const ZipIndex& index, const Fetch& fetch, const ItemContext& ctx, std::vector<Finding>& out,
+                  ScanStats& stats) {
+  const auto& members = index.members;
+  std::uint64_t to_inflate = 0;
+  for (const auto& m : members) to_inflate += m.regular ? m.size : 0;
+  const bool shared = ctx.share != nullptr && members.size() >= kShareMembers && to_inflate >= kShareBytes;
+  std::vector<Runner> runners(shared ? ctx.share->runners() : 1);
+  for (auto& r : runners) {
+    r.child = ctx;
+    r.child.depth = ctx.depth + 1;
+  }
+  const auto part = [&](unsigned runner, std::size_t i) { scan_zip_member(members[i], fetch, ctx, runners[runner]); };
+  if (shared) ctx.share->run_parts(members.size(), part);
+  else
+    for (std::size_t i = 0; i < members.size(); ++i) part(0, i);
+  for (auto& r : runners) {
+    merge(stats, r.stats);
+    std::move(r.found.begin(), r.found.end(), std::back_inserter(out));
+  }
+}
+
+// Reads `n` bytes at `offset` of `file` into the end of `into`; false on a short read or error.
+bool read_into(OpenFile& file, std::uint64_t offset, std::size_t n, common::SecretBytes& into) {
+  std::size_t got = 0;
+  int err = 0;
+  char* dst = reinterpret_cast<char*>(into.append_space(n));
+  const auto st = file.read_at(offset, dst, n, got, err);
+  into.appended(got);
+  return st == ReadStatus::ok && got == n;
+}
+
 }  // namespace
 
 bool scan_zip_members(std::string_view data, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats) {
@@ -140,24 +185,55 @@ bool scan_zip_members(std::string_view data, const ItemContext& ctx, std::vector
     return true;
   }
   ++stats.archives;
-  const auto& members = index->members;
-  std::uint64_t to_inflate = 0;
-  for (const auto& m : members) to_inflate += m.regular ? m.size : 0;
+  const Fetch fetch = [&](const ZipMember& m, Runner&) -> std::optional<std::span<const std::uint8_t>> {
+    return bytes.subspan(m.data_offset, m.compressed);
+  };
+  scan_members(*index, fetch, ctx, out, stats);
+  return true;
+}
 
-  const bool shared = ctx.share != nullptr && members.size() >= kShareMembers && to_inflate >= kShareBytes;
-  std::vector<Runner> runners(shared ? ctx.share->runners() : 1);
-  for (auto& r : runners) {
-    r.child = ctx;
-    r.child.depth = ctx.depth + 1;
+bool scan_zip_file(OpenFile& file, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats) {
+  const ScanOptions& o = *ctx.options;
+  const std::uint64_t size = file.size();
+  // The end of the zip, then its directory (often within that end already).
+  const std::size_t tail_size = static_cast<std::size_t>(std::min<std::uint64_t>(size, kZipTail));
+  common::SecretBytes tail, directory;
+  if (!read_into(file, size - tail_size, tail_size, tail)) return false;
+  const auto dir = find_zip_directory(tail.bytes(), size);
+  if (!dir || dir->size > o.max_size) return false;
+  std::span<const std::uint8_t> listing;
+  if (dir->offset >= size - tail_size) {
+    listing = tail.bytes().subspan(static_cast<std::size_t>(dir->offset - (size - tail_size)), dir->size);
+  } else {
+    if (!read_into(file, dir->offset, static_cast<std::size_t>(dir->size), directory)) return false;
+    listing = directory.bytes();
   }
-  const auto part = [&](unsigned runner, std::size_t i) { scan_zip_member(members[i], data, ctx, runners[runner]); };
-  if (shared) ctx.share->run_parts(members.size(), part);
-  else
-    for (std::size_t i = 0; i < members.size(); ++i) part(0, i);
-  for (auto& r : runners) {
-    merge(stats, r.stats);
-    std::move(r.found.begin(), r.found.end(), std::back_inserter(out));
+  const auto index = read_zip_directory(listing, *dir, o.archive_limits.max_entries);
+  if (!index) return false;
+  if (ctx.depth >= o.archive_limits.max_depth) {
+    count_skip(stats, SkipReason::archive_too_deep);
+    return true;
   }
+  ++stats.archives;
+  // A member's local header and data in one read, guessing the header's name and extra fields
+  // are the directory's (they mostly are); a second read gets what the guess fell short of.
+  const Fetch fetch = [&](const ZipMember& listed, Runner& r) -> std::optional<std::span<const std::uint8_t>> {
+    ZipMember m = listed;
+    const std::size_t guess = kZipLocalHeader + m.name.size() + 64;
+    if (m.local_offset + guess + m.compressed > dir->offset) {
+      if (!read_into(file, m.local_offset, kZipLocalHeader, r.packed)) return std::nullopt;
+    } else if (!read_into(file, m.local_offset, static_cast<std::size_t>(guess + m.compressed), r.packed)) {
+      return std::nullopt;
+    }
+    if (!locate_zip_data(r.packed.bytes(), m, *dir)) return std::nullopt;
+    const std::uint64_t end = m.data_offset + m.compressed - m.local_offset;
+    if (end > r.packed.size() &&
+        !read_into(file, m.local_offset + r.packed.size(), static_cast<std::size_t>(end - r.packed.size()), r.packed))
+      return std::nullopt;
+    return r.packed.bytes().subspan(static_cast<std::size_t>(m.data_offset - m.local_offset),
+                                    static_cast<std::size_t>(m.compressed));
+  };
+  scan_members(*index, fetch, ctx, out, stats);
   return true;
 }
 

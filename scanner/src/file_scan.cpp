@@ -5,6 +5,7 @@
 #include "walk/local_source.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <exception>
 #include <span>
 
@@ -136,13 +137,32 @@ class WipeIfKey {
 
 // Whether a large file must be read whole: its head announces a format whose parser needs all
 // of it (an archive, when archives are read; a key store; a binary key or DER object).
-ReadStatus needs_whole_read(OpenFile& file, const ScanOptions& options, bool& whole, int& err) {
+ReadStatus needs_whole_read(OpenFile& file, const ScanOptions& options, bool& whole, bool& zip, int& err) {
   char head[kHeadSize];
   std::size_t got = 0;
   if (const auto st = file.read_at(0, head, sizeof head, got, err); st != ReadStatus::ok) return st;
   const auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(head), got);
   whole = registry_for(options).sniff(bytes, file.size(), &options) != nullptr;
+  zip = options.archives && got >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0;
   return ReadStatus::ok;
+}
+
+// A top-level zip read from its file (scan_zip_file), counted as scan_top_item counts a file;
+// false, having counted nothing, when it is not one the fast path reads.
+bool scan_large_zip(OpenFile& file, ItemContext ctx, std::vector<Finding>& out, ScanStats& stats,
+                    FileScanOutcome& r) {
+  ArchiveBudget budget;
+  budget.compressed = file.size();
+  ctx.budget = &budget;
+  ScanStats zip_stats;
+  if (!scan_zip_file(file, ctx, out, zip_stats)) return false;
+  ++zip_stats.files_scanned;
+  zip_stats.bytes_scanned += file.size();
+  merge(stats, zip_stats);
+  r.bytes = file.size();
+  r.changed = file.changed_since_open();
+  if (r.changed) count_skip(stats, SkipReason::changed_during_scan);
+  return true;
 }
 
 }  // namespace
@@ -182,9 +202,14 @@ FileScanOutcome scan_file(FileSource& source, const std::string& path, const std
     return ctx;
   };
   bool whole = true;
+  bool zip = false;
   if (file.size() > kWindowThreshold) {
-    if (const auto st = needs_whole_read(file, options, whole, r.err); st != ReadStatus::ok) return failed(st);
+    if (const auto st = needs_whole_read(file, options, whole, zip, r.err); st != ReadStatus::ok) return failed(st);
   }
+
+  // A large zip on this machine's disk is read member by member, never whole (a 50 MB jar would
+  // otherwise be held while it is scanned); one the fast path does not read is read whole below.
+  if (whole && zip && source.local() && scan_large_zip(file, item_context(), out, stats, r)) return r;
 
   if (whole) {
     const WipeIfKey wipe(buffer, out, stats);

@@ -62,6 +62,9 @@ struct ItemContext {
   WorkShare* share = nullptr;    // idle workers that may take parts of this item (null: this thread alone)
 };
 
+// Adds one scan's (or file's, or worker's, or archive runner's) counters to another's.
+void merge(ScanStats& into, const ScanStats& from);
+
 // Scans a top-level file's bytes as scan_buffer does (counted as scanned, with its own archive
 // budget), in the place `ctx` gives (options, path, relative path, facts, local).
 void scan_top_item(std::string_view data, ItemContext ctx, std::vector<Finding>& out, ScanStats& stats);
@@ -90,6 +93,15 @@ bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Fin
 // members split over idle workers. Returns false, having counted nothing, when the zip is not one
 // it reads; scan_archive then gives it to libarchive. Defined in archive_zip.cpp.
 bool scan_zip_members(std::string_view data, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats);
+
+class OpenFile;  // file_source.hpp
+
+// The same for a zip on disk too large to hold whole (file_scan.cpp): its directory read from the
+// end of the file, each member read when claimed (a runner holds one member's bytes at a time),
+// the top-level bookkeeping (files_scanned, the archive budget) the caller's. `file` must allow
+// reads from several threads at once (pread). False, having counted nothing, when it is not a
+// zip this path reads: the caller then reads the file whole.
+bool scan_zip_file(OpenFile& file, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats);
 
 // The name an archive member goes by in findings: "./" prefixes dropped; an OCI/docker layer
 // blob "blobs/sha256/<digest>" named "sha256:<digest>". Shared by both archive paths.

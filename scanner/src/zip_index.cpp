@@ -15,7 +15,7 @@ constexpr std::size_t kEndSize = 22;
 constexpr std::size_t kEnd64LocatorSize = 20;
 constexpr std::size_t kEnd64Size = 56;
 constexpr std::size_t kCentralSize = 46;
-constexpr std::size_t kLocalSize = 30;
+constexpr std::size_t kLocalSize = kZipLocalHeader;
 constexpr std::size_t kMaxComment = 0xffff;
 constexpr std::uint16_t kZip64Extra = 0x0001;
 constexpr unsigned kHostMsDos = 0;
@@ -26,55 +26,21 @@ constexpr std::uint32_t kTypeRegular = 0100000;
 constexpr std::uint32_t kTypeDirectory = 0040000;
 constexpr std::uint32_t kTypeFifo = 0010000;
 
-// Little-endian fields at a checked offset.
+// Little-endian fields of bytes that start at `base` in the zip, at checked zip offsets.
 struct Reader {
   std::span<const std::uint8_t> d;
-  bool has(std::uint64_t at, std::uint64_t n) const { return at <= d.size() && n <= d.size() - at; }
-  std::uint16_t u16(std::uint64_t at) const { return static_cast<std::uint16_t>(d[at] | d[at + 1] << 8); }
+  std::uint64_t base = 0;
+  bool has(std::uint64_t at, std::uint64_t n) const {
+    return at >= base && at - base <= d.size() && n <= d.size() - (at - base);
+  }
+  std::uint8_t b(std::uint64_t at) const { return d[at - base]; }
+  std::uint16_t u16(std::uint64_t at) const { return static_cast<std::uint16_t>(b(at) | b(at + 1) << 8); }
   std::uint32_t u32(std::uint64_t at) const {
-    return static_cast<std::uint32_t>(d[at]) | static_cast<std::uint32_t>(d[at + 1]) << 8 |
-           static_cast<std::uint32_t>(d[at + 2]) << 16 | static_cast<std::uint32_t>(d[at + 3]) << 24;
+    return static_cast<std::uint32_t>(b(at)) | static_cast<std::uint32_t>(b(at + 1)) << 8 |
+           static_cast<std::uint32_t>(b(at + 2)) << 16 | static_cast<std::uint32_t>(b(at + 3)) << 24;
   }
   std::uint64_t u64(std::uint64_t at) const { return u32(at) | static_cast<std::uint64_t>(u32(at + 4)) << 32; }
 };
-
-// Where the central directory is and how many entries it holds.
-struct Directory {
-  std::uint64_t offset = 0, size = 0, entries = 0;
-  std::uint64_t end = 0;  // where the end records start: the directory must end there
-};
-
-std::optional<Directory> find_directory(const Reader& r) {
-  if (r.d.size() < kEndSize) return std::nullopt;
-  // The end record is the last one whose comment reaches exactly the end of the bytes.
-  const std::uint64_t last = r.d.size() - kEndSize;
-  const std::uint64_t first = last > kMaxComment ? last - kMaxComment : 0;
-  for (std::uint64_t at = last + 1; at-- > first;) {
-    if (r.u32(at) != kEndSig || at + kEndSize + r.u16(at + 20) != r.d.size()) continue;
-    if (r.u16(at + 4) != 0 || r.u16(at + 6) != 0) return std::nullopt;  // multi-disk
-    Directory dir;
-    dir.entries = r.u16(at + 10);
-    dir.size = r.u32(at + 12);
-    dir.offset = r.u32(at + 16);
-    dir.end = at;
-    if (dir.entries == 0xffff || dir.size == 0xffffffff || dir.offset == 0xffffffff) {
-      // Zip64: the locator sits just before the end record and names the zip64 end record.
-      if (at < kEnd64LocatorSize || r.u32(at - kEnd64LocatorSize) != kEnd64LocatorSig) return std::nullopt;
-      const std::uint64_t end64 = r.u64(at - kEnd64LocatorSize + 8);
-      if (!r.has(end64, kEnd64Size) || r.u32(end64) != kEnd64Sig) return std::nullopt;
-      if (r.u32(end64 + 16) != 0 || r.u32(end64 + 20) != 0) return std::nullopt;  // multi-disk
-      dir.entries = r.u64(end64 + 32);
-      dir.size = r.u64(end64 + 40);
-      dir.offset = r.u64(end64 + 48);
-      dir.end = end64;
-    }
-    // No prefix (a self-extracting stub shifts every offset) and nothing between the directory
-    // and its end record: offsets are then what they say.
-    if (dir.offset > dir.end || dir.end - dir.offset != dir.size) return std::nullopt;
-    return dir;
-  }
-  return std::nullopt;
-}
 
 // Reads the zip64 extra field of a central entry for the values that overflowed.
 bool read_zip64(const Reader& r, std::uint64_t extra, std::uint16_t extra_len, std::uint64_t& size,
@@ -103,17 +69,49 @@ bool read_zip64(const Reader& r, std::uint64_t extra, std::uint16_t extra_len, s
 
 }  // namespace
 
-std::optional<ZipIndex> read_zip_index(std::span<const std::uint8_t> data, std::uint64_t max_members) {
-  const Reader r{data};
-  // A zip that starts with its first member (jar, apk, whl): anything else is libarchive's.
-  if (data.size() < kLocalSize || r.u32(0) != kLocalSig) return std::nullopt;
-  const auto dir = find_directory(r);
-  if (!dir || dir->entries > max_members || dir->entries > dir->size / kCentralSize) return std::nullopt;
+std::optional<ZipDirectory> find_zip_directory(std::span<const std::uint8_t> tail, std::uint64_t size) {
+  if (tail.size() > size || tail.size() < kEndSize) return std::nullopt;
+  const Reader r{tail, size - tail.size()};
+  // The end record is the last one whose comment reaches exactly the end of the zip.
+  const std::uint64_t last = size - kEndSize;
+  const std::uint64_t first = std::max(r.base, last > kMaxComment ? last - kMaxComment : 0);
+  for (std::uint64_t at = last + 1; at-- > first;) {
+    if (r.u32(at) != kEndSig || at + kEndSize + r.u16(at + 20) != size) continue;
+    if (r.u16(at + 4) != 0 || r.u16(at + 6) != 0) return std::nullopt;  // multi-disk
+    ZipDirectory dir;
+    dir.entries = r.u16(at + 10);
+    dir.size = r.u32(at + 12);
+    dir.offset = r.u32(at + 16);
+    dir.end = at;
+    if (dir.entries == 0xffff || dir.size == 0xffffffff || dir.offset == 0xffffffff) {
+      // Zip64: the locator sits just before the end record and names the zip64 end record.
+      if (at < r.base + kEnd64LocatorSize || r.u32(at - kEnd64LocatorSize) != kEnd64LocatorSig) return std::nullopt;
+      const std::uint64_t end64 = r.u64(at - kEnd64LocatorSize + 8);
+      if (!r.has(end64, kEnd64Size) || r.u32(end64) != kEnd64Sig) return std::nullopt;
+      if (r.u32(end64 + 16) != 0 || r.u32(end64 + 20) != 0) return std::nullopt;  // multi-disk
+      dir.entries = r.u64(end64 + 32);
+      dir.size = r.u64(end64 + 40);
+      dir.offset = r.u64(end64 + 48);
+      dir.end = end64;
+    }
+    // No prefix (a self-extracting stub shifts every offset) and nothing between the directory
+    // and its end records: offsets are then what they say.
+    if (dir.offset > dir.end || dir.end - dir.offset != dir.size) return std::nullopt;
+    if (dir.entries > dir.size / kCentralSize) return std::nullopt;
+    return dir;
+  }
+  return std::nullopt;
+}
+
+std::optional<ZipIndex> read_zip_directory(std::span<const std::uint8_t> directory, const ZipDirectory& dir,
+                                           std::uint64_t max_members) {
+  if (directory.size() != dir.size || dir.entries > max_members) return std::nullopt;
+  const Reader r{directory, dir.offset};
   ZipIndex index;
-  index.members.reserve(static_cast<std::size_t>(dir->entries));
-  std::uint64_t at = dir->offset;
-  for (std::uint64_t i = 0; i < dir->entries; ++i) {
-    if (!r.has(at, kCentralSize) || at + kCentralSize > dir->end || r.u32(at) != kCentralSig) return std::nullopt;
+  index.members.reserve(static_cast<std::size_t>(dir.entries));
+  std::uint64_t at = dir.offset;
+  for (std::uint64_t i = 0; i < dir.entries; ++i) {
+    if (!r.has(at, kCentralSize) || r.u32(at) != kCentralSig) return std::nullopt;
     const unsigned host = r.u16(at + 4) >> 8;
     const std::uint16_t flags = r.u16(at + 8), method = r.u16(at + 10);
     ZipMember m;
@@ -125,11 +123,12 @@ std::optional<ZipIndex> read_zip_index(std::span<const std::uint8_t> data, std::
     std::uint64_t local = r.u32(at + 42);
     const std::uint64_t name_at = at + kCentralSize;
     const std::uint64_t next = name_at + name_len + extra_len + comment_len;
-    if (next > dir->end) return std::nullopt;
+    if (next > dir.end) return std::nullopt;
     if ((flags & 0x0001) != 0 || (flags & 0x0040) != 0) return std::nullopt;  // encrypted: libarchive tries passwords
     if (method != 0 && method != 8) return std::nullopt;
     if (!read_zip64(r, name_at + name_len, extra_len, m.size, m.compressed, local)) return std::nullopt;
-    m.name = std::string_view(reinterpret_cast<const char*>(data.data() + name_at), name_len);
+    if (method == 0 && m.compressed != m.size) return std::nullopt;
+    m.name = std::string_view(reinterpret_cast<const char*>(directory.data() + (name_at - dir.offset)), name_len);
     m.deflated = method == 8;
     // Which entries are regular files, as libarchive decides: the mode of a Unix host (a FIFO
     // counts as a file), the directory attribute of an MS-DOS one, and a trailing '/' after an
@@ -143,15 +142,33 @@ std::optional<ZipIndex> read_zip_index(std::span<const std::uint8_t> data, std::
     const char last = name_len != 0 ? m.name.back() : '\0';
     if (last == '/' || (m.backslashes && last == '\\')) type = kTypeDirectory;
     m.regular = type == 0 || type == kTypeRegular;
-    // The local header: its own name and extra lengths say where the data starts.
-    if (!r.has(local, kLocalSize) || r.u32(local) != kLocalSig) return std::nullopt;
-    const std::uint64_t data_at = local + kLocalSize + r.u16(local + 26) + r.u16(local + 28);
-    if (!r.has(data_at, m.compressed) || data_at + m.compressed > dir->offset) return std::nullopt;
-    if (!m.deflated && m.compressed != m.size) return std::nullopt;
-    m.data_offset = data_at;
+    if (local >= dir.offset) return std::nullopt;
+    m.local_offset = local;
     index.members.push_back(m);
     at = next;
   }
+  return index;
+}
+
+bool locate_zip_data(std::span<const std::uint8_t> header, ZipMember& m, const ZipDirectory& dir) {
+  if (header.size() < kZipLocalHeader) return false;
+  const Reader r{header.first(kZipLocalHeader), m.local_offset};
+  if (r.u32(m.local_offset) != kLocalSig) return false;
+  const std::uint64_t data_at = m.local_offset + kLocalSize + r.u16(m.local_offset + 26) + r.u16(m.local_offset + 28);
+  if (data_at > dir.offset || m.compressed > dir.offset - data_at) return false;
+  m.data_offset = data_at;
+  return true;
+}
+
+std::optional<ZipIndex> read_zip_index(std::span<const std::uint8_t> data, std::uint64_t max_members) {
+  // A zip that starts with its first member (jar, apk, whl): anything else is libarchive's.
+  if (data.size() < kLocalSize || Reader{data}.u32(0) != kLocalSig) return std::nullopt;
+  const auto dir = find_zip_directory(data, data.size());
+  if (!dir) return std::nullopt;
+  auto index = read_zip_directory(data.subspan(dir->offset, dir->size), *dir, max_members);
+  if (!index) return std::nullopt;
+  for (auto& m : index->members)
+    if (m.local_offset > data.size() || !locate_zip_data(data.subspan(m.local_offset), m, *dir)) return std::nullopt;
   return index;
 }
 

@@ -20,8 +20,9 @@ namespace keyward::scanner::detail {
 
 // One member as its central directory entry and local header describe it.
 struct ZipMember {
-  std::string_view name;        // as stored (a view into the archive's bytes)
-  std::uint64_t data_offset = 0;  // where its (compressed) data starts
+  std::string_view name;           // as stored (a view into the central directory's bytes)
+  std::uint64_t local_offset = 0;  // where its local header starts
+  std::uint64_t data_offset = 0;   // where its (compressed) data starts (locate_zip_data)
   std::uint64_t compressed = 0;
   std::uint64_t size = 0;  // declared uncompressed size
   std::uint32_t crc32 = 0;
@@ -34,8 +35,32 @@ struct ZipIndex {
   std::vector<ZipMember> members;  // in central directory order
 };
 
-// The index of the zip in `data`, or nothing when libarchive should read it (see above).
-// `max_members` bounds the work on a hostile directory: past it, no index.
+// Where a zip's central directory lies and what it holds, all as offsets in the zip.
+struct ZipDirectory {
+  std::uint64_t offset = 0, size = 0, entries = 0;
+  std::uint64_t end = 0;  // where its end records start: the directory ends exactly there
+};
+
+// How many bytes from the end of a zip hold its end record wherever its comment puts it (and a
+// zip64 locator before it); a zip64 end record farther back than that is not looked for.
+constexpr std::size_t kZipTail = 22 + 0xffff + 20 + 56;
+constexpr std::size_t kZipLocalHeader = 30;
+
+// The directory of a zip of `size` bytes whose last tail.size() bytes are `tail` (the whole zip,
+// or at least its last kZipTail), or nothing (see above).
+std::optional<ZipDirectory> find_zip_directory(std::span<const std::uint8_t> tail, std::uint64_t size);
+
+// The members the directory's bytes list (names are views into `directory`, data offsets not
+// yet known), or nothing; `max_members` bounds the work on a hostile directory.
+std::optional<ZipIndex> read_zip_directory(std::span<const std::uint8_t> directory, const ZipDirectory& dir,
+                                           std::uint64_t max_members);
+
+// Sets m.data_offset from the bytes at m.local_offset (at least kZipLocalHeader of them); false
+// when they are not a local header, or the data would run into the directory.
+bool locate_zip_data(std::span<const std::uint8_t> header, ZipMember& m, const ZipDirectory& dir);
+
+// The index of the zip in `data` (all three steps over bytes in memory), or nothing when
+// libarchive should read it (see above).
 std::optional<ZipIndex> read_zip_index(std::span<const std::uint8_t> data, std::uint64_t max_members);
 
 }  // namespace keyward::scanner::detail

@@ -5,13 +5,14 @@ Usage: check_archive_paths.py --keyward build/bin/keyward
 
 Zips (stored and deflated members, directories, a Unix symlink and a FIFO, an MS-DOS name with
 backslashes, a UTF-8 name, "./" prefixes, zip64 fields, a data descriptor, a bad CRC, a nested
-stored jar, a comment) and gzip files (a key, a tarball of keys, an empty file, gzip in gzip)
-are made now by Python's zipfile, gzip and tarfile with keys that openssl generates now. Each is
-written twice under the same name in two trees: as it is, which the fast paths read (zip_index
-plus libdeflate, whole gzip by libdeflate), and in a form only libarchive reads with the same
-members (one more member compressed with bzip2 in a zip; an empty second gzip member after
-the gzip).
-Both trees are scanned with --threads 1 and --threads 2 (a large zip is split over workers).
+stored jar, a comment, a zip over 8 MiB that is read member by member from its file) and gzip
+files (a key, a key whose header stores its name, a tarball of keys, an empty file, gzip in
+gzip) are made now by Python's zipfile, gzip and tarfile, with keys openssl generates now. Each
+is written twice under the same name in two trees: as it is, which the fast paths read
+(zip_index plus libdeflate, a whole gzip by libdeflate), and in a form only libarchive reads
+with the same members (one more member compressed with bzip2 in a zip; an empty second gzip
+member after the gzip). Both trees are scanned with --threads 1 and --threads 2 (a large zip is
+split over workers).
 
 Checks: the finding ids, kinds and members of both trees are equal, and equal for 1 and 2
 threads; archive_members and the skip counts are equal; the members holding keys are those
@@ -145,12 +146,31 @@ def make_zips(keys: list[bytes], rng: random.Random) -> dict[str, bytes]:
                 body = body[:50_000] + b"\n" + keys[i % len(keys)] + body[50_000:]
             z.writestr(f"pkg/Class{i:02}.class", body)
     zips["large.jar"] = b.getvalue()
+
+    # Larger than a window (8 MiB) on disk: read member by member from the file, never whole.
+    # Random bytes do not compress; a zip64 member's local header has an extra field its
+    # directory entry has not (the read of its data must follow the local header).
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for i in range(40):
+            body = rng.randbytes(256 * 1024)
+            if i % 9 == 4:
+                body = body[:1000] + b"\n" + keys[i % len(keys)] + b"\n" + body[1000:]
+            z.writestr(f"blob/{i:02}.bin", body, compress_type=zipfile.ZIP_STORED if i % 2 else zipfile.ZIP_DEFLATED)
+        with z.open("blob/zip64.pem", "w", force_zip64=True) as m:
+            m.write(keys[6])
+    zips["big.jar"] = b.getvalue()
+    assert len(zips["big.jar"]) > 8 << 20
     return zips
 
 
 def make_gzips(keys: list[bytes]) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     out["key.pem.gz"] = gzip.compress(keys[0], mtime=0)
+    named = io.BytesIO()
+    with gzip.GzipFile(filename="server.key", mode="wb", fileobj=named, mtime=0) as g:  # FNAME in the header
+        g.write(keys[2])
+    out["server.key.gz"] = named.getvalue()
     t = io.BytesIO()
     with tarfile.open(fileobj=t, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for i, k in enumerate(keys[:3]):
@@ -200,6 +220,8 @@ def reference_members(name: str, data: bytes) -> set[str]:
                         found.add(f"{name}:{m.name}")
         elif name.endswith(".gz.gz"):
             found.add(f"{name}:data")  # libarchive chains both gzip filters: one member
+        elif name == "server.key.gz":
+            found.add(f"{name}:server.key")  # the name its header stores, as libarchive gives it
         elif b"PRIVATE KEY" in inner:
             found.add(f"{name}:data")
         return found

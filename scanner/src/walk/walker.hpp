@@ -48,8 +48,6 @@ bool matches(const std::vector<Glob>& globs, std::string_view base, std::string_
 // (an exception's text could quote the bytes being parsed).
 std::string describe_exception(const std::exception_ptr& e);
 
-// Adds one scan's (or file's, or worker's) counters to another's.
-void merge(ScanStats& into, const ScanStats& from);
 
 // What one worker collects; merged into the result when the walk ends.
 struct WalkWorker {
