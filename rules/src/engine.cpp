@@ -151,8 +151,12 @@ class Scorer {
     for (const auto& k : ctx_.known_keys) extra_known_.insert(detail::lower(k));
     // Package ownership: dpkg's lists read once, only when there is something to look up, and
     // only for real paths (a virtual root stands for "/" but is not this machine's "/").
-    if (!result_.findings.empty() && !ctx_.package_db_dir.empty() && !ctx_.virtual_root)
-      packages_ = PackageIndex::load(ctx_.package_db_dir);
+    if (!result_.findings.empty() && !ctx_.package_db_dir.empty() && !ctx_.virtual_root) {
+      std::vector<std::string> paths;  // only the findings' own paths are looked up
+      for (const auto& fd : result_.findings)
+        if (on_this_machine(fd)) paths.push_back(absolute_path(fd));
+      packages_ = PackageIndex::load(ctx_.package_db_dir, &paths);
+    }
     // Who issued the certificates of this scan (a CA key is one whose certificate issued others).
     for (const auto& fd : result_.findings) {
       if (fd.certificate) note_issuer(*fd.certificate);

@@ -32,7 +32,27 @@ bool append_file(const std::filesystem::path& p, std::string& arena) {
 
 }  // namespace
 
-PackageIndex PackageIndex::load(const std::string& dir) {
+namespace {
+
+constexpr std::array<std::string_view, 6> kMerged{"bin/", "sbin/", "lib/", "lib32/", "lib64/", "libx32/"};
+constexpr std::string_view kUsr = "/usr/";
+
+// The name a merged-/usr system may list `path` under instead ("/usr/lib/x" <-> "/lib/x"), or "".
+std::string merged_alias(std::string_view path) {
+  if (path.substr(0, kUsr.size()) == kUsr) {
+    const std::string_view rest = path.substr(kUsr.size() - 1);  // "/lib/..."
+    for (auto m : kMerged)
+      if (rest.substr(1, m.size()) == m) return std::string(rest);
+  } else {
+    for (auto m : kMerged)
+      if (path.substr(1, m.size()) == m) return "/usr" + std::string(path);
+  }
+  return {};
+}
+
+}  // namespace
+
+PackageIndex PackageIndex::load(const std::string& dir, const std::vector<std::string>* wanted) {
   namespace fs = std::filesystem;
   PackageIndex idx;
   idx.arena_ = std::make_unique<std::string>();
@@ -55,16 +75,45 @@ PackageIndex PackageIndex::load(const std::string& dir) {
     idx.packages_.push_back(package_name(p.filename().string()));
     ends.push_back(arena.size());
   }
-  idx.owners_.reserve(static_cast<std::size_t>(std::count(arena.begin(), arena.end(), '\n')));
+  std::unordered_map<std::string_view, bool> keep;  // the wanted paths and their aliases
+  std::vector<std::string> aliases;
+  if (wanted != nullptr) {
+    aliases.reserve(wanted->size());
+    for (const auto& w : *wanted) {
+      keep.emplace(w, true);
+      if (auto a = merged_alias(w); !a.empty()) aliases.push_back(std::move(a));
+    }
+    for (const auto& a : aliases) keep.emplace(a, true);
+  } else {
+    idx.owners_.reserve(static_cast<std::size_t>(std::count(arena.begin(), arena.end(), '\n')));
+  }
+  std::vector<std::pair<std::string_view, std::uint32_t>> kept;
   const std::string_view text(arena);
   std::size_t pos = 0;
   for (std::uint32_t pkg = 0; pkg < ends.size(); ++pkg) {
     while (pos < ends[pkg]) {
       const std::size_t nl = text.find('\n', pos);
-      if (nl > pos && text[pos] == '/') idx.owners_.emplace(text.substr(pos, nl - pos), pkg);  // first one wins
+      const std::string_view line = text.substr(pos, nl - pos);
       pos = nl + 1;
+      if (line.empty() || line.front() != '/') continue;
+      if (wanted == nullptr) idx.owners_.emplace(line, pkg);  // first one wins
+      else if (keep.count(line) != 0) kept.emplace_back(line, pkg);
     }
   }
+  if (wanted == nullptr) return idx;
+  // Only what was asked for stays: its own small arena, the list files' text freed.
+  auto small = std::make_unique<std::string>();
+  std::size_t bytes = 0;
+  for (const auto& [line, pkg] : kept) bytes += line.size();
+  small->reserve(bytes);
+  std::vector<std::size_t> starts;
+  for (const auto& [line, pkg] : kept) {
+    starts.push_back(small->size());
+    small->append(line);
+  }
+  for (std::size_t i = 0; i < kept.size(); ++i)
+    idx.owners_.emplace(std::string_view(*small).substr(starts[i], kept[i].first.size()), kept[i].second);
+  idx.arena_ = std::move(small);
   return idx;
 }
 
@@ -77,16 +126,7 @@ std::string_view PackageIndex::owner(std::string_view abs_path) const {
   if (owners_.empty()) return {};
   if (auto pkg = find(abs_path); !pkg.empty()) return pkg;
   // Merged /usr: /bin, /sbin and /lib* are links into /usr, and a package may list either name.
-  static constexpr std::array<std::string_view, 6> kMerged{"bin/", "sbin/", "lib/", "lib32/", "lib64/", "libx32/"};
-  constexpr std::string_view usr = "/usr/";
-  if (abs_path.substr(0, usr.size()) == usr) {
-    const std::string_view rest = abs_path.substr(usr.size() - 1);  // "/lib/..."
-    for (auto m : kMerged)
-      if (rest.substr(1, m.size()) == m) return find(rest);
-  } else {
-    for (auto m : kMerged)
-      if (abs_path.substr(1, m.size()) == m) return find("/usr" + std::string(abs_path));
-  }
+  if (const std::string alias = merged_alias(abs_path); !alias.empty()) return find(alias);
   return {};
 }
 

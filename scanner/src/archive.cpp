@@ -17,8 +17,12 @@
 #include <algorithm>
 #include <cctype>
 #include <clocale>
+#include <cstring>
 #include <memory>
 #include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
 
 namespace keyward::scanner::detail {
 
@@ -233,9 +237,66 @@ class Utf8Names {
   locale_t previous_;
 };
 
+// libarchive's reader over a file on disk, a block at a time with pread (never the whole file).
+class FileStream {
+ public:
+  explicit FileStream(OpenFile& file) : file_(file), block_(kBlock) {}
+
+  // Opens `a` over the file; false when libarchive refuses.
+  bool open(archive* a) {
+    archive_read_set_read_callback(a, &FileStream::read);
+    archive_read_set_skip_callback(a, &FileStream::skip);
+    archive_read_set_seek_callback(a, &FileStream::seek);
+    archive_read_set_callback_data(a, this);
+    return archive_read_open1(a) == ARCHIVE_OK;
+  }
+
+ private:
+  static constexpr std::size_t kBlock = 1u << 20;
+
+  static la_ssize_t read(archive* a, void* self, const void** buffer) {
+    auto& s = *static_cast<FileStream*>(self);
+    std::size_t got = 0;
+    int err = 0;
+    if (s.file_.read_at(s.pos_, s.block_.data(), s.block_.size(), got, err) != ReadStatus::ok) {
+      archive_set_error(a, err, "read error");
+      return -1;
+    }
+    s.pos_ += got;
+    *buffer = s.block_.data();
+    return static_cast<la_ssize_t>(got);
+  }
+  static la_int64_t skip(archive*, void* self, la_int64_t n) {
+    auto& s = *static_cast<FileStream*>(self);
+    const auto step = static_cast<la_int64_t>(std::min<std::uint64_t>(static_cast<std::uint64_t>(std::max<la_int64_t>(n, 0)),
+                                                                     s.file_.size() - std::min(s.pos_, s.file_.size())));
+    s.pos_ += static_cast<std::uint64_t>(step);
+    return step;
+  }
+  static la_int64_t seek(archive*, void* self, la_int64_t offset, int whence) {
+    auto& s = *static_cast<FileStream*>(self);
+    const auto size = static_cast<la_int64_t>(s.file_.size());
+    const la_int64_t from = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? static_cast<la_int64_t>(s.pos_) : size;
+    const la_int64_t to = from + offset;
+    if (to < 0 || to > size) return ARCHIVE_FATAL;
+    s.pos_ = static_cast<std::uint64_t>(to);
+    return to;
+  }
+
+  OpenFile& file_;
+  std::uint64_t pos_ = 0;
+  std::vector<char> block_;  // container bytes; the members' own bytes go to wiped buffers
+};
+
+// What libarchive reads: bytes in memory, or (with `file`) a file read a block at a time.
+struct ArchiveInput {
+  std::string_view data;
+  OpenFile* file = nullptr;
+};
+
 // Every archive libarchive reads, filters and formats (a .tar.gz, a .deb, a zip the fast path
-// does not take); false when `data` is not one.
-bool scan_with_libarchive(std::string_view data, const ItemContext& ctx, std::vector<Finding>& out,
+// does not take); false when the input is not one.
+bool scan_with_libarchive(const ArchiveInput& in, const ItemContext& ctx, std::vector<Finding>& out,
                           ScanStats& stats) {
   const ScanOptions& o = *ctx.options;
   ArchiveBudget& budget = *ctx.budget;
@@ -246,7 +307,12 @@ bool scan_with_libarchive(std::string_view data, const ItemContext& ctx, std::ve
   support_formats(a.get());
   for (const auto& p : o.passwords)
     if (!p.empty()) archive_read_add_passphrase(a.get(), p.c_str());  // libarchive keeps its own copy
-  if (archive_read_open_memory(a.get(), data.data(), data.size()) != ARCHIVE_OK) return false;
+  std::optional<FileStream> stream;
+  if (in.file != nullptr) {
+    if (!stream.emplace(*in.file).open(a.get())) return false;
+  } else if (archive_read_open_memory(a.get(), in.data.data(), in.data.size()) != ARCHIVE_OK) {
+    return false;
+  }
   archive_entry* entry = nullptr;
   int r = archive_read_next_header(a.get(), &entry);
   // Bytes that no filter decoded and no container format took (a text file starting "BZh", a
@@ -278,8 +344,9 @@ bool scan_with_libarchive(std::string_view data, const ItemContext& ctx, std::ve
   }
   if (r == ARCHIVE_FATAL && !budget.stopped)
     count_skip(stats, any_member ? SkipReason::archive_truncated : SkipReason::archive_unreadable);
-  if (!locks.key_names.empty() || (locks.opened != 0 && out.size() > findings_before))
-    out.push_back(zip_store_finding(data, ctx, locks));
+  // (A file is streamed only in formats without encryption: locks come from bytes in memory.)
+  if (in.file == nullptr && (!locks.key_names.empty() || (locks.opened != 0 && out.size() > findings_before)))
+    out.push_back(zip_store_finding(in.data, ctx, locks));
   return true;
 }
 
@@ -333,7 +400,7 @@ bool scan_gzip_whole(std::string_view data, const ItemContext& ctx, std::vector<
   // Another member after the first, a lying trailer, bad data: libarchive's, with its counts.
   if (result != LIBDEFLATE_SUCCESS || used != data.size() || got != size) return false;
   const auto view = inflated.view();
-  if (head_archive(inflated.bytes(), inflated.size()) && scan_with_libarchive(view, ctx, out, stats)) return true;
+  if (head_archive(inflated.bytes(), inflated.size()) && scan_with_libarchive({view}, ctx, out, stats)) return true;
   if (ctx.depth >= o.archive_limits.max_depth) {
     count_skip(stats, SkipReason::archive_too_deep);
     return true;
@@ -364,7 +431,23 @@ bool scan_gzip_whole(std::string_view data, const ItemContext& ctx, std::vector<
 bool scan_archive(std::string_view data, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats) {
   if (ctx.budget->stopped) return false;
   return scan_zip_members(data, ctx, out, stats) || scan_gzip_whole(data, ctx, out, stats) ||
-         scan_with_libarchive(data, ctx, out, stats);
+         scan_with_libarchive({data}, ctx, out, stats);
+}
+
+bool streamable_archive(std::span<const std::uint8_t> head) {
+  const auto starts = [&](std::string_view magic) {
+    return head.size() >= magic.size() && std::memcmp(head.data(), magic.data(), magic.size()) == 0;
+  };
+  // Compressed streams and containers without encryption; zip and 7z are read otherwise.
+  using namespace std::string_view_literals;
+  return starts("\x1F\x8B"sv) || starts("\xFD" "7zXZ\0"sv) || starts("\x28\xB5\x2F\xFD"sv) || starts("BZh"sv) ||
+         starts("!<arch>\n"sv) || starts("070701"sv) || starts("070702"sv) || starts("070707"sv) ||
+         starts("\xED\xAB\xEE\xDB"sv) || (head.size() >= 262 && std::memcmp(head.data() + 257, "ustar", 5) == 0);
+}
+
+bool scan_archive_file(OpenFile& file, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats) {
+  if (ctx.budget->stopped) return false;
+  return scan_with_libarchive({{}, &file}, ctx, out, stats);
 }
 
 }  // namespace keyward::scanner::detail

@@ -137,25 +137,34 @@ class WipeIfKey {
 
 // Whether a large file must be read whole: its head announces a format whose parser needs all
 // of it (an archive, when archives are read; a key store; a binary key or DER object).
-ReadStatus needs_whole_read(OpenFile& file, const ScanOptions& options, bool& whole, bool& zip, int& err) {
+// How a large file whose head announces an archive can be read without holding it whole.
+enum class LargeArchive { none, zip, stream };
+
+ReadStatus needs_whole_read(OpenFile& file, const ScanOptions& options, bool& whole, LargeArchive& archive,
+                            int& err) {
   char head[kHeadSize];
   std::size_t got = 0;
   if (const auto st = file.read_at(0, head, sizeof head, got, err); st != ReadStatus::ok) return st;
   const auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(head), got);
   whole = registry_for(options).sniff(bytes, file.size(), &options) != nullptr;
-  zip = options.archives && got >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0;
+  archive = LargeArchive::none;
+  if (options.archives && got >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0) archive = LargeArchive::zip;
+  else if (options.archives && streamable_archive(bytes)) archive = LargeArchive::stream;
   return ReadStatus::ok;
 }
 
-// A top-level zip read from its file (scan_zip_file), counted as scan_top_item counts a file;
-// false, having counted nothing, when it is not one the fast path reads.
-bool scan_large_zip(OpenFile& file, ItemContext ctx, std::vector<Finding>& out, ScanStats& stats,
-                    FileScanOutcome& r) {
+// A top-level archive read from its file without holding it whole (scan_zip_file,
+// scan_archive_file), counted as scan_top_item counts a file; false, having counted nothing,
+// when that path does not read it (then the file is read whole).
+bool scan_large_archive(OpenFile& file, LargeArchive kind, ItemContext ctx, std::vector<Finding>& out,
+                        ScanStats& stats, FileScanOutcome& r) {
   ArchiveBudget budget;
   budget.compressed = file.size();
   ctx.budget = &budget;
   ScanStats zip_stats;
-  if (!scan_zip_file(file, ctx, out, zip_stats)) return false;
+  const bool read = kind == LargeArchive::zip ? scan_zip_file(file, ctx, out, zip_stats)
+                                              : scan_archive_file(file, ctx, out, zip_stats);
+  if (!read) return false;
   ++zip_stats.files_scanned;
   zip_stats.bytes_scanned += file.size();
   merge(stats, zip_stats);
@@ -202,14 +211,18 @@ FileScanOutcome scan_file(FileSource& source, const std::string& path, const std
     return ctx;
   };
   bool whole = true;
-  bool zip = false;
+  LargeArchive archive = LargeArchive::none;
   if (file.size() > kWindowThreshold) {
-    if (const auto st = needs_whole_read(file, options, whole, zip, r.err); st != ReadStatus::ok) return failed(st);
+    if (const auto st = needs_whole_read(file, options, whole, archive, r.err); st != ReadStatus::ok)
+      return failed(st);
   }
 
-  // A large zip on this machine's disk is read member by member, never whole (a 50 MB jar would
-  // otherwise be held while it is scanned); one the fast path does not read is read whole below.
-  if (whole && zip && source.local() && scan_large_zip(file, item_context(), out, stats, r)) return r;
+  // A large archive on this machine's disk is read member by member, never whole (a 50 MB jar or
+  // a 31 MB static library would otherwise be held while it is scanned); one that these paths do
+  // not read is read whole below.
+  if (whole && archive != LargeArchive::none && source.local() &&
+      scan_large_archive(file, archive, item_context(), out, stats, r))
+    return r;
 
   if (whole) {
     const WipeIfKey wipe(buffer, out, stats);

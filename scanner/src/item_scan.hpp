@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -102,6 +103,15 @@ class OpenFile;  // file_source.hpp
 // reads from several threads at once (pread). False, having counted nothing, when it is not a
 // zip this path reads: the caller then reads the file whole.
 bool scan_zip_file(OpenFile& file, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats);
+
+// Whether a large file's head is an archive libarchive can stream from the file (compressed
+// streams, tar, ar, cpio, rpm: formats without encryption); zip has scan_zip_file.
+bool streamable_archive(std::span<const std::uint8_t> head);
+
+// Reads the archive in `file` with libarchive a block at a time (never the whole file; each
+// member is still read whole, up to --max-size), as scan_archive reads one in memory. False,
+// having counted nothing, when it is not an archive.
+bool scan_archive_file(OpenFile& file, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats);
 
 // The name an archive member goes by in findings: "./" prefixes dropped; an OCI/docker layer
 // blob "blobs/sha256/<digest>" named "sha256:<digest>". Shared by both archive paths.

@@ -6,13 +6,13 @@ Usage: check_archive_paths.py --keyward build/bin/keyward
 Zips (stored and deflated members, directories, a Unix symlink and a FIFO, an MS-DOS name with
 backslashes, a UTF-8 name, "./" prefixes, zip64 fields, a data descriptor, a bad CRC, a nested
 stored jar, a comment, a zip over 8 MiB that is read member by member from its file) and gzip
-files (a key, a key whose header stores its name, a tarball of keys, an empty file, gzip in
-gzip) are made now by Python's zipfile, gzip and tarfile, with keys openssl generates now. Each
-is written twice under the same name in two trees: as it is, which the fast paths read
-(zip_index plus libdeflate, a whole gzip by libdeflate), and in a form only libarchive reads
-with the same members (one more member compressed with bzip2 in a zip; an empty second gzip
-member after the gzip). Both trees are scanned with --threads 1 and --threads 2 (a large zip is
-split over workers).
+files (a key, a key whose header stores its name, a tarball of keys, a tarball over 8 MiB that
+libarchive streams from its file, an empty file, gzip in gzip) are made now by Python's zipfile,
+gzip and tarfile, with keys openssl generates now. Each is written twice under the same name in
+two trees: as it is, which the fast paths read (zip_index plus libdeflate, a whole gzip by
+libdeflate), and in a form only libarchive reads with the same members (one more member
+compressed with bzip2 in a zip; an empty second gzip member after the gzip). Both trees are
+scanned with --threads 1 and --threads 2 (a large zip is split over workers).
 
 Checks: the finding ids, kinds and members of both trees are equal, and equal for 1 and 2
 threads; archive_members and the skip counts are equal; the members holding keys are those
@@ -178,6 +178,19 @@ def make_gzips(keys: list[bytes]) -> dict[str, bytes]:
             info.size = len(k)
             tar.addfile(info, io.BytesIO(k))
     out["keys.tar.gz"] = gzip.compress(t.getvalue(), mtime=0)
+    # Larger than a window on disk: streamed by libarchive from the file a block at a time.
+    t = io.BytesIO()
+    rng = random.Random(7)
+    with tarfile.open(fileobj=t, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for i in range(12):
+            body = rng.randbytes(1 << 20)
+            if i % 5 == 2:
+                body = body[:4096] + b"\n" + keys[i % len(keys)] + b"\n" + body[4096:]
+            info = tarfile.TarInfo(f"big/part{i:02}.bin")
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+    out["big.tar.gz"] = gzip.compress(t.getvalue(), compresslevel=1, mtime=0)
+    assert len(out["big.tar.gz"]) > 8 << 20
     out["empty.gz"] = gzip.compress(b"", mtime=0)
     out["twice.pem.gz.gz"] = gzip.compress(gzip.compress(keys[1], mtime=0), mtime=0)
     return out

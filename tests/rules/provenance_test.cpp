@@ -68,6 +68,15 @@ TEST_CASE("the package index names the package that lists a path, including merg
   CHECK(idx.owner("/usr/share/libfoo/other.key").empty());
   CHECK(idx.owner("/usr/share/libfoo/tests/server.key.bak").empty());
   CHECK(PackageIndex::load(db.path("does-not-exist")).paths() == 0);
+
+  // Asked for a few paths only (a scan's findings), it keeps those, aliases included, and
+  // answers for them as the whole index does.
+  const std::vector<std::string> wanted = {"/usr/share/libfoo/tests/server.key", "/usr/lib/python3/bar/testdata/client.pem",
+                                           "/usr/share/libfoo/other.key"};
+  const PackageIndex few = PackageIndex::load(db.path(), &wanted);
+  CHECK(few.paths() == 2);
+  for (const auto& w : wanted) CHECK(few.owner(w) == idx.owner(w));
+  CHECK(few.owner("/etc/bar/bar.conf").empty());  // not asked for
 }
 
 TEST_CASE("the package index agrees with dpkg -S on this machine") {
