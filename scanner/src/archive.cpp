@@ -363,7 +363,7 @@ std::optional<std::string_view> gzip_name(std::string_view gz) {
   std::size_t at = 10;
   if ((flags & kExtra) != 0) {
     if (gz.size() < at + 2) return std::nullopt;
-    at += 2 + (static_cast<unsigned char>(gz[at]) | static_cast<std::size_t>(static_cast<unsigned char>(gz[at + 1])) << 8);
+    at += 2 + std::size_t{read_le16(std::span(reinterpret_cast<const std::uint8_t*>(gz.data()), gz.size()), at)};
   }
   if (at >= gz.size()) return std::nullopt;
   const auto end = gz.find('\0', at);
@@ -385,10 +385,7 @@ bool scan_gzip_whole(std::string_view data, const ItemContext& ctx, std::vector<
   ArchiveBudget& budget = *ctx.budget;
   const auto* in = reinterpret_cast<const std::uint8_t*>(data.data());
   if (data.size() < 18 || in[0] != 0x1f || in[1] != 0x8b || in[2] != 8) return false;
-  const std::size_t end = data.size() - 4;
-  const std::uint32_t size = static_cast<std::uint32_t>(in[end]) | static_cast<std::uint32_t>(in[end + 1]) << 8 |
-                             static_cast<std::uint32_t>(in[end + 2]) << 16 |
-                             static_cast<std::uint32_t>(in[end + 3]) << 24;
+  const std::uint32_t size = read_le32(std::span(in, data.size()), data.size() - 4);  // ISIZE
   if (size > kWholeGzip || size > o.max_size || budget.expanded + size > o.archive_limits.max_expanded) return false;
   std::unique_ptr<libdeflate_decompressor, DecompressorDeleter> inflater(libdeflate_alloc_decompressor());
   if (!inflater) throw std::bad_alloc();

@@ -33,6 +33,19 @@ using common::utf8_sequence;
 // Lowercase / uppercase hex of bytes.
 inline std::string hex(std::span<const std::uint8_t> data, bool upper = false) { return common::to_hex(data, upper); }
 
+// Little-endian fields at `at` (the caller has checked that they fit): the Microsoft key blobs,
+// zip's directory, gzip's trailer. (Reader below reads big-endian, as DER and SSH do.)
+inline std::uint16_t read_le16(std::span<const std::uint8_t> d, std::size_t at) {
+  return static_cast<std::uint16_t>(d[at] | d[at + 1] << 8);
+}
+inline std::uint32_t read_le32(std::span<const std::uint8_t> d, std::size_t at) {
+  return static_cast<std::uint32_t>(d[at]) | static_cast<std::uint32_t>(d[at + 1]) << 8 |
+         static_cast<std::uint32_t>(d[at + 2]) << 16 | static_cast<std::uint32_t>(d[at + 3]) << 24;
+}
+inline std::uint64_t read_le64(std::span<const std::uint8_t> d, std::size_t at) {
+  return read_le32(d, at) | static_cast<std::uint64_t>(read_le32(d, at + 4)) << 32;
+}
+
 // A bounds-checked reader over bytes: every read says whether it fit.
 class Reader {
  public:

@@ -1,5 +1,7 @@
 #include "zip_index.hpp"
 
+#include "encoding.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -27,23 +29,19 @@ constexpr std::uint32_t kTypeDirectory = 0040000;
 constexpr std::uint32_t kTypeFifo = 0010000;
 
 // Little-endian fields of bytes that start at `base` in the zip, at checked zip offsets.
-struct Reader {
+struct ZipBytes {
   std::span<const std::uint8_t> d;
   std::uint64_t base = 0;
   bool has(std::uint64_t at, std::uint64_t n) const {
     return at >= base && at - base <= d.size() && n <= d.size() - (at - base);
   }
-  std::uint8_t b(std::uint64_t at) const { return d[at - base]; }
-  std::uint16_t u16(std::uint64_t at) const { return static_cast<std::uint16_t>(b(at) | b(at + 1) << 8); }
-  std::uint32_t u32(std::uint64_t at) const {
-    return static_cast<std::uint32_t>(b(at)) | static_cast<std::uint32_t>(b(at + 1)) << 8 |
-           static_cast<std::uint32_t>(b(at + 2)) << 16 | static_cast<std::uint32_t>(b(at + 3)) << 24;
-  }
-  std::uint64_t u64(std::uint64_t at) const { return u32(at) | static_cast<std::uint64_t>(u32(at + 4)) << 32; }
+  std::uint16_t u16(std::uint64_t at) const { return read_le16(d, static_cast<std::size_t>(at - base)); }
+  std::uint32_t u32(std::uint64_t at) const { return read_le32(d, static_cast<std::size_t>(at - base)); }
+  std::uint64_t u64(std::uint64_t at) const { return read_le64(d, static_cast<std::size_t>(at - base)); }
 };
 
 // Reads the zip64 extra field of a central entry for the values that overflowed.
-bool read_zip64(const Reader& r, std::uint64_t extra, std::uint16_t extra_len, std::uint64_t& size,
+bool read_zip64(const ZipBytes& r, std::uint64_t extra, std::uint16_t extra_len, std::uint64_t& size,
                 std::uint64_t& compressed, std::uint64_t& local) {
   const bool want_size = size == 0xffffffff, want_compressed = compressed == 0xffffffff,
              want_local = local == 0xffffffff;
@@ -71,7 +69,7 @@ bool read_zip64(const Reader& r, std::uint64_t extra, std::uint16_t extra_len, s
 
 std::optional<ZipDirectory> find_zip_directory(std::span<const std::uint8_t> tail, std::uint64_t size) {
   if (tail.size() > size || tail.size() < kEndSize) return std::nullopt;
-  const Reader r{tail, size - tail.size()};
+  const ZipBytes r{tail, size - tail.size()};
   // The end record is the last one whose comment reaches exactly the end of the zip.
   const std::uint64_t last = size - kEndSize;
   const std::uint64_t first = std::max(r.base, last > kMaxComment ? last - kMaxComment : 0);
@@ -106,7 +104,7 @@ std::optional<ZipDirectory> find_zip_directory(std::span<const std::uint8_t> tai
 std::optional<ZipIndex> read_zip_directory(std::span<const std::uint8_t> directory, const ZipDirectory& dir,
                                            std::uint64_t max_members) {
   if (directory.size() != dir.size || dir.entries > max_members) return std::nullopt;
-  const Reader r{directory, dir.offset};
+  const ZipBytes r{directory, dir.offset};
   ZipIndex index;
   index.members.reserve(static_cast<std::size_t>(dir.entries));
   std::uint64_t at = dir.offset;
@@ -152,7 +150,7 @@ std::optional<ZipIndex> read_zip_directory(std::span<const std::uint8_t> directo
 
 bool locate_zip_data(std::span<const std::uint8_t> header, ZipMember& m, const ZipDirectory& dir) {
   if (header.size() < kZipLocalHeader) return false;
-  const Reader r{header.first(kZipLocalHeader), m.local_offset};
+  const ZipBytes r{header.first(kZipLocalHeader), m.local_offset};
   if (r.u32(m.local_offset) != kLocalSig) return false;
   const std::uint64_t data_at = m.local_offset + kLocalSize + r.u16(m.local_offset + 26) + r.u16(m.local_offset + 28);
   if (data_at > dir.offset || m.compressed > dir.offset - data_at) return false;
@@ -162,7 +160,7 @@ bool locate_zip_data(std::span<const std::uint8_t> header, ZipMember& m, const Z
 
 std::optional<ZipIndex> read_zip_index(std::span<const std::uint8_t> data, std::uint64_t max_members) {
   // A zip that starts with its first member (jar, apk, whl): anything else is libarchive's.
-  if (data.size() < kLocalSize || Reader{data}.u32(0) != kLocalSig) return std::nullopt;
+  if (data.size() < kLocalSize || ZipBytes{data}.u32(0) != kLocalSig) return std::nullopt;
   const auto dir = find_zip_directory(data, data.size());
   if (!dir) return std::nullopt;
   auto index = read_zip_directory(data.subspan(dir->offset, dir->size), *dir, max_members);

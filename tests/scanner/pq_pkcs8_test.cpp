@@ -29,7 +29,7 @@ std::string random_hex(std::size_t n) {
 
 // A DER length for `n` content bytes, in hex.
 std::string der_length(std::size_t n) {
-  char buf[16];
+  char buf[24];  // "82" and up to 16 hex digits of a size_t, and the NUL
   if (n < 0x80) std::snprintf(buf, sizeof buf, "%02zx", n);
   else if (n < 0x100) std::snprintf(buf, sizeof buf, "81%02zx", n);
   else std::snprintf(buf, sizeof buf, "82%04zx", n);

@@ -4,6 +4,8 @@
 // Used by: pvk.cpp, snk.cpp. Reads headers only; the key itself is always read by OpenSSL.
 #pragma once
 
+#include "encoding.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -28,11 +30,6 @@ inline constexpr std::uint32_t kMagicDss1 = 0x31535344;  // "DSS1"
 inline constexpr std::uint32_t kMagicDss2 = 0x32535344;  // "DSS2"
 inline constexpr std::size_t kMsBlobHeaderSize = 16;     // BLOBHEADER (8) + magic (4) + bit length (4)
 inline constexpr std::uint32_t kMaxBlobBits = 16384;     // larger keys are not real keys
-
-inline std::uint32_t read_le32(std::span<const std::uint8_t> d, std::size_t at) {
-  return static_cast<std::uint32_t>(d[at]) | static_cast<std::uint32_t>(d[at + 1]) << 8 |
-         static_cast<std::uint32_t>(d[at + 2]) << 16 | static_cast<std::uint32_t>(d[at + 3]) << 24;
-}
 
 // The 8-byte BLOBHEADER only (what an encrypted PVK leaves in clear).
 inline std::optional<MsBlobHeader> read_blob_type(std::span<const std::uint8_t> d) {
