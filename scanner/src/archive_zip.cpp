@@ -42,10 +42,31 @@ struct Runner {
   std::vector<Finding> found;
 };
 
-// Inflates member `m` (its compressed bytes `in`) into `buffer`; its declared size is taken as the room needed, and a member
-// that inflates to more is given more, up to --max-size. False when it cannot be inflated (or
-// does not fit: `too_large`).
-bool inflate(const ZipMember& m, std::span<const std::uint8_t> in, const ScanOptions& o, Runner& r, bool& too_large) {
+// How inflating one member went.
+enum class Inflated { ok, failed, too_large, stopped };
+
+// Whether the archive budget, with what it has expanded so far, still allows reading on; counts
+// and stops the top-level file's archives when not.
+bool within_limits(std::uint64_t expanded, const ScanOptions& o, ArchiveBudget& budget, ScanStats& stats) {
+  if (expanded > o.archive_limits.max_expanded) {
+    stop_archives(budget, stats, SkipReason::archive_too_large);
+    return false;
+  }
+  if (expanded > kArchiveRatioFloor && budget.compressed != 0 &&
+      expanded / budget.compressed > o.archive_limits.max_ratio) {
+    stop_archives(budget, stats, SkipReason::archive_ratio);
+    return false;
+  }
+  return true;
+}
+
+// Inflates member `m` (its compressed bytes `in`) into the runner's buffer. Its declared size is
+// the room first given; a member that inflates to more (its directory lied) is given more, up to
+// --max-size. Every byte an attempt produced counts against the archive budget, as libarchive's
+// path counts every chunk it reads: a bomb of members that lie about their size is stopped by the
+// limits, not inflated again and again.
+Inflated inflate(const ZipMember& m, std::span<const std::uint8_t> in, const ScanOptions& o, ArchiveBudget& budget,
+                 Runner& r) {
   if (!r.inflater) {
     r.inflater.reset(libdeflate_alloc_decompressor());
     if (!r.inflater) throw std::bad_alloc();
@@ -56,16 +77,12 @@ bool inflate(const ZipMember& m, std::span<const std::uint8_t> in, const ScanOpt
     std::size_t got = 0;
     const auto result =
         libdeflate_deflate_decompress(r.inflater.get(), in.data(), in.size(), r.buffer.append_space(room), room, &got);
-    if (result == LIBDEFLATE_SUCCESS) {
-      r.buffer.appended(got);
-      return true;
-    }
-    r.buffer.appended(room);  // whatever it wrote is wiped with the rest
-    if (result != LIBDEFLATE_INSUFFICIENT_SPACE) return false;
-    if (room >= o.max_size) {
-      too_large = true;
-      return false;
-    }
+    const bool done = result == LIBDEFLATE_SUCCESS;
+    r.buffer.appended(done ? got : room);  // whatever it wrote is wiped with the rest
+    if (!within_limits(budget.expanded += done ? got : room, o, budget, r.stats)) return Inflated::stopped;
+    if (done) return Inflated::ok;
+    if (result != LIBDEFLATE_INSUFFICIENT_SPACE) return Inflated::failed;
+    if (room >= o.max_size) return Inflated::too_large;
     room = static_cast<std::size_t>(std::min<std::uint64_t>(std::uint64_t{room} * 4, o.max_size));
   }
 }
@@ -106,27 +123,25 @@ void scan_zip_member(const ZipMember& m, const Fetch& fetch, const ItemContext& 
   }
   std::string_view member;
   if (m.deflated) {
-    bool too_large = false;
-    if (!inflate(m, *stored, o, r, too_large)) {
-      count_skip(r.stats, too_large ? SkipReason::too_large : SkipReason::archive_member_error);
-      return;
+    switch (inflate(m, *stored, o, budget, r)) {
+      case Inflated::ok:
+        break;
+      case Inflated::stopped:
+        return;
+      case Inflated::too_large:
+        count_skip(r.stats, SkipReason::too_large);
+        return;
+      case Inflated::failed:
+        count_skip(r.stats, SkipReason::archive_member_error);
+        return;
     }
     member = r.buffer.view();
   } else {
     member = std::string_view(reinterpret_cast<const char*>(stored->data()), stored->size());
+    if (!within_limits(budget.expanded += member.size(), o, budget, r.stats)) return;
   }
-  const std::uint64_t expanded = budget.expanded += member.size();
   if (libdeflate_crc32(0, member.data(), member.size()) != m.crc32) {
     count_skip(r.stats, SkipReason::archive_member_error);  // as libarchive: a bad CRC is not read
-    return;
-  }
-  if (expanded > o.archive_limits.max_expanded) {
-    stop_archives(budget, r.stats, SkipReason::archive_too_large);
-    return;
-  }
-  if (expanded > kArchiveRatioFloor && budget.compressed != 0 &&
-      expanded / budget.compressed > o.archive_limits.max_ratio) {
-    stop_archives(budget, r.stats, SkipReason::archive_ratio);
     return;
   }
   r.child.member = ctx.member;
@@ -138,7 +153,6 @@ void scan_zip_member(const ZipMember& m, const Fetch& fetch, const ItemContext& 
   r.stats.bytes_scanned += member.size();
   scan_item(member, r.child, r.found, r.stats);
 }
-
 
 // Scans the members of an indexed zip: alone, or with idle workers when it is large.
 void scan_members(const ZipIndex& index, const Fetch& fetch, const ItemContext& ctx, std::vector<Finding>& out,

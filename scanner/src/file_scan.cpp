@@ -135,11 +135,12 @@ class WipeIfKey {
   int exceptions_;
 };
 
-// Whether a large file must be read whole: its head announces a format whose parser needs all
-// of it (an archive, when archives are read; a key store; a binary key or DER object).
 // How a large file whose head announces an archive can be read without holding it whole.
 enum class LargeArchive { none, zip, stream };
 
+// Whether a large file must be read whole: its head announces a format whose parser needs all
+// of it (an archive, when archives are read; a key store; a binary key or DER object); and, for
+// an archive, whether it can be read from the file instead (`archive`).
 ReadStatus needs_whole_read(OpenFile& file, const ScanOptions& options, bool& whole, LargeArchive& archive,
                             int& err) {
   char head[kHeadSize];
@@ -161,13 +162,13 @@ bool scan_large_archive(OpenFile& file, LargeArchive kind, ItemContext ctx, std:
   ArchiveBudget budget;
   budget.compressed = file.size();
   ctx.budget = &budget;
-  ScanStats zip_stats;
-  const bool read = kind == LargeArchive::zip ? scan_zip_file(file, ctx, out, zip_stats)
-                                              : scan_archive_file(file, ctx, out, zip_stats);
+  ScanStats archive_stats;
+  const bool read = kind == LargeArchive::zip ? scan_zip_file(file, ctx, out, archive_stats)
+                                              : scan_archive_file(file, ctx, out, archive_stats);
   if (!read) return false;
-  ++zip_stats.files_scanned;
-  zip_stats.bytes_scanned += file.size();
-  merge(stats, zip_stats);
+  ++archive_stats.files_scanned;
+  archive_stats.bytes_scanned += file.size();
+  merge(stats, archive_stats);
   r.bytes = file.size();
   r.changed = file.changed_since_open();
   if (r.changed) count_skip(stats, SkipReason::changed_during_scan);

@@ -17,7 +17,8 @@ scanned with --threads 1 and --threads 2 (a large zip is split over workers).
 Checks: the finding ids, kinds and members of both trees are equal, and equal for 1 and 2
 threads; archive_members and the skip counts are equal; the members holding keys are those
 Python's readers list as regular files holding a key (the reference for names: a UTF-8 name is
-itself, an MS-DOS backslash name reads with '/'). Exits 0 when every check passed, 1 otherwise.
+itself, an MS-DOS backslash name reads with '/'); a zip whose members lie about their size is
+stopped by the bomb limits. Exits 0 when every check passed, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -196,6 +197,23 @@ def make_gzips(keys: list[bytes]) -> dict[str, bytes]:
     return out
 
 
+def lying_bomb() -> bytes:
+    """500 members of 8 MiB of zeros (a 4 MB zip) whose directory and local headers say 1 byte
+    each: the fast path's first room is too small for every one, and with --max-size 6m each is
+    too large once inflated as far as allowed."""
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for i in range(500):
+            z.writestr(f"zeros/{i:04}.bin", bytes(8 << 20))
+    raw = bytearray(b.getvalue())
+    for sig, at_size in ((b"PK\x01\x02", 24), (b"PK\x03\x04", 22)):
+        pos = raw.find(sig)
+        while pos != -1:
+            raw[pos + at_size:pos + at_size + 4] = (1).to_bytes(4, "little")
+            pos = raw.find(sig, pos + 4)
+    return bytes(raw)
+
+
 def libarchive_only(name: str, data: bytes) -> bytes:
     """The same members in a form the fast paths refuse."""
     if name.endswith(".gz"):
@@ -208,9 +226,9 @@ def libarchive_only(name: str, data: bytes) -> bytes:
     return b.getvalue()
 
 
-def scan(keyward: str, root: str, threads: int) -> dict:
-    out = subprocess.run([keyward, "scan", "-q", "--format", "json", "--threads", str(threads), "-o", "-", root],
-                         capture_output=True, check=False)
+def scan(keyward: str, root: str, threads: int, *extra: str) -> dict:
+    out = subprocess.run([keyward, "scan", "-q", "--format", "json", "--threads", str(threads), *extra, "-o", "-", root],
+                         capture_output=True, check=False, timeout=120)
     if out.returncode not in (0, 1):
         raise SystemExit(f"keyward scan exited {out.returncode}: {out.stderr.decode(errors='replace')}")
     return json.loads(out.stdout)
@@ -307,6 +325,17 @@ def main() -> int:
                            + ("" if got == want else f": missing {sorted(want - got)}, extra {sorted(got - want)}"))
         check(not any(k.decode().split("\n")[1] in json.dumps(r) for k in keys for r in reports.values()),
               "no key body appears in any report")
+
+        # A bomb whose members lie about their size: what each attempt inflated counts against
+        # the limits, which stop it (else each member is inflated up to --max-size and dropped
+        # as too large, the next one likewise, and no limit ever sees the bytes).
+        bomb_dir = os.path.join(work, "bomb")
+        os.makedirs(bomb_dir)
+        with open(os.path.join(bomb_dir, "lying.zip"), "wb") as f:
+            f.write(lying_bomb())
+        skipped = scan(a.keyward, bomb_dir, 2, "--max-size", "6m")["scan"]["stats"].get("skipped", {})
+        check(skipped.get("archive_ratio", 0) + skipped.get("archive_too_large", 0) == 1,
+              f"a zip whose members lie about their size is stopped once by the bomb limits ({skipped})")
     print(f"{len(FAILS)} failed" if FAILS else "all passed")
     return 1 if FAILS else 0
 

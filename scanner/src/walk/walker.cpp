@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 #include <thread>
 #include <typeinfo>
 
@@ -139,8 +140,8 @@ void Walker::loop(WalkWorker& w) {
     Item item;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return !jobs_.empty() || !queue_.empty() || pending_ == 0; });
-      if (!jobs_.empty()) {  // help with an item another worker shared (its exceptions are its owner's)
+      cv_.wait(lock, [this] { return open_job() != nullptr || !queue_.empty() || pending_ == 0; });
+      if (open_job() != nullptr) {  // help with an item another worker shared (its exceptions are its owner's)
         lock.unlock();
         help_one();
         continue;
@@ -171,7 +172,8 @@ void Walker::work_on(Job& job) {
   unsigned runner = 0;
   {
     std::lock_guard lock(job.mu);
-    while (job.runners[runner]) ++runner;
+    while (runner < job.runners.size() && job.runners[runner]) ++runner;
+    if (runner == job.runners.size()) throw std::logic_error("more runners than workers on a shared item");
     job.runners[runner] = true;
   }
   for (std::size_t i; (i = job.next++) < job.count;) {
@@ -187,12 +189,18 @@ void Walker::work_on(Job& job) {
   job.runners[runner] = false;
 }
 
+Walker::Job* Walker::open_job() const {
+  for (Job* job : jobs_)
+    if (job->next.load(std::memory_order_relaxed) < job->count) return job;
+  return nullptr;
+}
+
 bool Walker::help_one() {
   Job* job = nullptr;
   {
     std::lock_guard lock(mu_);
-    if (jobs_.empty()) return false;
-    job = jobs_.front();
+    job = open_job();
+    if (job == nullptr) return false;
     ++job->helpers;
   }
   work_on(*job);

@@ -110,7 +110,10 @@ class Walker final : public WorkShare {
   };
   // Runs the job's parts until none is left, as one runner.
   static void work_on(Job& job);
-  // Runs the parts of the first shared job left, if there is one; false when there is none.
+  // The first shared job with parts left to claim, or null (under mu_): a job whose parts are all
+  // claimed stays listed until its owner finishes, and must not keep idle workers spinning.
+  Job* open_job() const;
+  // Runs the parts of the first open shared job, if there is one; false when there is none.
   bool help_one();
   // Takes `n` bytes of the memory budget for a file's buffer, helping shared items while there is
   // no room (the bytes it waits for are often those of the archive being shared).
