@@ -11,8 +11,8 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <locale.h>
 #include <libdeflate.h>
+#include <locale.h>
 
 #include <algorithm>
 #include <cctype>
@@ -268,8 +268,8 @@ class FileStream {
   }
   static la_int64_t skip(archive*, void* self, la_int64_t n) {
     auto& s = *static_cast<FileStream*>(self);
-    const auto step = static_cast<la_int64_t>(std::min<std::uint64_t>(static_cast<std::uint64_t>(std::max<la_int64_t>(n, 0)),
-                                                                     s.file_.size() - std::min(s.pos_, s.file_.size())));
+    const auto step = static_cast<la_int64_t>(std::min<std::uint64_t>(
+        static_cast<std::uint64_t>(std::max<la_int64_t>(n, 0)), s.file_.size() - std::min(s.pos_, s.file_.size())));
     s.pos_ += static_cast<std::uint64_t>(step);
     return step;
   }
@@ -296,8 +296,7 @@ struct ArchiveInput {
 
 // Every archive libarchive reads, filters and formats (a .tar.gz, a .deb, a zip the fast path
 // does not take); false when the input is not one.
-bool scan_with_libarchive(const ArchiveInput& in, const ItemContext& ctx, std::vector<Finding>& out,
-                          ScanStats& stats) {
+bool scan_with_libarchive(const ArchiveInput& in, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats) {
   const ScanOptions& o = *ctx.options;
   ArchiveBudget& budget = *ctx.budget;
   const Utf8Names utf8_names;
@@ -379,7 +378,8 @@ constexpr std::uint32_t kWholeGzip = 8u << 20;
 
 // The fast path for a single-member gzip: the same members, names, limits and counts as
 // libarchive gives (a tarball inside is still libarchive's, over the inflated bytes; anything
-// else is the one member "data"), or false, having counted nothing, for libarchive to read it.
+// else is the one member, named as the header says, else "data"), or false, having counted
+// nothing, for libarchive to read it.
 bool scan_gzip_whole(std::string_view data, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats) {
   const ScanOptions& o = *ctx.options;
   ArchiveBudget& budget = *ctx.budget;
@@ -391,8 +391,8 @@ bool scan_gzip_whole(std::string_view data, const ItemContext& ctx, std::vector<
   if (!inflater) throw std::bad_alloc();
   SecretBytes inflated;  // wiped on every way out
   std::size_t used = 0, got = 0;
-  const auto result = libdeflate_gzip_decompress_ex(inflater.get(), in, data.size(),
-                                                    inflated.append_space(std::max<std::size_t>(size, 1)), size, &used, &got);
+  const auto result = libdeflate_gzip_decompress_ex(
+      inflater.get(), in, data.size(), inflated.append_space(std::max<std::size_t>(size, 1)), size, &used, &got);
   inflated.appended(result == LIBDEFLATE_SUCCESS ? got : size);
   // Another member after the first, a lying trailer, bad data: libarchive's, with its counts.
   if (result != LIBDEFLATE_SUCCESS || used != data.size() || got != size) return false;
@@ -409,7 +409,8 @@ bool scan_gzip_whole(std::string_view data, const ItemContext& ctx, std::vector<
     return true;
   }
   const std::uint64_t expanded = budget.expanded += view.size();
-  if (expanded > kArchiveRatioFloor && budget.compressed != 0 && expanded / budget.compressed > o.archive_limits.max_ratio) {
+  if (expanded > kArchiveRatioFloor && budget.compressed != 0 &&
+      expanded / budget.compressed > o.archive_limits.max_ratio) {
     stop_archives(budget, stats, SkipReason::archive_ratio);
     return true;
   }
@@ -437,9 +438,13 @@ bool streamable_archive(std::span<const std::uint8_t> head) {
   };
   // Compressed streams and containers without encryption; zip and 7z are read otherwise.
   using namespace std::string_view_literals;
-  return starts("\x1F\x8B"sv) || starts("\xFD" "7zXZ\0"sv) || starts("\x28\xB5\x2F\xFD"sv) || starts("BZh"sv) ||
-         starts("!<arch>\n"sv) || starts("070701"sv) || starts("070702"sv) || starts("070707"sv) ||
-         starts("\xED\xAB\xEE\xDB"sv) || (head.size() >= 262 && std::memcmp(head.data() + 257, "ustar", 5) == 0);
+  return starts("\x1F\x8B"sv) ||
+         starts(
+             "\xFD"
+             "7zXZ\0"sv) ||
+         starts("\x28\xB5\x2F\xFD"sv) || starts("BZh"sv) || starts("!<arch>\n"sv) || starts("070701"sv) ||
+         starts("070702"sv) || starts("070707"sv) || starts("\xED\xAB\xEE\xDB"sv) ||
+         (head.size() >= 262 && std::memcmp(head.data() + 257, "ustar", 5) == 0);
 }
 
 bool scan_archive_file(OpenFile& file, const ItemContext& ctx, std::vector<Finding>& out, ScanStats& stats) {

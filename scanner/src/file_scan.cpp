@@ -141,8 +141,7 @@ enum class LargeArchive { none, zip, stream };
 // Whether a large file must be read whole: its head announces a format whose parser needs all
 // of it (an archive, when archives are read; a key store; a binary key or DER object); and, for
 // an archive, whether it can be read from the file instead (`archive`).
-ReadStatus needs_whole_read(OpenFile& file, const ScanOptions& options, bool& whole, LargeArchive& archive,
-                            int& err) {
+ReadStatus needs_whole_read(OpenFile& file, const ScanOptions& options, bool& whole, LargeArchive& archive, int& err) {
   char head[kHeadSize];
   std::size_t got = 0;
   if (const auto st = file.read_at(0, head, sizeof head, got, err); st != ReadStatus::ok) return st;
@@ -157,8 +156,8 @@ ReadStatus needs_whole_read(OpenFile& file, const ScanOptions& options, bool& wh
 // A top-level archive read from its file without holding it whole (scan_zip_file,
 // scan_archive_file), counted as scan_top_item counts a file; false, having counted nothing,
 // when that path does not read it (then the file is read whole).
-bool scan_large_archive(OpenFile& file, LargeArchive kind, ItemContext ctx, std::vector<Finding>& out,
-                        ScanStats& stats, FileScanOutcome& r) {
+bool scan_large_archive(OpenFile& file, LargeArchive kind, ItemContext ctx, std::vector<Finding>& out, ScanStats& stats,
+                        FileScanOutcome& r) {
   ArchiveBudget budget;
   budget.compressed = file.size();
   ctx.budget = &budget;
@@ -214,8 +213,7 @@ FileScanOutcome scan_file(FileSource& source, const std::string& path, const std
   bool whole = true;
   LargeArchive archive = LargeArchive::none;
   if (file.size() > kWindowThreshold) {
-    if (const auto st = needs_whole_read(file, options, whole, archive, r.err); st != ReadStatus::ok)
-      return failed(st);
+    if (const auto st = needs_whole_read(file, options, whole, archive, r.err); st != ReadStatus::ok) return failed(st);
   }
 
   // A large archive on this machine's disk is read member by member, never whole (a 50 MB jar or

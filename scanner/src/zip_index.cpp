@@ -131,8 +131,8 @@ std::optional<ZipIndex> read_zip_directory(std::span<const std::uint8_t> directo
     // Which entries are regular files, as libarchive decides: the mode of a Unix host (a FIFO
     // counts as a file), the directory attribute of an MS-DOS one, and a trailing '/' after an
     // MS-DOS name's backslashes became slashes.
-    m.backslashes = host == kHostMsDos && m.name.find('/') == std::string_view::npos &&
-                    m.name.find('\\') != std::string_view::npos;
+    m.backslashes =
+        host == kHostMsDos && m.name.find('/') == std::string_view::npos && m.name.find('\\') != std::string_view::npos;
     std::uint32_t type = 0;
     if (host == kHostUnix) type = external >> 16 & kTypeMask;
     else if (host == kHostMsDos && (external & kDosDirectory) != 0) type = kTypeDirectory;

@@ -26,9 +26,9 @@ struct ZipMember {
   std::uint64_t compressed = 0;
   std::uint64_t size = 0;  // declared uncompressed size
   std::uint32_t crc32 = 0;
-  bool deflated = false;  // else stored
-  bool regular = true;    // false: a directory, symlink or other special entry (not read)
-  bool backslashes = false;  // an MS-DOS name using '\' as its separator: read with '/' 
+  bool deflated = false;     // else stored
+  bool regular = true;       // false: a directory, symlink or other special entry (not read)
+  bool backslashes = false;  // an MS-DOS name using '\' as its separator: read with '/'
 };
 
 struct ZipIndex {

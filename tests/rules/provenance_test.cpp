@@ -71,8 +71,8 @@ TEST_CASE("the package index names the package that lists a path, including merg
 
   // Asked for a few paths only (a scan's findings), it keeps those, aliases included, and
   // answers for them as the whole index does.
-  const std::vector<std::string> wanted = {"/usr/share/libfoo/tests/server.key", "/usr/lib/python3/bar/testdata/client.pem",
-                                           "/usr/share/libfoo/other.key"};
+  const std::vector<std::string> wanted = {"/usr/share/libfoo/tests/server.key",
+                                           "/usr/lib/python3/bar/testdata/client.pem", "/usr/share/libfoo/other.key"};
   const PackageIndex few = PackageIndex::load(db.path(), &wanted);
   CHECK(few.paths() == 2);
   for (const auto& w : wanted) CHECK(few.owner(w) == idx.owner(w));

@@ -429,8 +429,8 @@ void Walker::process_file(const std::string& path, const std::string& rel, WalkW
   const std::size_t before = w.findings.size();
   ScanStats file_stats;  // this file's counts: added to the worker's, and remembered with its findings
   const auto r = scan_file(
-      source_, path, rel, opts_, w.buffer, w.findings, file_stats,
-      [&](std::uint64_t size) { held = reserve(size); }, [this] { return !cancelled(); }, this);
+      source_, path, rel, opts_, w.buffer, w.findings, file_stats, [&](std::uint64_t size) { held = reserve(size); },
+      [this] { return !cancelled(); }, this);
   merge(w.stats, file_stats);
   if (r.status != ReadStatus::ok) {
     if (r.status == ReadStatus::permission_denied || r.status == ReadStatus::io_error)

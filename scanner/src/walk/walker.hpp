@@ -48,7 +48,6 @@ bool matches(const std::vector<Glob>& globs, std::string_view base, std::string_
 // (an exception's text could quote the bytes being parsed).
 std::string describe_exception(const std::exception_ptr& e);
 
-
 // What one worker collects; merged into the result when the walk ends.
 struct WalkWorker {
   ScanStats stats;                // its counts
@@ -104,9 +103,9 @@ class Walker final : public WorkShare {
     std::atomic<std::size_t> next = 0;
     unsigned helpers = 0;  // workers running parts besides the owner (under mu_)
     std::condition_variable helpers_done;
-    std::mutex mu;               // guards what follows
-    std::vector<bool> runners;   // runner ids in use: one thread each, at most one per worker
-    std::exception_ptr error;    // the first exception a part threw
+    std::mutex mu;              // guards what follows
+    std::vector<bool> runners;  // runner ids in use: one thread each, at most one per worker
+    std::exception_ptr error;   // the first exception a part threw
   };
   // Runs the job's parts until none is left, as one runner.
   static void work_on(Job& job);
