@@ -258,7 +258,8 @@ class FileStream {
     auto& s = *static_cast<FileStream*>(self);
     std::size_t got = 0;
     int err = 0;
-    if (s.file_.read_at(s.pos_, s.block_.data(), s.block_.size(), got, err) != ReadStatus::ok) {
+    if (s.file_.read_at(s.pos_, reinterpret_cast<char*>(s.block_.data()), s.block_.size(), got, err) !=
+        ReadStatus::ok) {
       archive_set_error(a, err, "read error");
       return -1;
     }
@@ -285,7 +286,7 @@ class FileStream {
 
   OpenFile& file_;
   std::uint64_t pos_ = 0;
-  std::vector<char> block_;  // container bytes; the members' own bytes go to wiped buffers
+  SecretBytes block_;  // the file's bytes as libarchive asks for them (members' too): wiped when done
 };
 
 // What libarchive reads: bytes in memory, or (with `file`) a file read a block at a time.

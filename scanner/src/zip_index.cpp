@@ -3,7 +3,6 @@
 #include "encoding.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 namespace keyward::scanner::detail {
 namespace {

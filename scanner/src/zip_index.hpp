@@ -1,13 +1,15 @@
-// The central directory of a zip (jar, war, apk, whl, ...), read from the whole archive in
-// memory, for the fast member path of archive_zip.cpp: members known up front can be inflated
-// straight from their offsets and split over the scan's workers (docs/architecture.md,
-// "Archives"). Written by hand because libarchive walks a zip only in order, one member at a
-// time, and offers no index; fuzzed by tests/fuzz/fuzz_zip_index.cpp.
+// The central directory of a zip (jar, war, apk, whl, ...), for the fast member path of
+// archive_zip.cpp: members known up front can be inflated straight from their offsets and split
+// over the scan's workers (docs/architecture.md, "Parsing policy" and "Threading"). Read from
+// the whole archive in memory (read_zip_index), or from the end of a large file and then member
+// by member (find_zip_directory, read_zip_directory, locate_zip_data). Written by hand because
+// libarchive walks a zip only in order, one member at a time, and offers no index; fuzzed by
+// tests/fuzz/zip_index_fuzzer.cpp.
 //
 // The reader is strict: anything it does not fully understand (a prefix before the first local
 // header, a multi-disk zip, an encrypted member, a method other than stored or deflate, a member
-// whose local header or data lies outside the bytes) gives no index, and the archive goes to
-// libarchive as before. It never reads outside `data`.
+// whose local header or data lies outside the zip) gives no index, and the archive goes to
+// libarchive as before. It never reads outside the bytes it is given.
 #pragma once
 
 #include <cstdint>

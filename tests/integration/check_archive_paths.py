@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The fast archive paths (docs/scan.md, "Archives") give what libarchive gives.
+"""The fast archive paths (docs/scan.md, "Archives and container images") give what libarchive gives.
 
 Usage: check_archive_paths.py --keyward build/bin/keyward
 

@@ -65,3 +65,19 @@ TEST_CASE("a file larger than the whole budget is read alone, once nothing else 
   CHECK(next.through_within(std::chrono::seconds(5)));
   budget.release(next.held);
 }
+
+TEST_CASE("try_acquire gives up after its wait with nothing taken, so that a worker can help meanwhile") {
+  MemoryBudget budget(32 * kMiB);
+  std::uint64_t got = 1;
+  CHECK(budget.try_acquire(512 * 1024, std::chrono::milliseconds(1), got));  // small files pass freely
+  CHECK(got == 0);
+  const std::uint64_t held = budget.acquire(30 * kMiB);
+  CHECK_FALSE(budget.try_acquire(8 * kMiB, std::chrono::milliseconds(20), got));  // 38 MiB would be over 32
+  CHECK(got == 0);
+  budget.release(held);
+  CHECK(budget.try_acquire(8 * kMiB, std::chrono::milliseconds(20), got));
+  CHECK(got == 8 * kMiB);
+  // What it took is held: a file too large for what is left waits again.
+  CHECK_FALSE(budget.try_acquire(30 * kMiB, std::chrono::milliseconds(20), got));
+  budget.release(8 * kMiB);
+}
