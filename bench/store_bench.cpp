@@ -1,8 +1,9 @@
 // The collector store under load (issue 12): the time to ingest one large report (every place
 // new, then the same places again) and the longest wait of a concurrent reader meanwhile, and
-// the time of the inventory reads at a large fleet.
+// the time of the inventory reads at a large fleet; and the store's own cost of a fleet's small
+// reports (issue 19): first snapshots, unchanged rescans, and rescans whose findings all change.
 // Prints one line per measurement. Not a test: speed claims come from here, never from ctest.
-//   keyward_store_bench [--findings N]... [--places N] [--agents N]
+//   keyward_store_bench [--findings N]... [--places N] [--agents N] [--small-reports N]
 #include <keyward/collector/store.hpp>
 #include <keyward/protocol/protocol.hpp>
 #include <keyward/scanner/finding.hpp>
@@ -172,19 +173,47 @@ void read_bench(std::uint64_t places, std::uint64_t agents) {
   q.host = list.back().hostname;
   time("  findings(host=) open, first page", [&] { b.store->findings(q); });
   time("  counts()", [&] { b.store->counts(); });
+  time("  keys() first page", [&] { b.store->keys(100, 0); });
+  collector::FindingQuery critical;
+  critical.severity = "critical";
+  time("  findings(severity=critical) first page", [&] { b.store->findings(critical); });
+  time("  fleet_plan()", [&] { b.store->fleet_plan(kNow); });
+}
+
+// Reports of 50 findings from `hosts` agents, each kind in turn: reports a second of the store
+// alone (one thread; no TLS, gzip or JSON).
+void small_reports_bench(std::uint64_t hosts) {
+  Bench b("small");
+  std::vector<collector::AgentInfo> list;
+  for (std::uint64_t i = 0; i < hosts; ++i) list.push_back(b.agent());
+  auto round = [&](const char* what, std::int64_t now, auto&& first_finding) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::uint64_t i = 0; i < hosts; ++i) b.store->ingest(list[i], report(first_finding(i), 50), now);
+    const double took = seconds_since(t0);
+    fmt::print("{:>6} reports of 50 findings, {:<22} {:8.1f} reports/s ({:.2f} ms each)\n", hosts, what,
+               static_cast<double>(hosts) / took, took * 1000 / static_cast<double>(hosts));
+  };
+  round("first snapshots:", kNow, [](std::uint64_t i) { return i * 50; });
+  round("unchanged:", kNow + 60, [](std::uint64_t i) { return i * 50; });
+  round("all 50 changed:", kNow + 120, [&](std::uint64_t i) { return (hosts + i) * 50; });
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::uint64_t> sizes;
-  std::uint64_t places = 170000, agents = 17;
+  std::uint64_t places = 170000, agents = 17, small = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const std::uint64_t v = std::strtoull(argv[i + 1], nullptr, 10);
     if (flag == "--findings") sizes.push_back(v);
     else if (flag == "--places") places = v;
     else if (flag == "--agents") agents = v;
+    else if (flag == "--small-reports") small = v;
+  }
+  if (small > 0) {
+    small_reports_bench(small);
+    return 0;
   }
   if (sizes.empty()) sizes = {20000, 100000};
   for (auto n : sizes) ingest_bench(n);

@@ -34,10 +34,12 @@ constexpr const char* kFooter = R"(Examples:
   keyward-collector plan --config F --format markdown    # the fleet's migration plan into HSM storage
   keyward-collector remote-scan --config F --host build-01   # the configured remote scans, once, now
   keyward-collector audit head --config F > head.json; keyward-collector audit verify --config F --head head.json
+  keyward-collector backup --config F --to /backups/keyward-$(date +%F).db   # online; prints the copy's audit head
+  keyward-collector restore --config F --from /backups/keyward-2026-12-01.db  # collector stopped
 
 Exit codes: 0 success; 1 audit verify found the log changed or cut; 2 error (one line on stderr);
 3 remote-scan: some host was not scanned, or only partly (the others are stored).
-Docs: docs/fleet.md.)";
+Docs: docs/fleet.md, docs/deployment.md.)";
 
 // A subcommand that needs --config.
 CLI::App* with_config(CLI::App* sub, Options& o) {
@@ -125,12 +127,31 @@ void add_audit_commands(CLI::App& app, Options& o, std::vector<Command>& command
        cmd::run_audit_head});
 }
 
+void add_backup_commands(CLI::App& app, Options& o, std::vector<Command>& commands) {
+  CLI::App* backup = with_config(
+      app.add_subcommand("backup", "Copy the inventory database while the collector serves (SQLite's backup API)"), o);
+  backup->add_option("--to", o.file, "The new backup file (mode 0600; must not exist)")->required();
+  backup->footer(
+      "Prints the copy's audit head: keep it with the backup. The key files (pki/) are not copied: back them up "
+      "apart, encrypted. Docs: docs/deployment.md.");
+  commands.push_back({backup, cmd::run_backup});
+  CLI::App* restore =
+      with_config(app.add_subcommand("restore", "Put a backup in place of the database (stop the collector first)"), o);
+  restore->add_option("--from", o.file, "A file that `backup` wrote")->required();
+  restore->footer(
+      "Checks the backup (integrity, audit chain) before changing anything; moves the database and the events file "
+      "aside (suffix .before-restore-<time>); appends a signed collector.restore audit entry naming both heads. "
+      "Docs: docs/deployment.md.");
+  commands.push_back({restore, cmd::run_restore});
+}
+
 CLI::App* add_report(CLI::App& app, Options& o) {
   CLI::App* report = with_config(
       app.add_subcommand("report", "Print the fleet report from the database (reads only; never a secret)"), o);
-  report->add_option("-f,--format", o.format,
-                      "text (aligned tables) | json (one keyward.fleet-report/v1 object) | cbom (CycloneDX 1.6) | "
-                      "html (one self-contained file) | csv (one row per open finding); docs/reports.md")
+  report
+      ->add_option("-f,--format", o.format,
+                   "text (aligned tables) | json (one keyward.fleet-report/v1 object) | cbom (CycloneDX 1.6) | "
+                   "html (one self-contained file) | csv (one row per open finding); docs/reports.md")
       ->check(CLI::IsMember({"text", "json", "cbom", "html", "csv"}))
       ->capture_default_str();
   report->add_option("--top", o.top, "Rows in each key, certificate and event list (every host is listed)")
@@ -186,6 +207,7 @@ int main(int argc, char** argv) {
   add_token_commands(app, o, commands);
   add_agents_commands(app, o, commands);
   add_audit_commands(app, o, commands);
+  add_backup_commands(app, o, commands);
   commands.push_back({add_report(app, o), cmd::run_report});
   commands.push_back({add_plan(app, o), cmd::run_plan});
   commands.push_back({add_remote_scan(app, o), cmd::run_remote_scan});

@@ -53,6 +53,22 @@ TEST_CASE("health needs no authentication, reads need a token, unknown paths and
   CHECK(c.call("GET", "/metrics", c.viewer).status == 200);
 }
 
+TEST_CASE("ready answers 200 while the store is readable at this collector's schema, else 503 with the reason") {
+  Collector c;
+  const int version = c.store->schema_version();
+  auto r = c.call("GET", "/ready");
+  CHECK(r.status == 200);
+  CHECK(json::parse(r.body).at("status") == "ready");
+  // Another collector version migrated the database further: this one must leave the pool.
+  keyward::test::tamper(c.dir.path("k.db"), "PRAGMA user_version = 99");
+  r = c.call("GET", "/ready");
+  CHECK(r.status == 503);
+  CHECK(json::parse(r.body).at("reason").get<std::string>().find("schema version 99") != std::string::npos);
+  CHECK(c.call("GET", "/health").status == 200);  // alive all the same
+  keyward::test::tamper(c.dir.path("k.db"), "PRAGMA user_version = " + std::to_string(version));
+  CHECK(c.call("GET", "/ready").status == 200);
+}
+
 TEST_CASE("roles are separate duties: a viewer cannot act, an analyst cannot approve") {
   Collector c;
   CHECK(c.call("POST", "/api/v1/enrollment-tokens", c.viewer).status == 403);

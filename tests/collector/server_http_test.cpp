@@ -238,6 +238,7 @@ TEST_CASE("preauthorize answers from the header alone: who may send a body to wh
   CHECK(c.api->preauthorize("POST", "/api/v1/tokens", "Bearer " + c.admin, cert)->status == 403);
   CHECK(Api::store_free("GET", "/health"));
   CHECK_FALSE(Api::store_free("GET", "/api/v1/hosts"));
+  CHECK_FALSE(Api::store_free("GET", "/ready"));  // it asks the store
 }
 
 TEST_CASE("one client cannot hold every connection: its extra connections close, another client is served") {

@@ -100,6 +100,19 @@ inline void tamper(const std::string& db_path, const std::string& sql) {
   REQUIRE_MESSAGE(rc == SQLITE_OK, msg);
 }
 
+// One integer a query of the database file reads (through a connection of the test's own).
+inline std::int64_t db_integer(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  const std::int64_t v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
 // A store in a temporary directory, with helpers to make agents.
 struct StoreFixture {
   TempTree dir;

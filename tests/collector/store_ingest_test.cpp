@@ -1,11 +1,17 @@
 // Ingest: complete snapshots resolve what is gone, incomplete reports add only, replays are
 // stored once, a pending agent's newest snapshot is held until approval, a large report is
-// ingested in chunks that readers interleave with and that a resend completes.
+// ingested in chunks that readers interleave with and that a resend completes; an unchanged
+// snapshot is recorded without its places, and reads never wait for the write lock.
 #include "store_fixture.hpp"
 
 #include <sqlite3.h>
 
+#include <keyward/collector/audit_key.hpp>
+
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <future>
 #include <map>
 #include <set>
 #include <thread>
@@ -357,4 +363,86 @@ TEST_CASE("an approval cut short leaves the agent pending, and approving again e
   CHECK(inventory(cut) == inventory(whole));
   CHECK(cut.events_of("new").size() == 2500);
   CHECK(cut.store->verify_audit(std::nullopt).ok);
+}
+
+// Issue 19: a snapshot identical to the host's last one is recorded in O(1).
+TEST_CASE("an unchanged snapshot writes no place, yet its places read as seen at its time") {
+  test::StoreFixture fx;
+  const auto a = fx.agent("web-1");
+  const auto snapshot = [] {
+    return test::report({test::key_finding("f1", "/srv/a.pem", 1), test::key_finding("f2", "/srv/b.pem", 2)});
+  };
+  fx.store->ingest(a, snapshot(), kNow);
+  const auto again = fx.store->ingest(a, snapshot(), kNow + 600);
+  CHECK(again.status == collector::IngestOutcome::Status::stored);
+  CHECK(again.findings == 2);
+  CHECK(again.new_places == 0);
+  CHECK(again.resolved == 0);
+  // The places' rows were not written: their stored sighting is the first report's...
+  CHECK(test::db_integer(fx.db_path, "SELECT MAX(last_seen) FROM places") == kNow);
+  // ...but every present place of the host was seen by the snapshot.
+  const auto rows = fx.store->findings({});
+  REQUIRE(rows.total == 2);
+  for (const auto& r : rows.items) CHECK(r.last_seen == kNow + 600);
+  CHECK(fx.store->hosts().at(0).last_report_at == kNow + 600);
+  CHECK(fx.store->counts().reports == 2);
+  const auto audit = fx.store->audit_entries(0, 1000);
+  REQUIRE_FALSE(audit.empty());
+  CHECK(audit.back().action == "report.ingest");
+  CHECK(audit.back().detail.value("unchanged", false));
+  CHECK(fx.store->verify_audit(std::nullopt).ok);
+
+  // A changed snapshot is a whole ingest again, and the next identical one is unchanged again.
+  const auto changed = fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1)}), kNow + 700);
+  CHECK(changed.resolved == 1);
+  CHECK_FALSE(fx.store->audit_entries(0, 1000).back().detail.contains("unchanged"));
+  fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1)}), kNow + 800);
+  CHECK(fx.store->audit_entries(0, 1000).back().detail.value("unchanged", false));
+  CHECK(fx.store->findings({}).items.at(0).last_seen == kNow + 800);
+}
+
+TEST_CASE("after a partial report, the same snapshot again resolves what the partial one added") {
+  test::StoreFixture fx;
+  const auto a = fx.agent("web-1");
+  fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1)}), kNow);
+  fx.store->ingest(a, test::report({test::key_finding("f2", "/srv/b.pem", 2)}, /*complete=*/false), kNow + 10);
+  CHECK(fx.store->findings({}).total == 2);
+  const auto again = fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1)}), kNow + 20);
+  CHECK(again.resolved == 1);
+  CHECK(fx.store->findings({}).total == 1);
+}
+
+TEST_CASE("after a snapshot cut short, the host's previous snapshot again is a whole ingest") {
+  const auto old = test::report(many("old", 1, 10));
+  test::StoreFixture fx;
+  const auto a = fx.agent("web-1");
+  fx.store->ingest(a, old, kNow);
+  fail_insert_of(fx.db_path, "big1500", true);
+  CHECK_THROWS_AS(fx.store->ingest(a, test::report(many("big", 100, 2500)), kNow + 60), collector::StoreError);
+  fail_insert_of(fx.db_path, "big1500", false);
+  REQUIRE(fx.store->findings({}).total == 10 + 1000);
+  // The same ten findings as the last stored snapshot, but the host's places are not its places
+  // any more: the first chunk of the cut report is resolved.
+  auto same_as_old = old;
+  same_as_old.report_id = protocol::new_report_id();
+  const auto out = fx.store->ingest(a, same_as_old, kNow + 120);
+  CHECK(out.resolved == 1000);
+  CHECK(fx.store->findings({}).total == 10);
+}
+
+TEST_CASE("a read is answered while the writer holds the store's lock") {
+  test::StoreFixture fx;
+  const auto a = fx.agent("web-1");
+  collector::AuditSigningKey::create(fx.dir.path("audit.key"), fx.dir.path("audit.pub"));
+  // The checkpoint of a commit is written with the write lock held: a read made from another
+  // thread then must not wait for that lock (it reads on a connection of its own).
+  std::vector<std::future_status> waits;
+  fx.store->sign_checkpoints(collector::AuditSigningKey::load(fx.dir.path("audit.key")), [&](const std::string&) {
+    auto read = std::async(std::launch::async, [&] { return fx.store->findings({}).total; });
+    waits.push_back(read.wait_for(std::chrono::seconds(10)));
+    if (waits.back() != std::future_status::ready) std::abort();  // would deadlock the test otherwise
+  });
+  fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1)}), kNow);
+  REQUIRE_FALSE(waits.empty());
+  for (auto w : waits) CHECK(w == std::future_status::ready);
 }

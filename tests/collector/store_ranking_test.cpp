@@ -57,19 +57,6 @@ std::vector<std::string> statuses(test::StoreFixture& fx) {
   return out;
 }
 
-// One integer of the database (the store closed).
-std::int64_t db_integer(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  const std::int64_t v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return v;
-}
-
 }  // namespace
 
 TEST_CASE("a false positive is confirmed by another principal, stays listed and counted, and reopens on expiry") {
@@ -204,8 +191,9 @@ TEST_CASE("schema 4 computes raw, positive factors and package ownership of the 
                                  package_owned(test::key_finding("f2", "/usr/share/t/k.pem", 2))}),
                    kNow);
   fx.store.reset();
-  const std::int64_t raw = db_integer(fx.db_path, "SELECT raw FROM places WHERE finding_id = 'f1'");
-  const std::int64_t positive = db_integer(fx.db_path, "SELECT positive_factors FROM places WHERE finding_id = 'f1'");
+  const std::int64_t raw = test::db_integer(fx.db_path, "SELECT raw FROM places WHERE finding_id = 'f1'");
+  const std::int64_t positive =
+      test::db_integer(fx.db_path, "SELECT positive_factors FROM places WHERE finding_id = 'f1'");
   CHECK(raw > 0);
   CHECK(positive > 0);
   // Back to schema 3: the columns and the index of schema 4 are gone (and the tables of 5, the columns of 6).
@@ -216,15 +204,16 @@ TEST_CASE("schema 4 computes raw, positive factors and package ownership of the 
                "ALTER TABLE exceptions DROP COLUMN kind; "
                "ALTER TABLE agents DROP COLUMN source; ALTER TABLE agents DROP COLUMN remote_status; "
                "ALTER TABLE agents DROP COLUMN remote_message; ALTER TABLE agents DROP COLUMN remote_scanned_at; "
+               "ALTER TABLE agents DROP COLUMN snapshot_digest; ALTER TABLE agents DROP COLUMN snapshot_at; "
                "CREATE INDEX places_status_score ON places(status, severity_rank, score); PRAGMA user_version = 3;");
   fx.reopen();
-  CHECK(fx.store->schema_version() == 7);
+  CHECK(fx.store->schema_version() == 8);
   // Schema 6: the hosts known before are agents.
   REQUIRE(!fx.store->hosts().empty());
   for (const auto& h : fx.store->hosts()) CHECK(h.source == collector::HostSource::agent);
   fx.store.reset();
-  CHECK(db_integer(fx.db_path, "SELECT raw FROM places WHERE finding_id = 'f1'") == raw);
-  CHECK(db_integer(fx.db_path, "SELECT positive_factors FROM places WHERE finding_id = 'f1'") == positive);
-  CHECK(db_integer(fx.db_path, "SELECT package_owned FROM places WHERE finding_id = 'f2'") == 1);
-  CHECK(db_integer(fx.db_path, "SELECT package_owned FROM places WHERE finding_id = 'f1'") == 0);
+  CHECK(test::db_integer(fx.db_path, "SELECT raw FROM places WHERE finding_id = 'f1'") == raw);
+  CHECK(test::db_integer(fx.db_path, "SELECT positive_factors FROM places WHERE finding_id = 'f1'") == positive);
+  CHECK(test::db_integer(fx.db_path, "SELECT package_owned FROM places WHERE finding_id = 'f2'") == 1);
+  CHECK(test::db_integer(fx.db_path, "SELECT package_owned FROM places WHERE finding_id = 'f1'") == 0);
 }

@@ -109,6 +109,7 @@ TEST_CASE("the principals migration gives existing tokens their name and existin
                "ALTER TABLE places DROP COLUMN package_owned; ALTER TABLE exceptions DROP COLUMN kind; "
                "ALTER TABLE agents DROP COLUMN source; ALTER TABLE agents DROP COLUMN remote_status; "
                "ALTER TABLE agents DROP COLUMN remote_message; ALTER TABLE agents DROP COLUMN remote_scanned_at; "
+               "ALTER TABLE agents DROP COLUMN snapshot_digest; ALTER TABLE agents DROP COLUMN snapshot_at; "
                "CREATE INDEX places_status ON places(status, severity_rank); PRAGMA user_version = 1;");
   fx.reopen();
   CHECK(fx.store->schema_version() >= 2);

@@ -445,6 +445,88 @@ int run_audit_verify(const Options& o) {
   return 1;
 }
 
+int run_backup(const Options& o) {
+  const Config c = need_config(o);
+  if (o.file.empty()) throw std::runtime_error("--to FILE is required (a new file: it must not exist yet)");
+  const AuditHead h = backup_sqlite_store(c.database, o.file);
+  std::printf("%s\n", json{{"backup", o.file}, {"audit_head", {{"seq", h.seq}, {"hash", h.hash}}}}.dump().c_str());
+  std::fprintf(stderr,
+               "keyward-collector: backed up the inventory; keep the audit head above with it, and back up the "
+               "key files of %s apart (encrypted)\n",
+               fs::path(c.tls.ca_key).parent_path().c_str());
+  return 0;
+}
+
+namespace {
+
+json head_json(const AuditHead& h) { return json{{"seq", h.seq}, {"hash", h.hash}}; }
+
+// Moves a database file and its -wal and -shm beside it to `to` (same suffixes).
+void move_database(const std::string& from, const std::string& to) {
+  for (const char* suffix : {"", "-wal", "-shm"})
+    if (fs::exists(from + suffix)) fs::rename(from + suffix, to + suffix);
+}
+
+// The backup copied beside the database (staging) and checked there: SQLite's integrity check,
+// migrated, its audit chain verified. Its head; throws what is wrong.
+AuditHead check_backup(const Options& o, const Config& c, const std::string& staging) {
+  fs::copy_file(o.file, staging);
+  fs::permissions(staging, fs::perms::owner_read | fs::perms::owner_write);
+  if (const std::string p = check_sqlite_backup(staging); !p.empty()) throw std::runtime_error(p);
+  FleetOptions fleet;
+  fleet.rules_dirs = c.rules_dirs;
+  fleet.hsm_dirs = c.hsm_dirs;
+  auto store = open_sqlite_store(staging, "", fleet);
+  const AuditVerdict v = store->verify_audit(std::nullopt);
+  if (!v.ok) throw std::runtime_error("its audit log does not verify (" + v.problem + ")");
+  return store->audit_head();
+}
+
+// check_backup, and on any failure the staging copy removed: nothing else was touched.
+AuditHead stage_backup(const Options& o, const Config& c, const std::string& staging) {
+  const auto remove_staging = [&] {
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(staging + suffix);
+  };
+  remove_staging();
+  try {
+    return check_backup(o, c, staging);
+  } catch (const std::exception& e) {
+    remove_staging();
+    throw std::runtime_error(o.file + ": " + e.what() + "; nothing was changed");
+  }
+}
+
+}  // namespace
+
+int run_restore(const Options& o) {
+  const Config c = need_config(o);
+  if (o.file.empty()) throw std::runtime_error("--from FILE is required (a file that `backup` wrote)");
+  const std::string staging = c.database + ".restoring";
+  const AuditHead restored = stage_backup(o, c, staging);
+  AuditHead replaced;
+  if (fs::exists(c.database)) replaced = open_store_to_read(c)->audit_head();
+  const std::string aside = fmt::format(".before-restore-{}", now_seconds());
+  move_database(c.database, c.database + aside);
+  if (!c.events_file.empty() && fs::exists(c.events_file)) fs::rename(c.events_file, c.events_file + aside);
+  move_database(staging, c.database);
+  // Re-anchored: the new events file starts with the signed checkpoint of this entry.
+  auto store = open_store(c);
+  store->audit(cli_actor(), "collector.restore", "database",
+               {{"backup_head", head_json(restored)}, {"replaced_head", head_json(replaced)}, {"moved_aside", aside}});
+  const AuditHead now = store->audit_head();
+  std::printf("%s\n", json{{"restored_head", head_json(restored)},
+                           {"replaced_head", head_json(replaced)},
+                           {"audit_head", head_json(now)},
+                           {"moved_aside", c.database + aside}}
+                          .dump()
+                          .c_str());
+  std::fprintf(stderr,
+               "keyward-collector: restored; the replaced database and events file are kept with the suffix %s. "
+               "Export a new `audit head` now.\n",
+               aside.c_str());
+  return 0;
+}
+
 int run_audit_head(const Options& o) {
   const Config c = need_config(o);
   auto store = open_store_to_read(c);

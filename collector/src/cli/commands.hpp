@@ -33,6 +33,8 @@ struct Options {
   std::size_t top = 10;
   // remote-scan
   std::string host;  // "": every host of the inventory
+  // backup --to, restore --from
+  std::string file;
 };
 
 int run_serve(const Options& o);
@@ -53,5 +55,11 @@ int run_plan(const Options& o);
 // The configured remote scans once now (docs/fleet.md, "Remote scans"): one line per host on
 // stdout; 0 when every host was scanned whole, 3 when some host was not or only partly.
 int run_remote_scan(const Options& o);
+// The database copied online into a new file (docs/deployment.md, "Backup and restore"); prints
+// the copy's audit head as JSON.
+int run_backup(const Options& o);
+// A backup checked (integrity, audit chain), put in place of the database (moved aside with the
+// events file), and the audit log re-anchored with a signed collector.restore entry.
+int run_restore(const Options& o);
 
 }  // namespace keyward::collector::cli

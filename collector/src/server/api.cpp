@@ -377,6 +377,7 @@ std::span<const Api::Route> Api::table() {
   // One line per route: method, path template (as in docs/api/openapi.yaml), who, handler.
   static constexpr Route kRoutes[] = {
       {"GET", protocol::kHealthPath, Access::open, &Api::health},
+      {"GET", "/ready", Access::open, &Api::ready},
       {"POST", protocol::kEnrollPath, Access::enrollment, &Api::enroll},
       {"POST", protocol::kReportsPath, Access::agent, &Api::reports},
       {"GET", "/api/v1/hosts", Access::any, &Api::hosts},
@@ -459,8 +460,11 @@ std::optional<ApiResponse> Api::preauthorize(std::string_view method, std::strin
 bool Api::store_free(std::string_view method, std::string_view target) {
   // dispatch() looks up neither a certificate nor a token on an open path (a wrong method there
   // is a 405, also without the store).
+  // /ready asks the store; /health and a wrong method on an open path never do.
   const auto t = parse_request_target(target);
-  return t && match(method, *t).open;
+  if (!t) return false;
+  const Match m = match(method, *t);
+  return m.open && (m.route == nullptr || m.route->handler == &Api::health);
 }
 
 // The answer (or, admitting only, the refusal) with the caller named for the access log; an
@@ -532,10 +536,7 @@ std::optional<ApiResponse> Api::limit_reads(const ApiRequest& req, const Caller&
 // A client certificate means an agent: looked up on every request, so that a revoke refuses the
 // next request of an open keep-alive connection. Agents may only call agent paths.
 std::optional<ApiResponse> Api::identify_agent(const ApiRequest& req, Caller& caller, const Match& m) {
-  {
-    std::lock_guard lock(store_mutex_);
-    caller.agent = store_.agent_by_cert(*req.peer_cert_sha256);
-  }
+  caller.agent = store_.agent_by_cert(*req.peer_cert_sha256);
   if (!caller.agent) return error(403, "forbidden", "this client certificate belongs to no enrolled agent");
   caller.who = "agent:" + caller.agent->id;
   if (caller.agent->status == AgentStatus::revoked)
@@ -557,10 +558,7 @@ std::optional<ApiResponse> Api::authenticate(const ApiRequest& req, Caller& call
   const std::string secret = bearer(req.authorization);
   if (secret.empty()) return unauthenticated("send an API token: Authorization: Bearer kwt_...", "keyward");
   if (!starts_with(secret, "kwt_")) return unauthenticated("not an API token (they start with kwt_)", "keyward");
-  {
-    std::lock_guard lock(store_mutex_);
-    caller.token = store_.find_token(secret, now_seconds());
-  }
+  caller.token = store_.find_token(secret, now_seconds());
   if (!caller.token) return unauthenticated("unknown, expired or revoked API token", "keyward");
   caller.who = "token:" + caller.token->id;
   if (!allowed(route.access, caller.token->role))
@@ -578,7 +576,6 @@ std::optional<ApiResponse> Api::check_enrollment_token(const ApiRequest& req) {
   if (!starts_with(secret, "kwe_"))
     return unauthenticated("enrollment needs a one-time enrollment token: Authorization: Bearer kwe_...",
                            "keyward-enroll");
-  std::lock_guard lock(store_mutex_);
   auto ok = store_.check_enrollment_token(secret, now_seconds());
   if (!ok) return enrollment_token_refused(ok.error());
   return std::nullopt;
@@ -588,15 +585,19 @@ std::optional<ApiResponse> Api::check_enrollment_token(const ApiRequest& req) {
 
 ApiResponse Api::health(Call&) { return json_response(200, json{{"status", "ok"}}); }
 
-ApiResponse Api::hosts(Call&) {
-  std::lock_guard lock(store_mutex_);
-  return list_response(store_.hosts());
+// For a load balancer (docs/deployment.md): 200 while the store answers with the schema this
+// collector migrates to, else 503 with the reason (never a path or a credential).
+ApiResponse Api::ready(Call&) {
+  const std::string problem = store_.readiness_problem();
+  if (problem.empty()) return json_response(200, json{{"status", "ready"}});
+  return json_response(503, json{{"status", "unavailable"}, {"reason", problem}});
 }
+
+ApiResponse Api::hosts(Call&) { return list_response(store_.hosts()); }
 
 ApiResponse Api::findings(Call& c) {
   auto q = parse_finding_query(c.target);
   if (!q) return q.error();
-  std::lock_guard lock(store_mutex_);
   auto p = store_.findings(*q);
   return json_response(200, page_json(items_of(p.items), p.total, PageQuery{q->limit, q->offset}));
 }
@@ -604,7 +605,6 @@ ApiResponse Api::findings(Call& c) {
 ApiResponse Api::keys(Call& c) {
   auto page = parse_page(c.target);
   if (!page) return page.error();
-  std::lock_guard lock(store_mutex_);
   auto p = store_.keys(page->limit, page->offset);
   return json_response(200, page_json(items_of(p.items), p.total, *page));
 }
@@ -614,7 +614,6 @@ ApiResponse Api::certificates(Call& c) {
   if (!within) return bad_query("expiring_within must be a duration like 30d, 12h, 90m or 3600s");
   auto page = parse_page(c.target);
   if (!page) return page.error();
-  std::lock_guard lock(store_mutex_);
   auto p = store_.expiring_certificates(*within, now_seconds(), page->limit, page->offset);
   return json_response(200, page_json(items_of(p.items), p.total, *page));
 }
@@ -625,7 +624,6 @@ ApiResponse Api::events(Call& c) {
   // ?identity= : one key's history (the dashboard's key page).
   const std::string identity = query_string(c.target, "identity");
   if (identity.size() > 200) return bad_query("identity must name a key identity (e.g. spki:<hex>)");
-  std::lock_guard lock(store_mutex_);
   const auto rows = identity.empty() ? store_.events(page->since, page->limit)
                                      : store_.identity_events(identity, page->since, page->limit);
   std::uint64_t last = page->since;
@@ -647,41 +645,25 @@ ApiResponse Api::whoami(Call& c) {
 // The dashboard's first page (server/overview.hpp): reads every open place once.
 ApiResponse Api::overview(Call&) {
   FleetOverview o;
-  {
-    std::lock_guard lock(store_mutex_);
-    o = fleet_overview(store_, now_seconds());
-  }
+  o = fleet_overview(store_, now_seconds());
   return json_response(200, to_json(o));
 }
 
-ApiResponse Api::agents(Call&) {
-  std::lock_guard lock(store_mutex_);
-  return list_response(store_.list_agents());
-}
+ApiResponse Api::agents(Call&) { return list_response(store_.list_agents()); }
 
-ApiResponse Api::tokens_list(Call&) {
-  std::lock_guard lock(store_mutex_);
-  return list_response(store_.list_tokens());
-}
+ApiResponse Api::tokens_list(Call&) { return list_response(store_.list_tokens()); }
 
-ApiResponse Api::exceptions_list(Call&) {
-  std::lock_guard lock(store_mutex_);
-  return list_response(store_.list_exceptions(now_seconds()));
-}
+ApiResponse Api::exceptions_list(Call&) { return list_response(store_.list_exceptions(now_seconds())); }
 
 ApiResponse Api::audit(Call& c) {
   auto page = parse_page(c.target, "since must be an audit entry number (seq)");
   if (!page) return page.error();
-  std::lock_guard lock(store_mutex_);
   return json_response(200, json{{"items", items_of(store_.audit_entries(page->since, page->limit))}});
 }
 
 ApiResponse Api::metrics(Call&) {
   StoreCounts counts;
-  {
-    std::lock_guard lock(store_mutex_);
-    counts = store_.counts();
-  }
+  counts = store_.counts();
   ApiResponse r;
   r.body = metrics_.render(counts);
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -691,12 +673,10 @@ ApiResponse Api::metrics(Call&) {
 // ---- handlers: changes ---------------------------------------------------------------------
 
 ApiResponse Api::agent_approve(Call& c) {
-  std::lock_guard lock(store_mutex_);
   return outcome_response(store_.approve_agent(c.id(), c.caller.actor(), now_seconds()));
 }
 
 ApiResponse Api::agent_revoke(Call& c) {
-  std::lock_guard lock(store_mutex_);
   return outcome_response(store_.revoke_agent(c.id(), c.caller.actor(), now_seconds()));
 }
 
@@ -712,7 +692,6 @@ ApiResponse Api::agent_tags(Call& c) {
       return error(400, "invalid", std::string(kAgentTagRule));
     list.push_back(tag.get<std::string>());
   }
-  std::lock_guard lock(store_mutex_);
   return outcome_response(store_.set_agent_tags(c.id(), list, c.caller.actor()));
 }
 
@@ -721,7 +700,6 @@ ApiResponse Api::enrollment_tokens_create(Call& c) {
   if (!body) return error(400, "malformed_json", "the body must be a JSON object like {\"ttl_seconds\": 86400}");
   auto ttl = ttl_member(*body, 30 * 86400, "ttl_seconds must be a whole number from 60 to 2592000 (30 days)");
   if (!ttl) return ttl.error();
-  std::lock_guard lock(store_mutex_);
   auto tok = store_.create_enrollment_token(now_seconds() + ttl->value_or(86400), c.caller.actor());
   return json_response(201, json{{"id", tok.id}, {"expires_at", rfc3339(tok.expires_at)}, {"secret", tok.secret}});
 }
@@ -743,7 +721,6 @@ ApiResponse Api::tokens_create(Call& c) {
   auto lifetime = token_lifetime(*body);
   if (!lifetime) return lifetime.error();
   const std::int64_t now = now_seconds();
-  std::lock_guard lock(store_mutex_);
   auto tok = store_.create_token(*role, *name, *principal, lifetime->expires_at(now), c.caller.actor());
   if (!tok) return refused(tok.error());
   json j = to_json(tok->info);
@@ -751,10 +728,7 @@ ApiResponse Api::tokens_create(Call& c) {
   return json_response(201, j);
 }
 
-ApiResponse Api::token_revoke(Call& c) {
-  std::lock_guard lock(store_mutex_);
-  return outcome_response(store_.revoke_token(c.id(), c.caller.actor()));
-}
+ApiResponse Api::token_revoke(Call& c) { return outcome_response(store_.revoke_token(c.id(), c.caller.actor())); }
 
 ApiResponse Api::exceptions_create(Call& c) {
   auto body = json_object_body(c.req.body, false);
@@ -783,12 +757,10 @@ ApiResponse Api::exceptions_create(Call& c) {
     return error(400, "invalid",
                  "expires_at is too far ahead: an exception lasts at most " + std::to_string(max) + " seconds (" +
                      std::to_string(max / 86400) + " days, limits.max_exception_seconds), until " + rfc3339(now + max));
-  std::lock_guard lock(store_mutex_);
   return outcome_response(store_.request_exception(*identity, kind, *reason, *at, c.caller.actor(), now), 201);
 }
 
 ApiResponse Api::exception_approve(Call& c) {
-  std::lock_guard lock(store_mutex_);
   return outcome_response(store_.approve_exception(c.id(), c.caller.actor(), now_seconds()));
 }
 
@@ -797,10 +769,7 @@ ApiResponse Api::exception_approve(Call& c) {
 // The fleet's CycloneDX 1.6 CBOM (docs/reports.md): every open finding and the plan's states.
 ApiResponse Api::cbom(Call&) {
   ApiResponse r;
-  {
-    std::lock_guard lock(store_mutex_);
-    r.body = render_fleet_document(store_, FleetDocument::cbom, now_seconds());
-  }
+  r.body = render_fleet_document(store_, FleetDocument::cbom, now_seconds());
   r.content_type = std::string(content_type(FleetDocument::cbom));
   return r;
 }
@@ -813,10 +782,7 @@ ApiResponse Api::plan(Call& c) {
   if (!state.empty() && !migrate::item_state_from_string(state))
     return bad_query("state must be proposed, approved, running, done, failed or refused");
   migrate::Plan p;
-  {
-    std::lock_guard lock(store_mutex_);
-    p = store_.fleet_plan(now_seconds());
-  }
+  p = store_.fleet_plan(now_seconds());
   filter_plan(p, query_string(c.target, "host"), state);
   ApiResponse r;
   if (format == "json") {
@@ -834,35 +800,28 @@ ApiResponse Api::plan(Call& c) {
 ApiResponse Api::plan_request(Call& c) {
   auto reason = reason_body(c.req.body);
   if (!reason) return reason.error();
-  std::lock_guard lock(store_mutex_);
   return item_response(store_.request_migration(c.id(), *reason, c.caller.actor(), now_seconds()));
 }
 
 ApiResponse Api::plan_approve(Call& c) {
-  std::lock_guard lock(store_mutex_);
   return item_response(store_.approve_migration(c.id(), c.caller.actor(), now_seconds()));
 }
 
 ApiResponse Api::plan_refuse(Call& c) {
   auto reason = reason_body(c.req.body);
   if (!reason) return reason.error();
-  std::lock_guard lock(store_mutex_);
   return item_response(store_.refuse_migration(c.id(), *reason, c.caller.actor(), now_seconds()));
 }
 
 ApiResponse Api::plan_result(Call& c) {
   auto result = result_body(c.req.body);
   if (!result) return result.error();
-  std::lock_guard lock(store_mutex_);
   return item_response(store_.record_migration_result(c.id(), *result, c.caller.actor(), now_seconds()));
 }
 
 ApiResponse Api::agent_migrations(Call& c) {
   std::vector<migrate::PlanItem> items;
-  {
-    std::lock_guard lock(store_mutex_);
-    items = store_.migrations_for_agent(c.caller.agent->id, now_seconds());
-  }
+  items = store_.migrations_for_agent(c.caller.agent->id, now_seconds());
   json out = json::array();
   for (const auto& item : items) out.push_back(migrate::item_to_json(item));
   return json_response(200, json{{"items", std::move(out)}});
@@ -871,7 +830,6 @@ ApiResponse Api::agent_migrations(Call& c) {
 ApiResponse Api::agent_migration_result(Call& c) {
   auto result = result_body(c.req.body);
   if (!result) return result.error();
-  std::lock_guard lock(store_mutex_);
   return item_response(store_.record_migration_result(c.id(), *result, c.caller.actor(), now_seconds()));
 }
 
@@ -921,10 +879,11 @@ ApiResponse Api::reports(Call& c) {
 ApiResponse Api::ingest_report(const AgentInfo& agent, const protocol::Report& report) {
   const std::int64_t now = now_seconds();
   const auto t0 = std::chrono::steady_clock::now();
-  // Not under store_mutex_: the store serialises itself, and its ingest takes its lock in
-  // chunks of places so that the reads of other requests interleave with a large report.
+  // The store serialises its writes itself (its ingest takes the write lock in chunks of
+  // places) and reads on their own connections, so other requests run beside a large report.
   const IngestOutcome out = store_.ingest(agent, report, now);
-  store_.touch_agent(agent.id, now);
+  // A stored or held report already moved the agent's last sighting in its own transaction.
+  if (out.status == IngestOutcome::Status::duplicate) store_.touch_agent(agent.id, now);
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
   metrics_.ingest_microseconds += static_cast<std::uint64_t>(us.count());
   ++metrics_.ingest_count;
@@ -963,10 +922,7 @@ ApiResponse Api::enroll(Call& c) {
   const Enrollment e{signed_agent->agent_id,    request->hostname,        request->os,
                      signed_agent->cert_sha256, signed_agent->serial_hex, signed_agent->spki_sha256};
   Outcome<AgentInfo> agent = Refusal{"invalid", "not enrolled"};
-  {
-    std::lock_guard lock(store_mutex_);
-    agent = store_.enroll_agent(secret, e, now);
-  }
+  agent = store_.enroll_agent(secret, e, now);
   if (!agent) return enrollment_token_refused(agent.error());
   c.caller.who = "agent:" + agent->id;
   protocol::EnrollResponse resp;

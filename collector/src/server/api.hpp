@@ -60,7 +60,7 @@ struct RouteInfo {
 
 class Api {
  public:
-  // store and ca must outlive the Api; the store is called under one mutex.
+  // store and ca must outlive the Api; the store is thread-safe and called from any work thread.
   Api(Store& store, const CertificateAuthority& ca, const Config& config, Metrics& metrics);
 
   // Answers one request; never throws for bad input (a store failure becomes a 500).
@@ -74,7 +74,8 @@ class Api {
                                           std::string_view authorization,
                                           const std::optional<std::string>& peer_cert_sha256);
 
-  // True when handle() answers this request without calling the store (GET /health): the
+  // True when handle() answers this request without calling the store (GET /health, not
+  // GET /ready): the
   // server answers it on its io thread, never queued behind store work.
   static bool store_free(std::string_view method, std::string_view target);
 
@@ -100,6 +101,7 @@ class Api {
   std::optional<ApiResponse> check_enrollment_token(const ApiRequest& req);
 
   ApiResponse health(Call& c);
+  ApiResponse ready(Call& c);
   ApiResponse reports(Call& c);
   ApiResponse enroll(Call& c);
   ApiResponse hosts(Call& c);
@@ -138,7 +140,6 @@ class Api {
   Metrics& metrics_;
   RateLimiter rate_;        // reports, per agent
   RateLimiter reads_rate_;  // GET requests, per API token
-  std::mutex store_mutex_;
 };
 
 // HTTP status for a store Refusal code.

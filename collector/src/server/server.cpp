@@ -409,7 +409,9 @@ struct Server::Impl {
   const Config& config;
   Metrics metrics;
   Api api;
-  net::thread_pool work{2};
+  // Store work blocks on fsync and the write lock as often as on the CPU: more threads than the
+  // two cores, so that reads (on their own connections) run beside an ingest.
+  net::thread_pool work{4};
   ConnectionLimiter connections;
   std::optional<UiFiles> ui;
   Shared shared{api, metrics, config, work, connections, ui ? &*ui : nullptr};

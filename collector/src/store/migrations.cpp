@@ -9,7 +9,7 @@ namespace keyward::collector::detail {
 namespace {
 
 // Version i+1 is kMigrations[i]. Append only: never edit a migration that has shipped.
-constexpr std::array<const char*, 7> kMigrations = {
+constexpr std::array<const char*, 8> kMigrations = {
     // 1: the first schema.
     R"sql(
 CREATE TABLE tokens(
@@ -274,6 +274,14 @@ ALTER TABLE agents ADD COLUMN remote_scanned_at INTEGER NOT NULL DEFAULT 0;
     // back to an older version by hand (the migration tests) may still have it.
     R"sql(
 CREATE INDEX IF NOT EXISTS events_identity ON events(identity, seq);
+)sql",
+    // 8: issue 19, a snapshot identical to the host's last one is recorded without touching its
+    // places: the digest of the last complete snapshot stored (its places as scored, '' when
+    // the host's places may differ from it) and when it was stored. Every present place of the
+    // host was seen then, so a place's last sighting is MAX(last_seen, snapshot_at).
+    R"sql(
+ALTER TABLE agents ADD COLUMN snapshot_digest TEXT NOT NULL DEFAULT '';
+ALTER TABLE agents ADD COLUMN snapshot_at INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 

@@ -10,7 +10,14 @@
 #include <keyward/rules/score_context.hpp>
 #include <keyward/scanner/finding_json.hpp>
 
+#include <keyward/collector/store.hpp>
+#include <keyward/common/hex.hpp>
+
+#include <openssl/evp.h>
+
 #include <algorithm>
+#include <memory>
+#include <span>
 
 namespace keyward::collector::detail {
 namespace {
@@ -109,6 +116,30 @@ PlacedFinding place_of(const std::string& agent_id, const scanner::Finding& f) {
   return p;
 }
 
+// PlacedReport::digest: each field is length-prefixed, so no two snapshots hash the same text.
+std::string snapshot_digest(const PlacedReport& r) {
+  std::vector<const PlacedFinding*> order;
+  order.reserve(r.places.size());
+  for (const auto& p : r.places) order.push_back(&p);
+  std::sort(order.begin(), order.end(), [](const auto* a, const auto* b) { return a->place_id < b->place_id; });
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) throw StoreError("cannot hash a snapshot");
+  auto add = [&](std::string_view s) {
+    const std::uint64_t n = s.size();
+    EVP_DigestUpdate(ctx.get(), &n, sizeof n);
+    EVP_DigestUpdate(ctx.get(), s.data(), s.size());
+  };
+  add(r.complete ? "complete" : "partial");
+  for (const auto* p : order) {
+    add(p->place_id);
+    add(p->finding_json);
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx.get(), md, &len) != 1) throw StoreError("cannot hash a snapshot");
+  return common::to_hex(std::span<const std::uint8_t>(md, len));
+}
+
 }  // namespace
 
 void put_location(json& detail, const json& finding) {
@@ -127,6 +158,10 @@ PlacedReport place_report(const std::string& agent_id, const protocol::Report& r
   scanner::ScanResult scored = report.result;
   rules::ScoreContext ctx;
   ctx.now = now;
+  // The paths are the agent's host's, not this machine's: the collector's own package database
+  // says nothing of them (and reading it cost most of a small report's ingest). The agent's
+  // package-owned factor is kept instead (keep_host_factors).
+  ctx.package_db_dir.clear();
   rules::score(scored, rules, ctx);
   out.places.reserve(scored.findings.size());
   for (std::size_t i = 0; i < scored.findings.size(); ++i) {
@@ -134,6 +169,7 @@ PlacedReport place_report(const std::string& agent_id, const protocol::Report& r
     PlacedFinding p = place_of(agent_id, scored.findings[i]);
     if (out.place_ids.insert(p.place_id).second) out.places.push_back(std::move(p));  // first wins
   }
+  out.digest = snapshot_digest(out);
   return out;
 }
 

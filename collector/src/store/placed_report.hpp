@@ -42,6 +42,9 @@ struct PlacedReport {
   std::uint64_t findings = 0;  // in the report, duplicates included
   std::vector<PlacedFinding> places;
   std::unordered_set<std::string> place_ids;
+  // SHA-256 hex over the complete flag and every place's id and scored finding, in place id
+  // order: equal for two snapshots that would leave the host's places the same.
+  std::string digest;
 };
 
 // Copies a finding JSON's path and member (path_b64 and member_b64 when the name is not UTF-8)

@@ -109,21 +109,21 @@ Refusal SqliteStore::refuse_enrollment(const Refusal& why, const Enrollment& e, 
 }
 
 std::optional<AgentInfo> SqliteStore::agent(const std::string& id) {
-  std::lock_guard lock(mu_);
-  return load_agent(id);
+  auto db = readers_->lease();
+  return load_agent_where(*db, "id", id);
 }
 
 std::optional<AgentInfo> SqliteStore::agent_by_cert(const std::string& cert_sha256) {
-  std::lock_guard lock(mu_);
-  return load_agent_by_cert(cert_sha256);
+  auto db = readers_->lease();
+  return load_agent_where(*db, "cert_sha256", cert_sha256);
 }
 
 std::vector<AgentInfo> SqliteStore::list_agents() {
-  std::lock_guard lock(mu_);
+  auto db = readers_->lease();
   std::vector<AgentInfo> out;
-  Stmt st = db_->prepare(fmt::format("SELECT {} FROM agents ORDER BY hostname, id", kAgentColumns));
+  Stmt st = db->prepare(fmt::format("SELECT {} FROM agents ORDER BY hostname, id", kAgentColumns));
   while (st.step()) out.push_back(agent_row(st));
-  for (auto& a : out) a.tags = load_tags(a.id);
+  for (auto& a : out) a.tags = load_tags(*db, a.id);
   return out;
 }
 
@@ -262,27 +262,28 @@ void SqliteStore::touch_agent(const std::string& id, std::int64_t now) {
   db_->prepare("UPDATE agents SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?").bind_all(now, id).run();
 }
 
-std::vector<std::string> SqliteStore::load_tags(const std::string& id) {
+std::vector<std::string> SqliteStore::load_tags(Db& db, const std::string& id) {
   std::vector<std::string> out;
-  Stmt st = db_->prepare("SELECT tag FROM agent_tags WHERE agent_id = ? ORDER BY tag");
-  st.bind(1, id);
-  while (st.step()) out.push_back(st.text(0));
+  auto st = db.cached("SELECT tag FROM agent_tags WHERE agent_id = ? ORDER BY tag");
+  st->bind(1, id);
+  while (st->step()) out.push_back(st->text(0));
   return out;
 }
 
-std::optional<AgentInfo> SqliteStore::load_agent_where(const char* column, const std::string& value) {
-  Stmt st = db_->prepare(fmt::format("SELECT {} FROM agents WHERE {} = ?", kAgentColumns, column));
-  st.bind(1, value);
-  if (!st.step()) return std::nullopt;
-  AgentInfo a = agent_row(st);
-  a.tags = load_tags(a.id);
+std::optional<AgentInfo> SqliteStore::load_agent_where(Db& db, const char* column, const std::string& value) {
+  // column is one of this file's literals, never input.
+  auto st = db.cached(fmt::format("SELECT {} FROM agents WHERE {} = ?", kAgentColumns, column));
+  st->bind(1, value);
+  if (!st->step()) return std::nullopt;
+  AgentInfo a = agent_row(*st);
+  a.tags = load_tags(db, a.id);
   return a;
 }
 
-std::optional<AgentInfo> SqliteStore::load_agent(const std::string& id) { return load_agent_where("id", id); }
+std::optional<AgentInfo> SqliteStore::load_agent(const std::string& id) { return load_agent_where(*db_, "id", id); }
 
 std::optional<AgentInfo> SqliteStore::load_agent_by_cert(const std::string& sha) {
-  return load_agent_where("cert_sha256", sha);
+  return load_agent_where(*db_, "cert_sha256", sha);
 }
 
 std::vector<std::string> SqliteStore::agent_identities(const std::string& agent_id) {

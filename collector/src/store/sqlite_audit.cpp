@@ -15,25 +15,25 @@ namespace keyward::collector::detail {
 using nlohmann::json;
 
 std::vector<AuditEntry> SqliteStore::audit_entries(std::uint64_t since, std::uint64_t limit) {
-  std::lock_guard lock(mu_);
-  return load_audit(since, std::clamp<std::uint64_t>(limit, 1, 100000));
+  auto db = readers_->lease();
+  return load_audit(*db, since, std::clamp<std::uint64_t>(limit, 1, 100000));
 }
 
 AuditHead SqliteStore::audit_head() {
-  std::lock_guard lock(mu_);
-  return load_audit_head();
+  auto db = readers_->lease();
+  return load_audit_head(*db);
 }
 
-AuditHead SqliteStore::load_audit_head() {
-  Stmt st = db_->prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
-  if (!st.step()) return {};
-  return {static_cast<std::uint64_t>(st.integer(0)), st.text(1)};
+AuditHead SqliteStore::load_audit_head(Db& db) {
+  auto st = db.cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+  if (!st->step()) return {};
+  return {static_cast<std::uint64_t>(st->integer(0)), st->text(1)};
 }
 
 AuditVerdict SqliteStore::verify_audit(const std::optional<AuditHead>& head,
                                        const std::vector<AuditCheckpoint>& checkpoints) {
-  std::lock_guard lock(mu_);
-  return verify_chain(load_audit(0, static_cast<std::uint64_t>(INT64_MAX)), head, checkpoints);
+  auto db = readers_->lease();
+  return verify_chain(load_audit(*db, 0, static_cast<std::uint64_t>(INT64_MAX)), head, checkpoints);
 }
 
 void SqliteStore::audit(const Actor& by, const std::string& action, const std::string& subject, const json& detail) {
@@ -46,7 +46,7 @@ void SqliteStore::audit(const Actor& by, const std::string& action, const std::s
 void SqliteStore::append_audit(const Actor& by, const std::string& action, const std::string& subject,
                                const json& detail, std::int64_t now) {
   AuditEntry e;
-  const AuditHead last = load_audit_head();
+  const AuditHead last = load_audit_head(*db_);
   e.seq = last.seq + 1;
   e.prev_hash = last.seq == 0 ? kZeroHash : last.hash;
   e.chain = kAuditChainVersion;
@@ -67,9 +67,9 @@ void SqliteStore::append_audit(const Actor& by, const std::string& action, const
       .run();
 }
 
-std::vector<AuditEntry> SqliteStore::load_audit(std::uint64_t since, std::uint64_t limit) {
+std::vector<AuditEntry> SqliteStore::load_audit(Db& db, std::uint64_t since, std::uint64_t limit) {
   std::vector<AuditEntry> out;
-  Stmt st = db_->prepare(
+  Stmt st = db.prepare(
       "SELECT seq, chain, time, actor, via, action, subject, detail, prev_hash, hash FROM audit WHERE seq > ? "
       "ORDER BY seq LIMIT ?");
   st.bind_all(static_cast<std::int64_t>(std::min<std::uint64_t>(since, INT64_MAX)),
@@ -100,12 +100,12 @@ void SqliteStore::sign_checkpoints(std::shared_ptr<const AuditSigningKey> key,
   signer_ = std::move(key);
   checkpoint_copy_ = std::move(also_to);
   // Signed from the next change on (serve's is collector.start): a reader signs nothing.
-  checkpointed_seq_ = load_audit_head().seq;
+  checkpointed_seq_ = load_audit_head(*db_).seq;
 }
 
 void SqliteStore::write_checkpoint() {
   if (!signer_) return;
-  const AuditHead head = load_audit_head();
+  const AuditHead head = load_audit_head(*db_);
   if (head.seq == 0 || head.seq == checkpointed_seq_) return;
   const std::string line = to_json(signer_->sign(head, wall_clock())).dump();
   if (events_) events_->append_line(line);

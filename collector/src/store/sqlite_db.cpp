@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <utility>
+
 namespace keyward::collector::detail {
 
 void fail(sqlite3* db, std::string_view what) {
@@ -63,9 +66,12 @@ std::int64_t Stmt::integer(int col) const { return sqlite3_column_int64(stmt_, c
 
 bool Stmt::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
-Db::Db(const std::string& path) {
-  // The store serialises access with its own mutex, so the connection needs none of SQLite's.
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+Db::Db(const std::string& path, DbAccess access) {
+  // One thread at a time uses a connection (the store's lock, or a reader's lease), so the
+  // connection needs none of SQLite's mutexes.
+  const int flags =
+      (access == DbAccess::read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+      SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string msg = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -121,6 +127,57 @@ void Transaction::commit() {
   db_.exec("COMMIT");
   done_ = true;
   db_.committed();
+}
+
+ReadTransaction::ReadTransaction(Db& db) : db_(db) { db_.exec("BEGIN DEFERRED"); }
+
+ReadTransaction::~ReadTransaction() { sqlite3_exec(db_.handle(), "COMMIT", nullptr, nullptr, nullptr); }
+
+ReaderPool::ReaderPool(std::string path, std::size_t max_connections)
+    : path_(std::move(path)), max_(std::max<std::size_t>(1, max_connections)) {}
+
+ReaderPool::Lease::Lease(ReaderPool& pool, std::unique_ptr<Db> db) : pool_(pool), db_(std::move(db)) {
+  try {
+    tx_.emplace(*db_);
+  } catch (...) {
+    pool_.give_back(std::move(db_));
+    throw;
+  }
+}
+
+ReaderPool::Lease::~Lease() {
+  tx_.reset();
+  pool_.give_back(std::move(db_));
+}
+
+ReaderPool::Lease ReaderPool::lease() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return !idle_.empty() || opened_ < max_; });
+  if (!idle_.empty()) {
+    std::unique_ptr<Db> db = std::move(idle_.back());
+    idle_.pop_back();
+    return Lease(*this, std::move(db));
+  }
+  ++opened_;
+  lock.unlock();
+  std::unique_ptr<Db> db;
+  try {
+    db = std::make_unique<Db>(path_, DbAccess::read_only);
+    db->exec("PRAGMA busy_timeout = 5000");
+  } catch (...) {
+    give_back(nullptr);
+    throw;
+  }
+  return Lease(*this, std::move(db));
+}
+
+void ReaderPool::give_back(std::unique_ptr<Db> db) {
+  {
+    std::lock_guard lock(mu_);
+    if (db) idle_.push_back(std::move(db));
+    else --opened_;  // a connection that failed to open
+  }
+  cv_.notify_one();
 }
 
 }  // namespace keyward::collector::detail

@@ -1,18 +1,24 @@
 // A thin RAII layer over the SQLite C API for the collector's store: one owned connection,
 // prepared statements with bound parameters (never values spliced into SQL text) and a
 // transaction guard. Every SQLite error becomes a StoreError naming what was being done.
-// Used by: the SqliteStore units (sqlite_*.cpp), migrations.cpp. Not thread-safe: the store serialises access.
+// Used by: the SqliteStore units (sqlite_*.cpp), migrations.cpp. A Db is not thread-safe: the
+// store's writer connection is behind its lock, and each reader connection is lent to one
+// thread at a time (ReaderPool).
 #pragma once
 
 #include <keyward/collector/store.hpp>
 
+#include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -82,11 +88,14 @@ class CachedStmt {
   bool* leased_;
 };
 
+// How a connection opens its database.
+enum class DbAccess { read_write, read_only };
+
 // An open SQLite connection.
 class Db {
  public:
   Db() = default;
-  explicit Db(const std::string& path);
+  explicit Db(const std::string& path, DbAccess access = DbAccess::read_write);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
@@ -134,6 +143,56 @@ class Transaction {
  private:
   Db& db_;
   bool done_ = false;
+};
+
+// A read transaction (BEGIN DEFERRED ... COMMIT): the statements inside see one committed state
+// of the WAL database, whatever the writer commits meanwhile; it never blocks the writer.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Db& db);
+  ~ReadTransaction();
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  Db& db_;
+};
+
+// Read-only connections to one WAL database, opened on demand up to a maximum and lent one per
+// reading call (docs/architecture.md, "Collector store"): reads run beside the writer and each
+// other instead of queueing behind the store's write lock. A lease is also a read transaction.
+class ReaderPool {
+ public:
+  ReaderPool(std::string path, std::size_t max_connections);
+  ReaderPool(const ReaderPool&) = delete;
+  ReaderPool& operator=(const ReaderPool&) = delete;
+
+  class Lease {
+   public:
+    Lease(ReaderPool& pool, std::unique_ptr<Db> db);
+    ~Lease();
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Db& operator*() const { return *db_; }
+    Db* operator->() const { return db_.get(); }
+
+   private:
+    ReaderPool& pool_;
+    std::unique_ptr<Db> db_;
+    std::optional<ReadTransaction> tx_;
+  };
+  // A connection of the pool, in a read transaction until the lease ends; waits while all
+  // max_connections are lent.
+  Lease lease();
+
+ private:
+  void give_back(std::unique_ptr<Db> db);
+  std::string path_;
+  std::size_t max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Db>> idle_;
+  std::size_t opened_ = 0;
 };
 
 // Throws StoreError "what: <sqlite message>" for a failed call.

@@ -7,15 +7,14 @@
 namespace keyward::collector::detail {
 
 std::vector<Event> SqliteStore::events(std::uint64_t since, std::uint64_t limit) {
-  std::lock_guard lock(mu_);
-  return load_events(since, std::clamp<std::uint64_t>(limit, 1, 10000));
+  auto db = readers_->lease();
+  return load_events(*db, since, std::clamp<std::uint64_t>(limit, 1, 10000));
 }
 
-std::vector<Event> SqliteStore::identity_events(const std::string& identity, std::uint64_t since,
-                                                std::uint64_t limit) {
+std::vector<Event> SqliteStore::identity_events(const std::string& identity, std::uint64_t since, std::uint64_t limit) {
   if (identity.empty()) return {};
-  std::lock_guard lock(mu_);
-  return load_events(since, std::clamp<std::uint64_t>(limit, 1, 10000), identity);
+  auto db = readers_->lease();
+  return load_events(*db, since, std::clamp<std::uint64_t>(limit, 1, 10000), identity);
 }
 
 void SqliteStore::add_event(std::int64_t now, const std::string& type, const std::string& agent_id,
@@ -32,13 +31,15 @@ void SqliteStore::add_event(std::int64_t now, const std::string& type, const std
       .run();
 }
 
-std::vector<Event> SqliteStore::load_events(std::uint64_t since, std::uint64_t limit, const std::string& identity) {
+std::vector<Event> SqliteStore::load_events(Db& db, std::uint64_t since, std::uint64_t limit,
+                                            const std::string& identity) {
   std::vector<Event> out;
   // One identity's events are read through the index events_identity (schema 7).
-  Stmt st = db_->prepare(std::string(
-      "SELECT e.seq, e.time, e.type, e.agent_id, COALESCE(a.hostname, ''), e.identity, e.finding_id, e.detail "
-      "FROM events e LEFT JOIN agents a ON a.id = e.agent_id WHERE e.seq > ?") +
-                         (identity.empty() ? "" : " AND e.identity = ?") + " ORDER BY e.seq LIMIT ?");
+  Stmt st = db.prepare(
+      std::string(
+          "SELECT e.seq, e.time, e.type, e.agent_id, COALESCE(a.hostname, ''), e.identity, e.finding_id, e.detail "
+          "FROM events e LEFT JOIN agents a ON a.id = e.agent_id WHERE e.seq > ?") +
+      (identity.empty() ? "" : " AND e.identity = ?") + " ORDER BY e.seq LIMIT ?");
   const auto since_arg = static_cast<std::int64_t>(std::min<std::uint64_t>(since, INT64_MAX));
   const auto limit_arg = static_cast<std::int64_t>(std::min<std::uint64_t>(limit, INT64_MAX));
   if (identity.empty()) st.bind_all(since_arg, limit_arg);
@@ -61,7 +62,7 @@ std::vector<Event> SqliteStore::load_events(std::uint64_t since, std::uint64_t l
 void SqliteStore::flush_events() {
   if (!events_) return;
   for (;;) {
-    auto batch = load_events(events_->last_seq(), 1000);
+    auto batch = load_events(*db_, events_->last_seq(), 1000);
     if (batch.empty()) return;
     events_->append(batch);
     if (batch.size() < 1000) return;

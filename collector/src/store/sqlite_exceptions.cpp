@@ -104,9 +104,9 @@ Outcome<ExceptionInfo> SqliteStore::approve_exception(const std::string& id, con
 }
 
 std::vector<ExceptionInfo> SqliteStore::list_exceptions(std::int64_t now) {
-  std::lock_guard lock(mu_);
+  auto db = readers_->lease();
   std::vector<ExceptionInfo> out;
-  Stmt st = db_->prepare(exception_select("ORDER BY requested_at, id"));
+  Stmt st = db->prepare(exception_select("ORDER BY requested_at, id"));
   while (st.step()) out.push_back(exception_row(st, now));
   return out;
 }

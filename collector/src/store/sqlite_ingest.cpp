@@ -97,15 +97,20 @@ IngestOutcome SqliteStore::ingest(const AgentInfo& agent, const protocol::Report
                                   const Actor& by) {
   const AgentTurn turn(*this, agent.id);
   std::optional<AgentInfo> current;
+  std::string last_digest;
   {
     std::lock_guard lock(mu_);
     if (is_duplicate_report(agent.id, report.report_id)) return duplicate_outcome(report);
     current = load_agent(agent.id);
+    last_digest = snapshot_digest(agent.id);
   }
   if (!current) throw StoreError(fmt::format("ingest: no agent {}", agent.id));
   // Pending until an admin approves (a revoked agent's report is refused before it gets here).
   if (current->status != AgentStatus::approved) return hold_report(*current, report, now);
   const PlacedReport placed = place_report(agent.id, report, rules_, now);
+  // The agent's turn keeps its other reports out: the digest read above is still its own.
+  if (placed.complete && !last_digest.empty() && placed.digest == last_digest)
+    if (auto out = record_unchanged(agent.id, placed, now, by)) return *out;
   IngestRun run(agent.id, now, placed, /*held=*/false, by);
   for (bool done = false; !done;) {
     std::lock_guard lock(mu_);
@@ -155,6 +160,12 @@ bool SqliteStore::ingest_step(IngestRun& run) {
   run.touched.clear();
   run.fresh.clear();
   const std::size_t begin = run.next;
+  // From the first step on the host's places may differ from its last snapshot: no unchanged
+  // report is recorded in O(1) until this one is recorded whole (a crash midway leaves it so).
+  if (begin == 0)
+    db_->cached("UPDATE agents SET snapshot_digest = '' WHERE id = ? AND snapshot_digest != ''")
+        ->bind(1, run.agent_id)
+        .run();
   run.next = std::min(run.placed.places.size(), begin + kIngestChunk);
   upsert_places(run, begin, run.next);
   bool done = run.next == run.placed.places.size();
@@ -173,6 +184,45 @@ bool SqliteStore::ingest_step(IngestRun& run) {
                  run.now);
   }
   return done;
+}
+
+std::string SqliteStore::snapshot_digest(const std::string& agent_id) {
+  auto st = db_->cached("SELECT snapshot_digest FROM agents WHERE id = ?");
+  st->bind(1, agent_id);
+  return st->step() ? st->text(0) : std::string();
+}
+
+// A complete snapshot whose digest is the host's last one: its places are the host's present
+// places exactly, so it is recorded without reading or writing any of them (one report row, the
+// agent's times, the audit entry). nullopt when an expired exception must reopen places first:
+// the whole ingest does that.
+std::optional<IngestOutcome> SqliteStore::record_unchanged(const std::string& agent_id, const PlacedReport& placed,
+                                                           std::int64_t now, const Actor& by) {
+  std::lock_guard lock(mu_);
+  Transaction tx(*db_);
+  if (!expired_exception_identities(now).empty()) return std::nullopt;
+  db_->cached(
+         "INSERT INTO reports(agent_id, report_id, received_at, complete, findings, status) "
+         "VALUES (?, ?, ?, 1, ?, 'stored')")
+      ->bind_all(agent_id, placed.report_id, now, placed.findings)
+      .run();
+  db_->cached("UPDATE agents SET last_report_at = ?, last_seen_at = MAX(last_seen_at, ?), snapshot_at = ? WHERE id = ?")
+      ->bind_all(now, now, now, agent_id)
+      .run();
+  IngestOutcome out;
+  out.findings = placed.findings;
+  out.status = IngestOutcome::Status::stored;
+  append_audit(by, "report.ingest", agent_id,
+               {{"report_id", placed.report_id},
+                {"complete", true},
+                {"findings", out.findings},
+                {"new", 0},
+                {"resolved", 0},
+                {"held", false},
+                {"unchanged", true}},
+               now);
+  tx.commit();
+  return out;
 }
 
 bool SqliteStore::is_duplicate_report(const std::string& agent_id, const std::string& report_id) {
@@ -241,8 +291,12 @@ void SqliteStore::upsert_places(IngestRun& run, std::size_t begin, std::size_t e
     const bool exists = find->step();
     const bool reopened = exists && find->integer(0) != 0;
     if (exists && !reopened && find->integer(2) != 0) {
-      seen_again->reset();
-      seen_again->bind_all(run.now, p.place_id).run();
+      // A complete snapshot's places were all seen at its snapshot_at (record_report): only a
+      // partial report's sighting is written place by place.
+      if (!run.placed.complete) {
+        seen_again->reset();
+        seen_again->bind_all(run.now, p.place_id).run();
+      }
       continue;
     }
     if (exists) run.touched.insert(find->text(1));  // its identity may have changed: rescore the old one too
@@ -302,11 +356,20 @@ bool SqliteStore::resolve_gone_places(IngestRun& run, std::size_t limit) {
 
 // Exceptions that expired since: their places are open again once rescored.
 void SqliteStore::touch_expired_exceptions(IngestRun& run) {
+  for (auto& identity : expired_exception_identities(run.now)) run.touched.insert(std::move(identity));
+}
+
+// Read from the exceptions (a few hundred), each checked through its identity's places: the
+// cost does not grow with the fleet's excepted places.
+std::vector<std::string> SqliteStore::expired_exception_identities(std::int64_t now) {
+  std::vector<std::string> out;
   auto st = db_->cached(
-      "SELECT DISTINCT p.identity FROM places p JOIN exceptions x ON x.id = p.exception_id "
-      "WHERE p.status IN ('excepted', 'false_positive') AND x.expires_at <= ?");
-  st->bind(1, run.now);
-  while (st->step()) run.touched.insert(st->text(0));
+      "SELECT DISTINCT x.identity FROM exceptions x WHERE x.approved_at != 0 AND x.expires_at <= ? AND EXISTS "
+      "(SELECT 1 FROM places p WHERE p.identity = x.identity AND p.exception_id = x.id "
+      "AND p.status IN ('excepted', 'false_positive'))");
+  st->bind(1, now);
+  while (st->step()) out.push_back(st->text(0));
+  return out;
 }
 
 // "new" events carry the fleet severity, known only after the rescoring.
@@ -330,8 +393,12 @@ void SqliteStore::record_report(IngestRun& run) {
          "VALUES (?, ?, ?, ?, ?, 'stored') ON CONFLICT(agent_id, report_id) DO UPDATE SET status = 'stored'")
       .bind_all(run.agent_id, run.placed.report_id, run.now, run.placed.complete, run.placed.findings)
       .run();
-  db_->prepare("UPDATE agents SET last_report_at = ?, last_seen_at = MAX(last_seen_at, ?) WHERE id = ?")
-      .bind_all(run.now, run.now, run.agent_id)
+  // A complete snapshot is now the host's state: the next identical one is recorded in O(1).
+  db_->prepare(
+         "UPDATE agents SET last_report_at = ?, last_seen_at = MAX(last_seen_at, ?), "
+         "snapshot_digest = CASE WHEN ? THEN ? ELSE '' END, "
+         "snapshot_at = CASE WHEN ? THEN ? ELSE snapshot_at END WHERE id = ?")
+      .bind_all(run.now, run.now, run.placed.complete, run.placed.digest, run.placed.complete, run.now, run.agent_id)
       .run();
   run.out.findings = run.placed.findings;
   append_audit(run.by, "report.ingest", run.agent_id,

@@ -15,7 +15,8 @@ namespace keyward::collector::detail {
 namespace {
 
 constexpr const char* kFindingColumns =
-    "p.place_id, p.agent_id, a.hostname, p.identity, p.status, p.first_seen, p.last_seen, p.resolved_at, "
+    "p.place_id, p.agent_id, a.hostname, p.identity, p.status, p.first_seen, "
+    "CASE WHEN p.resolved_at = 0 THEN MAX(p.last_seen, a.snapshot_at) ELSE p.last_seen END, p.resolved_at, "
     "p.exception_id, p.finding_json, p.risk";
 
 FindingRow finding_row(const Stmt& st) {
@@ -130,9 +131,9 @@ const char* const kHostsQuery =
     "FROM agents a ORDER BY a.hostname, a.id";
 
 std::vector<HostRow> SqliteStore::hosts() {
-  std::lock_guard lock(mu_);
+  auto db = readers_->lease();
   std::vector<HostRow> out;
-  Stmt st = db_->prepare(kHostsQuery);
+  Stmt st = db->prepare(kHostsQuery);
   while (st.step()) {
     HostRow h;
     h.agent_id = st.text(0);
@@ -146,7 +147,7 @@ std::vector<HostRow> SqliteStore::hosts() {
     h.remote = {st.text(8), st.text(9), st.integer(10)};
     out.push_back(std::move(h));
   }
-  for (auto& h : out) h.tags = load_tags(h.agent_id);
+  for (auto& h : out) h.tags = load_tags(*db, h.agent_id);
   return out;
 }
 
@@ -167,16 +168,16 @@ std::string findings_page_query(const FindingQuery& q, std::vector<Param>& param
 }
 
 Page<FindingRow> SqliteStore::findings(const FindingQuery& q) {
-  std::lock_guard lock(mu_);
+  auto db = readers_->lease();
   Page<FindingRow> page;
   {
     std::vector<Param> params;
-    Stmt st = db_->prepare(findings_count_query(q, params));
+    Stmt st = db->prepare(findings_count_query(q, params));
     bind_params(st, params);
     if (st.step()) page.total = static_cast<std::uint64_t>(st.integer(0));
   }
   std::vector<Param> params;
-  Stmt st = db_->prepare(findings_page_query(q, params));
+  Stmt st = db->prepare(findings_page_query(q, params));
   params.emplace_back(sql_limit(q.limit));
   params.emplace_back(sql_offset(q.offset));
   bind_params(st, params);
@@ -199,12 +200,12 @@ const char* const kKeysQuery =
     "t.identity LIMIT ? OFFSET ?";
 
 Page<KeyRow> SqliteStore::keys(std::uint64_t limit, std::uint64_t offset) {
-  std::lock_guard lock(mu_);
+  auto db = readers_->lease();
   Page<KeyRow> page;
   page.total =
-      static_cast<std::uint64_t>(db_->scalar("SELECT COUNT(DISTINCT identity) FROM places WHERE resolved_at = 0"));
+      static_cast<std::uint64_t>(db->scalar("SELECT COUNT(DISTINCT identity) FROM places WHERE resolved_at = 0"));
   {
-    Stmt st = db_->prepare(kKeysQuery);
+    Stmt st = db->prepare(kKeysQuery);
     st.bind_all(sql_limit(limit), sql_offset(offset));
     while (st.step()) {
       KeyRow k;
@@ -220,25 +221,25 @@ Page<KeyRow> SqliteStore::keys(std::uint64_t limit, std::uint64_t offset) {
       page.items.push_back(std::move(k));
     }
   }
-  for (auto& k : page.items) load_key_places(*db_, k);
+  for (auto& k : page.items) load_key_places(*db, k);
   return page;
 }
 
 Page<FindingRow> SqliteStore::expiring_certificates(std::int64_t within_seconds, std::int64_t now, std::uint64_t limit,
                                                     std::uint64_t offset) {
-  std::lock_guard lock(mu_);
+  auto db = readers_->lease();
   const std::string from =
       "FROM places p JOIN agents a ON a.id = p.agent_id "
       "WHERE p.resolved_at = 0 AND p.not_after != 0 AND p.not_after < ?";
   const std::int64_t before = now + within_seconds;
   Page<FindingRow> page;
   {
-    Stmt st = db_->prepare("SELECT COUNT(*) " + from);
+    Stmt st = db->prepare("SELECT COUNT(*) " + from);
     st.bind(1, before);
     if (st.step()) page.total = static_cast<std::uint64_t>(st.integer(0));
   }
-  Stmt st = db_->prepare(
-      fmt::format("SELECT {} {} ORDER BY p.not_after, p.place_id LIMIT ? OFFSET ?", kFindingColumns, from));
+  Stmt st =
+      db->prepare(fmt::format("SELECT {} {} ORDER BY p.not_after, p.place_id LIMIT ? OFFSET ?", kFindingColumns, from));
   st.bind_all(before, sql_limit(limit), sql_offset(offset));
   while (st.step()) page.items.push_back(finding_row(st));
   return page;

@@ -31,6 +31,10 @@ void chmod_if_exists(const std::string& path) {
 
 std::int64_t wall_clock() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
+// Reader connections: one per work-pool thread of the server (4), and more for the command
+// line and tests that read beside it.
+constexpr std::size_t kReaders = 8;
+
 Refusal refuse(std::string code, std::string message) { return Refusal{std::move(code), std::move(message)}; }
 
 std::optional<Refusal> check_text(std::string_view what, std::string_view text, std::size_t max) {
@@ -84,6 +88,7 @@ SqliteStore::SqliteStore(const std::string& path, const std::string& events_file
     flush_events();  // catch up with what a crash left out
   }
   db_->on_commit([this] { write_checkpoint(); });
+  readers_ = std::make_unique<ReaderPool>(path, kReaders);
 }
 
 void SqliteStore::chmod_files() {
@@ -91,14 +96,28 @@ void SqliteStore::chmod_files() {
 }
 
 int SqliteStore::schema_version() {
-  std::lock_guard lock(mu_);
-  return static_cast<int>(db_->scalar("PRAGMA user_version"));
+  auto db = readers_->lease();
+  return static_cast<int>(db->scalar("PRAGMA user_version"));
+}
+
+std::string SqliteStore::readiness_problem() {
+  try {
+    auto db = readers_->lease();
+    const auto version = db->scalar("PRAGMA user_version");
+    if (version != latest_schema_version())
+      return fmt::format("the database has schema version {}, this collector needs {}", version,
+                         latest_schema_version());
+    db->scalar("SELECT COUNT(*) FROM agents WHERE id = ''");
+    return {};
+  } catch (const StoreError&) {
+    return "the database cannot be read";
+  }
 }
 
 StoreCounts SqliteStore::counts() {
-  std::lock_guard lock(mu_);
+  auto db = readers_->lease();
   StoreCounts c;
-  auto n = [this](const char* sql) { return static_cast<std::uint64_t>(db_->scalar(sql)); };
+  auto n = [&db](const char* sql) { return static_cast<std::uint64_t>(db->scalar(sql)); };
   c.agents_pending = n("SELECT COUNT(*) FROM agents WHERE status = 'pending'");
   c.agents_approved = n("SELECT COUNT(*) FROM agents WHERE status = 'approved'");
   c.agents_revoked = n("SELECT COUNT(*) FROM agents WHERE status = 'revoked'");

@@ -82,6 +82,7 @@ class SqliteStore final : public Store {
   SqliteStore(const std::string& path, const std::string& events_file, const FleetOptions& fleet);
 
   int schema_version() override;
+  std::string readiness_problem() override;
 
   Outcome<NewToken> create_token(Role role, const std::string& name, const std::string& principal,
                                  std::int64_t expires_at, const Actor& by) override;
@@ -148,7 +149,8 @@ class SqliteStore final : public Store {
   StoreCounts counts() override;
 
  private:
-  // The helpers below run with mu_ held, inside the caller's transaction when they write.
+  // The helpers below run with mu_ held, inside the caller's transaction when they write; the
+  // static ones read from the connection they are given (the writer's, or a reader's lease).
 
   // sqlite_store.cpp
   void chmod_files();
@@ -157,8 +159,8 @@ class SqliteStore final : public Store {
   Outcome<std::string> check_enrollment(std::string_view secret, std::int64_t now);
 
   // sqlite_agents.cpp
-  std::vector<std::string> load_tags(const std::string& id);
-  std::optional<AgentInfo> load_agent_where(const char* column, const std::string& value);
+  static std::vector<std::string> load_tags(Db& db, const std::string& id);
+  static std::optional<AgentInfo> load_agent_where(Db& db, const char* column, const std::string& value);
   std::optional<AgentInfo> load_agent(const std::string& id);
   std::optional<AgentInfo> load_agent_by_cert(const std::string& sha);
   // The identities present (unresolved) on an agent's host.
@@ -193,6 +195,12 @@ class SqliteStore final : public Store {
   std::optional<Refusal> ingest_held(const std::string& agent_id, const std::vector<HeldReport>& held, std::int64_t now,
                                      const std::function<std::optional<Refusal>()>& finish);
   bool is_duplicate_report(const std::string& agent_id, const std::string& report_id);
+  // The host's last complete snapshot digest ("" when its places may differ from it).
+  std::string snapshot_digest(const std::string& agent_id);
+  std::optional<IngestOutcome> record_unchanged(const std::string& agent_id, const PlacedReport& placed,
+                                                std::int64_t now, const Actor& by);
+  // Identities with places still excepted by an exception that has expired.
+  std::vector<std::string> expired_exception_identities(std::int64_t now);
   IngestOutcome hold_report(const AgentInfo& agent, const protocol::Report& report, std::int64_t now);
   void upsert_places(IngestRun& run, std::size_t begin, std::size_t end);
   bool resolve_gone_places(IngestRun& run, std::size_t limit);
@@ -256,8 +264,8 @@ class SqliteStore final : public Store {
   // sqlite_audit.cpp: appends one audit entry, chained to the last one.
   void append_audit(const Actor& by, const std::string& action, const std::string& subject,
                     const nlohmann::json& detail, std::int64_t now);
-  std::vector<AuditEntry> load_audit(std::uint64_t since, std::uint64_t limit);
-  AuditHead load_audit_head();
+  static std::vector<AuditEntry> load_audit(Db& db, std::uint64_t since, std::uint64_t limit);
+  static AuditHead load_audit_head(Db& db);
   // After a commit: signs the head when it moved since the last checkpoint (with a key).
   void write_checkpoint();
 
@@ -265,7 +273,8 @@ class SqliteStore final : public Store {
   void add_event(std::int64_t now, const std::string& type, const std::string& agent_id, const std::string& identity,
                  const std::string& finding_id, const nlohmann::json& detail);
   // identity "" : every identity's.
-  std::vector<Event> load_events(std::uint64_t since, std::uint64_t limit, const std::string& identity = {});
+  static std::vector<Event> load_events(Db& db, std::uint64_t since, std::uint64_t limit,
+                                        const std::string& identity = {});
   // Writes the committed events the events file lacks (after each commit, and at open).
   void flush_events();
 
@@ -274,7 +283,8 @@ class SqliteStore final : public Store {
   std::condition_variable turns_cv_;
   std::set<std::string> busy_agents_;  // agents with an ingest, approval or revocation running
   std::string path_;
-  std::unique_ptr<Db> db_;
+  std::unique_ptr<Db> db_;               // the writer: behind mu_
+  std::unique_ptr<ReaderPool> readers_;  // reads: never behind mu_
   rules::RuleSet rules_;
   migrate::Targets targets_;  // HSM target profiles and policy (builtin + FleetOptions::hsm_dirs)
   std::unique_ptr<EventFile> events_;

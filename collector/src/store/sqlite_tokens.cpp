@@ -55,8 +55,8 @@ Outcome<NewToken> SqliteStore::create_token(Role role, const std::string& name, 
 }
 
 std::optional<TokenInfo> SqliteStore::find_token(std::string_view secret, std::int64_t now) {
-  std::lock_guard lock(mu_);
-  Stmt st = db_->prepare(token_select("WHERE hash = ?"));
+  auto db = readers_->lease();
+  Stmt st = db->prepare(token_select("WHERE hash = ?"));
   st.bind(1, sha256_hex(secret));
   if (!st.step()) return std::nullopt;
   TokenInfo t = token_row(st);
@@ -65,9 +65,9 @@ std::optional<TokenInfo> SqliteStore::find_token(std::string_view secret, std::i
 }
 
 std::vector<TokenInfo> SqliteStore::list_tokens() {
-  std::lock_guard lock(mu_);
+  auto db = readers_->lease();
   std::vector<TokenInfo> out;
-  Stmt st = db_->prepare(token_select("ORDER BY created_at, id"));
+  Stmt st = db->prepare(token_select("ORDER BY created_at, id"));
   while (st.step()) out.push_back(token_row(st));
   return out;
 }

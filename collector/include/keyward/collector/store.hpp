@@ -315,6 +315,9 @@ class Store {
 
   // The schema version after migrations.
   virtual int schema_version() = 0;
+  // "" when the store answers a read and its schema is the one this build migrates to (GET
+  // /ready); otherwise one line saying what is wrong (no path or credential in it).
+  virtual std::string readiness_problem() = 0;
 
   // Tokens. principal "" is the name; name and principal are 1-200 characters without control
   // characters (else invalid).
@@ -388,8 +391,7 @@ class Store {
   virtual std::vector<Event> events(std::uint64_t since, std::uint64_t limit) = 0;
   // The same, of one key identity only (a key's history: its places' new and resolved events,
   // its exceptions and migrations).
-  virtual std::vector<Event> identity_events(const std::string& identity, std::uint64_t since,
-                                             std::uint64_t limit) = 0;
+  virtual std::vector<Event> identity_events(const std::string& identity, std::uint64_t since, std::uint64_t limit) = 0;
 
   // Exceptions: an analyst requests, an approver who is not the requesting principal approves
   // (else separation_of_duties). A reason is 1-2000 characters, not blank, without control characters.
@@ -459,5 +461,12 @@ class Store {
 // missing after a crash are appended from the database, so a SIEM tailing it loses none).
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, const std::string& events_file,
                                          const FleetOptions& fleet);
+
+// Copies the SQLite store at db_path into the new file `to` (mode 0600; StoreError if it exists)
+// through SQLite's online backup API: one committed state, while a collector keeps writing.
+// Returns the copy's audit head (docs/deployment.md, "Backup and restore").
+AuditHead backup_sqlite_store(const std::string& db_path, const std::string& to);
+// "" when SQLite's integrity check passes on the database file at path; else what failed.
+std::string check_sqlite_backup(const std::string& path);
 
 }  // namespace keyward::collector
