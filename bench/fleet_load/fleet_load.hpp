@@ -49,6 +49,7 @@ struct RunOptions {
   std::uint64_t seed = 1;
   double health_interval_ms = 10;
   double rate = 0;  // >0: reports begun per second (paced); 0: as fast as C connections go
+  int gzip_level = 1;
   bool keep_alive = false;
   bool resume = true;  // TLS session resumption per agent
   bool json = false;
@@ -84,8 +85,8 @@ struct ReportShape {
 std::string report_json(const ReportShape& shape, std::size_t index, const std::string& hostname,
                         std::uint64_t generation, std::size_t& findings);
 
-// gzip (libdeflate) of a body.
-std::string gzip(std::string_view body);
+// gzip (libdeflate, level 1 to 12) of a body.
+std::string gzip(std::string_view body, int level);
 
 // 32 random lowercase hex digits (a report id, a scan id).
 std::string random_hex32();

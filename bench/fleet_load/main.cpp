@@ -56,6 +56,7 @@ CLI::App* run_command(CLI::App& app, RunOptions& r) {
   cmd->add_option("--seed", r.seed, "the seed the hosts' findings follow from");
   cmd->add_option("--health-interval-ms", r.health_interval_ms, "GET /health every this many ms")
       ->check(CLI::Range(1.0, 60000.0));
+  cmd->add_option("--gzip-level", r.gzip_level, "libdeflate level of the report bodies")->check(CLI::Range(1, 12));
   cmd->add_flag("--keep-alive", r.keep_alive, "keep each agent's connection open between its reports");
   cmd->add_flag("!--no-resume", r.resume, "no TLS session resumption (a full handshake every connection)");
   cmd->add_flag("--json", r.json, "print one JSON object");

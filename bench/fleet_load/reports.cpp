@@ -50,6 +50,21 @@ std::string rfc3339(std::int64_t t) {
   return buf;
 }
 
+// A certificate's validity: it ends 40 days ago to 360 days ahead of a reference time that
+// moves once every 30 days (so a run sees the same dates, and some expire soon or have expired).
+struct Validity {
+  std::int64_t not_before = 0, not_after = 0;
+};
+
+Validity validity_of(std::uint64_t tag) {
+  constexpr std::int64_t kDay = 86400;
+  const std::int64_t reference = static_cast<std::int64_t>(std::time(nullptr)) / (30 * kDay) * (30 * kDay);
+  Validity v;
+  v.not_after = reference + (static_cast<std::int64_t>((tag >> 8) % 400) - 40) * kDay;
+  v.not_before = v.not_after - (tag % 4 == 0 ? 398 : 90) * kDay;
+  return v;
+}
+
 // A key identity: the tag its fingerprints follow from and its algorithm.
 struct KeyId {
   std::uint64_t tag = 0;
@@ -95,7 +110,7 @@ KeyId slot_identity(const ReportShape& s, std::uint64_t host_tag, std::uint32_t 
 void append_key(std::string& out, const KeyId& k, const Place& p, std::uint64_t host_tag, std::uint32_t slot,
                 const std::string& cert_id) {
   const bool encrypted = k.tag % 5 == 0;
-  const std::int64_t mtime = 1700000000 + static_cast<std::int64_t>(k.tag % 30000000);
+  const std::int64_t mtime = validity_of(k.tag).not_before;
   int score = 35;
   std::string factors =
       R"({"id":"private-key","points":30,"why":"A private key sits in a file (pem-pkcs8), outside any hardware module: whoever copies the file holds the key."},{"id":"valid-now","points":5,"why":"Its certificate is valid: the key is in use today."})";
@@ -125,8 +140,7 @@ void append_key(std::string& out, const KeyId& k, const Place& p, std::uint64_t 
 
 void append_cert(std::string& out, const KeyId& k, const Place& p, const std::string& id, std::uint32_t slot,
                  const std::string& key_id_hex) {
-  const std::int64_t not_before = 1700000000 + static_cast<std::int64_t>(k.tag % 30000000);
-  const std::int64_t not_after = not_before + (k.tag % 4 == 0 ? 398 : 90) * 86400;
+  const auto [not_before, not_after] = validity_of(k.tag);
   const std::string curve = k.rsa ? "" : R"("key_curve":"P-256",)";
   fmt::format_to(
       std::back_inserter(out),
@@ -194,9 +208,14 @@ std::string report_json(const ReportShape& shape, std::size_t index, const std::
   return out;
 }
 
-std::string gzip(std::string_view body) {
-  thread_local std::unique_ptr<libdeflate_compressor, void (*)(libdeflate_compressor*)> c(
-      libdeflate_alloc_compressor(4), libdeflate_free_compressor);
+std::string gzip(std::string_view body, int level) {
+  thread_local int made_at = -1;
+  thread_local std::unique_ptr<libdeflate_compressor, void (*)(libdeflate_compressor*)> c(nullptr,
+                                                                                          libdeflate_free_compressor);
+  if (made_at != level) {
+    c.reset(libdeflate_alloc_compressor(level));
+    made_at = level;
+  }
   if (!c) throw std::runtime_error("libdeflate_alloc_compressor failed");
   std::string out(libdeflate_gzip_compress_bound(c.get(), body.size()), '\0');
   const std::size_t n = libdeflate_gzip_compress(c.get(), body.data(), body.size(), out.data(), out.size());

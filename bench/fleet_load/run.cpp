@@ -102,7 +102,7 @@ net::awaitable<void> post_report(Shared& s, Lane& lane, Agent& a) {
   std::uniform_real_distribution<double> coin(0.0, 1.0);
   if (a.reports > 0 && (s.o.changing > 0 || (s.o.churn > 0 && coin(lane.rng) < s.o.churn))) ++a.generation;
   std::size_t findings = 0;
-  std::string body = gzip(report_json(s.shape, a.index, a.hostname, a.generation, findings));
+  std::string body = gzip(report_json(s.shape, a.index, a.hostname, a.generation, findings), s.o.gzip_level);
   ++a.reports;
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool reused = a.conn && a.conn->is_open();
