@@ -7,7 +7,8 @@ Inits a collector (limits raised for a load test), starts it, enrolls AGENTS syn
 with `keyward_fleet_load enroll` (or, with --fleet-cache, reuses the collector and the
 identities made for a fleet of that size earlier), then runs, each for at most SECONDS:
   (a) first snapshots: every agent's first report (all its places new)
-  (b) rescans: the same snapshots again (unchanged, or --churn of them changed)
+  (b) rescans: the same snapshots again (unchanged, or --churn of them changed), by the agents
+      that (a) reached in its time
   (c) changing: every report carries --changing findings, all new each time
 and prints reports/s, findings/s, ingest p50/p99 and /health p99 of each; then the inventory
 reads (`keyward_fleet_load query`) and the collector's peak RSS. A benchmark, not a test: it
@@ -180,25 +181,26 @@ def make_fleet(a, col: Collector, fleet: str) -> None:
         col.start()
 
 
-def scenario(a, col: Collector, fleet: str, name: str, extra: list[str]) -> dict:
-    args = ["run", "--fleet", fleet, "--agents", str(a.agents), "--seconds", str(a.seconds), "--connections",
+def scenario(a, col: Collector, fleet: str, name: str, extra: list[str], agents: int, seconds: float) -> dict:
+    args = ["run", "--fleet", fleet, "--agents", str(agents), "--seconds", str(seconds), "--connections",
             str(a.connections), "--threads", str(a.threads), "--findings-min", str(a.findings_min), "--findings-max",
             str(a.findings_max), "--shared-keys", str(a.shared_keys), "--health-interval-ms",
             str(a.health_interval_ms), "--json", *extra]
     if a.keep_alive:
         args.append("--keep-alive")
-    out = load_tool(a, col, *args, timeout=a.seconds + 180)
+    out = load_tool(a, col, *args, timeout=seconds + 180)
     r = json.loads(out.strip().splitlines()[-1])
     r["name"] = name
     return r
 
 
 def print_table(rows: list[dict]) -> None:
-    print(f"{'scenario':<30} {'reports':>8} {'ok':>8} {'err':>5} {'reports/s':>10} {'findings/s':>11} "
+    print(f"{'scenario':<30} {'agents':>7} {'reports':>8} {'ok':>8} {'err':>5} {'reports/s':>10} {'findings/s':>11} "
           f"{'ingest p50':>11} {'ingest p99':>11} {'health p99':>11} {'resumed':>8}")
     for r in rows:
         err = sum(r["errors"].values())
-        print(f"{r['name']:<30} {r['reports_sent']:>8} {r['reports_ok']:>8} {err:>5} {r['reports_per_s']:>10.1f} "
+        print(f"{r['name']:<30} {r['agents']:>7} {r['reports_sent']:>8} {r['reports_ok']:>8} {err:>5} "
+              f"{r['reports_per_s']:>10.1f} "
               f"{r['findings_per_s']:>11.0f} {r['ingest']['p50_ms']:>9.1f}ms {r['ingest']['p99_ms']:>9.1f}ms "
               f"{r['health']['p99_ms']:>9.1f}ms {r['resumed']:>8}")
         if r["errors"]:
@@ -221,12 +223,21 @@ def run_all(a, tmp: str) -> int:
             make_fleet(a, col, fleet)
         print(f"collector on 127.0.0.1:{col.port}, {a.agents} agents, {a.connections} connections, "
               f"{a.threads} client threads, {a.seconds} s per scenario, {os.cpu_count()} cores")
+        first = scenario(a, col, fleet, "(a) first snapshots (all new)", ["--max-reports", str(a.agents)], a.agents,
+                         a.first_seconds or a.seconds)
+        # The rescans are those of the agents that sent a first snapshot (agents are taken in order).
+        have_snapshot = max(1, min(a.agents, first["reports_ok"]))
         rows = [
-            scenario(a, col, fleet, "(a) first snapshots (all new)", ["--max-reports", str(a.agents)]),
-            scenario(a, col, fleet, f"(b) rescans (churn {a.churn})", ["--churn", str(a.churn)]),
-            scenario(a, col, fleet, f"(c) {a.changing} changing findings", ["--changing", str(a.changing)]),
+            first,
+            scenario(a, col, fleet, f"(b) rescans (churn {a.churn})", ["--churn", str(a.churn)], have_snapshot,
+                     a.seconds),
+            scenario(a, col, fleet, f"(c) {a.changing} changing findings", ["--changing", str(a.changing)], a.agents,
+                     a.seconds),
         ]
         print_table(rows)
+        if have_snapshot < a.agents:
+            print(f"(a) sent {have_snapshot} of {a.agents} first snapshots in its time (--first-seconds): "
+                  f"(b) rescans those {have_snapshot} agents")
         print()
         print(load_tool(a, col, "query", "--token-file", col.admin_file, "--rounds", str(a.query_rounds),
                         *(["--cbom"] if a.cbom else []), timeout=600).rstrip())
@@ -243,6 +254,7 @@ def main() -> int:
     ap.add_argument("--load-bin", help="keyward_fleet_load (default: BIN/keyward_fleet_load)")
     ap.add_argument("--agents", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--first-seconds", type=float, help="the time of (a) (default: --seconds)")
     ap.add_argument("--connections", type=int, default=16, help="reports in flight at once")
     ap.add_argument("--threads", type=int, default=1, help="keyward_fleet_load's client threads")
     ap.add_argument("--enroll-connections", type=int, default=8)

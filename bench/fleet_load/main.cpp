@@ -9,6 +9,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <exception>
 
@@ -73,6 +75,15 @@ CLI::App* query_command(CLI::App& app, QueryOptions& q) {
   return cmd;
 }
 
+// As many descriptors as allowed: --keep-alive holds one connection per agent.
+void raise_fd_limit() {
+  rlimit l{};
+  if (getrlimit(RLIMIT_NOFILE, &l) == 0 && l.rlim_cur < l.rlim_max) {
+    l.rlim_cur = l.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &l);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -85,6 +96,7 @@ int main(int argc, char** argv) {
   auto* run = run_command(app, r);
   auto* query = query_command(app, q);
   CLI11_PARSE(app, argc, argv);
+  raise_fd_limit();
   try {
     if (r.findings_min > r.findings_max) throw std::runtime_error("--findings-min is above --findings-max");
     if (enroll->parsed()) return run_enroll(e);

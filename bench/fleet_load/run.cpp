@@ -106,7 +106,12 @@ net::awaitable<void> post_report(Shared& s, Lane& lane, Agent& a) {
   ++a.reports;
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool reused = a.conn && a.conn->is_open();
-    if (!co_await ensure_open(s, lane, a)) co_return;
+    if (!co_await ensure_open(s, lane, a)) {
+      // No connection (counted): a pause, so that a collector that is down is not spun on.
+      net::steady_timer pause(co_await net::this_coro::executor, std::chrono::milliseconds(50));
+      co_await pause.async_wait(kTok);
+      co_return;
+    }
     auto req = make_request(http::verb::post, "/api/v1/reports", s.target, body, "", s.o.keep_alive);
     req.set(http::field::content_encoding, "gzip");
     const auto t0 = Clock::now();
