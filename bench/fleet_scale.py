@@ -231,8 +231,8 @@ def run_all(a, tmp: str) -> int:
             first,
             scenario(a, col, fleet, f"(b) rescans (churn {a.churn})", ["--churn", str(a.churn)], have_snapshot,
                      a.seconds),
-            scenario(a, col, fleet, f"(c) {a.changing} changing findings", ["--changing", str(a.changing)], a.agents,
-                     a.seconds),
+            scenario(a, col, fleet, f"(c) {a.changing} changing findings",
+                     ["--changing", str(a.changing), "--rate", str(a.changing_rate)], a.agents, a.seconds),
         ]
         print_table(rows)
         if have_snapshot < a.agents:
@@ -263,6 +263,8 @@ def main() -> int:
     ap.add_argument("--shared-keys", type=int, default=50)
     ap.add_argument("--churn", type=float, default=0.0, help="share of the rescans of (b) that change")
     ap.add_argument("--changing", type=int, default=50)
+    ap.add_argument("--changing-rate", type=float, default=0,
+                    help="(c) begins this many reports a second (e.g. 500; default 0: as fast as it goes)")
     ap.add_argument("--health-interval-ms", type=float, default=10)
     ap.add_argument("--keep-alive", action="store_true", help="one connection per agent for its reports")
     ap.add_argument("--query-rounds", type=int, default=5)

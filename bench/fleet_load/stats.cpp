@@ -67,6 +67,7 @@ void print_json(const RunOptions& o, Tally& t, double secs, double cpu, const Su
                    {"keep_alive", o.keep_alive},
                    {"changing", o.changing},
                    {"churn", o.churn},
+                   {"rate", o.rate},
                    {"seconds", std::round(secs * 1000.0) / 1000.0},
                    {"reports_sent", t.sent},
                    {"reports_ok", t.ok},
