@@ -63,7 +63,15 @@ struct QueryOptions {
   bool json = false;
 };
 
+// `sample`: one host's report as `run` would send it (uncompressed), to read or check.
+struct SampleOptions {
+  RunOptions shape;  // the findings options of `run`
+  std::size_t index = 0;
+  std::uint64_t generation = 0;
+};
+
 int run_enroll(const EnrollOptions& o);
+int run_sample(const SampleOptions& o);
 int run_load(const RunOptions& o);
 int run_query(const QueryOptions& o);
 

@@ -35,9 +35,29 @@ CLI::App* enroll_command(CLI::App& app, EnrollOptions& e) {
   return cmd;
 }
 
+// The options that shape the hosts' findings (run and sample).
+void findings_options(CLI::App* cmd, RunOptions& r) {
+  cmd->add_option("--findings-min", r.findings_min, "fewest findings of a host")->check(CLI::Range(1, 100000));
+  cmd->add_option("--findings-max", r.findings_max, "most findings of a host")->check(CLI::Range(1, 100000));
+  cmd->add_option("--shared-keys", r.shared_keys, "key identities shared across hosts");
+  cmd->add_option("--shared-fraction", r.shared_fraction, "share of a host's keys that are shared ones")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--changing", r.changing, "every report has this many findings, all new each time (0: off)");
+  cmd->add_option("--seed", r.seed, "the seed the hosts' findings follow from");
+}
+
+CLI::App* sample_command(CLI::App& app, SampleOptions& s) {
+  auto* cmd = app.add_subcommand("sample", "print the report host I sends at generation G (JSON, uncompressed)");
+  findings_options(cmd, s.shape);
+  cmd->add_option("--index", s.index, "the host");
+  cmd->add_option("--generation", s.generation, "its generation (churns so far; in --changing mode, reports)");
+  return cmd;
+}
+
 CLI::App* run_command(CLI::App& app, RunOptions& r) {
   auto* cmd = app.add_subcommand("run", "N agents post full-snapshot reports; /health probed meanwhile");
   common_options(cmd, r.common);
+  findings_options(cmd, r);
   cmd->add_option("--fleet", r.fleet_dir, "a fleet directory made by enroll")->required();
   cmd->add_option("--agents", r.agents, "agents to simulate (the fleet's first N)")
       ->required()
@@ -47,15 +67,8 @@ CLI::App* run_command(CLI::App& app, RunOptions& r) {
   cmd->add_option("--connections", r.connections, "reports in flight at once")->check(CLI::Range(1, 10000));
   cmd->add_option("--threads", r.threads, "client threads (each its own agents)")->check(CLI::Range(1, 64));
   cmd->add_option("--rate", r.rate, "reports begun per second (0: as fast as the connections go)");
-  cmd->add_option("--findings-min", r.findings_min, "fewest findings of a host")->check(CLI::Range(1, 100000));
-  cmd->add_option("--findings-max", r.findings_max, "most findings of a host")->check(CLI::Range(1, 100000));
-  cmd->add_option("--shared-keys", r.shared_keys, "key identities shared across hosts");
-  cmd->add_option("--shared-fraction", r.shared_fraction, "share of a host's keys that are shared ones")
-      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--churn", r.churn, "share of rescans that change (a tenth of the host's keys)")
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--changing", r.changing, "every report has this many findings, all new each time (0: off)");
-  cmd->add_option("--seed", r.seed, "the seed the hosts' findings follow from");
   cmd->add_option("--health-interval-ms", r.health_interval_ms, "GET /health every this many ms")
       ->check(CLI::Range(1.0, 60000.0));
   cmd->add_option("--gzip-level", r.gzip_level, "libdeflate level of the report bodies")->check(CLI::Range(1, 12));
@@ -92,16 +105,20 @@ int main(int argc, char** argv) {
   EnrollOptions e;
   RunOptions r;
   QueryOptions q;
+  SampleOptions sm;
   auto* enroll = enroll_command(app, e);
   auto* run = run_command(app, r);
   auto* query = query_command(app, q);
+  auto* sample = sample_command(app, sm);
   CLI11_PARSE(app, argc, argv);
   raise_fd_limit();
   try {
-    if (r.findings_min > r.findings_max) throw std::runtime_error("--findings-min is above --findings-max");
+    if (r.findings_min > r.findings_max || sm.shape.findings_min > sm.shape.findings_max)
+      throw std::runtime_error("--findings-min is above --findings-max");
     if (enroll->parsed()) return run_enroll(e);
     if (run->parsed()) return run_load(r);
     if (query->parsed()) return run_query(q);
+    if (sample->parsed()) return run_sample(sm);
   } catch (const std::exception& x) {
     std::fprintf(stderr, "keyward_fleet_load: %s\n", x.what());
     return 2;

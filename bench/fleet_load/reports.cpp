@@ -11,6 +11,7 @@
 
 #include <openssl/rand.h>
 
+#include <cstdio>
 #include <ctime>
 #include <iterator>
 #include <stdexcept>
@@ -206,6 +207,15 @@ std::string report_json(const ReportShape& shape, std::size_t index, const std::
   out += "]}";
   findings = n;
   return out;
+}
+
+int run_sample(const SampleOptions& o) {
+  const RunOptions& r = o.shape;
+  const ReportShape shape{r.seed, r.findings_min, r.findings_max, r.shared_keys, r.shared_fraction, r.changing};
+  std::size_t findings = 0;
+  const std::string host = fmt::format("load-{:05}.bench.invalid", o.index);
+  std::printf("%s\n", report_json(shape, o.index, host, o.generation, findings).c_str());
+  return 0;
 }
 
 std::string gzip(std::string_view body, int level) {
