@@ -57,9 +57,11 @@ bool Connection::resumed() const { return stream_ && SSL_session_reused(stream_-
 
 SessionPtr Connection::session() const {
   if (!stream_) return nullptr;
-  SessionPtr s(SSL_get1_session(stream_->native_handle()));
-  if (s && SSL_SESSION_is_resumable(s.get()) != 1) s.reset();
-  return s;
+  const SSL_SESSION* s = SSL_get0_session(stream_->native_handle());
+  if (s == nullptr || SSL_SESSION_is_resumable(s) != 1) return nullptr;
+  // A copy: OpenSSL marks a connection's own session not resumable when that connection ends
+  // without a clean shutdown (a kept-alive connection the collector closed while idle).
+  return SessionPtr(SSL_SESSION_dup(s));
 }
 
 // Sets the agent's certificate, key and session on the connection before its handshake.
