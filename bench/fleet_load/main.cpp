@@ -2,6 +2,7 @@
 //   enroll  makes N agent identities once (keys, CSRs, enrollment, approval) into a directory
 //   run     N agents post gzip'd full-snapshot reports over mTLS while /health is probed
 //   query   times the inventory reads (keys, findings, hosts, overview, plan, cbom)
+//   sample  prints one host's report as `run` sends it (to read, or check against the schema)
 // bench/fleet_scale.py starts a collector and drives it. A benchmark, not a test: loopback
 // only, bounded by --seconds and --max-reports, it stops by itself.
 // Must never print a token or a key: tokens are read from files, keys only handed to OpenSSL.

@@ -2,7 +2,8 @@
 // own client certificate) for S seconds or R reports, C at once, while a probe times GET /health
 // on its own connection. Each report is its own TLS connection (the agent's last session
 // resumed) unless --keep-alive keeps one open per agent. Prints what was sent, what came back
-// and the latencies. Bounded: it stops at the deadline or the report budget by itself.
+// and the latencies. Bounded: no report begins after the deadline or past the report budget,
+// and every step of one has a 60 s deadline.
 // Must never print a key: the agents' keys are only handed to OpenSSL.
 #include "fleet_load.hpp"
 #include "http_client.hpp"
