@@ -55,6 +55,42 @@ TEST_CASE("the same key on two hosts is one key with two hosts and fleet-spread 
   CHECK(fx.store->keys(100, 0).items.at(0).hosts == 1);
 }
 
+TEST_CASE("one host more with a shared key rewrites no other host's place, and every place reads the new count") {
+  test::StoreFixture fx;
+  const auto a = fx.agent("web-1");
+  const auto b = fx.agent("web-2");
+  const auto c = fx.agent("web-3");
+  fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1)}), kNow);
+  // Counted from here on: each write of a place's risk (a trigger of the test's own).
+  test::tamper(fx.db_path,
+               "CREATE TABLE test_risk_writes(place_id TEXT); CREATE TRIGGER test_count AFTER UPDATE OF risk ON places "
+               "BEGIN INSERT INTO test_risk_writes VALUES (NEW.place_id); END");
+  const auto writes_on = [&](const collector::AgentInfo& agent) {
+    return test::db_integer(fx.db_path,
+                            "SELECT COUNT(*) FROM test_risk_writes w JOIN places p ON "
+                            "p.place_id = w.place_id WHERE p.agent_id = '" +
+                                agent.id + "'");
+  };
+  // The second host makes the key spread: a factor more, on the first host's place too.
+  fx.store->ingest(b, test::report({test::key_finding("g1", "/opt/b.pem", 1)}), kNow);
+  CHECK(writes_on(a) == 1);
+  CHECK(writes_on(b) == 1);  // its own first scoring
+  // The third only changes the count, which the stored risk names by a mark: nothing of the
+  // first two hosts is written, yet each reads three hosts.
+  fx.store->ingest(c, test::report({test::key_finding("h1", "/opt/c.pem", 1)}), kNow);
+  CHECK(writes_on(a) == 1);
+  CHECK(writes_on(b) == 1);
+  CHECK(writes_on(c) == 1);
+  for (const auto* host : {"web-1", "web-2", "web-3"})
+    for (const auto& f : only_finding(fx, host).at("risk").at("factors"))
+      if (f.at("id") == "fleet-spread") CHECK(f.at("why").get<std::string>().find("on 3 hosts") != std::string::npos);
+  // Down to one host: the spread goes, so the last place is rescored.
+  fx.store->ingest(b, test::report({}), kNow + 60);
+  fx.store->ingest(c, test::report({}), kNow + 60);
+  CHECK(writes_on(a) == 2);
+  CHECK_FALSE(test::has_factor(only_finding(fx, "web-1"), "fleet-spread"));
+}
+
 TEST_CASE("a host tagged build adds build-host to its keys and removing the tag takes it away") {
   test::StoreFixture fx;
   const auto a = fx.agent("ci-1");

@@ -87,3 +87,19 @@ TEST_CASE("the findings page in the total order reads open places through places
   CHECK(ranked == 1);
   CHECK(sorted <= 1);  // the page's own rows may be sorted (the outer query), never the open places
 }
+
+TEST_CASE("a page of keys is read along identities_rank: no place is read and nothing is sorted") {
+  test::StoreFixture fx;
+  const auto a = fx.agent("web-1");
+  fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1)}), kNow);
+  fx.store.reset();
+  const auto lines = plan(fx.db_path, collector::detail::kKeysQuery);
+  INFO(joined(lines));
+  bool indexed = false;
+  for (const auto& l : lines) {
+    CHECK(l.find("places") == std::string::npos);
+    CHECK(l.find("TEMP B-TREE") == std::string::npos);
+    indexed = indexed || l.find("INDEX identities_rank") != std::string::npos;
+  }
+  CHECK(indexed);
+}

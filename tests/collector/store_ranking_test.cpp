@@ -205,12 +205,25 @@ TEST_CASE("schema 4 computes raw, positive factors and package ownership of the 
                "ALTER TABLE agents DROP COLUMN source; ALTER TABLE agents DROP COLUMN remote_status; "
                "ALTER TABLE agents DROP COLUMN remote_message; ALTER TABLE agents DROP COLUMN remote_scanned_at; "
                "ALTER TABLE agents DROP COLUMN snapshot_digest; ALTER TABLE agents DROP COLUMN snapshot_at; "
+               "ALTER TABLE identities DROP COLUMN key_hosts; ALTER TABLE identities DROP COLUMN package_hosts; "
+               "ALTER TABLE identities DROP COLUMN fleet_signature; DROP INDEX identities_rank; "
+               "ALTER TABLE identities DROP COLUMN present; ALTER TABLE identities DROP COLUMN hosts; "
+               "ALTER TABLE identities DROP COLUMN max_score; ALTER TABLE identities DROP COLUMN exception_id; "
+               "ALTER TABLE identities DROP COLUMN false_positive; ALTER TABLE identities DROP COLUMN rank_severity; "
+               "ALTER TABLE identities DROP COLUMN rank_raw; ALTER TABLE identities DROP COLUMN rank_positive; "
+               "ALTER TABLE identities DROP COLUMN rank_last_seen; "
                "CREATE INDEX places_status_score ON places(status, severity_rank, score); PRAGMA user_version = 3;");
   fx.reopen();
   CHECK(fx.store->schema_version() == 8);
   // Schema 6: the hosts known before are agents.
   REQUIRE(!fx.store->hosts().empty());
   for (const auto& h : fx.store->hosts()) CHECK(h.source == collector::HostSource::agent);
+  // Schema 8: the keys stored before are ranked from their places, riskiest first.
+  const auto keys = fx.store->keys(10, 0);
+  REQUIRE(keys.total == 2);
+  CHECK(keys.items.at(0).identity == "spki:" + test::fp(1));  // the package-owned one ranks down
+  CHECK(keys.items.at(0).hosts == 1);
+  CHECK(keys.items.at(0).raw == raw);
   fx.store.reset();
   CHECK(test::db_integer(fx.db_path, "SELECT raw FROM places WHERE finding_id = 'f1'") == raw);
   CHECK(test::db_integer(fx.db_path, "SELECT positive_factors FROM places WHERE finding_id = 'f1'") == positive);

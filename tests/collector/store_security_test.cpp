@@ -110,6 +110,13 @@ TEST_CASE("the principals migration gives existing tokens their name and existin
                "ALTER TABLE agents DROP COLUMN source; ALTER TABLE agents DROP COLUMN remote_status; "
                "ALTER TABLE agents DROP COLUMN remote_message; ALTER TABLE agents DROP COLUMN remote_scanned_at; "
                "ALTER TABLE agents DROP COLUMN snapshot_digest; ALTER TABLE agents DROP COLUMN snapshot_at; "
+               "ALTER TABLE identities DROP COLUMN key_hosts; ALTER TABLE identities DROP COLUMN package_hosts; "
+               "ALTER TABLE identities DROP COLUMN fleet_signature; DROP INDEX identities_rank; "
+               "ALTER TABLE identities DROP COLUMN present; ALTER TABLE identities DROP COLUMN hosts; "
+               "ALTER TABLE identities DROP COLUMN max_score; ALTER TABLE identities DROP COLUMN exception_id; "
+               "ALTER TABLE identities DROP COLUMN false_positive; ALTER TABLE identities DROP COLUMN rank_severity; "
+               "ALTER TABLE identities DROP COLUMN rank_raw; ALTER TABLE identities DROP COLUMN rank_positive; "
+               "ALTER TABLE identities DROP COLUMN rank_last_seen; "
                "CREATE INDEX places_status ON places(status, severity_rank); PRAGMA user_version = 1;");
   fx.reopen();
   CHECK(fx.store->schema_version() >= 2);

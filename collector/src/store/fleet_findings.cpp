@@ -24,19 +24,11 @@ std::optional<scanner::Suppression> suppression_of(const FindingRow& row) {
 std::uint64_t for_each_place(Store& store, std::string_view status,
                              const std::function<void(const FindingRow&, scanner::Finding&)>& visit) {
   std::uint64_t undecodable = 0;
-  FindingQuery q;
-  q.status = std::string(status);
-  q.limit = 1000;
-  for (;;) {
-    const Page<FindingRow> page = store.findings(q);
-    for (const FindingRow& row : page.items) {
-      auto decoded = scanner::finding_from_json(row.finding);
-      if (decoded) visit(row, *decoded);
-      else ++undecodable;
-    }
-    q.offset += page.items.size();
-    if (page.items.empty() || q.offset >= page.total) break;
-  }
+  store.visit_places(std::string(status), [&](const FindingRow& row) {
+    auto decoded = scanner::finding_from_json(row.finding);
+    if (decoded) visit(row, *decoded);
+    else ++undecodable;
+  });
   return undecodable;
 }
 
@@ -53,8 +45,8 @@ FleetFindings load_fleet_findings(Store& store, std::int64_t now) {
     });
   if (out.undecodable != 0) {  // named in the report (HTML: "incomplete"), never dropped silently
     out.result.complete = false;
-    out.result.errors.push_back(
-        {"(collector store)", std::to_string(out.undecodable) + " stored finding(s) no longer decode and are left out"});
+    out.result.errors.push_back({"(collector store)", std::to_string(out.undecodable) +
+                                                          " stored finding(s) no longer decode and are left out"});
   }
   out.plan = store.fleet_plan(now);
   return out;

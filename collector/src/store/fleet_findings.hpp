@@ -25,13 +25,13 @@ struct FleetFindings {
   std::uint64_t undecodable = 0;  // stored findings that no longer decode (counted, never dropped silently)
 };
 
-// Calls visit(row, finding) for every place of one status (pages of 1000), its stored finding
+// Calls visit(row, finding) for every place of one status (one pass: Store::visit_places), its stored finding
 // decoded; returns how many stored findings no longer decode (skipped, counted by the caller).
 // Used by load_fleet_findings and the dashboard's overview (server/overview.cpp).
 std::uint64_t for_each_place(Store& store, std::string_view status,
                              const std::function<void(const FindingRow&, scanner::Finding&)>& visit);
 
-// Reads every open, excepted and false-positive place (pages of 1000) and the fleet plan as of `now`.
+// Reads every open, excepted and false-positive place and the fleet plan as of `now`.
 FleetFindings load_fleet_findings(Store& store, std::int64_t now);
 
 }  // namespace keyward::collector

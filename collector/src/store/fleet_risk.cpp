@@ -44,14 +44,17 @@ int severity_rank(std::string_view severity) {
 
 scanner::RiskFacts fleet_risk(const scanner::RiskFacts& base, const FleetFacts& facts, const rules::RuleSet& rules) {
   scanner::RiskFacts r = base;
+  const auto count = [&](std::uint64_t n, std::string_view mark) {
+    return facts.marks ? std::string(mark) : std::to_string(n);
+  };
   if (facts.holds_key && facts.key_hosts >= 2)
-    add(r, rules, kFleetSpread, {{"count", std::to_string(facts.key_hosts)}});
+    add(r, rules, kFleetSpread, {{"count", count(facts.key_hosts, kKeyHostsMark)}});
   if (facts.holds_key && facts.build_host) add(r, rules, kBuildHost, {});
   if (facts.managed) add(r, rules, kKeywardManaged, {{"name", facts.managed_what}});
   if (facts.package_hosts > 0 && !has_factor(r, kPackageOwned))
     add(r, rules, kKnownPublicKey,
-        {{"name",
-          fmt::format("installed by a package on {} host(s) of the fleet, package-owned there", facts.package_hosts)}});
+        {{"name", fmt::format("installed by a package on {} host(s) of the fleet, package-owned there",
+                              count(facts.package_hosts, kPackageHostsMark))}});
 
   r.raw = 0;
   for (const auto& f : r.factors) r.raw += f.points;
@@ -70,6 +73,22 @@ scanner::RiskFacts fleet_risk(const scanner::RiskFacts& base, const FleetFacts& 
   if (facts.managed) sev = rules::Severity::info;
   r.severity = std::string(rules::to_string(sev));
   return r;
+}
+
+void fill_fleet_counts(nlohmann::json& risk, std::uint64_t key_hosts, std::uint64_t package_hosts) {
+  auto factors = risk.find("factors");
+  if (factors == risk.end() || !factors->is_array()) return;
+  const std::pair<std::string_view, std::string> marks[] = {{kKeyHostsMark, std::to_string(key_hosts)},
+                                                            {kPackageHostsMark, std::to_string(package_hosts)}};
+  for (auto& f : *factors) {
+    auto why = f.find("why");
+    if (why == f.end() || !why->is_string()) continue;
+    std::string text = why->get<std::string>();
+    for (const auto& [mark, value] : marks)
+      for (auto at = text.find(mark); at != std::string::npos; at = text.find(mark, at + value.size()))
+        text.replace(at, mark.size(), value);
+    *why = std::move(text);
+  }
 }
 
 nlohmann::json risk_to_json(const scanner::RiskFacts& r) {

@@ -35,7 +35,16 @@ struct FleetFacts {
   bool managed = false;         // keyward's own key
   std::string managed_what;
   std::uint64_t package_hosts = 0;  // hosts that reported the identity package-owned
+  bool marks = false;               // counts in why texts as the marks below (a stored risk)
 };
+
+// What a stored risk's why texts hold in place of the fleet's counts: they change with every
+// host that reports a key, and with marks a place's stored risk changes only when its score or
+// factors can (issue 19). Reads put the identity's counts in (fill_fleet_counts).
+inline constexpr std::string_view kKeyHostsMark = "{key_hosts}";
+inline constexpr std::string_view kPackageHostsMark = "{package_hosts}";
+// Replaces the marks in every factor's why of a risk JSON (risk_to_json's shape).
+void fill_fleet_counts(nlohmann::json& risk, std::uint64_t key_hosts, std::uint64_t package_hosts);
 
 // base (the engine's risk) + fleet factors; raw is the sum of their points, score that sum
 // clipped to 0..100; severity is the band of

@@ -275,13 +275,48 @@ ALTER TABLE agents ADD COLUMN remote_scanned_at INTEGER NOT NULL DEFAULT 0;
     R"sql(
 CREATE INDEX IF NOT EXISTS events_identity ON events(identity, seq);
 )sql",
-    // 8: issue 19, a snapshot identical to the host's last one is recorded without touching its
+    // 8: issue 19. A snapshot identical to the host's last one is recorded without touching its
     // places: the digest of the last complete snapshot stored (its places as scored, '' when
     // the host's places may differ from it) and when it was stored. Every present place of the
     // host was seen then, so a place's last sighting is MAX(last_seen, snapshot_at).
     R"sql(
 ALTER TABLE agents ADD COLUMN snapshot_digest TEXT NOT NULL DEFAULT '';
 ALTER TABLE agents ADD COLUMN snapshot_at INTEGER NOT NULL DEFAULT 0;
+-- And an identity's places are rescored only when its fleet facts change what a score can be
+-- (fleet_signature); its host counts live here, and the stored risks' texts name them by a mark
+-- that reads fill in (fleet_risk.hpp), so a host more does not rewrite every place of a key.
+ALTER TABLE identities ADD COLUMN key_hosts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE identities ADD COLUMN package_hosts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE identities ADD COLUMN fleet_signature TEXT NOT NULL DEFAULT '';
+-- And each identity's standing among the keys (GET /api/v1/keys) is kept with it, by its
+-- riskiest present place in the total order, so that a page of keys is read from an index
+-- instead of ranking every open place of the fleet.
+INSERT INTO identities(identity) SELECT DISTINCT identity FROM places WHERE true ON CONFLICT(identity) DO NOTHING;
+ALTER TABLE identities ADD COLUMN present INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE identities ADD COLUMN hosts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE identities ADD COLUMN max_score INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE identities ADD COLUMN exception_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE identities ADD COLUMN false_positive INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE identities ADD COLUMN rank_severity INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE identities ADD COLUMN rank_raw INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE identities ADD COLUMN rank_positive INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE identities ADD COLUMN rank_last_seen INTEGER NOT NULL DEFAULT 0;
+UPDATE identities SET
+  present = EXISTS (SELECT 1 FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0),
+  hosts = (SELECT COUNT(DISTINCT p.agent_id) FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0),
+  max_score = COALESCE((SELECT MAX(p.score) FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0), 0),
+  exception_id = COALESCE((SELECT MAX(p.exception_id) FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0), ''),
+  false_positive = COALESCE((SELECT MAX(p.status = 'false_positive') FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0), 0),
+  rank_severity = COALESCE((SELECT p.severity_rank FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0
+    ORDER BY p.severity_rank DESC, p.raw DESC, p.positive_factors DESC, p.last_seen DESC, p.place_id LIMIT 1), 0),
+  rank_raw = COALESCE((SELECT p.raw FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0
+    ORDER BY p.severity_rank DESC, p.raw DESC, p.positive_factors DESC, p.last_seen DESC, p.place_id LIMIT 1), 0),
+  rank_positive = COALESCE((SELECT p.positive_factors FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0
+    ORDER BY p.severity_rank DESC, p.raw DESC, p.positive_factors DESC, p.last_seen DESC, p.place_id LIMIT 1), 0),
+  rank_last_seen = COALESCE((SELECT p.last_seen FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0
+    ORDER BY p.severity_rank DESC, p.raw DESC, p.positive_factors DESC, p.last_seen DESC, p.place_id LIMIT 1), 0);
+CREATE INDEX identities_rank
+  ON identities(present, rank_severity DESC, rank_raw DESC, rank_positive DESC, rank_last_seen DESC, identity);
 )sql",
 };
 

@@ -74,8 +74,9 @@ struct SqliteStore::IngestRun {
   Actor by;              // who brought the report: the agent, or the collector's remote scans
   std::size_t next = 0;  // the first place not upserted yet
   IngestOutcome out;
-  std::set<std::string> touched;  // identities to rescore (this chunk)
-  std::vector<NewPlace> fresh;    // places first seen or reopened (this chunk): a "new" event each
+  // Identities to rescore (this chunk), each with its places that changed.
+  std::map<std::string, std::set<std::string>> touched;
+  std::vector<NewPlace> fresh;  // places first seen or reopened (this chunk): a "new" event each
 };
 
 SqliteStore::AgentTurn::AgentTurn(SqliteStore& store, const std::string& agent_id)
@@ -171,7 +172,7 @@ bool SqliteStore::ingest_step(IngestRun& run) {
   bool done = run.next == run.placed.places.size();
   if (done && run.placed.complete) done = resolve_gone_places(run, kIngestChunk);
   if (done) touch_expired_exceptions(run);
-  for (const auto& identity : run.touched) recompute_identity(identity, run.now);
+  for (const auto& [identity, places] : run.touched) recompute_identity(identity, run.now, &places);
   add_new_place_events(run);
   if (done) {
     record_report(run);
@@ -296,11 +297,12 @@ void SqliteStore::upsert_places(IngestRun& run, std::size_t begin, std::size_t e
       if (!run.placed.complete) {
         seen_again->reset();
         seen_again->bind_all(run.now, p.place_id).run();
+        run.touched[p.identity];  // its standing among the keys breaks ties by that time
       }
       continue;
     }
-    if (exists) run.touched.insert(find->text(1));  // its identity may have changed: rescore the old one too
-    run.touched.insert(p.identity);
+    if (exists) run.touched[find->text(1)];  // its identity may have changed: its old one has a host less
+    run.touched[p.identity].insert(p.place_id);
     add_identity->reset();
     add_identity->bind(1, p.identity).run();
     if (exists) {
@@ -345,7 +347,7 @@ bool SqliteStore::resolve_gone_places(IngestRun& run, std::size_t limit) {
     db_->cached("UPDATE places SET status = 'resolved', resolved_at = ? WHERE place_id = ?")
         ->bind_all(run.now, place_id)
         .run();
-    run.touched.insert(identity);
+    run.touched[identity];  // a host less may change its other places' facts
     json d = {{"rule", rule}};
     put_location(d, parse_json(finding_json));
     add_event(run.now, "resolved", run.agent_id, identity, finding_id, d);
@@ -356,7 +358,8 @@ bool SqliteStore::resolve_gone_places(IngestRun& run, std::size_t limit) {
 
 // Exceptions that expired since: their places are open again once rescored.
 void SqliteStore::touch_expired_exceptions(IngestRun& run) {
-  for (auto& identity : expired_exception_identities(run.now)) run.touched.insert(std::move(identity));
+  // The live exception is part of the facts' signature: its expiry rescores every place.
+  for (auto& identity : expired_exception_identities(run.now)) run.touched[std::move(identity)];
 }
 
 // Read from the exceptions (a few hundred), each checked through its identity's places: the

@@ -23,8 +23,10 @@ using migrate::ItemState;
 // The open (or excepted: an accepted risk still wants its migration) places of private keys and
 // key stores, and the certificates of those keys, on approved agents' hosts.
 constexpr const char* kPlanPlaces =
-    "SELECT p.place_id, p.agent_id, a.hostname, p.identity, p.finding_json, p.risk FROM places p "
-    "JOIN agents a ON a.id = p.agent_id WHERE a.status = 'approved' AND p.status IN ('open', 'excepted') AND "
+    "SELECT p.place_id, p.agent_id, a.hostname, p.identity, p.finding_json, p.risk, COALESCE(i.key_hosts, 0), "
+    "COALESCE(i.package_hosts, 0) FROM places p "
+    "JOIN agents a ON a.id = p.agent_id LEFT JOIN identities i ON i.identity = p.identity WHERE a.status = 'approved' "
+    "AND p.status IN ('open', 'excepted') AND "
     "(p.holds_key = 1 OR (p.kind = 'certificate' AND p.identity IN "
     "(SELECT k.identity FROM places k WHERE k.holds_key = 1 AND k.status IN ('open', 'excepted')))) "
     "ORDER BY p.place_id";
@@ -141,6 +143,8 @@ migrate::Plan SqliteStore::inventory_plan(std::int64_t now) {
   while (st.step()) {
     json j = parse_json(st.text(4));
     if (const std::string risk = st.text(5); !risk.empty()) j["risk"] = parse_json(risk);
+    if (auto risk = j.find("risk"); risk != j.end())
+      fill_fleet_counts(*risk, static_cast<std::uint64_t>(st.integer(6)), static_cast<std::uint64_t>(st.integer(7)));
     auto finding = scanner::finding_from_json(j);
     if (!finding) continue;  // stored by this collector: a place that no longer decodes is skipped
     placed.push_back(migrate::PlacedFinding{st.text(2), st.text(1), st.text(0), st.text(3), std::move(*finding)});

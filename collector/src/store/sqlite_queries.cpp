@@ -17,7 +17,10 @@ namespace {
 constexpr const char* kFindingColumns =
     "p.place_id, p.agent_id, a.hostname, p.identity, p.status, p.first_seen, "
     "CASE WHEN p.resolved_at = 0 THEN MAX(p.last_seen, a.snapshot_at) ELSE p.last_seen END, p.resolved_at, "
-    "p.exception_id, p.finding_json, p.risk";
+    "p.exception_id, p.finding_json, p.risk, COALESCE(i.key_hosts, 0), COALESCE(i.package_hosts, 0)";
+// The joins kFindingColumns reads (the host's name and snapshot time, the identity's counts).
+constexpr const char* kFindingJoins =
+    "JOIN agents a ON a.id = p.agent_id LEFT JOIN identities i ON i.identity = p.identity";
 
 FindingRow finding_row(const Stmt& st) {
   FindingRow r;
@@ -34,6 +37,8 @@ FindingRow finding_row(const Stmt& st) {
   // The fleet risk is kept apart from the finding (rescoring writes it alone); a place not
   // rescored since schema 3 still has it inside its finding.
   if (const std::string risk = st.text(10); !risk.empty()) r.finding["risk"] = parse_json(risk);
+  if (auto risk = r.finding.find("risk"); risk != r.finding.end())
+    fill_fleet_counts(*risk, static_cast<std::uint64_t>(st.integer(11)), static_cast<std::uint64_t>(st.integer(12)));
   return r;
 }
 
@@ -162,9 +167,9 @@ std::string findings_page_query(const FindingQuery& q, std::vector<Param>& param
   // The total order (docs/fleet.md, "Fleet risk"): no tie at a clipped score, the place id last.
   const std::string where = findings_where(q, params);
   return fmt::format(
-      "SELECT {0} FROM places p JOIN agents a ON a.id = p.agent_id WHERE p.rowid IN ("
+      "SELECT {0} FROM places p {3} WHERE p.rowid IN ("
       "SELECT p.rowid FROM places p {1} ORDER BY {2} LIMIT ? OFFSET ?) ORDER BY {2}",
-      kFindingColumns, where, kRiskOrder);
+      kFindingColumns, where, kRiskOrder, kFindingJoins);
 }
 
 Page<FindingRow> SqliteStore::findings(const FindingQuery& q) {
@@ -185,25 +190,26 @@ Page<FindingRow> SqliteStore::findings(const FindingQuery& q) {
   return page;
 }
 
-// Each identity's present places, ranked in the total order: its first place ranks the identity.
+void SqliteStore::visit_places(const std::string& status, const std::function<void(const FindingRow&)>& visit) {
+  auto db = readers_->lease();
+  // In the total order, read along the index places_status_rank: one pass, no sort.
+  Stmt st = db->prepare(fmt::format("SELECT {} FROM places p {} WHERE p.status = ? ORDER BY {}", kFindingColumns,
+                                    kFindingJoins, kRiskOrder));
+  st.bind(1, status);
+  while (st.step()) visit(finding_row(st));
+}
+
+// Each identity by its riskiest present place in the total order (kept on the identity by
+// rank_identity), read along the index identities_rank.
 const char* const kKeysQuery =
-    "WITH ranked AS (SELECT p.identity, p.severity_rank, p.raw, p.positive_factors, p.last_seen, "
-    "ROW_NUMBER() OVER (PARTITION BY p.identity ORDER BY p.severity_rank DESC, p.raw DESC, "
-    "p.positive_factors DESC, p.last_seen DESC, p.place_id) AS n FROM places p WHERE p.resolved_at = 0), "
-    "agg AS (SELECT p.identity, COUNT(DISTINCT p.agent_id) AS hosts, MAX(p.score) AS score, "
-    "MAX(p.exception_id) AS exception_id, MAX(p.status = 'false_positive') AS false_positive "
-    "FROM places p WHERE p.resolved_at = 0 GROUP BY p.identity) "
-    "SELECT t.identity, g.hosts, g.score, t.severity_rank, t.raw, COALESCE(i.managed, 0), g.exception_id, "
-    "g.false_positive "
-    "FROM ranked t JOIN agg g ON g.identity = t.identity LEFT JOIN identities i ON i.identity = t.identity "
-    "WHERE t.n = 1 ORDER BY t.severity_rank DESC, t.raw DESC, t.positive_factors DESC, t.last_seen DESC, "
-    "t.identity LIMIT ? OFFSET ?";
+    "SELECT identity, hosts, max_score, rank_severity, rank_raw, managed, exception_id, false_positive "
+    "FROM identities WHERE present = 1 ORDER BY rank_severity DESC, rank_raw DESC, rank_positive DESC, "
+    "rank_last_seen DESC, identity LIMIT ? OFFSET ?";
 
 Page<KeyRow> SqliteStore::keys(std::uint64_t limit, std::uint64_t offset) {
   auto db = readers_->lease();
   Page<KeyRow> page;
-  page.total =
-      static_cast<std::uint64_t>(db->scalar("SELECT COUNT(DISTINCT identity) FROM places WHERE resolved_at = 0"));
+  page.total = static_cast<std::uint64_t>(db->scalar("SELECT COUNT(*) FROM identities WHERE present = 1"));
   {
     Stmt st = db->prepare(kKeysQuery);
     st.bind_all(sql_limit(limit), sql_offset(offset));
@@ -228,9 +234,8 @@ Page<KeyRow> SqliteStore::keys(std::uint64_t limit, std::uint64_t offset) {
 Page<FindingRow> SqliteStore::expiring_certificates(std::int64_t within_seconds, std::int64_t now, std::uint64_t limit,
                                                     std::uint64_t offset) {
   auto db = readers_->lease();
-  const std::string from =
-      "FROM places p JOIN agents a ON a.id = p.agent_id "
-      "WHERE p.resolved_at = 0 AND p.not_after != 0 AND p.not_after < ?";
+  const std::string from = std::string("FROM places p ") + kFindingJoins +
+                           " WHERE p.resolved_at = 0 AND p.not_after != 0 AND p.not_after < ?";
   const std::int64_t before = now + within_seconds;
   Page<FindingRow> page;
   {

@@ -22,7 +22,8 @@ extern const char* const kHostsQuery;
 // The total order of places (docs/fleet.md, "Fleet risk"): severity band, raw, factors with
 // positive points, last seen, place id. An ORDER BY over the places p.
 extern const char* const kRiskOrder;
-// Key identities in the total order of their riskiest present place; LIMIT and OFFSET follow.
+// Key identities in the total order of their riskiest present place, from the identities'
+// own columns (rank_identity) along the index identities_rank; LIMIT and OFFSET follow.
 extern const char* const kKeysQuery;
 
 // The number of places a findings query matches; params receives its parameters.

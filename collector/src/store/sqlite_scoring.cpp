@@ -105,50 +105,124 @@ std::string SqliteStore::unmanage_agent_key(const std::string& agent_id, std::in
   return identities.empty() ? std::string() : identities.front();
 }
 
-void SqliteStore::recompute_identity(const std::string& identity, std::int64_t now) {
+// An identity's fleet facts, and the signature of what in them can change a place's score or
+// factors (the counts only show in texts, by mark: fleet_risk.hpp).
+struct SqliteStore::IdentityFacts {
   Ownership own;
+  std::optional<ExceptionInfo> exception;
+  std::uint64_t key_hosts = 0, package_hosts = 0;
+  std::string signature;
+};
+
+SqliteStore::IdentityFacts SqliteStore::identity_facts(const std::string& identity, std::int64_t now) {
+  IdentityFacts f;
   {
     auto st = db_->cached("SELECT managed, managed_what, managed_agent FROM identities WHERE identity = ?");
     st->bind(1, identity);
-    if (st->step()) own = {st->integer(0) != 0, st->text(1), st->text(2)};
+    if (st->step()) f.own = {st->integer(0) != 0, st->text(1), st->text(2)};
   }
-  std::vector<ScoredPlace> rows;
   {
     auto st = db_->cached(
-        "SELECT place_id, agent_id, holds_key, base_risk, risk, status, exception_id FROM places "
-        "WHERE identity = ? AND resolved_at = 0");
+        "SELECT COUNT(DISTINCT agent_id) FROM places WHERE identity = ? AND resolved_at = 0 AND holds_key = 1");
     st->bind(1, identity);
-    while (st->step())
-      rows.push_back(
-          {st->text(0), st->text(1), st->text(3), st->text(4), st->text(5), st->text(6), st->integer(2) != 0});
+    if (st->step()) f.key_hosts = static_cast<std::uint64_t>(st->integer(0));
   }
-  if (rows.empty()) return;
-  std::set<std::string> key_hosts;
-  bool all_managed = true;
-  for (const auto& r : rows) {
-    if (r.holds_key) key_hosts.insert(r.agent_id);
-    all_managed = all_managed && own.on(r.agent_id);
-  }
+  f.package_hosts = package_hosts(identity);
   // Most identities have no exception at all: ask the exceptions unit only when one exists.
-  std::optional<ExceptionInfo> exception;
-  if (!all_managed) {
+  {
     auto st = db_->cached("SELECT 1 FROM exceptions WHERE identity = ? LIMIT 1");
     st->bind(1, identity);
-    if (st->step()) exception = live_exception(identity, now);
+    if (st->step()) f.exception = live_exception(identity, now);
   }
-  FleetFacts shared;
-  shared.key_hosts = key_hosts.size();
-  shared.managed_what = own.what;
-  shared.package_hosts = package_hosts(identity);
+  f.signature = fmt::format("spread={} package={} managed={}:{}:{} exception={}:{}", f.key_hosts >= 2,
+                            f.package_hosts > 0, f.own.managed, f.own.what, f.own.agent_id,
+                            f.exception ? f.exception->id : "", f.exception ? to_string(f.exception->kind) : "");
+  return f;
+}
+
+void SqliteStore::recompute_identity(const std::string& identity, std::int64_t now,
+                                     const std::set<std::string>* changed) {
+  const IdentityFacts f = identity_facts(identity, now);
+  std::string stored;
+  {
+    auto st = db_->cached("SELECT fleet_signature FROM identities WHERE identity = ?");
+    st->bind(1, identity);
+    if (st->step()) stored = st->text(0);
+  }
+  // Facts that score the same as before: only the places that changed are scored.
+  const bool only_changed = changed != nullptr && stored == f.signature;
+  std::vector<ScoredPlace> rows;
+  const auto add_rows = [&](Stmt& st) {
+    while (st.step())
+      rows.push_back({st.text(0), st.text(1), st.text(3), st.text(4), st.text(5), st.text(6), st.integer(2) != 0});
+  };
+  constexpr const char* kColumns =
+      "SELECT place_id, agent_id, holds_key, base_risk, risk, status, exception_id FROM places ";
+  if (only_changed) {
+    auto st = db_->cached(std::string(kColumns) + "WHERE place_id = ? AND resolved_at = 0");
+    for (const auto& place_id : *changed) {
+      st->reset();
+      st->bind(1, place_id);
+      add_rows(*st);
+    }
+  } else {
+    auto st = db_->cached(std::string(kColumns) + "WHERE identity = ? AND resolved_at = 0");
+    st->bind(1, identity);
+    add_rows(*st);
+  }
   std::map<std::string, bool> build;
   for (const auto& r : rows) {
     if (!build.count(r.agent_id)) build[r.agent_id] = is_build_host(r.agent_id);
-    FleetFacts facts = shared;
+    FleetFacts facts;
+    facts.key_hosts = f.key_hosts;
+    facts.managed_what = f.own.what;
+    facts.package_hosts = f.package_hosts;
+    facts.marks = true;
     facts.holds_key = r.holds_key;
     facts.build_host = build[r.agent_id];
-    facts.managed = own.on(r.agent_id);
-    write_place_risk(r, facts, facts.managed ? std::nullopt : exception);
+    facts.managed = f.own.on(r.agent_id);
+    write_place_risk(r, facts, facts.managed ? std::nullopt : f.exception);
   }
+  db_->cached(
+         "UPDATE identities SET key_hosts = ?, package_hosts = ?, fleet_signature = ? WHERE identity = ? AND "
+         "(key_hosts != ? OR package_hosts != ? OR fleet_signature != ?)")
+      ->bind_all(f.key_hosts, f.package_hosts, f.signature, identity, f.key_hosts, f.package_hosts, f.signature)
+      .run();
+  rank_identity(identity);
+}
+
+// The identity's standing among the keys (schema 8): its riskiest present place in the total
+// order, and its hosts, top score, exception and false-positive flag, as keys() lists them.
+void SqliteStore::rank_identity(const std::string& identity) {
+  std::int64_t rank[4] = {0, 0, 0, 0};
+  bool present = false;
+  {
+    auto st = db_->cached(
+        "SELECT severity_rank, raw, positive_factors, last_seen FROM places WHERE identity = ? AND resolved_at = 0 "
+        "ORDER BY severity_rank DESC, raw DESC, positive_factors DESC, last_seen DESC, place_id LIMIT 1");
+    st->bind(1, identity);
+    if ((present = st->step()))
+      for (int i = 0; i < 4; ++i) rank[i] = st->integer(i);
+  }
+  std::int64_t hosts = 0, max_score = 0, false_positive = 0;
+  std::string exception_id;
+  {
+    auto st = db_->cached(
+        "SELECT COUNT(DISTINCT agent_id), COALESCE(MAX(score), 0), COALESCE(MAX(exception_id), ''), "
+        "COALESCE(MAX(status = 'false_positive'), 0) FROM places WHERE identity = ? AND resolved_at = 0");
+    st->bind(1, identity);
+    if (st->step()) {
+      hosts = st->integer(0);
+      max_score = st->integer(1);
+      exception_id = st->text(2);
+      false_positive = st->integer(3);
+    }
+  }
+  db_->cached(
+         "UPDATE identities SET present = ?, hosts = ?, max_score = ?, exception_id = ?, false_positive = ?, "
+         "rank_severity = ?, rank_raw = ?, rank_positive = ?, rank_last_seen = ? WHERE identity = ?")
+      ->bind_all(present, hosts, max_score, exception_id, false_positive, rank[0], rank[1], rank[2], rank[3], identity)
+      .run();
 }
 
 // Hosts that reported the identity package-owned, its resolved places too: a key an installed

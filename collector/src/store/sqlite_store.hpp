@@ -114,6 +114,7 @@ class SqliteStore final : public Store {
 
   std::vector<HostRow> hosts() override;
   Page<FindingRow> findings(const FindingQuery& q) override;
+  void visit_places(const std::string& status, const std::function<void(const FindingRow&)>& visit) override;
   Page<KeyRow> keys(std::uint64_t limit, std::uint64_t offset) override;
   Page<FindingRow> expiring_certificates(std::int64_t within_seconds, std::int64_t now, std::uint64_t limit,
                                          std::uint64_t offset) override;
@@ -212,7 +213,14 @@ class SqliteStore final : public Store {
   // Rescores every present place of an identity with the fleet factors and sets its status
   // (managed on its owner's host > excepted or false_positive > open); writes only the places
   // that changed.
-  void recompute_identity(const std::string& identity, std::int64_t now);
+  // With `changed` (an ingest's places of it), and fleet facts that score as they did
+  // (IdentityFacts::signature), only those places are scored: an ingest's cost grows with what
+  // it changed, not with the number of hosts that have the key.
+  void recompute_identity(const std::string& identity, std::int64_t now,
+                          const std::set<std::string>* changed = nullptr);
+  struct IdentityFacts;
+  IdentityFacts identity_facts(const std::string& identity, std::int64_t now);
+  void rank_identity(const std::string& identity);
   // One present place of an identity as rescoring reads it.
   struct ScoredPlace {
     std::string place_id, agent_id, base_risk, risk, status, exception_id;

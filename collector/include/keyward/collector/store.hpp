@@ -383,6 +383,10 @@ class Store {
   // Queries.
   virtual std::vector<HostRow> hosts() = 0;
   virtual Page<FindingRow> findings(const FindingQuery& q) = 0;
+  // Every place of one status (open, resolved, excepted, false_positive, managed) in the total
+  // order of findings(), in one pass over one committed state: the fleet-wide documents and the
+  // overview read the whole inventory this way (pages with offsets re-read it for each page).
+  virtual void visit_places(const std::string& status, const std::function<void(const FindingRow&)>& visit) = 0;
   virtual Page<KeyRow> keys(std::uint64_t limit, std::uint64_t offset) = 0;
   // Open certificate places whose not_after is before now + within_seconds (expired included).
   virtual Page<FindingRow> expiring_certificates(std::int64_t within_seconds, std::int64_t now, std::uint64_t limit,
