@@ -7,7 +7,7 @@ CORPUS ?= $(CURDIR)/$(BUILD)/corpus
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo install test-sanitize fuzz bench bench-remote bench-fleet clean
+.PHONY: all deps configure build test demo install test-sanitize fuzz bench bench-remote bench-fleet bench-scale clean
 
 all: build
 
@@ -85,3 +85,16 @@ bench-fleet: build
 	@/usr/bin/python3 bench/fleet_bench.py load --bin $(BUILD)/bin
 	@bash bench/make_tree.sh $(BENCH_DIR) $(BENCH_MB)
 	@/usr/bin/python3 bench/fleet_bench.py agent --bin $(BUILD)/bin --tree $(BENCH_DIR)/tree
+
+# Scale (issue 19): SCALE_AGENTS simulated mTLS agents (made once, kept in the fleet cache) against
+# one collector: first snapshots, unchanged rescans, 50 changing findings, /health meanwhile, the
+# inventory reads, peak RSS; then the store alone at STORE_PLACES places (docs/performance.md).
+SCALE_AGENTS ?= 1000
+SCALE_SECONDS ?= 20
+STORE_PLACES ?= 1000000
+STORE_HOSTS ?= 10000
+bench-scale: build
+	@/usr/bin/python3 bench/fleet_scale.py --bin $(BUILD)/bin --agents $(SCALE_AGENTS) --seconds $(SCALE_SECONDS) \
+	  --first-seconds $$(( $(SCALE_SECONDS) * 3 )) --fleet-cache $(BENCH_DIR)/fleet-cache
+	@$(BUILD)/bin/keyward_store_bench --small-reports 500
+	@$(BUILD)/bin/keyward_store_bench --findings 20000 --places $(STORE_PLACES) --agents $(STORE_HOSTS)

@@ -103,3 +103,53 @@ TEST_CASE("a page of keys is read along identities_rank: no place is read and no
   }
   CHECK(indexed);
 }
+
+TEST_CASE("one severity band's open places are counted from an index alone") {
+  test::StoreFixture fx;
+  fx.store.reset();
+  collector::FindingQuery q;
+  q.severity = "critical";
+  std::vector<collector::detail::QueryParam> params;
+  const auto lines = plan(fx.db_path, collector::detail::findings_count_query(q, params));
+  INFO(joined(lines));
+  check_no_scan_of_places(lines);
+  bool covering = false;
+  for (const auto& l : lines) covering = covering || l.find("COVERING INDEX") != std::string::npos;
+  CHECK(covering);
+}
+
+TEST_CASE("the most spread keys are read along identities_spread, and a key lists its first places with their count") {
+  test::StoreFixture fx;
+  std::vector<collector::AgentInfo> hosts;
+  for (int i = 0; i < 25; ++i) hosts.push_back(fx.agent("web-" + std::to_string(100 + i)));
+  // Key 1 on 25 hosts, key 2 on 3, key 3 on one.
+  for (int i = 0; i < 25; ++i) {
+    std::vector<scanner::Finding> f{test::key_finding("a" + std::to_string(i), "/srv/a.pem", 1)};
+    if (i < 3) f.push_back(test::key_finding("b" + std::to_string(i), "/srv/b.pem", 2));
+    if (i == 0) f.push_back(test::key_finding("c", "/srv/c.pem", 3));
+    fx.store->ingest(hosts[static_cast<std::size_t>(i)], test::report(f), kNow);
+  }
+  collector::KeyQuery q;
+  q.order = collector::KeyQuery::Order::spread;
+  q.min_hosts = 2;
+  const auto spread = fx.store->keys(q);
+  CHECK(spread.total == 2);
+  REQUIRE(spread.items.size() == 2);
+  CHECK(spread.items[0].identity == "spki:" + test::fp(1));
+  CHECK(spread.items[0].hosts == 25);
+  CHECK(spread.items[0].places.size() == collector::kKeyPlaces);
+  CHECK(spread.items[0].places_total == 25);
+  CHECK(spread.items[0].kind == "private_key");
+  CHECK(spread.items[1].identity == "spki:" + test::fp(2));
+  CHECK(spread.items[1].places_total == 3);
+  CHECK(fx.store->keys(100, 0).total == 3);
+  fx.store.reset();
+  const auto lines = plan(fx.db_path, collector::detail::kSpreadKeysQuery);
+  INFO(joined(lines));
+  bool indexed = false;
+  for (const auto& l : lines) {
+    CHECK(l.find("TEMP B-TREE") == std::string::npos);
+    indexed = indexed || l.find("INDEX identities_spread") != std::string::npos;
+  }
+  CHECK(indexed);
+}

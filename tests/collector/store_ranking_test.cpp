@@ -198,6 +198,7 @@ TEST_CASE("schema 4 computes raw, positive factors and package ownership of the 
   CHECK(positive > 0);
   // Back to schema 3: the columns and the index of schema 4 are gone (and the tables of 5, the columns of 6).
   test::tamper(fx.db_path,
+               "DROP INDEX places_identity_facts; DROP INDEX places_identity_rank; DROP INDEX identities_spread; "
                "DROP TABLE migration_cleanups; DROP TABLE migration_items; DROP INDEX places_status_rank; ALTER TABLE "
                "places DROP COLUMN raw; "
                "ALTER TABLE places DROP COLUMN positive_factors; ALTER TABLE places DROP COLUMN package_owned; "

@@ -101,6 +101,7 @@ TEST_CASE("the principals migration gives existing tokens their name and existin
   // Back to the first schema: tokens without principals, the request naming its token.
   fx.store.reset();
   test::tamper(fx.db_path,
+               "DROP INDEX places_identity_facts; DROP INDEX places_identity_rank; DROP INDEX identities_spread; "
                "DROP TABLE migration_cleanups; DROP TABLE migration_items; "
                "ALTER TABLE tokens DROP COLUMN principal; ALTER TABLE audit DROP COLUMN chain; "
                "ALTER TABLE audit DROP COLUMN via; ALTER TABLE identities DROP COLUMN managed_agent; "

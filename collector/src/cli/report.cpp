@@ -19,7 +19,6 @@ namespace {
 using json = nlohmann::json;
 
 constexpr std::array<const char*, 5> kSeverities = {"critical", "high", "medium", "low", "info"};
-constexpr std::uint64_t kKeyPage = 1000;  // the store's largest page
 
 int severity_rank(std::string_view s) {
   for (std::size_t i = 0; i < kSeverities.size(); ++i)
@@ -42,7 +41,7 @@ json key_json(const KeyRow& k) {
   for (auto& p : j["places"])
     if (str(p, "status") != "resolved") all.push_back(std::move(p));
   j["places"] = all;
-  j["places_total"] = all.size();
+  j["places_total"] = k.places_total;  // present places (the store lists the first kKeyPlaces)
   if (all.size() > kReportPlaces) {
     std::vector<bool> taken(all.size(), false);
     std::vector<std::string> hosts_seen;
@@ -90,14 +89,6 @@ json certificate_json(const FindingRow& f, std::int64_t now) {
               {"severity", severity}};
 }
 
-// Keys on two or more hosts, most hosts first (then score, raw, identity), at most top.
-bool more_spread(const KeyRow& a, const KeyRow& b) {
-  if (a.hosts != b.hosts) return a.hosts > b.hosts;
-  if (a.max_score != b.max_score) return a.max_score > b.max_score;
-  if (a.raw != b.raw) return a.raw > b.raw;
-  return a.identity < b.identity;
-}
-
 // The keys part of the report: the riskiest, and those found on several hosts.
 struct KeySummary {
   json riskiest = json::array();
@@ -106,28 +97,19 @@ struct KeySummary {
 };
 
 KeySummary summarise_keys(Store& store, std::size_t top) {
-  // The store pages keys in the total order: the first page's head is the riskiest; the spread
-  // needs all.
+  // Two short pages, each read along its index: the riskiest keys, and the most spread ones
+  // (the spread count is that page's total).
   KeySummary out;
-  std::vector<KeyRow> spread;
-  for (std::uint64_t offset = 0;; offset += kKeyPage) {
-    Page<KeyRow> page = store.keys(kKeyPage, offset);
-    if (offset == 0) out.total = page.total;
-    for (auto& k : page.items) {
-      if (out.riskiest.size() < top) out.riskiest.push_back(key_json(k));
-      if (k.hosts >= 2) {
-        ++out.spread_total;
-        spread.push_back(std::move(k));
-      }
-    }
-    if (spread.size() > top) {
-      std::partial_sort(spread.begin(), spread.begin() + static_cast<std::ptrdiff_t>(top), spread.end(), more_spread);
-      spread.resize(top);
-    }
-    if (page.items.size() < kKeyPage || offset + kKeyPage >= page.total) break;
-  }
-  std::sort(spread.begin(), spread.end(), more_spread);
-  for (const auto& k : spread) out.spread.push_back(key_json(k));
+  KeyQuery q;
+  q.limit = top;
+  Page<KeyRow> riskiest = store.keys(q);
+  out.total = riskiest.total;
+  for (const auto& k : riskiest.items) out.riskiest.push_back(key_json(k));
+  q.order = KeyQuery::Order::spread;
+  q.min_hosts = 2;
+  Page<KeyRow> spread = store.keys(q);
+  out.spread_total = spread.total;
+  for (const auto& k : spread.items) out.spread.push_back(key_json(k));
   return out;
 }
 

@@ -90,7 +90,8 @@ json to_json(const KeyRow& k) {
               {"max_severity", string_or_null(k.max_severity)},
               {"managed", k.managed},
               {"exception_id", string_or_null(k.exception_id)},
-              {"places", places}};
+              {"places", places},
+              {"places_total", k.places_total}};
 }
 
 json to_json(const Event& e) {

@@ -317,6 +317,13 @@ UPDATE identities SET
     ORDER BY p.severity_rank DESC, p.raw DESC, p.positive_factors DESC, p.last_seen DESC, p.place_id LIMIT 1), 0);
 CREATE INDEX identities_rank
   ON identities(present, rank_severity DESC, rank_raw DESC, rank_positive DESC, rank_last_seen DESC, identity);
+CREATE INDEX identities_spread ON identities(present, hosts DESC, max_score DESC, rank_raw DESC, identity);
+-- What rescoring and ranking an identity read of its places, from the index alone: a key on
+-- many hosts is not read row by row from the table on every report that touches it.
+CREATE INDEX places_identity_facts
+  ON places(identity, resolved_at, agent_id, holds_key, package_owned, score, status, exception_id);
+CREATE INDEX places_identity_rank
+  ON places(identity, resolved_at, severity_rank DESC, raw DESC, positive_factors DESC, last_seen DESC, place_id);
 )sql",
 };
 

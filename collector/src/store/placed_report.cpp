@@ -116,12 +116,14 @@ PlacedFinding place_of(const std::string& agent_id, const scanner::Finding& f) {
   return p;
 }
 
-// PlacedReport::digest: each field is length-prefixed, so no two snapshots hash the same text.
-std::string snapshot_digest(const PlacedReport& r) {
-  std::vector<const PlacedFinding*> order;
-  order.reserve(r.places.size());
-  for (const auto& p : r.places) order.push_back(&p);
-  std::sort(order.begin(), order.end(), [](const auto* a, const auto* b) { return a->place_id < b->place_id; });
+// ScoredReport::digest: each field is length-prefixed, so no two snapshots hash the same text.
+// The findings are written by the streaming JSON writer (no tree): an unchanged snapshot never
+// builds one.
+std::string snapshot_digest(bool complete, const std::vector<scanner::Finding>& findings) {
+  std::vector<const scanner::Finding*> order;
+  order.reserve(findings.size());
+  for (const auto& f : findings) order.push_back(&f);
+  std::sort(order.begin(), order.end(), [](const auto* a, const auto* b) { return a->id < b->id; });
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) throw StoreError("cannot hash a snapshot");
   auto add = [&](std::string_view s) {
@@ -129,10 +131,13 @@ std::string snapshot_digest(const PlacedReport& r) {
     EVP_DigestUpdate(ctx.get(), &n, sizeof n);
     EVP_DigestUpdate(ctx.get(), s.data(), s.size());
   };
-  add(r.complete ? "complete" : "partial");
-  for (const auto* p : order) {
-    add(p->place_id);
-    add(p->finding_json);
+  add(complete ? "complete" : "partial");
+  std::string text;
+  for (const auto* f : order) {
+    add(f->id);
+    text.clear();
+    scanner::write_json(*f, text);
+    add(text);
   }
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -149,9 +154,10 @@ void put_location(json& detail, const json& finding) {
     if (auto it = loc->find(k); it != loc->end()) detail[k] = *it;
 }
 
-PlacedReport place_report(const std::string& agent_id, const protocol::Report& report, const rules::RuleSet& rules,
+ScoredReport score_report(const std::string& agent_id, const protocol::Report& report, const rules::RuleSet& rules,
                           std::int64_t now) {
-  PlacedReport out;
+  ScoredReport out;
+  out.agent_id = agent_id;
   out.report_id = report.report_id;
   out.complete = report.result.complete;
   out.findings = report.result.findings.size();
@@ -163,14 +169,34 @@ PlacedReport place_report(const std::string& agent_id, const protocol::Report& r
   // package-owned factor is kept instead (keep_host_factors).
   ctx.package_db_dir.clear();
   rules::score(scored, rules, ctx);
-  out.places.reserve(scored.findings.size());
+  std::unordered_set<std::string> ids;
+  out.scored.reserve(scored.findings.size());
   for (std::size_t i = 0; i < scored.findings.size(); ++i) {
     keep_host_factors(report.result.findings[i], scored.findings[i], rules);
-    PlacedFinding p = place_of(agent_id, scored.findings[i]);
-    if (out.place_ids.insert(p.place_id).second) out.places.push_back(std::move(p));  // first wins
+    if (ids.insert(scored.findings[i].id).second) out.scored.push_back(std::move(scored.findings[i]));  // first wins
   }
-  out.digest = snapshot_digest(out);
+  out.digest = snapshot_digest(out.complete, out.scored);
   return out;
+}
+
+PlacedReport place_report(ScoredReport scored) {
+  PlacedReport out;
+  out.report_id = std::move(scored.report_id);
+  out.complete = scored.complete;
+  out.findings = scored.findings;
+  out.digest = std::move(scored.digest);
+  out.places.reserve(scored.scored.size());
+  for (const auto& f : scored.scored) {
+    PlacedFinding p = place_of(scored.agent_id, f);
+    out.place_ids.insert(p.place_id);
+    out.places.push_back(std::move(p));
+  }
+  return out;
+}
+
+PlacedReport place_report(const std::string& agent_id, const protocol::Report& report, const rules::RuleSet& rules,
+                          std::int64_t now) {
+  return place_report(score_report(agent_id, report, rules, now));
 }
 
 }  // namespace keyward::collector::detail

@@ -7,6 +7,7 @@
 
 #include <keyward/protocol/protocol.hpp>
 #include <keyward/rules/rule_set.hpp>
+#include <keyward/scanner/finding.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -42,8 +43,19 @@ struct PlacedReport {
   std::uint64_t findings = 0;  // in the report, duplicates included
   std::vector<PlacedFinding> places;
   std::unordered_set<std::string> place_ids;
-  // SHA-256 hex over the complete flag and every place's id and scored finding, in place id
-  // order: equal for two snapshots that would leave the host's places the same.
+  std::string digest;  // ScoredReport::digest
+};
+
+// A report's findings scored by the collector's rules, before its places are made: an unchanged
+// snapshot is recognised from its digest without the JSON of its places.
+struct ScoredReport {
+  std::string agent_id;
+  std::string report_id;
+  bool complete = false;
+  std::uint64_t findings = 0;            // in the report, duplicates included
+  std::vector<scanner::Finding> scored;  // one per distinct finding id (the first wins), in report order
+  // SHA-256 hex over the complete flag and every scored finding (its id and JSON), in id order:
+  // equal for two snapshots that would leave the host's places the same.
   std::string digest;
 };
 
@@ -52,7 +64,12 @@ struct PlacedReport {
 void put_location(nlohmann::json& detail, const nlohmann::json& finding);
 
 // Scores the report's findings (paths are absolute on the agent's host: the default context at
-// `now`) and makes its places.
+// `now`, without this machine's package database) and digests them.
+ScoredReport score_report(const std::string& agent_id, const protocol::Report& report, const rules::RuleSet& rules,
+                          std::int64_t now);
+// Makes the places of a scored report.
+PlacedReport place_report(ScoredReport scored);
+// Both.
 PlacedReport place_report(const std::string& agent_id, const protocol::Report& report, const rules::RuleSet& rules,
                           std::int64_t now);
 

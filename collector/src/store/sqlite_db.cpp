@@ -133,8 +133,8 @@ ReadTransaction::ReadTransaction(Db& db) : db_(db) { db_.exec("BEGIN DEFERRED");
 
 ReadTransaction::~ReadTransaction() { sqlite3_exec(db_.handle(), "COMMIT", nullptr, nullptr, nullptr); }
 
-ReaderPool::ReaderPool(std::string path, std::size_t max_connections)
-    : path_(std::move(path)), max_(std::max<std::size_t>(1, max_connections)) {}
+ReaderPool::ReaderPool(std::string path, std::size_t max_connections, std::string pragmas)
+    : path_(std::move(path)), max_(std::max<std::size_t>(1, max_connections)), pragmas_(std::move(pragmas)) {}
 
 ReaderPool::Lease::Lease(ReaderPool& pool, std::unique_ptr<Db> db) : pool_(pool), db_(std::move(db)) {
   try {
@@ -164,6 +164,7 @@ ReaderPool::Lease ReaderPool::lease() {
   try {
     db = std::make_unique<Db>(path_, DbAccess::read_only);
     db->exec("PRAGMA busy_timeout = 5000");
+    if (!pragmas_.empty()) db->exec(pragmas_);
   } catch (...) {
     give_back(nullptr);
     throw;

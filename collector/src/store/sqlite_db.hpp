@@ -163,7 +163,8 @@ class ReadTransaction {
 // other instead of queueing behind the store's write lock. A lease is also a read transaction.
 class ReaderPool {
  public:
-  ReaderPool(std::string path, std::size_t max_connections);
+  // pragmas: run on each connection as it opens (e.g. its cache size).
+  ReaderPool(std::string path, std::size_t max_connections, std::string pragmas = {});
   ReaderPool(const ReaderPool&) = delete;
   ReaderPool& operator=(const ReaderPool&) = delete;
 
@@ -189,6 +190,7 @@ class ReaderPool {
   void give_back(std::unique_ptr<Db> db);
   std::string path_;
   std::size_t max_;
+  std::string pragmas_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Db>> idle_;

@@ -108,10 +108,11 @@ IngestOutcome SqliteStore::ingest(const AgentInfo& agent, const protocol::Report
   if (!current) throw StoreError(fmt::format("ingest: no agent {}", agent.id));
   // Pending until an admin approves (a revoked agent's report is refused before it gets here).
   if (current->status != AgentStatus::approved) return hold_report(*current, report, now);
-  const PlacedReport placed = place_report(agent.id, report, rules_, now);
+  ScoredReport scored = score_report(agent.id, report, rules_, now);
   // The agent's turn keeps its other reports out: the digest read above is still its own.
-  if (placed.complete && !last_digest.empty() && placed.digest == last_digest)
-    if (auto out = record_unchanged(agent.id, placed, now, by)) return *out;
+  if (scored.complete && !last_digest.empty() && scored.digest == last_digest)
+    if (auto out = record_unchanged(agent.id, scored, now, by)) return *out;
+  const PlacedReport placed = place_report(std::move(scored));
   IngestRun run(agent.id, now, placed, /*held=*/false, by);
   for (bool done = false; !done;) {
     std::lock_guard lock(mu_);
@@ -197,7 +198,7 @@ std::string SqliteStore::snapshot_digest(const std::string& agent_id) {
 // places exactly, so it is recorded without reading or writing any of them (one report row, the
 // agent's times, the audit entry). nullopt when an expired exception must reopen places first:
 // the whole ingest does that.
-std::optional<IngestOutcome> SqliteStore::record_unchanged(const std::string& agent_id, const PlacedReport& placed,
+std::optional<IngestOutcome> SqliteStore::record_unchanged(const std::string& agent_id, const ScoredReport& placed,
                                                            std::int64_t now, const Actor& by) {
   std::lock_guard lock(mu_);
   Transaction tx(*db_);

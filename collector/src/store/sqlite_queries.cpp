@@ -79,8 +79,11 @@ std::string findings_where(const FindingQuery& q, std::vector<Param>& params) {
     params.emplace_back(q.host);
   }
   if (!q.severity.empty()) {
-    where += " AND p.severity = ?";
-    params.emplace_back(q.severity);
+    // By its rank, written with it: (status, severity_rank) is the head of places_status_rank, so
+    // one band's places are counted and paged from the index (the name is not in it).
+    const int rank = severity_rank(q.severity);
+    where += " AND p.severity_rank = ?";
+    params.emplace_back(static_cast<std::int64_t>(rank < 0 ? 99 : rank));
   }
   if (!q.min_severity.empty()) {
     const int rank = severity_rank(q.min_severity);
@@ -102,13 +105,14 @@ std::string findings_where(const FindingQuery& q, std::vector<Param>& params) {
   return where;
 }
 
-// Every place of a key identity (open places first); the most telling open one sets its kind.
+// The first kKeyPlaces places of a key identity (present ones first) and how many are present;
+// the most telling present one listed sets its kind.
 void load_key_places(Db& db, KeyRow& k) {
   Stmt st = db.prepare(
       "SELECT p.agent_id, a.hostname, p.path, p.member, p.finding_id, p.status, p.kind, p.algorithm, p.bits, "
       "p.resolved_at FROM places p JOIN agents a ON a.id = p.agent_id WHERE p.identity = ? "
-      "ORDER BY p.resolved_at != 0, a.hostname, p.path, p.member, p.place_id");
-  st.bind(1, k.identity);
+      "ORDER BY p.resolved_at != 0, a.hostname, p.path, p.member, p.place_id LIMIT ?");
+  st.bind_all(k.identity, static_cast<std::int64_t>(kKeyPlaces));
   int best = 0;
   while (st.step()) {
     k.places.push_back({st.text(0), st.text(1), st.text(2), st.text(3), st.text(4), st.text(5)});
@@ -119,6 +123,22 @@ void load_key_places(Db& db, KeyRow& k) {
       k.algorithm = st.text(7);
       k.bits = st.is_null(8) ? std::nullopt : std::optional<std::uint32_t>(static_cast<std::uint32_t>(st.integer(8)));
     }
+  }
+  Stmt count = db.prepare("SELECT COUNT(*) FROM places WHERE identity = ? AND resolved_at = 0");
+  count.bind(1, k.identity);
+  if (count.step()) k.places_total = static_cast<std::uint64_t>(count.integer(0));
+  if (k.places_total <= k.places.size()) return;
+  // More present places than listed: the most telling of them all sets the kind.
+  Stmt kind = db.prepare(
+      "SELECT p.kind, p.algorithm, p.bits FROM places p JOIN agents a ON a.id = p.agent_id "
+      "WHERE p.identity = ? AND p.resolved_at = 0 ORDER BY CASE p.kind WHEN 'private_key' THEN 4 "
+      "WHEN 'keystore' THEN 3 WHEN 'certificate' THEN 2 ELSE 1 END DESC, a.hostname, p.path, p.member, p.place_id "
+      "LIMIT 1");
+  kind.bind(1, k.identity);
+  if (kind.step()) {
+    k.kind = kind.text(0);
+    k.algorithm = kind.text(1);
+    k.bits = kind.is_null(2) ? std::nullopt : std::optional<std::uint32_t>(static_cast<std::uint32_t>(kind.integer(2)));
   }
 }
 
@@ -200,19 +220,30 @@ void SqliteStore::visit_places(const std::string& status, const std::function<vo
 }
 
 // Each identity by its riskiest present place in the total order (kept on the identity by
-// rank_identity), read along the index identities_rank.
+// rank_identity), read along the index identities_rank (the unary + keeps SQLite from choosing
+// identities_spread for the hosts bound and sorting).
 const char* const kKeysQuery =
     "SELECT identity, hosts, max_score, rank_severity, rank_raw, managed, exception_id, false_positive "
-    "FROM identities WHERE present = 1 ORDER BY rank_severity DESC, rank_raw DESC, rank_positive DESC, "
+    "FROM identities WHERE present = 1 AND +hosts >= ? ORDER BY rank_severity DESC, rank_raw DESC, rank_positive DESC, "
     "rank_last_seen DESC, identity LIMIT ? OFFSET ?";
+// Most spread first, along the index identities_spread.
+const char* const kSpreadKeysQuery =
+    "SELECT identity, hosts, max_score, rank_severity, rank_raw, managed, exception_id, false_positive "
+    "FROM identities WHERE present = 1 AND hosts >= ? ORDER BY hosts DESC, max_score DESC, rank_raw DESC, identity "
+    "LIMIT ? OFFSET ?";
 
-Page<KeyRow> SqliteStore::keys(std::uint64_t limit, std::uint64_t offset) {
+Page<KeyRow> SqliteStore::keys(const KeyQuery& q) {
   auto db = readers_->lease();
   Page<KeyRow> page;
-  page.total = static_cast<std::uint64_t>(db->scalar("SELECT COUNT(*) FROM identities WHERE present = 1"));
+  const auto min_hosts = static_cast<std::int64_t>(std::min<std::uint64_t>(q.min_hosts, INT64_MAX));
   {
-    Stmt st = db->prepare(kKeysQuery);
-    st.bind_all(sql_limit(limit), sql_offset(offset));
+    Stmt st = db->prepare("SELECT COUNT(*) FROM identities WHERE present = 1 AND hosts >= ?");
+    st.bind(1, min_hosts);
+    if (st.step()) page.total = static_cast<std::uint64_t>(st.integer(0));
+  }
+  {
+    Stmt st = db->prepare(q.order == KeyQuery::Order::spread ? kSpreadKeysQuery : kKeysQuery);
+    st.bind_all(min_hosts, sql_limit(q.limit), sql_offset(q.offset));
     while (st.step()) {
       KeyRow k;
       k.identity = st.text(0);

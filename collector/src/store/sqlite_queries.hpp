@@ -25,6 +25,8 @@ extern const char* const kRiskOrder;
 // Key identities in the total order of their riskiest present place, from the identities'
 // own columns (rank_identity) along the index identities_rank; LIMIT and OFFSET follow.
 extern const char* const kKeysQuery;
+// The same, most spread first (hosts, top score, raw, identity), along identities_spread.
+extern const char* const kSpreadKeysQuery;
 
 // The number of places a findings query matches; params receives its parameters.
 std::string findings_count_query(const FindingQuery& q, std::vector<QueryParam>& params);

@@ -115,7 +115,8 @@ class SqliteStore final : public Store {
   std::vector<HostRow> hosts() override;
   Page<FindingRow> findings(const FindingQuery& q) override;
   void visit_places(const std::string& status, const std::function<void(const FindingRow&)>& visit) override;
-  Page<KeyRow> keys(std::uint64_t limit, std::uint64_t offset) override;
+  using Store::keys;
+  Page<KeyRow> keys(const KeyQuery& q) override;
   Page<FindingRow> expiring_certificates(std::int64_t within_seconds, std::int64_t now, std::uint64_t limit,
                                          std::uint64_t offset) override;
   std::vector<Event> events(std::uint64_t since, std::uint64_t limit) override;
@@ -198,7 +199,7 @@ class SqliteStore final : public Store {
   bool is_duplicate_report(const std::string& agent_id, const std::string& report_id);
   // The host's last complete snapshot digest ("" when its places may differ from it).
   std::string snapshot_digest(const std::string& agent_id);
-  std::optional<IngestOutcome> record_unchanged(const std::string& agent_id, const PlacedReport& placed,
+  std::optional<IngestOutcome> record_unchanged(const std::string& agent_id, const ScoredReport& placed,
                                                 std::int64_t now, const Actor& by);
   // Identities with places still excepted by an exception that has expired.
   std::vector<std::string> expired_exception_identities(std::int64_t now);

@@ -227,8 +227,21 @@ struct KeyRow {
   std::string max_severity;
   bool managed = false;  // keyward's own (collector CA/server key, an agent's key)
   std::string exception_id;
-  bool false_positive = false;   // the exception covering it says false positive
-  std::vector<KeyPlace> places;  // open places first
+  bool false_positive = false;     // the exception covering it says false positive
+  std::vector<KeyPlace> places;    // present places first, at most kKeyPlaces of them
+  std::uint64_t places_total = 0;  // present (unresolved) places in all
+};
+// The most places a KeyRow lists (a key on thousands of hosts would make a page of keys
+// megabytes): the rest are counted in places_total and listed by findings(identity=).
+inline constexpr std::size_t kKeyPlaces = 20;
+
+// A page of keys: in the total order of their riskiest place, or most spread first (hosts, then
+// top score, raw, identity); only keys present on at least min_hosts hosts (total counts those).
+struct KeyQuery {
+  enum class Order { risk, spread } order = Order::risk;
+  std::uint64_t min_hosts = 1;
+  std::uint64_t limit = 100;  // 1..1000
+  std::uint64_t offset = 0;
 };
 
 struct Event {
@@ -387,7 +400,13 @@ class Store {
   // order of findings(), in one pass over one committed state: the fleet-wide documents and the
   // overview read the whole inventory this way (pages with offsets re-read it for each page).
   virtual void visit_places(const std::string& status, const std::function<void(const FindingRow&)>& visit) = 0;
-  virtual Page<KeyRow> keys(std::uint64_t limit, std::uint64_t offset) = 0;
+  virtual Page<KeyRow> keys(const KeyQuery& q) = 0;
+  Page<KeyRow> keys(std::uint64_t limit, std::uint64_t offset) {
+    KeyQuery q;
+    q.limit = limit;
+    q.offset = offset;
+    return keys(q);
+  }
   // Open certificate places whose not_after is before now + within_seconds (expired included).
   virtual Page<FindingRow> expiring_certificates(std::int64_t within_seconds, std::int64_t now, std::uint64_t limit,
                                                  std::uint64_t offset) = 0;
