@@ -80,8 +80,11 @@ struct Bench {
   collector::AgentInfo pending_agent() {
     ++agents;
     const auto tok = store->create_enrollment_token(kNow + 3600, admin);
-    collector::Enrollment e{fmt::format("{:016x}", agents), fmt::format("host-{}", agents), "linux",
-                            hex64(1000000000 + agents),     std::to_string(agents),         hex64(2000000000 + agents)};
+    // Far above every finding's SPKI (n * 7919 + 1): an agent's key is never one of the fleet's findings.
+    constexpr std::uint64_t kAgentKeys = 1ULL << 62;
+    collector::Enrollment e{
+        fmt::format("{:016x}", agents), fmt::format("host-{}", agents), "linux",
+        hex64(kAgentKeys + agents),     std::to_string(agents),         hex64(kAgentKeys + (1ULL << 40) + agents)};
     return store->enroll_agent(tok.secret, e, kNow).value();
   }
   collector::AgentInfo agent() { return store->approve_agent(pending_agent().id, admin, kNow).value(); }

@@ -113,6 +113,20 @@ inline std::int64_t db_integer(const std::string& path, const std::string& sql) 
   return v;
 }
 
+// SQL that takes schema 8's additions out of a database (run first by the tests that put a
+// database back to an older version: an index must go before the columns it names).
+inline const std::string kUndoSchema8 =
+    "DROP INDEX places_identity_facts; DROP INDEX places_identity_rank; DROP INDEX identities_spread; "
+    "DROP INDEX identities_rank; "
+    "ALTER TABLE agents DROP COLUMN snapshot_digest; ALTER TABLE agents DROP COLUMN snapshot_at; "
+    "ALTER TABLE identities DROP COLUMN key_hosts; ALTER TABLE identities DROP COLUMN package_hosts; "
+    "ALTER TABLE identities DROP COLUMN fleet_signature; "
+    "ALTER TABLE identities DROP COLUMN present; ALTER TABLE identities DROP COLUMN hosts; "
+    "ALTER TABLE identities DROP COLUMN max_score; ALTER TABLE identities DROP COLUMN exception_id; "
+    "ALTER TABLE identities DROP COLUMN false_positive; ALTER TABLE identities DROP COLUMN rank_severity; "
+    "ALTER TABLE identities DROP COLUMN rank_raw; ALTER TABLE identities DROP COLUMN rank_positive; "
+    "ALTER TABLE identities DROP COLUMN rank_last_seen; ";
+
 // A store in a temporary directory, with helpers to make agents.
 struct StoreFixture {
   TempTree dir;

@@ -72,6 +72,22 @@ TEST_CASE("the findings list and its count find open places and a host's places 
   }
 }
 
+TEST_CASE("one host's findings page is read through the host's index, not along every open place") {
+  test::StoreFixture fx;
+  fx.store.reset();
+  collector::FindingQuery q;
+  q.host = "web-1";
+  std::vector<collector::detail::QueryParam> params;
+  const auto lines = plan(fx.db_path, collector::detail::findings_page_query(q, params));
+  INFO(joined(lines));
+  bool by_host = false;
+  for (const auto& l : lines) {
+    CHECK(l.find("places_status_rank") == std::string::npos);
+    by_host = by_host || l.find("places_agent_status") != std::string::npos;
+  }
+  CHECK(by_host);
+}
+
 TEST_CASE("the findings page in the total order reads open places through places_status_rank, without a sort") {
   test::StoreFixture fx;
   fx.store.reset();

@@ -197,23 +197,16 @@ TEST_CASE("schema 4 computes raw, positive factors and package ownership of the 
   CHECK(raw > 0);
   CHECK(positive > 0);
   // Back to schema 3: the columns and the index of schema 4 are gone (and the tables of 5, the columns of 6).
-  test::tamper(fx.db_path,
-               "DROP INDEX places_identity_facts; DROP INDEX places_identity_rank; DROP INDEX identities_spread; "
-               "DROP TABLE migration_cleanups; DROP TABLE migration_items; DROP INDEX places_status_rank; ALTER TABLE "
-               "places DROP COLUMN raw; "
-               "ALTER TABLE places DROP COLUMN positive_factors; ALTER TABLE places DROP COLUMN package_owned; "
-               "ALTER TABLE exceptions DROP COLUMN kind; "
-               "ALTER TABLE agents DROP COLUMN source; ALTER TABLE agents DROP COLUMN remote_status; "
-               "ALTER TABLE agents DROP COLUMN remote_message; ALTER TABLE agents DROP COLUMN remote_scanned_at; "
-               "ALTER TABLE agents DROP COLUMN snapshot_digest; ALTER TABLE agents DROP COLUMN snapshot_at; "
-               "ALTER TABLE identities DROP COLUMN key_hosts; ALTER TABLE identities DROP COLUMN package_hosts; "
-               "ALTER TABLE identities DROP COLUMN fleet_signature; DROP INDEX identities_rank; "
-               "ALTER TABLE identities DROP COLUMN present; ALTER TABLE identities DROP COLUMN hosts; "
-               "ALTER TABLE identities DROP COLUMN max_score; ALTER TABLE identities DROP COLUMN exception_id; "
-               "ALTER TABLE identities DROP COLUMN false_positive; ALTER TABLE identities DROP COLUMN rank_severity; "
-               "ALTER TABLE identities DROP COLUMN rank_raw; ALTER TABLE identities DROP COLUMN rank_positive; "
-               "ALTER TABLE identities DROP COLUMN rank_last_seen; "
-               "CREATE INDEX places_status_score ON places(status, severity_rank, score); PRAGMA user_version = 3;");
+  test::tamper(
+      fx.db_path,
+      test::kUndoSchema8 +
+          "DROP TABLE migration_cleanups; DROP TABLE migration_items; DROP INDEX places_status_rank; ALTER TABLE "
+          "places DROP COLUMN raw; "
+          "ALTER TABLE places DROP COLUMN positive_factors; ALTER TABLE places DROP COLUMN package_owned; "
+          "ALTER TABLE exceptions DROP COLUMN kind; "
+          "ALTER TABLE agents DROP COLUMN source; ALTER TABLE agents DROP COLUMN remote_status; "
+          "ALTER TABLE agents DROP COLUMN remote_message; ALTER TABLE agents DROP COLUMN remote_scanned_at; "
+          "CREATE INDEX places_status_score ON places(status, severity_rank, score); PRAGMA user_version = 3;");
   fx.reopen();
   CHECK(fx.store->schema_version() == 8);
   // Schema 6: the hosts known before are agents.

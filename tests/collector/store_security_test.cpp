@@ -100,25 +100,18 @@ TEST_CASE("the principals migration gives existing tokens their name and existin
   const auto x = fx.store->request_exception("spki:" + test::fp(1), "lab key", kNow + 86400, requester, kNow).value();
   // Back to the first schema: tokens without principals, the request naming its token.
   fx.store.reset();
-  test::tamper(fx.db_path,
-               "DROP INDEX places_identity_facts; DROP INDEX places_identity_rank; DROP INDEX identities_spread; "
-               "DROP TABLE migration_cleanups; DROP TABLE migration_items; "
-               "ALTER TABLE tokens DROP COLUMN principal; ALTER TABLE audit DROP COLUMN chain; "
-               "ALTER TABLE audit DROP COLUMN via; ALTER TABLE identities DROP COLUMN managed_agent; "
-               "DROP INDEX places_agent_status; DROP INDEX places_status_rank; ALTER TABLE places DROP COLUMN risk; "
-               "ALTER TABLE places DROP COLUMN raw; ALTER TABLE places DROP COLUMN positive_factors; "
-               "ALTER TABLE places DROP COLUMN package_owned; ALTER TABLE exceptions DROP COLUMN kind; "
-               "ALTER TABLE agents DROP COLUMN source; ALTER TABLE agents DROP COLUMN remote_status; "
-               "ALTER TABLE agents DROP COLUMN remote_message; ALTER TABLE agents DROP COLUMN remote_scanned_at; "
-               "ALTER TABLE agents DROP COLUMN snapshot_digest; ALTER TABLE agents DROP COLUMN snapshot_at; "
-               "ALTER TABLE identities DROP COLUMN key_hosts; ALTER TABLE identities DROP COLUMN package_hosts; "
-               "ALTER TABLE identities DROP COLUMN fleet_signature; DROP INDEX identities_rank; "
-               "ALTER TABLE identities DROP COLUMN present; ALTER TABLE identities DROP COLUMN hosts; "
-               "ALTER TABLE identities DROP COLUMN max_score; ALTER TABLE identities DROP COLUMN exception_id; "
-               "ALTER TABLE identities DROP COLUMN false_positive; ALTER TABLE identities DROP COLUMN rank_severity; "
-               "ALTER TABLE identities DROP COLUMN rank_raw; ALTER TABLE identities DROP COLUMN rank_positive; "
-               "ALTER TABLE identities DROP COLUMN rank_last_seen; "
-               "CREATE INDEX places_status ON places(status, severity_rank); PRAGMA user_version = 1;");
+  test::tamper(
+      fx.db_path,
+      test::kUndoSchema8 +
+          "DROP TABLE migration_cleanups; DROP TABLE migration_items; "
+          "ALTER TABLE tokens DROP COLUMN principal; ALTER TABLE audit DROP COLUMN chain; "
+          "ALTER TABLE audit DROP COLUMN via; ALTER TABLE identities DROP COLUMN managed_agent; "
+          "DROP INDEX places_agent_status; DROP INDEX places_status_rank; ALTER TABLE places DROP COLUMN risk; "
+          "ALTER TABLE places DROP COLUMN raw; ALTER TABLE places DROP COLUMN positive_factors; "
+          "ALTER TABLE places DROP COLUMN package_owned; ALTER TABLE exceptions DROP COLUMN kind; "
+          "ALTER TABLE agents DROP COLUMN source; ALTER TABLE agents DROP COLUMN remote_status; "
+          "ALTER TABLE agents DROP COLUMN remote_message; ALTER TABLE agents DROP COLUMN remote_scanned_at; "
+          "CREATE INDEX places_status ON places(status, severity_rank); PRAGMA user_version = 1;");
   fx.reopen();
   CHECK(fx.store->schema_version() >= 2);
   for (const auto& t : fx.store->list_tokens()) CHECK(t.principal == t.name);

@@ -185,11 +185,15 @@ std::string findings_page_query(const FindingQuery& q, std::vector<Param>& param
   // The page's places are chosen on their sort keys alone, then read whole: sorting every
   // matching place with its finding JSON would copy them all.
   // The total order (docs/fleet.md, "Fleet risk"): no tie at a clipped score, the place id last.
+  // One host's places are found through its index and sorted (a few hundred): read in the total
+  // order instead, SQLite would walk every open place of the fleet to find the host's (4.9 s at
+  // a million places on 10,000 hosts).
+  const char* index = q.host.empty() ? "" : "INDEXED BY places_agent_status ";
   const std::string where = findings_where(q, params);
   return fmt::format(
       "SELECT {0} FROM places p {3} WHERE p.rowid IN ("
-      "SELECT p.rowid FROM places p {1} ORDER BY {2} LIMIT ? OFFSET ?) ORDER BY {2}",
-      kFindingColumns, where, kRiskOrder, kFindingJoins);
+      "SELECT p.rowid FROM places p {4}{1} ORDER BY {2} LIMIT ? OFFSET ?) ORDER BY {2}",
+      kFindingColumns, where, kRiskOrder, kFindingJoins, index);
 }
 
 Page<FindingRow> SqliteStore::findings(const FindingQuery& q) {
