@@ -16,7 +16,6 @@
 #include "server/request_target.hpp"
 
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
