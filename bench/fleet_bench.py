@@ -42,6 +42,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def peak_rss_mib(pid: int) -> float:
+    """A process's peak resident set (VmHWM), MiB; 0 when unknown."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def sh(*cmd: str) -> str:
     return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
 
@@ -106,11 +115,7 @@ class Collector:
         return cert, key
 
     def peak_rss_mib(self) -> float:
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        return 0.0
+        return peak_rss_mib(self.proc.pid)
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)

@@ -26,18 +26,13 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
 import tempfile
 import time
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from fleet_bench import free_port, peak_rss_mib  # the same directory: run as bench/fleet_scale.py
 
 
 def write_private(path: str, text: str) -> None:
@@ -115,11 +110,7 @@ class Collector:
         raise SystemExit("the collector did not answer /health")
 
     def peak_rss_mib(self) -> float:
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        return 0.0
+        return peak_rss_mib(self.proc.pid)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -7,6 +7,8 @@
 
 #include <sqlite3.h>
 
+#include <string_view>
+
 #include <string>
 #include <vector>
 
@@ -33,6 +35,13 @@ std::string joined(const std::vector<std::string>& lines) {
   std::string s;
   for (const auto& l : lines) s += l + "\n";
   return s;
+}
+
+// How many lines of a query plan name `text` (an index, "TEMP B-TREE" for a sort, a table).
+int lines_with(const std::vector<std::string>& lines, std::string_view text) {
+  int n = 0;
+  for (const auto& l : lines) n += l.find(text) != std::string::npos;
+  return n;
 }
 
 // No line reads every place: the places table (alias p) is only searched.
@@ -80,12 +89,8 @@ TEST_CASE("one host's findings page is read through the host's index, not along 
   std::vector<collector::detail::QueryParam> params;
   const auto lines = plan(fx.db_path, collector::detail::findings_page_query(q, params));
   INFO(joined(lines));
-  bool by_host = false;
-  for (const auto& l : lines) {
-    CHECK(l.find("places_status_rank") == std::string::npos);
-    by_host = by_host || l.find("places_agent_status") != std::string::npos;
-  }
-  CHECK(by_host);
+  CHECK(lines_with(lines, "places_status_rank") == 0);
+  CHECK(lines_with(lines, "places_agent_status") > 0);
 }
 
 TEST_CASE("the findings page in the total order reads open places through places_status_rank, without a sort") {
@@ -95,13 +100,9 @@ TEST_CASE("the findings page in the total order reads open places through places
   std::vector<collector::detail::QueryParam> params;
   const auto lines = plan(fx.db_path, collector::detail::findings_page_query(q, params));
   INFO(joined(lines));
-  int ranked = 0, sorted = 0;
-  for (const auto& l : lines) {
-    ranked += l.find("INDEX places_status_rank") != std::string::npos;
-    sorted += l.find("TEMP B-TREE") != std::string::npos;
-  }
-  CHECK(ranked == 1);
-  CHECK(sorted <= 1);  // the page's own rows may be sorted (the outer query), never the open places
+  CHECK(lines_with(lines, "INDEX places_status_rank") == 1);
+  CHECK(lines_with(lines, "TEMP B-TREE") <=
+        1);  // the page's own rows may be sorted (the outer query), never the open places
 }
 
 TEST_CASE("a page of keys is read along identities_rank: no place is read and nothing is sorted") {
@@ -111,13 +112,9 @@ TEST_CASE("a page of keys is read along identities_rank: no place is read and no
   fx.store.reset();
   const auto lines = plan(fx.db_path, collector::detail::kKeysQuery);
   INFO(joined(lines));
-  bool indexed = false;
-  for (const auto& l : lines) {
-    CHECK(l.find("places") == std::string::npos);
-    CHECK(l.find("TEMP B-TREE") == std::string::npos);
-    indexed = indexed || l.find("INDEX identities_rank") != std::string::npos;
-  }
-  CHECK(indexed);
+  CHECK(lines_with(lines, "places") == 0);
+  CHECK(lines_with(lines, "TEMP B-TREE") == 0);
+  CHECK(lines_with(lines, "INDEX identities_rank") > 0);
 }
 
 TEST_CASE("one severity band's open places are counted from an index alone") {
@@ -129,9 +126,7 @@ TEST_CASE("one severity band's open places are counted from an index alone") {
   const auto lines = plan(fx.db_path, collector::detail::findings_count_query(q, params));
   INFO(joined(lines));
   check_no_scan_of_places(lines);
-  bool covering = false;
-  for (const auto& l : lines) covering = covering || l.find("COVERING INDEX") != std::string::npos;
-  CHECK(covering);
+  CHECK(lines_with(lines, "COVERING INDEX") > 0);
 }
 
 TEST_CASE("the most spread keys are read along identities_spread, and a key lists its first places with their count") {
@@ -162,10 +157,6 @@ TEST_CASE("the most spread keys are read along identities_spread, and a key list
   fx.store.reset();
   const auto lines = plan(fx.db_path, collector::detail::kSpreadKeysQuery);
   INFO(joined(lines));
-  bool indexed = false;
-  for (const auto& l : lines) {
-    CHECK(l.find("TEMP B-TREE") == std::string::npos);
-    indexed = indexed || l.find("INDEX identities_spread") != std::string::npos;
-  }
-  CHECK(indexed);
+  CHECK(lines_with(lines, "TEMP B-TREE") == 0);
+  CHECK(lines_with(lines, "INDEX identities_spread") > 0);
 }
