@@ -10,6 +10,7 @@ packages=(
   libssh-dev openssh-client openssh-server putty-tools gnupg zip unzip zstd xz-utils bzip2 default-jdk-headless libbcprov-java
   python3 python3-jsonschema python3-yaml python3-cryptography clang libfuzzer-14-dev libclang-rt-14-dev
   libbenchmark-dev ripgrep libsqlite3-dev zlib1g-dev sqlite3 universal-ctags
+  libpq-dev postgresql  # the PostgreSQL store; its tests start a throw-away cluster
   libp11-kit-dev softhsm2 opensc curl
   cpio rpm  # tests: cpio archives and .rpm packages (rpmbuild) are made at test time
   chromium  # browser tests (HTML report, dashboard), driven by playwright-core from npm

@@ -121,7 +121,7 @@ TEST_CASE("every state change appends a chained audit entry and the chain verifi
 TEST_CASE("an audit entry changed in the database file is named by verify") {
   AuditFixture fx;
   fx.store.reset();
-  tamper(fx.db_path, "UPDATE audit SET actor = 'token:someoneelse' WHERE seq = 3");
+  fx.tamper("UPDATE audit SET actor = 'token:someoneelse' WHERE seq = 3");
   fx.reopen();
   const auto v = fx.store->verify_audit(std::nullopt);
   CHECK_FALSE(v.ok);
@@ -138,7 +138,7 @@ TEST_CASE("an audit entry changed with its hash recomputed breaks the link and i
   // Recompute the hash as an attacker who knows the scheme would.
   const std::string hex = v2_hash(e, "{\"n\":999}", e.prev_hash);
   fx.store.reset();
-  tamper(fx.db_path, "UPDATE audit SET detail = '{\"n\":999}', hash = '" + hex + "' WHERE seq = 5");
+  fx.tamper("UPDATE audit SET detail = '{\"n\":999}', hash = '" + hex + "' WHERE seq = 5");
   fx.reopen();
   const auto v = fx.store->verify_audit(std::nullopt);
   CHECK_FALSE(v.ok);
@@ -149,7 +149,7 @@ TEST_CASE("an audit entry changed with its hash recomputed breaks the link and i
 TEST_CASE("a deleted middle audit entry is reported missing") {
   AuditFixture fx;
   fx.store.reset();
-  tamper(fx.db_path, "DELETE FROM audit WHERE seq = 6");
+  fx.tamper("DELETE FROM audit WHERE seq = 6");
   fx.reopen();
   const auto v = fx.store->verify_audit(std::nullopt);
   CHECK_FALSE(v.ok);
@@ -163,7 +163,7 @@ TEST_CASE("a cut-off tail verifies alone but not against a head exported before 
   CHECK(head.seq == 10);
   CHECK(head.hash.size() == 64);
   fx.store.reset();
-  tamper(fx.db_path, "DELETE FROM audit WHERE seq > 7");
+  fx.tamper("DELETE FROM audit WHERE seq > 7");
   fx.reopen();
   CHECK(fx.store->verify_audit(std::nullopt).ok);  // a prefix of a chain is a chain
   const auto v = fx.store->verify_audit(head);
@@ -175,7 +175,7 @@ TEST_CASE("a log rewritten from the exported head on is caught by the head's has
   AuditFixture fx;
   const auto head = fx.store->audit_head();
   fx.store.reset();
-  tamper(fx.db_path, "DELETE FROM audit WHERE seq = 10");
+  fx.tamper("DELETE FROM audit WHERE seq = 10");
   fx.reopen();
   fx.store->audit(fx.admin, "collector.start", "collector", {{"n", "replacement"}});
   const auto v = fx.store->verify_audit(head);
@@ -190,7 +190,7 @@ TEST_CASE("a detail forged with a repeated key is refused by verify, though it p
   REQUIRE(e.detail_text == "{\"n\":1}");
   fx.store.reset();
   // json_extract reads the first "n" (99); a parser that keeps the last one still sees 1.
-  tamper(fx.db_path, "UPDATE audit SET detail = '{\"n\":99,\"n\":1}' WHERE seq = 6");
+  fx.tamper("UPDATE audit SET detail = '{\"n\":99,\"n\":1}' WHERE seq = 6");
   CHECK(nlohmann::json::parse(R"({"n":99,"n":1})") == nlohmann::json::parse(e.detail_text));
   fx.reopen();
   const auto v = fx.store->verify_audit(std::nullopt);
@@ -211,7 +211,7 @@ TEST_CASE("entries of the first chain version still verify, and a repeated key i
            " WHERE seq = " + std::to_string(e.seq) + ";";
   }
   fx.store.reset();
-  tamper(fx.db_path, sql);
+  fx.tamper(sql);
   fx.reopen();
   CHECK(fx.store->verify_audit(fx.store->audit_head()).ok);
   // New entries continue the chain with version 2.
@@ -223,20 +223,20 @@ TEST_CASE("entries of the first chain version still verify, and a repeated key i
 
   // The v1 hash covers the parsed detail: verify also wants the text keyward wrote.
   fx.store.reset();
-  tamper(fx.db_path, "UPDATE audit SET detail = '{\"n\": 1}' WHERE seq = 6");
+  fx.tamper("UPDATE audit SET detail = '{\"n\": 1}' WHERE seq = 6");
   fx.reopen();
   auto v = fx.store->verify_audit(std::nullopt);
   CHECK_FALSE(v.ok);
   CHECK(v.first_bad_seq == 6);
   fx.store.reset();
-  tamper(fx.db_path, "UPDATE audit SET detail = '{\"n\":99,\"n\":1}' WHERE seq = 6");
+  fx.tamper("UPDATE audit SET detail = '{\"n\":99,\"n\":1}' WHERE seq = 6");
   fx.reopen();
   v = fx.store->verify_audit(std::nullopt);
   CHECK_FALSE(v.ok);
   CHECK(v.problem == "entry 6 was changed: its detail has the key \"n\" twice");
   // A version-1 entry after a version-2 one is a rewrite.
   fx.store.reset();
-  tamper(fx.db_path, "UPDATE audit SET detail = '{\"n\":1}' WHERE seq = 6; UPDATE audit SET chain = 1 WHERE seq = 11");
+  fx.tamper("UPDATE audit SET detail = '{\"n\":1}' WHERE seq = 6; UPDATE audit SET chain = 1 WHERE seq = 11");
   fx.reopen();
   v = fx.store->verify_audit(std::nullopt);
   CHECK_FALSE(v.ok);
@@ -308,7 +308,7 @@ TEST_CASE("a log rewritten with a recomputed chain verifies alone but fails agai
   SignedFixture fx;
   const auto entries = fx.store->audit_entries(0, 100);
   fx.store.reset();
-  tamper(fx.db_path, rewrite_and_rechain(entries, 5, "{\"n\":999}"));
+  fx.tamper(rewrite_and_rechain(entries, 5, "{\"n\":999}"));
   fx.reopen();
   CHECK(fx.store->audit_entries(4, 1).at(0).detail == nlohmann::json{{"n", 999}});
   CHECK(fx.store->verify_audit(std::nullopt).ok);  // the chain alone cannot tell
@@ -321,7 +321,7 @@ TEST_CASE("a log rewritten with a recomputed chain verifies alone but fails agai
 TEST_CASE("a tail cut after its checkpoints were signed fails against them") {
   SignedFixture fx;
   fx.store.reset();
-  tamper(fx.db_path, "DELETE FROM audit WHERE seq > 8");
+  fx.tamper("DELETE FROM audit WHERE seq > 8");
   fx.reopen();
   CHECK(fx.store->verify_audit(std::nullopt).ok);
   const auto cut = fx.store->verify_audit(std::nullopt, fx.checkpoints());
@@ -353,8 +353,7 @@ TEST_CASE("the audit signing key is 0600 and never reaches the database, the eve
   std::string copies;
   for (const auto& c : fx.copies) copies += c;
   fx.store.reset();
-  for (const auto& path : {fx.db_path, fx.db_path + "-wal", fx.events_path}) {
-    const std::string bytes = test::file_bytes(path);
+  for (const auto& bytes : {fx.database_bytes(), test::file_bytes(fx.events_path)}) {
     for (const auto& s : secrets) CHECK(bytes.find(s) == std::string::npos);
   }
   for (const auto& s : secrets) CHECK(copies.find(s) == std::string::npos);

@@ -6,6 +6,7 @@
 #include <keyward/protocol/protocol.hpp>
 #include <keyward/scanner/finding.hpp>
 
+#include <support/pg_database.hpp>
 #include <support/temp_tree.hpp>
 
 #include <doctest/doctest.h>
@@ -127,16 +128,39 @@ inline const std::string kUndoSchema8 =
     "ALTER TABLE identities DROP COLUMN rank_raw; ALTER TABLE identities DROP COLUMN rank_positive; "
     "ALTER TABLE identities DROP COLUMN rank_last_seen; ";
 
-// A store in a temporary directory, with helpers to make agents.
+// A store in a temporary directory, with helpers to make agents. On SQLite; on PostgreSQL, in a
+// database of its own, when the test runs under the CTest fixture `pg` (KEYWARD_TEST_PG): the
+// shared store tests run on both engines, and those marked test_suite("sqlite") on SQLite only.
 struct StoreFixture {
   TempTree dir;
   std::string db_path = dir.path("keyward.db");
   std::string events_path = dir.path("events.jsonl");
+  std::unique_ptr<PgDatabase> pg = PgDatabase::if_configured();
   std::unique_ptr<collector::Store> store = open();
   collector::Actor admin{"token:admin0000000001", collector::Role::admin};
   int agents = 0;
 
-  std::unique_ptr<collector::Store> open() { return collector::open_sqlite_store(db_path, events_path, {}); }
+  std::unique_ptr<collector::Store> open() {
+    if (pg) return collector::open_postgres_store(pg->conninfo(), events_path, {});
+    return collector::open_sqlite_store(db_path, events_path, {});
+  }
+  bool postgres() const { return pg != nullptr; }
+  // Runs SQL on the store's database directly, as someone with access to it could (SQLite: the
+  // store must be closed).
+  void tamper(const std::string& sql) {
+    if (pg) pg->sql(sql);
+    else test::tamper(db_path, sql);
+  }
+  // Everything the store's database holds, as bytes to search for a secret: SQLite's file and
+  // its WAL (close the store first to checkpoint it); PostgreSQL's pg_dump of the database.
+  std::string database_bytes() {
+    if (pg) return pg->dump();
+    return file_bytes(db_path) + file_bytes(db_path + "-wal");
+  }
+  // One integer a query of the store's database reads, through a connection of the test's own.
+  std::int64_t integer(const std::string& sql) {
+    return pg ? pg->integer(sql) : test::db_integer(db_path, sql);
+  }
   void reopen() {
     store.reset();
     store = open();

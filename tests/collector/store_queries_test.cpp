@@ -1,7 +1,7 @@
 // The inventory reads whose cost grows with the fleet use indexes: EXPLAIN QUERY PLAN of the
 // hosts list and of the findings list (issue 12: GET /hosts took 4.9 s at 170k places when
 // its per-agent counts read the places through the wrong index).
-#include "store/sqlite_queries.hpp"
+#include "store/sql_queries.hpp"
 
 #include "store_fixture.hpp"
 
@@ -21,6 +21,7 @@ namespace {
 std::vector<std::string> plan(const std::string& db_path, const std::string& sql) {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  collector::detail::define_sqlite_functions(db);
   sqlite3_stmt* st = nullptr;
   const std::string explain = "EXPLAIN QUERY PLAN " + sql;
   REQUIRE(sqlite3_prepare_v2(db, explain.c_str(), -1, &st, nullptr) == SQLITE_OK);
@@ -53,7 +54,7 @@ void check_no_scan_of_places(const std::vector<std::string>& lines) {
 
 }  // namespace
 
-TEST_CASE("the hosts list counts each agent's open places in an index, never reading all places") {
+TEST_CASE("the hosts list counts each agent's open places in an index, never reading all places" * doctest::test_suite("sqlite")) {
   test::StoreFixture fx;
   const auto a = fx.agent("web-1");
   fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1)}), kNow);
@@ -65,7 +66,7 @@ TEST_CASE("the hosts list counts each agent's open places in an index, never rea
   CHECK(covered == 2);  // the count and the worst severity
 }
 
-TEST_CASE("the findings list and its count find open places and a host's places in an index") {
+TEST_CASE("the findings list and its count find open places and a host's places in an index" * doctest::test_suite("sqlite")) {
   test::StoreFixture fx;
   fx.store.reset();
   for (const char* host : {"", "web-1"}) {
@@ -81,7 +82,7 @@ TEST_CASE("the findings list and its count find open places and a host's places 
   }
 }
 
-TEST_CASE("one host's findings page is read through the host's index, not along every open place") {
+TEST_CASE("one host's findings page is read through the host's index, not along every open place" * doctest::test_suite("sqlite")) {
   test::StoreFixture fx;
   fx.store.reset();
   collector::FindingQuery q;
@@ -93,7 +94,7 @@ TEST_CASE("one host's findings page is read through the host's index, not along 
   CHECK(lines_with(lines, "places_agent_status") > 0);
 }
 
-TEST_CASE("the findings page in the total order reads open places through places_status_rank, without a sort") {
+TEST_CASE("the findings page in the total order reads open places through places_status_rank, without a sort" * doctest::test_suite("sqlite")) {
   test::StoreFixture fx;
   fx.store.reset();
   collector::FindingQuery q;
@@ -105,7 +106,7 @@ TEST_CASE("the findings page in the total order reads open places through places
         1);  // the page's own rows may be sorted (the outer query), never the open places
 }
 
-TEST_CASE("a page of keys is read along identities_rank: no place is read and nothing is sorted") {
+TEST_CASE("a page of keys is read along identities_rank: no place is read and nothing is sorted" * doctest::test_suite("sqlite")) {
   test::StoreFixture fx;
   const auto a = fx.agent("web-1");
   fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1)}), kNow);
@@ -117,7 +118,7 @@ TEST_CASE("a page of keys is read along identities_rank: no place is read and no
   CHECK(lines_with(lines, "INDEX identities_rank") > 0);
 }
 
-TEST_CASE("one severity band's open places are counted from an index alone") {
+TEST_CASE("one severity band's open places are counted from an index alone" * doctest::test_suite("sqlite")) {
   test::StoreFixture fx;
   fx.store.reset();
   collector::FindingQuery q;
@@ -129,7 +130,7 @@ TEST_CASE("one severity band's open places are counted from an index alone") {
   CHECK(lines_with(lines, "COVERING INDEX") > 0);
 }
 
-TEST_CASE("the most spread keys are read along identities_spread, and a key lists its first places with their count") {
+TEST_CASE("the most spread keys are read along identities_spread, and a key lists its first places with their count" * doctest::test_suite("sqlite")) {
   test::StoreFixture fx;
   std::vector<collector::AgentInfo> hosts;
   for (int i = 0; i < 25; ++i) hosts.push_back(fx.agent("web-" + std::to_string(100 + i)));

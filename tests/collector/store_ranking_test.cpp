@@ -183,7 +183,7 @@ TEST_CASE("places and keys at the score's cap are ordered by raw, then by positi
   CHECK(keys.items[0].raw > keys.items[1].raw);
 }
 
-TEST_CASE("schema 4 computes raw, positive factors and package ownership of the places stored before it") {
+TEST_CASE("schema 4 computes raw, positive factors and package ownership of the places stored before it" * doctest::test_suite("sqlite")) {
   test::StoreFixture fx;
   const auto a = fx.agent("web-1");
   fx.store->ingest(a,
@@ -191,9 +191,9 @@ TEST_CASE("schema 4 computes raw, positive factors and package ownership of the 
                                  package_owned(test::key_finding("f2", "/usr/share/t/k.pem", 2))}),
                    kNow);
   fx.store.reset();
-  const std::int64_t raw = test::db_integer(fx.db_path, "SELECT raw FROM places WHERE finding_id = 'f1'");
+  const std::int64_t raw = fx.integer("SELECT raw FROM places WHERE finding_id = 'f1'");
   const std::int64_t positive =
-      test::db_integer(fx.db_path, "SELECT positive_factors FROM places WHERE finding_id = 'f1'");
+      fx.integer("SELECT positive_factors FROM places WHERE finding_id = 'f1'");
   CHECK(raw > 0);
   CHECK(positive > 0);
   // Back to schema 3: the columns and the index of schema 4 are gone (and the tables of 5, the columns of 6).
@@ -219,8 +219,8 @@ TEST_CASE("schema 4 computes raw, positive factors and package ownership of the 
   CHECK(keys.items.at(0).hosts == 1);
   CHECK(keys.items.at(0).raw == raw);
   fx.store.reset();
-  CHECK(test::db_integer(fx.db_path, "SELECT raw FROM places WHERE finding_id = 'f1'") == raw);
-  CHECK(test::db_integer(fx.db_path, "SELECT positive_factors FROM places WHERE finding_id = 'f1'") == positive);
-  CHECK(test::db_integer(fx.db_path, "SELECT package_owned FROM places WHERE finding_id = 'f2'") == 1);
-  CHECK(test::db_integer(fx.db_path, "SELECT package_owned FROM places WHERE finding_id = 'f1'") == 0);
+  CHECK(fx.integer("SELECT raw FROM places WHERE finding_id = 'f1'") == raw);
+  CHECK(fx.integer("SELECT positive_factors FROM places WHERE finding_id = 'f1'") == positive);
+  CHECK(fx.integer("SELECT package_owned FROM places WHERE finding_id = 'f2'") == 1);
+  CHECK(fx.integer("SELECT package_owned FROM places WHERE finding_id = 'f1'") == 0);
 }

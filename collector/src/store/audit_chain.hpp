@@ -9,7 +9,7 @@
 //     canonical JSON, as the v1 writer stored it, so its bytes are fixed by the hash too.
 // Verify refuses any detail that is not one JSON object or repeats a key in an object, names
 // the first changed or missing entry, and checks heads exported earlier or signed (checkpoints).
-// Used by: sqlite_audit.cpp (append and verify); a PostgreSQL store would share it.
+// Used by: sql_audit.cpp (append and verify); a PostgreSQL store would share it.
 #pragma once
 
 #include <keyward/collector/store.hpp>

@@ -3,7 +3,7 @@
 // the audit log's signed checkpoints ({"type": "audit_checkpoint", ...}, no seq: audit_key.hpp).
 // On open it finds the last complete event line's seq (cutting a torn last line) so the store
 // can append what a crash left out.
-// Used by: sqlite_events.cpp. Mode 0600. Not thread-safe: the store serialises access.
+// Used by: sql_events.cpp. Mode 0600. Not thread-safe: the store serialises access.
 #pragma once
 
 #include <keyward/collector/store.hpp>

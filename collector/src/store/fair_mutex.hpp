@@ -2,7 +2,7 @@
 // The store's ingest releases its lock after each chunk of a large report and takes it again
 // at once; with std::mutex the releasing thread usually wins that race and readers wait for
 // the whole report (issue 12). With this one, every thread already waiting goes first.
-// Used by: SqliteStore (its one lock). BasicLockable, so std::lock_guard works with it.
+// Used by: SqlStore (its one lock). BasicLockable, so std::lock_guard works with it.
 #pragma once
 
 #include <condition_variable>

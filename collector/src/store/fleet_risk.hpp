@@ -1,6 +1,6 @@
 // Fleet risk: the rules engine's risk of a place plus the fleet factors of rules/factors.yaml
 // (fleet-spread, build-host, keyward-managed), and the key identity a finding is grouped by.
-// Used by: sqlite_ingest.cpp (identities) and sqlite_scoring.cpp (whenever an identity's fleet
+// Used by: sql_ingest.cpp (identities) and sql_scoring.cpp (whenever an identity's fleet
 // facts change).
 // Reads facts only.
 #pragma once

@@ -1,7 +1,7 @@
 // A report's findings as places of one agent: the rules engine's risk and every column the
 // places table keeps, made before the store is locked (issue 12: the lock covers database work
 // only, not scoring and JSON), then written by the ingest in bounded chunks.
-// Used by: sqlite_ingest.cpp (live reports) and sqlite_agents.cpp (held reports at approval).
+// Used by: sql_ingest.cpp (live reports) and sql_agents.cpp (held reports at approval).
 // Pure: reads the report and the rule set, touches no database.
 #pragma once
 

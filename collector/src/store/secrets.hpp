@@ -1,5 +1,5 @@
 // Random ids and token secrets from the OpenSSL DRBG, and SHA-256 hex digests.
-// Used by: sqlite_store.cpp (tokens, ids, place ids), audit_chain.cpp.
+// Used by: sql_store.cpp (tokens, ids, place ids), audit_chain.cpp.
 // Never logs or returns anything but what was asked: a secret leaves only to its caller.
 #pragma once
 

@@ -3,7 +3,7 @@
 // its own when a writer changes a page already copied, so the copy is one committed state.
 // Used by: `keyward-collector backup` and `restore` (collector/src/cli/backup.cpp).
 // Never copies anything but the database (no key file: those are the operator's to back up).
-#include "store/sqlite_db.hpp"
+#include "store/db.hpp"
 
 #include <keyward/collector/store.hpp>
 
@@ -32,26 +32,26 @@ AuditHead backup_sqlite_store(const std::string& db_path, const std::string& to)
   const int fd = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) throw StoreError(fmt::format("cannot create {} (it must not exist yet)", to));
   ::close(fd);
-  detail::Db source(db_path, detail::DbAccess::read_only);
-  source.exec("PRAGMA busy_timeout = 5000");
-  detail::Db target(to);
-  sqlite3_backup* b = sqlite3_backup_init(target.handle(), "main", source.handle(), "main");
-  if (b == nullptr) detail::fail(target.handle(), "cannot start the backup");
+  auto source = detail::Db::open_sqlite(db_path, detail::DbAccess::read_only);
+  source->exec("PRAGMA busy_timeout = 5000");
+  auto target = detail::Db::open_sqlite(to);
+  sqlite3_backup* b = sqlite3_backup_init(target->sqlite_handle(), "main", source->sqlite_handle(), "main");
+  if (b == nullptr) detail::fail(target->sqlite_handle(), "cannot start the backup");
   int rc = SQLITE_OK;
   while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
     rc = sqlite3_backup_step(b, kPagesPerStep);
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) sqlite3_sleep(10);
   }
   sqlite3_backup_finish(b);
-  if (rc != SQLITE_DONE) detail::fail(target.handle(), "the backup failed");
+  if (rc != SQLITE_DONE) detail::fail(target->sqlite_handle(), "the backup failed");
   // A file that stands alone: no -wal beside it to lose when it is copied elsewhere.
-  target.exec("PRAGMA journal_mode = DELETE");
-  return head_of(target);
+  target->exec("PRAGMA journal_mode = DELETE");
+  return head_of(*target);
 }
 
 std::string check_sqlite_backup(const std::string& path) {
-  detail::Db db(path, detail::DbAccess::read_only);
-  detail::Stmt st = db.prepare("PRAGMA integrity_check");
+  auto db = detail::Db::open_sqlite(path, detail::DbAccess::read_only);
+  detail::Stmt st = db->prepare("PRAGMA integrity_check");
   if (!st.step()) return "the integrity check returned nothing";
   std::string verdict = st.text(0);
   if (verdict == "ok") return {};

@@ -3,7 +3,7 @@
 // that `keyward-collector audit verify` checks them with (docs/fleet.md, "Events and audit").
 // Whoever can rewrite the database and recompute the hash chain cannot sign a matching head
 // without this key.
-// Used by: the store (signs after each change, sqlite_audit.cpp), the command line (init and
+// Used by: the store (signs after each change, sql_audit.cpp), the command line (init and
 // serve make the key; audit verify reads checkpoints). OpenSSL stays inside audit_key.cpp.
 // Must never write the private key anywhere but its own file, nor put it in a message.
 #pragma once

@@ -1,6 +1,6 @@
 // Store: the collector's inventory behind one interface: agents and their enrollment, API
 // tokens, reports and the fleet's findings, keys, certificates, events, exceptions and the
-// hash-chained audit log. SqliteStore (src/store/sqlite_store.hpp) is the embedded default; a
+// hash-chained audit log. SqlStore (src/store/sql_store.hpp) is the embedded default; a
 // PostgreSQL store comes later behind the same interface.
 // Used by: the collector's API handlers and its command line (init, token, agents, audit).
 // Must never store key bytes, passwords or token secrets: tokens are kept as SHA-256 hashes,
@@ -479,11 +479,19 @@ class Store {
 };
 
 // Opens (creating and migrating) the SQLite store at path (WAL, mode 0600). Thread-safe: one
-// connection behind a mutex, each call atomic. events_file, when
+// writer connection behind a mutex and read-only ones beside it, each call atomic. events_file, when
 // not empty, receives every event as one JSON line (appended after commit; on open, lines
 // missing after a crash are appended from the database, so a SIEM tailing it loses none).
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, const std::string& events_file,
                                          const FleetOptions& fleet);
+
+// Opens (creating and migrating) the store in the PostgreSQL database of conninfo (a libpq
+// connection string: postgres://user@host:port/db or key=value words). Several collectors
+// (replicas) may open the same database: writes are serialized across them by one advisory lock
+// and agents' ingests by a per-agent one (docs/deployment.md, "Replicas"). events_file as above:
+// each replica's file receives every replica's events, in one order.
+std::unique_ptr<Store> open_postgres_store(const std::string& conninfo, const std::string& events_file,
+                                           const FleetOptions& fleet);
 
 // Copies the SQLite store at db_path into the new file `to` (mode 0600; StoreError if it exists)
 // through SQLite's online backup API: one committed state, while a collector keeps writing.

@@ -1,10 +1,10 @@
-// SqliteStore, scoring: the fleet risk of every present place of an identity (rules engine's
+// SqlStore, scoring: the fleet risk of every present place of an identity (rules engine's
 // base risk plus fleet-spread, build-host, keyward-managed and known-public-key, fleet_risk.hpp),
 // its raw and positive factors (the total order's keys), and its status (managed > excepted or
 // false_positive, by the live exception's kind > open); keyward's own keys as managed identities.
 // A key is managed only when keyward made it and no place of it was seen before (issue 12): an
 // agent's key is managed on that agent's host only, and no longer once the agent is revoked.
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 #include "store/fleet_risk.hpp"
 
@@ -32,7 +32,7 @@ struct Ownership {
 
 std::string identity_of_spki(const std::string& spki) { return spki.rfind("spki:", 0) == 0 ? spki : "spki:" + spki; }
 
-bool SqliteStore::add_managed_identity(const std::string& spki_sha256, const std::string& what) {
+bool SqlStore::add_managed_identity(const std::string& spki_sha256, const std::string& what) {
   std::lock_guard lock(mu_);
   const std::int64_t now = wall_clock();
   Transaction tx(*db_);
@@ -51,7 +51,7 @@ bool SqliteStore::add_managed_identity(const std::string& spki_sha256, const std
   return true;
 }
 
-std::optional<Refusal> SqliteStore::unmanageable(const std::string& identity) {
+std::optional<Refusal> SqlStore::unmanageable(const std::string& identity) {
   {
     auto st = db_->cached("SELECT managed, managed_what FROM identities WHERE identity = ?");
     st->bind(1, identity);
@@ -67,7 +67,7 @@ std::optional<Refusal> SqliteStore::unmanageable(const std::string& identity) {
   return std::nullopt;
 }
 
-Outcome<bool> SqliteStore::set_managed(const std::string& identity, const std::string& what,
+Outcome<bool> SqlStore::set_managed(const std::string& identity, const std::string& what,
                                        const std::string& agent_id, std::int64_t now) {
   bool managed = false;
   {
@@ -91,7 +91,7 @@ Outcome<bool> SqliteStore::set_managed(const std::string& identity, const std::s
   return true;
 }
 
-std::string SqliteStore::unmanage_agent_key(const std::string& agent_id, std::int64_t now) {
+std::string SqlStore::unmanage_agent_key(const std::string& agent_id, std::int64_t now) {
   std::vector<std::string> identities;
   {
     auto st = db_->cached("SELECT identity FROM identities WHERE managed = 1 AND managed_agent = ?");
@@ -107,14 +107,14 @@ std::string SqliteStore::unmanage_agent_key(const std::string& agent_id, std::in
 
 // An identity's fleet facts, and the signature of what in them can change a place's score or
 // factors (the counts only show in texts, by mark: fleet_risk.hpp).
-struct SqliteStore::IdentityFacts {
+struct SqlStore::IdentityFacts {
   Ownership own;
   std::optional<ExceptionInfo> exception;
   std::uint64_t key_hosts = 0, package_hosts = 0;
   std::string signature;
 };
 
-SqliteStore::IdentityFacts SqliteStore::identity_facts(const std::string& identity, std::int64_t now) {
+SqlStore::IdentityFacts SqlStore::identity_facts(const std::string& identity, std::int64_t now) {
   IdentityFacts f;
   {
     auto st = db_->cached("SELECT managed, managed_what, managed_agent FROM identities WHERE identity = ?");
@@ -140,7 +140,7 @@ SqliteStore::IdentityFacts SqliteStore::identity_facts(const std::string& identi
   return f;
 }
 
-void SqliteStore::recompute_identity(const std::string& identity, std::int64_t now,
+void SqlStore::recompute_identity(const std::string& identity, std::int64_t now,
                                      const std::set<std::string>* changed) {
   const IdentityFacts f = identity_facts(identity, now);
   std::string stored;
@@ -193,7 +193,7 @@ void SqliteStore::recompute_identity(const std::string& identity, std::int64_t n
 
 // The identity's standing among the keys (schema 8): its riskiest present place in the total
 // order, and its hosts, top score, exception and false-positive flag, as keys() lists them.
-void SqliteStore::rank_identity(const std::string& identity) {
+void SqlStore::rank_identity(const std::string& identity) {
   std::int64_t rank[4] = {0, 0, 0, 0};
   bool present = false;
   {
@@ -209,7 +209,7 @@ void SqliteStore::rank_identity(const std::string& identity) {
   {
     auto st = db_->cached(
         "SELECT COUNT(DISTINCT agent_id), COALESCE(MAX(score), 0), COALESCE(MAX(exception_id), ''), "
-        "COALESCE(MAX(status = 'false_positive'), 0) FROM places WHERE identity = ? AND resolved_at = 0");
+        "COALESCE(MAX(CASE WHEN status = 'false_positive' THEN 1 ELSE 0 END), 0) FROM places WHERE identity = ? AND resolved_at = 0");
     st->bind(1, identity);
     if (st->step()) {
       hosts = st->integer(0);
@@ -227,13 +227,13 @@ void SqliteStore::rank_identity(const std::string& identity) {
 
 // Hosts that reported the identity package-owned, its resolved places too: a key an installed
 // package once shipped stays public.
-std::uint64_t SqliteStore::package_hosts(const std::string& identity) {
+std::uint64_t SqlStore::package_hosts(const std::string& identity) {
   auto st = db_->cached("SELECT COUNT(DISTINCT agent_id) FROM places WHERE identity = ? AND package_owned = 1");
   st->bind(1, identity);
   return st->step() ? static_cast<std::uint64_t>(st->integer(0)) : 0;
 }
 
-bool SqliteStore::is_build_host(const std::string& agent_id) {
+bool SqlStore::is_build_host(const std::string& agent_id) {
   auto tag = db_->cached("SELECT 1 FROM agent_tags WHERE agent_id = ? AND tag = 'build'");
   tag->bind(1, agent_id);
   return tag->step();
@@ -241,7 +241,7 @@ bool SqliteStore::is_build_host(const std::string& agent_id) {
 
 // One place's fleet risk, raw, positive factors and status (managed > the exception's kind >
 // open); unchanged places are not written.
-void SqliteStore::write_place_risk(const ScoredPlace& r, const FleetFacts& facts,
+void SqlStore::write_place_risk(const ScoredPlace& r, const FleetFacts& facts,
                                    const std::optional<ExceptionInfo>& exception) {
   const scanner::RiskFacts risk = fleet_risk(risk_from_json(parse_json(r.base_risk)), facts, rules_);
   const std::string risk_json = risk_to_json(risk).dump();
@@ -259,7 +259,7 @@ void SqliteStore::write_place_risk(const ScoredPlace& r, const FleetFacts& facts
       .run();
 }
 
-void SqliteStore::rescore_stale_managed() {
+void SqlStore::rescore_stale_managed() {
   std::vector<std::string> stale;
   {
     Stmt st = db_->prepare(

@@ -1,23 +1,23 @@
-// SqliteStore, events: new, resolved, agent and exception events, numbered gap-free in the
+// SqlStore, events: new, resolved, agent and exception events, numbered gap-free in the
 // database and copied to the events file after each commit (and at open, after a crash).
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 #include <algorithm>
 
 namespace keyward::collector::detail {
 
-std::vector<Event> SqliteStore::events(std::uint64_t since, std::uint64_t limit) {
+std::vector<Event> SqlStore::events(std::uint64_t since, std::uint64_t limit) {
   auto db = readers_->lease();
   return load_events(*db, since, std::clamp<std::uint64_t>(limit, 1, 10000));
 }
 
-std::vector<Event> SqliteStore::identity_events(const std::string& identity, std::uint64_t since, std::uint64_t limit) {
+std::vector<Event> SqlStore::identity_events(const std::string& identity, std::uint64_t since, std::uint64_t limit) {
   if (identity.empty()) return {};
   auto db = readers_->lease();
   return load_events(*db, since, std::clamp<std::uint64_t>(limit, 1, 10000), identity);
 }
 
-void SqliteStore::add_event(std::int64_t now, const std::string& type, const std::string& agent_id,
+void SqlStore::add_event(std::int64_t now, const std::string& type, const std::string& agent_id,
                             const std::string& identity, const std::string& finding_id, const nlohmann::json& detail) {
   std::int64_t seq = 0;
   {
@@ -31,7 +31,7 @@ void SqliteStore::add_event(std::int64_t now, const std::string& type, const std
       .run();
 }
 
-std::vector<Event> SqliteStore::load_events(Db& db, std::uint64_t since, std::uint64_t limit,
+std::vector<Event> SqlStore::load_events(Db& db, std::uint64_t since, std::uint64_t limit,
                                             const std::string& identity) {
   std::vector<Event> out;
   // One identity's events are read through the index events_identity (schema 7).
@@ -59,7 +59,7 @@ std::vector<Event> SqliteStore::load_events(Db& db, std::uint64_t since, std::ui
   return out;
 }
 
-void SqliteStore::flush_events() {
+void SqlStore::flush_events() {
   if (!events_) return;
   for (;;) {
     auto batch = load_events(*db_, events_->last_seq(), 1000);

@@ -1,8 +1,8 @@
-// SqliteStore, agents: enrollment (consumes the one-time token, the agent's key becomes a
+// SqlStore, agents: enrollment (consumes the one-time token, the agent's key becomes a
 // managed identity unless it was seen as a finding before), lookups, approval (ingests the
 // snapshot held meanwhile), revocation (drops held reports, the key is no longer managed), tags
 // (rescoring the host's identities: build-host depends on them) and last-seen bookkeeping.
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 #include <keyward/common/terminal.hpp>
 #include <keyward/protocol/protocol.hpp>
@@ -54,7 +54,7 @@ AgentInfo agent_row(const Stmt& st) {
 
 }  // namespace
 
-Outcome<AgentInfo> SqliteStore::enroll_agent(std::string_view enrollment_secret, const Enrollment& e,
+Outcome<AgentInfo> SqlStore::enroll_agent(std::string_view enrollment_secret, const Enrollment& e,
                                              std::int64_t now) {
   std::lock_guard lock(mu_);
   Transaction tx(*db_);
@@ -95,7 +95,7 @@ Outcome<AgentInfo> SqliteStore::enroll_agent(std::string_view enrollment_secret,
   return *load_agent(e.agent_id);
 }
 
-Refusal SqliteStore::refuse_enrollment(const Refusal& why, const Enrollment& e, const std::string& token_id,
+Refusal SqlStore::refuse_enrollment(const Refusal& why, const Enrollment& e, const std::string& token_id,
                                        std::int64_t now) {
   db_->prepare("UPDATE enrollment_tokens SET used_at = ? WHERE id = ? AND used_at = 0").bind_all(now, token_id).run();
   append_audit(Actor{"enrollment:" + token_id, std::nullopt}, "agent.enroll_refused", identity_of_spki(e.spki_sha256),
@@ -108,17 +108,17 @@ Refusal SqliteStore::refuse_enrollment(const Refusal& why, const Enrollment& e, 
   return why;
 }
 
-std::optional<AgentInfo> SqliteStore::agent(const std::string& id) {
+std::optional<AgentInfo> SqlStore::agent(const std::string& id) {
   auto db = readers_->lease();
   return load_agent_where(*db, "id", id);
 }
 
-std::optional<AgentInfo> SqliteStore::agent_by_cert(const std::string& cert_sha256) {
+std::optional<AgentInfo> SqlStore::agent_by_cert(const std::string& cert_sha256) {
   auto db = readers_->lease();
   return load_agent_where(*db, "cert_sha256", cert_sha256);
 }
 
-std::vector<AgentInfo> SqliteStore::list_agents() {
+std::vector<AgentInfo> SqlStore::list_agents() {
   auto db = readers_->lease();
   std::vector<AgentInfo> out;
   Stmt st = db->prepare(fmt::format("SELECT {} FROM agents ORDER BY hostname, id", kAgentColumns));
@@ -127,7 +127,7 @@ std::vector<AgentInfo> SqliteStore::list_agents() {
   return out;
 }
 
-Outcome<AgentInfo> SqliteStore::approve_agent(const std::string& id, const Actor& by, std::int64_t now) {
+Outcome<AgentInfo> SqlStore::approve_agent(const std::string& id, const Actor& by, std::int64_t now) {
   const AgentTurn turn(*this, id);
   auto checked = [&]() -> std::optional<Refusal> {
     auto a = load_agent(id);
@@ -164,7 +164,7 @@ Outcome<AgentInfo> SqliteStore::approve_agent(const std::string& id, const Actor
   return *load_agent(id);
 }
 
-std::vector<std::pair<std::int64_t, std::string>> SqliteStore::held_reports(const std::string& agent_id) {
+std::vector<std::pair<std::int64_t, std::string>> SqlStore::held_reports(const std::string& agent_id) {
   std::vector<std::pair<std::int64_t, std::string>> held;
   Stmt st = db_->prepare("SELECT id, body FROM held_reports WHERE agent_id = ? ORDER BY id");
   st.bind(1, agent_id);
@@ -172,7 +172,7 @@ std::vector<std::pair<std::int64_t, std::string>> SqliteStore::held_reports(cons
   return held;
 }
 
-Outcome<AgentInfo> SqliteStore::revoke_agent(const std::string& id, const Actor& by, std::int64_t now) {
+Outcome<AgentInfo> SqlStore::revoke_agent(const std::string& id, const Actor& by, std::int64_t now) {
   const AgentTurn turn(*this, id);
   std::lock_guard lock(mu_);
   Transaction tx(*db_);
@@ -195,7 +195,7 @@ Outcome<AgentInfo> SqliteStore::revoke_agent(const std::string& id, const Actor&
   return *load_agent(id);
 }
 
-Outcome<AgentInfo> SqliteStore::set_agent_tags(const std::string& id, const std::vector<std::string>& tags,
+Outcome<AgentInfo> SqlStore::set_agent_tags(const std::string& id, const std::vector<std::string>& tags,
                                                const Actor& by) {
   std::lock_guard lock(mu_);
   std::set<std::string> unique;
@@ -221,7 +221,7 @@ Outcome<AgentInfo> SqliteStore::set_agent_tags(const std::string& id, const std:
   return *load_agent(id);
 }
 
-Outcome<AgentInfo> SqliteStore::remote_host(const std::string& name, const Actor& by, std::int64_t now) {
+Outcome<AgentInfo> SqlStore::remote_host(const std::string& name, const Actor& by, std::int64_t now) {
   if (name.empty() || name.size() > protocol::kMaxHostnameBytes || common::has_control_characters(name))
     return refuse("invalid", "a remote host's name is 1 to 253 bytes without control characters");
   const std::string id = remote_host_id(name);
@@ -239,7 +239,7 @@ Outcome<AgentInfo> SqliteStore::remote_host(const std::string& name, const Actor
   return *load_agent(id);
 }
 
-Outcome<AgentInfo> SqliteStore::record_remote_scan(const std::string& id, const RemoteScanStatus& status,
+Outcome<AgentInfo> SqlStore::record_remote_scan(const std::string& id, const RemoteScanStatus& status,
                                                    const Actor& by) {
   std::lock_guard lock(mu_);
   Transaction tx(*db_);
@@ -247,7 +247,7 @@ Outcome<AgentInfo> SqliteStore::record_remote_scan(const std::string& id, const 
   if (!a || a->source != HostSource::remote) return refuse("not_found", fmt::format("no remote host {}", id));
   db_->prepare(
          "UPDATE agents SET remote_status = ?, remote_message = ?, remote_scanned_at = ?, "
-         "last_seen_at = CASE WHEN ? THEN MAX(last_seen_at, ?) ELSE last_seen_at END WHERE id = ?")
+         "last_seen_at = CASE WHEN ? THEN GREATEST(last_seen_at, ?) ELSE last_seen_at END WHERE id = ?")
       .bind_all(status.status, status.message, status.scanned_at, status.status == "ok" || status.status == "partial",
                 status.scanned_at, id)
       .run();
@@ -256,13 +256,13 @@ Outcome<AgentInfo> SqliteStore::record_remote_scan(const std::string& id, const 
   return *load_agent(id);
 }
 
-void SqliteStore::touch_agent(const std::string& id, std::int64_t now) {
+void SqlStore::touch_agent(const std::string& id, std::int64_t now) {
   // Not audited: it is bookkeeping on every request, not a decision.
   std::lock_guard lock(mu_);
-  db_->prepare("UPDATE agents SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?").bind_all(now, id).run();
+  db_->prepare("UPDATE agents SET last_seen_at = GREATEST(last_seen_at, ?) WHERE id = ?").bind_all(now, id).run();
 }
 
-std::vector<std::string> SqliteStore::load_tags(Db& db, const std::string& id) {
+std::vector<std::string> SqlStore::load_tags(Db& db, const std::string& id) {
   std::vector<std::string> out;
   auto st = db.cached("SELECT tag FROM agent_tags WHERE agent_id = ? ORDER BY tag");
   st->bind(1, id);
@@ -270,7 +270,7 @@ std::vector<std::string> SqliteStore::load_tags(Db& db, const std::string& id) {
   return out;
 }
 
-std::optional<AgentInfo> SqliteStore::load_agent_where(Db& db, const char* column, const std::string& value) {
+std::optional<AgentInfo> SqlStore::load_agent_where(Db& db, const char* column, const std::string& value) {
   // column is one of this file's literals, never input.
   auto st = db.cached(fmt::format("SELECT {} FROM agents WHERE {} = ?", kAgentColumns, column));
   st->bind(1, value);
@@ -280,13 +280,13 @@ std::optional<AgentInfo> SqliteStore::load_agent_where(Db& db, const char* colum
   return a;
 }
 
-std::optional<AgentInfo> SqliteStore::load_agent(const std::string& id) { return load_agent_where(*db_, "id", id); }
+std::optional<AgentInfo> SqlStore::load_agent(const std::string& id) { return load_agent_where(*db_, "id", id); }
 
-std::optional<AgentInfo> SqliteStore::load_agent_by_cert(const std::string& sha) {
+std::optional<AgentInfo> SqlStore::load_agent_by_cert(const std::string& sha) {
   return load_agent_where(*db_, "cert_sha256", sha);
 }
 
-std::vector<std::string> SqliteStore::agent_identities(const std::string& agent_id) {
+std::vector<std::string> SqlStore::agent_identities(const std::string& agent_id) {
   std::vector<std::string> out;
   Stmt st = db_->prepare("SELECT DISTINCT identity FROM places WHERE agent_id = ? AND resolved_at = 0");
   st.bind(1, agent_id);

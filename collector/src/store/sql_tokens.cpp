@@ -1,6 +1,6 @@
-// SqliteStore, tokens: API tokens (role, name, principal, expiry; only the secret's SHA-256 is kept) and
-// one-time enrollment tokens (consumed by enroll_agent in sqlite_agents.cpp).
-#include "store/sqlite_store.hpp"
+// SqlStore, tokens: API tokens (role, name, principal, expiry; only the secret's SHA-256 is kept) and
+// one-time enrollment tokens (consumed by enroll_agent in sql_agents.cpp).
+#include "store/sql_store.hpp"
 
 #include "store/secrets.hpp"
 
@@ -27,7 +27,7 @@ TokenInfo token_row(const Stmt& st) {
 
 }  // namespace
 
-Outcome<NewToken> SqliteStore::create_token(Role role, const std::string& name, const std::string& principal,
+Outcome<NewToken> SqlStore::create_token(Role role, const std::string& name, const std::string& principal,
                                             std::int64_t expires_at, const Actor& by) {
   const std::string& holder = principal.empty() ? name : principal;
   if (auto bad = check_text("the token's name", name, kMaxNameLength)) return *bad;
@@ -54,7 +54,7 @@ Outcome<NewToken> SqliteStore::create_token(Role role, const std::string& name, 
   return t;
 }
 
-std::optional<TokenInfo> SqliteStore::find_token(std::string_view secret, std::int64_t now) {
+std::optional<TokenInfo> SqlStore::find_token(std::string_view secret, std::int64_t now) {
   auto db = readers_->lease();
   Stmt st = db->prepare(token_select("WHERE hash = ?"));
   st.bind(1, sha256_hex(secret));
@@ -64,7 +64,7 @@ std::optional<TokenInfo> SqliteStore::find_token(std::string_view secret, std::i
   return t;
 }
 
-std::vector<TokenInfo> SqliteStore::list_tokens() {
+std::vector<TokenInfo> SqlStore::list_tokens() {
   auto db = readers_->lease();
   std::vector<TokenInfo> out;
   Stmt st = db->prepare(token_select("ORDER BY created_at, id"));
@@ -72,7 +72,7 @@ std::vector<TokenInfo> SqliteStore::list_tokens() {
   return out;
 }
 
-Outcome<TokenInfo> SqliteStore::revoke_token(const std::string& id, const Actor& by) {
+Outcome<TokenInfo> SqlStore::revoke_token(const std::string& id, const Actor& by) {
   std::lock_guard lock(mu_);
   Transaction tx(*db_);
   Stmt st = db_->prepare(token_select("WHERE id = ?"));
@@ -89,7 +89,7 @@ Outcome<TokenInfo> SqliteStore::revoke_token(const std::string& id, const Actor&
   return t;
 }
 
-NewEnrollmentToken SqliteStore::create_enrollment_token(std::int64_t expires_at, const Actor& by) {
+NewEnrollmentToken SqlStore::create_enrollment_token(std::int64_t expires_at, const Actor& by) {
   std::lock_guard lock(mu_);
   NewEnrollmentToken t;
   t.secret = new_secret("kwe_");
@@ -105,12 +105,12 @@ NewEnrollmentToken SqliteStore::create_enrollment_token(std::int64_t expires_at,
   return t;
 }
 
-Outcome<std::string> SqliteStore::check_enrollment_token(std::string_view secret, std::int64_t now) {
+Outcome<std::string> SqlStore::check_enrollment_token(std::string_view secret, std::int64_t now) {
   std::lock_guard lock(mu_);
   return check_enrollment(secret, now);
 }
 
-Outcome<std::string> SqliteStore::check_enrollment(std::string_view secret, std::int64_t now) {
+Outcome<std::string> SqlStore::check_enrollment(std::string_view secret, std::int64_t now) {
   Stmt st = db_->prepare("SELECT id, expires_at, used_at FROM enrollment_tokens WHERE hash = ?");
   st.bind(1, sha256_hex(secret));
   if (!st.step()) return refuse("forbidden", "unknown enrollment token");

@@ -1,10 +1,10 @@
-// SqliteStore, migration into HSM storage (docs/migration.md, "The collector's part"): the fleet
+// SqlStore, migration into HSM storage (docs/migration.md, "The collector's part"): the fleet
 // plan is built from the inventory on each read (migrate::build_plan) and each item's stored life
 // is laid over it: an analyst requests, an approver who is not the requesting principal approves
 // or refuses, the agent of the host that holds the key reports the run. An approval is bound to
 // the places it was given for; a change there puts the item back to proposed. Every change is
 // audited and evented in its transaction. Nothing secret is stored: items and results are facts.
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 #include <keyward/migrate/execute.hpp>
 #include <keyward/scanner/finding_json.hpp>
@@ -104,7 +104,7 @@ bool verified(const migrate::ItemResult& r) { return r.verification.signature_ok
 
 }  // namespace
 
-std::map<std::string, MigrationRow> SqliteStore::load_migration_rows() {
+std::map<std::string, MigrationRow> SqlStore::load_migration_rows() {
   std::map<std::string, MigrationRow> out;
   Stmt st = db_->prepare(kRowColumns);
   while (st.step()) {
@@ -127,17 +127,22 @@ std::map<std::string, MigrationRow> SqliteStore::load_migration_rows() {
   return out;
 }
 
-void SqliteStore::write_migration_row(const MigrationRow& r, std::int64_t now) {
+void SqlStore::write_migration_row(const MigrationRow& r, std::int64_t now) {
   db_->prepare(
-         "INSERT OR REPLACE INTO migration_items(item_id, identity, state, strategy, item_json, binding_json, "
+         "INSERT INTO migration_items(item_id, identity, state, strategy, item_json, binding_json, "
          "requested_by, requested_at, approved_by, refused_by, decided_at, decision_reason, result_json, updated_at) "
-         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(item_id) DO UPDATE SET "
+         "identity = excluded.identity, state = excluded.state, strategy = excluded.strategy, "
+         "item_json = excluded.item_json, binding_json = excluded.binding_json, requested_by = excluded.requested_by, "
+         "requested_at = excluded.requested_at, approved_by = excluded.approved_by, refused_by = excluded.refused_by, "
+         "decided_at = excluded.decided_at, decision_reason = excluded.decision_reason, "
+         "result_json = excluded.result_json, updated_at = excluded.updated_at")
       .bind_all(r.item_id, r.identity, r.state, r.strategy, r.item_json, r.binding_json, r.requested_by, r.requested_at,
                 r.approved_by, r.refused_by, r.decided_at, r.decision_reason, r.result_json, now)
       .run();
 }
 
-migrate::Plan SqliteStore::inventory_plan(std::int64_t now) {
+migrate::Plan SqlStore::inventory_plan(std::int64_t now) {
   std::vector<migrate::PlacedFinding> placed;
   Stmt st = db_->prepare(kPlanPlaces);
   while (st.step()) {
@@ -155,7 +160,7 @@ migrate::Plan SqliteStore::inventory_plan(std::int64_t now) {
   return migrate::build_plan(placed, targets_, options);
 }
 
-void SqliteStore::invalidate_changed(const migrate::Plan& plan, std::map<std::string, MigrationRow>& rows,
+void SqlStore::invalidate_changed(const migrate::Plan& plan, std::map<std::string, MigrationRow>& rows,
                                      std::int64_t now) {
   for (auto& [id, row] : rows) {
     if (row.state != "approved") continue;
@@ -186,7 +191,7 @@ void SqliteStore::invalidate_changed(const migrate::Plan& plan, std::map<std::st
   }
 }
 
-migrate::Plan SqliteStore::current_plan(std::int64_t now) {
+migrate::Plan SqlStore::current_plan(std::int64_t now) {
   migrate::Plan plan = inventory_plan(now);
   auto rows = load_migration_rows();
   invalidate_changed(plan, rows, now);
@@ -209,14 +214,14 @@ migrate::Plan SqliteStore::current_plan(std::int64_t now) {
   return plan;
 }
 
-Outcome<migrate::PlanItem> SqliteStore::plan_item(const std::string& item_id, std::int64_t now) {
+Outcome<migrate::PlanItem> SqlStore::plan_item(const std::string& item_id, std::int64_t now) {
   migrate::Plan plan = current_plan(now);
   for (auto& item : plan.items)
     if (item.id == item_id) return std::move(item);
   return refuse("not_found", fmt::format("no plan item {}", item_id));
 }
 
-migrate::Plan SqliteStore::fleet_plan(std::int64_t now) {
+migrate::Plan SqlStore::fleet_plan(std::int64_t now) {
   std::lock_guard lock(mu_);
   Transaction tx(*db_);
   migrate::Plan plan = current_plan(now);
@@ -225,7 +230,7 @@ migrate::Plan SqliteStore::fleet_plan(std::int64_t now) {
   return plan;
 }
 
-Outcome<migrate::PlanItem> SqliteStore::request_migration(const std::string& item_id, const std::string& reason,
+Outcome<migrate::PlanItem> SqlStore::request_migration(const std::string& item_id, const std::string& reason,
                                                           const Actor& by, std::int64_t now) {
   if (auto bad = check_text("a migration request's reason", reason, kMaxReasonLength)) return *bad;
   std::lock_guard lock(mu_);
@@ -267,7 +272,7 @@ Outcome<migrate::PlanItem> SqliteStore::request_migration(const std::string& ite
   return item;
 }
 
-Outcome<migrate::PlanItem> SqliteStore::approve_migration(const std::string& item_id, const Actor& by,
+Outcome<migrate::PlanItem> SqlStore::approve_migration(const std::string& item_id, const Actor& by,
                                                           std::int64_t now) {
   std::lock_guard lock(mu_);
   Transaction tx(*db_);
@@ -299,8 +304,9 @@ Outcome<migrate::PlanItem> SqliteStore::approve_migration(const std::string& ite
   db_->prepare("DELETE FROM migration_cleanups WHERE item_id = ?").bind_all(item_id).run();
   for (const auto& p : item->places)
     db_->prepare(
-           "INSERT OR REPLACE INTO migration_cleanups(item_id, agent_id, path, state, updated_at) "
-           "VALUES (?, ?, ?, 'pending', ?)")
+           "INSERT INTO migration_cleanups(item_id, agent_id, path, state, updated_at) "
+           "VALUES (?, ?, ?, 'pending', ?) ON CONFLICT(item_id, agent_id, path) DO UPDATE SET "
+           "state = excluded.state, updated_at = excluded.updated_at")
         .bind_all(item_id, p.agent_id, p.path, now)
         .run();
   const json detail{{"identity", item->identity},
@@ -317,7 +323,7 @@ Outcome<migrate::PlanItem> SqliteStore::approve_migration(const std::string& ite
   return item;
 }
 
-Outcome<migrate::PlanItem> SqliteStore::refuse_migration(const std::string& item_id, const std::string& reason,
+Outcome<migrate::PlanItem> SqlStore::refuse_migration(const std::string& item_id, const std::string& reason,
                                                          const Actor& by, std::int64_t now) {
   if (auto bad = check_text("a refusal's reason", reason, kMaxReasonLength)) return *bad;
   std::lock_guard lock(mu_);
@@ -348,7 +354,7 @@ Outcome<migrate::PlanItem> SqliteStore::refuse_migration(const std::string& item
   return item;
 }
 
-std::vector<migrate::PlanItem> SqliteStore::migrations_for_agent(const std::string& agent_id, std::int64_t now) {
+std::vector<migrate::PlanItem> SqlStore::migrations_for_agent(const std::string& agent_id, std::int64_t now) {
   std::lock_guard lock(mu_);
   Transaction tx(*db_);
   migrate::Plan plan = current_plan(now);
@@ -363,14 +369,14 @@ std::vector<migrate::PlanItem> SqliteStore::migrations_for_agent(const std::stri
   return out;
 }
 
-bool SqliteStore::cleanup_pending(const std::string& item_id, const std::string& agent_id) {
+bool SqlStore::cleanup_pending(const std::string& item_id, const std::string& agent_id) {
   Stmt st =
       db_->prepare("SELECT 1 FROM migration_cleanups WHERE item_id = ? AND agent_id = ? AND state = 'pending' LIMIT 1");
   st.bind_all(item_id, agent_id);
   return st.step();
 }
 
-std::vector<std::string> SqliteStore::record_cleanups(const migrate::PlanItem& item, const migrate::ItemResult& r,
+std::vector<std::string> SqlStore::record_cleanups(const migrate::PlanItem& item, const migrate::ItemResult& r,
                                                       const std::string& agent_id, std::int64_t now) {
   std::vector<std::string> done;
   for (const auto& c : r.cleanups) {
@@ -389,7 +395,7 @@ std::vector<std::string> SqliteStore::record_cleanups(const migrate::PlanItem& i
   return done;
 }
 
-Outcome<migrate::PlanItem> SqliteStore::record_migration_result(const std::string& item_id,
+Outcome<migrate::PlanItem> SqlStore::record_migration_result(const std::string& item_id,
                                                                 const migrate::ItemResult& r, const Actor& by,
                                                                 std::int64_t now) {
   if (!r.item_id.empty() && r.item_id != item_id)
@@ -429,7 +435,7 @@ Outcome<migrate::PlanItem> SqliteStore::record_migration_result(const std::strin
   return item;
 }
 
-std::optional<Refusal> SqliteStore::apply_result(const migrate::PlanItem& item, MigrationRow& row,
+std::optional<Refusal> SqlStore::apply_result(const migrate::PlanItem& item, MigrationRow& row,
                                                  const migrate::ItemResult& r, const Actor& by, std::int64_t now) {
   const bool failed = r.outcome == migrate::Outcome::failed || r.outcome == migrate::Outcome::refused;
   const json detail = result_detail(item, r);
@@ -463,7 +469,7 @@ std::optional<Refusal> SqliteStore::apply_result(const migrate::PlanItem& item, 
   return std::nullopt;
 }
 
-void SqliteStore::audit_cleanups(const migrate::PlanItem& item, const std::vector<std::string>& cleaned,
+void SqlStore::audit_cleanups(const migrate::PlanItem& item, const std::vector<std::string>& cleaned,
                                  const Actor& by, std::int64_t now) {
   Stmt st = db_->prepare("SELECT COUNT(*) FROM migration_cleanups WHERE item_id = ? AND state = 'pending'");
   st.bind_all(item.id);

@@ -1,8 +1,10 @@
 // The SQL of the inventory reads whose cost grows with the fleet (issue 12: GET /hosts took
 // 4.9 s at 170k places), apart so that a test can check their query plans: no read of every
 // place where an index finds the few it needs.
-// Used by: sqlite_queries.cpp; tests/collector/store_queries_test.cpp (EXPLAIN QUERY PLAN).
+// Used by: sql_queries.cpp; tests/collector/store_queries_test.cpp (EXPLAIN QUERY PLAN).
 #pragma once
+
+#include "store/db.hpp"
 
 #include <keyward/collector/store.hpp>
 
@@ -31,6 +33,7 @@ extern const char* const kSpreadKeysQuery;
 // The number of places a findings query matches; params receives its parameters.
 std::string findings_count_query(const FindingQuery& q, std::vector<QueryParam>& params);
 // One page of a findings query; params receives its parameters, then LIMIT and OFFSET follow.
-std::string findings_page_query(const FindingQuery& q, std::vector<QueryParam>& params);
+std::string findings_page_query(const FindingQuery& q, std::vector<QueryParam>& params,
+                                Dialect dialect = Dialect::sqlite);
 
 }  // namespace keyward::collector::detail

@@ -1,7 +1,8 @@
-// SqliteStore, opening: the database file (mode 0600 before SQLite creates it), the pragmas,
-// migrations, the rules, the events file's catch-up; the schema version and /metrics counts;
-// the helpers every unit of the store shares (sqlite_store.hpp lists the units).
-#include "store/sqlite_store.hpp"
+// SqlStore, opening: on SQLite the database file (mode 0600 before SQLite creates it) and its
+// pragmas, on PostgreSQL the connections; migrations, the rules, the events file's catch-up; the
+// schema version and /metrics counts;
+// the helpers every unit of the store shares (sql_store.hpp lists the units).
+#include "store/sql_store.hpp"
 
 #include "store/migrations.hpp"
 
@@ -62,28 +63,10 @@ std::string severity_name(std::int64_t rank) {
   return std::string(rules::to_string(static_cast<rules::Severity>(rank)));
 }
 
-SqliteStore::SqliteStore(const std::string& path, const std::string& events_file, const FleetOptions& fleet)
-    : path_(path) {
-  // Create the file 0600 before SQLite does (SQLite would honour the umask); SQLite gives its
-  // -wal and -shm files the database file's mode.
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) throw StoreError(fmt::format("cannot create the database {}", path));
-  ::close(fd);
-  chmod_files();
-  db_ = std::make_unique<Db>(path);
-  {
-    Stmt st = db_->prepare("PRAGMA journal_mode = WAL");
-    if (!st.step() || st.text(0) != "wal")
-      throw StoreError(fmt::format("cannot put the database {} in WAL mode", path));
-  }
-  db_->exec("PRAGMA busy_timeout = 5000");
-  db_->exec("PRAGMA foreign_keys = ON");
-  // FULL: a report answered 202 survives a power cut (the agent has dropped it by then).
-  db_->exec("PRAGMA synchronous = FULL");
-  db_->exec(kCachePragmas);
+SqlStore::SqlStore(std::unique_ptr<Db> writer, std::function<std::unique_ptr<Db>()> open_reader,
+                   const std::string& events_file, const FleetOptions& fleet)
+    : db_(std::move(writer)) {
   migrate(*db_);
-  chmod_files();
-
   rules_ = rules::RuleSet::builtin();
   for (const auto& dir : fleet.rules_dirs) rules_.load_dir(dir);
   targets_ = migrate::load_targets(fleet.hsm_dirs);
@@ -94,22 +77,44 @@ SqliteStore::SqliteStore(const std::string& path, const std::string& events_file
     flush_events();  // catch up with what a crash left out
   }
   db_->on_commit([this] { write_checkpoint(); });
-  readers_ = std::make_unique<ReaderPool>(path, kReaders, kCachePragmas);
+  readers_ = std::make_unique<ReaderPool>(std::move(open_reader), kReaders);
 }
 
-void SqliteStore::chmod_files() {
-  for (const char* suffix : {"", "-wal", "-shm"}) chmod_if_exists(path_ + suffix);
+// The database file and the -wal and -shm files SQLite makes beside it: 0600.
+void chmod_sqlite_files(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm"}) chmod_if_exists(path + suffix);
 }
 
-int SqliteStore::schema_version() {
+std::unique_ptr<Db> open_sqlite_writer(const std::string& path) {
+  // Create the file 0600 before SQLite does (SQLite would honour the umask); SQLite gives its
+  // -wal and -shm files the database file's mode.
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) throw StoreError(fmt::format("cannot create the database {}", path));
+  ::close(fd);
+  chmod_sqlite_files(path);
+  auto db = Db::open_sqlite(path);
+  {
+    Stmt st = db->prepare("PRAGMA journal_mode = WAL");
+    if (!st.step() || st.text(0) != "wal")
+      throw StoreError(fmt::format("cannot put the database {} in WAL mode", path));
+  }
+  db->exec("PRAGMA busy_timeout = 5000");
+  db->exec("PRAGMA foreign_keys = ON");
+  // FULL: a report answered 202 survives a power cut (the agent has dropped it by then).
+  db->exec("PRAGMA synchronous = FULL");
+  db->exec(kCachePragmas);
+  return db;
+}
+
+int SqlStore::schema_version() {
   auto db = readers_->lease();
-  return static_cast<int>(db->scalar("PRAGMA user_version"));
+  return static_cast<int>(db->backend().schema_version());
 }
 
-std::string SqliteStore::readiness_problem() {
+std::string SqlStore::readiness_problem() {
   try {
     auto db = readers_->lease();
-    const auto version = db->scalar("PRAGMA user_version");
+    const auto version = db->backend().schema_version();
     if (version != latest_schema_version())
       return fmt::format("the database has schema version {}, this collector needs {}", version,
                          latest_schema_version());
@@ -120,7 +125,7 @@ std::string SqliteStore::readiness_problem() {
   }
 }
 
-StoreCounts SqliteStore::counts() {
+StoreCounts SqlStore::counts() {
   auto db = readers_->lease();
   StoreCounts c;
   auto n = [&db](const char* sql) { return static_cast<std::uint64_t>(db->scalar(sql)); };
@@ -144,7 +149,23 @@ StoreCounts SqliteStore::counts() {
 
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, const std::string& events_file,
                                          const FleetOptions& fleet) {
-  return std::make_unique<detail::SqliteStore>(path, events_file, fleet);
+  auto writer = detail::open_sqlite_writer(path);
+  auto open_reader = [path] {
+    auto db = detail::Db::open_sqlite(path, detail::DbAccess::read_only);
+    db->exec("PRAGMA busy_timeout = 5000");
+    db->exec(detail::kCachePragmas);
+    return db;
+  };
+  auto store = std::make_unique<detail::SqlStore>(std::move(writer), std::move(open_reader), events_file, fleet);
+  detail::chmod_sqlite_files(path);  // the -wal and -shm files the migrations made
+  return store;
+}
+
+std::unique_ptr<Store> open_postgres_store(const std::string& conninfo, const std::string& events_file,
+                                           const FleetOptions& fleet) {
+  auto writer = detail::Db::open_postgres(conninfo);
+  auto open_reader = [conninfo] { return detail::Db::open_postgres(conninfo, detail::DbAccess::read_only); };
+  return std::make_unique<detail::SqlStore>(std::move(writer), std::move(open_reader), events_file, fleet);
 }
 
 }  // namespace keyward::collector

@@ -1,8 +1,8 @@
-// SqliteStore, inventory queries: hosts, findings (filtered, paged), key identities with their
+// SqlStore, inventory queries: hosts, findings (filtered, paged), key identities with their
 // places, expiring certificates. Reads only; every value is a bound parameter.
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
-#include "store/sqlite_queries.hpp"
+#include "store/sql_queries.hpp"
 
 #include "store/fleet_risk.hpp"
 
@@ -16,7 +16,7 @@ namespace {
 
 constexpr const char* kFindingColumns =
     "p.place_id, p.agent_id, a.hostname, p.identity, p.status, p.first_seen, "
-    "CASE WHEN p.resolved_at = 0 THEN MAX(p.last_seen, a.snapshot_at) ELSE p.last_seen END, p.resolved_at, "
+    "CASE WHEN p.resolved_at = 0 THEN GREATEST(p.last_seen, a.snapshot_at) ELSE p.last_seen END, p.resolved_at, "
     "p.exception_id, p.finding_json, p.risk, COALESCE(i.key_hosts, 0), COALESCE(i.package_hosts, 0)";
 // The joins kFindingColumns reads (the host's name and snapshot time, the identity's counts).
 constexpr const char* kFindingJoins =
@@ -155,7 +155,7 @@ const char* const kHostsQuery =
     "a.source, a.remote_status, a.remote_message, a.remote_scanned_at "
     "FROM agents a ORDER BY a.hostname, a.id";
 
-std::vector<HostRow> SqliteStore::hosts() {
+std::vector<HostRow> SqlStore::hosts() {
   auto db = readers_->lease();
   std::vector<HostRow> out;
   Stmt st = db->prepare(kHostsQuery);
@@ -181,22 +181,24 @@ std::string findings_count_query(const FindingQuery& q, std::vector<Param>& para
   return "SELECT COUNT(*) FROM places p " + findings_where(q, params);
 }
 
-std::string findings_page_query(const FindingQuery& q, std::vector<Param>& params) {
+std::string findings_page_query(const FindingQuery& q, std::vector<Param>& params, Dialect dialect) {
   // The page's places are chosen on their sort keys alone, then read whole: sorting every
   // matching place with its finding JSON would copy them all.
   // The total order (docs/fleet.md, "Fleet risk"): no tie at a clipped score, the place id last.
   // One host's places are found through its index and sorted (a few hundred): read in the total
   // order instead, SQLite would walk every open place of the fleet to find the host's (4.9 s at
-  // a million places on 10,000 hosts).
-  const char* index = q.host.empty() ? "" : "INDEXED BY places_agent_status ";
+  // a million places on 10,000 hosts). PostgreSQL's planner weighs the two by its statistics.
+  const bool sqlite = dialect == Dialect::sqlite;
+  const char* index = q.host.empty() || !sqlite ? "" : "INDEXED BY places_agent_status ";
+  const char* row = sqlite ? "rowid" : "place_id";
   const std::string where = findings_where(q, params);
   return fmt::format(
-      "SELECT {0} FROM places p {3} WHERE p.rowid IN ("
-      "SELECT p.rowid FROM places p {4}{1} ORDER BY {2} LIMIT ? OFFSET ?) ORDER BY {2}",
-      kFindingColumns, where, kRiskOrder, kFindingJoins, index);
+      "SELECT {0} FROM places p {3} WHERE p.{5} IN ("
+      "SELECT p.{5} FROM places p {4}{1} ORDER BY {2} LIMIT ? OFFSET ?) ORDER BY {2}",
+      kFindingColumns, where, kRiskOrder, kFindingJoins, index, row);
 }
 
-Page<FindingRow> SqliteStore::findings(const FindingQuery& q) {
+Page<FindingRow> SqlStore::findings(const FindingQuery& q) {
   auto db = readers_->lease();
   Page<FindingRow> page;
   {
@@ -206,7 +208,7 @@ Page<FindingRow> SqliteStore::findings(const FindingQuery& q) {
     if (st.step()) page.total = static_cast<std::uint64_t>(st.integer(0));
   }
   std::vector<Param> params;
-  Stmt st = db->prepare(findings_page_query(q, params));
+  Stmt st = db->prepare(findings_page_query(q, params, db->dialect()));
   params.emplace_back(sql_limit(q.limit));
   params.emplace_back(sql_offset(q.offset));
   bind_params(st, params);
@@ -214,7 +216,7 @@ Page<FindingRow> SqliteStore::findings(const FindingQuery& q) {
   return page;
 }
 
-void SqliteStore::visit_places(const std::string& status, const std::function<void(const FindingRow&)>& visit) {
+void SqlStore::visit_places(const std::string& status, const std::function<void(const FindingRow&)>& visit) {
   auto db = readers_->lease();
   // In the total order, read along the index places_status_rank: one pass, no sort.
   Stmt st = db->prepare(fmt::format("SELECT {} FROM places p {} WHERE p.status = ? ORDER BY {}", kFindingColumns,
@@ -236,7 +238,7 @@ const char* const kSpreadKeysQuery =
     "FROM identities WHERE present = 1 AND hosts >= ? ORDER BY hosts DESC, max_score DESC, rank_raw DESC, identity "
     "LIMIT ? OFFSET ?";
 
-Page<KeyRow> SqliteStore::keys(const KeyQuery& q) {
+Page<KeyRow> SqlStore::keys(const KeyQuery& q) {
   auto db = readers_->lease();
   Page<KeyRow> page;
   const auto min_hosts = static_cast<std::int64_t>(std::min<std::uint64_t>(q.min_hosts, INT64_MAX));
@@ -266,7 +268,7 @@ Page<KeyRow> SqliteStore::keys(const KeyQuery& q) {
   return page;
 }
 
-Page<FindingRow> SqliteStore::expiring_certificates(std::int64_t within_seconds, std::int64_t now, std::uint64_t limit,
+Page<FindingRow> SqlStore::expiring_certificates(std::int64_t within_seconds, std::int64_t now, std::uint64_t limit,
                                                     std::uint64_t offset) {
   auto db = readers_->lease();
   const std::string from = std::string("FROM places p ") + kFindingJoins +

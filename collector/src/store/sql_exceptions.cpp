@@ -1,7 +1,7 @@
-// SqliteStore, exceptions: an analyst requests one for a key identity the fleet has seen, an
+// SqlStore, exceptions: an analyst requests one for a key identity the fleet has seen, an
 // approver who is not the requesting principal approves it (its places become excepted, or
 // false_positive for that kind, until it expires).
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 #include "store/secrets.hpp"
 
@@ -35,7 +35,7 @@ ExceptionInfo exception_row(const Stmt& st, std::int64_t now) {
 
 }  // namespace
 
-Outcome<ExceptionInfo> SqliteStore::request_exception(const std::string& identity, ExceptionKind kind,
+Outcome<ExceptionInfo> SqlStore::request_exception(const std::string& identity, ExceptionKind kind,
                                                       const std::string& reason, std::int64_t expires_at,
                                                       const Actor& by, std::int64_t now) {
   if (auto bad = check_text("an exception's reason", reason, kMaxReasonLength)) return *bad;
@@ -75,7 +75,7 @@ Outcome<ExceptionInfo> SqliteStore::request_exception(const std::string& identit
   return x;
 }
 
-Outcome<ExceptionInfo> SqliteStore::approve_exception(const std::string& id, const Actor& by, std::int64_t now) {
+Outcome<ExceptionInfo> SqlStore::approve_exception(const std::string& id, const Actor& by, std::int64_t now) {
   std::lock_guard lock(mu_);
   Transaction tx(*db_);
   auto x = load_exception(id, now);
@@ -103,7 +103,7 @@ Outcome<ExceptionInfo> SqliteStore::approve_exception(const std::string& id, con
   return *load_exception(id, now);
 }
 
-std::vector<ExceptionInfo> SqliteStore::list_exceptions(std::int64_t now) {
+std::vector<ExceptionInfo> SqlStore::list_exceptions(std::int64_t now) {
   auto db = readers_->lease();
   std::vector<ExceptionInfo> out;
   Stmt st = db->prepare(exception_select("ORDER BY requested_at, id"));
@@ -111,14 +111,14 @@ std::vector<ExceptionInfo> SqliteStore::list_exceptions(std::int64_t now) {
   return out;
 }
 
-std::optional<ExceptionInfo> SqliteStore::load_exception(const std::string& id, std::int64_t now) {
+std::optional<ExceptionInfo> SqlStore::load_exception(const std::string& id, std::int64_t now) {
   Stmt st = db_->prepare(exception_select("WHERE id = ?"));
   st.bind(1, id);
   if (!st.step()) return std::nullopt;
   return exception_row(st, now);
 }
 
-std::optional<ExceptionInfo> SqliteStore::live_exception(const std::string& identity, std::int64_t now) {
+std::optional<ExceptionInfo> SqlStore::live_exception(const std::string& identity, std::int64_t now) {
   Stmt st = db_->prepare(exception_select(
       "WHERE identity = ? AND approved_at != 0 AND expires_at > ? ORDER BY approved_at DESC, id LIMIT 1"));
   st.bind_all(identity, now);

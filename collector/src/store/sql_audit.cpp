@@ -1,8 +1,8 @@
-// SqliteStore, audit: the hash-chained log (audit_chain.hpp computes and verifies the chain);
+// SqlStore, audit: the hash-chained log (audit_chain.hpp computes and verifies the chain);
 // every change elsewhere in the store appends its entry through append_audit in its transaction.
 // With an audit key, the head is signed after each commit that moved it (a checkpoint line in
 // the events file, audit_key.hpp).
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 #include "store/audit_chain.hpp"
 
@@ -14,36 +14,36 @@ namespace keyward::collector::detail {
 
 using nlohmann::json;
 
-std::vector<AuditEntry> SqliteStore::audit_entries(std::uint64_t since, std::uint64_t limit) {
+std::vector<AuditEntry> SqlStore::audit_entries(std::uint64_t since, std::uint64_t limit) {
   auto db = readers_->lease();
   return load_audit(*db, since, std::clamp<std::uint64_t>(limit, 1, 100000));
 }
 
-AuditHead SqliteStore::audit_head() {
+AuditHead SqlStore::audit_head() {
   auto db = readers_->lease();
   return load_audit_head(*db);
 }
 
-AuditHead SqliteStore::load_audit_head(Db& db) {
+AuditHead SqlStore::load_audit_head(Db& db) {
   auto st = db.cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
   if (!st->step()) return {};
   return {static_cast<std::uint64_t>(st->integer(0)), st->text(1)};
 }
 
-AuditVerdict SqliteStore::verify_audit(const std::optional<AuditHead>& head,
+AuditVerdict SqlStore::verify_audit(const std::optional<AuditHead>& head,
                                        const std::vector<AuditCheckpoint>& checkpoints) {
   auto db = readers_->lease();
   return verify_chain(load_audit(*db, 0, static_cast<std::uint64_t>(INT64_MAX)), head, checkpoints);
 }
 
-void SqliteStore::audit(const Actor& by, const std::string& action, const std::string& subject, const json& detail) {
+void SqlStore::audit(const Actor& by, const std::string& action, const std::string& subject, const json& detail) {
   std::lock_guard lock(mu_);
   Transaction tx(*db_);
   append_audit(by, action, subject, detail, wall_clock());
   tx.commit();
 }
 
-void SqliteStore::append_audit(const Actor& by, const std::string& action, const std::string& subject,
+void SqlStore::append_audit(const Actor& by, const std::string& action, const std::string& subject,
                                const json& detail, std::int64_t now) {
   AuditEntry e;
   const AuditHead last = load_audit_head(*db_);
@@ -67,7 +67,7 @@ void SqliteStore::append_audit(const Actor& by, const std::string& action, const
       .run();
 }
 
-std::vector<AuditEntry> SqliteStore::load_audit(Db& db, std::uint64_t since, std::uint64_t limit) {
+std::vector<AuditEntry> SqlStore::load_audit(Db& db, std::uint64_t since, std::uint64_t limit) {
   std::vector<AuditEntry> out;
   Stmt st = db.prepare(
       "SELECT seq, chain, time, actor, via, action, subject, detail, prev_hash, hash FROM audit WHERE seq > ? "
@@ -94,7 +94,7 @@ std::vector<AuditEntry> SqliteStore::load_audit(Db& db, std::uint64_t since, std
   return out;
 }
 
-void SqliteStore::sign_checkpoints(std::shared_ptr<const AuditSigningKey> key,
+void SqlStore::sign_checkpoints(std::shared_ptr<const AuditSigningKey> key,
                                    std::function<void(const std::string& line)> also_to) {
   std::lock_guard lock(mu_);
   signer_ = std::move(key);
@@ -103,7 +103,7 @@ void SqliteStore::sign_checkpoints(std::shared_ptr<const AuditSigningKey> key,
   checkpointed_seq_ = load_audit_head(*db_).seq;
 }
 
-void SqliteStore::write_checkpoint() {
+void SqlStore::write_checkpoint() {
   if (!signer_) return;
   const AuditHead head = load_audit_head(*db_);
   if (head.seq == 0 || head.seq == checkpointed_seq_) return;

@@ -1,4 +1,4 @@
-// SqliteStore, ingest: one report of an agent, in named steps:
+// SqlStore, ingest: one report of an agent, in named steps:
 //   a duplicate report_id changes nothing; a pending agent's report is held (the newest
 //   snapshot only); otherwise the report's places are made outside the lock (placed_report.hpp)
 //   and written in chunks of kIngestChunk places, one transaction and one hold of the lock each,
@@ -8,7 +8,7 @@
 //   last step reopens the places of expired exceptions and records the report. A report cut
 //   short (a crash, a failed write) has recorded nothing but places and their events: the agent
 //   resends it (same report_id), and the resend ends as one whole ingest would have.
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 #include "store/fleet_risk.hpp"
 #include "store/placed_report.hpp"
@@ -60,7 +60,7 @@ void update_place(Stmt& update, const PlacedFinding& p, std::int64_t now) {
 }  // namespace
 
 // What one ingest has done so far, passed from step to step and from chunk to chunk.
-struct SqliteStore::IngestRun {
+struct SqlStore::IngestRun {
   struct NewPlace {
     std::string place_id, identity, finding_id;
     json detail;
@@ -79,14 +79,14 @@ struct SqliteStore::IngestRun {
   std::vector<NewPlace> fresh;  // places first seen or reopened (this chunk): a "new" event each
 };
 
-SqliteStore::AgentTurn::AgentTurn(SqliteStore& store, const std::string& agent_id)
+SqlStore::AgentTurn::AgentTurn(SqlStore& store, const std::string& agent_id)
     : store_(store), agent_id_(agent_id) {
   std::unique_lock lock(store_.turns_mu_);
   store_.turns_cv_.wait(lock, [&] { return !store_.busy_agents_.count(agent_id_); });
   store_.busy_agents_.insert(agent_id_);
 }
 
-SqliteStore::AgentTurn::~AgentTurn() {
+SqlStore::AgentTurn::~AgentTurn() {
   {
     std::lock_guard lock(store_.turns_mu_);
     store_.busy_agents_.erase(agent_id_);
@@ -94,7 +94,7 @@ SqliteStore::AgentTurn::~AgentTurn() {
   store_.turns_cv_.notify_all();
 }
 
-IngestOutcome SqliteStore::ingest(const AgentInfo& agent, const protocol::Report& report, std::int64_t now,
+IngestOutcome SqlStore::ingest(const AgentInfo& agent, const protocol::Report& report, std::int64_t now,
                                   const Actor& by) {
   const AgentTurn turn(*this, agent.id);
   std::optional<AgentInfo> current;
@@ -124,14 +124,14 @@ IngestOutcome SqliteStore::ingest(const AgentInfo& agent, const protocol::Report
   return run.out;
 }
 
-IngestOutcome SqliteStore::duplicate_outcome(const protocol::Report& report) {
+IngestOutcome SqlStore::duplicate_outcome(const protocol::Report& report) {
   IngestOutcome out;
   out.findings = report.result.findings.size();
   out.status = IngestOutcome::Status::duplicate;
   return out;
 }
 
-std::optional<Refusal> SqliteStore::ingest_held(const std::string& agent_id, const std::vector<HeldReport>& held,
+std::optional<Refusal> SqlStore::ingest_held(const std::string& agent_id, const std::vector<HeldReport>& held,
                                                 std::int64_t now,
                                                 const std::function<std::optional<Refusal>()>& finish) {
   if (held.empty()) {
@@ -158,7 +158,7 @@ std::optional<Refusal> SqliteStore::ingest_held(const std::string& agent_id, con
   return std::nullopt;
 }
 
-bool SqliteStore::ingest_step(IngestRun& run) {
+bool SqlStore::ingest_step(IngestRun& run) {
   run.touched.clear();
   run.fresh.clear();
   const std::size_t begin = run.next;
@@ -188,7 +188,7 @@ bool SqliteStore::ingest_step(IngestRun& run) {
   return done;
 }
 
-std::string SqliteStore::snapshot_digest(const std::string& agent_id) {
+std::string SqlStore::snapshot_digest(const std::string& agent_id) {
   auto st = db_->cached("SELECT snapshot_digest FROM agents WHERE id = ?");
   st->bind(1, agent_id);
   return st->step() ? st->text(0) : std::string();
@@ -198,7 +198,7 @@ std::string SqliteStore::snapshot_digest(const std::string& agent_id) {
 // places exactly, so it is recorded without reading or writing any of them (one report row, the
 // agent's times, the audit entry). nullopt when an expired exception must reopen places first:
 // the whole ingest does that.
-std::optional<IngestOutcome> SqliteStore::record_unchanged(const std::string& agent_id, const ScoredReport& placed,
+std::optional<IngestOutcome> SqlStore::record_unchanged(const std::string& agent_id, const ScoredReport& placed,
                                                            std::int64_t now, const Actor& by) {
   std::lock_guard lock(mu_);
   Transaction tx(*db_);
@@ -208,7 +208,7 @@ std::optional<IngestOutcome> SqliteStore::record_unchanged(const std::string& ag
          "VALUES (?, ?, ?, 1, ?, 'stored')")
       ->bind_all(agent_id, placed.report_id, now, placed.findings)
       .run();
-  db_->cached("UPDATE agents SET last_report_at = ?, last_seen_at = MAX(last_seen_at, ?), snapshot_at = ? WHERE id = ?")
+  db_->cached("UPDATE agents SET last_report_at = ?, last_seen_at = GREATEST(last_seen_at, ?), snapshot_at = ? WHERE id = ?")
       ->bind_all(now, now, now, agent_id)
       .run();
   IngestOutcome out;
@@ -227,7 +227,7 @@ std::optional<IngestOutcome> SqliteStore::record_unchanged(const std::string& ag
   return out;
 }
 
-bool SqliteStore::is_duplicate_report(const std::string& agent_id, const std::string& report_id) {
+bool SqlStore::is_duplicate_report(const std::string& agent_id, const std::string& report_id) {
   auto st = db_->cached("SELECT 1 FROM reports WHERE agent_id = ? AND report_id = ?");
   st->bind_all(agent_id, report_id);
   return st->step();
@@ -235,7 +235,7 @@ bool SqliteStore::is_duplicate_report(const std::string& agent_id, const std::st
 
 // Each report is a full snapshot of the host: a complete one replaces every report held
 // before it, an incomplete one the incomplete ones (at most two are held per agent, issue 12).
-IngestOutcome SqliteStore::hold_report(const AgentInfo& agent, const protocol::Report& report, std::int64_t now) {
+IngestOutcome SqlStore::hold_report(const AgentInfo& agent, const protocol::Report& report, std::int64_t now) {
   IngestOutcome out;
   out.findings = report.result.findings.size();
   out.status = IngestOutcome::Status::held;
@@ -258,7 +258,7 @@ IngestOutcome SqliteStore::hold_report(const AgentInfo& agent, const protocol::R
          "VALUES (?, ?, ?, ?, ?, 'held')")
       .bind_all(agent.id, report.report_id, now, report.result.complete, out.findings)
       .run();
-  db_->prepare("UPDATE agents SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?").bind_all(now, agent.id).run();
+  db_->prepare("UPDATE agents SET last_seen_at = GREATEST(last_seen_at, ?) WHERE id = ?").bind_all(now, agent.id).run();
   append_audit(Actor{"agent:" + agent.id, std::nullopt}, "report.hold", agent.id,
                {{"report_id", report.report_id},
                 {"findings", out.findings},
@@ -273,7 +273,7 @@ IngestOutcome SqliteStore::hold_report(const AgentInfo& agent, const protocol::R
 // resolved) when known. A place whose finding is the same as before is only seen again: its
 // fleet risk cannot have changed, so its identity is not rescored. A new or reopened place is
 // remembered for its "new" event.
-void SqliteStore::upsert_places(IngestRun& run, std::size_t begin, std::size_t end) {
+void SqlStore::upsert_places(IngestRun& run, std::size_t begin, std::size_t end) {
   auto find = db_->cached("SELECT resolved_at, identity, finding_json = ? FROM places WHERE place_id = ?");
   auto add_identity = db_->cached("INSERT INTO identities(identity) VALUES (?) ON CONFLICT(identity) DO NOTHING");
   auto insert = db_->cached(
@@ -324,7 +324,7 @@ void SqliteStore::upsert_places(IngestRun& run, std::size_t begin, std::size_t e
 
 // A complete report is a snapshot: the places this host no longer has are resolved, at most
 // `limit` of them per step; true when none is left.
-bool SqliteStore::resolve_gone_places(IngestRun& run, std::size_t limit) {
+bool SqlStore::resolve_gone_places(IngestRun& run, std::size_t limit) {
   std::vector<std::string> gone;
   {
     auto st = db_->cached("SELECT place_id FROM places WHERE agent_id = ? AND resolved_at = 0");
@@ -358,14 +358,14 @@ bool SqliteStore::resolve_gone_places(IngestRun& run, std::size_t limit) {
 }
 
 // Exceptions that expired since: their places are open again once rescored.
-void SqliteStore::touch_expired_exceptions(IngestRun& run) {
+void SqlStore::touch_expired_exceptions(IngestRun& run) {
   // The live exception is part of the facts' signature: its expiry rescores every place.
   for (auto& identity : expired_exception_identities(run.now)) run.touched[std::move(identity)];
 }
 
 // Read from the exceptions (a few hundred), each checked through its identity's places: the
 // cost does not grow with the fleet's excepted places.
-std::vector<std::string> SqliteStore::expired_exception_identities(std::int64_t now) {
+std::vector<std::string> SqlStore::expired_exception_identities(std::int64_t now) {
   std::vector<std::string> out;
   auto st = db_->cached(
       "SELECT DISTINCT x.identity FROM exceptions x WHERE x.approved_at != 0 AND x.expires_at <= ? AND EXISTS "
@@ -377,7 +377,7 @@ std::vector<std::string> SqliteStore::expired_exception_identities(std::int64_t 
 }
 
 // "new" events carry the fleet severity, known only after the rescoring.
-void SqliteStore::add_new_place_events(IngestRun& run) {
+void SqlStore::add_new_place_events(IngestRun& run) {
   for (auto& n : run.fresh) {
     {
       auto sev = db_->cached("SELECT severity, score FROM places WHERE place_id = ?");
@@ -391,7 +391,7 @@ void SqliteStore::add_new_place_events(IngestRun& run) {
   }
 }
 
-void SqliteStore::record_report(IngestRun& run) {
+void SqlStore::record_report(IngestRun& run) {
   db_->prepare(
          "INSERT INTO reports(agent_id, report_id, received_at, complete, findings, status) "
          "VALUES (?, ?, ?, ?, ?, 'stored') ON CONFLICT(agent_id, report_id) DO UPDATE SET status = 'stored'")
@@ -399,7 +399,7 @@ void SqliteStore::record_report(IngestRun& run) {
       .run();
   // A complete snapshot is now the host's state: the next identical one is recorded in O(1).
   db_->prepare(
-         "UPDATE agents SET last_report_at = ?, last_seen_at = MAX(last_seen_at, ?), "
+         "UPDATE agents SET last_report_at = ?, last_seen_at = GREATEST(last_seen_at, ?), "
          "snapshot_digest = CASE WHEN ? THEN ? ELSE '' END, "
          "snapshot_at = CASE WHEN ? THEN ? ELSE snapshot_at END WHERE id = ?")
       .bind_all(run.now, run.now, run.placed.complete, run.placed.digest, run.placed.complete, run.now, run.agent_id)

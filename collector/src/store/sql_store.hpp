@@ -1,21 +1,23 @@
-// SqliteStore: the Store on one SQLite connection (WAL, foreign keys, busy_timeout), guarded by
-// one lock: every public call holds it for its whole duration, so the server's threads share
-// the store safely and each multi-statement change is one BEGIN IMMEDIATE transaction that also
-// appends its audit entry; a large report's ingest is the exception, one transaction per chunk
-// of places (sqlite_ingest.cpp). Events go to the events file after the commit.
+// SqlStore: the Store on SQLite or PostgreSQL (db.hpp), one logic for both. Changes go through
+// one writer connection guarded by one lock: every changing call holds it for its whole
+// duration, so the server's threads share the store safely and each multi-statement change is
+// one write transaction (one writer in the whole database, across replicas) that also appends
+// its audit entry; a large report's ingest is the exception, one transaction per chunk of places
+// (sql_ingest.cpp). Reads take a connection of their own (ReaderPool). Events go to the events
+// file after the commit.
 // Its members live in one file per concern, all sharing this header:
-//   sqlite_store.cpp       opening (file mode, pragmas, migrations), schema version, counts
-//   sqlite_tokens.cpp      API tokens and one-time enrollment tokens
-//   sqlite_agents.cpp      enrollment, agents, approval (ingests held reports), revocation, tags
-//   sqlite_ingest.cpp      a report's ingest, in named steps and bounded chunks
-//   sqlite_scoring.cpp     fleet risk of an identity's places; keyward's own (managed) keys
-//   sqlite_queries.cpp     hosts, findings, keys, expiring certificates
-//   sqlite_exceptions.cpp  exceptions: request, approve, list; the live one of an identity
-//   sqlite_audit.cpp       the hash-chained audit log and its signed checkpoints
-//   sqlite_events.cpp      events in the database and their copy in the events file
-//   sqlite_migrations.cpp  the fleet's HSM migration plan: request, approval, binding, results
+//   sql_store.cpp       opening (SQLite's file and pragmas, migrations), schema version, counts
+//   sql_tokens.cpp      API tokens and one-time enrollment tokens
+//   sql_agents.cpp      enrollment, agents, approval (ingests held reports), revocation, tags
+//   sql_ingest.cpp      a report's ingest, in named steps and bounded chunks
+//   sql_scoring.cpp     fleet risk of an identity's places; keyward's own (managed) keys
+//   sql_queries.cpp     hosts, findings, keys, expiring certificates
+//   sql_exceptions.cpp  exceptions: request, approve, list; the live one of an identity
+//   sql_audit.cpp       the hash-chained audit log and its signed checkpoints
+//   sql_events.cpp      events in the database and their copy in the events file
+//   sql_migrations.cpp  the fleet's HSM migration plan: request, approval, binding, results
 // A new concern is a new file here plus its members below.
-// Used by: open_sqlite_store only. Must never store a token secret or key bytes, and must never
+// Used by: open_sqlite_store and open_postgres_store only. Must never store a token secret or key bytes, and must never
 // change a table without the audit entry in the same transaction.
 #pragma once
 
@@ -23,7 +25,7 @@
 #include "store/fair_mutex.hpp"
 #include "store/fleet_risk.hpp"
 #include "store/placed_report.hpp"
-#include "store/sqlite_db.hpp"
+#include "store/db.hpp"
 
 #include <keyward/collector/store.hpp>
 #include <keyward/migrate/plan.hpp>
@@ -70,16 +72,18 @@ struct HeldReport {
   PlacedReport placed;
 };
 
-// A plan item's stored life (its migration_items row; sqlite_migrations.cpp).
+// A plan item's stored life (its migration_items row; sql_migrations.cpp).
 struct MigrationRow {
   std::string item_id, identity, state, strategy, item_json, binding_json, requested_by, approved_by, refused_by,
       decision_reason, result_json;
   std::int64_t requested_at = 0, decided_at = 0;
 };
 
-class SqliteStore final : public Store {
+class SqlStore final : public Store {
  public:
-  SqliteStore(const std::string& path, const std::string& events_file, const FleetOptions& fleet);
+  // writer: the connection every change goes through; open_reader: makes a read-only one.
+  SqlStore(std::unique_ptr<Db> writer, std::function<std::unique_ptr<Db>()> open_reader,
+           const std::string& events_file, const FleetOptions& fleet);
 
   int schema_version() override;
   std::string readiness_problem() override;
@@ -154,13 +158,10 @@ class SqliteStore final : public Store {
   // The helpers below run with mu_ held, inside the caller's transaction when they write; the
   // static ones read from the connection they are given (the writer's, or a reader's lease).
 
-  // sqlite_store.cpp
-  void chmod_files();
-
-  // sqlite_tokens.cpp: the unused, unexpired enrollment token of a secret (its id).
+  // sql_tokens.cpp: the unused, unexpired enrollment token of a secret (its id).
   Outcome<std::string> check_enrollment(std::string_view secret, std::int64_t now);
 
-  // sqlite_agents.cpp
+  // sql_agents.cpp
   static std::vector<std::string> load_tags(Db& db, const std::string& id);
   static std::optional<AgentInfo> load_agent_where(Db& db, const char* column, const std::string& value);
   std::optional<AgentInfo> load_agent(const std::string& id);
@@ -172,17 +173,17 @@ class SqliteStore final : public Store {
   // The reports held while an agent was pending (id, body), oldest first.
   std::vector<std::pair<std::int64_t, std::string>> held_reports(const std::string& agent_id);
 
-  // sqlite_ingest.cpp: a report's ingest, one function per step; ingest_step runs inside the
+  // sql_ingest.cpp: a report's ingest, one function per step; ingest_step runs inside the
   // caller's transaction. One ingest (or approval, or revocation) per agent at a time.
   class AgentTurn {
    public:
-    AgentTurn(SqliteStore& store, const std::string& agent_id);
+    AgentTurn(SqlStore& store, const std::string& agent_id);
     ~AgentTurn();
     AgentTurn(const AgentTurn&) = delete;
     AgentTurn& operator=(const AgentTurn&) = delete;
 
    private:
-    SqliteStore& store_;
+    SqlStore& store_;
     std::string agent_id_;
   };
   struct IngestRun;
@@ -210,7 +211,7 @@ class SqliteStore final : public Store {
   void add_new_place_events(IngestRun& run);
   void record_report(IngestRun& run);
 
-  // sqlite_scoring.cpp
+  // sql_scoring.cpp
   // Rescores every present place of an identity with the fleet factors and sets its status
   // (managed on its owner's host > excepted or false_positive > open); writes only the places
   // that changed.
@@ -243,12 +244,12 @@ class SqliteStore final : public Store {
   // At open: rescores the places still shown managed whose key no longer is (schema 3).
   void rescore_stale_managed();
 
-  // sqlite_exceptions.cpp
+  // sql_exceptions.cpp
   std::optional<ExceptionInfo> load_exception(const std::string& id, std::int64_t now);
   // The approved, unexpired exception covering an identity (the newest approved); nullopt if none.
   std::optional<ExceptionInfo> live_exception(const std::string& identity, std::int64_t now);
 
-  // sqlite_migrations.cpp
+  // sql_migrations.cpp
   std::map<std::string, MigrationRow> load_migration_rows();
   // The plan from the inventory with each stored row laid over its item (stored items gone from
   // the inventory that ran are kept at the end); approved items whose binding changed go back
@@ -270,7 +271,7 @@ class SqliteStore final : public Store {
   std::optional<Refusal> apply_result(const migrate::PlanItem& item, MigrationRow& row,
                                       const migrate::ItemResult& result, const Actor& by, std::int64_t now);
 
-  // sqlite_audit.cpp: appends one audit entry, chained to the last one.
+  // sql_audit.cpp: appends one audit entry, chained to the last one.
   void append_audit(const Actor& by, const std::string& action, const std::string& subject,
                     const nlohmann::json& detail, std::int64_t now);
   static std::vector<AuditEntry> load_audit(Db& db, std::uint64_t since, std::uint64_t limit);
@@ -278,7 +279,7 @@ class SqliteStore final : public Store {
   // After a commit: signs the head when it moved since the last checkpoint (with a key).
   void write_checkpoint();
 
-  // sqlite_events.cpp: adds one event; seq = max + 1, so gap-free.
+  // sql_events.cpp: adds one event; seq = max + 1, so gap-free.
   void add_event(std::int64_t now, const std::string& type, const std::string& agent_id, const std::string& identity,
                  const std::string& finding_id, const nlohmann::json& detail);
   // identity "" : every identity's.
@@ -291,7 +292,6 @@ class SqliteStore final : public Store {
   std::mutex turns_mu_;  // guards busy_agents_ (never held with mu_)
   std::condition_variable turns_cv_;
   std::set<std::string> busy_agents_;  // agents with an ingest, approval or revocation running
-  std::string path_;
   std::unique_ptr<Db> db_;               // the writer: behind mu_
   std::unique_ptr<ReaderPool> readers_;  // reads: never behind mu_
   rules::RuleSet rules_;

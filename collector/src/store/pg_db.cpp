@@ -1,0 +1,270 @@
+// The PostgreSQL engine of a store connection (db.hpp), on libpq. Statements the store caches are
+// prepared once per connection (PQprepare, then PQexecPrepared); the others run as one
+// PQexecParams each. Values always travel as parameters in text form, results come back whole
+// (the store nests statements on one connection, which single-row mode would forbid).
+// Errors carry PostgreSQL's primary message only: its DETAIL field can quote a row's values.
+// A connection that breaks (a server restart, a failover) is reset at the next transaction.
+#include "store/db.hpp"
+
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace keyward::collector::detail {
+
+std::string numbered_parameters(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  int n = 0;
+  char quote = 0;  // inside '...' or "..."
+  for (char c : sql) {
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+      out += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      out += c;
+    } else if (c == '?') {
+      out += fmt::format("${}", ++n);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// Every write transaction of every replica takes this one advisory lock first
+// (docs/deployment.md, "Replicas"): "keyward" in ASCII.
+constexpr long long kWriteLock = 0x6b657977617264LL;
+
+using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+constexpr Oid kByteaOid = 17;  // pg_type.oid of bytea
+
+// A BYTEA column's text form, \x and two hex digits a byte, back to its bytes.
+std::string from_hex(std::string_view v) {
+  if (v.size() < 2 || v[0] != '\\' || v[1] != 'x') return std::string(v);
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+  std::string out;
+  out.reserve((v.size() - 2) / 2);
+  for (std::size_t i = 2; i + 1 < v.size(); i += 2)
+    out += static_cast<char>((nibble(v[i]) << 4) | nibble(v[i + 1]));
+  return out;
+}
+
+std::string primary_message(const PGresult* r, PGconn* conn) {
+  const char* m = r != nullptr ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  std::string msg = m != nullptr ? m : PQerrorMessage(conn);
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  const auto nl = msg.find('\n');
+  return nl == std::string::npos ? msg : msg.substr(0, nl);
+}
+
+class PgConn;
+
+class PgStmt final : public StmtBackend {
+ public:
+  PgStmt(PgConn& conn, std::string_view sql, bool reused);
+  void bind_text(int i, std::string_view v) override {
+    param(i) = std::string(v);
+    format(i) = 1;
+  }
+  void bind_integer(int i, std::int64_t v) override {
+    param(i) = std::to_string(v);
+    format(i) = 0;
+  }
+  void bind_null(int i) override { param(i).reset(); }
+  bool step() override;
+  void reset() override {
+    result_.reset();
+    row_ = -1;
+    params_.clear();
+    formats_.clear();
+  }
+  std::string text(int col) const override {
+    const char* v = PQgetvalue(result_.get(), row_, col);
+    const auto len = static_cast<std::size_t>(PQgetlength(result_.get(), row_, col));
+    if (PQftype(result_.get(), col) == kByteaOid) return from_hex(std::string_view(v, len));
+    return std::string(v, len);
+  }
+  std::int64_t integer(int col) const override {
+    const char* v = PQgetvalue(result_.get(), row_, col);
+    const auto len = static_cast<std::size_t>(PQgetlength(result_.get(), row_, col));
+    if (len == 1 && (v[0] == 't' || v[0] == 'f')) return v[0] == 't' ? 1 : 0;  // a boolean
+    std::int64_t out = 0;
+    // A numeric with a fraction (an average) reads as its integer part, as in SQLite.
+    std::from_chars(v, v + len, out);
+    return out;
+  }
+  bool is_null(int col) const override { return PQgetisnull(result_.get(), row_, col) != 0; }
+
+ private:
+  std::optional<std::string>& param(int i) {
+    if (i < 1) throw StoreError("parameters are numbered from 1");
+    if (params_.size() < static_cast<std::size_t>(i)) {
+      params_.resize(static_cast<std::size_t>(i));
+      formats_.resize(static_cast<std::size_t>(i), 0);
+    }
+    return params_[static_cast<std::size_t>(i - 1)];
+  }
+  int& format(int i) {
+    param(i);
+    return formats_[static_cast<std::size_t>(i - 1)];
+  }
+  void execute();
+
+  PgConn& conn_;
+  std::string sql_;          // with $n parameters
+  std::string name_;         // "" : run unnamed with PQexecParams
+  std::uint64_t prepared_in_ = 0;  // the connection generation it was prepared in
+  std::vector<std::optional<std::string>> params_;
+  // Strings go in binary form, their bytes as they are: text (checked as UTF-8 by the server)
+  // and BYTEA alike. Integers go as decimal text.
+  std::vector<int> formats_;
+  Result result_{nullptr, &PQclear};
+  int row_ = -1;
+};
+
+class PgConn final : public DbBackend {
+ public:
+  PgConn(const std::string& conninfo, DbAccess access) : access_(access) {
+    conn_ = PQconnectdb(conninfo.c_str());
+    if (conn_ == nullptr) throw StoreError("cannot connect to PostgreSQL: out of memory");
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      const std::string msg = primary_message(nullptr, conn_);
+      PQfinish(conn_);
+      conn_ = nullptr;
+      throw StoreError(fmt::format("cannot connect to PostgreSQL: {}", msg));
+    }
+    set_up();
+  }
+  ~PgConn() override { PQfinish(conn_); }
+  PgConn(const PgConn&) = delete;
+  PgConn& operator=(const PgConn&) = delete;
+
+  Dialect dialect() const override { return Dialect::postgres; }
+  std::unique_ptr<StmtBackend> prepare(std::string_view sql, bool reused) override {
+    return std::make_unique<PgStmt>(*this, sql, reused);
+  }
+  void exec(std::string_view sql) override {
+    Result r(PQexec(conn_, std::string(sql).c_str()), &PQclear);
+    check(r.get(), sql);
+    changes_ = affected(r.get());
+  }
+  int changes() const override { return changes_; }
+  void begin_write() override {
+    revive();
+    exec("BEGIN");
+    exec(fmt::format("SELECT pg_advisory_xact_lock({})", kWriteLock));
+  }
+  void begin_read() override {
+    revive();
+    exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+  }
+  void end_quietly(bool commit) noexcept override { PQclear(PQexec(conn_, commit ? "COMMIT" : "ROLLBACK")); }
+  std::int64_t schema_version() override {
+    Result r(PQexec(conn_, "SELECT to_regclass('keyward_schema') IS NOT NULL"), &PQclear);
+    check(r.get(), "the schema version");
+    if (PQntuples(r.get()) != 1 || PQgetvalue(r.get(), 0, 0)[0] != 't') return 0;
+    Result v(PQexec(conn_, "SELECT COALESCE(MAX(version), 0) FROM keyward_schema"), &PQclear);
+    check(v.get(), "the schema version");
+    return std::strtoll(PQgetvalue(v.get(), 0, 0), nullptr, 10);
+  }
+  void set_schema_version(int version) override {
+    exec("CREATE TABLE IF NOT EXISTS keyward_schema(version BIGINT NOT NULL)");
+    exec("DELETE FROM keyward_schema");
+    exec(fmt::format("INSERT INTO keyward_schema(version) VALUES ({})", version));
+  }
+
+  PGconn* handle() { return conn_; }
+  std::uint64_t generation() const { return generation_; }
+  std::string next_name() { return fmt::format("k{}", ++names_); }
+  void check(const PGresult* r, std::string_view sql) {
+    const auto st = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return;
+    throw StoreError(fmt::format("'{}' failed: {}", sql.substr(0, 60), primary_message(r, conn_)));
+  }
+  static int affected(const PGresult* r) {
+    const char* n = PQcmdTuples(const_cast<PGresult*>(r));
+    return n != nullptr && *n != 0 ? std::atoi(n) : 0;
+  }
+  void set_changes(int n) { changes_ = n; }
+
+ private:
+  // Settings of every session: no notices on stderr; readers are read-only.
+  void set_up() {
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
+    exec("SET client_min_messages = warning");
+    if (access_ == DbAccess::read_only) exec("SET default_transaction_read_only = on");
+  }
+  // A broken connection is reset; its prepared statements are gone with it.
+  void revive() {
+    if (PQstatus(conn_) == CONNECTION_OK) return;
+    PQreset(conn_);
+    if (PQstatus(conn_) != CONNECTION_OK)
+      throw StoreError(fmt::format("cannot reconnect to PostgreSQL: {}", primary_message(nullptr, conn_)));
+    ++generation_;
+    set_up();
+  }
+
+  PGconn* conn_ = nullptr;
+  DbAccess access_;
+  int changes_ = 0;
+  std::uint64_t generation_ = 1;
+  std::uint64_t names_ = 0;
+};
+
+PgStmt::PgStmt(PgConn& conn, std::string_view sql, bool reused)
+    : conn_(conn), sql_(numbered_parameters(sql)), name_(reused ? conn.next_name() : std::string()) {}
+
+void PgStmt::execute() {
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  values.reserve(params_.size());
+  for (const auto& p : params_) {
+    values.push_back(p ? p->data() : nullptr);
+    lengths.push_back(p ? static_cast<int>(p->size()) : 0);
+  }
+  const int n = static_cast<int>(values.size());
+  PGconn* c = conn_.handle();
+  if (name_.empty()) {
+    result_.reset(PQexecParams(c, sql_.c_str(), n, nullptr, values.data(), lengths.data(), formats_.data(), 0));
+  } else {
+    if (prepared_in_ != conn_.generation()) {
+      Result r(PQprepare(c, name_.c_str(), sql_.c_str(), 0, nullptr), &PQclear);
+      conn_.check(r.get(), sql_);
+      prepared_in_ = conn_.generation();
+    }
+    result_.reset(PQexecPrepared(c, name_.c_str(), n, values.data(), lengths.data(), formats_.data(), 0));
+  }
+  conn_.check(result_.get(), sql_);
+  conn_.set_changes(PgConn::affected(result_.get()));
+}
+
+bool PgStmt::step() {
+  if (!result_) {
+    execute();
+    row_ = -1;
+  }
+  if (PQresultStatus(result_.get()) != PGRES_TUPLES_OK) return false;
+  ++row_;
+  return row_ < PQntuples(result_.get());
+}
+
+}  // namespace
+
+std::unique_ptr<Db> Db::open_postgres(const std::string& conninfo, DbAccess access) {
+  return std::make_unique<Db>(std::make_unique<PgConn>(conninfo, access));
+}
+
+}  // namespace keyward::collector::detail
