@@ -63,6 +63,11 @@ CLI::App* add_init(CLI::App& app, Options& o) {
       "Name or IP address in the server certificate (repeat); default: localhost, 127.0.0.1, ::1, the host name");
   init->add_option("--ca-cert", o.ca_cert, "Bring your own CA certificate (PEM) instead of making one");
   init->add_option("--ca-key", o.ca_key, "Its private key (PEM, unencrypted, mode 0600)");
+  init->add_option("--database", o.database,
+                   "The inventory's database: a SQLite file in --dir (default keyward.db), or "
+                   "postgres://user@host:port/db for PostgreSQL and replicas (docs/deployment.md)");
+  init->add_option("--database-password-file", o.database_password_file,
+                   "PostgreSQL's password, the first line of this file (mode 0600); else PGPASSWORD or ~/.pgpass");
   init->add_flag("--force", o.force,
                  "Replace an existing CA, server certificate and config (agents must enroll again)");
   init->footer("Prints the config path, the CA file to hand to agents and an admin token (shown once).");

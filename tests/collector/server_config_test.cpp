@@ -233,3 +233,30 @@ TEST_CASE("remote_scans: known_hosts, the inventory and the identity are require
   e = error_of(dir.write("i.yaml", "remote_scans: yes\n"));
   CHECK(e.find("remote_scans") != std::string::npos);
 }
+
+TEST_CASE("a postgres:// database is kept as written, its password only in a file beside the config") {
+  TempTree dir;
+  const Config c = load_config(dir.write(
+      "p.yaml", "data_dir: /srv/kw\ndatabase: postgres://keyward@db.internal:5432/inventory?sslmode=verify-full\n"
+                "database_password_file: pg.password\n"));
+  CHECK(c.database == "postgres://keyward@db.internal:5432/inventory?sslmode=verify-full");
+  CHECK(c.database_password_file == "/srv/kw/pg.password");
+  const Config back = load_config(dir.write("p2.yaml", config_to_yaml(c)));
+  CHECK(back.database == c.database);
+  CHECK(back.database_password_file == c.database_password_file);
+  // A SQLite file is still a path relative to data_dir, with no password file.
+  CHECK(load_config(dir.write("s.yaml", "data_dir: /srv/kw\ndatabase: k.db\n")).database == "/srv/kw/k.db");
+
+  // A password in the URL is refused, and the message does not repeat it.
+  auto e = error_of(dir.write("w.yaml", "database: postgres://keyward:hunter2secret@db/inventory\n"));
+  CHECK(e.find("database") != std::string::npos);
+  CHECK(e.find("database_password_file") != std::string::npos);
+  CHECK(e.find("hunter2secret") == std::string::npos);
+  e = error_of(dir.write("x.yaml", "database: postgres://db/inventory?password=hunter2secret\n"));
+  CHECK(e.find("database_password_file") != std::string::npos);
+  CHECK(e.find("hunter2secret") == std::string::npos);
+  e = error_of(dir.write("y.yaml", "database: k.db\ndatabase_password_file: pg.password\n"));
+  CHECK(e.find("database_password_file") != std::string::npos);
+  e = error_of(dir.write("z.yaml", "database: postgres://db/inventory?nonsense=1\n"));
+  CHECK(e.find("not a PostgreSQL connection string") != std::string::npos);
+}

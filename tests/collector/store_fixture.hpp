@@ -141,7 +141,7 @@ struct StoreFixture {
   int agents = 0;
 
   std::unique_ptr<collector::Store> open() {
-    if (pg) return collector::open_postgres_store(pg->conninfo(), events_path, {});
+    if (pg) return collector::open_postgres_store({pg->conninfo(), nullptr}, events_path, {});
     return collector::open_sqlite_store(db_path, events_path, {});
   }
   bool postgres() const { return pg != nullptr; }

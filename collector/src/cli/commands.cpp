@@ -54,13 +54,45 @@ std::function<void(const std::string&)> syslog_copy(bool on) {
   return [](const std::string& line) { syslog(LOG_AUTHPRIV | LOG_NOTICE, "%s", line.c_str()); };
 }
 
+// The password of a PostgreSQL database from its file (the first line), which only its owner
+// may read; null when the config names none.
+std::shared_ptr<const common::SecretBytes> database_password(const Config& c) {
+  if (c.database_password_file.empty()) return nullptr;
+  struct stat st {};
+  if (::stat(c.database_password_file.c_str(), &st) != 0)
+    throw std::runtime_error(c.database_password_file + ": cannot read the database password file");
+  if ((st.st_mode & 077) != 0)
+    throw std::runtime_error(c.database_password_file + ": the database password file must be readable by its owner "
+                             "only (chmod 600)");
+  std::ifstream in(c.database_password_file, std::ios::binary);
+  auto password = std::make_shared<common::SecretBytes>();
+  for (char ch; in.get(ch) && ch != '\n' && ch != '\r';) password->push_back(static_cast<std::uint8_t>(ch));
+  if (!in && !in.eof()) throw std::runtime_error(c.database_password_file + ": cannot read the database password file");
+  return password;
+}
+
+// The store of the config's database: a SQLite file, or PostgreSQL (docs/deployment.md).
+std::unique_ptr<Store> open_database(const Config& c, const std::string& events_file, const FleetOptions& fleet) {
+  if (is_postgres_url(c.database))
+    return open_postgres_store(PostgresTarget{c.database, database_password(c)}, events_file, fleet);
+  return open_sqlite_store(c.database, events_file, fleet);
+}
+
+// backup and restore copy a SQLite file; PostgreSQL has its own tools.
+void need_sqlite(const Config& c, const char* command) {
+  if (is_postgres_url(c.database))
+    throw std::runtime_error(std::string(command) +
+                             " copies a SQLite database; this collector's inventory is in PostgreSQL: back it up "
+                             "with pg_dump or the server's own backups (docs/deployment.md, \"Backup and restore\")");
+}
+
 // The store with its events file; when the audit key exists (serve makes it), every change is
 // followed by a signed checkpoint of the audit head.
 std::unique_ptr<Store> open_store(const Config& c) {
   FleetOptions fleet;
   fleet.rules_dirs = c.rules_dirs;
   fleet.hsm_dirs = c.hsm_dirs;
-  auto store = open_sqlite_store(c.database, c.events_file, fleet);
+  auto store = open_database(c, c.events_file, fleet);
   if (fs::exists(c.audit.signing_key))
     store->sign_checkpoints(AuditSigningKey::load(c.audit.signing_key), syslog_copy(c.audit.syslog));
   return store;
@@ -72,7 +104,7 @@ std::unique_ptr<Store> open_store_to_read(const Config& c) {
   FleetOptions fleet;
   fleet.rules_dirs = c.rules_dirs;
   fleet.hsm_dirs = c.hsm_dirs;
-  return open_sqlite_store(c.database, "", fleet);
+  return open_database(c, "", fleet);
 }
 
 // Makes the audit key when it is missing (init; serve of an install made before it existed),
@@ -242,7 +274,9 @@ int run_init(const Options& o) {
   c.listen_host = listen->first;
   c.listen_port = listen->second;
   c.data_dir = p.dir.string();
-  c.database = "keyward.db";
+  c.database = o.database.empty() ? "keyward.db" : o.database;
+  c.database_password_file =
+      o.database_password_file.empty() ? std::string() : fs::absolute(o.database_password_file).string();
   c.events_file = "events.jsonl";
   c.tls.ca_cert = "pki/ca.pem";
   c.tls.ca_key = "pki/ca.key";
@@ -447,6 +481,7 @@ int run_audit_verify(const Options& o) {
 
 int run_backup(const Options& o) {
   const Config c = need_config(o);
+  need_sqlite(c, "backup");
   if (o.file.empty()) throw std::runtime_error("--to FILE is required (a new file: it must not exist yet)");
   const AuditHead h = backup_sqlite_store(c.database, o.file);
   std::printf("%s\n", json{{"backup", o.file}, {"audit_head", {{"seq", h.seq}, {"hash", h.hash}}}}.dump().c_str());
@@ -500,6 +535,7 @@ AuditHead stage_backup(const Options& o, const Config& c, const std::string& sta
 
 int run_restore(const Options& o) {
   const Config c = need_config(o);
+  need_sqlite(c, "restore");
   if (o.file.empty()) throw std::runtime_error("--from FILE is required (a file that `backup` wrote)");
   const std::string staging = c.database + ".restoring";
   const AuditHead restored = stage_backup(o, c, staging);

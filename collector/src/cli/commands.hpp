@@ -17,6 +17,7 @@ struct Options {
   std::string listen = "127.0.0.1:8443";
   std::vector<std::string> sans;
   std::string ca_cert, ca_key;
+  std::string database, database_password_file;  // init: the inventory's database (default: keyward.db)
   bool force = false;
   // token
   std::string role, name, principal, ttl;

@@ -1,5 +1,7 @@
 #include "server/config.hpp"
 
+#include <keyward/collector/store.hpp>
+
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
@@ -298,16 +300,18 @@ Config load_config(const std::string& path) {
   if (!root.IsMap()) throw std::runtime_error(path + ": must be a YAML mapping (see docs/fleet.md)");
   Config c;
   c.path = path;
-  static const char* known[] = {"listen",     "data_dir", "database",     "events_file", "tls", "limits",
-                                "audit",      "rules_dirs", "hsm_dirs", "remote_scans", "ui",          "ui_dir"};
+  static const char* known[] = {"listen",       "data_dir", "database", "database_password_file",
+                                "events_file",  "tls",      "limits",   "audit",
+                                "rules_dirs",   "hsm_dirs", "remote_scans", "ui",
+                                "ui_dir"};
   for (auto it = root.begin(); it != root.end(); ++it) {
     const std::string key = it->first.as<std::string>("");
     bool ok = false;
     for (const char* k : known) ok = ok || key == k;
     if (!ok)
       bad(path, key,
-          "unknown key (expected listen, data_dir, database, events_file, tls, limits, audit, rules_dirs, hsm_dirs, "
-          "remote_scans, ui, ui_dir)");
+          "unknown key (expected listen, data_dir, database, database_password_file, events_file, tls, limits, "
+          "audit, rules_dirs, hsm_dirs, remote_scans, ui, ui_dir)");
   }
   if (auto n = root["listen"]) {
     const std::string s = scalar(n, path, "listen");
@@ -320,8 +324,19 @@ Config load_config(const std::string& path) {
   c.data_dir = config_dir;
   if (auto n = root["data_dir"]) c.data_dir = resolve(config_dir, scalar(n, path, "data_dir"));
   c.database = resolve(c.data_dir, "keyward.db");
-  if (auto n = root["database"]) c.database = resolve(c.data_dir, scalar(n, path, "database"));
-  if (c.database.empty()) bad(path, "database", "must name a file");
+  if (auto n = root["database"]) {
+    const std::string v = scalar(n, path, "database");
+    c.database = is_postgres_url(v) ? v : resolve(c.data_dir, v);
+  }
+  if (c.database.empty()) bad(path, "database", "must name a file or a postgres:// URL");
+  if (is_postgres_url(c.database)) {
+    if (const auto problem = postgres_conninfo_problem(c.database); !problem.empty()) bad(path, "database", problem);
+  }
+  if (auto n = root["database_password_file"]) {
+    c.database_password_file = resolve(c.data_dir, scalar(n, path, "database_password_file"));
+    if (!is_postgres_url(c.database))
+      bad(path, "database_password_file", "is for a PostgreSQL database (database: postgres://...)");
+  }
   c.events_file = resolve(c.data_dir, "events.jsonl");
   if (auto n = root["events_file"])
     c.events_file = n.IsNull() ? "" : resolve(c.data_dir, scalar(n, path, "events_file"));
@@ -360,6 +375,8 @@ std::string config_to_yaml(const Config& c) {
       << ((v6 ? "[" + c.listen_host + "]" : c.listen_host) + ":" + std::to_string(c.listen_port));
   out << YAML::Key << "data_dir" << YAML::Value << c.data_dir;
   out << YAML::Key << "database" << YAML::Value << c.database;
+  if (!c.database_password_file.empty())
+    out << YAML::Key << "database_password_file" << YAML::Value << c.database_password_file;
   out << YAML::Key << "events_file" << YAML::Value << c.events_file;
   out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "ca_cert" << YAML::Value << c.tls.ca_cert;

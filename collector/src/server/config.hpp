@@ -78,7 +78,8 @@ struct Config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8443;
   std::string data_dir;
-  std::string database;
+  std::string database;                // a SQLite file, or postgres://user@host:port/db (docs/deployment.md)
+  std::string database_password_file;  // PostgreSQL's password, the file's first line ("" : PGPASSWORD, ~/.pgpass)
   std::string events_file;  // "" disables the event file
   TlsFiles tls;
   Limits limits;

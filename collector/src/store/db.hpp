@@ -145,9 +145,9 @@ class Db {
   explicit Db(std::unique_ptr<DbBackend> b) : b_(std::move(b)) {}
   // SQLite: the database file at path.
   static std::unique_ptr<Db> open_sqlite(const std::string& path, DbAccess access = DbAccess::read_write);
-  // PostgreSQL: a libpq connection string (postgres://... or key=value); no password in it is
-  // ever logged or put in an error.
-  static std::unique_ptr<Db> open_postgres(const std::string& conninfo, DbAccess access = DbAccess::read_write);
+  // PostgreSQL: a libpq connection string (postgres://... or key=value) and the password apart
+  // (may be null); neither is ever logged or put in an error.
+  static std::unique_ptr<Db> open_postgres(const PostgresTarget& target, DbAccess access = DbAccess::read_write);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;

@@ -136,8 +136,12 @@ class PgStmt final : public StmtBackend {
 
 class PgConn final : public DbBackend {
  public:
-  PgConn(const std::string& conninfo, DbAccess access) : access_(access) {
-    conn_ = PQconnectdb(conninfo.c_str());
+  PgConn(const PostgresTarget& target, DbAccess access) : access_(access) {
+    // The connection string is expanded in place of dbname; the password, after it, wins.
+    const char* keys[] = {"dbname", "password", nullptr};
+    const char* values[] = {target.conninfo.c_str(), target.password ? target.password->c_str() : nullptr, nullptr};
+    if (values[1] == nullptr) keys[1] = nullptr;
+    conn_ = PQconnectdbParams(keys, values, 1);
     if (conn_ == nullptr) throw StoreError("cannot connect to PostgreSQL: out of memory");
     if (PQstatus(conn_) != CONNECTION_OK) {
       const std::string msg = primary_message(nullptr, conn_);
@@ -263,8 +267,35 @@ bool PgStmt::step() {
 
 }  // namespace
 
-std::unique_ptr<Db> Db::open_postgres(const std::string& conninfo, DbAccess access) {
-  return std::make_unique<Db>(std::make_unique<PgConn>(conninfo, access));
+std::unique_ptr<Db> Db::open_postgres(const PostgresTarget& target, DbAccess access) {
+  return std::make_unique<Db>(std::make_unique<PgConn>(target, access));
 }
 
 }  // namespace keyward::collector::detail
+
+namespace keyward::collector {
+
+bool is_postgres_url(std::string_view database) {
+  return database.rfind("postgres://", 0) == 0 || database.rfind("postgresql://", 0) == 0;
+}
+
+std::string postgres_conninfo_problem(const std::string& conninfo) {
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+  if (opts == nullptr) {
+    // libpq's message names the part it could not read, never a value.
+    std::string msg = err != nullptr ? err : "out of memory";
+    PQfreemem(err);
+    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    return "it is not a PostgreSQL connection string: " + msg;
+  }
+  bool password = false;
+  for (auto* o = opts; o->keyword != nullptr; ++o)
+    if (std::strcmp(o->keyword, "password") == 0 && o->val != nullptr && *o->val != 0) password = true;
+  PQconninfoFree(opts);
+  if (password)
+    return "it holds a password: put the password in database_password_file (or PGPASSWORD), never in the config";
+  return {};
+}
+
+}  // namespace keyward::collector

@@ -91,7 +91,6 @@ Outcome<AgentInfo> SqlStore::enroll_agent(std::string_view enrollment_secret, co
                 {"enrollment_token", *token}},
                now);
   tx.commit();
-  flush_events();
   return *load_agent(e.agent_id);
 }
 
@@ -191,7 +190,6 @@ Outcome<AgentInfo> SqlStore::revoke_agent(const std::string& id, const Actor& by
                 {"unmanaged", unmanaged}},
                now);
   tx.commit();
-  flush_events();
   return *load_agent(id);
 }
 

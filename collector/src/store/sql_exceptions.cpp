@@ -71,7 +71,6 @@ Outcome<ExceptionInfo> SqlStore::request_exception(const std::string& identity, 
                {{"identity", identity}, {"kind", to_string(kind)}, {"reason", reason}, {"expires_at", expires_at}},
                now);
   tx.commit();
-  flush_events();
   return x;
 }
 
@@ -99,7 +98,6 @@ Outcome<ExceptionInfo> SqlStore::approve_exception(const std::string& id, const 
                 {"expires_at", x->expires_at}},
                now);
   tx.commit();
-  flush_events();
   return *load_exception(id, now);
 }
 

@@ -16,6 +16,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <utility>
 
 namespace keyward::collector::detail {
@@ -79,19 +81,59 @@ struct SqlStore::IngestRun {
   std::vector<NewPlace> fresh;  // places first seen or reopened (this chunk): a "new" event each
 };
 
+// The agent's advisory lock on PostgreSQL (a session lock of the writer connection, keys
+// "kw" and the hash of the agent id: apart from the write lock's one-key space).
+constexpr const char* kTryAgentLock = "SELECT pg_try_advisory_lock(27511, hashtext(?))";
+constexpr const char* kAgentUnlock = "SELECT pg_advisory_unlock(27511, hashtext(?))";
+// How often a replica asks again for an agent another replica is ingesting.
+constexpr auto kAgentLockPoll = std::chrono::milliseconds(10);
+
 SqlStore::AgentTurn::AgentTurn(SqlStore& store, const std::string& agent_id)
     : store_(store), agent_id_(agent_id) {
-  std::unique_lock lock(store_.turns_mu_);
-  store_.turns_cv_.wait(lock, [&] { return !store_.busy_agents_.count(agent_id_); });
-  store_.busy_agents_.insert(agent_id_);
+  {
+    std::unique_lock lock(store_.turns_mu_);
+    store_.turns_cv_.wait(lock, [&] { return !store_.busy_agents_.count(agent_id_); });
+    store_.busy_agents_.insert(agent_id_);
+  }
+  if (!store_.db_->postgres()) return;
+  // Replicas: the same agent's report may reach another collector (a retry, a replay). Asked
+  // without waiting, so that this replica's other writers are not held up meanwhile.
+  try {
+    for (;;) {
+      {
+        std::lock_guard lock(store_.mu_);
+        auto st = store_.db_->cached(kTryAgentLock);
+        st->bind(1, agent_id_);
+        if (st->step() && st->integer(0) == 1) return;
+      }
+      std::this_thread::sleep_for(kAgentLockPoll);
+    }
+  } catch (...) {
+    release();
+    throw;
+  }
 }
 
-SqlStore::AgentTurn::~AgentTurn() {
+void SqlStore::AgentTurn::release() {
   {
     std::lock_guard lock(store_.turns_mu_);
     store_.busy_agents_.erase(agent_id_);
   }
   store_.turns_cv_.notify_all();
+}
+
+SqlStore::AgentTurn::~AgentTurn() {
+  if (store_.db_->postgres()) {
+    try {
+      std::lock_guard lock(store_.mu_);
+      auto st = store_.db_->cached(kAgentUnlock);
+      st->bind(1, agent_id_);
+      st->run();
+    } catch (const StoreError&) {
+      // A broken connection has dropped its session locks with it.
+    }
+  }
+  release();
 }
 
 IngestOutcome SqlStore::ingest(const AgentInfo& agent, const protocol::Report& report, std::int64_t now,
@@ -119,7 +161,6 @@ IngestOutcome SqlStore::ingest(const AgentInfo& agent, const protocol::Report& r
     Transaction tx(*db_);
     done = ingest_step(run);
     tx.commit();
-    flush_events();
   }
   return run.out;
 }
@@ -139,7 +180,6 @@ std::optional<Refusal> SqlStore::ingest_held(const std::string& agent_id, const 
     Transaction tx(*db_);
     if (auto refusal = finish()) return refusal;
     tx.commit();
-    flush_events();
     return std::nullopt;
   }
   for (std::size_t i = 0; i < held.size(); ++i) {
@@ -152,7 +192,6 @@ std::optional<Refusal> SqlStore::ingest_held(const std::string& agent_id, const 
       if (done && i + 1 == held.size())
         if (auto refusal = finish()) return refusal;
       tx.commit();
-      flush_events();
     }
   }
   return std::nullopt;

@@ -226,7 +226,6 @@ migrate::Plan SqlStore::fleet_plan(std::int64_t now) {
   Transaction tx(*db_);
   migrate::Plan plan = current_plan(now);
   tx.commit();
-  flush_events();
   return plan;
 }
 
@@ -267,7 +266,6 @@ Outcome<migrate::PlanItem> SqlStore::request_migration(const std::string& item_i
             merged(detail, {{"item_id", item_id}, {"requested_by", by.id}}));
   append_audit(by, "migration.request", item_id, detail, now);
   tx.commit();
-  flush_events();
   overlay(*item, row);
   return item;
 }
@@ -318,7 +316,6 @@ Outcome<migrate::PlanItem> SqlStore::approve_migration(const std::string& item_i
             json{{"item_id", item_id}, {"approved_by", by.id}, {"strategy", row.strategy}});
   append_audit(by, "migration.approve", item_id, detail, now);
   tx.commit();
-  flush_events();
   overlay(*item, row);
   return item;
 }
@@ -349,7 +346,6 @@ Outcome<migrate::PlanItem> SqlStore::refuse_migration(const std::string& item_id
             merged(detail, {{"item_id", item_id}, {"refused_by", by.id}}));
   append_audit(by, "migration.refuse", item_id, detail, now);
   tx.commit();
-  flush_events();
   overlay(*item, row);
   return item;
 }
@@ -365,7 +361,6 @@ std::vector<migrate::PlanItem> SqlStore::migrations_for_agent(const std::string&
     if (run_here || clean_here) out.push_back(std::move(item));
   }
   tx.commit();
-  flush_events();
   return out;
 }
 
@@ -430,7 +425,6 @@ Outcome<migrate::PlanItem> SqlStore::record_migration_result(const std::string& 
     write_migration_row(row, now);
   }
   tx.commit();
-  flush_events();
   overlay(*item, row);
   return item;
 }

@@ -76,7 +76,12 @@ SqlStore::SqlStore(std::unique_ptr<Db> writer, std::function<std::unique_ptr<Db>
     events_ = std::make_unique<EventFile>(events_file);
     flush_events();  // catch up with what a crash left out
   }
-  db_->on_commit([this] { write_checkpoint(); });
+  // After every commit: the head signed, and the events file brought up to the database's
+  // events, this commit's and (on PostgreSQL) those other replicas committed meanwhile.
+  db_->on_commit([this] {
+    write_checkpoint();
+    flush_events();
+  });
   readers_ = std::make_unique<ReaderPool>(std::move(open_reader), kReaders);
 }
 
@@ -161,10 +166,12 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const std::str
   return store;
 }
 
-std::unique_ptr<Store> open_postgres_store(const std::string& conninfo, const std::string& events_file,
+std::unique_ptr<Store> open_postgres_store(const PostgresTarget& target, const std::string& events_file,
                                            const FleetOptions& fleet) {
-  auto writer = detail::Db::open_postgres(conninfo);
-  auto open_reader = [conninfo] { return detail::Db::open_postgres(conninfo, detail::DbAccess::read_only); };
+  if (const auto problem = postgres_conninfo_problem(target.conninfo); !problem.empty())
+    throw StoreError("the database setting is wrong: " + problem);
+  auto writer = detail::Db::open_postgres(target);
+  auto open_reader = [target] { return detail::Db::open_postgres(target, detail::DbAccess::read_only); };
   return std::make_unique<detail::SqlStore>(std::move(writer), std::move(open_reader), events_file, fleet);
 }
 

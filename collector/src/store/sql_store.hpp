@@ -174,7 +174,8 @@ class SqlStore final : public Store {
   std::vector<std::pair<std::int64_t, std::string>> held_reports(const std::string& agent_id);
 
   // sql_ingest.cpp: a report's ingest, one function per step; ingest_step runs inside the
-  // caller's transaction. One ingest (or approval, or revocation) per agent at a time.
+  // caller's transaction. One ingest (or approval, or revocation) per agent at a time: in this
+  // process, and on PostgreSQL in every replica (an advisory lock per agent).
   class AgentTurn {
    public:
     AgentTurn(SqlStore& store, const std::string& agent_id);
@@ -183,6 +184,7 @@ class SqlStore final : public Store {
     AgentTurn& operator=(const AgentTurn&) = delete;
 
    private:
+    void release();
     SqlStore& store_;
     std::string agent_id_;
   };
@@ -285,7 +287,8 @@ class SqlStore final : public Store {
   // identity "" : every identity's.
   static std::vector<Event> load_events(Db& db, std::uint64_t since, std::uint64_t limit,
                                         const std::string& identity = {});
-  // Writes the committed events the events file lacks (after each commit, and at open).
+  // Writes the committed events the events file lacks (after each commit, and at open): every
+  // replica's, in the database's one order.
   void flush_events();
 
   FairMutex mu_;         // in arrival order: readers interleave with a large ingest

@@ -12,6 +12,8 @@
 #include <keyward/migrate/plan.hpp>
 #include <keyward/protocol/protocol.hpp>
 
+#include <keyward/common/secret.hpp>
+
 #include <boost/system/result.hpp>
 
 #include <nlohmann/json.hpp>
@@ -485,13 +487,24 @@ class Store {
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, const std::string& events_file,
                                          const FleetOptions& fleet);
 
-// Opens (creating and migrating) the store in the PostgreSQL database of conninfo (a libpq
-// connection string: postgres://user@host:port/db or key=value words). Several collectors
+// A PostgreSQL database: a libpq connection string (postgres://user@host:port/db or key=value
+// words) without a password, and the password apart (from a file or the environment, wiped when
+// the store closes; null: libpq's own PGPASSWORD or ~/.pgpass, or none).
+struct PostgresTarget {
+  std::string conninfo;
+  std::shared_ptr<const common::SecretBytes> password;
+};
+// Opens (creating and migrating) the store in a PostgreSQL database. Several collectors
 // (replicas) may open the same database: writes are serialized across them by one advisory lock
-// and agents' ingests by a per-agent one (docs/deployment.md, "Replicas"). events_file as above:
-// each replica's file receives every replica's events, in one order.
-std::unique_ptr<Store> open_postgres_store(const std::string& conninfo, const std::string& events_file,
+// and each agent's ingests by one of its own (docs/deployment.md, "Replicas"). events_file as
+// above: each replica's file receives every replica's events, in one order.
+std::unique_ptr<Store> open_postgres_store(const PostgresTarget& target, const std::string& events_file,
                                            const FleetOptions& fleet);
+// True for a database setting that names PostgreSQL (postgres:// or postgresql://).
+bool is_postgres_url(std::string_view database);
+// "" when conninfo parses and holds no password; else what is wrong, in one line without the
+// conninfo's values.
+std::string postgres_conninfo_problem(const std::string& conninfo);
 
 // Copies the SQLite store at db_path into the new file `to` (mode 0600; StoreError if it exists)
 // through SQLite's online backup API: one committed state, while a collector keeps writing.
