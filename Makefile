@@ -7,7 +7,7 @@ CORPUS ?= $(CURDIR)/$(BUILD)/corpus
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo install test-sanitize fuzz bench bench-remote bench-fleet bench-scale clean
+.PHONY: all deps configure build test demo install test-sanitize fuzz bench bench-remote bench-fleet bench-scale bench-store-engines clean
 
 all: build
 
@@ -98,3 +98,13 @@ bench-scale: build
 	  --first-seconds $$(( $(SCALE_SECONDS) * 3 )) --fleet-cache $(BENCH_DIR)/fleet-cache
 	@$(BUILD)/bin/keyward_store_bench --small-reports 500
 	@$(BUILD)/bin/keyward_store_bench --findings 20000 --places $(STORE_PLACES) --agents $(STORE_HOSTS)
+
+# The store on SQLite and on PostgreSQL (a throw-away cluster with its durable defaults, on
+# 127.0.0.1), one writer and two (two replicas on PostgreSQL), in one run: docs/performance.md.
+bench-store-engines: build
+	@$(BUILD)/bin/keyward_store_bench --small-reports 500
+	@$(BUILD)/bin/keyward_store_bench --small-reports 500 --replicas 2
+	@state=$$(mktemp -d) && /usr/bin/python3 tests/support/pg_cluster.py start $$state --durable >/dev/null && \
+	  ( $(BUILD)/bin/keyward_store_bench --small-reports 500 --postgres "$$(cat $$state/conninfo)" && \
+	    $(BUILD)/bin/keyward_store_bench --small-reports 500 --postgres "$$(cat $$state/conninfo)" --replicas 2 ); \
+	  rc=$$?; /usr/bin/python3 tests/support/pg_cluster.py stop $$state; rm -rf $$state; exit $$rc

@@ -4,11 +4,17 @@
 // reports (issue 19): first snapshots, unchanged rescans, and rescans whose findings all change.
 // Prints one line per measurement. Not a test: speed claims come from here, never from ctest.
 //   keyward_store_bench [--findings N]... [--places N] [--agents N] [--small-reports N]
+//                       [--replicas 1|2] [--postgres CONNINFO]
+// --postgres: on PostgreSQL instead of SQLite (CONNINFO: a server where the bench may create and
+// drop databases; `make bench-scale` starts a throw-away one). --replicas 2: the small reports
+// come through two stores on the same database at once (two collectors; on SQLite, two threads
+// of one store, since a SQLite file serves one collector).
 #include <keyward/collector/store.hpp>
 #include <keyward/protocol/protocol.hpp>
 #include <keyward/scanner/finding.hpp>
 
 #include <fmt/format.h>
+#include <libpq-fe.h>
 
 #include <atomic>
 #include <chrono>
@@ -61,20 +67,49 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Where the bench's stores live: SQLite files, or databases made on a PostgreSQL server.
+struct Engine {
+  std::string postgres;  // "" : SQLite
+  int replicas = 1;
+};
+
+void pg_run(const std::string& conninfo, const std::string& sql) {
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  PGresult* r = PQexec(c, sql.c_str());
+  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  const std::string msg = PQerrorMessage(c);
+  PQclear(r);
+  PQfinish(c);
+  if (!ok) throw std::runtime_error(sql + ": " + msg);
+}
+
 struct Bench {
   std::filesystem::path dir;
+  Engine engine;
+  std::string database;  // PostgreSQL: the database made for this bench
   std::unique_ptr<collector::Store> store;
   collector::Actor admin{"cli:bench", collector::Role::admin};
   int agents = 0;
 
-  explicit Bench(const std::string& name) {
+  Bench(const std::string& name, Engine e) : engine(std::move(e)) {
     dir = std::filesystem::temp_directory_path() / fmt::format("keyward-store-bench-{}-{}", name, ::getpid());
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
-    store = collector::open_sqlite_store((dir / "k.db").string(), "", {});
+    if (!engine.postgres.empty()) {
+      database = fmt::format("keyward_bench_{}_{}", name, ::getpid());
+      pg_run(engine.postgres, "DROP DATABASE IF EXISTS " + database);
+      pg_run(engine.postgres, "CREATE DATABASE " + database + " TEMPLATE template0 ENCODING 'UTF8'");
+    }
+    store = open();
+  }
+  // Another store on the same database (a second replica).
+  std::unique_ptr<collector::Store> open() {
+    if (engine.postgres.empty()) return collector::open_sqlite_store((dir / "k.db").string(), "", {});
+    return collector::open_postgres_store({engine.postgres + " dbname=" + database, nullptr}, "", {});
   }
   ~Bench() {
     store.reset();
+    if (!database.empty()) pg_run(engine.postgres, "DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
     std::filesystem::remove_all(dir);
   }
   collector::AgentInfo pending_agent() {
@@ -133,8 +168,8 @@ void timed_ingest(Bench& b, const collector::AgentInfo& a, const protocol::Repor
              r.result.findings.size(), what, took, fresh, probe.longest(), probe.reads());
 }
 
-void ingest_bench(std::uint64_t n) {
-  Bench b(fmt::format("ingest{}", n));
+void ingest_bench(std::uint64_t n, const Engine& e) {
+  Bench b(fmt::format("ingest{}", n), e);
   const auto a = b.agent();
   auto r = report(0, n);
   timed_ingest(b, a, r, kNow, "all new:");
@@ -143,8 +178,8 @@ void ingest_bench(std::uint64_t n) {
 }
 
 // Approving an agent ingests the snapshot held for it.
-void approve_bench(std::uint64_t n) {
-  Bench b(fmt::format("approve{}", n));
+void approve_bench(std::uint64_t n, const Engine& e) {
+  Bench b(fmt::format("approve{}", n), e);
   const auto a = b.pending_agent();
   b.store->ingest(a, report(0, n), kNow);
   ReaderProbe probe(*b.store, a.id);
@@ -156,8 +191,8 @@ void approve_bench(std::uint64_t n) {
              took, probe.longest());
 }
 
-void read_bench(std::uint64_t places, std::uint64_t agents) {
-  Bench b("reads");
+void read_bench(std::uint64_t places, std::uint64_t agents, const Engine& e) {
+  Bench b("reads", e);
   const std::uint64_t per = places / agents;
   std::vector<collector::AgentInfo> list;
   for (std::uint64_t i = 0; i < agents; ++i) {
@@ -185,13 +220,25 @@ void read_bench(std::uint64_t places, std::uint64_t agents) {
 
 // Reports of 50 findings from `hosts` agents, each kind in turn: reports a second of the store
 // alone (one thread; no TLS, gzip or JSON).
-void small_reports_bench(std::uint64_t hosts) {
-  Bench b("small");
+void small_reports_bench(std::uint64_t hosts, const Engine& e) {
+  Bench b("small", e);
   std::vector<collector::AgentInfo> list;
   for (std::uint64_t i = 0; i < hosts; ++i) list.push_back(b.agent());
+  // The second writer: another replica on PostgreSQL, the same store on SQLite.
+  std::unique_ptr<collector::Store> second = e.replicas > 1 && !e.postgres.empty() ? b.open() : nullptr;
+  collector::Store& other = second ? *second : *b.store;
+  const auto replicas = static_cast<std::uint64_t>(std::max(1, e.replicas));
+  fmt::print("{} on {}, {} writer(s):\n", e.postgres.empty() ? "SQLite" : "PostgreSQL",
+             second ? "two stores (replicas)" : "one store", replicas);
   auto round = [&](const char* what, std::int64_t now, auto&& first_finding) {
     const auto t0 = std::chrono::steady_clock::now();
-    for (std::uint64_t i = 0; i < hosts; ++i) b.store->ingest(list[i], report(first_finding(i), 50), now);
+    auto part = [&](collector::Store& store, std::uint64_t k) {
+      for (std::uint64_t i = k; i < hosts; i += replicas) store.ingest(list[i], report(first_finding(i), 50), now);
+    };
+    std::thread t;
+    if (replicas > 1) t = std::thread(part, std::ref(other), 1);
+    part(*b.store, 0);
+    if (t.joinable()) t.join();
     const double took = seconds_since(t0);
     fmt::print("{:>6} reports of 50 findings, {:<22} {:8.1f} reports/s ({:.2f} ms each)\n", hosts, what,
                static_cast<double>(hosts) / took, took * 1000 / static_cast<double>(hosts));
@@ -206,6 +253,7 @@ void small_reports_bench(std::uint64_t hosts) {
 int main(int argc, char** argv) {
   std::vector<std::uint64_t> sizes;
   std::uint64_t places = 170000, agents = 17, small = 0;
+  Engine engine;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const std::uint64_t v = std::strtoull(argv[i + 1], nullptr, 10);
@@ -213,13 +261,15 @@ int main(int argc, char** argv) {
     else if (flag == "--places") places = v;
     else if (flag == "--agents") agents = v;
     else if (flag == "--small-reports") small = v;
+    else if (flag == "--replicas") engine.replicas = static_cast<int>(v);
+    else if (flag == "--postgres") engine.postgres = argv[i + 1];
   }
   if (small > 0) {
-    small_reports_bench(small);
+    small_reports_bench(small, engine);
     return 0;
   }
   if (sizes.empty()) sizes = {20000, 100000};
-  for (auto n : sizes) ingest_bench(n);
-  approve_bench(sizes.front());
-  if (places > 0 && agents > 0) read_bench(places, agents);
+  for (auto n : sizes) ingest_bench(n, engine);
+  approve_bench(sizes.front(), engine);
+  if (places > 0 && agents > 0) read_bench(places, agents, engine);
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """A throw-away PostgreSQL cluster for the tests, on 127.0.0.1 in a temporary directory.
 
-    pg_cluster.py start STATE   initdb + pg_ctl start on a free port; writes STATE/conninfo (the
+    pg_cluster.py start STATE [--durable]
+                                initdb + pg_ctl start on a free port; writes STATE/conninfo (the
                                 libpq connection string of the cluster's `postgres` database)
-                                and STATE/cluster (the cluster's directory)
+                                and STATE/cluster (the cluster's directory). Tests run without
+                                fsync; --durable (benchmarks) keeps PostgreSQL's defaults
     pg_cluster.py stop STATE    pg_ctl stop -m fast, then removes the cluster's directory
 
 As root the server runs as the `postgres` user (PostgreSQL refuses root); otherwise as the
@@ -48,7 +50,7 @@ def run(cmd: list, cwd: str) -> None:
         sys.exit(f"pg_cluster: {' '.join(cmd[:2])} failed ({r.returncode}):\n{r.stdout}{r.stderr}")
 
 
-def start(state: str) -> str:
+def start(state: str, durable: bool = False) -> str:
     """Starts a cluster; returns its conninfo."""
     os.makedirs(state, exist_ok=True)
     top = tempfile.mkdtemp(prefix="keyward-pg-")
@@ -62,8 +64,9 @@ def start(state: str) -> str:
          "-U", "postgres"], cwd=top)
     port = free_port()
     # fsync off: a test cluster is thrown away, and the store's own durability is SQLite's test.
-    opts = (f"-p {port} -c listen_addresses=127.0.0.1 -k {sock} -c fsync=off -c synchronous_commit=off "
-            f"-c full_page_writes=off -c max_connections=200")
+    opts = f"-p {port} -c listen_addresses=127.0.0.1 -k {sock} -c max_connections=200"
+    if not durable:
+        opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     run([server_bin("pg_ctl"), "-D", data, "-o", opts, "-l", os.path.join(top, "server.log"), "-w", "start"], cwd=top)
     conninfo = f"host=127.0.0.1 port={port} user=postgres dbname=postgres connect_timeout=10"
     with open(os.path.join(state, "conninfo"), "w") as f:
@@ -94,9 +97,12 @@ def stop(state: str) -> None:
 class Cluster:
     """with Cluster() as conninfo: ... (a cluster for one Python test or benchmark)."""
 
+    def __init__(self, durable: bool = False):
+        self.durable = durable
+
     def __enter__(self) -> str:
         self.state = tempfile.mkdtemp(prefix="keyward-pg-state-")
-        return start(self.state)
+        return start(self.state, self.durable)
 
     def __exit__(self, *exc) -> None:
         stop(self.state)
@@ -104,12 +110,12 @@ class Cluster:
 
 
 def main() -> int:
-    if len(sys.argv) != 3 or sys.argv[1] not in ("start", "stop"):
+    if len(sys.argv) not in (3, 4) or sys.argv[1] not in ("start", "stop"):
         print(__doc__, file=sys.stderr)
         return 2
     if sys.argv[1] == "start":
         stop(sys.argv[2])  # a cluster a killed run left behind
-        print(start(sys.argv[2]))
+        print(start(sys.argv[2], durable=sys.argv[3:] == ["--durable"]))
     else:
         stop(sys.argv[2])
     return 0
