@@ -50,8 +50,9 @@ def run(cmd: list, cwd: str) -> None:
         sys.exit(f"pg_cluster: {' '.join(cmd[:2])} failed ({r.returncode}):\n{r.stdout}{r.stderr}")
 
 
-def start(state: str, durable: bool = False) -> str:
-    """Starts a cluster; returns its conninfo."""
+def start(state: str, durable: bool = False, password_file: str = "") -> str:
+    """Starts a cluster; returns its conninfo. With password_file, connections over TCP must
+    give that password (SCRAM) for the `postgres` user; the conninfo holds no password."""
     os.makedirs(state, exist_ok=True)
     top = tempfile.mkdtemp(prefix="keyward-pg-")
     os.chmod(top, 0o755)  # the server user must traverse it
@@ -60,8 +61,17 @@ def start(state: str, durable: bool = False) -> str:
     if os.geteuid() == 0:
         shutil.chown(top, "postgres")
         shutil.chown(sock, "postgres")
-    run([server_bin("initdb"), "-D", data, "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8",
+    auth = ["-A", "trust"]
+    if password_file:
+        pw = os.path.join(top, "pwfile")
+        shutil.copy(password_file, pw)
+        if os.geteuid() == 0:
+            shutil.chown(pw, "postgres")
+        auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pw}"]
+    run([server_bin("initdb"), "-D", data, *auth, "--no-sync", "-E", "UTF8", "--locale=C.UTF-8",
          "-U", "postgres"], cwd=top)
+    if password_file:
+        os.remove(pw)
     port = free_port()
     # fsync off: a test cluster is thrown away, and the store's own durability is SQLite's test.
     opts = f"-p {port} -c listen_addresses=127.0.0.1 -k {sock} -c max_connections=200"
@@ -97,12 +107,12 @@ def stop(state: str) -> None:
 class Cluster:
     """with Cluster() as conninfo: ... (a cluster for one Python test or benchmark)."""
 
-    def __init__(self, durable: bool = False):
-        self.durable = durable
+    def __init__(self, durable: bool = False, password_file: str = ""):
+        self.durable, self.password_file = durable, password_file
 
     def __enter__(self) -> str:
         self.state = tempfile.mkdtemp(prefix="keyward-pg-state-")
-        return start(self.state, self.durable)
+        return start(self.state, self.durable, self.password_file)
 
     def __exit__(self, *exc) -> None:
         stop(self.state)
