@@ -37,7 +37,7 @@ Transaction::~Transaction() {
 }
 
 void Transaction::commit() {
-  db_.exec("COMMIT");
+  db_.backend().commit();
   done_ = true;
   db_.committed();
 }

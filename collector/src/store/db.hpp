@@ -38,6 +38,14 @@ class StmtBackend {
   virtual void bind_integer(int i, std::int64_t v) = 0;
   virtual void bind_null(int i) = 0;
   virtual bool step() = 0;
+  // Executes for the side effect only (rows, if any, are dropped). An engine may send it and
+  // collect its outcome later, before anything else reads from the connection: PostgreSQL
+  // pipelines such writes inside a write transaction (an error then surfaces at the
+  // connection's next read or at the commit, and the transaction rolls back).
+  virtual void run() {
+    while (step()) {
+    }
+  }
   virtual void reset() = 0;
   virtual std::string text(int col) const = 0;
   virtual std::int64_t integer(int col) const = 0;
@@ -60,6 +68,8 @@ class DbBackend {
   virtual void begin_write() = 0;
   // Starts a read-only transaction over one committed state.
   virtual void begin_read() = 0;
+  // Commits the transaction begin_write or begin_read started.
+  virtual void commit() { exec("COMMIT"); }
   // COMMIT or ROLLBACK from a destructor: errors are dropped.
   virtual void end_quietly(bool commit) noexcept = 0;
   // The schema version (SQLite's user_version; a table on PostgreSQL).
@@ -100,11 +110,8 @@ class Stmt {
 
   // Steps once: true when a row is available, false when done.
   bool step() { return b_->step(); }
-  // Steps to completion (for statements that return no rows).
-  void run() {
-    while (step()) {
-    }
-  }
+  // Runs for the side effect (statements whose rows are not read): StmtBackend::run.
+  void run() { b_->run(); }
   // Resets for another execution (bindings are cleared).
   void reset() { b_->reset(); }
 

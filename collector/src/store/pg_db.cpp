@@ -1,7 +1,10 @@
-// The PostgreSQL engine of a store connection (db.hpp), on libpq. Statements the store caches are
-// prepared once per connection (PQprepare, then PQexecPrepared); the others run as one
-// PQexecParams each. Values always travel as parameters in text form, results come back whole
+// The PostgreSQL engine of a store connection (db.hpp), on libpq. Every statement is prepared
+// once per connection by its text (PQprepare, then PQexecPrepared): the store runs the same few
+// hundred texts over and over, and a parse and plan per execution cost as much as the round trip. Values always travel as parameters in text form, results come back whole
 // (the store nests statements on one connection, which single-row mode would forbid).
+// Writes whose rows nobody reads (Stmt::run) are pipelined: sent at once, their outcomes read in
+// one go before the connection's next read, commit or change count (libpq's pipeline mode). A
+// report's ingest is mostly such writes, so its round trips no longer grow with its places.
 // Errors carry PostgreSQL's primary message only: its DETAIL field can quote a row's values.
 // A connection that breaks (a server restart, a failover) is reset at the next transaction.
 #include "store/db.hpp"
@@ -13,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -73,7 +77,7 @@ class PgConn;
 
 class PgStmt final : public StmtBackend {
  public:
-  PgStmt(PgConn& conn, std::string_view sql, bool reused);
+  PgStmt(PgConn& conn, std::string_view sql);
   void bind_text(int i, std::string_view v) override {
     param(i) = std::string(v);
     format(i) = 1;
@@ -84,6 +88,7 @@ class PgStmt final : public StmtBackend {
   }
   void bind_null(int i) override { param(i).reset(); }
   bool step() override;
+  void run() override;
   void reset() override {
     result_.reset();
     row_ = -1;
@@ -120,12 +125,19 @@ class PgStmt final : public StmtBackend {
     param(i);
     return formats_[static_cast<std::size_t>(i - 1)];
   }
+  // The statement's name on the connection (prepared on first use, again after a reconnection).
+  const std::string& statement();
+  struct Values {
+    std::vector<const char*> data;
+    std::vector<int> lengths;
+  };
+  Values values() const;
   void execute();
 
   PgConn& conn_;
   std::string sql_;          // with $n parameters
-  std::string name_;         // "" : run unnamed with PQexecParams
-  std::uint64_t prepared_in_ = 0;  // the connection generation it was prepared in
+  std::string name_;               // its prepared statement's name on the connection
+  std::uint64_t prepared_in_ = 0;  // the connection generation name_ belongs to
   std::vector<std::optional<std::string>> params_;
   // Strings go in binary form, their bytes as they are: text (checked as UTF-8 by the server)
   // and BYTEA alike. Integers go as decimal text.
@@ -156,26 +168,47 @@ class PgConn final : public DbBackend {
   PgConn& operator=(const PgConn&) = delete;
 
   Dialect dialect() const override { return Dialect::postgres; }
-  std::unique_ptr<StmtBackend> prepare(std::string_view sql, bool reused) override {
-    return std::make_unique<PgStmt>(*this, sql, reused);
+  std::unique_ptr<StmtBackend> prepare(std::string_view sql, bool /*reused: all are*/) override {
+    return std::make_unique<PgStmt>(*this, sql);
   }
   void exec(std::string_view sql) override {
+    settle();
     Result r(PQexec(conn_, std::string(sql).c_str()), &PQclear);
     check(r.get(), sql);
     changes_ = affected(r.get());
   }
-  int changes() const override { return changes_; }
+  int changes() const override {
+    const_cast<PgConn*>(this)->settle();
+    return changes_;
+  }
   void begin_write() override {
     revive();
     exec("BEGIN");
     exec(fmt::format("SELECT pg_advisory_xact_lock({})", kWriteLock));
+    writing_ = true;
   }
+  void commit() override {
+    writing_ = false;
+    exec("COMMIT");  // settles the pipelined writes first: a failed one fails the commit
+  }
+  // Writes are pipelined inside a write transaction only: one outside of it (autocommit) must
+  // reach the server before the call that made it returns.
+  bool pipelining() const { return writing_; }
   void begin_read() override {
     revive();
     exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
   }
-  void end_quietly(bool commit) noexcept override { PQclear(PQexec(conn_, commit ? "COMMIT" : "ROLLBACK")); }
+  void end_quietly(bool commit) noexcept override {
+    writing_ = false;
+    try {
+      settle();
+    } catch (const StoreError&) {
+      commit = false;  // a pipelined write failed: nothing of the transaction may stay
+    }
+    PQclear(PQexec(conn_, commit ? "COMMIT" : "ROLLBACK"));
+  }
   std::int64_t schema_version() override {
+    settle();
     Result r(PQexec(conn_, "SELECT to_regclass('keyward_schema') IS NOT NULL"), &PQclear);
     check(r.get(), "the schema version");
     if (PQntuples(r.get()) != 1 || PQgetvalue(r.get(), 0, 0)[0] != 't') return 0;
@@ -190,8 +223,55 @@ class PgConn final : public DbBackend {
   }
 
   PGconn* handle() { return conn_; }
+
+  // Sends a prepared statement without waiting for its outcome (pipeline mode).
+  void send(const std::string& name, const std::string& sql, int n, const char* const* values, const int* lengths,
+            const int* formats) {
+    if (PQpipelineStatus(conn_) == PQ_PIPELINE_OFF && PQenterPipelineMode(conn_) != 1)
+      throw StoreError("cannot pipeline a statement: " + primary_message(nullptr, conn_));
+    if (PQsendQueryPrepared(conn_, name.c_str(), n, values, lengths, formats, 0) != 1)
+      throw StoreError(fmt::format("'{}' failed: {}", sql.substr(0, 60), primary_message(nullptr, conn_)));
+    pending_.push_back(sql.substr(0, 60));
+    if (pending_.size() >= kMaxPending) settle();
+  }
+  // Reads the outcome of every pipelined statement and leaves pipeline mode; throws the first
+  // failure (the statements after it were not run).
+  void settle() {
+    if (pending_.empty()) return;
+    std::string failure;
+    if (PQpipelineSync(conn_) != 1) failure = "cannot end a pipeline: " + primary_message(nullptr, conn_);
+    for (const auto& sql : pending_) {
+      for (PGresult* r; (r = PQgetResult(conn_)) != nullptr;) {
+        const auto st = PQresultStatus(r);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) changes_ = affected(r);
+        else if (st != PGRES_PIPELINE_ABORTED && failure.empty())
+          failure = fmt::format("'{}' failed: {}", sql, primary_message(r, conn_));
+        PQclear(r);
+      }
+    }
+    // The sync's own result, then out of pipeline mode.
+    for (PGresult* r; (r = PQgetResult(conn_)) != nullptr;) PQclear(r);
+    pending_.clear();
+    PQexitPipelineMode(conn_);
+    if (!failure.empty()) throw StoreError(failure);
+  }
   std::uint64_t generation() const { return generation_; }
-  std::string next_name() { return fmt::format("k{}", ++names_); }
+  // The name of sql's prepared statement on this connection, prepared on first use. Past
+  // kMaxPrepared texts (queries built from filters vary) all are dropped and made again.
+  std::string prepared(const std::string& sql) {
+    if (auto it = prepared_.find(sql); it != prepared_.end()) return it->second;
+    settle();
+    if (prepared_.size() >= kMaxPrepared) {
+      exec("DEALLOCATE ALL");
+      prepared_.clear();
+      ++generation_;
+    }
+    std::string name = fmt::format("k{}", ++names_);
+    Result r(PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr), &PQclear);
+    check(r.get(), sql);
+    prepared_.emplace(sql, name);
+    return name;
+  }
   void check(const PGresult* r, std::string_view sql) {
     const auto st = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return;
@@ -218,41 +298,67 @@ class PgConn final : public DbBackend {
     if (PQstatus(conn_) != CONNECTION_OK)
       throw StoreError(fmt::format("cannot reconnect to PostgreSQL: {}", primary_message(nullptr, conn_)));
     ++generation_;
+    prepared_.clear();
+    pending_.clear();
+    writing_ = false;
     set_up();
   }
+
+  static constexpr std::size_t kMaxPrepared = 1000;
+  // Pipelined statements in flight at most: their outcomes are read before more are sent, so
+  // neither side's socket buffer fills while the other waits.
+  static constexpr std::size_t kMaxPending = 128;
 
   PGconn* conn_ = nullptr;
   DbAccess access_;
   int changes_ = 0;
   std::uint64_t generation_ = 1;
+  std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
+  std::vector<std::string> pending_;                        // pipelined statements (their SQL's start)
+  bool writing_ = false;                                    // inside begin_write's transaction
   std::uint64_t names_ = 0;
 };
 
-PgStmt::PgStmt(PgConn& conn, std::string_view sql, bool reused)
-    : conn_(conn), sql_(numbered_parameters(sql)), name_(reused ? conn.next_name() : std::string()) {}
+PgStmt::PgStmt(PgConn& conn, std::string_view sql)
+    : conn_(conn), sql_(numbered_parameters(sql)) {}
+
+const std::string& PgStmt::statement() {
+  if (name_.empty() || prepared_in_ != conn_.generation()) {
+    name_ = conn_.prepared(sql_);
+    prepared_in_ = conn_.generation();
+  }
+  return name_;
+}
+
+PgStmt::Values PgStmt::values() const {
+  Values v;
+  v.data.reserve(params_.size());
+  v.lengths.reserve(params_.size());
+  for (const auto& p : params_) {
+    v.data.push_back(p ? p->data() : nullptr);
+    v.lengths.push_back(p ? static_cast<int>(p->size()) : 0);
+  }
+  return v;
+}
 
 void PgStmt::execute() {
-  std::vector<const char*> values;
-  std::vector<int> lengths;
-  values.reserve(params_.size());
-  for (const auto& p : params_) {
-    values.push_back(p ? p->data() : nullptr);
-    lengths.push_back(p ? static_cast<int>(p->size()) : 0);
-  }
-  const int n = static_cast<int>(values.size());
-  PGconn* c = conn_.handle();
-  if (name_.empty()) {
-    result_.reset(PQexecParams(c, sql_.c_str(), n, nullptr, values.data(), lengths.data(), formats_.data(), 0));
-  } else {
-    if (prepared_in_ != conn_.generation()) {
-      Result r(PQprepare(c, name_.c_str(), sql_.c_str(), 0, nullptr), &PQclear);
-      conn_.check(r.get(), sql_);
-      prepared_in_ = conn_.generation();
-    }
-    result_.reset(PQexecPrepared(c, name_.c_str(), n, values.data(), lengths.data(), formats_.data(), 0));
-  }
+  conn_.settle();
+  const std::string& name = statement();
+  const Values v = values();
+  result_.reset(PQexecPrepared(conn_.handle(), name.c_str(), static_cast<int>(v.data.size()), v.data.data(),
+                               v.lengths.data(), formats_.data(), 0));
   conn_.check(result_.get(), sql_);
   conn_.set_changes(PgConn::affected(result_.get()));
+}
+
+void PgStmt::run() {
+  if (!conn_.pipelining()) {
+    StmtBackend::run();
+    return;
+  }
+  const std::string& name = statement();
+  const Values v = values();
+  conn_.send(name, sql_, static_cast<int>(v.data.size()), v.data.data(), v.lengths.data(), formats_.data());
 }
 
 bool PgStmt::step() {

@@ -19,15 +19,12 @@ std::vector<Event> SqlStore::identity_events(const std::string& identity, std::u
 
 void SqlStore::add_event(std::int64_t now, const std::string& type, const std::string& agent_id,
                             const std::string& identity, const std::string& finding_id, const nlohmann::json& detail) {
-  std::int64_t seq = 0;
-  {
-    auto st = db_->cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM events");
-    if (st->step()) seq = st->integer(0);
-  }
+  // seq = max + 1 in the same statement (one round trip), under the write lock: gap-free.
   db_->cached(
          "INSERT INTO events(seq, time, type, agent_id, identity, finding_id, detail) "
-         "VALUES (?, ?, ?, ?, ?, ?, ?)")
-      ->bind_all(seq, now, type, agent_id, identity, finding_id, detail.is_null() ? "{}" : detail.dump())
+         "SELECT COALESCE(MAX(seq), 0) + 1, CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), "
+         "CAST(? AS TEXT), CAST(? AS TEXT) FROM events")
+      ->bind_all(now, type, agent_id, identity, finding_id, detail.is_null() ? "{}" : detail.dump())
       .run();
 }
 

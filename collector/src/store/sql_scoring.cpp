@@ -112,28 +112,34 @@ struct SqlStore::IdentityFacts {
   std::optional<ExceptionInfo> exception;
   std::uint64_t key_hosts = 0, package_hosts = 0;
   std::string signature;
+  std::string stored_signature;  // the signature the identity's places were last scored with
 };
 
 SqlStore::IdentityFacts SqlStore::identity_facts(const std::string& identity, std::int64_t now) {
   IdentityFacts f;
+  bool has_exception = false;
   {
-    auto st = db_->cached("SELECT managed, managed_what, managed_agent FROM identities WHERE identity = ?");
-    st->bind(1, identity);
-    if (st->step()) f.own = {st->integer(0) != 0, st->text(1), st->text(2)};
-  }
-  {
+    // One statement (one round trip on PostgreSQL): the identity's row, its counts from the
+    // indexes of places, and whether it has any exception at all.
     auto st = db_->cached(
-        "SELECT COUNT(DISTINCT agent_id) FROM places WHERE identity = ? AND resolved_at = 0 AND holds_key = 1");
+        "SELECT COALESCE(i.managed, 0), COALESCE(i.managed_what, ''), COALESCE(i.managed_agent, ''), "
+        "COALESCE(i.fleet_signature, ''), "
+        "(SELECT COUNT(DISTINCT p.agent_id) FROM places p WHERE p.identity = q.id AND p.resolved_at = 0 "
+        "AND p.holds_key = 1), "
+        "(SELECT COUNT(DISTINCT p.agent_id) FROM places p WHERE p.identity = q.id AND p.package_owned = 1), "
+        "CASE WHEN EXISTS (SELECT 1 FROM exceptions x WHERE x.identity = q.id) THEN 1 ELSE 0 END "
+        "FROM (SELECT CAST(? AS TEXT) AS id) q LEFT JOIN identities i ON i.identity = q.id");
     st->bind(1, identity);
-    if (st->step()) f.key_hosts = static_cast<std::uint64_t>(st->integer(0));
+    if (st->step()) {
+      f.own = {st->integer(0) != 0, st->text(1), st->text(2)};
+      f.stored_signature = st->text(3);
+      f.key_hosts = static_cast<std::uint64_t>(st->integer(4));
+      f.package_hosts = static_cast<std::uint64_t>(st->integer(5));
+      has_exception = st->integer(6) != 0;
+    }
   }
-  f.package_hosts = package_hosts(identity);
   // Most identities have no exception at all: ask the exceptions unit only when one exists.
-  {
-    auto st = db_->cached("SELECT 1 FROM exceptions WHERE identity = ? LIMIT 1");
-    st->bind(1, identity);
-    if (st->step()) f.exception = live_exception(identity, now);
-  }
+  if (has_exception) f.exception = live_exception(identity, now);
   f.signature = fmt::format("spread={} package={} managed={}:{}:{} exception={}:{}", f.key_hosts >= 2,
                             f.package_hosts > 0, f.own.managed, f.own.what, f.own.agent_id,
                             f.exception ? f.exception->id : "", f.exception ? to_string(f.exception->kind) : "");
@@ -143,14 +149,8 @@ SqlStore::IdentityFacts SqlStore::identity_facts(const std::string& identity, st
 void SqlStore::recompute_identity(const std::string& identity, std::int64_t now,
                                      const std::set<std::string>* changed) {
   const IdentityFacts f = identity_facts(identity, now);
-  std::string stored;
-  {
-    auto st = db_->cached("SELECT fleet_signature FROM identities WHERE identity = ?");
-    st->bind(1, identity);
-    if (st->step()) stored = st->text(0);
-  }
   // Facts that score the same as before: only the places that changed are scored.
-  const bool only_changed = changed != nullptr && stored == f.signature;
+  const bool only_changed = changed != nullptr && f.stored_signature == f.signature;
   std::vector<ScoredPlace> rows;
   const auto add_rows = [&](Stmt& st) {
     while (st.step())
@@ -194,43 +194,27 @@ void SqlStore::recompute_identity(const std::string& identity, std::int64_t now,
 // The identity's standing among the keys (schema 8): its riskiest present place in the total
 // order, and its hosts, top score, exception and false-positive flag, as keys() lists them.
 void SqlStore::rank_identity(const std::string& identity) {
-  std::int64_t rank[4] = {0, 0, 0, 0};
-  bool present = false;
-  {
-    auto st = db_->cached(
-        "SELECT severity_rank, raw, positive_factors, last_seen FROM places WHERE identity = ? AND resolved_at = 0 "
-        "ORDER BY severity_rank DESC, raw DESC, positive_factors DESC, last_seen DESC, place_id LIMIT 1");
-    st->bind(1, identity);
-    if ((present = st->step()))
-      for (int i = 0; i < 4; ++i) rank[i] = st->integer(i);
-  }
-  std::int64_t hosts = 0, max_score = 0, false_positive = 0;
-  std::string exception_id;
-  {
-    auto st = db_->cached(
-        "SELECT COUNT(DISTINCT agent_id), COALESCE(MAX(score), 0), COALESCE(MAX(exception_id), ''), "
-        "COALESCE(MAX(CASE WHEN status = 'false_positive' THEN 1 ELSE 0 END), 0) FROM places WHERE identity = ? AND resolved_at = 0");
-    st->bind(1, identity);
-    if (st->step()) {
-      hosts = st->integer(0);
-      max_score = st->integer(1);
-      exception_id = st->text(2);
-      false_positive = st->integer(3);
-    }
-  }
-  db_->cached(
-         "UPDATE identities SET present = ?, hosts = ?, max_score = ?, exception_id = ?, false_positive = ?, "
-         "rank_severity = ?, rank_raw = ?, rank_positive = ?, rank_last_seen = ? WHERE identity = ?")
-      ->bind_all(present, hosts, max_score, exception_id, false_positive, rank[0], rank[1], rank[2], rank[3], identity)
-      .run();
-}
-
-// Hosts that reported the identity package-owned, its resolved places too: a key an installed
-// package once shipped stays public.
-std::uint64_t SqlStore::package_hosts(const std::string& identity) {
-  auto st = db_->cached("SELECT COUNT(DISTINCT agent_id) FROM places WHERE identity = ? AND package_owned = 1");
-  st->bind(1, identity);
-  return st->step() ? static_cast<std::uint64_t>(st->integer(0)) : 0;
+  // One statement (one round trip on PostgreSQL); each subquery reads an index of places alone
+  // (places_identity_facts, places_identity_rank).
+#define KEYWARD_PRESENT "FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0"
+#define KEYWARD_TOP                                                                                   \
+  KEYWARD_PRESENT " ORDER BY p.severity_rank DESC, p.raw DESC, p.positive_factors DESC, p.last_seen DESC, " \
+                  "p.place_id LIMIT 1"
+  constexpr const char* kRank =
+      "UPDATE identities SET "
+      "present = CASE WHEN EXISTS (SELECT 1 " KEYWARD_PRESENT ") THEN 1 ELSE 0 END, "
+      "hosts = (SELECT COUNT(DISTINCT p.agent_id) " KEYWARD_PRESENT "), "
+      "max_score = COALESCE((SELECT MAX(p.score) " KEYWARD_PRESENT "), 0), "
+      "exception_id = COALESCE((SELECT MAX(p.exception_id) " KEYWARD_PRESENT "), ''), "
+      "false_positive = COALESCE((SELECT MAX(CASE WHEN p.status = 'false_positive' THEN 1 ELSE 0 END) " KEYWARD_PRESENT
+      "), 0), "
+      "rank_severity = COALESCE((SELECT p.severity_rank " KEYWARD_TOP "), 0), "
+      "rank_raw = COALESCE((SELECT p.raw " KEYWARD_TOP "), 0), "
+      "rank_positive = COALESCE((SELECT p.positive_factors " KEYWARD_TOP "), 0), "
+      "rank_last_seen = COALESCE((SELECT p.last_seen " KEYWARD_TOP "), 0) WHERE identity = ?";
+#undef KEYWARD_TOP
+#undef KEYWARD_PRESENT
+  db_->cached(kRank)->bind(1, identity).run();
 }
 
 bool SqlStore::is_build_host(const std::string& agent_id) {

@@ -230,7 +230,6 @@ class SqlStore final : public Store {
     std::string place_id, agent_id, base_risk, risk, status, exception_id;
     bool holds_key = false;
   };
-  std::uint64_t package_hosts(const std::string& identity);
   bool is_build_host(const std::string& agent_id);
   void write_place_risk(const ScoredPlace& place, const FleetFacts& facts,
                         const std::optional<ExceptionInfo>& exception);
