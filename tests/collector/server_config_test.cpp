@@ -236,8 +236,9 @@ TEST_CASE("remote_scans: known_hosts, the inventory and the identity are require
 
 TEST_CASE("a postgres:// database is kept as written, its password only in a file beside the config") {
   TempTree dir;
-  const Config c = load_config(dir.write(
-      "p.yaml", "data_dir: /srv/kw\ndatabase: postgres://keyward@db.internal:5432/inventory?sslmode=verify-full\n"
+  const Config c = load_config(
+      dir.write("p.yaml",
+                "data_dir: /srv/kw\ndatabase: postgres://keyward@db.internal:5432/inventory?sslmode=verify-full\n"
                 "database_password_file: pg.password\n"));
   CHECK(c.database == "postgres://keyward@db.internal:5432/inventory?sslmode=verify-full");
   CHECK(c.database_password_file == "/srv/kw/pg.password");

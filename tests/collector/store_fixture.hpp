@@ -158,9 +158,7 @@ struct StoreFixture {
     return file_bytes(db_path) + file_bytes(db_path + "-wal");
   }
   // One integer a query of the store's database reads, through a connection of the test's own.
-  std::int64_t integer(const std::string& sql) {
-    return pg ? pg->integer(sql) : test::db_integer(db_path, sql);
-  }
+  std::int64_t integer(const std::string& sql) { return pg ? pg->integer(sql) : test::db_integer(db_path, sql); }
   void reopen() {
     store.reset();
     store = open();

@@ -55,7 +55,8 @@ TEST_CASE("the same key on two hosts is one key with two hosts and fleet-spread 
   CHECK(fx.store->keys(100, 0).items.at(0).hosts == 1);
 }
 
-TEST_CASE("one host more with a shared key rewrites no other host's place, and every place reads the new count" * doctest::test_suite("sqlite")) {
+TEST_CASE("one host more with a shared key rewrites no other host's place, and every place reads the new count" *
+          doctest::test_suite("sqlite")) {
   test::StoreFixture fx;
   const auto a = fx.agent("web-1");
   const auto b = fx.agent("web-2");

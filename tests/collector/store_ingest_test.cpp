@@ -283,7 +283,8 @@ void fail_insert_of(const std::string& db_path, const std::string& finding_id, b
 
 }  // namespace
 
-TEST_CASE("a large report cut short keeps its first chunks, resolves nothing, and its resend ends as one ingest" * doctest::test_suite("sqlite")) {
+TEST_CASE("a large report cut short keeps its first chunks, resolves nothing, and its resend ends as one ingest" *
+          doctest::test_suite("sqlite")) {
   const auto old = test::report(many("old", 1, 10));
   auto big = many("big", 100, 2500);
   big.push_back(test::key_finding("old0", "/srv/old/0.pem", 1));  // one old place stays
@@ -342,7 +343,8 @@ TEST_CASE("readers get the store between the chunks of a large report's ingest")
   CHECK(fx.store->hosts().at(0).open_findings == 6000);
 }
 
-TEST_CASE("an approval cut short leaves the agent pending, and approving again ends as one approval" * doctest::test_suite("sqlite")) {
+TEST_CASE("an approval cut short leaves the agent pending, and approving again ends as one approval" *
+          doctest::test_suite("sqlite")) {
   const auto report = test::report(many("held", 1, 2500));
   test::StoreFixture whole;
   const auto a = whole.enroll("build-1");
@@ -412,7 +414,8 @@ TEST_CASE("after a partial report, the same snapshot again resolves what the par
   CHECK(fx.store->findings({}).total == 1);
 }
 
-TEST_CASE("after a snapshot cut short, the host's previous snapshot again is a whole ingest" * doctest::test_suite("sqlite")) {
+TEST_CASE("after a snapshot cut short, the host's previous snapshot again is a whole ingest" *
+          doctest::test_suite("sqlite")) {
   const auto old = test::report(many("old", 1, 10));
   test::StoreFixture fx;
   const auto a = fx.agent("web-1");

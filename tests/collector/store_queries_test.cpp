@@ -54,7 +54,8 @@ void check_no_scan_of_places(const std::vector<std::string>& lines) {
 
 }  // namespace
 
-TEST_CASE("the hosts list counts each agent's open places in an index, never reading all places" * doctest::test_suite("sqlite")) {
+TEST_CASE("the hosts list counts each agent's open places in an index, never reading all places" *
+          doctest::test_suite("sqlite")) {
   test::StoreFixture fx;
   const auto a = fx.agent("web-1");
   fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1)}), kNow);
@@ -66,7 +67,8 @@ TEST_CASE("the hosts list counts each agent's open places in an index, never rea
   CHECK(covered == 2);  // the count and the worst severity
 }
 
-TEST_CASE("the findings list and its count find open places and a host's places in an index" * doctest::test_suite("sqlite")) {
+TEST_CASE("the findings list and its count find open places and a host's places in an index" *
+          doctest::test_suite("sqlite")) {
   test::StoreFixture fx;
   fx.store.reset();
   for (const char* host : {"", "web-1"}) {
@@ -82,7 +84,8 @@ TEST_CASE("the findings list and its count find open places and a host's places 
   }
 }
 
-TEST_CASE("one host's findings page is read through the host's index, not along every open place" * doctest::test_suite("sqlite")) {
+TEST_CASE("one host's findings page is read through the host's index, not along every open place" *
+          doctest::test_suite("sqlite")) {
   test::StoreFixture fx;
   fx.store.reset();
   collector::FindingQuery q;
@@ -94,7 +97,8 @@ TEST_CASE("one host's findings page is read through the host's index, not along 
   CHECK(lines_with(lines, "places_agent_status") > 0);
 }
 
-TEST_CASE("the findings page in the total order reads open places through places_status_rank, without a sort" * doctest::test_suite("sqlite")) {
+TEST_CASE("the findings page in the total order reads open places through places_status_rank, without a sort" *
+          doctest::test_suite("sqlite")) {
   test::StoreFixture fx;
   fx.store.reset();
   collector::FindingQuery q;
@@ -106,7 +110,8 @@ TEST_CASE("the findings page in the total order reads open places through places
         1);  // the page's own rows may be sorted (the outer query), never the open places
 }
 
-TEST_CASE("a page of keys is read along identities_rank: no place is read and nothing is sorted" * doctest::test_suite("sqlite")) {
+TEST_CASE("a page of keys is read along identities_rank: no place is read and nothing is sorted" *
+          doctest::test_suite("sqlite")) {
   test::StoreFixture fx;
   const auto a = fx.agent("web-1");
   fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1)}), kNow);
@@ -130,7 +135,8 @@ TEST_CASE("one severity band's open places are counted from an index alone" * do
   CHECK(lines_with(lines, "COVERING INDEX") > 0);
 }
 
-TEST_CASE("the most spread keys are read along identities_spread, and a key lists its first places with their count" * doctest::test_suite("sqlite")) {
+TEST_CASE("the most spread keys are read along identities_spread, and a key lists its first places with their count" *
+          doctest::test_suite("sqlite")) {
   test::StoreFixture fx;
   std::vector<collector::AgentInfo> hosts;
   for (int i = 0; i < 25; ++i) hosts.push_back(fx.agent("web-" + std::to_string(100 + i)));

@@ -183,7 +183,8 @@ TEST_CASE("places and keys at the score's cap are ordered by raw, then by positi
   CHECK(keys.items[0].raw > keys.items[1].raw);
 }
 
-TEST_CASE("schema 4 computes raw, positive factors and package ownership of the places stored before it" * doctest::test_suite("sqlite")) {
+TEST_CASE("schema 4 computes raw, positive factors and package ownership of the places stored before it" *
+          doctest::test_suite("sqlite")) {
   test::StoreFixture fx;
   const auto a = fx.agent("web-1");
   fx.store->ingest(a,
@@ -192,8 +193,7 @@ TEST_CASE("schema 4 computes raw, positive factors and package ownership of the 
                    kNow);
   fx.store.reset();
   const std::int64_t raw = fx.integer("SELECT raw FROM places WHERE finding_id = 'f1'");
-  const std::int64_t positive =
-      fx.integer("SELECT positive_factors FROM places WHERE finding_id = 'f1'");
+  const std::int64_t positive = fx.integer("SELECT positive_factors FROM places WHERE finding_id = 'f1'");
   CHECK(raw > 0);
   CHECK(positive > 0);
   // Back to schema 3: the columns and the index of schema 4 are gone (and the tables of 5, the columns of 6).

@@ -89,7 +89,8 @@ TEST_CASE("a token belongs to a principal, by default its name, and names and pr
   CHECK(fx.store->list_tokens().size() == 3);
 }
 
-TEST_CASE("the principals migration gives existing tokens their name and existing requests their principal" * doctest::test_suite("sqlite")) {
+TEST_CASE("the principals migration gives existing tokens their name and existing requests their principal" *
+          doctest::test_suite("sqlite")) {
   test::StoreFixture fx;
   const auto a = fx.agent("web-1");
   fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1)}), kNow);
@@ -150,7 +151,8 @@ TEST_CASE("an enrollment token is checked without being consumed and then enroll
   CHECK(fx.store->list_agents().size() == 1);
 }
 
-TEST_CASE("the database and events files are created with mode 0600 and kept so at open" * doctest::test_suite("sqlite")) {
+TEST_CASE("the database and events files are created with mode 0600 and kept so at open" *
+          doctest::test_suite("sqlite")) {
   test::StoreFixture fx;
   const auto a = fx.agent("web-1");
   fx.store->ingest(a, test::report({test::key_finding("f1", "/srv/a.pem", 1)}), kNow);

@@ -34,8 +34,9 @@ class PgDatabase {
   explicit PgDatabase(std::string admin) : admin_(std::move(admin)) {
     static std::atomic<int> counter{0};
     name_ = "kw_" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
-    run(admin_, "CREATE DATABASE " + name_ + " TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' "
-                "LC_CTYPE 'C.UTF-8'");
+    run(admin_, "CREATE DATABASE " + name_ +
+                    " TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' "
+                    "LC_CTYPE 'C.UTF-8'");
   }
   ~PgDatabase() {
     PGconn* c = PQconnectdb(admin_.c_str());

@@ -62,7 +62,8 @@ std::shared_ptr<const common::SecretBytes> database_password(const Config& c) {
   if (::stat(c.database_password_file.c_str(), &st) != 0)
     throw std::runtime_error(c.database_password_file + ": cannot read the database password file");
   if ((st.st_mode & 077) != 0)
-    throw std::runtime_error(c.database_password_file + ": the database password file must be readable by its owner "
+    throw std::runtime_error(c.database_password_file +
+                             ": the database password file must be readable by its owner "
                              "only (chmod 600)");
   std::ifstream in(c.database_password_file, std::ios::binary);
   auto password = std::make_shared<common::SecretBytes>();

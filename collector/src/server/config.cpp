@@ -300,10 +300,9 @@ Config load_config(const std::string& path) {
   if (!root.IsMap()) throw std::runtime_error(path + ": must be a YAML mapping (see docs/fleet.md)");
   Config c;
   c.path = path;
-  static const char* known[] = {"listen",       "data_dir", "database", "database_password_file",
-                                "events_file",  "tls",      "limits",   "audit",
-                                "rules_dirs",   "hsm_dirs", "remote_scans", "ui",
-                                "ui_dir"};
+  static const char* known[] = {
+      "listen", "data_dir",   "database", "database_password_file", "events_file", "tls",   "limits",
+      "audit",  "rules_dirs", "hsm_dirs", "remote_scans",           "ui",          "ui_dir"};
   for (auto it = root.begin(); it != root.end(); ++it) {
     const std::string key = it->first.as<std::string>("");
     bool ok = false;

@@ -80,7 +80,7 @@ struct Config {
   std::string data_dir;
   std::string database;                // a SQLite file, or postgres://user@host:port/db (docs/deployment.md)
   std::string database_password_file;  // PostgreSQL's password, the file's first line ("" : PGPASSWORD, ~/.pgpass)
-  std::string events_file;  // "" disables the event file
+  std::string events_file;             // "" disables the event file
   TlsFiles tls;
   Limits limits;
   AuditFiles audit;

@@ -18,7 +18,8 @@ CachedStmt::~CachedStmt() {
 
 CachedStmt Db::cached(std::string_view sql) {
   auto it = cache_.find(sql);
-  if (it == cache_.end()) it = cache_.emplace(std::string(sql), Cached{std::make_unique<Stmt>(b_->prepare(sql, true))}).first;
+  if (it == cache_.end())
+    it = cache_.emplace(std::string(sql), Cached{std::make_unique<Stmt>(b_->prepare(sql, true))}).first;
   if (it->second.leased) throw StoreError(fmt::format("statement '{}' is already in use", sql.substr(0, 60)));
   it->second.leased = true;
   return CachedStmt(*it->second.stmt, it->second.leased);

@@ -1,8 +1,8 @@
 // The PostgreSQL engine of a store connection (db.hpp), on libpq. Every statement is prepared
 // once per connection by its text (PQprepare, then PQexecPrepared): the store runs the same few
-// hundred texts over and over, and a parse and plan per execution cost as much as the round trip. Values always travel as parameters in text form, results come back whole
-// (the store nests statements on one connection, which single-row mode would forbid).
-// Writes whose rows nobody reads (Stmt::run) are pipelined: sent at once, their outcomes read in
+// hundred texts over and over, and a parse and plan per execution cost as much as the round trip. Values always travel
+// as parameters in text form, results come back whole (the store nests statements on one connection, which single-row
+// mode would forbid). Writes whose rows nobody reads (Stmt::run) are pipelined: sent at once, their outcomes read in
 // one go before the connection's next read, commit or change count (libpq's pipeline mode). A
 // report's ingest is mostly such writes, so its round trips no longer grow with its places.
 // Errors carry PostgreSQL's primary message only: its DETAIL field can quote a row's values.
@@ -16,8 +16,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -60,8 +60,7 @@ std::string from_hex(std::string_view v) {
   auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
   std::string out;
   out.reserve((v.size() - 2) / 2);
-  for (std::size_t i = 2; i + 1 < v.size(); i += 2)
-    out += static_cast<char>((nibble(v[i]) << 4) | nibble(v[i + 1]));
+  for (std::size_t i = 2; i + 1 < v.size(); i += 2) out += static_cast<char>((nibble(v[i]) << 4) | nibble(v[i + 1]));
   return out;
 }
 
@@ -135,7 +134,7 @@ class PgStmt final : public StmtBackend {
   void execute();
 
   PgConn& conn_;
-  std::string sql_;          // with $n parameters
+  std::string sql_;                // with $n parameters
   std::string name_;               // its prepared statement's name on the connection
   std::uint64_t prepared_in_ = 0;  // the connection generation name_ belongs to
   std::vector<std::optional<std::string>> params_;
@@ -314,13 +313,12 @@ class PgConn final : public DbBackend {
   int changes_ = 0;
   std::uint64_t generation_ = 1;
   std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
-  std::vector<std::string> pending_;                        // pipelined statements (their SQL's start)
-  bool writing_ = false;                                    // inside begin_write's transaction
+  std::vector<std::string> pending_;                       // pipelined statements (their SQL's start)
+  bool writing_ = false;                                   // inside begin_write's transaction
   std::uint64_t names_ = 0;
 };
 
-PgStmt::PgStmt(PgConn& conn, std::string_view sql)
-    : conn_(conn), sql_(numbered_parameters(sql)) {}
+PgStmt::PgStmt(PgConn& conn, std::string_view sql) : conn_(conn), sql_(numbered_parameters(sql)) {}
 
 const std::string& PgStmt::statement() {
   if (name_.empty() || prepared_in_ != conn_.generation()) {

@@ -54,8 +54,7 @@ AgentInfo agent_row(const Stmt& st) {
 
 }  // namespace
 
-Outcome<AgentInfo> SqlStore::enroll_agent(std::string_view enrollment_secret, const Enrollment& e,
-                                             std::int64_t now) {
+Outcome<AgentInfo> SqlStore::enroll_agent(std::string_view enrollment_secret, const Enrollment& e, std::int64_t now) {
   std::lock_guard lock(mu_);
   Transaction tx(*db_);
   auto token = check_enrollment(enrollment_secret, now);
@@ -95,7 +94,7 @@ Outcome<AgentInfo> SqlStore::enroll_agent(std::string_view enrollment_secret, co
 }
 
 Refusal SqlStore::refuse_enrollment(const Refusal& why, const Enrollment& e, const std::string& token_id,
-                                       std::int64_t now) {
+                                    std::int64_t now) {
   db_->prepare("UPDATE enrollment_tokens SET used_at = ? WHERE id = ? AND used_at = 0").bind_all(now, token_id).run();
   append_audit(Actor{"enrollment:" + token_id, std::nullopt}, "agent.enroll_refused", identity_of_spki(e.spki_sha256),
                {{"reason", why.code},
@@ -194,7 +193,7 @@ Outcome<AgentInfo> SqlStore::revoke_agent(const std::string& id, const Actor& by
 }
 
 Outcome<AgentInfo> SqlStore::set_agent_tags(const std::string& id, const std::vector<std::string>& tags,
-                                               const Actor& by) {
+                                            const Actor& by) {
   std::lock_guard lock(mu_);
   std::set<std::string> unique;
   for (const auto& t : tags) {
@@ -238,7 +237,7 @@ Outcome<AgentInfo> SqlStore::remote_host(const std::string& name, const Actor& b
 }
 
 Outcome<AgentInfo> SqlStore::record_remote_scan(const std::string& id, const RemoteScanStatus& status,
-                                                   const Actor& by) {
+                                                const Actor& by) {
   std::lock_guard lock(mu_);
   Transaction tx(*db_);
   auto a = load_agent(id);

@@ -31,7 +31,7 @@ AuditHead SqlStore::load_audit_head(Db& db) {
 }
 
 AuditVerdict SqlStore::verify_audit(const std::optional<AuditHead>& head,
-                                       const std::vector<AuditCheckpoint>& checkpoints) {
+                                    const std::vector<AuditCheckpoint>& checkpoints) {
   auto db = readers_->lease();
   return verify_chain(load_audit(*db, 0, static_cast<std::uint64_t>(INT64_MAX)), head, checkpoints);
 }
@@ -43,8 +43,8 @@ void SqlStore::audit(const Actor& by, const std::string& action, const std::stri
   tx.commit();
 }
 
-void SqlStore::append_audit(const Actor& by, const std::string& action, const std::string& subject,
-                               const json& detail, std::int64_t now) {
+void SqlStore::append_audit(const Actor& by, const std::string& action, const std::string& subject, const json& detail,
+                            std::int64_t now) {
   AuditEntry e;
   const AuditHead last = load_audit_head(*db_);
   e.seq = last.seq + 1;
@@ -95,7 +95,7 @@ std::vector<AuditEntry> SqlStore::load_audit(Db& db, std::uint64_t since, std::u
 }
 
 void SqlStore::sign_checkpoints(std::shared_ptr<const AuditSigningKey> key,
-                                   std::function<void(const std::string& line)> also_to) {
+                                std::function<void(const std::string& line)> also_to) {
   std::lock_guard lock(mu_);
   signer_ = std::move(key);
   checkpoint_copy_ = std::move(also_to);

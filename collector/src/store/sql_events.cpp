@@ -18,7 +18,7 @@ std::vector<Event> SqlStore::identity_events(const std::string& identity, std::u
 }
 
 void SqlStore::add_event(std::int64_t now, const std::string& type, const std::string& agent_id,
-                            const std::string& identity, const std::string& finding_id, const nlohmann::json& detail) {
+                         const std::string& identity, const std::string& finding_id, const nlohmann::json& detail) {
   // seq = max + 1 in the same statement (one round trip), under the write lock: gap-free.
   db_->cached(
          "INSERT INTO events(seq, time, type, agent_id, identity, finding_id, detail) "
@@ -29,7 +29,7 @@ void SqlStore::add_event(std::int64_t now, const std::string& type, const std::s
 }
 
 std::vector<Event> SqlStore::load_events(Db& db, std::uint64_t since, std::uint64_t limit,
-                                            const std::string& identity) {
+                                         const std::string& identity) {
   std::vector<Event> out;
   // One identity's events are read through the index events_identity (schema 7).
   Stmt st = db.prepare(

@@ -36,8 +36,8 @@ ExceptionInfo exception_row(const Stmt& st, std::int64_t now) {
 }  // namespace
 
 Outcome<ExceptionInfo> SqlStore::request_exception(const std::string& identity, ExceptionKind kind,
-                                                      const std::string& reason, std::int64_t expires_at,
-                                                      const Actor& by, std::int64_t now) {
+                                                   const std::string& reason, std::int64_t expires_at, const Actor& by,
+                                                   std::int64_t now) {
   if (auto bad = check_text("an exception's reason", reason, kMaxReasonLength)) return *bad;
   std::lock_guard lock(mu_);
   if (expires_at <= now) return refuse("invalid", "an exception must expire in the future");

@@ -88,8 +88,7 @@ constexpr const char* kAgentUnlock = "SELECT pg_advisory_unlock(27511, hashtext(
 // How often a replica asks again for an agent another replica is ingesting.
 constexpr auto kAgentLockPoll = std::chrono::milliseconds(10);
 
-SqlStore::AgentTurn::AgentTurn(SqlStore& store, const std::string& agent_id)
-    : store_(store), agent_id_(agent_id) {
+SqlStore::AgentTurn::AgentTurn(SqlStore& store, const std::string& agent_id) : store_(store), agent_id_(agent_id) {
   {
     std::unique_lock lock(store_.turns_mu_);
     store_.turns_cv_.wait(lock, [&] { return !store_.busy_agents_.count(agent_id_); });
@@ -137,7 +136,7 @@ SqlStore::AgentTurn::~AgentTurn() {
 }
 
 IngestOutcome SqlStore::ingest(const AgentInfo& agent, const protocol::Report& report, std::int64_t now,
-                                  const Actor& by) {
+                               const Actor& by) {
   const AgentTurn turn(*this, agent.id);
   std::optional<AgentInfo> current;
   std::string last_digest;
@@ -173,8 +172,7 @@ IngestOutcome SqlStore::duplicate_outcome(const protocol::Report& report) {
 }
 
 std::optional<Refusal> SqlStore::ingest_held(const std::string& agent_id, const std::vector<HeldReport>& held,
-                                                std::int64_t now,
-                                                const std::function<std::optional<Refusal>()>& finish) {
+                                             std::int64_t now, const std::function<std::optional<Refusal>()>& finish) {
   if (held.empty()) {
     std::lock_guard lock(mu_);
     Transaction tx(*db_);
@@ -238,7 +236,7 @@ std::string SqlStore::snapshot_digest(const std::string& agent_id) {
 // agent's times, the audit entry). nullopt when an expired exception must reopen places first:
 // the whole ingest does that.
 std::optional<IngestOutcome> SqlStore::record_unchanged(const std::string& agent_id, const ScoredReport& placed,
-                                                           std::int64_t now, const Actor& by) {
+                                                        std::int64_t now, const Actor& by) {
   std::lock_guard lock(mu_);
   Transaction tx(*db_);
   if (!expired_exception_identities(now).empty()) return std::nullopt;
@@ -247,7 +245,8 @@ std::optional<IngestOutcome> SqlStore::record_unchanged(const std::string& agent
          "VALUES (?, ?, ?, 1, ?, 'stored')")
       ->bind_all(agent_id, placed.report_id, now, placed.findings)
       .run();
-  db_->cached("UPDATE agents SET last_report_at = ?, last_seen_at = GREATEST(last_seen_at, ?), snapshot_at = ? WHERE id = ?")
+  db_->cached(
+         "UPDATE agents SET last_report_at = ?, last_seen_at = GREATEST(last_seen_at, ?), snapshot_at = ? WHERE id = ?")
       ->bind_all(now, now, now, agent_id)
       .run();
   IngestOutcome out;

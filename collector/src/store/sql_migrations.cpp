@@ -161,7 +161,7 @@ migrate::Plan SqlStore::inventory_plan(std::int64_t now) {
 }
 
 void SqlStore::invalidate_changed(const migrate::Plan& plan, std::map<std::string, MigrationRow>& rows,
-                                     std::int64_t now) {
+                                  std::int64_t now) {
   for (auto& [id, row] : rows) {
     if (row.state != "approved") continue;
     const std::string& item_id = row.item_id;  // a structured binding cannot be captured (clang 14)
@@ -230,7 +230,7 @@ migrate::Plan SqlStore::fleet_plan(std::int64_t now) {
 }
 
 Outcome<migrate::PlanItem> SqlStore::request_migration(const std::string& item_id, const std::string& reason,
-                                                          const Actor& by, std::int64_t now) {
+                                                       const Actor& by, std::int64_t now) {
   if (auto bad = check_text("a migration request's reason", reason, kMaxReasonLength)) return *bad;
   std::lock_guard lock(mu_);
   Transaction tx(*db_);
@@ -270,8 +270,7 @@ Outcome<migrate::PlanItem> SqlStore::request_migration(const std::string& item_i
   return item;
 }
 
-Outcome<migrate::PlanItem> SqlStore::approve_migration(const std::string& item_id, const Actor& by,
-                                                          std::int64_t now) {
+Outcome<migrate::PlanItem> SqlStore::approve_migration(const std::string& item_id, const Actor& by, std::int64_t now) {
   std::lock_guard lock(mu_);
   Transaction tx(*db_);
   auto item = plan_item(item_id, now);
@@ -321,7 +320,7 @@ Outcome<migrate::PlanItem> SqlStore::approve_migration(const std::string& item_i
 }
 
 Outcome<migrate::PlanItem> SqlStore::refuse_migration(const std::string& item_id, const std::string& reason,
-                                                         const Actor& by, std::int64_t now) {
+                                                      const Actor& by, std::int64_t now) {
   if (auto bad = check_text("a refusal's reason", reason, kMaxReasonLength)) return *bad;
   std::lock_guard lock(mu_);
   Transaction tx(*db_);
@@ -372,7 +371,7 @@ bool SqlStore::cleanup_pending(const std::string& item_id, const std::string& ag
 }
 
 std::vector<std::string> SqlStore::record_cleanups(const migrate::PlanItem& item, const migrate::ItemResult& r,
-                                                      const std::string& agent_id, std::int64_t now) {
+                                                   const std::string& agent_id, std::int64_t now) {
   std::vector<std::string> done;
   for (const auto& c : r.cleanups) {
     if (!c.removed) continue;
@@ -390,9 +389,8 @@ std::vector<std::string> SqlStore::record_cleanups(const migrate::PlanItem& item
   return done;
 }
 
-Outcome<migrate::PlanItem> SqlStore::record_migration_result(const std::string& item_id,
-                                                                const migrate::ItemResult& r, const Actor& by,
-                                                                std::int64_t now) {
+Outcome<migrate::PlanItem> SqlStore::record_migration_result(const std::string& item_id, const migrate::ItemResult& r,
+                                                             const Actor& by, std::int64_t now) {
   if (!r.item_id.empty() && r.item_id != item_id)
     return refuse("invalid", fmt::format("the result is of item {}, not {}", r.item_id, item_id));
   if (r.outcome == migrate::Outcome::dry_run) return refuse("invalid", "a dry run changes nothing and is not recorded");
@@ -430,7 +428,7 @@ Outcome<migrate::PlanItem> SqlStore::record_migration_result(const std::string& 
 }
 
 std::optional<Refusal> SqlStore::apply_result(const migrate::PlanItem& item, MigrationRow& row,
-                                                 const migrate::ItemResult& r, const Actor& by, std::int64_t now) {
+                                              const migrate::ItemResult& r, const Actor& by, std::int64_t now) {
   const bool failed = r.outcome == migrate::Outcome::failed || r.outcome == migrate::Outcome::refused;
   const json detail = result_detail(item, r);
   const std::string& agent = item.migrate_on.agent_id;
@@ -463,8 +461,8 @@ std::optional<Refusal> SqlStore::apply_result(const migrate::PlanItem& item, Mig
   return std::nullopt;
 }
 
-void SqlStore::audit_cleanups(const migrate::PlanItem& item, const std::vector<std::string>& cleaned,
-                                 const Actor& by, std::int64_t now) {
+void SqlStore::audit_cleanups(const migrate::PlanItem& item, const std::vector<std::string>& cleaned, const Actor& by,
+                              std::int64_t now) {
   Stmt st = db_->prepare("SELECT COUNT(*) FROM migration_cleanups WHERE item_id = ? AND state = 'pending'");
   st.bind_all(item.id);
   const std::int64_t pending = st.step() ? st.integer(0) : 0;

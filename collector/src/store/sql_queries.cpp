@@ -269,7 +269,7 @@ Page<KeyRow> SqlStore::keys(const KeyQuery& q) {
 }
 
 Page<FindingRow> SqlStore::expiring_certificates(std::int64_t within_seconds, std::int64_t now, std::uint64_t limit,
-                                                    std::uint64_t offset) {
+                                                 std::uint64_t offset) {
   auto db = readers_->lease();
   const std::string from = std::string("FROM places p ") + kFindingJoins +
                            " WHERE p.resolved_at = 0 AND p.not_after != 0 AND p.not_after < ?";

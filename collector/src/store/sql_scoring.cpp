@@ -67,8 +67,8 @@ std::optional<Refusal> SqlStore::unmanageable(const std::string& identity) {
   return std::nullopt;
 }
 
-Outcome<bool> SqlStore::set_managed(const std::string& identity, const std::string& what,
-                                       const std::string& agent_id, std::int64_t now) {
+Outcome<bool> SqlStore::set_managed(const std::string& identity, const std::string& what, const std::string& agent_id,
+                                    std::int64_t now) {
   bool managed = false;
   {
     auto st = db_->cached("SELECT managed, managed_what, managed_agent FROM identities WHERE identity = ?");
@@ -146,8 +146,7 @@ SqlStore::IdentityFacts SqlStore::identity_facts(const std::string& identity, st
   return f;
 }
 
-void SqlStore::recompute_identity(const std::string& identity, std::int64_t now,
-                                     const std::set<std::string>* changed) {
+void SqlStore::recompute_identity(const std::string& identity, std::int64_t now, const std::set<std::string>* changed) {
   const IdentityFacts f = identity_facts(identity, now);
   // Facts that score the same as before: only the places that changed are scored.
   const bool only_changed = changed != nullptr && f.stored_signature == f.signature;
@@ -196,24 +195,33 @@ void SqlStore::recompute_identity(const std::string& identity, std::int64_t now,
 void SqlStore::rank_identity(const std::string& identity) {
   // One statement (one round trip on PostgreSQL); each subquery reads an index of places alone
   // (places_identity_facts, places_identity_rank).
-#define KEYWARD_PRESENT "FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0"
-#define KEYWARD_TOP                                                                                   \
-  KEYWARD_PRESENT " ORDER BY p.severity_rank DESC, p.raw DESC, p.positive_factors DESC, p.last_seen DESC, " \
-                  "p.place_id LIMIT 1"
+  // clang-format off
   constexpr const char* kRank =
       "UPDATE identities SET "
-      "present = CASE WHEN EXISTS (SELECT 1 " KEYWARD_PRESENT ") THEN 1 ELSE 0 END, "
-      "hosts = (SELECT COUNT(DISTINCT p.agent_id) " KEYWARD_PRESENT "), "
-      "max_score = COALESCE((SELECT MAX(p.score) " KEYWARD_PRESENT "), 0), "
-      "exception_id = COALESCE((SELECT MAX(p.exception_id) " KEYWARD_PRESENT "), ''), "
-      "false_positive = COALESCE((SELECT MAX(CASE WHEN p.status = 'false_positive' THEN 1 ELSE 0 END) " KEYWARD_PRESENT
-      "), 0), "
-      "rank_severity = COALESCE((SELECT p.severity_rank " KEYWARD_TOP "), 0), "
-      "rank_raw = COALESCE((SELECT p.raw " KEYWARD_TOP "), 0), "
-      "rank_positive = COALESCE((SELECT p.positive_factors " KEYWARD_TOP "), 0), "
-      "rank_last_seen = COALESCE((SELECT p.last_seen " KEYWARD_TOP "), 0) WHERE identity = ?";
-#undef KEYWARD_TOP
-#undef KEYWARD_PRESENT
+      "present = CASE WHEN EXISTS (SELECT 1 "
+      "  FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0) THEN 1 ELSE 0 END, "
+      "hosts = (SELECT COUNT(DISTINCT p.agent_id) "
+      "  FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0), "
+      "max_score = COALESCE((SELECT MAX(p.score) "
+      "  FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0), 0), "
+      "exception_id = COALESCE((SELECT MAX(p.exception_id) "
+      "  FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0), ''), "
+      "false_positive = COALESCE((SELECT MAX(CASE WHEN p.status = 'false_positive' THEN 1 ELSE 0 END) "
+      "  FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0), 0), "
+      "rank_severity = COALESCE((SELECT p.severity_rank "
+      "  FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0 "
+      " ORDER BY p.severity_rank DESC, p.raw DESC, p.positive_factors DESC, p.last_seen DESC, p.place_id LIMIT 1), 0), "
+      "rank_raw = COALESCE((SELECT p.raw "
+      "  FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0 "
+      " ORDER BY p.severity_rank DESC, p.raw DESC, p.positive_factors DESC, p.last_seen DESC, p.place_id LIMIT 1), 0), "
+      "rank_positive = COALESCE((SELECT p.positive_factors "
+      "  FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0 "
+      " ORDER BY p.severity_rank DESC, p.raw DESC, p.positive_factors DESC, p.last_seen DESC, p.place_id LIMIT 1), 0), "
+      "rank_last_seen = COALESCE((SELECT p.last_seen "
+      "  FROM places p WHERE p.identity = identities.identity AND p.resolved_at = 0 "
+      " ORDER BY p.severity_rank DESC, p.raw DESC, p.positive_factors DESC, p.last_seen DESC, p.place_id LIMIT 1), 0) "
+      "WHERE identity = ?";
+  // clang-format on
   db_->cached(kRank)->bind(1, identity).run();
 }
 
@@ -226,7 +234,7 @@ bool SqlStore::is_build_host(const std::string& agent_id) {
 // One place's fleet risk, raw, positive factors and status (managed > the exception's kind >
 // open); unchanged places are not written.
 void SqlStore::write_place_risk(const ScoredPlace& r, const FleetFacts& facts,
-                                   const std::optional<ExceptionInfo>& exception) {
+                                const std::optional<ExceptionInfo>& exception) {
   const scanner::RiskFacts risk = fleet_risk(risk_from_json(parse_json(r.base_risk)), facts, rules_);
   const std::string risk_json = risk_to_json(risk).dump();
   const std::string place_exception = exception ? exception->id : std::string();

@@ -21,11 +21,11 @@
 // change a table without the audit entry in the same transaction.
 #pragma once
 
+#include "store/db.hpp"
 #include "store/event_file.hpp"
 #include "store/fair_mutex.hpp"
 #include "store/fleet_risk.hpp"
 #include "store/placed_report.hpp"
-#include "store/db.hpp"
 
 #include <keyward/collector/store.hpp>
 #include <keyward/migrate/plan.hpp>
@@ -82,8 +82,8 @@ struct MigrationRow {
 class SqlStore final : public Store {
  public:
   // writer: the connection every change goes through; open_reader: makes a read-only one.
-  SqlStore(std::unique_ptr<Db> writer, std::function<std::unique_ptr<Db>()> open_reader,
-           const std::string& events_file, const FleetOptions& fleet);
+  SqlStore(std::unique_ptr<Db> writer, std::function<std::unique_ptr<Db>()> open_reader, const std::string& events_file,
+           const FleetOptions& fleet);
 
   int schema_version() override;
   std::string readiness_problem() override;
@@ -293,7 +293,7 @@ class SqlStore final : public Store {
   FairMutex mu_;         // in arrival order: readers interleave with a large ingest
   std::mutex turns_mu_;  // guards busy_agents_ (never held with mu_)
   std::condition_variable turns_cv_;
-  std::set<std::string> busy_agents_;  // agents with an ingest, approval or revocation running
+  std::set<std::string> busy_agents_;    // agents with an ingest, approval or revocation running
   std::unique_ptr<Db> db_;               // the writer: behind mu_
   std::unique_ptr<ReaderPool> readers_;  // reads: never behind mu_
   rules::RuleSet rules_;

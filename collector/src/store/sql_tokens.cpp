@@ -28,7 +28,7 @@ TokenInfo token_row(const Stmt& st) {
 }  // namespace
 
 Outcome<NewToken> SqlStore::create_token(Role role, const std::string& name, const std::string& principal,
-                                            std::int64_t expires_at, const Actor& by) {
+                                         std::int64_t expires_at, const Actor& by) {
   const std::string& holder = principal.empty() ? name : principal;
   if (auto bad = check_text("the token's name", name, kMaxNameLength)) return *bad;
   if (auto bad = check_text("the token's principal", holder, kMaxNameLength)) return *bad;
