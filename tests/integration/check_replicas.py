@@ -17,7 +17,9 @@ What it checks (each line of output is one check; the run goes on after a failur
   5. An agent revoked through B is refused by A at its next report.
   6. `audit verify` passes over the entries both replicas wrote (one chain), and each replica's
      events file holds the database's events gap-free, in one order.
-  7. The password is in no config, log, process output or process argument list.
+  7. While the database is down a replica answers /health 200 and /ready 503; once it is back
+     both are ready and write again, and the chain still verifies.
+  8. The password is in no config, log, process output or process argument list.
 Exits 0 when every check passed, 1 otherwise, 2 when it cannot run at all.
 """
 
@@ -30,6 +32,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -58,7 +61,8 @@ def replicas(args, tmp: str, outputs: list[str]) -> None:
     with open(pwfile, "w") as f:
         f.write(password + "\n")
     os.chmod(pwfile, 0o600)
-    with pg_cluster.Cluster(password_file=pwfile) as conninfo:
+    cluster = pg_cluster.Cluster(password_file=pwfile)
+    with cluster as conninfo:
         pg_port = re.search(r"port=(\d+)", conninfo).group(1)
         url = f"postgres://postgres@127.0.0.1:{pg_port}/postgres"
         port_a, port_b = fleet.free_port(), fleet.free_port()
@@ -162,6 +166,28 @@ def replicas(args, tmp: str, outputs: list[str]) -> None:
                 seqs = event_seqs(path)
                 check(total > 0 and seqs == list(range(1, total + 1)),
                       f"replica {name}'s events file holds every event in one order", f"{seqs[:10]} of {total}")
+
+            # 7. The database goes away and comes back.
+            pg_cluster.pause(cluster.state)
+            st_live, _ = fleet.Api(port_a, ca).get("/health")
+            st_ready, body = fleet.Api(port_a, ca).get("/ready")
+            check(st_live == 200 and st_ready == 503, "while the database is down, a replica is live but not ready",
+                  f"{st_live} {st_ready} {body}")
+            pg_cluster.resume(cluster.state)
+            ready = []
+            for port in (port_a, port_b):
+                deadline = time.time() + 20
+                st = 0
+                while time.time() < deadline and st != 200:
+                    st, _ = fleet.Api(port, ca).get("/ready")
+                    time.sleep(0.2) if st != 200 else None
+                ready.append(st)
+            check(ready == [200, 200], "both replicas are ready again once the database is back", str(ready))
+            st_a, _ = admin_a.post("/api/v1/enrollment-tokens", {"ttl_seconds": 60})
+            st_b, _ = admin_b.post("/api/v1/enrollment-tokens", {"ttl_seconds": 60})
+            check(st_a == 201 and st_b == 201, "both replicas write again after the outage", f"{st_a} {st_b}")
+            p = run([collector_bin, "audit", "verify", "--config", config_b])
+            check(p.returncode == 0, "the audit chain still verifies after the outage", (p.stdout + p.stderr)[-300:])
         finally:
             a.kill()
             b.kill()

@@ -77,13 +77,29 @@ def start(state: str, durable: bool = False, password_file: str = "") -> str:
     opts = f"-p {port} -c listen_addresses=127.0.0.1 -k {sock} -c max_connections=200"
     if not durable:
         opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    run([server_bin("pg_ctl"), "-D", data, "-o", opts, "-l", os.path.join(top, "server.log"), "-w", "start"], cwd=top)
+    with open(os.path.join(state, "options"), "w") as f:
+        f.write(opts + "\n")
+    with open(os.path.join(state, "cluster"), "w") as f:
+        f.write(top + "\n")
+    resume(state)
     conninfo = f"host=127.0.0.1 port={port} user=postgres dbname=postgres connect_timeout=10"
     with open(os.path.join(state, "conninfo"), "w") as f:
         f.write(conninfo + "\n")
-    with open(os.path.join(state, "cluster"), "w") as f:
-        f.write(top + "\n")
     return conninfo
+
+
+def pause(state: str) -> None:
+    """Stops the server and keeps its data (a database outage, for a test)."""
+    top = open(os.path.join(state, "cluster")).read().strip()
+    run([server_bin("pg_ctl"), "-D", os.path.join(top, "data"), "-m", "fast", "-w", "stop"], cwd=top)
+
+
+def resume(state: str) -> None:
+    """Starts the server of a cluster again, on its port."""
+    top = open(os.path.join(state, "cluster")).read().strip()
+    opts = open(os.path.join(state, "options")).read().strip()
+    run([server_bin("pg_ctl"), "-D", os.path.join(top, "data"), "-o", opts, "-l", os.path.join(top, "server.log"),
+         "-w", "start"], cwd=top)
 
 
 def stop(state: str) -> None:
@@ -97,7 +113,7 @@ def stop(state: str) -> None:
         subprocess.run(as_server_user([server_bin("pg_ctl"), "-D", data, "-m", "fast", "-w", "stop"]), cwd=top,
                        capture_output=True)
     shutil.rmtree(top, ignore_errors=True)
-    for name in ("cluster", "conninfo"):
+    for name in ("cluster", "conninfo", "options"):
         try:
             os.remove(os.path.join(state, name))
         except FileNotFoundError:

@@ -73,6 +73,7 @@ ReaderPool::Lease ReaderPool::lease() {
   if (!idle_.empty()) {
     std::unique_ptr<Db> db = std::move(idle_.back());
     idle_.pop_back();
+    lock.unlock();  // a lease whose transaction cannot start gives its connection back (give_back locks)
     return Lease(*this, std::move(db));
   }
   ++opened_;

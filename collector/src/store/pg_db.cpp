@@ -181,8 +181,7 @@ class PgConn final : public DbBackend {
     return changes_;
   }
   void begin_write() override {
-    revive();
-    exec("BEGIN");
+    begin("BEGIN");
     exec(fmt::format("SELECT pg_advisory_xact_lock({})", kWriteLock));
     writing_ = true;
   }
@@ -193,10 +192,7 @@ class PgConn final : public DbBackend {
   // Writes are pipelined inside a write transaction only: one outside of it (autocommit) must
   // reach the server before the call that made it returns.
   bool pipelining() const { return writing_; }
-  void begin_read() override {
-    revive();
-    exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-  }
+  void begin_read() override { begin("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"); }
   void end_quietly(bool commit) noexcept override {
     writing_ = false;
     try {
@@ -289,6 +285,19 @@ class PgConn final : public DbBackend {
         conn_, [](void*, const char*) {}, nullptr);
     exec("SET client_min_messages = warning");
     if (access_ == DbAccess::read_only) exec("SET default_transaction_read_only = on");
+  }
+  // Starts a transaction. A connection the server dropped since its last statement (a restart,
+  // a failover) is only found broken now: it is reset and the transaction, with nothing done in
+  // it yet, started again once.
+  void begin(const char* sql) {
+    revive();
+    try {
+      exec(sql);
+    } catch (const StoreError&) {
+      if (PQstatus(conn_) == CONNECTION_OK) throw;
+      revive();
+      exec(sql);
+    }
   }
   // A broken connection is reset; its prepared statements are gone with it.
   void revive() {
