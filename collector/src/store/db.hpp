@@ -60,8 +60,8 @@ class DbBackend {
   // reused: the statement cache's, executed many times (PostgreSQL prepares it server-side).
   virtual std::unique_ptr<StmtBackend> prepare(std::string_view sql, bool reused) = 0;
   virtual void exec(std::string_view sql) = 0;
-  // Rows changed by the last statement.
-  virtual int changes() const = 0;
+  // Rows changed by the last statement (PostgreSQL: once its pipelined writes have answered).
+  virtual int changes() = 0;
   // Starts a write transaction that excludes every other writer of the database, in any
   // process: SQLite's BEGIN IMMEDIATE; on PostgreSQL a transaction-scoped advisory lock, so
   // replicas write one at a time as one SQLite writer does (docs/deployment.md, "Replicas").
@@ -170,7 +170,7 @@ class Db {
   // The single integer a query without parameters returns.
   std::int64_t scalar(std::string_view sql);
   // Rows changed by the last statement.
-  int changes() const { return b_->changes(); }
+  int changes() { return b_->changes(); }
   DbBackend& backend() { return *b_; }
   // The SQLite handle (the online backup); null on PostgreSQL.
   sqlite3* sqlite_handle() const;

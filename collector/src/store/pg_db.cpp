@@ -176,8 +176,8 @@ class PgConn final : public DbBackend {
     check(r.get(), sql);
     changes_ = affected(r.get());
   }
-  int changes() const override {
-    const_cast<PgConn*>(this)->settle();
+  int changes() override {
+    settle();
     return changes_;
   }
   void begin_write() override {

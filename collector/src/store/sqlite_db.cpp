@@ -109,7 +109,7 @@ class SqliteConn final : public DbBackend {
       throw StoreError(fmt::format("'{}' failed: {}", s.substr(0, 60), msg));
     }
   }
-  int changes() const override { return sqlite3_changes(db_); }
+  int changes() override { return sqlite3_changes(db_); }
   void begin_write() override { exec("BEGIN IMMEDIATE"); }
   void begin_read() override { exec("BEGIN DEFERRED"); }
   void end_quietly(bool commit) noexcept override {
