@@ -204,7 +204,13 @@ class PgConn final : public DbBackend {
   }
   std::int64_t schema_version() override {
     settle();
-    Result r(PQexec(conn_, "SELECT to_regclass('keyward_schema') IS NOT NULL"), &PQclear);
+    // A query of pg_tables under the statement's own snapshot: to_regclass() may answer from a
+    // catalog cache that has not yet seen a table another replica just committed (two replicas
+    // migrating a new database at once, one waiting on the write lock for the other).
+    Result r(PQexec(conn_,
+                    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() "
+                    "AND tablename = 'keyward_schema')"),
+             &PQclear);
     check(r.get(), "the schema version");
     if (PQntuples(r.get()) != 1 || PQgetvalue(r.get(), 0, 0)[0] != 't') return 0;
     Result v(PQexec(conn_, "SELECT COALESCE(MAX(version), 0) FROM keyward_schema"), &PQclear);
