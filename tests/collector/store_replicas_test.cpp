@@ -139,9 +139,17 @@ TEST_CASE("two replicas opening a new database at once migrate it once") {
   fx.store.reset();
   fx.pg->sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
   std::unique_ptr<collector::Store> one, two;
-  std::thread t([&] { two = collector::open_postgres_store({fx.pg->conninfo(), nullptr}, "", {}); });
+  std::string failure;  // an exception of the second thread, reported here instead of ending the run
+  std::thread t([&] {
+    try {
+      two = collector::open_postgres_store({fx.pg->conninfo(), nullptr}, "", {});
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  });
   one = collector::open_postgres_store({fx.pg->conninfo(), nullptr}, "", {});
   t.join();
+  CHECK_MESSAGE(failure.empty(), failure);
   REQUIRE(one);
   REQUIRE(two);
   CHECK(one->schema_version() == two->schema_version());
