@@ -16,10 +16,12 @@ Importable: Cluster(...) as a context manager does the same for a Python test.
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sshd import free_port  # noqa: E402  (one free-port helper for the test servers)
 
 
 def server_bin(name: str) -> str:
@@ -32,12 +34,6 @@ def server_bin(name: str) -> str:
     if on_path:
         return on_path
     sys.exit(f"pg_cluster: PostgreSQL's {name} is not installed (Debian: apt-get install postgresql)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def as_server_user(cmd: list) -> list:
