@@ -1,5 +1,6 @@
 # keyward: the two commands of the README (make demo, make test) and the usual others.
-# Every target installs missing Debian packages first (scripts/install-deps.sh).
+# Every target first installs the Debian packages its job needs and lacks (scripts/install-deps.sh
+# ROLE: build for a build, build + run for the demo, test for the suite, fuzz for the fuzzers).
 PREFIX ?= /usr/local
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -7,36 +8,40 @@ CORPUS ?= $(CURDIR)/$(BUILD)/corpus
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo install test-sanitize fuzz bench bench-remote bench-fleet bench-scale bench-store-engines clean
+.PHONY: all deps deps-build deps-run deps-test deps-fuzz deps-package configure build test demo install test-sanitize fuzz bench bench-remote bench-fleet bench-scale bench-store-engines clean
 
 all: build
 
+# `make deps` installs what every job needs; deps-ROLE what one needs.
 deps:
-	@bash scripts/install-deps.sh
+	@bash scripts/install-deps.sh build run test fuzz
+deps-%:
+	@bash scripts/install-deps.sh $*
 
-$(BUILD)/build.ninja: | deps
+$(BUILD)/build.ninja: | deps-build
 	@cmake -S . -B $(BUILD) -G Ninja -DKEYWARD_CORPUS_DIR=$(CORPUS) $(CMAKE_FLAGS) >/dev/null
 
-configure: deps $(BUILD)/build.ninja
+configure: deps-build $(BUILD)/build.ninja
 
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
-test: build
+test: deps-test build
 	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-demo: build
+# No JDK and no clang: the demo skips its JKS store when keytool is missing, and says so.
+demo: deps-run build
 	@bash samples/demo.sh $(BUILD)/bin/keyward
 
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)
 
 # The suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
-$(ASAN_BUILD)/build.ninja: | deps
+$(ASAN_BUILD)/build.ninja: | deps-build
 	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKEYWARD_SANITIZE=ON \
 	  -DKEYWARD_CORPUS_DIR=$(CORPUS) $(CMAKE_FLAGS) >/dev/null
 
-test-sanitize: deps $(ASAN_BUILD)/build.ninja
+test-sanitize: deps-test $(ASAN_BUILD)/build.ninja
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
@@ -49,7 +54,7 @@ clean:
 # the generated key corpus (any crash, leak or UB report fails the target).
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
-fuzz: deps
+fuzz: deps-fuzz
 	@cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DKEYWARD_BUILD_FUZZERS=ON -DKEYWARD_BUILD_TESTS=OFF >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
@@ -66,7 +71,7 @@ BENCH_RUNS ?= 5
 # checks that both report the same findings (make bench fails when they do not).
 BENCH_BASE ?=
 # Both trees in one run.sh, so that every ratio of the two tables and the summary comes from one run.
-bench: build
+bench: deps-test build
 	@$(BUILD)/bin/keyward_micro_bench --benchmark_min_time=0.3
 	@bash bench/make_tree.sh $(BENCH_DIR) $(BENCH_MB)
 	@bash bench/make_tree.sh $(BENCH_DIR)-archives $(BENCH_ARCHIVES_MB) keyward-bench-1 archives

@@ -65,6 +65,8 @@ if command -v keytool >/dev/null; then
     -keypass "$storepass" -alias upload -keyalg RSA -keysize 2048 -validity 365 -dname "CN=Example Android Upload"
   printf 'storeFile=app/upload.jks\nstorePassword=%s\nkeyAlias=upload\nkeyPassword=%s\n' "$storepass" "$storepass" \
     > "$demo/android/gradle.properties"
+else
+  echo "keyward demo: no keytool here, so no JKS store is planted (apt-get install default-jdk-headless adds one)"
 fi
 mkdir -p "$demo/jar/META-INF/keys"
 q openssl genpkey -algorithm ED25519 -out "$demo/jar/META-INF/keys/plugin-signing.pem"
