@@ -15,8 +15,8 @@ all: build
 # `make deps` installs what every job needs; deps-ROLE what one needs.
 deps:
 	@bash scripts/install-deps.sh build run test fuzz
-deps-%:
-	@bash scripts/install-deps.sh $*
+deps-build deps-run deps-test deps-fuzz deps-package:
+	@bash scripts/install-deps.sh $(@:deps-%=%)
 
 $(BUILD)/build.ninja: | deps-build
 	@cmake -S . -B $(BUILD) -G Ninja -DKEYWARD_CORPUS_DIR=$(CORPUS) $(CMAKE_FLAGS) >/dev/null
