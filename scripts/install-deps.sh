@@ -13,7 +13,8 @@
 #
 # Package names differ between Debian releases (Boost 1.81 on Debian 12 and 1.83 on Debian 13,
 # clang 14 and 19, ...). They are resolved by asking apt what this machine can install, never from
-# a table of release names: Boost is the newest version with Boost.URL (>= 1.81) and the libFuzzer
+# a table of release names: Boost is the release's default when it has Boost.URL (else the newest
+# version with it, >= 1.81: Debian 12's default 1.74 has none) and the libFuzzer
 # runtime is the one of the version `clang` depends on. One already installed is kept.
 # Idempotent and quiet when everything is there. Needs root (or sudo) only when installing.
 set -euo pipefail
@@ -53,6 +54,9 @@ boost_version() {
   local v
   v=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' 'libboost-url1.*-dev' 2>/dev/null |
       sed -n 's/^ii  *libboost-url\(1\.[0-9]*\)-dev$/\1/p' | sort -V | tail -1)
+  # The release's default Boost (what libboost-url-dev points at), else the newest offered.
+  [[ -n $v ]] || v=$(apt-cache depends libboost-url-dev 2>/dev/null |
+                     sed -n 's/^ *Depends: libboost-url\(1\.[0-9]*\)-dev$/\1/p' | head -1)
   if [[ -z $v ]]; then
     v=$(apt-cache pkgnames libboost-url1. 2>/dev/null | sed -n 's/^libboost-url\(1\.[0-9]*\)-dev$/\1/p' |
         sort -V | tail -1)
