@@ -8,7 +8,7 @@ CORPUS ?= $(CURDIR)/$(BUILD)/corpus
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-build deps-run deps-test deps-fuzz deps-package configure build test demo install test-sanitize fuzz bench bench-remote bench-fleet bench-scale bench-store-engines clean
+.PHONY: all deps deps-build deps-run deps-test deps-fuzz deps-package configure package build test demo install test-sanitize fuzz bench bench-remote bench-fleet bench-scale bench-store-engines clean
 
 all: build
 
@@ -35,6 +35,12 @@ demo: deps-run build
 
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)
+
+# The Debian packages keyward, keyward-agent and keyward-collector (docs/install.md), made by
+# CPack from the build above, in $(BUILD)/packages.
+package: deps-package build
+	@cd $(BUILD) && cpack -G DEB >/dev/null
+	@ls $(BUILD)/packages/*.deb
 
 # The suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 $(ASAN_BUILD)/build.ninja: | deps-build

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The throw-away root of package_test.sh, in its private mount namespace: WORK DEB...
+set -euo pipefail
+work=$1; shift
+mkdir -p "$work/layers" "$work/root"
+mount -t tmpfs -o size=4g tmpfs "$work/layers"   # not on /: an overlay's layers must not overlap
+mkdir -p "$work/layers/upper" "$work/layers/work"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$work/layers/upper,workdir=$work/layers/work" "$work/root"
+root=$work/root
+mount -t proc proc "$root/proc"
+mount --rbind /dev "$root/dev"
+mount -t tmpfs tmpfs "$root/tmp"
+mount -t tmpfs tmpfs "$root/run"   # no /run/systemd/system: the scripts see no running systemd
+mkdir -p "$root/tmp/debs"
+cp "$@" "$root/tmp/debs/"
+cp "$(dirname "$0")/package_test_inside.sh" "$root/tmp/"
+chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+  bash /tmp/package_test_inside.sh /tmp/debs
