@@ -6,6 +6,10 @@
 #include <keyward/common/handle.hpp>
 
 #include <git2.h>
+// libgit2 1.8 moved git_error_clear() and git_error_set_str() to git2/sys/errors.h (Debian 13).
+#if __has_include(<git2/sys/errors.h>)
+#include <git2/sys/errors.h>
+#endif
 
 #include <memory>
 #include <string>

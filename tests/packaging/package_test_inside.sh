@@ -80,6 +80,12 @@ if command -v systemd-analyze >/dev/null; then
   bad=$(grep -E 'keyward' <<<"$out" || true)
   [[ -z $bad ]] || fail "systemd-analyze verify: $bad"
   echo "verified: $units"
+  # Hardening, as systemd scores it (0 best, 10 worst): both services stay at 3 or below.
+  for unit in keyward-agent.service keyward-collector.service; do
+    systemd-analyze security --offline=true --threshold=30 "$unit" >/tmp/security.out 2>&1 ||
+      { tail -25 /tmp/security.out; fail "$unit is exposed above 3.0"; }
+    grep -o "Overall exposure level.*" /tmp/security.out
+  done
 else
   echo "systemd-analyze is not installed here: units not verified"
 fi
