@@ -116,6 +116,11 @@ std::optional<ConfigValues> read_config_file(const std::string& path) {
   return parse_config(path, text.str());
 }
 
+std::string scanned_directory(const std::vector<std::string>& roots) {
+  std::error_code ec;
+  return roots.size() == 1 && fs::is_directory(roots.front(), ec) ? roots.front() : std::string();
+}
+
 std::string user_config_path() {
   const char* xdg = std::getenv("XDG_CONFIG_HOME");
   if (xdg != nullptr && xdg[0] == '/') return std::string(xdg) + "/keyward/config.yaml";

@@ -37,6 +37,10 @@ struct ConfigValues {
 // not YAML, or holds an unknown key or a bad value.
 std::optional<ConfigValues> read_config_file(const std::string& path);
 
+// The directory a scan of these local roots takes .keyward.yaml (and .keywardignore) from: the
+// root when it is one directory; "" for several roots or a file.
+std::string scanned_directory(const std::vector<std::string>& roots);
+
 // The user file's path: $XDG_CONFIG_HOME/keyward/config.yaml when XDG_CONFIG_HOME is set (and
 // absolute), else $HOME/.config/keyward/config.yaml; "" when neither is known.
 std::string user_config_path();

@@ -240,14 +240,6 @@ bool split_roots(const std::vector<std::string>& paths, Roots& out) {
   return ok;
 }
 
-// The one local directory scanned, where .keyward.yaml and .keywardignore are looked for; "" when
-// the scan has several roots, a file or an ssh:// root.
-std::string single_directory_root(const std::vector<std::string>& paths, const Roots& roots) {
-  std::error_code ec;
-  if (paths.size() != 1 || roots.local.size() != 1 || !std::filesystem::is_directory(paths.front(), ec)) return {};
-  return paths.front();
-}
-
 // Everything a scan reads besides the tree, loaded before the tree is touched (and before
 // --remove-dir removes where it may have come from).
 struct ScanInputs {
@@ -314,7 +306,7 @@ int run_scan(const ScanCommand& given) {
   // Exec mode's remote side (docs/remote.md, "Modes") scans with the settings the local keyward
   // sent, as an sftp-mode scan would: no configuration file and no .keywardignore of the host's.
   const bool remote_side = given.stop_on_stdin_eof || !given.remove_dir.empty();
-  const std::string root_dir = remote_side ? std::string() : single_directory_root(given.paths, roots);
+  const std::string root_dir = remote_side || !roots.remote.empty() ? std::string() : scanned_directory(roots.local);
   ScanCommand cmd = given;  // with what the configuration files add (flags win)
   cmd.config.no_config = cmd.config.no_config || remote_side;
   apply_config(cmd.config, root_dir, {&cmd.walk.excludes, &cmd.common.rules_dirs, nullptr, &cmd.baseline});

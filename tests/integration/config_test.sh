@@ -90,6 +90,10 @@ printf 'exclude: [x]\nexlude: [y]\n' >"$proj/.keyward.yaml"
 err=$("$kw" scan -q "$proj" 2>&1 >/dev/null)
 check "unknown key: exit 2" "2" "$("$kw" scan -q "$proj" >/dev/null 2>&1; echo $?)"
 check "unknown key names file:line" "keyward: $proj/.keyward.yaml:2: unknown key 'exlude' (known keys: exclude, rules, fail_on, baseline)" "$err"
+err=$("$kw" explain "$proj/kept/d.pem" "$proj" 2>&1 >/dev/null)
+rc=$?
+check "keyward explain reads it too" "keyward: $proj/.keyward.yaml:2: unknown key 'exlude' (known keys: exclude, rules, fail_on, baseline)|2" "$err|$rc"
+check "keyward explain --no-config" "0" "$("$kw" explain --no-config "$proj/kept/d.pem" "$proj" >/dev/null 2>&1; echo $?)"
 check "--no-config skips a broken file" "0" "$("$kw" scan -q --no-config --exclude '*' "$proj" >/dev/null 2>&1; echo $?)"
 printf 'fail_on: [high]\n' >"$proj/.keyward.yaml"
 check "a list where a severity goes" "keyward: $proj/.keyward.yaml:1: fail_on must be a non-empty string" \
