@@ -8,7 +8,6 @@
 #include <keyward/rules/baseline.hpp>
 #include <keyward/rules/engine.hpp>
 #include <keyward/rules/gate.hpp>
-#include <keyward/rules/ignore_file.hpp>
 #include <keyward/rules/inline_allow.hpp>
 #include <keyward/rules/score_context.hpp>
 #include <keyward/rules/severity.hpp>
@@ -79,16 +78,17 @@ std::string baseline_file(const CiCommand& cmd, const std::string& root) {
   return std::filesystem::is_regular_file(found, ec) ? found : std::string();
 }
 
-// Applies every way of allowing a known finding, in order of authority.
-void apply_allows(scanner::ScanResult& result, const CiCommand& cmd, const std::string& root,
-                  const std::string& baseline) {
-  const std::string ignore_path = root + ".keywardignore";
-  if (std::filesystem::exists(ignore_path)) rules::apply_ignore_file(result, rules::IgnoreFile::load(ignore_path));
+// Applies every way of allowing a known finding, in order of authority; returns how many the
+// ignore file suppressed.
+std::size_t apply_allows(scanner::ScanResult& result, const CiCommand& cmd,
+                         const std::optional<rules::IgnoreFile>& ignore, const std::string& baseline) {
+  const std::size_t ignored = ignore ? rules::apply_ignore_file(result, *ignore) : 0;
   if (!cmd.no_inline_allow && !cmd.staged && !cmd.history) rules::apply_inline_allows(result);
   if (!cmd.allowlist.empty())
     for (const auto& w : rules::apply_allowlist(result, rules::Allowlist::load(cmd.allowlist), now_seconds()))
       std::fprintf(stderr, "keyward: %s\n", w.c_str());
   if (!baseline.empty()) rules::apply_baseline(result, rules::Baseline::load(baseline), baseline);
+  return ignored;
 }
 
 }  // namespace
@@ -115,17 +115,23 @@ CLI::App* add_ci_command(CLI::App& app, CiCommand& cmd) {
       "comment on the line before a PEM block (turn off with --no-inline-allow), a central allowlist of\n"
       "key fingerprints with reason, approver and expiry (--allowlist), or a baseline. Allowed findings\n"
       "stay in the report as suppressed.\n\n"
+      "Configuration files (docs/ci.md): .keyward.yaml at the repository root, then\n"
+      "~/.config/keyward/config.yaml ($XDG_CONFIG_HOME), with keys fail_on, baseline and rules (paths\n"
+      "relative to the file). Flags win over the project file, which wins over the user file; rules add\n"
+      "up. An unknown key or a bad value is an error (file:line, exit 2). --no-config reads neither.\n\n"
       "Exit status: 0 nothing fails, 1 a finding fails the gate, 2 usage error, unreadable baseline,\n"
       "allowlist or rules, not a git repository, or a shallow clone (for --since or --history: the\n"
       "message says which `git fetch` to run).");
   sub->add_option("path", cmd.path, "A directory inside the repository")->capture_default_str();
-  sub->add_option("--fail-on", cmd.fail_on,
-                  "Fail on any finding at or above this severity, instead of on every key (the default)")
-      ->check(CLI::IsMember({"critical", "high", "medium", "low", "info"}))
-      ->type_name("SEVERITY");
-  sub->add_option("--baseline", cmd.baseline,
-                  "Only findings not in this baseline count (default: .keyward-baseline.json at the root, if any)")
-      ->type_name("FILE");
+  cmd.config.fail_on = {
+      sub->add_option("--fail-on", cmd.fail_on,
+                      "Fail on any finding at or above this severity, instead of on every key (the default)")
+          ->check(CLI::IsMember({"critical", "high", "medium", "low", "info"}))
+          ->type_name("SEVERITY")};
+  cmd.config.baseline = {
+      sub->add_option("--baseline", cmd.baseline,
+                      "Only findings not in this baseline count (default: .keyward-baseline.json at the root, if any)")
+          ->type_name("FILE")};
   sub->add_option("--allowlist", cmd.allowlist, "Central allowlist of key fingerprints (YAML)")->type_name("FILE");
   auto* since =
       sub->add_option("--since", cmd.since, "Only files changed since this ref (e.g. origin/main)")->type_name("REF");
@@ -137,8 +143,10 @@ CLI::App* add_ci_command(CLI::App& app, CiCommand& cmd) {
   add_format_option(*sub, cmd.format, {ReportFormat::text, ReportFormat::sarif, ReportFormat::junit, ReportFormat::json});
   sub->add_option("-o,--output", cmd.output, "Write the report to FILE")->type_name("FILE");
   sub->add_flag("--explain", cmd.explain, "List the risk factors behind each finding (text)");
+  add_color_option(*sub, cmd.color);
   add_common_scan_flags(*sub, cmd.common);
   add_ranking_flags(*sub, cmd.ranking);
+  add_no_config_flag(*sub, cmd.config);
   return sub;
 }
 
@@ -177,8 +185,8 @@ std::size_t count_failing(const scanner::ScanResult& result, const rules::GatePo
 // The verdict line, and which baseline was applied (a picked-up one is named, so a pass is never
 // a mystery).
 std::string summary(std::size_t failing, const std::string& gate, const std::string& baseline,
-                    const scanner::ScanResult& result) {
-  std::string out;
+                    const scanner::ScanResult& result, std::size_t ignored) {
+  std::string out = ignored_line("keyward ci", kIgnoreFileName, ignored);
   if (!baseline.empty()) {
     const auto baselined = std::count_if(result.findings.begin(), result.findings.end(), [](const auto& f) {
       return f.suppressed && f.suppressed->kind == rules::kBaselineSuppression;
@@ -192,17 +200,20 @@ std::string summary(std::size_t failing, const std::string& gate, const std::str
 
 }  // namespace
 
-int run_ci(const CiCommand& cmd) {
-  if (!roots_exist({cmd.path}) || !output_writable(cmd.output)) return 2;  // before any work
+int run_ci(const CiCommand& given) {
+  if (!roots_exist({given.path}) || !output_writable(given.output)) return 2;  // before any work
+  const ci::GitRepo repo = ci::GitRepo::open(given.path);
+  const std::string root = repo.workdir();
+  CiCommand cmd = given;  // with what the configuration files add (flags win)
+  apply_config(cmd.config, root, {nullptr, &cmd.common.rules_dirs, &cmd.fail_on, &cmd.baseline});
   rules::GatePolicy policy;
   if (!cmd.fail_on.empty()) policy.fail_on = rules::parse_severity(cmd.fail_on);
   const rules::RuleSet rule_set = load_rules(cmd.common.rules_dirs);
-  const ci::GitRepo repo = ci::GitRepo::open(cmd.path);
-  const std::string root = repo.workdir();
   // Unreadable baseline or allowlist: an error, never a pass.
   const std::string baseline = baseline_file(cmd, root);
   if (!baseline.empty()) (void)rules::Baseline::load(baseline);
   if (!cmd.allowlist.empty()) (void)rules::Allowlist::load(cmd.allowlist);
+  const std::optional<rules::IgnoreFile> ignore = load_ignore_file(root);
 
   scanner::ScanOptions opts = scan_options(cmd.common);
   opts.base_dir = root;
@@ -218,18 +229,19 @@ int run_ci(const CiCommand& cmd) {
   // hook a quarter of a second, docs/performance.md) unless --package-db asks for one.
   if (cmd.ranking.package_db.empty()) ctx.package_db_dir.clear();
   rules::score(result, rule_set, ctx);
-  apply_allows(result, cmd, root, baseline);
+  const std::size_t ignored = apply_allows(result, cmd, ignore, baseline);
   // In a repository, findings are named by their path in it (as SARIF and baselines are).
   for (auto& f : result.findings)
     if (!f.relative_path.empty()) f.location.path = f.relative_path;
   const std::size_t failing = count_failing(result, policy);
   const std::string gate = rules::describe_gate(policy);
   const std::string shown_baseline = baseline.rfind(root, 0) == 0 ? baseline.substr(root.size()) : baseline;
-  const std::string verdict = summary(failing, gate, shown_baseline, result);
+  const std::string verdict = summary(failing, gate, shown_baseline, result, ignored);
 
   ReportSettings rs;
   rs.format = cmd.format;
   rs.output = cmd.output;
+  rs.color = cmd.color;
   rs.sarif_root = root;
   rs.junit_fail_on = gate;
   rs.junit_fails = [&](const scanner::Finding& f) { return rules::fails_gate(f, policy); };
@@ -260,31 +272,36 @@ CLI::App* add_baseline_command(CLI::App& app, BaselineCommand& cmd, CLI::App*& c
     (*target)
         ->add_option("path", cmd.path, "A directory inside the repository (or any directory)")
         ->capture_default_str();
-    (*target)
-        ->add_option("-o,--output", cmd.output,
-                     "The baseline file (default: .keyward-baseline.json at the repository root, where "
-                     "keyward ci finds it)")
-        ->type_name("FILE");
+    cmd.config.baseline.push_back(
+        (*target)
+            ->add_option("-o,--output", cmd.output,
+                         "The baseline file (default: the configuration's baseline, else .keyward-baseline.json at "
+                         "the repository root, where keyward ci finds it)")
+            ->type_name("FILE"));
     (*target)->add_flag("--history", cmd.history,
                         "Record every blob in the repository's history (for keyward ci --history)");
     add_common_scan_flags(**target, cmd.common);
+    add_no_config_flag(**target, cmd.config);
   }
   return sub;
 }
 
-int run_baseline(const BaselineCommand& cmd, bool update) {
-  if (!roots_exist({cmd.path}) || !output_writable(cmd.output)) return 2;
-  scanner::ScanOptions opts = scan_options(cmd.common);
+int run_baseline(const BaselineCommand& given, bool update) {
+  if (!roots_exist({given.path})) return 2;
   std::string root;
   std::optional<ci::GitRepo> repo;
   try {
-    repo.emplace(ci::GitRepo::open(cmd.path));
+    repo.emplace(ci::GitRepo::open(given.path));
     root = repo->workdir();
-    opts.base_dir = root;
   } catch (const ci::GitError&) {
-    if (cmd.history) throw;   // history needs a repository
-    opts.roots = {cmd.path};  // not a repository: the directory itself
+    if (given.history) throw;  // history needs a repository
   }
+  BaselineCommand cmd = given;  // with what the configuration files add (flags win)
+  apply_config(cmd.config, repo ? root : cmd.path, {nullptr, &cmd.common.rules_dirs, nullptr, &cmd.output});
+  if (!output_writable(cmd.output)) return 2;
+  scanner::ScanOptions opts = scan_options(cmd.common);
+  if (repo) opts.base_dir = root;
+  else opts.roots = {cmd.path};  // not a repository: the directory itself
   double secs = 0;
   scanner::ScanResult result;
   if (repo && cmd.history) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "commands/common.hpp"
+#include "commands/config_file.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -27,9 +28,11 @@ struct CiCommand {
   bool no_inline_allow = false;
   ReportFormat format = ReportFormat::text;
   std::string output;
+  common::ColorMode color = common::ColorMode::auto_;  // --color (text)
   bool explain = false;
   CommonScanFlags common;
   RankingFlags ranking;
+  ConfigFlags config;  // .keyward.yaml at the repository root and the user's file (--no-config)
 };
 
 CLI::App* add_ci_command(CLI::App& app, CiCommand& cmd);
@@ -41,6 +44,7 @@ struct BaselineCommand {
   std::string output;  // empty: kDefaultBaselineName at the repository root (else here)
   bool history = false;
   CommonScanFlags common;
+  ConfigFlags config;  // .keyward.yaml at the repository root (else PATH) and the user's file
 };
 CLI::App* add_baseline_command(CLI::App& app, BaselineCommand& cmd, CLI::App*& create, CLI::App*& update);
 int run_baseline(const BaselineCommand& cmd, bool update);

@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -77,6 +78,21 @@ void add_text_filter_flags(CLI::App& cmd, std::string& min_severity, std::vector
       ->check(CLI::IsMember({"private_key", "keystore", "certificate", "public_key"}));
 }
 
+void add_color_option(CLI::App& cmd, common::ColorMode& mode) {
+  cmd.add_option_function<std::string>(
+         "--color", [&mode](const std::string& name) { mode = common::parse_color_mode(name).value_or(mode); },
+         "Colour in text output: auto (a terminal, unless NO_COLOR is set or TERM=dumb), always (also into a pipe "
+         "or file), never")
+      ->type_name("WHEN")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->default_str("auto");
+}
+
+bool color_for_output(common::ColorMode mode, const std::string& output) {
+  if (output.empty() || output == "-") return common::use_color(mode, STDOUT_FILENO);
+  return mode == common::ColorMode::always;
+}
+
 void add_ranking_flags(CLI::App& cmd, RankingFlags& flags) {
   cmd.add_flag("--show-vendor", flags.show_vendor,
                "Do not cap package-owned, vendored and publicly known test keys at low (docs/rules.md)");
@@ -96,6 +112,18 @@ rules::RuleSet load_rules(const std::vector<std::string>& dirs) {
   rules::RuleSet set = rules::RuleSet::builtin();
   for (const auto& d : dirs) set.load_dir(d);
   return set;
+}
+
+std::optional<rules::IgnoreFile> load_ignore_file(const std::string& dir) {
+  const std::string path = (std::filesystem::path(dir) / kIgnoreFileName).string();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::nullopt;
+  return rules::IgnoreFile::load(path);
+}
+
+std::string ignored_line(std::string_view command, const std::string& file, std::size_t ignored) {
+  if (ignored == 0) return {};
+  return fmt::format("{}: {} ignored {} finding(s) (listed as suppressed)\n", command, file, ignored);
 }
 
 scanner::ScanOptions scan_options(const CommonScanFlags& flags) {
@@ -159,8 +187,7 @@ constexpr FormatName kFormatNames[] = {
 
 std::string render_text_report(const scanner::ScanResult& result, const ReportSettings& settings) {
   reporters::TextOptions to;
-  const char* no_color = std::getenv("NO_COLOR");
-  to.color = settings.output.empty() && ::isatty(STDOUT_FILENO) == 1 && (no_color == nullptr || *no_color == '\0');
+  to.color = color_for_output(settings.color, settings.output);
   to.list_trust_store = settings.list_trust_store;
   to.seconds = settings.seconds;
   to.explain = settings.explain;

@@ -3,8 +3,10 @@
 // SARIF rule help mapping. Used by: keyward scan, keyward ci, keyward baseline.
 #pragma once
 
+#include <keyward/common/terminal.hpp>
 #include <keyward/migrate/plan.hpp>
 #include <keyward/reporters/sarif.hpp>
+#include <keyward/rules/ignore_file.hpp>
 #include <keyward/rules/rule_set.hpp>
 #include <keyward/rules/score_context.hpp>
 #include <keyward/scanner/scan.hpp>
@@ -13,8 +15,9 @@
 
 #include <functional>
 #include <initializer_list>
-#include <string_view>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace keyward::cli {
@@ -62,6 +65,18 @@ rules::ScoreContext score_context(const RankingFlags& flags);
 // Built-in rules plus every --rules DIR (throws rules::RuleError naming file:line on a bad file).
 rules::RuleSet load_rules(const std::vector<std::string>& dirs);
 
+// Where `keyward scan` and `keyward ci` look for the ignore file: DIR/.keywardignore.
+inline constexpr const char* kIgnoreFileName = ".keywardignore";
+
+// DIR/.keywardignore when it exists (nullopt when not), loaded before anything is scanned; throws
+// rules::RuleError naming file:line when it cannot be used. rules::apply_ignore_file then marks
+// the findings whose path relative to DIR it matches as suppressed (kind "ignore-file").
+std::optional<rules::IgnoreFile> load_ignore_file(const std::string& dir);
+
+// The line the text report ends with when an ignore file suppressed findings ("" when none did):
+// "<command>: <file> ignored N finding(s) (listed as suppressed)".
+std::string ignored_line(std::string_view command, const std::string& file, std::size_t ignored);
+
 // ScanOptions from the common flags (password list loaded: built-in + files).
 scanner::ScanOptions scan_options(const CommonScanFlags& flags);
 // The same, with the walk flags applied (roots left empty).
@@ -83,10 +98,11 @@ CLI::Option* add_format_option(CLI::App& cmd, ReportFormat& format, std::initial
 
 // What a report needs besides the findings and the rules.
 struct ReportSettings {
-  ReportFormat format = ReportFormat::text;  // --format
-  std::string output;           // --output; text is colored only when it is "" (stdout)
-  std::string sarif_root;       // SARIF's %SRCROOT%
-  std::string junit_fail_on;    // the lowest severity a JUnit test case fails at (or the gate, in words)
+  ReportFormat format = ReportFormat::text;            // --format
+  std::string output;                                  // --output ("" or "-": stdout)
+  common::ColorMode color = common::ColorMode::auto_;  // --color (text)
+  std::string sarif_root;                              // SARIF's %SRCROOT%
+  std::string junit_fail_on;  // the lowest severity a JUnit test case fails at (or the gate, in words)
   std::function<bool(const scanner::Finding&)> junit_fails;  // when set: which findings fail (keyward ci)
   double seconds = 0;                                        // the scan's wall time (text)
   bool explain = false;                                      // --explain (text)
@@ -100,7 +116,14 @@ struct ReportSettings {
 // Registers --min-severity and --kind (repeatable or comma-separated), the text report's filters.
 void add_text_filter_flags(CLI::App& cmd, std::string& min_severity, std::vector<std::string>& kinds);
 
-// The report of a scored scan in the asked format (text colored on a TTY unless NO_COLOR).
+// Registers --color WHEN (auto, always, never) on a command whose text output has colour.
+void add_color_option(CLI::App& cmd, common::ColorMode& mode);
+
+// Whether text written to `output` ("" or "-": stdout) gets colour: always -> yes, even into a file
+// or a pipe; never -> no; auto -> only stdout, as common::use_color decides for it.
+bool color_for_output(common::ColorMode mode, const std::string& output);
+
+// The report of a scored scan in the asked format (text coloured as color_for_output decides).
 std::string render_report(const scanner::ScanResult& result, const rules::RuleSet& rules,
                           const ReportSettings& settings);
 

@@ -8,10 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <unistd.h>
-
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -58,6 +55,7 @@ CLI::App* add_plan_command(CLI::App& app, PlanCommand& cmd) {
   sub->add_option("--hsm-dir", cmd.hsm_dirs, "Also load HSM profiles and policy (*.yaml) from DIR (repeatable)")
       ->type_name("DIR")
       ->check(CLI::ExistingDirectory);
+  add_color_option(*sub, cmd.color);
   return sub;
 }
 
@@ -79,10 +77,7 @@ int run_plan(const PlanCommand& cmd) {
   } else if (cmd.format == "markdown") {
     out = migrate::to_markdown(plan);
   } else {
-    const char* no_color = std::getenv("NO_COLOR");
-    const bool color = (cmd.output.empty() || cmd.output == "-") && ::isatty(STDOUT_FILENO) == 1 &&
-                       (no_color == nullptr || *no_color == '\0');
-    out = migrate::to_text(plan, color);
+    out = migrate::to_text(plan, color_for_output(cmd.color, cmd.output));
   }
   return write_report(out, cmd.output) ? 0 : 2;
 }

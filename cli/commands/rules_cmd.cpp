@@ -79,6 +79,8 @@ CLI::App* add_explain_command(CLI::App& app, ExplainCommand& cmd) {
       "every finding there is explained. An id is looked for under PATHs (default: the current\n"
       "directory); a path is scanned itself unless PATHs are given (give the root of the original\n"
       "scan to see the same ids: ids are made from the path relative to the scan root).\n"
+      "The rules of the configuration files are loaded as keyward scan loads them (docs/scan.md,\n"
+      "\"Configuration files\"; --no-config reads none).\n"
       "Examples: keyward explain 3f0c9a1b ~/projects/app\n"
       "          keyward explain ~/projects/app/deploy/server.key\n"
       "          keyward explain 'dist/app.jar!META-INF/sign.pem'\n"
@@ -89,6 +91,7 @@ CLI::App* add_explain_command(CLI::App& app, ExplainCommand& cmd) {
   sub->add_option("paths", cmd.paths, "Where to scan (default: . for an id, the path itself for a path)")
       ->type_name("PATH...");
   add_common_scan_flags(*sub, cmd.common);
+  add_no_config_flag(*sub, cmd.config);
   return sub;
 }
 
@@ -163,11 +166,13 @@ std::string explain_one(const scanner::Finding& f, const rules::RuleSet& set) {
 
 }  // namespace
 
-int run_explain(const ExplainCommand& cmd) {
-  const ExplainTarget target = explain_target(cmd.id);
-  std::vector<std::string> roots = cmd.paths;
+int run_explain(const ExplainCommand& given) {
+  const ExplainTarget target = explain_target(given.id);
+  std::vector<std::string> roots = given.paths;
   if (roots.empty()) roots.push_back(target.is_path ? target.path.substr(0, target.path.find('!')) : ".");
   if (!roots_exist(roots)) return 2;
+  ExplainCommand cmd = given;  // the rules keyward scan of the same root would load
+  apply_config(cmd.config, scanned_directory(roots), {nullptr, &cmd.common.rules_dirs, nullptr, nullptr});
   const rules::RuleSet set = load_rules(cmd.common.rules_dirs);
   scanner::ScanOptions opts = scan_options(cmd.common);
   opts.roots = roots;

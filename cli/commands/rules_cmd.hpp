@@ -2,6 +2,7 @@
 #pragma once
 
 #include "commands/common.hpp"
+#include "commands/config_file.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -25,6 +26,7 @@ struct ExplainCommand {
   std::string id;
   std::vector<std::string> paths;
   CommonScanFlags common;
+  ConfigFlags config;  // rules from .keyward.yaml (one directory scanned) and the user's file, as scan
 };
 CLI::App* add_explain_command(CLI::App& app, ExplainCommand& cmd);
 int run_explain(const ExplainCommand& cmd);

@@ -38,7 +38,7 @@ std::atomic<bool> g_cancel{false};
 
 extern "C" void on_interrupt(int) { g_cancel.store(true); }
 
-// Prints a progress line on stderr while the scan runs (only on a TTY; never from workers).
+// Prints a progress line on stderr while the scan runs (when enabled; never from workers).
 class ProgressLine {
  public:
   ProgressLine(const scanner::ScanProgress& p, bool enabled) : p_(p), enabled_(enabled) {
@@ -104,6 +104,10 @@ CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
       "Roots written ssh://[USER@]HOST[:PORT]/PATH are scanned on that host over SSH, agentless, with the\n"
       "same walk and detectors (docs/remote.md); each finding then names its host. Many hosts from a\n"
       "list: keyward remote --inventory.\n\n"
+      "Configuration files (docs/scan.md): .keyward.yaml in the scanned directory (one PATH), then\n"
+      "~/.config/keyward/config.yaml ($XDG_CONFIG_HOME), with keys exclude, rules and baseline. Flags win\n"
+      "over the project file, which wins over the user file; excludes and rules add up. --no-config\n"
+      "reads neither. A .keywardignore in that directory (gitignore syntax) suppresses what it matches.\n\n"
       "Exit status: 0 no private key found, 1 a private key found, 2 usage error or the scan\n"
       "could not run or an ssh:// host could not be scanned whole (with --strict also when files\n"
       "could not be read).\n"
@@ -117,6 +121,7 @@ CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
   add_common_scan_flags(*sub, cmd.common);
   add_ranking_flags(*sub, cmd.ranking);
   sub->add_flag("-q,--quiet", cmd.quiet, "No progress line");
+  add_color_option(*sub, cmd.color);
   sub->add_flag("--strict", cmd.strict, "Exit 2 when any file or directory could not be read");
   sub->add_flag("--list-trust-store", cmd.list_trust_store,
                 "List system trust-store certificates one by one in text output");
@@ -128,13 +133,15 @@ CLI::App* add_scan_command(CLI::App& app, ScanCommand& cmd) {
       ->type_name("FILE");
   sub->add_option("--allowlist", cmd.allowlist, "Central allowlist of known keys (YAML, see docs/rules.md)")
       ->type_name("FILE");
-  sub->add_option("--baseline", cmd.baseline, "Mark findings in this baseline as suppressed")->type_name("FILE");
+  cmd.config.baseline = {
+      sub->add_option("--baseline", cmd.baseline, "Mark findings in this baseline as suppressed")->type_name("FILE")};
   sub->add_option("--plan", cmd.plan,
                   "A migration plan (keyward plan --format json): the html report shows each finding's plan "
                   "step, the cbom records keys a verified migration moved into an HSM")
       ->type_name("FILE")
       ->check(CLI::ExistingFile);
   add_ssh_flags(*sub, cmd.ssh);
+  add_no_config_flag(*sub, cmd.config);
   // Hidden: exec mode runs keyward on the remote host with these (docs/remote.md, "Modes").
   sub->add_flag("--stop-on-stdin-eof", cmd.stop_on_stdin_eof, "Stop the scan when standard input reaches EOF")
       ->group("");
@@ -149,16 +156,18 @@ std::atomic<bool>& cancel_flag() {
   return g_cancel;
 }
 
-scanner::ScanResult run_with_progress(const scanner::ScanOptions& in, bool quiet, double& seconds) {
+scanner::ScanResult run_with_progress(const scanner::ScanOptions& in, bool quiet, double& seconds,
+                                      common::ColorMode color) {
   scanner::ScanOptions opts = in;
   scanner::ScanProgress progress;
   opts.progress = &progress;
   opts.cancel = &cancel_flag();
-  const bool tty = ::isatty(STDERR_FILENO) == 1;
+  // A live line redrawn with escapes: only on a terminal that shows them, whatever --color always says.
+  const bool live = !quiet && color != common::ColorMode::never && common::capable_terminal(STDERR_FILENO);
   const auto start = std::chrono::steady_clock::now();
   scanner::ScanResult result;
   {
-    ProgressLine line(progress, tty && !quiet);
+    ProgressLine line(progress, live);
     result = scanner::scan(opts);
   }
   seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -240,16 +249,19 @@ struct ScanInputs {
   std::optional<scanner::ScanCache> cache;
   std::optional<ssh::ConnectOptions> connect;
   std::optional<migrate::Plan> plan;
+  std::optional<rules::IgnoreFile> ignore;  // the scanned directory's .keywardignore
 };
 
-ScanInputs load_inputs(const ScanCommand& cmd, const Roots& roots, const scanner::ScanOptions& opts) {
+ScanInputs load_inputs(const ScanCommand& cmd, const Roots& roots, const scanner::ScanOptions& opts,
+                       const std::string& root_dir) {
   // The cache file is read while the rules load (each took 4-5 ms of a 0.1 s rescan).
   std::future<scanner::ScanCache> loading;
   if (!cmd.cache.empty() && !roots.local.empty())
     loading = std::async(std::launch::async, [path = cmd.cache, fp = scanner::ScanCache::fingerprint(opts)] {
       return scanner::ScanCache::load(path, fp);
     });
-  ScanInputs in{load_rules(cmd.common.rules_dirs), {}, {}, {}, {}, {}};
+  ScanInputs in{load_rules(cmd.common.rules_dirs), {}, {}, {}, {}, {}, {}};
+  if (!root_dir.empty()) in.ignore = load_ignore_file(root_dir);
   if (!cmd.allowlist.empty()) in.allowlist = rules::Allowlist::load(cmd.allowlist);
   if (!cmd.baseline.empty()) in.baseline = rules::Baseline::load(cmd.baseline);
   if (!cmd.plan.empty()) in.plan = read_plan(cmd.plan);
@@ -265,7 +277,7 @@ bool scan_all(const ScanCommand& cmd, const Roots& roots, scanner::ScanOptions o
   if (in.cache) opts.cache = &*in.cache;
   if (!roots.local.empty()) {
     opts.roots = roots.local;
-    result = run_with_progress(opts, cmd.quiet, secs);
+    result = run_with_progress(opts, cmd.quiet, secs, cmd.color);
   } else {
     result = empty_result(opts);
   }
@@ -287,12 +299,19 @@ bool scan_all(const ScanCommand& cmd, const Roots& roots, scanner::ScanOptions o
 
 }  // namespace
 
-int run_scan(const ScanCommand& cmd) {
+int run_scan(const ScanCommand& given) {
   // Bad input is refused before anything is scanned.
   Roots roots;
-  if (!split_roots(cmd.paths, roots) || !roots_exist(roots.local) || !output_writable(cmd.output)) return 2;
+  if (!split_roots(given.paths, roots) || !roots_exist(roots.local) || !output_writable(given.output)) return 2;
+  // Exec mode's remote side (docs/remote.md, "Modes") scans with the settings the local keyward
+  // sent, as an sftp-mode scan would: no configuration file and no .keywardignore of the host's.
+  const bool remote_side = given.stop_on_stdin_eof || !given.remove_dir.empty();
+  const std::string root_dir = remote_side || !roots.remote.empty() ? std::string() : scanned_directory(roots.local);
+  ScanCommand cmd = given;  // with what the configuration files add (flags win)
+  cmd.config.no_config = cmd.config.no_config || remote_side;
+  apply_config(cmd.config, root_dir, {&cmd.walk.excludes, &cmd.common.rules_dirs, nullptr, &cmd.baseline});
   const scanner::ScanOptions opts = scan_options(cmd.common, cmd.walk);
-  ScanInputs in = load_inputs(cmd, roots, opts);
+  ScanInputs in = load_inputs(cmd, roots, opts, root_dir);
   if (!cmd.remove_dir.empty() && !remove_private_dir(cmd.remove_dir)) return 2;
   if (cmd.stop_on_stdin_eof) stop_on_stdin_eof();
 
@@ -304,6 +323,7 @@ int run_scan(const ScanCommand& cmd) {
   rules::ScoreContext ctx = score_context(cmd.ranking);
   ctx.git_tracked = [&tracked](const std::string& path) { return tracked.tracked(path); };
   rules::score(result, in.rules, ctx);  // remote findings: no package or git lookups on this machine
+  const std::size_t ignored = in.ignore ? rules::apply_ignore_file(result, *in.ignore) : 0;
   if (in.allowlist)
     for (const auto& w : rules::apply_allowlist(result, *in.allowlist, rules::ScoreContext::current_time()))
       std::fprintf(stderr, "keyward: %s\n", w.c_str());
@@ -312,6 +332,7 @@ int run_scan(const ScanCommand& cmd) {
   ReportSettings rs;
   rs.format = cmd.format;
   rs.output = cmd.output;
+  rs.color = cmd.color;
   rs.sarif_root = cmd.paths.size() == 1 && roots.remote.empty() ? cmd.paths.front() : std::string(".");
   rs.junit_fail_on = "high";
   rs.seconds = secs;
@@ -321,7 +342,10 @@ int run_scan(const ScanCommand& cmd) {
   rs.kinds = cmd.kinds;
   rs.plan = in.plan ? &*in.plan : nullptr;
   rs.title = "scan of " + fmt::format("{}", fmt::join(cmd.paths, ", "));
-  if (!write_report(render_report(result, in.rules, rs), cmd.output)) return 2;
+  std::string report = render_report(result, in.rules, rs);
+  if (cmd.format == ReportFormat::text)
+    report += ignored_line("keyward scan", (std::filesystem::path(root_dir) / kIgnoreFileName).string(), ignored);
+  if (!write_report(report, cmd.output)) return 2;
   // After the report: a cache that cannot be written costs the next scan time, not this result.
   if (in.cache) {
     try {

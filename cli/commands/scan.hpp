@@ -2,6 +2,7 @@
 #pragma once
 
 #include "commands/common.hpp"
+#include "commands/config_file.hpp"
 #include "commands/ssh_common.hpp"
 
 #include <CLI/CLI.hpp>
@@ -20,8 +21,10 @@ struct ScanCommand {
   CommonScanFlags common;
   WalkFlags walk;
   RankingFlags ranking;
-  SshFlags ssh;  // for ssh:// roots
+  SshFlags ssh;        // for ssh:// roots
+  ConfigFlags config;  // .keyward.yaml at the scanned directory and the user's file (--no-config)
   bool quiet = false;
+  common::ColorMode color = common::ColorMode::auto_;  // --color: the text report and the progress line
   bool strict = false;
   bool list_trust_store = false;
   bool explain = false;
@@ -52,7 +55,9 @@ bool remove_private_dir(const std::string& dir);
 // The flag Ctrl-C and SIGTERM set (the handlers installed on the first call): scans stop early.
 std::atomic<bool>& cancel_flag();
 
-// Runs the scanner with a progress line on a TTY (never from workers) and Ctrl-C handling.
-scanner::ScanResult run_with_progress(const scanner::ScanOptions& opts, bool quiet, double& seconds);
+// Runs the scanner with Ctrl-C handling and, unless quiet or --color never, a progress line when
+// stderr is a terminal that understands escapes (common::capable_terminal; never from workers).
+scanner::ScanResult run_with_progress(const scanner::ScanOptions& opts, bool quiet, double& seconds,
+                                      common::ColorMode color = common::ColorMode::auto_);
 
 }  // namespace keyward::cli

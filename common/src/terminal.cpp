@@ -1,6 +1,10 @@
 #include <keyward/common/terminal.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 namespace keyward::common {
 namespace {
@@ -41,6 +45,25 @@ bool has_control_characters(std::string_view s) noexcept {
   for (std::size_t i = 0; i < s.size(); ++i)
     if (control_at(s, i) != 0) return true;
   return false;
+}
+
+std::optional<ColorMode> parse_color_mode(std::string_view name) noexcept {
+  if (name == "auto") return ColorMode::auto_;
+  if (name == "always") return ColorMode::always;
+  if (name == "never") return ColorMode::never;
+  return std::nullopt;
+}
+
+bool capable_terminal(int fd) noexcept {
+  if (::isatty(fd) != 1) return false;
+  const char* term = std::getenv("TERM");
+  return term == nullptr || std::strcmp(term, "dumb") != 0;
+}
+
+bool use_color(ColorMode mode, int fd) noexcept {
+  if (mode != ColorMode::auto_) return mode == ColorMode::always;
+  const char* no_color = std::getenv("NO_COLOR");
+  return (no_color == nullptr || *no_color == '\0') && capable_terminal(fd);
 }
 
 }  // namespace keyward::common

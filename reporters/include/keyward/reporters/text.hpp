@@ -17,7 +17,7 @@ namespace keyward::reporters {
 
 // How the text report looks.
 struct TextOptions {
-  bool color = false;             // ANSI colour (the CLI enables it only on a TTY without NO_COLOR)
+  bool color = false;             // ANSI colour (the CLI decides: --color, NO_COLOR, TERM; docs/scan.md)
   bool list_trust_store = false;  // list trust-store certificates one by one instead of counting them
   double seconds = 0;             // wall time to print in the summary (0: omitted)
   bool explain = false;           // list each finding's risk factors under it
