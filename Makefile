@@ -26,8 +26,11 @@ configure: deps-build $(BUILD)/build.ninja
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# The suite never reads the configuration files of the machine or of whoever runs it.
+TEST_ENV = XDG_CONFIG_HOME=$(CURDIR)/$(BUILD)/test-config KEYWARD_SYSTEM_CONFIG=
+
 test: deps-test build
-	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	@$(TEST_ENV) ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 # No JDK and no clang: the demo skips its JKS store when keytool is missing, and says so.
 demo: deps-run build
@@ -50,7 +53,7 @@ $(ASAN_BUILD)/build.ninja: | deps-build
 test-sanitize: deps-test $(ASAN_BUILD)/build.ninja
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 $(TEST_ENV) \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
 clean:

@@ -129,12 +129,18 @@ std::string user_config_path() {
   return {};
 }
 
+std::string system_config_path() {
+  if (const char* path = std::getenv("KEYWARD_SYSTEM_CONFIG")) return path;
+  return kSystemConfigPath;
+}
+
 ConfigValues load_config(const std::string& project_dir) {
   ConfigValues merged;
-  std::optional<ConfigValues> user, project;
+  std::optional<ConfigValues> system, user, project;
+  if (const std::string path = system_config_path(); !path.empty()) system = read_config_file(path);
   if (const std::string path = user_config_path(); !path.empty()) user = read_config_file(path);
   if (!project_dir.empty()) project = read_config_file((fs::path(project_dir) / kProjectConfigName).string());
-  for (const auto* file : {&user, &project}) {  // the project file last: its settings win
+  for (const auto* file : {&system, &user, &project}) {  // the project file last: its settings win
     if (!*file) continue;
     append_new(merged.exclude, (*file)->exclude);
     append_new(merged.rules, (*file)->rules);
@@ -146,7 +152,7 @@ ConfigValues load_config(const std::string& project_dir) {
 
 void add_no_config_flag(CLI::App& cmd, ConfigFlags& flags) {
   cmd.add_flag("--no-config", flags.no_config,
-               "Read neither .keyward.yaml nor the user's ~/.config/keyward/config.yaml (docs/scan.md)");
+               "Read no configuration file: not .keyward.yaml, ~/.config/keyward/config.yaml nor /etc/keyward/config.yaml");
 }
 
 void apply_config(const ConfigFlags& flags, const std::string& project_dir, const ConfigTargets& targets) {

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Configuration files of `keyward scan`, `keyward ci` and `keyward baseline` (docs/scan.md,
 // "Configuration files"): a project's .keyward.yaml (at the repository root, or at the scanned
-// directory) and the user's $XDG_CONFIG_HOME/keyward/config.yaml (else ~/.config/keyward/config.yaml).
+// directory), the user's $XDG_CONFIG_HOME/keyward/config.yaml (else ~/.config/keyward/config.yaml)
+// and the machine's /etc/keyward/config.yaml.
 // Keys: exclude and rules (lists: the files' entries add up with the flags'), fail_on and baseline
-// (a flag given wins over the project file, which wins over the user file). Paths in a file are
+// (a flag given wins over the project file, which wins over the user file, which wins over the
+// machine's). Paths in a file are
 // relative to its directory. An unknown key or a bad value is a ConfigError naming file:line.
 #pragma once
 
@@ -45,8 +47,13 @@ std::string scanned_directory(const std::vector<std::string>& roots);
 // absolute), else $HOME/.config/keyward/config.yaml; "" when neither is known.
 std::string user_config_path();
 
-// The user file and then PROJECT_DIR/.keyward.yaml (PROJECT_DIR "": none) merged: lists add up
-// (user first), a key set in the project file wins over the user file's.
+// This machine's file, for every user: /etc/keyward/config.yaml (a conffile of the keyward
+// package, docs/install.md), or $KEYWARD_SYSTEM_CONFIG when set ("" for none: the tests' choice).
+inline constexpr const char* kSystemConfigPath = "/etc/keyward/config.yaml";
+std::string system_config_path();
+
+// The system file, the user file and then PROJECT_DIR/.keyward.yaml (PROJECT_DIR "": none)
+// merged: lists add up (system first), a key set in a later file wins over an earlier one's.
 ConfigValues load_config(const std::string& project_dir);
 
 // A command's side of the files: --no-config, and the options that, when given on the command

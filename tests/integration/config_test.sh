@@ -17,7 +17,7 @@ export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
 git_() { git -c user.name=t -c user.email=t@t -c init.defaultBranch=main -c commit.gpgsign=false "$@" >/dev/null 2>&1; }
 key() { mkdir -p "$(dirname "$1")" && openssl genpkey -algorithm ED25519 -out "$1" 2>/dev/null; }
 # The user's configuration lives here, never in the real home.
-export HOME=$tmp/home XDG_CONFIG_HOME=$tmp/xdg
+export HOME=$tmp/home XDG_CONFIG_HOME=$tmp/xdg KEYWARD_SYSTEM_CONFIG=$tmp/etc/config.yaml
 unset NO_COLOR
 mkdir -p "$HOME" "$XDG_CONFIG_HOME/keyward"
 user_cfg=$XDG_CONFIG_HOME/keyward/config.yaml
@@ -111,7 +111,7 @@ check "HOME's file when XDG_CONFIG_HOME is unset" "b.pem c.pem d.pem" "$(mkdir -
   XDG_CONFIG_HOME= "$kw" scan -q --format json "$proj" | keys_found)"
 rm -r "$HOME/.config"
 
-# --- precedence: flag > project > user (keyward ci's fail_on) -------------------------------
+# --- precedence: flag > project > user > machine (keyward ci's fail_on) ---------------------
 repo=$tmp/repo
 key "$repo/deploy/id.pem"
 git_ init "$repo"
@@ -119,8 +119,10 @@ git_ init "$repo"
 mkdir -p "$repo/sub"
 verdict() { (cd "$repo/sub" && "$kw" ci "$@" 2>&1 | grep -E '^keyward ci: (passed|FAILED)' | sed -E 's/.*fails?: //; s/\)$//'); }
 check "no files: every key fails" "any private key or key store" "$(verdict)"
+mkdir -p "$tmp/etc" && printf 'fail_on: medium\n' >"$KEYWARD_SYSTEM_CONFIG"
+check "the machine's file" "at or above medium" "$(verdict)"
 printf 'fail_on: info\n' >"$user_cfg"
-check "the user file" "at or above info" "$(verdict)"
+check "the user file over the machine's" "at or above info" "$(verdict)"
 printf 'fail_on: critical\n' >"$repo/.keyward.yaml"
 check "the project file (at the root, run from a subdirectory) over the user file" "at or above critical" "$(verdict)"
 check "the flag over both" "at or above low" "$(verdict --fail-on low)"
@@ -130,7 +132,7 @@ err=$(cd "$repo" && "$kw" ci 2>&1 >/dev/null)
 rc=$?
 check "a bad severity fails the command, never passes the gate" \
   "keyward: $repo/.keyward.yaml:1: fail_on: 'hihg' is not a severity (critical, high, medium, low, info)|2" "$err|$rc"
-rm "$user_cfg"
+rm "$user_cfg" "$KEYWARD_SYSTEM_CONFIG"
 
 # --- baseline: relative to the file's directory, flag wins ------------------------------------
 printf 'baseline: security/keys-baseline.json\n' >"$repo/.keyward.yaml"
