@@ -95,7 +95,8 @@ std::string zsh_escape(std::string_view s, std::string_view special) {
 }
 
 std::string zsh_action(const OptionDoc& o) {
-  std::string message = zsh_escape(o.type.empty() ? o.names.front() : o.type, ":[]()");
+  const bool generic = o.type.empty() || o.type == "TEXT";
+  std::string message = zsh_escape(generic && o.positional ? o.names.front() : o.type, ":[]()");
   if (!o.choices.empty()) return ":" + message + ":(" + join(o.choices, " ") + ")";
   if (o.value == ValueKind::directory) return ":" + message + ":_files -/";
   if (o.value == ValueKind::file) return ":" + message + ":_files";

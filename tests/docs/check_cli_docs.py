@@ -7,7 +7,10 @@
   rules-keys PAGE SRC    keyward-rules(5) names every key the rule loader accepts and every key and factor id
                          of the shipped rule data
   bash BIN SCRIPT        the bash script registers its function and completes commands and options
-  zsh SCRIPT             zsh -n parses the zsh script (skipped, exit 77, without zsh)
+  zsh SCRIPT...          zsh -n parses each zsh script, and TAB in an interactive zsh completes commands and
+                         options (skipped, exit 77, without zsh)
+  conventions BIN        -V and --version print "<binary> <version>", a parse error is "<binary>: ..." with the
+                         --help hint and exit 2, --help points at the man page, not at the source tree
 """
 import os
 import re
@@ -190,19 +193,57 @@ def bash(binary, script):
     return 1 if problems else 0
 
 
+ZSH_CASES = {"_keyward": [("keyward sc", "keyward scan"), ("keyward scan --fo", "keyward scan --format")],
+             "_keyward-collector": [("keyward-collector token cr", "keyward-collector token create")],
+             "_keyward-agent": [("keyward-agent enroll --col", "keyward-agent enroll --collector")]}
+
+
 def zsh(scripts):
     if shutil.which("zsh") is None:
         print("zsh is not installed: the zsh scripts were not parsed")
         return SKIP
     status = 0
+    driver = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zsh_complete.zsh")
     for s in scripts:
         r = subprocess.run(["zsh", "-n", s], capture_output=True, text=True)
         if r.returncode != 0:
             print(f"{s}: zsh -n: {r.stderr}")
             status = 1
-        else:
-            print(f"{s}: zsh -n parses it")
+            continue
+        print(f"{s}: zsh -n parses it")
+        # Completion in an interactive zsh (zpty), as a user's TAB runs it.
+        for line, want in ZSH_CASES.get(os.path.basename(s), []):
+            r = subprocess.run(["zsh", "-f", driver, s, line, want], capture_output=True, text=True, timeout=60)
+            if r.returncode == 77:
+                print("zsh has no zpty module: completion not driven")
+            elif r.returncode != 0:
+                print(f"{s}: {r.stdout}{r.stderr}")
+                status = 1
+            else:
+                print(f"{s}: {line}<TAB> completes to {want!r}")
     return status
+
+
+def conventions(binary):
+    name = os.path.basename(binary)
+    problems = []
+    for flag in ("-V", "--version"):
+        r = subprocess.run([binary, flag], capture_output=True, text=True)
+        if r.returncode != 0 or not re.fullmatch(re.escape(name) + r" \d+\.\d+\.\d+\S*\n", r.stdout):
+            problems.append(f"{name} {flag}: exit {r.returncode}, printed {r.stdout!r}{r.stderr!r}")
+    for args in (["--no-such-option"], ["completion", "fish"]):
+        r = subprocess.run([binary, *args], capture_output=True, text=True)
+        if r.returncode != 2 or not r.stderr.startswith(name + ": ") or "Run with --help" not in r.stderr:
+            problems.append(f"{name} {' '.join(args)}: exit {r.returncode}, stderr {r.stderr!r}")
+    top = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
+    if f"man {name}" not in top and f"man 8 {name}" not in top or "/usr/share/doc/keyward" not in top:
+        problems.append(f"{name} --help does not point at its man page and /usr/share/doc/keyward")
+    if "source tree" in top or "--generate-man" in top:
+        problems.append(f"{name} --help names the source tree or the hidden --generate-man")
+    for p in problems:
+        print(p)
+    print(f"{name}: version, error prefix and help footer checked, {len(problems)} problems")
+    return 1 if problems else 0
 
 
 def main(argv):
@@ -217,6 +258,8 @@ def main(argv):
         return bash(*args)
     if cmd == "zsh":
         return zsh(args)
+    if cmd == "conventions":
+        return conventions(*args)
     print(__doc__)
     return 2
 
