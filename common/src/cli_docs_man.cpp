@@ -146,6 +146,7 @@ std::string man_page(const CLI::App& app, const Manual& manual, std::string_view
   out << ".TH " << roff(upper(root.name)) << " " << manual.section << " \"\" "
       << detail::roff_arg(root.name + " " + std::string(version)) << " "
       << detail::roff_arg(manual.section == 8 ? "System Administration" : "User Commands") << "\n";
+  out << ".nh\n.ad l\n";  // no hyphenation, ragged right: option names and paths stay whole
   std::string summary = root.description;
   if (summary.starts_with(root.name + ": ")) summary.erase(0, root.name.size() + 2);
   out << ".SH NAME\n" << roff(root.name) << " \\- " << roff(summary) << "\n";

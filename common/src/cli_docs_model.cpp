@@ -40,6 +40,8 @@ ValueKind value_kind(const OptionDoc& d, const std::vector<std::string>& validat
   if (d.flag) return ValueKind::none;
   bool dir = mentions(d.type, "DIR"), file = mentions(d.type, "FILE") || mentions(d.type, "PATH");
   file = file || d.type.ends_with(".json") || d.type.ends_with(".yaml");
+  // A positional whose type says nothing (TEXT) by its name: `path`, `paths`, `file`.
+  file = file || (d.positional && (mentions(d.names.front(), "path") || mentions(d.names.front(), "file")));
   for (const auto& v : validators) {
     dir = dir || v == "DIR";
     file = file || v == "FILE" || v.starts_with("PATH");

@@ -62,7 +62,8 @@ TEST_CASE("man.roff escaping guards requests, backslashes, hyphens and quotes") 
     // Only the requests the writer emits start a line.
     const std::string name = line.substr(0, line.find(' '));
     CHECK_MESSAGE((name == ".TH" || name == ".SH" || name == ".SS" || name == ".PP" || name == ".TP" || name == ".RS" ||
-                   name == ".RE" || name == ".nf" || name == ".fi" || name == ".br" || name == ".\\\""),
+                   name == ".nh" || name == ".ad" || name == ".RE" || name == ".nf" || name == ".fi" || name == ".br" ||
+                   name == ".\\\""),
                   line);
   }
 }
