@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <regex>
 #include <sstream>
 
 namespace keyward::cli_docs {
@@ -30,14 +31,18 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// A filled line: `code` in bold when the backquotes pair up.
+// keyward\-rules(5), once escaped: a reference to another man page, set in bold.
+const std::regex kPageReference(R"(([a-z][a-z0-9]*(?:\\-[a-z0-9]+)*)\(([1-8])\))");
+
+// A filled line: `code` in bold when the backquotes pair up; references to other pages in bold.
 std::string prose(std::string_view line) {
   if (std::count(line.begin(), line.end(), '`') % 2 != 0) return roff(line);
   std::string out;
   bool code = false;
   for (std::size_t start = 0; start <= line.size();) {
     const std::size_t tick = std::min(line.find('`', start), line.size());
-    const std::string part = roff(line.substr(start, tick - start));
+    std::string part = roff(line.substr(start, tick - start));
+    if (!code) part = std::regex_replace(part, kPageReference, "\\fB$1\\fR($2)");
     out += code ? "\\fB" + part + "\\fR" : (start == 0 ? part : part.starts_with("\\&") ? part.substr(2) : part);
     code = !code;
     start = tick + 1;
@@ -126,7 +131,7 @@ void emit_section(std::ostream& out, const Section& s) {
     for (const auto& i : s.items) out << roff(i.term) << (i.text.empty() ? "" : "   # " + roff(i.text)) << "\n";
     out << ".fi\n.RE\n";
   } else {
-    for (const auto& i : s.items) out << ".TP\n" << bold(i.term) << "\n" << roff(trim(i.text)) << "\n";
+    for (const auto& i : s.items) out << ".TP\n" << bold(i.term) << "\n" << prose(trim(i.text)) << "\n";
   }
   emit_text(out, s.after);
 }
