@@ -6,6 +6,7 @@
 #include "commands/remote_cmd.hpp"
 #include "commands/rules_cmd.hpp"
 #include "commands/scan.hpp"
+#include "manual.hpp"
 
 #include <keyward/version.hpp>
 
@@ -21,9 +22,8 @@ int main(int argc, char** argv) {
   // system when freed (glibc would otherwise raise its threshold and keep them in the heap).
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
   CLI::App app{"keyward: find private keys, key stores and signing certificates, and get them into hardware"};
-  app.set_version_flag("-V,--version", std::string("keyward ") + KEYWARD_VERSION);
   app.require_subcommand(1);
-  app.footer("Run 'keyward COMMAND --help' for a command's options. Docs: docs/ in the source tree.");
+  app.footer(keyward::cli::help_footer());
   keyward::cli::ScanCommand scan;
   keyward::cli::CiCommand ci;
   keyward::cli::BaselineCommand baseline;
@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   CLI::App* migrate_cmd = keyward::cli::add_migrate_command(app, migrate);
   CLI::App* plan_cmd = keyward::cli::add_plan_command(app, plan);
   CLI::App* remote_cmd = keyward::cli::add_remote_command(app, remote);
+  keyward::cli_docs::add_standard_commands(app, "keyward", keyward::cli::manual(), KEYWARD_VERSION);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

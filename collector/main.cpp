@@ -2,6 +2,7 @@
 // (each paired with its function in src/cli/commands.cpp), parses arguments, runs the one given
 // and maps errors to one line and exit 2.
 #include "cli/commands.hpp"
+#include "manual.hpp"
 
 #include <keyward/version.hpp>
 
@@ -22,28 +23,9 @@ struct Command {
   int (*run)(const Options&);
 };
 
-constexpr const char* kFooter = R"(Examples:
-  keyward-collector init --dir /var/lib/keyward-collector --listen 127.0.0.1:8443 --san 127.0.0.1 --san localhost
-  keyward-collector serve --config /var/lib/keyward-collector/collector.yaml
-  keyward-collector token create --config F --enrollment --ttl 24h
-  keyward-collector token create --config F --role viewer --name grafana --ttl 90d
-  keyward-collector token create --config F --role approver --name "alice laptop" --principal alice
-  keyward-collector agents approve --config F AGENT_ID
-  keyward-collector report --config F                    # hosts, spread and risky keys, expiring certificates, events
-  keyward-collector report --config F --format json --top 20 > fleet.json
-  keyward-collector plan --config F --format markdown    # the fleet's migration plan into HSM storage
-  keyward-collector remote-scan --config F --host build-01   # the configured remote scans, once, now
-  keyward-collector audit head --config F > head.json; keyward-collector audit verify --config F --head head.json
-  keyward-collector backup --config F --to /backups/keyward-$(date +%F).db   # online; prints the copy's audit head
-  keyward-collector restore --config F --from /backups/keyward-2026-12-01.db  # collector stopped
-
-Exit codes: 0 success; 1 audit verify found the log changed or cut; 2 error (one line on stderr);
-3 remote-scan: some host was not scanned, or only partly (the others are stored).
-Docs: docs/fleet.md, docs/deployment.md.)";
-
 // A subcommand that needs --config.
 CLI::App* with_config(CLI::App* sub, Options& o) {
-  sub->add_option("--config", o.config, "collector.yaml (written by init)")->required();
+  sub->add_option("--config", o.config, "collector.yaml (written by init)")->required()->type_name("FILE");
   return sub;
 }
 
@@ -56,18 +38,20 @@ CLI::App* with_config_and_id(CLI::App* sub, Options& o, const char* what) {
 CLI::App* add_init(CLI::App& app, Options& o) {
   CLI::App* init =
       app.add_subcommand("init", "Make the CA, server certificate, collector.yaml, database and a first admin token");
-  init->add_option("--dir", o.dir, "Data directory (created 0700)")->required();
+  init->add_option("--dir", o.dir, "Data directory (created 0700)")->required()->type_name("DIR");
   init->add_option("--listen", o.listen, "host:port to listen on")->capture_default_str();
   init->add_option(
       "--san", o.sans,
       "Name or IP address in the server certificate (repeat); default: localhost, 127.0.0.1, ::1, the host name");
-  init->add_option("--ca-cert", o.ca_cert, "Bring your own CA certificate (PEM) instead of making one");
-  init->add_option("--ca-key", o.ca_key, "Its private key (PEM, unencrypted, mode 0600)");
+  init->add_option("--ca-cert", o.ca_cert, "Bring your own CA certificate (PEM) instead of making one")
+      ->type_name("FILE");
+  init->add_option("--ca-key", o.ca_key, "Its private key (PEM, unencrypted, mode 0600)")->type_name("FILE");
   init->add_option("--database", o.database,
                    "The inventory's database: a SQLite file in --dir (default keyward.db), or "
                    "postgres://user@host:port/db for PostgreSQL and replicas (docs/deployment.md)");
   init->add_option("--database-password-file", o.database_password_file,
-                   "PostgreSQL's password, the first line of this file (mode 0600); else PGPASSWORD or ~/.pgpass");
+                   "PostgreSQL's password, the first line of this file (mode 0600); else PGPASSWORD or ~/.pgpass")
+      ->type_name("FILE");
   init->add_flag("--force", o.force,
                  "Replace an existing CA, server certificate and config (agents must enroll again)");
   init->footer("Prints the config path, the CA file to hand to agents and an admin token (shown once).");
@@ -120,11 +104,16 @@ void add_audit_commands(CLI::App& app, Options& o, std::vector<Command>& command
       audit->add_subcommand(
           "verify", "Recompute the chain and check the signed checkpoints; exit 1 when the log was changed or cut"),
       o);
-  verify->add_option("--head", o.head_file, "A head exported earlier by `audit head`: also detects a cut-off tail");
-  verify->add_option("--checkpoints", o.checkpoints_file,
-                     "A file of signed checkpoints (default: the events file), e.g. a SIEM's copy; each must match");
-  verify->add_option("--public-key", o.public_key_file,
-                     "The audit public key to check them with (default: audit.public_key), e.g. a copy kept elsewhere");
+  verify->add_option("--head", o.head_file, "A head exported earlier by `audit head`: also detects a cut-off tail")
+      ->type_name("FILE");
+  verify
+      ->add_option("--checkpoints", o.checkpoints_file,
+                   "A file of signed checkpoints (default: the events file), e.g. a SIEM's copy; each must match")
+      ->type_name("FILE");
+  verify
+      ->add_option("--public-key", o.public_key_file,
+                   "The audit public key to check them with (default: audit.public_key), e.g. a copy kept elsewhere")
+      ->type_name("FILE");
   commands.push_back({verify, cmd::run_audit_verify});
   commands.push_back(
       {with_config(audit->add_subcommand("head", "Print the last entry's {seq, hash} as JSON (keep it somewhere safe)"),
@@ -135,14 +124,14 @@ void add_audit_commands(CLI::App& app, Options& o, std::vector<Command>& command
 void add_backup_commands(CLI::App& app, Options& o, std::vector<Command>& commands) {
   CLI::App* backup = with_config(
       app.add_subcommand("backup", "Copy the inventory database while the collector serves (SQLite's backup API)"), o);
-  backup->add_option("--to", o.file, "The new backup file (mode 0600; must not exist)")->required();
+  backup->add_option("--to", o.file, "The new backup file (mode 0600; must not exist)")->required()->type_name("FILE");
   backup->footer(
       "Prints the copy's audit head: keep it with the backup. The key files (pki/) are not copied: back them up "
       "apart, encrypted. Docs: docs/deployment.md.");
   commands.push_back({backup, cmd::run_backup});
   CLI::App* restore =
       with_config(app.add_subcommand("restore", "Put a backup in place of the database (stop the collector first)"), o);
-  restore->add_option("--from", o.file, "A file that `backup` wrote")->required();
+  restore->add_option("--from", o.file, "A file that `backup` wrote")->required()->type_name("FILE");
   restore->footer(
       "Checks the backup (integrity, audit chain) before changing anything; moves the database and the events file "
       "aside (suffix .before-restore-<time>); appends a signed collector.restore audit entry naming both heads. "
@@ -201,9 +190,8 @@ Exit: 0 every host scanned whole; 3 some host not scanned or only partly; 2 erro
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"keyward-collector: the fleet inventory server for keyward agents (mutual TLS, API v1, SQLite)"};
-  app.set_version_flag("-V,--version", std::string("keyward-collector ") + KEYWARD_VERSION);
-  app.add_option("--config", o.config, "collector.yaml; with no command, serve it");
-  app.footer(kFooter);
+  app.add_option("--config", o.config, "collector.yaml; with no command, serve it")->type_name("FILE");
+  app.footer(keyward::collector::help_footer());
 
   std::vector<Command> commands;
   commands.push_back(
@@ -216,6 +204,7 @@ int main(int argc, char** argv) {
   commands.push_back({add_report(app, o), cmd::run_report});
   commands.push_back({add_plan(app, o), cmd::run_plan});
   commands.push_back({add_remote_scan(app, o), cmd::run_remote_scan});
+  keyward::cli_docs::add_standard_commands(app, "keyward-collector", keyward::collector::manual(), KEYWARD_VERSION);
 
   try {
     app.parse(argc, argv);

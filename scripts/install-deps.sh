@@ -96,6 +96,7 @@ test=(
   cpio rpm    # cpio archives and .rpm packages (rpmbuild) are made at test time
   chromium    # browser tests (HTML report, dashboard), driven by playwright-core from npm
   man-db bash-completion  # the package test reads the man pages and loads the completion
+  zsh         # the zsh completion scripts are parsed and driven by a TAB (docs.completion.zsh)
 )
 # npm for the browser tests' packages (tests/browser/package-lock.json). A node that already
 # brings its own npm (e.g. another vendor's nodejs package) is kept: Debian's npm would conflict.

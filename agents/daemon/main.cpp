@@ -3,6 +3,7 @@
 // priority, installs signal handlers and hands over to src/.
 #include "config.hpp"
 #include "enroll.hpp"
+#include "manual.hpp"
 #include "priority.hpp"
 #include "runner.hpp"
 #include "status.hpp"
@@ -30,16 +31,6 @@ void install_signals() {
   sigaction(SIGINT, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 }
-
-constexpr const char* kFooter =
-    "Exit status of run (and of keyward-agent --config F):\n"
-    "  0  --once: the report was delivered (202); without --once: stopped by SIGTERM/SIGINT\n"
-    "  2  configuration or setup error (nothing was scanned)\n"
-    "  3  --once: the report is in the spool but not delivered yet (the next run sends it)\n"
-    "  4  --once: the collector refused the report (HTTP 400/413; kept in spool/rejected)\n"
-    "  5  --once: the collector holds the report until an admin approves this agent (then ingests it)\n"
-    "enroll and status exit 0 on success and 2 on any error.\n"
-    "Reports are findings documents: key bytes, passwords and tokens are never sent, spooled or logged.";
 
 // Loads the config into c; false (the error printed) when it is not valid.
 bool load(const std::string& config_file, keyward::agent::AgentConfig& c) {
@@ -99,6 +90,7 @@ CLI::App* add_enroll_command(CLI::App& app, keyward::agent::EnrollOptions& eo, s
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--state-dir", eo.state_dir, "Where key, certificate, spool and cache live")
+      ->type_name("DIR")
       ->default_str("/var/lib/keyward-agent");
   eo.state_dir = "/var/lib/keyward-agent";
   cmd->add_option("--root", eo.roots, "What to scan (repeatable; default /)")->type_name("PATH");
@@ -143,8 +135,8 @@ int run_enroll(keyward::agent::EnrollOptions& eo, const std::string& token_file)
 int main(int argc, char** argv) {
   CLI::App app{
       "keyward-agent: scans this host for keys and certificates on a schedule and reports to keyward-collector"};
-  app.set_version_flag("--version", KEYWARD_VERSION);
-  app.footer(kFooter);
+  const std::string footer = keyward::agent::help_footer();
+  app.footer(footer);
   std::string config_file;
   bool once = false;
   app.add_option("-c,--config", config_file, "The agent's config (agent.yaml)")->type_name("FILE");
@@ -155,7 +147,7 @@ int main(int argc, char** argv) {
   bool run_once = false;
   run_cmd->add_option("-c,--config", run_config, "The agent's config (agent.yaml)")->required()->type_name("FILE");
   run_cmd->add_flag("--once", run_once, "Scan once, try to deliver, exit");
-  run_cmd->footer(kFooter);
+  run_cmd->footer(footer);
 
   keyward::agent::EnrollOptions eo;
   std::string token_file;
@@ -167,6 +159,7 @@ int main(int argc, char** argv) {
   status_cmd->add_option("-c,--config", status_config, "The agent's config")->required()->type_name("FILE");
   status_cmd->add_flag("--json", status_json, "Print status.json as is");
   app.require_subcommand(0, 1);
+  keyward::cli_docs::add_standard_commands(app, "keyward-agent", keyward::agent::manual(), KEYWARD_VERSION);
 
   try {
     app.parse(argc, argv);
