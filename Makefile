@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # keyward: the two commands of the README (make demo, make test) and the usual others.
 # Every target first installs the Debian packages its job needs and lacks (scripts/install-deps.sh
 # ROLE: build for a build, build + run for the demo, test for the suite, fuzz for the fuzzers).

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Fleet benchmarks (issue 6), all on 127.0.0.1 with the real binaries.
 
   fleet_bench.py load  --bin build/bin [--agents 8] [--reports 40] [--keys 25] [--procs 3]

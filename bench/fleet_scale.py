@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The collector under a simulated fleet (issue 19), on 127.0.0.1 with the real binaries.
 
   fleet_scale.py --bin build/bin --agents 1000 --seconds 20 [--fleet-cache DIR] [--keep]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds a benchmark tree of about SIZE_MB of this machine's own files, chosen by a seeded hash
 # so that two runs on one machine take the same files, plus the generated key corpus (every text
 # and binary format, copied a few times). Files are hard-linked when they are on the same file

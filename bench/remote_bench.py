@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Remote scans against the local scan of the same tree (issue 16, docs/performance.md).
 
 A real sshd on 127.0.0.1 (tests/support/sshd.py) serves the benchmark tree; keyward scans it

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs keyward, ripgrep (-uuu: every file, like keyward; and default: skipping hidden, ignored
 # and binary files) and grep -r alternately RUNS times over each benchmark tree, warm cache, and
 # prints per tree the median wall time and peak RSS of each and its ratio to rg -uuu over the same

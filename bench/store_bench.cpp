@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The collector store under load (issue 12): the time to ingest one large report (every place
 // new, then the same places again) and the longest wait of a concurrent reader meanwhile, and
 // the time of the inventory reads at a large fleet; and the store's own cost of a fleet's small

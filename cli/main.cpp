@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward: the command line. Thin: parses arguments, calls the libraries, maps errors to
 // exit codes (docs/architecture.md). Every command's --help is its reference.
 #include "commands/ci.hpp"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Every third-party dependency, found once. A missing one stops the configure step with the
 # Debian package that provides it: nothing is dropped silently (CONTRIBUTING.md, "Build").
 # `bash scripts/install-deps.sh` (or `make deps`) installs them all.

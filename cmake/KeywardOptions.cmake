@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Build options shared by every target: warnings, sanitizers, tests, fuzzers.
 option(KEYWARD_BUILD_TESTS "Build the doctest suites and register the integration tests" ON)
 option(KEYWARD_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward-collector: the fleet's inventory server (docs/fleet.md). Thin: declares the commands
 // (each paired with its function in src/cli/commands.cpp), parses arguments, runs the one given
 // and maps errors to one line and exit 2.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # make demo: plants a small tree of keys and certificates made right now (a code-signing key
 # and its CA-issued certificate, a PFX, an Android JKS with its password in gradle.properties,
 # a key in a jar, SSH keys, a Kubernetes secret, an encrypted key, decoys)

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Builds rules/data/known-public-keys.txt: keys that Debian packages ship as test data.
 
 A private key that an installed package ships in its test data (or compiles into a library for

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fails when a file of the repository names a document the repository does not have: every
 # Markdown link to a .md file (relative to the linking file), and every mention of `docs/….md` or
 # of a top-level document in capitals (README.md, CONTRIBUTING.md, …) in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Every doctest case must reach ctest whole (CONTRIBUTING.md, "Tests"): doctest_discover_tests
 # turns each TEST_CASE name into a ctest name, and CMake cuts a name at ';' (a list separator),
 # so a case named "a; b" became the ctest "a", which matched no case, ran nothing and passed.

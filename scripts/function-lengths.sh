@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Lists the C++ functions of the repository (tests excepted) longer than a limit, from
 # universal-ctags' start and end lines, and exits 1 when one is not in the allowed list.
 # Usage: scripts/function-lengths.sh [LIMIT]   (default 80, see CONTRIBUTING.md "Style")

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A SoftHSM2 token in a directory of its own (never the global token directory), for make demo
 and the migration integration test (docs/migration.md, "What runs where").
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward-agent: enroll this host, then scan on a schedule and deliver each scan to the
 // collector over mutual TLS (docs/fleet.md, "Agent"). Thin: parses the command line, lowers
 // priority, installs signal handlers and hands over to src/.

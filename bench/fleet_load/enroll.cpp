@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward_fleet_load enroll: makes the fleet's agent identities once. Per agent an EC P-256
 // key and a CSR, then with the admin token: an enrollment token, the enrollment (the CSR, the
 // enrollment token as bearer) and the agent's approval. Writes DIR/agents.json and per agent

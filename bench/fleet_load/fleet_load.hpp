@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward_fleet_load: a load generator for the collector (issue 19, bench/). Declarations
 // shared by its files: the options of each subcommand, the synthetic reports, latency
 // summaries and the agents' identities. A benchmark, not a test: bounded in time and count,

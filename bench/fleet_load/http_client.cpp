@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward_fleet_load's HTTPS client (see http_client.hpp). Never logs a request, a header
 // value or a body: errors name the stage and the error code only.
 #include "http_client.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward_fleet_load's HTTPS client: one TLS connection to the collector (the CA verified, the
 // collector's IP SAN checked), an agent's certificate and key per connection, the agent's TLS
 // session resumed when it kept one, requests over keep-alive, a deadline on every step.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward_fleet_load: the synthetic agents' identities (EC P-256 keys, CSRs), the fleet
 // directory (agents.json, one key and one certificate per agent) and the token files.
 // Must never print a key or a token: keys go from OpenSSL straight into their 0600 files.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward_fleet_load: a load generator for keyward-collector (issue 19, bench/).
 //   enroll  makes N agent identities once (keys, CSRs, enrollment, approval) into a directory
 //   run     N agents post gzip'd full-snapshot reports over mTLS while /health is probed

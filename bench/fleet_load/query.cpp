@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward_fleet_load query: times the inventory reads a dashboard makes (keys, critical
 // findings, hosts, overview, plan, and the CBOM when asked) R times each over one keep-alive
 // connection with a bearer token; prints p50/p99/max per endpoint.

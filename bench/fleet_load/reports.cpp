@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward_fleet_load: synthetic reports (keyward.findings/v1 plus report_id) with findings
 // shaped like a real `keyward scan --format json` of keys and certificates: each host has a
 // stable set of findings that follows from (seed, host index), some of its key identities

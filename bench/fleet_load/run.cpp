@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward_fleet_load run: N simulated agents post full-snapshot reports (gzip, each with its
 // own client certificate) for S seconds or R reports, C at once, while a probe times GET /health
 // on its own connection. Each report is its own TLS connection (the agent's last session

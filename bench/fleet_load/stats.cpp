@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward_fleet_load: latency summaries (nearest-rank percentiles) and the run's results,
 // as text or one JSON object. Numbers and status codes only: never a request or a body.
 #include "fleet_load.hpp"

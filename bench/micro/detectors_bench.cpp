@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Micro benchmarks of the scanner's hot paths, in bytes per second of input:
 // - the prefilter (one vectorscan pass for every text anchor) on keyless source text;
 // - the whole text path (prefilter + detectors) on the same text with a key every megabyte;

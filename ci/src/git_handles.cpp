@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "git_handles.hpp"
 
 namespace keyward::ci::detail {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Owned libgit2 handles and the one error path: every return checked, failures turned into
 // GitError with libgit2's message and what we were doing. Private to keyward::ci.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <keyward/ci/git_repo.hpp>
 
 #include "git_handles.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A compact set of object ids (open addressing, 20 bytes a slot) for "each blob once" over
 // histories with millions of blobs: about a third of the memory of std::unordered_set<git_oid>.
 // Private to keyward::ci.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <keyward/ci/tracked_files.hpp>
 
 #include "git_handles.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `keyward ci`: the gate for pipelines and pre-commit. Scans a repository's working tree (tracked
 // and untracked-but-not-ignored files), or only what changed since a ref, or the index, or every
 // blob in history; scores with the rules; applies .keywardignore, inline allows, the central

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What several commands share: the rule set (built-ins plus --rules DIRs), the scanner's
 // options from the common flags, the report (format dispatch and output), and the RuleSet ->
 // SARIF rule help mapping. Used by: keyward scan, keyward ci, keyward baseline.

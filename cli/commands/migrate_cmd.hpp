@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `keyward migrate --plan P`: runs the approved items of a plan file that migrate on this host
 // into a PKCS#11 token (docs/migration.md, "What runs where"), offline: results go to a local
 // JSON-lines file. `keyward migrate --collector URL --agent-config FILE`: the same run for the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `keyward plan FINDINGS.json`: the migration plan into HSM storage for one host's scan, offline
 // (docs/migration.md). The fleet's plan is the collector's (keyward-collector plan).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `keyward remote --inventory FILE`: agentless scans of many hosts over SSH (docs/remote.md), a
 // few at once; one host down or refusing never stops the others. Output: one merged findings
 // document (each finding names its host; a `hosts` list says how each host's scan ended), or with

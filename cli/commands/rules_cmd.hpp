@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `keyward rules list|test` and `keyward explain ID`.
 #pragma once
 

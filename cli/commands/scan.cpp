@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "commands/scan.hpp"
 
 #include <keyward/ci/tracked_files.hpp>

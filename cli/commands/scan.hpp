@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `keyward scan`: options, running the scanner and the rules, writing the report, the exit code.
 #pragma once
 

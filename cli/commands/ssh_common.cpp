@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "commands/ssh_common.hpp"
 
 #include "config.hpp"  // keyward::agent::parse_duration: the agent's "30s", "10m" durations

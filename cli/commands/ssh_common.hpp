@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `keyward scan ssh://...` and `keyward remote` share (docs/remote.md): the SSH flags (one
 // registration), the ConnectOptions they ask for, one host's scan with the local scan's options,
 // merging host results into one ScanResult, and scoring remote findings without the provenance

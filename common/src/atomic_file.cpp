@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Atomic and exclusive file writes with POSIX calls (open, fchmod, write, fsync, rename).
 #include <keyward/common/atomic_file.hpp>
 

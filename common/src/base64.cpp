@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Base64 and base64url, table-driven rather than EVP_EncodeBlock/EVP_DecodeBlock: the decoder
 // must skip whitespace, take missing padding and reject data after it, which EVP_DecodeBlock
 // does not; the encoder writes into a buffer sized up front, as fast as EVP_EncodeBlock on the

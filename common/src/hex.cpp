@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hex and SHA-256 (OpenSSL EVP, with the SHA-256 implementation fetched once: sha256_md).
 #include <keyward/common/hex.hpp>
 #include <keyward/common/openssl_handles.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The OpenSSL error queue as one line (ERR_get_error, ERR_error_string_n).
 #include <keyward/common/openssl_errors.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Random hex ids from RAND_bytes.
 #include <keyward/common/random.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SecretBytes and SecretList: OPENSSL_cleanse over the whole storage before it is handed back.
 #include <keyward/common/secret.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // UTF-8 per RFC 3629 section 4 (the well-formed byte sequences table).
 #include <keyward/common/utf8.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The clean-up of a done item's copies on one host (execute.hpp, clean_up_copies): no token, only
 // the files the plan named, each removed only if it is still what the plan saw
 // (docs/migration.md, "What runs where").

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TokenSession::run (execute.hpp): one approved item into the token, all or nothing, verified in
 // the token, then the source removed if asked (docs/migration.md, "What runs where").
 #include "item_run.hpp"

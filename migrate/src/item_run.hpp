@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One item's run inside TokenSession::run (execute.hpp): the stages in order, the objects it
 // created (rolled back on any failure), and what it did, in words. Private to the executor.
 #pragma once

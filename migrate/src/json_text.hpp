@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Text in plan and result documents (docs/plan.schema.json, "text"): paths, and the steps,
 // reasons and results that name them, come from scanned machines and may not be UTF-8. A valid
 // UTF-8 string is written as itself, any other as {"b64": base64 of its bytes}, so that nothing

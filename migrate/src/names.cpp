@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The JSON names of the plan's and the executor's enums, each list in one place
 // (docs/migration.md names them).
 #include <keyward/migrate/execute.hpp>

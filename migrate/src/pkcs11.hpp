@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The PKCS#11 layer of the executor (docs/migration.md, "What runs where"): a module dlopen'ed
 // (C_GetFunctionList, C_Initialize/C_Finalize), a logged-in read-write session on the token found
 // by its label, and the object calls the executor needs. Errors carry the CKR_ name of what the

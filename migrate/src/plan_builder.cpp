@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The plan builder (docs/migration.md, "Strategies and their reasons"): one item per key
 // identity over every place it sits, a strategy with its reasons in words, named blockers, the
 // target the policy picks, the steps, an owner; items ordered by risk (rules::ranks_before).

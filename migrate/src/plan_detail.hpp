@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Private to keyward::migrate: what the plan builder and its steps share.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The JSON form of plans (keyward.plan/v1, docs/plan.schema.json). One field walk per struct
 // serves encoding and decoding alike (as scanner/src/finding_codec.cpp does for the scan cache),
 // so a field added to a struct and to its walk is written and read back the same way.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The readable views of a plan: Markdown (for a ticket or a review) and text (a terminal).
 // Names and paths come from scanned machines: they go through common::terminal_safe.
 #include <keyward/common/terminal.hpp>

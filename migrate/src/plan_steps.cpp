@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The steps of a plan item (docs/migration.md, "Steps"): what a person could run by hand with
 // pkcs11-tool (OpenSC) and openssl when keyward migrate cannot, verification, certificate
 // actions and one clean-up per copy. No command holds a secret: the module is $PKCS11_MODULE,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // result_to_json / result_from_json (execute.hpp, schema keyward.migration-result/v1): one field
 // walk for both directions, so that a field added to ItemResult is added once.
 #include "json_text.hpp"

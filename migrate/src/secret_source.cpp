@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // read_secret_source (execute.hpp): a PIN or password from env:VAR or file:PATH, never from an
 // argument. Error messages name the source, never the value.
 #include <keyward/migrate/execute.hpp>

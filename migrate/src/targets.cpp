@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Target profiles and the migration policy as data (docs/migration.md, "Target profiles" and
 // "Policy"): the embedded rules/hsm/*.yaml, then every *.yaml of the directories given; a
 // profile or rule of the same id replaces the earlier one. Errors name the file, line and key.

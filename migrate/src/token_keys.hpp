@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Keys between OpenSSL and a PKCS#11 token for the executor (docs/migration.md): reading the
 // source key (PEM, DER, PKCS#8 encrypted or not, PKCS#12), the key's parts as a PKCS#11 template
 // (held in SecretBytes, wiped), the public key read back from the token, signatures made inside

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Signatures made inside the token, in the form OpenSSL checks, and a CSR signed by the token
 // (token_keys.hpp).
 #include "token_keys.hpp"

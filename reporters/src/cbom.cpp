@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Renders the CycloneDX 1.6 CBOM from the inventory (cbom_inventory.hpp); the mapping field by
 // field and the properties keyward adds are in docs/formats/cbom.md.
 #include <keyward/reporters/cbom.hpp>

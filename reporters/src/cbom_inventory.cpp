@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Folds findings into the CBOM's assets (cbom_inventory.hpp, docs/formats/cbom.md).
 #include "cbom_inventory.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The CBOM's inventory (docs/formats/cbom.md): the findings of a ReportInput folded into one
 // asset per key identity (scanner::Finding::key_identity, a store entry's SPKI) and one per
 // certificate (by SHA-256), each with every place it was found; the algorithms they name.

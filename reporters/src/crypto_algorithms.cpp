@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <keyward/reporters/crypto_algorithms.hpp>
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The CSV report (docs/formats/csv.md): one row per finding in rank order, the columns of
 // kColumns (frozen: a spreadsheet or script keys on their names and order), RFC 4180 quoting and
 // OWASP's CSV-injection rule for text cells.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the CI-facing reporters (SARIF, JUnit) say about one finding, shared so both say the
 // same thing: the severity ladder, the one-sentence description and the rule fallbacks.
 // Private to keyward::reporters. Never puts key bytes, passwords or key comments in a sentence.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The HTML report (docs/formats/html.md): one self-contained page. Static parts (header, summary
 // counts, charts) are rendered here with html_escape; the findings go in a JSON data block with
 // < > & written as \u003c \u003e \u0026 (no string can close the tag), and the inline script

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "html_charts.hpp"
 
 #include <keyward/reporters/crypto_algorithms.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The HTML report's charts as inline SVG (docs/formats/html.md, "Charts"): risk by severity band,
 // certificate expiry by month, quantum-vulnerable keys by algorithm. Drawn in C++ so a printed or
 // script-less page still has them; no library, no style attribute (the page's CSP allows only its

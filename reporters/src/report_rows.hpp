@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the CSV and HTML reports say about one finding, shared so both say the same thing
 // (docs/formats/csv.md, docs/formats/html.md): the ranked order, the host, text from a scanned
 // machine made valid UTF-8, the key's algorithm facts, the certificate shown, and the finding's

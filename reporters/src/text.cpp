@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <keyward/reporters/text.hpp>
 
 #include <keyward/rules/rank.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Example generation for `keyward rules test`. Layouts followed by the hand-written writers:
 // OpenSSH PROTOCOL.key (openssh-key-v1), PuTTY manual appendix C (PPK v3), PuTTY import.c
 // (SSH.com), RFC 4880 (OpenPGP v4 secret keys, armor), GnuPG agent/keyformat.txt (canonical

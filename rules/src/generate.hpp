@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Private: builds the files of a rule example in memory: keys generated with OpenSSL (once per
 // algorithm per process), written in the requested format (OpenSSL's writers where they exist,
 // small writers here for OpenSSH, PuTTY, SSH.com, OpenPGP, GnuPG key files, JWK, .NET XML, JKS,

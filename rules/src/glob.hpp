@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Private helpers: fnmatch-style globs ('*' crosses '/', as the scanner's --exclude), their
 // validation, and dates.
 #pragma once

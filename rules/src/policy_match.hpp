@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Private: evaluating a policy rule's match block against one finding.
 #pragma once
 

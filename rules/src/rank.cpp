@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The total order of findings (rank.hpp; docs/findings.md, "Order").
 #include <keyward/rules/rank.hpp>
 

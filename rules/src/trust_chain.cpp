@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "trust_chain.hpp"
 
 #include <keyward/common/openssl_handles.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Chain checks against a trust store, for the publicly-trusted factor (docs/rules.md). Private to
 // keyward::rules; the engine calls it once per scoring run, only when a key has a CA-issued
 // certificate.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A port of git's wildmatch.c (Rich Salz's wildmat, extended by Wayne Davison for rsync and by
 // git for "**"), kept close to the original so its behaviour (and git check-ignore's) holds; its
 // bracket expression and character classes are functions of their own here.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Private: git's wildmatch (wildmatch.c, used for .gitignore) with WM_PATHNAME: '*' and '?' do
 // not match '/', "**" between slashes spans directories. Returns on every input without
 // exponential backtracking: the ABORT results cut the search, as in git, repeated "**/" segments

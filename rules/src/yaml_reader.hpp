@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Private: reading human-edited YAML with errors that name file, line and a stable code.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Archives and image layers with libarchive: zip/jar/war/ear/apk/aar/nupkg/whl, tar and its
 // compressed forms, 7z, ar (.deb), cpio and .rpm payloads, and single compressed files (gzip,
 // xz, LZMA-alone, bzip2, zstd); nested archives to a depth limit; OCI/docker image layers named

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fast path for zips (item_scan.hpp, scan_zip_members): the central directory read by
 // zip_index.hpp, stored members scanned where they lie in the archive's bytes, deflated members
 // inflated by libdeflate (whole-buffer, about twice zlib's speed) into a buffer of their declared

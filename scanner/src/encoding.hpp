@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small decoding helpers shared by the detectors: a bounds-checked big-endian reader for binary
 // key formats, and the names of keyward::common's base64, UTF-8, hex and secret helpers.
 // Used by: every detector. Private to the scanner. Never logs what it decodes.

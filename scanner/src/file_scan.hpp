@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Scanning one file on disk with memory that does not grow with the file (issue 5). A file up
 // to kWindowThreshold, or a larger one whose head announces an archive or a binary key format
 // (their parsers need all of it: libarchive seeks, a store's MAC and a DER object cover the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading one regular file safely: O_NOATIME where permitted, never following a symlink,
 // never blocking on a FIFO, never past the size limit, and noticing a file that changes or
 // vanishes while it is read; whole, or window by window so that memory does not grow with the

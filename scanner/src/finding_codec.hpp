@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A compact binary form of findings for the scan cache: what a rescan reads back for every
 // unchanged file that holds findings. Reading the JSON form back cost 12 us a finding (building
 // the JSON tree); this costs well under one. Every field of Finding is written, internal ones

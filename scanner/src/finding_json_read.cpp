@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading findings back from their JSON form (keyward.findings/v1): the scan cache, and later
 // the collector's ingest. Lenient about absent fields (absent facts are omitted by design),
 // strict about types: a field of the wrong type makes the whole finding invalid.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "item_scan.hpp"
 
 #include "detectors/bare_der.hpp"

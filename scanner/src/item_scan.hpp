@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Scanning one item (a file's bytes or an archive member's): text anchors everywhere, binary
 // formats by their head, stores opened with nearby and common passwords, archives recursed
 // within limits. Used by: scan.cpp (files) and archive.cpp (members).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The bytes that scan workers may hold in file buffers at once (scan.cpp), so that peak memory
 // does not grow with the number of threads. Private to the scanner.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The mount table: which directories are kernel pseudo file systems or network/automount
 // file systems that a scan skips by default, and (for a source without device numbers, such as
 // SFTP) which mount point holds a path. Read from this machine's /proc/self/mountinfo, or parsed

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Passwords lying next to a key store: gradle.properties/keystore.properties/key.properties
 // (storePassword=), Spring (server.ssl.key-store-password), Tomcat server.xml (keystorePass=),
 // build.gradle signingConfigs, .env files; and the password options of the openssl, keytool and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The text hot path: one pass of vectorscan over a buffer for every text anchor of every
 // detector of a registry (detectors/detector.hpp builds one Prefilter from its list).
 // Used by: the detector registry and text_detect.cpp. A Prefilter is immutable once built and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <keyward/scanner/scan_cache.hpp>
 
 #include <keyward/common/atomic_file.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Text detection over a whole buffer: the registry's prefilter finds anchors, each anchor's
 // detector (its entry's text parser, detectors/detector.hpp) validates the block, and hits come
 // back in order with their byte offsets.

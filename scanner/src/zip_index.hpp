@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The central directory of a zip (jar, war, apk, whl, ...), for the fast member path of
 // archive_zip.cpp: members known up front can be inflated straight from their offsets and split
 // over the scan's workers (docs/architecture.md, "Parsing policy" and "Threading"). Read from

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Enrollment: the key and CSR, refusing to enroll twice, and what a failed, forced or killed
 // enrollment leaves on disk (issue 12): no new key until the collector answered, the old key and
 // certificate intact and usable after a failed --force, directories 0700 whatever the umask.

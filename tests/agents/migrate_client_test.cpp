@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's migration client against a scripted HTTPS collector on loopback (the test PKI of
 // tls_fixture.hpp): results the collector cannot take wait in the local file and go first on the
 // next round, before anything is fetched or run; a refused result is kept aside; a token that

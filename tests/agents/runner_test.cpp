@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's run loop with --once against a collector that is down: the scan is spooled for
 // later, and a detector that throws on one file costs that file only (counted in the report's
 // errors) while the agent goes on, scan after scan.

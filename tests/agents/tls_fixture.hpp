@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test PKI made with the openssl CLI in a temp dir (once per process) and `openssl s_server`
 // processes started and stopped by pid, for the TLS client tests.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The collector's dashboard (docs/dashboard.md) in chromium against a real collector that
 // run_dashboard.py started with two agents' reports. Reads its setup from the 0600 JSON file
 // named by its one argument (URL, CA, tokens of each role): never a token on a command line.

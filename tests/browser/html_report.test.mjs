@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The HTML report in chromium (docs/formats/html.md), on a page made by run_html_report.py:
 // nothing but file: requested, no console error, page error or dialog (no injected script
 // ran), the hostile file name shown as text, the text and severity filters reduce the rows,

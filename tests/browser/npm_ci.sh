@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the browser tests' npm packages (playwright-core, and the CycloneDX schemas in
 # @cyclonedx/cyclonedx-library) into DEST from the committed package-lock.json: `npm ci`, no
 # optional packages, no install scripts. Skipped when DEST already holds this lock's install.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The collector's dashboard in chromium (docs/dashboard.md), against a real keyward-collector on
 127.0.0.1 with two real keyward-agents' reports.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The HTML report in chromium (docs/formats/html.md): makes a tree of keys and certificates at
 test time (an RSA, an EC and an Ed25519 key; certificates expiring in 20 and 200 days and one
 expired; a key in a file named `<img src=x onerror=alert(1)>.pem`), plans it with

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The CI templates users copy (samples/ci/, docs/ci.md "CI templates") hold what each CI needs.
 
 check_ci_templates.py SOURCE_DIR

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GitRepo against real repositories built with the git CLI in temporary directories.
 // Plain text content only: keys are tested end to end elsewhere.
 #include "support/temp_tree.hpp"

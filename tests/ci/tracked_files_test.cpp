@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TrackedFiles against real repositories built with the git CLI in temporary directories.
 // Plain text content only: the in-git-repository factor is tested end to end with keys in
 // tests/integration/git_factor_test.sh.

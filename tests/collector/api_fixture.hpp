@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A collector without the network for API tests: CA, SQLite store and Api in a temporary
 // directory, an admin and a viewer token, and a call() that builds an ApiRequest.
 #pragma once

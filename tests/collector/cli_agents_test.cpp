@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `keyward-collector agents list` end to end: the real binary on a collector directory that
 // `init` made, with an agent whose host name holds an escape sequence and a newline, inserted
 // through the store (as an enrollment would, whatever the API accepts). The listing must show the

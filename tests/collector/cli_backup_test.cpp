@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `keyward-collector backup` and `restore` end to end (docs/deployment.md, "Backup and
 // restore"): the real binary on a collector directory that `init` made. A backup taken while
 // another connection keeps writing is one committed state whose audit chain verifies; a restore

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `keyward-collector plan` end to end: the real binary on a collector directory that `init` made,
 // with a key on two hosts put in through the store, and the config's hsm_dirs naming a policy
 // that sends keys to another token: the plan (json, markdown, text) is read from the database

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fleet report of `keyward-collector report` (collector/src/cli/report.cpp) on a temporary
 // store: what each section holds, its limits, the text form's columns and escaping, and that
 // building it changes nothing.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A real collector server for HTTP/TLS tests: CA, server certificate, SQLite store and Server on a
 // free 127.0.0.1 port in a temporary directory, run on its own thread; and a raw TLS client
 // (OpenSSL, blocking sockets with timeouts) that sends exact bytes, so that framing, deadlines

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "collector/api_fixture.hpp"
 #include "collector/store_fixture.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the dashboard (docs/dashboard.md) needs from the collector: GET /api/v1/whoami and
 // /api/v1/overview, one key's places and history (?identity=), the file server under /ui/ (types,
 // security headers, 404 for unknown names and traversal, HEAD, 405), and the same over TLS from a

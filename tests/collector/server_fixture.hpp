@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helpers for the collector server: CSRs made in process with OpenSSL, gzip, file modes.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a hostile enrolled agent or enrollment token holder can do through the API (issue 12):
 // enroll with a key the fleet reports as exposed, send more findings than the limit, set
 // names that are huge or hold control characters. Each is refused with its status and code.

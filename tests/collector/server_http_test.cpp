@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The collector's HTTP and TLS layer as a client on the network sees it: request framing
 // (smuggling through Transfer-Encoding, folded headers), credentials before a large body,
 // connection limits per client and the handshake deadline, /health beside a busy store, read

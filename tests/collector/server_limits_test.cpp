@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "server/inflate.hpp"
 #include "server/rate_limiter.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The migration plan through API v1 (docs/fleet.md, docs/migration.md): the fleet plan in three
 // formats, request by an analyst and approval by another principal, the agent's own items over
 // its certificate, results only for its own host and only done with verification, and nothing

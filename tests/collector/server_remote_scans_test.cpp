@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The collector's scheduled remote scans (collector/src/server/remote_scans.hpp) with a stand-in
 // for ssh::scan_host: what a host's scan becomes in the store, the options it is given, the
 // bounded parallelism and a prompt stop. tests/integration/check_remote_collector.py runs the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The API's route table against docs/api/openapi.yaml, and request targets parsed segment by
 // segment: "%2F" inside a segment stays inside it.
 #include "collector/api_fixture.hpp"

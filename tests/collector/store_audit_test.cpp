@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The audit log's hash chain: every state change is recorded; a changed, deleted or cut-off
 // entry is named by verify, also one whose detail repeats a key, and a log rewritten with a
 // recomputed chain is caught by the signed checkpoints in the events file.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The store's connection layer (collector/src/store/db.hpp) on the engine the run uses (SQLite,
 // or PostgreSQL under the pg fixture): `?` numbering, and a write that fails inside a
 // transaction. On PostgreSQL such a write is pipelined, so its error arrives later: it must

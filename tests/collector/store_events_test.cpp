@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The events file: one JSON line per event after each commit, and the lines a crash left out
 // are appended at the next open.
 #include "store_fixture.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helpers for the collector store: a temporary store, enrolled and approved agents, and
 // findings built in C++ (facts and fingerprints only: no key bytes ever reach the store).
 #pragma once

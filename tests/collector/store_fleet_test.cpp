@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fleet risk and exceptions: the same key on several hosts, build hosts, keyward's own keys,
 // exceptions with separation of duties, keys and expiring certificates across the fleet.
 #include "store_fixture.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Ingest: complete snapshots resolve what is gone, incomplete reports add only, replays are
 // stored once, a pending agent's newest snapshot is held until approval, a large report is
 // ingested in chunks that readers interleave with and that a resend completes; an unchanged

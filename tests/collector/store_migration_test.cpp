@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fleet's migration plan in the store (docs/migration.md, "The collector's part"): one item
 // per key across hosts, request and approval by different principals, the approval bound to the
 // places it was given for, results only from the key's own host and only done with proof, every

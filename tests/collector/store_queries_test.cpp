@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The inventory reads whose cost grows with the fleet use indexes: EXPLAIN QUERY PLAN of the
 // hosts list and of the findings list (issue 12: GET /hosts took 4.9 s at 170k places when
 // its per-agent counts read the places through the wrong index).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Issue 13 in the fleet: findings an analyst marks false positive and an approver confirms, keys
 // an installed package ships on one host ranked down on every host (known-public-key), and the
 // total order of places and keys (band, raw, positive factors, last seen, id) that does not tie

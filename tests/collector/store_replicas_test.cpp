@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Two collectors (replicas) on one PostgreSQL database (issue 19, docs/deployment.md
 // "Replicas"): each is a store with connections of its own, as two `keyward-collector serve`
 // processes are, and both take reports and changes at once. Run under the CTest fixture pg only.

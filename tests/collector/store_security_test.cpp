@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tokens, enrollment and files: secrets are stored as hashes only, one-time tokens are used
 // once, the database and events files are private (0600).
 #include "store_fixture.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward::common atomic and exclusive writes: content, mode, no leftovers, symlinks refused,
 // and the old file kept when a write fails.
 #include <doctest/doctest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward::common: hex, SHA-256, base64 and UTF-8 against published vectors and malformed input.
 #include <doctest/doctest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward::common OpenSSL handles and errors: the deleter frees what it owns (a leak would be
 // reported by LeakSanitizer in the sanitizer build) and is never called on null; the error queue
 // is drained into one line.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // keyward::common::SecretBytes and SecretList: every byte a secret held is zero by the time its
 // storage goes back to the heap (seen through a memory resource that looks at what it is handed),
 // on destruction, growth and assignment; a moved-from secret is empty; copies of a list share it.

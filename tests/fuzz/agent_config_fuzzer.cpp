@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for the agent's configuration reader (agent.yaml, agents/daemon/src/config.hpp):
 // parse_config on the input as YAML, and parse_duration / parse_size on it as one value.
 // A bad file must only ever throw ConfigError (file and key named), a bad value

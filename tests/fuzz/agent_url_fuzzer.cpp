@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for the agent's URL parser (agents/daemon/src/url.cpp), which reads the
 // collector URL and the HTTP proxy (`proxy: http://host:port`) from agent.yaml and enrollment
 // arguments. Must hold: it never throws; what it accepts is http or https with a host, a numeric

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for DER keys with no PEM armour (detectors/bare_der.cpp): the input's first
 // byte picks how the rest reaches the text path. As raw bytes (DER embedded in binary data), as
 // the base64 of the rest in a source string wrapped over lines, quoted concatenation or `\n`

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for parse_bcfks (Bouncy Castle FIPS key store, DER), declared in
 // scanner/src/detectors/binary.hpp, with one short password so the MAC path runs too (a real
 // store's 51,200 PBKDF2 rounds take a few milliseconds).

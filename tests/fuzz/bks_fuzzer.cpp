@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for parse_bks and parse_uber (Bouncy Castle BKS/UBER), declared in
 // scanner/src/detectors/binary.hpp, with one short password so the store MAC and the sealed-key
 // decryption paths run too.

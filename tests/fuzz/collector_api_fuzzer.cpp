@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for the collector's API v1 dispatcher (collector/src/server/api.hpp), without
 // the network: routing, query and duration parsing, bearer tokens, roles, gzip bodies through
 // the inflate cap, report ingest and enrollment, against one SQLite store per process in a

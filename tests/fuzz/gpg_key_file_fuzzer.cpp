@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for parse_gpg_key_file (GnuPG private-keys-v1.d key files, canonical and
 // extended format), declared in scanner/src/detectors/binary.hpp.
 // Build with clang -fsanitize=fuzzer,address,undefined (KEYWARD_BUILD_FUZZERS=ON).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for the collector's HTTP request framing (collector/src/server/http_framing.hpp),
 // the code the TLS session feeds every byte a client sends.
 // Input: byte 0 sets how the session's reads are cut (1 to 64 bytes each); the rest is what the

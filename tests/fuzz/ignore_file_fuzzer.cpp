@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for `.keywardignore` files and git's wildmatch (rules/src/ignore_file.cpp,
 // rules/src/wildmatch.cpp): both read what a pull request commits, so `keyward ci` parses them
 // from untrusted input. The input is split at the first NUL: an ignore file (or a pattern), then

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for parse_jks (JKS/JCEKS), declared in scanner/src/detectors/binary.hpp, with
 // one short password so the integrity check and the key decryption paths run too.
 // Build with clang -fsanitize=fuzzer,address,undefined (KEYWARD_BUILD_FUZZERS=ON).

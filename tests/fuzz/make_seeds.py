@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """make_seeds.py --keyward BIN --tree TREE --out DIR: seeds for the fleet's fuzz targets.
 
 Writes DIR/<fuzzer>/<n> for report_fuzzer, collector_api_fuzzer, agent_config_fuzzer,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for parse_openssh_v1 (decoded openssh-key-v1 body), declared in scanner/src/detectors/parsers.hpp.
 // Build with clang -fsanitize=fuzzer,address,undefined (KEYWARD_BUILD_FUZZERS=ON).
 #include "detectors/parsers.hpp"

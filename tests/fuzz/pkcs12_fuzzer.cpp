@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for parse_pkcs12 (PKCS#12 / PFX), declared in scanner/src/detectors/binary.hpp.
 // Tries the empty password and one word, so the MAC check and the decryption paths both run.
 // Build with clang -fsanitize=fuzzer,address,undefined (KEYWARD_BUILD_FUZZERS=ON).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for what `keyward migrate` and the agent read from a plan file or from the
 // collector (docs/migration.md): migrate::plan_from_json (keyward.plan/v1), item_from_json and
 // result_from_json (keyward.migration-result/v1). Malformed input must throw

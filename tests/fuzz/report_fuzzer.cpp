@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for the wire messages a collector reads from agents and an agent reads back:
 // protocol::parse_report (the keyward.findings/v1 document plus report_id, with every finding
 // through scanner::finding_from_json, with and without a cap on findings) and the enrollment

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for rule files (rules/src/rule_set.cpp: detection rules, factors, policies and
 // known-key lists in YAML), which `keyward ci --rules DIR` reads from the repository under test.
 // Must hold: loading throws nothing but RuleError (file, line and a stable code), whatever the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs every fuzzer in BIN_DIR for SECONDS, seeded with the files of SEED_TREE (generated key
 # material, never committed); the fleet's targets (report, collector_api, http_framing,
 # agent_config) get their own seeds from make_seeds.py instead (a real report of SEED_TREE by BIN_DIR/keyward, a CSR made

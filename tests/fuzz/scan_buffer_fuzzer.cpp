@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for a whole file's path through the scanner: text detectors, the binary
 // sniffer and every binary detector, archives (libarchive) and nested members, with the bomb
 // limits and a small password list.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for the scan cache file (ScanCache::parse in scanner/src/scan_cache.cpp): the
 // fingerprint is taken from the input's own header, so a real cache file is a seed whose every
 // byte can be mutated. Every record the bytes claim to hold is then looked up as a rescan would:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for parse_snk (.NET strong-name key blobs), declared in scanner/src/detectors/binary.hpp.
 // Build with clang -fsanitize=fuzzer,address,undefined (KEYWARD_BUILD_FUZZERS=ON).
 #include "detectors/binary.hpp"

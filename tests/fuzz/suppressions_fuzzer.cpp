@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for the suppression files that a pull request can commit and `keyward ci`
 // reads: the baseline (.keyward-baseline.json, rules/src/baseline.cpp), the allowlist
 // (rules/src/allowlist.cpp) and inline `keyward:allow` comments (rules/src/inline_allow.cpp).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for the whole text path: anchors, the PEM normaliser (escapes, quotes,
 // concatenation), base64-wrapped PEM and every text detector behind them.
 #include "text_detect.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for the hand-written reader of a zip's central directory
 // (scanner/src/zip_index.hpp) behind the fast archive paths: read_zip_index over bytes in memory,
 // and find_zip_directory / read_zip_directory / locate_zip_data as a large file's path uses

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The fast archive paths (docs/scan.md, "Archives and container images") give what libarchive gives.
 
 Usage: check_archive_paths.py --keyward build/bin/keyward

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The CycloneDX 1.6 CBOM (docs/formats/cbom.md) of a real scan and of a real fleet, validated
 against the official schema from npm @cyclonedx/cyclonedx-library (res/schema, installed by the
 ctest fixture browser.npm) with python3-jsonschema's Draft7Validator and a local resolver (no

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The fleet end to end, with real processes on 127.0.0.1 (issue 6): one keyward-collector on
 SQLite and three keyward-agents scanning three generated trees.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The fleet under attack, on 127.0.0.1 (issue 12): a hostile enrolled host, a holder of one
 enrollment token, a token holder who wants to approve their own request, a client that hoards
 connections, and someone with write access to the database who rewrites the audit log.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """An HSM migration end to end, with real processes on 127.0.0.1 (issue 14): a keyward-collector
 on SQLite, one keyward-agent scanning a generated tree, and a SoftHSM2 token in a temp dir
 (SOFTHSM2_CONF; never the global token directory).

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """keyward plan on a real scan: keys made now by openssl, scanned by keyward scan --format json,
 planned by keyward plan; the JSON plan validates against docs/plan.schema.json, a key in two
 files is one item with two clean-ups, and no key bytes reach any view of the plan.

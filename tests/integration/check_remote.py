@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Agentless scans over SSH against a real OpenSSH sshd on 127.0.0.1 (issue 16, docs/remote.md).
 
 Usage:

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Collector-scheduled remote scans end to end (issue 16; docs/fleet.md, "Remote scans"): a real
 keyward-collector (its own `init` and `serve`) whose remote_scans inventory names a real OpenSSH
 sshd on 127.0.0.1 (tests/support/sshd.py) and one dead port.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Two keyward-collector replicas on one PostgreSQL database, with real processes on 127.0.0.1
 (issue 19; docs/deployment.md, "PostgreSQL and replicas").
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Scans the generated corpus with the real keyward binary and checks the findings against it.
 
 Usage (run with /usr/bin/python3, which has python3-jsonschema):

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Scans the generated key-store / archive / image corpus with the real keyward binary and checks
 the findings against it (tests/support/make_store_corpus.sh; the text corpus has check_scan.py).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """How keyward describes what key stores and key files hold (issue 13, "Found on the way"),
 checked end to end with the real binary on stores made at test time by openssl, keytool and gpg.
 

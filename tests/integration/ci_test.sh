@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # keyward ci end to end, on temporary git repositories with keys generated now:
 # a committed code-signing key fails the gate (SARIF valid, naming file and rule); a baseline
 # makes it pass; a new key fails again; an expired allow fails; an inline allow is refused under

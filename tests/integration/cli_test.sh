@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # keyward's command line as users and CI systems meet it: exit codes, --help, --version,
 # --output, colour only on a TTY and never with NO_COLOR, unreadable directories counted
 # (run as an unprivileged user), FIFOs that never block, and --strict.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The in-git-repository factor end to end (docs/rules.md): in a real git repository made now,
 # `keyward scan` and `keyward ci` give it to a committed key and a staged one, not to an untracked
 # or an ignored key, nor to a key outside any repository. Usage: git_factor_test.sh PATH/TO/keyward

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Provenance on the command line (docs/rules.md, "Provenance"): a vendored key and a key whose
 # file a (fake) package lists are reported at most low by `keyward scan` and `keyward ci`, and
 # `--show-vendor` gives them the band of their points again. Keys are generated at test time.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # keyward scan as exec mode runs it on a remote host (docs/remote.md, "Modes"): --remove-dir
 # removes the private directory keyward was copied into before the scan, and refuses any other;
 # --stop-on-stdin-eof stops the scan when the SSH channel (standard input) closes. Also what the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Issue 13, "a report a person can triage" and "bad input gets a clear error, up front", with the
 # real binary: missing roots and unwritable outputs are refused before any scanning, write errors
 # name the errno, the directory depth limit is settable, ids do not depend on how the root was

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The clean-up of a done item's copies on one host (clean_up_copies): only after the item is
 // done, only with remove-source, only this host's copies, and never a file that changed since
 // the plan saw it (docs/migration.md, "What runs where").

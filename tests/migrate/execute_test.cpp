@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TokenSession::run on a real SoftHSM2 token in a temp dir (softhsm_fixture.hpp), with keys
 // generated now by `openssl genpkey`: import of each algorithm and format, regenerate with a CSR
 // signed in the token, idempotency, rollback of a failure injected mid-item, refusal of an item

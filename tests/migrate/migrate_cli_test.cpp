@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `keyward migrate --plan` as a process on a real SoftHSM2 token: only approved items of its host
 // run, results go to the JSON-lines file, a second run skips, and the PIN (read from env:VAR) is
 // in neither its argv (/proc/PID/cmdline), its stdout, its stderr nor the results file.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The enums of plans and results round-trip through their JSON names, and an unknown name is
 // refused rather than guessed.
 #include <keyward/migrate/execute.hpp>

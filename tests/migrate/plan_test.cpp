@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The plan builder: one item per key identity whatever the number of copies, the strategy and
 // its reasons (presumed copied => regenerate; public-CA code signing => regenerate citing the
 // CSBR; protected on one host => import), named blockers, the order by risk, and the profiles

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sanitizer settings of the migrate tests (used only when built with -fsanitize=address; the
 // functions are ordinary and unused otherwise).
 // SoftHSM 2.6.1 leaks a decoded ASN.1 string inside C_Sign with some key types it generated

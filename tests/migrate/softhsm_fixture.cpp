@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "migrate/softhsm_fixture.hpp"
 
 #include "pkcs11.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A real SoftHSM2 token in a temp dir for tests (docs/migration.md): its own softhsm2.conf
 // (SOFTHSM2_CONF set for this process while it lives, the old value put back after), a token
 // initialized by softhsm2-util with a random user PIN and SO PIN, removed at the end. Never

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The CycloneDX 1.6 CBOM reporter (docs/formats/cbom.md) and the one quantum-safety function
 // every report shares (crypto_algorithms.hpp): findings built in memory with SPKIs of keys
 // generated at test time; one component per key identity with all its places, a closed

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The CSV report (docs/formats/csv.md): the frozen columns, RFC 4180 quoting read back by
 // Python's csv module, the formula-injection prefix on text cells only, non-UTF-8 bytes as \xNN,
 // rank order, the plan columns, and no key comment.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The HTML report (docs/formats/html.md): the CSP hashes are those of the page's own inline
 // script and style bytes, hostile names from a scanned machine never appear as markup, nothing
 // references the network outside the data, the summary counts, the charts and the embedded data

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <keyward/reporters/json.hpp>
 #include <keyward/reporters/text.hpp>
 

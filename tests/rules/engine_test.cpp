@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <keyward/rules/engine.hpp>
 #include <keyward/rules/rule_error.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The CI gate's verdict (rules/gate.hpp): every key by default, the severity threshold with
 // --fail-on, never a suppressed finding.
 #include <keyward/rules/gate.hpp>

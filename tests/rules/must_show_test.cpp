@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Issue 13's "Must show" tree, built at test time from what this machine has: the private keys
 // its packages ship (scanned where they are, so their paths really are package-owned), a copy of
 // one of them, vendored keys under site-packages, node_modules and .m2, real keys in ~/.ssh and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Password lists (rules/include/keyward/rules/passwords.hpp): one password a line, comments and
 // CRs dropped; the file's bytes and every password live in common::SecretBytes, watched through
 // std::pmr's default resource (tests/support/watching_resource.hpp) to come back zero.

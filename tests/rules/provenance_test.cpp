@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Provenance factors (docs/rules.md, "Provenance"): package-owned (dpkg's file lists),
 // vendored-dependency (rules/builtin/vendored.yaml), known-public-key
 // (rules/data/known-public-keys.txt), and the cap at low that --show-vendor lifts.

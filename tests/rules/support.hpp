@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers for the rules tests: hand-built findings (when facts suffice) and scans of small temp
 // trees with keys generated in-process (tests/support/keygen.hpp).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Trust factors that raise what is real (issue 13): valid-now, recently-modified,
 // in-git-repository, the CA-key rule, and the order across tiers that rules::sort_by_rank gives.
 #include <keyward/rules/engine.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The weak-key-protection factor (rules/factors.yaml): a key encrypted with an ECB mode, single
 // DES or RC2 ranks before the same kind of key under AES-CBC. Keys are written at test time in
 // OpenSSL's legacy PEM form (tests/support/legacy_pem.hpp) and scanned from a temporary tree.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "nearby.hpp"
 #include "support/keygen.hpp"
 #include "support/scan_result.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DER private keys with no PEM armour: base64 in source and config (encoding "base64"), raw DER
 // inside binary files (encoding "embedded", at its offset), and post-quantum PKCS#8 keys named by
 // their algorithm OID. Every key is made at test time: OpenSSL in process, python3's sqlite3 and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The detector registry is the only place a format has to be added: a made-up test format
 // (keyward_test_detector.hpp) registered with one line is found by a whole scan, by the
 // prefilter and by the binary sniff, and the built-in list is consistent with tests/fuzz/.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "finding_codec.hpp"
 #include "support/full_finding.hpp"
 

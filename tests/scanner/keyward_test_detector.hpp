@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A made-up format that exists only in tests: the proof that a detector registry entry is all a
 // new format needs (tests/scanner/detector_registry_test.cpp adds it to a registry with one line).
 // Text: a "-----BEGIN KEYWARD TEST KEY-----" ... "-----END KEYWARD TEST KEY-----" block.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Passwords on the command lines of scripts, Makefiles and CI files next to a store
 // (scanner/src/nearby.cpp, docs/scan.md): `-passout pass:X`, `-storepass X` and the like are
 // tried first, and a store they open names the file, never the password. The stores are made

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // openssh-key-v1 containers holding a key type this build has no parser for (OpenSSH's
 // post-quantum hybrids, any newer name): reported as private keys by the type name the container
 // gives, encrypted or not (scanner/src/detectors/openssh.cpp, docs/scan.md). The containers are

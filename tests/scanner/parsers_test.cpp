@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of the own key-format parsers (scanner/src/detectors/parsers.hpp) against keys that
 // ssh-keygen, puttygen, gpg and openssl generate at test time, once per run (a shared temp dir).
 // Expected SPKI hashes come from OpenSSL (`openssl pkey -pubout -outform DER | sha256sum`) and

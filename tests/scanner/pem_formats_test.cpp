@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PEM shapes real projects' fixtures hold that OpenSSL loads (or loaded, before 3.0) and keyward
 // must report (issue 15): legacy PEM encrypted with ECB modes, DER with trailing bytes inside a
 // PEM block, Proc-Type/DEK-Info around a PKCS#8 body, and PEM lines behind a log prefix. Every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "encoding.hpp"
 #include "support/keygen.hpp"
 #include "text_detect.hpp"

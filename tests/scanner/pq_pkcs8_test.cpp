@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Post-quantum private keys in PKCS#8 (ML-DSA, ML-KEM, SLH-DSA), which OpenSSL 3.0 cannot load:
 // recognised by the algorithm OID that OpenSSL's ASN.1 decoder reads, in PEM and whole-file DER.
 // The structures are built at test time by `openssl asn1parse -genconf` with random key bytes.

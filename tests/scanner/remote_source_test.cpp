@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Remote scans (scanner/src/walk/remote_source.*, remote_fs.hpp): a RemoteFileSystem over a local
 // directory, with faults injected, is the reference. Scanning a tree through it gives what a local
 // scan of the same tree gives (ids, paths, stats), plus the host; remote mount tables, permission

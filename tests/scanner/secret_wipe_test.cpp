@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Secrets wiped by type in the scanner (issue 12): the base64 text and decoded body of a key, on
 // the early returns of the PEM and SSH.com parsers as on success; passwords read from the files
 // next to a store; and the read buffer of a file that held a key. The parsers' SecretBytes are

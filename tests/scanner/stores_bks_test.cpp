@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of the Bouncy Castle store readers (scanner/src/detectors/binary.hpp: parse_bks,
 // parse_uber, parse_bcfks; bks.cpp, bcfks.cpp) against stores that Bouncy Castle itself writes at
 // test time: openssl makes a PKCS#12, keytool with bcprov converts it to BKS, UBER and BCFKS.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of the Java keystore and GnuPG key-file parsers (scanner/src/detectors/binary.hpp:
 // parse_jks, parse_gpg_key_file) against stores keytool writes and key files gpg-agent writes at
 // test time, once per run (a shared temp dir). Expected SPKI hashes come from

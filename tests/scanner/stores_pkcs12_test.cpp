@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of the binary detectors for DER, PKCS#12, PVK and SNK (scanner/src/detectors/binary.hpp)
 // against files openssl generates at test time, once per run (a shared temp dir). Expected SPKI
 // hashes come from OpenSSL's command line (`openssl x509 -pubkey -noout | openssl pkey -pubin

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A PKCS#12 whose key bag sits inside its encrypted SafeContents (issue 15): unopened, what it
 // holds is unknown, so it is no trust store. The store is written at test time by OpenSSL's
 // PKCS#12 writer (PKCS12_add_key/PKCS12_add_cert/PKCS12_add_safe), the key bag and the certificate

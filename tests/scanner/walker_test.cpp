@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The walker (scanner/src/walk/): its exception boundary, its file source interface, the cache
 // as a layer on the source, and the skip reasons' JSON names.
 #include "walk/walker.hpp"

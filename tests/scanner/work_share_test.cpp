@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sharing one item's work over the scan's workers (docs/architecture.md, "Threading"): the
 // walker's run_parts (every part once, runner ids in range, a part's exception rethrown to the
 // item's owner after the others finished) and first_opener (the first password in candidate

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // load_inventory (docs/remote.md, "The inventory"): defaults applied, the three ways to name a
 // host, and every refused input naming the file, the line and the key.
 #include "support/temp_tree.hpp"

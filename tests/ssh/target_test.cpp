@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // parse_ssh_url and Target's display/label (docs/remote.md, "ssh:// URLs").
 #include <keyward/ssh/target.hpp>
 

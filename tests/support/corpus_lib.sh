@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers shared by the corpus generators (make_corpus.sh, make_store_corpus.sh): sourced, not
 # run. Each generator sets T (the tree), DECOYS, SECRET_FILES and SECRET_EXTRA, and its own m()
 # (the manifest columns differ) before using these.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Helpers for tests/support/make_corpus.sh: builds the key encodings no command-line tool writes.
 
 Subcommands (all read keys that openssl generated; none keeps or prints anything but its output):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A detector that fails: it throws on the text `KEYWARD-FAULT-BAD-ALLOC` (std::bad_alloc) or
 // `KEYWARD-FAULT-RUNTIME` (std::runtime_error), as a parser bug or an exhausted allocator would.
 // Registered beside the built-in list, it shows that one failing file is one counted error and

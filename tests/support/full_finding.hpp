@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A finding with every field set, several to awkward values (quotes, control characters,
 // invalid and overlong UTF-8, negative points): what serialisation tests round-trip.
 #pragma once

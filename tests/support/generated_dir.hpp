@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test material generated once per test run and shared by every test process: ctest runs each
 // doctest case in its own process, and RSA-4096, DSA, keytool and gpg are slow on 2 cores. With
 // KEYWARD_CORPUS set (the suite's fixture) the material is made once under it, serialised by a

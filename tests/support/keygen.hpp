@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test key material made in memory with OpenSSL, once per process: keys as PEM text in the
 // formats the detectors read, and certificates (self-signed or issued, with EKUs).
 // Used by: unit tests that need a real key without running external tools.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PEM shapes no OpenSSL writer produces but real files hold, made at test time from keys the
 // tests generate: OpenSSL's legacy PEM encryption ("Proc-Type: 4,ENCRYPTED", "DEK-Info") with any
 // cipher OpenSSL names (ECB modes, which the PEM writer refuses) around any DER body (a PKCS#8

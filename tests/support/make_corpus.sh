@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # make_corpus.sh OUTDIR: generates the key/certificate test corpus that tests/integration/check_scan.py
 # scans and checks. All key material is made here, at test time; none is ever committed.
 #

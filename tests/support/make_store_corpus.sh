@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # make_store_corpus.sh OUTDIR: generates the binary key-store, archive and container-image test
 # corpus that tests/integration/check_store_scan.py scans and checks. The second generator next to
 # make_corpus.sh (text formats): both may share one OUTDIR and run separately or in parallel.

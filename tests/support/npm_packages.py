@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Whether the browser tests' npm packages are here (the ctest fixture browser.npm installs them
 from tests/browser/package-lock.json), and what to do when they are not.
 

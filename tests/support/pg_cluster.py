@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A throw-away PostgreSQL cluster for the tests, on 127.0.0.1 in a temporary directory.
 
     pg_cluster.py start STATE [--durable]

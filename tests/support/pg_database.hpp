@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A fresh PostgreSQL database per test, in the cluster the CTest fixture `pg` started
 // (tests/support/pg_cluster.py): KEYWARD_TEST_PG names the file with the cluster's connection
 // string. Without it, nothing (the tests run on SQLite). Dropped, with its connections, when the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs a small Python check on a text the test made (schema validation, XML parsing) with
 // Debian's python3, which has python3-jsonschema (KEYWARD_PYTHON, else /usr/bin/python3).
 // Used by: reporter tests. Writes only into a temporary directory it removes.

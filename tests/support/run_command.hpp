@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs a shell command for a test and returns its stdout; its exit status in `status` (-1 when
 // it did not exit normally). Used by the collector CLI tests.
 #pragma once

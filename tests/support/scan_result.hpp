@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading a scan's result in tests: the findings of one kind, without each test writing the loop.
 #pragma once
 

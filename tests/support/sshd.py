@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A real OpenSSH sshd on 127.0.0.1 for the remote-scan tests (docs/remote.md, "Tests").
 
 Everything lives in one temporary directory: the host key, the client keys, authorized_keys, a

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Helpers for tests/support/make_store_corpus.sh: the binary files no command-line tool writes
 quickly or at all.
 

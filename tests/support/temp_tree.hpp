@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A temporary directory tree for tests, removed when it goes out of scope.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A memory resource for tests of secrets wiped by type (common::SecretBytes): it hands out heap
 // memory and, when a block comes back, records its size and whether every byte of it was zero.
 // ScopedDefaultResource installs one as std::pmr's default for a scope, so that the SecretBytes a

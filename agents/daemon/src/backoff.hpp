@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Retry delays after a failed delivery: exponential from `base`, capped, with jitter so that a
 // fleet does not retry in step after a collector outage; a server's Retry-After is honoured.
 // Used by: the runner, tests.

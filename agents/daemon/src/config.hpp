@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // agent.yaml: where the collector is, the agent's TLS files, what to scan, when, and how
 // gently (docs/fleet.md, "Agent"). Used by: main (run, status), enroll (writes one).
 // Holds file paths only, never key bytes, tokens or PINs (the `migrate:` section names where a

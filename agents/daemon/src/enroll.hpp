@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Enrollment: make the agent's key on this host (EC P-256), send a CSR with a one-time token
 // over TLS verified against the admin's CA, and only once the collector answered with a
 // certificate for that key write the key, the certificate, the collector's CA and the config

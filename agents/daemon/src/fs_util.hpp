@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // File helpers for the agent's state (spool, status, cache, keys): the durable writes are
 // keyward::common's (temporary file, fsync, rename, directory fsync; never through a symlink).
 // Used by: spool, status, enroll. Never logs file contents.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // gzip (RFC 1952) with zlib: spool files and request bodies (Content-Encoding: gzip).
 // Used by: spool, runner, tests.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The host's side of HSM migrations (docs/migration.md, "What runs where"): ask the collector
 // for the approved plan items of this host over the agent's mutual TLS, run each into the
 // PKCS#11 token (migrate::TokenSession), and post each result. A result the collector could not

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Keeps the agent's average CPU use at or under a share of one core: the scanner calls pace()
 // between files (ScanOptions::pace); it compares this process's CPU time
 // (CLOCK_PROCESS_CPUTIME_ID, all threads) with wall time since the window began and sleeps off

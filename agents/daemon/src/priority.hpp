@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lowers the agent's own CPU and I/O priority before it scans (setpriority(2), ioprio_set(2)).
 // Used by: main (run). Only ever lowers priority.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's work: deliver the spool (oldest first), scan, spool the report, deliver, sleep
 // the interval plus jitter; or all of it once (--once). Used by: main (run).
 // Sends findings documents only; logs status lines, never report bodies, keys or tokens.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "spool.hpp"
 
 #include "fs_util.hpp"

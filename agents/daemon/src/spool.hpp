@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The durable spool of reports waiting for the collector: state_dir/spool, one gzip file per
 // report named `<16-digit sequence>-<report_id>.json.gz`, written tmp + fsync + rename + fsync
 // of the directory, mode 0600. Oldest first; a report leaves only after delivery (remove) or a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // state_dir/status.json: what the agent did last (scan, delivery, spool, errors), written
 // atomically with mode 0600 after each step; `keyward-agent status` prints it.
 // Used by: the runner, main (status). Never holds key bytes or tokens.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The agent's only Beast translation unit (see tls_client.hpp).
 #include "tls_client.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One HTTPS request to the collector over (mutual) TLS: the collector verified against the
 // configured CA with host-name (or IP SAN) verification, the agent's certificate presented when
 // given, an optional HTTP proxy (CONNECT), a deadline on every step. Plain header: Beast, Asio

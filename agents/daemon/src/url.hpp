@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The small URL subset the agent needs: scheme://host[:port][/path], IPv6 in brackets.
 // Used by: tls_client, config checks, enroll.
 #pragma once

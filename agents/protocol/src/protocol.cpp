@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <keyward/common/random.hpp>
 #include <keyward/common/terminal.hpp>
 #include <keyward/protocol/protocol.hpp>

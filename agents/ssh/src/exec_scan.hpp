@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Exec mode (docs/remote.md, "Modes"): this keyward binary runs on the host itself. One shell
 // session does everything, so that its exit trap removes what was copied whatever happens:
 // make a private temporary directory (mktemp, mode 0700), receive the binary (and any --passwords

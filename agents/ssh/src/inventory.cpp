@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The inventory format is documented in docs/remote.md ("The inventory").
 #include <keyward/ssh/inventory.hpp>
 

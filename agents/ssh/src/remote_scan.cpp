@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <keyward/ssh/remote_scan.hpp>
 
 #include "exec_scan.hpp"

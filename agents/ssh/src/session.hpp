@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One SSH connection made the way docs/remote.md promises: libssh with ~/.ssh/config ignored,
 // the host key checked against known_hosts by us (unknown: refused unless accept-new; changed:
 // always refused), login with the given identity, else ssh-agent, else the default keys, and a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The scanner's RemoteFileSystem over SFTP (docs/remote.md, "Modes"): a small pool of SSH
 // sessions, one per scan worker at a time, each with its SFTP channel; listings come with every
 // entry's attributes (no stat per file); a file's read keeps up to 16 requests of 64 KiB in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The collector's commands (serve, init, token, agents, audit, report, plan): thin wrappers over the store,
 // the CA and the server. Used by: collector/main.cpp only.
 // Must never print a token secret except once, on stdout, when it is created.

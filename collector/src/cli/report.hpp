@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fleet report of `keyward-collector report`: one read of the store (hosts, keys on several
 // hosts and the riskiest keys, open findings by severity, certificates expiring soon, the last
 // events) as one JSON object (`keyward.fleet-report/v1`, docs/fleet.md), and its text form.

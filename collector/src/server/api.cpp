@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // API v1: the route table (one line per route), the checks every request passes in order
 // (target, agent certificate, route, credentials, path ids) and one function per handler.
 // A new endpoint is one line in table(), one handler and its entry in docs/api/openapi.yaml;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // API v1 of the collector (docs/fleet.md, docs/api/openapi.yaml): the route table, authentication,
 // roles and one handler per route, on plain request/response values so that it is testable
 // without a network.

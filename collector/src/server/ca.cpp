@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "server/ca.hpp"
 
 #include <keyward/common/atomic_file.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The collector's certificate authority: makes the CA and the server certificate at `init`
 // and signs agents' CSRs at enrollment (mutual TLS between agents and the collector).
 // Used by: the command line (init) and the API (enroll). OpenSSL stays inside ca.cpp.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Collector configuration: collector.yaml (docs/fleet.md) loaded into one struct, plus the
 // duration syntax shared by the config, the API and the command line ("30d", "24h", "90s").
 // Used by: the server (serve) and the command line (init writes it, every command reads it).

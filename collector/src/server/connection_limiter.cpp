@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "server/connection_limiter.hpp"
 
 namespace keyward::collector {

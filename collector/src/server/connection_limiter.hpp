@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Open connections, counted in total (limits.max_connections) and per client address
 // (limits.max_connections_per_client), so that one client cannot hold every connection.
 // Used by: the listener (server.cpp), which asks before it starts a session and gives the slot

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "server/fleet_documents.hpp"
 
 #include "store/fleet_findings.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fleet's CBOM, HTML and CSV documents (docs/reports.md): the open findings of every host
 // and the fleet plan (store/fleet_findings.hpp) through the same reporters `keyward scan` uses.
 // Used by: keyward-collector report --format cbom|html|csv and GET /api/v1/cbom (api.cpp, on

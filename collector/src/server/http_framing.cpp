@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Request framing: the raw header bytes are checked first (folding, bare LF: Beast would accept
 // both), then Beast's parser reads the header, then the transfer coding is checked against what
 // the parser decided, then the parser reads the body. Only Beast's parser (no Asio I/O) is used,

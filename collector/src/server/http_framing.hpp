@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The collector's HTTP/1.1 request framing (RFC 9112): where a request's header ends, how its body
 // is delimited (Content-Length or chunked) and what is refused before any handler sees it:
 // obsolete line folding, bare LF line ends, a Transfer-Encoding other than exactly "chunked",

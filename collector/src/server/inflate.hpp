@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bounded gzip decompression of request bodies (Content-Encoding: gzip).
 // Used by: the API (reports). Must never allocate more than the cap: a zip bomb is refused
 // as too large after at most cap + one chunk of output.

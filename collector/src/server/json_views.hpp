@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JSON views of the store's rows, as API v1 answers them and the command line prints them.
 // Times are RFC 3339 UTC strings (null when unset). Never includes a token secret.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Counters for GET /metrics (Prometheus text exposition format 0.0.4).
 // Used by: sessions (requests, handshakes) and the API (reports, ingest time). Lock-free
 // counters; must never carry a label with an agent id, token or path (bounded cardinality).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GET /api/v1/overview: one pass over the open places, plus the hosts and three certificate counts.
 #include "server/overview.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fleet at a glance for the dashboard's first page (GET /api/v1/overview, docs/dashboard.md):
 // hosts, keys, open findings by severity, risk by host, keys first seen this week, certificates
 // expiring in 30, 60 and 90 days, and quantum-vulnerable keys by algorithm.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A token bucket per key: reports per agent (limits.reports_per_minute) and GET requests per API
 // token (limits.reads_per_minute).
 // Used by: the API (reports, reads). Thread-safe. Must never grow without bound: idle buckets are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The collector's scheduled remote scans (docs/fleet.md, "Remote scans"): the hosts of the
 // remote_scans inventory are scanned over SSH (keyward::ssh, docs/remote.md) at start and every
 // `every`, at most `parallel` at once, on threads of their own (never the server's I/O threads).

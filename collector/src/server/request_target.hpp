@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The request target of an API call (path and query), parsed with Boost.URL, and the matching
 // of its path against a route's path template ("/api/v1/agents/{id}/approve").
 // Used by: Api (api.cpp) to route each request; the route tests.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The security headers of the collector's HTTP answers (docs/dashboard.md, "Headers"): the
 // dashboard's Content-Security-Policy, and the ones every API answer carries as well.
 // Used by: the TLS session (server.cpp) on every answer; the dashboard's file server

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One translation unit holds all of Beast's I/O (listener and session coroutines): each TU with
 // Beast and asio/ssl costs 30-40 s to compile on the build hosts. Request framing is Beast's
 // parser alone, in http_framing.cpp (no Asio I/O), so that it can be fuzzed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The collector's HTTPS server: TLS 1.2+ listener with optional client certificates (agents)
 // and bearer tokens (people), keep-alive sessions with deadlines, API v1 and the dashboard's
 // files (/ui/, docs/dashboard.md) behind it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The dashboard's file server: load once, answer from memory (docs/dashboard.md).
 #include "server/ui_files.hpp"
 

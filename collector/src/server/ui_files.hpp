@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The dashboard's static files (docs/dashboard.md): every file of its directory read once when
 // the server starts, then answered from memory under /ui/ (GET and HEAD), so that a request for
 // the dashboard never waits on the disk, and the io thread answers it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The audit chain's two hashing rules, the detail's duplicate-key check and verification.
 #include "store/audit_chain.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The audit log's hash chain. Each entry's hash covers prev_hash, which links it to the entry
 // before (64 zeros for the first), and the entry's fields by the rule of its chain version:
 //   2 (since issue 12): SHA-256 of "keyward.audit/v2\n" and then, for seq, time, actor, via,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The audit key (Ed25519, RFC 8032) through OpenSSL's EVP one-shot signatures; checkpoints as
 // events-file lines.
 #include <keyward/collector/audit_key.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The engine-neutral part of a store connection: the statement cache, transactions and the
 // reader pool (db.hpp).
 #include "store/db.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The collector store's connection to its database, SQLite or PostgreSQL
 // (docs/architecture.md, "Collector store"): one owned connection, prepared statements with
 // bound parameters (never values spliced into SQL text) and transaction guards. Every database

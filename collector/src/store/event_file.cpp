@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Append-only JSON lines file of events, with catch-up after a crash.
 #include "store/event_file.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The events file: one JSON line per event ({seq, time, type, agent_id, hostname, identity,
 // finding_id, detail}) for a SIEM to tail, appended after the database commit and fsync'd, and
 // the audit log's signed checkpoints ({"type": "audit_checkpoint", ...}, no seq: audit_key.hpp).

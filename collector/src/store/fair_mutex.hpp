@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A mutex that hands the lock over in arrival order (a ticket lock on a condition variable).
 // The store's ingest releases its lock after each chunk of a large report and takes it again
 // at once; with std::mutex the releasing thread usually wins that race and readers wait for

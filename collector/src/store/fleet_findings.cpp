@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "store/fleet_findings.hpp"
 
 #include <keyward/scanner/finding_json.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fleet's findings as one scan result, for the reports that read findings rather than
 // rows (the CBOM, HTML and CSV of docs/reports.md): every open place's finding, decoded from the
 // store, with location.host set to its host's name and the fleet risk as its risk, and every

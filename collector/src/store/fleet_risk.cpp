@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fleet factors on top of the rules engine's risk; key identities.
 #include "store/fleet_risk.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fleet risk: the rules engine's risk of a place plus the fleet factors of rules/factors.yaml
 // (fleet-spread, build-host, keyward-managed), and the key identity a finding is grouped by.
 // Used by: sql_ingest.cpp (identities) and sql_scoring.cpp (whenever an identity's fleet

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Schema versions of the collector's database: SQLite's in PRAGMA user_version, PostgreSQL's in
 // the table keyward_schema.
 #include "store/migrations.hpp"

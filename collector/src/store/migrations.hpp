@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Schema migrations of the store, numbered in code: version N is applied once, in its own
 // write transaction, and recorded (SQLite's PRAGMA user_version, PostgreSQL's keyward_schema).
 // PostgreSQL databases start at version 8. A database newer than this code is refused.

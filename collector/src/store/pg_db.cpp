@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The PostgreSQL engine of a store connection (db.hpp), on libpq. Every statement is prepared
 // once per connection by its text (PQprepare, then PQexecPrepared): the store runs the same few
 // hundred texts over and over, and a parse and plan per execution cost as much as the round trip. Values always travel

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Places of a report, made outside the store's lock (placed_report.hpp).
 #include "store/placed_report.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A report's findings as places of one agent: the rules engine's risk and every column the
 // places table keeps, made before the store is locked (issue 12: the lock covers database work
 // only, not scoring and JSON), then written by the ingest in bounded chunks.

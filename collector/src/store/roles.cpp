@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // String forms of Role, AgentStatus, ExceptionKind and a principal's actor id (API, audit log, database);
 // Outcome's value() error.
 #include <keyward/collector/store.hpp>

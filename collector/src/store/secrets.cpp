@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Token secrets from the OpenSSL DRBG (ids and digests are keyward::common's).
 #include "store/secrets.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Random ids and token secrets from the OpenSSL DRBG, and SHA-256 hex digests.
 // Used by: sql_store.cpp (tokens, ids, place ids), audit_chain.cpp.
 // Never logs or returns anything but what was asked: a secret leaves only to its caller.

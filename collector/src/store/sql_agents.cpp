@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SqlStore, agents: enrollment (consumes the one-time token, the agent's key becomes a
 // managed identity unless it was seen as a finding before), lookups, approval (ingests the
 // snapshot held meanwhile), revocation (drops held reports, the key is no longer managed), tags

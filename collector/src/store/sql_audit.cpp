@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SqlStore, audit: the hash-chained log (audit_chain.hpp computes and verifies the chain);
 // every change elsewhere in the store appends its entry through append_audit in its transaction.
 // With an audit key, the head is signed after each commit that moved it (a checkpoint line in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SqlStore, events: new, resolved, agent and exception events, numbered gap-free in the
 // database and copied to the events file after each commit (and at open, after a crash).
 #include "store/sql_store.hpp"

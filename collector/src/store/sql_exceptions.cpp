@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SqlStore, exceptions: an analyst requests one for a key identity the fleet has seen, an
 // approver who is not the requesting principal approves it (its places become excepted, or
 // false_positive for that kind, until it expires).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SqlStore, ingest: one report of an agent, in named steps:
 //   a duplicate report_id changes nothing; a pending agent's report is held (the newest
 //   snapshot only); otherwise the report's places are made outside the lock (placed_report.hpp)

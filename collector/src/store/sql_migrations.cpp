@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SqlStore, migration into HSM storage (docs/migration.md, "The collector's part"): the fleet
 // plan is built from the inventory on each read (migrate::build_plan) and each item's stored life
 // is laid over it: an analyst requests, an approver who is not the requesting principal approves

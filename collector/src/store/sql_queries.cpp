@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SqlStore, inventory queries: hosts, findings (filtered, paged), key identities with their
 // places, expiring certificates. Reads only; every value is a bound parameter.
 #include "store/sql_store.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SQL of the inventory reads whose cost grows with the fleet (issue 12: GET /hosts took
 // 4.9 s at 170k places), apart so that a test can check their query plans: no read of every
 // place where an index finds the few it needs.

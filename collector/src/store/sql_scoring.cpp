@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SqlStore, scoring: the fleet risk of every present place of an identity (rules engine's
 // base risk plus fleet-spread, build-host, keyward-managed and known-public-key, fleet_risk.hpp),
 // its raw and positive factors (the total order's keys), and its status (managed > excepted or

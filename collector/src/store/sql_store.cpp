@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SqlStore, opening: on SQLite the database file (mode 0600 before SQLite creates it) and its
 // pragmas, on PostgreSQL the connections; migrations, the rules, the events file's catch-up; the
 // schema version and /metrics counts;

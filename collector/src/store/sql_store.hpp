@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SqlStore: the Store on SQLite or PostgreSQL (db.hpp), one logic for both. Changes go through
 // one writer connection guarded by one lock: every changing call holds it for its whole
 // duration, so the server's threads share the store safely and each multi-statement change is

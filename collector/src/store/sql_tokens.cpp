@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SqlStore, tokens: API tokens (role, name, principal, expiry; only the secret's SHA-256 is kept) and
 // one-time enrollment tokens (consumed by enroll_agent in sql_agents.cpp).
 #include "store/sql_store.hpp"

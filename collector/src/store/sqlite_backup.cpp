@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The store's database copied while a collector serves (docs/deployment.md, "Backup and
 // restore"): SQLite's online backup API copies it page by page into a new file, restarting on
 // its own when a writer changes a page already copied, so the copy is one committed state.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SQLite engine of a store connection (db.hpp): RAII over sqlite3 handles and statements;
 // errors become StoreError.
 #include "store/db.hpp"

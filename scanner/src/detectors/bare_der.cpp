@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DER private keys with no PEM armour (docs/scan.md, "Unarmoured and embedded DER keys"): the
 // base64 text of a PKCS#8, PKCS#1 or SEC1 key in source or config, and the raw DER of one inside
 // a binary file (a SQLite page, a pickle). The prefilter finds the fixed leading bytes of each

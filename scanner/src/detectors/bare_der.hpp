@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The anchors of DER private keys with no PEM armour (docs/scan.md, "Unarmoured and embedded
 // DER keys"): the base64 text of a structure's fixed leading bytes, for a key pasted into source
 // or config, and the raw fixed bytes, for a key stored inside a binary file. Every anchor is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bouncy Castle FIPS key store (BCFKS): DER, read with OpenSSL's ASN.1 functions (layout: Bouncy
 // Castle's BcFKSKeyStoreSpi and its ObjectStore ASN.1 classes; docs/scan.md "Bouncy Castle
 // stores").

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Binary key formats, recognised by their head whatever the file is called: DER keys and
 // certificates, PKCS#12/PFX, JKS/JCEKS, Bouncy Castle BKS/UBER/BCFKS, PVK, .NET SNK, binary OpenPGP keyrings and GnuPG
 // private-keys-v1.d key files. Stores are opened with the empty password, passwords found next

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The binary parsers of the built-in detector entries (detector_list.cpp): each takes a whole
 // item whose head its entry announced, runs the format's parser and reports what it found. Key
 // stores are opened with the passwords around them, once per scan for the same bytes.

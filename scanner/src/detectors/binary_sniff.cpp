@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The heads binary formats announce themselves by: one predicate per format, over the first
 // bytes of an item (at least 4; a file reader hands 512) and the item's size. The registry's
 // binary sniff (detector.hpp) asks them in list order (detector_list.cpp); none reads past `h`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bouncy Castle's own key stores: BKS (versions 0/1 and 2) and UBER, read by our own parser in
 // memory (layout: Bouncy Castle's BcKeyStoreSpi engineLoad/loadStore and its BouncyCastleStore;
 // docs/scan.md "Bouncy Castle stores").

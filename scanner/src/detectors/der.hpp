@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DER decoding shared by the PEM detector (the body of a labelled block) and the binary DER
 // detector (a whole file): private keys, encrypted PKCS#8, certificates, PKCS#7, public keys and
 // CSRs, each read by OpenSSL and accepted only when it spans its input exactly.

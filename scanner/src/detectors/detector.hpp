@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The detector registry: every format keyward finds is one `Detector` entry, naming its text
 // anchors, its binary head predicate, the functions that parse a hit, the rule ids its findings
 // carry and its fuzzer. The built-in list is detector_list.cpp (YARA's module list is the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The built-in detectors: one entry per format, and the only list the scanner reads (the
 // prefilter's anchors and the binary sniff are built from it, detector.hpp). Adding a format is
 // one new file with its parser and the functions named below, plus its entry here

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GnuPG 2.1+ private-keys-v1.d/<keygrip>.key files, gpg-agent's key store (gnupg
 // agent/keyformat.txt): one S-expression, either alone in canonical form
 // ("(21:protected-private-key(3:rsa(1:n257:...)...))") or as the value of the "Key:" field of the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared pieces of the Java-side key store readers (java_store.hpp).
 #include "detectors/java_store.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pieces every Java-side key store reader shares (JKS/JCEKS in jks.cpp, Bouncy Castle BKS/UBER
 // in bks.cpp, BCFKS in bcfks.cpp): Java's password and string encodings, length-prefixed
 // fields, certificate and PKCS#8 decoding, the password budget and the store's identity.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Java KeyStore (JKS, magic FEEDFEED) and JCEKS (CECECECE): our own reader, since OpenSSL does
 // not read them (layout: OpenJDK sun.security.provider.JavaKeyStore and
 // com.sun.crypto.provider.JceKeyStore, engineLoad/engineStore).

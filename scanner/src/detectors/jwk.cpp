@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JSON Web Keys (RFC 7517, RFC 7518 section 6, RFC 8037 for OKP): RSA, EC and OKP keys, public
 // or private. Public members build the key facts; private members ("d", RSA "p") are only
 // checked for presence, never decoded.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A line reader over text: lines end in "\n" or "\r\n"; the last line may lack a terminator.
 // Used by: the line-oriented text parsers (pgp.cpp, sshcom.cpp, putty.cpp). Private to the
 // scanner. Never copies the text: lines are views into it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bounded, thread-safe caches of parse results, owned by a scan (keyward/scanner/scan_memo.hpp)
 // and reached by the detectors through their DetectContext (detector.hpp).
 // Used by: der.cpp (certificates), binary_detectors.cpp (opened stores), item_scan.cpp (owners).

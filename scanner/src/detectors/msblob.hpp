@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Microsoft CryptoAPI key blobs (PUBLICKEYBLOB / PRIVATEKEYBLOB, as in .snk files and inside
 // PVK files): the clear header and the exact length a well-formed blob of that header must have,
 // so a parser can demand that the blob spans its input before OpenSSL reads it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // OpenSSH "openssh-key-v1" private keys (PROTOCOL.key in the OpenSSH sources), plus the helpers
 // shared by the own parsers: SSH wire public key facts, finding identity, comment cleaning.
 // Reads the public blob and, for unencrypted keys, only the structure of the private section

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Our own parsers for key formats OpenSSL cannot read (docs/architecture.md, "Parsing policy"): OpenSSH
 // openssh-key-v1, PuTTY PPK v2/v3, SSH.com/Tectia, armored OpenPGP, JWK, .NET RSAKeyValue XML.
 // Used by: the text detectors (text_detect.cpp) and the fuzzers in tests/fuzz/.

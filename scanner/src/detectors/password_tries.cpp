@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // first_opener (binary.hpp): a store's password candidates tried in order, in rounds on the
 // scan's idle workers when it has them (docs/architecture.md, "Threading").
 #include "detectors/binary.hpp"

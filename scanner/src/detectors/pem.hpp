@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PEM blocks, however they are wrapped: plain files, CRLF, a BOM, "Bag Attributes" preambles,
 // and PEM embedded in source or config (JSON "\n" escapes, quoted line concatenation, YAML
 // block scalars). Bodies are validated (base64 decodes, DER parses strictly) before anything

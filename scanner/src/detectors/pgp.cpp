@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // OpenPGP transferable secret keys: ASCII armor (RFC 4880 section 6, CRC-24 checked when
 // present) and binary packets (RFC 4880 section 4-5, RFC 9580 for v6 and new algorithms).
 // Reads the public part of the first secret-key packet that holds secret material and the S2K

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PKCS#12 / PFX (RFC 7292): what a store shows without its password (MAC, bag types, PBE
 // algorithms, plain certificates and key bags), then, opened with a candidate password, the facts
 // of every key and certificate it holds. Decryption runs in a private OpenSSL library context with

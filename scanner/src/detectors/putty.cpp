@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PuTTY private key files, PPK v2 and v3 (PuTTY manual appendix C, "PPK file format").
 // The header order is fixed; the public blob gives the key facts; the private lines are only
 // checked to be base64 (decoded into a buffer that is wiped at once), never reported.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Windows PVK private key files (magic 0xB0B5F11E): a 24-byte header, an optional salt and a
 // PRIVATEKEYBLOB whose first 8 bytes (the BLOBHEADER) stay in clear when the rest is RC4-encrypted
 // with SHA1(salt || password). Unencrypted keys are read by OpenSSL (b2i_PVK_bio); encrypted ones

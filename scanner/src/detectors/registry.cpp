@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The detector registry (detector.hpp): the prefilter and the binary sniff built from a list of
 // entries, the context detectors reach the scan's caches through, and the ScanMemo that holds
 // those caches.

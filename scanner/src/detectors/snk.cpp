@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // .NET strong-name keys: a bare PRIVATEKEYBLOB ("RSA2", what `sn -k` writes) or PUBLICKEYBLOB
 // ("RSA1"), and the public key file `sn -p` writes (a 12-byte signature/hash algorithm header
 // before the PUBLICKEYBLOB). The blob must span the input exactly; OpenSSL reads the key.

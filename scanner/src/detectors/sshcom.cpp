@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SSH.com / Tectia private keys ("---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----"), as written by
 // ssh-keygen2 and `puttygen -O private-sshcom` (layout: PuTTY import.c, sshcom_read). The armor
 // follows RFC 4716 (headers with "\" continuation lines). Only e and n (RSA) or p, q, g, y (DSA)

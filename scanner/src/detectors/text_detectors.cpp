@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The text parsers of the built-in detector entries (detector_list.cpp): each takes one anchor
 // hit, runs the format's parser on the text from there and reports what it found, where its
 // block ends, and the family of a block that looked like the format but did not validate.

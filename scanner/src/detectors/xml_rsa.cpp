@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // .NET RSA keys as XML (RSA.ToXmlString, <RSAKeyValue><Modulus>..</Modulus>...): the modulus and
 // exponent build the key facts; <D>/<P> only say whether the private half is there (their
 // content is never decoded).

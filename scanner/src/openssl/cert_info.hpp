@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Facts about an X.509 certificate read by OpenSSL (subject, validity, usages, fingerprints).
 // Used by: the PEM and DER detectors, PKCS#7 and (later) keystore detectors.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "openssl/handles.hpp"
 
 namespace keyward::scanner::detail {

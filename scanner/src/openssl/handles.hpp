@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Owned OpenSSL handles (unique_ptr with the right free function) and error-queue helpers.
 // Used by: every file under scanner/src that calls OpenSSL. Private to the scanner.
 // Never put an OpenSSL type in a public header.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "openssl/key_info.hpp"
 
 #include "openssl/handles.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Facts about a public or private key held by OpenSSL: algorithm, bits, curve, SPKI SHA-256.
 // Used by: the PEM/DER detectors, and the own parsers once they have built a public key.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "walk/cached_source.hpp"
 
 namespace keyward::scanner::detail {

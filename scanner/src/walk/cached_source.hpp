@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The scan cache as a layer over a file source: a directory whose stat matches the one
 // remembered is listed from the cache (neither opened nor read), an unchanged file is settled
 // with one stat and its remembered findings, and what the layer below lists and reads whole is

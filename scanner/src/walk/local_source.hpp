@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The local file system as a file source: directories listed with getdents64 (types from
 // d_type, no stat per entry), one fstatat per entry only when the cache layer asks, files opened
 // O_NOFOLLOW | O_NONBLOCK and read by SourceFile (whole or in windows). Used by: scan.cpp (every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "walk/remote_source.hpp"
 
 #include "walk/walker.hpp"

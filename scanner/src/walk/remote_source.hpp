@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A remote tree as a file source: a FileSource over a RemoteFileSystem (remote_fs.hpp; SFTP in
 // agents/ssh), so that the walker, the cache layer and the detectors scan it as they scan a local
 // tree (docs/architecture.md, "Where each kind of change goes"). Used by: scan(options, fs, host)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A file source: what the walker (walk/walker.hpp) walks and reads. It lists a directory, stats
 // an entry and opens a file for reading; the walker never touches the file system itself. Used
 // by: the walker, file_scan.cpp, the cache layer (walk/cached_source.hpp), tests (a source that

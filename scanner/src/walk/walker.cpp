@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "walk/walker.hpp"
 
 #include "file_scan.hpp"

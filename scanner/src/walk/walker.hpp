@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The walker: worker threads that take directories and files from one queue, list directories
 // through a FileSource (walk/source.hpp), turn each entry into a directory to descend into, a
 // file to scan or a typed skip (SkipReason), and scan files with file_scan.hpp under the scan's

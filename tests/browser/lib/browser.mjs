@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Debian's chromium driven by playwright-core (npm, tests/browser/package-lock.json), the way
 // every browser test uses it: headless, a fresh profile in a temp dir, the flags that keep it off
 // the network (docs/reports.md "Browser tests"), and a record of what a page did: console errors,

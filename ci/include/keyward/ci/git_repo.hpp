@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A git repository seen the way a CI gate needs it: the working-tree file list, the files changed
 // since a ref, the blobs staged for commit, and every blob in history, once each, attributed to the
 // commit that introduced it. Used by: keyward ci (worktree, diff, pre-commit and history modes).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which files git tracks, for the in-git-repository risk factor (docs/rules.md): a file is
 // tracked when the index of the repository around it lists it. Each repository is found once
 // (from the directories asked about, as the nearest one above with a .git) and its index read

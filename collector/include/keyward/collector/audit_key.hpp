@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The collector's audit key: an Ed25519 key kept in a file apart from the database (pki/audit.key,
 // mode 0600) that signs checkpoints of the audit log's head, and its public half (pki/audit.pub)
 // that `keyward-collector audit verify` checks them with (docs/fleet.md, "Events and audit").

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Store: the collector's inventory behind one interface: agents and their enrollment, API
 // tokens, reports and the fleet's findings, keys, certificates, events, exceptions and the
 // hash-chained audit log. SqlStore (src/store/sql_store.hpp) is the embedded default; a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Durable file writes: a temporary file in the target's directory (O_EXCL, O_NOFOLLOW,
 // O_CLOEXEC, the mode set with fchmod so umask does not change it), fsync'd, renamed into place,
 // then the directory fsync'd so the new name survives a crash (rename(2), fsync(2)).

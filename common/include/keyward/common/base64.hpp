@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Base64 (RFC 4648 section 4) and base64url (section 5): one encoder, one decoder.
 // Used by: scanner detectors (key bodies into SecretBytes) and finding JSON (<field>_b64), rules (baselines, generated
 // examples), the collector (token secrets). Never logs what it encodes or decodes.

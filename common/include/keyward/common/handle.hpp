@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Owned C handles: one unique_ptr deleter template for every C library we call (OpenSSL,
 // libgit2, ...). Used by: openssl_handles.hpp, keyward::ci's libgit2 handles.
 // Never calls the free function on null (unique_ptr does not call a deleter on null).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bytes to lowercase (or uppercase) hex, and SHA-256 digests through OpenSSL's EVP.
 // Used by: the scanner (fingerprints, ids), rules, the collector (token hashes, place ids).
 // Never logs what it hashes; a digest is the only thing that leaves.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The thread's OpenSSL error queue as one line, for error messages.
 // Used by: the agent's TLS client and enrollment, rules' example generator.
 // Never adds data of its own: OpenSSL's queue holds library, function and reason codes only.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Owned OpenSSL handles: the aliases of common::Owned the components need.
 // Used by: the scanner (via scanner/src/openssl/handles.hpp), rules' example generator, the
 // agent's enrollment, the collector's CA. OpenSSL types appear here because keyward::common is

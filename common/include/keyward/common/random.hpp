@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Random ids from the OpenSSL DRBG (RAND_bytes).
 // Used by: scan ids, report ids, the collector (agent ids, token ids). Never seeds or falls back
 // to a weaker generator: a DRBG failure is an error.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Secrets wiped by type (issue 12): SecretBytes owns one buffer of key bytes, base64 text of a
 // key, a file's bytes that held key material, a password or a PIN, and wipes it with
 // OPENSSL_cleanse whenever it lets go of it: on destruction, on clear(), when it grows (the old

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Text from a scanned machine or the wire, made safe to print on a terminal: control characters
 // (C0, DEL and the C1 controls U+0080-U+009F) are written as \xNN and \u00NN, so a file or host
 // name cannot move the cursor, clear the screen or forge a line. Used by: the text report of

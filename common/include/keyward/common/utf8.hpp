@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // UTF-8 (RFC 3629): one decoder of a sequence, one strict validity check, one loose check.
 // Used by: finding JSON, reporters (JUnit XML), rules (baselines), scanner detectors (comments).
 // Never throws; never reads past the string.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Running approved plan items on the host that holds the key (docs/migration.md, "What runs
 // where"): import or regenerate into a PKCS#11 token, verify inside the token, then clean up.
 // All or nothing per item: a failure destroys the objects the item created. Idempotent: an

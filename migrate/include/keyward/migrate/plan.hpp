@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Migration plans into HSM storage (docs/migration.md): one item per key identity, covering
 // every place the key sits, with a strategy and its reasons in words, named blockers, the
 // target profile and token, the steps (by-hand commands, verification, clean-up of every copy,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CycloneDX 1.6 CBOM (cryptography bill of materials, docs/reports.md and docs/formats/cbom.md):
 // certificates, keys and algorithms as cryptographic-asset components with their quantum-safety
 // facts, evidence occurrences for every place, and dependencies key -> certificate -> algorithm.

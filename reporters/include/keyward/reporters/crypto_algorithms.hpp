@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the reports say about an algorithm (docs/reports.md, "Quantum safety"): its CycloneDX
 // name, primitive, parameter set and curve, and its NIST quantum security level. One function
 // for every report, so the CBOM, the HTML charts and the CSV never disagree.

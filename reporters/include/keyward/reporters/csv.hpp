@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CSV for spreadsheets (docs/reports.md, "CSV"): one row per finding, stable documented columns,
 // RFC 4180 quoting (CRLF line ends, quotes doubled), and formula-injection safe: a cell that
 // starts with '=', '+', '-', '@', a tab or a carriage return gets a leading apostrophe.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The HTML report (docs/reports.md): one self-contained file (no network, no external font or
 // script; a Content-Security-Policy meta allows only its own inline script by hash), readable
 // when printed: the summary (counts by severity, kind and host), charts (risk distribution,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JSON and JSON Lines reports (schema keyward.findings/v1). Used by: keyward scan.
 // jsonl writes one finding per line and the document without findings last.
 #pragma once

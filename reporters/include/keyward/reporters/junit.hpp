@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JUnit XML report for CI test views (GitLab artifacts:reports:junit, Jenkins junit step;
 // docs/formats/junit.md). Used by: keyward scan/ci --format junit. Pure: result -> bytes.
 // One test case per finding: a failure at/above the threshold, skipped when suppressed.

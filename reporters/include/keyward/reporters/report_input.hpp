@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the CBOM, HTML and CSV reports read (docs/reports.md): the scored findings of one scan or
 // of the whole fleet (a fleet's findings name their host in location.host), and, when there is
 // one, the migration plan for them. The same input serves `keyward scan --format cbom|html|csv`

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SARIF 2.1.0 report for GitHub code scanning and other SARIF consumers (docs/formats/sarif.md;
 // validated against docs/schemas/sarif-schema-2.1.0.json). Used by: keyward scan/ci
 // --format sarif. Pure: result -> bytes; reads no file and prints nothing.

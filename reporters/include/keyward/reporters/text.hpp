@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The human-readable report a person triages: the summary (counts per severity, what filters
 // hide) first, then exposures (private keys and key stores) in one list ranked by
 // rules::ranks_before, then inventory (certificates, public keys) ranked the same way, each finding

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Allowlist: identity-based allows kept in one central YAML file (allowlist.yaml, format in
 // docs/rules.md): each entry names a key or certificate by fingerprint (SPKI SHA-256 or
 // certificate SHA-256), optionally scoped by a path glob, with a reason, who approved it and an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Baseline: the findings a team has accepted for now, so a CI gate reports only new ones
 // (schema keyward.baseline/v1, JSON). Keyed on finding identity: fingerprint (SPKI, certificate
 // SHA-256, or the scanner's identity for keys without one) and root-relative path (with the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DetectionRule: the documentation of one rule id a scanner detector emits (detection stays in
 // code; rules/builtin/detections.yaml describes it): title, description, default severity,
 // remediation, references and examples.

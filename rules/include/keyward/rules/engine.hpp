@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The risk engine: fills Finding::risk for every finding of a scan result from the factor
 // table, the finding's facts, its pairings and the rest of the result (the same key in several
 // places), then applies policy rules (severity floors and caps, extra factors, remediation).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Example: a positive or negative example of a rule, written as a generator spec (never key
 // text): what to generate, where and with which file mode, and what the scan must then report.
 // `keyward rules test` (run_rule_examples in rule_test.hpp) builds each one in a temporary tree,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FactorDef: one risk factor as data (rules/factors.yaml): a stable id, the points it adds
 // (negative allowed) and the one line that explains it. `why` may name facts of the finding in
 // braces ({mode}, {owner}, {home_user}, {glob}, {count}, {file}, {subject}, {issuer},

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The CI gate's verdict on one finding (docs/ci.md, "What fails the gate"). Without --fail-on,
 // every private key or key store that may hold a key fails, whatever its score: a committed
 // encrypted key is still a committed key; certificates and public keys alone never fail. With

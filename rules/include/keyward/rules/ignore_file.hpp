@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // IgnoreFile: a `.keywardignore` with gitignore syntax (gitignore(5)): '#' comments, '!'
 // negation, trailing '/' for directories only, a '/' at the start or in the middle anchors the
 // pattern to the file's directory, '*' '?' '[...]' never cross '/', '**' spans directories,

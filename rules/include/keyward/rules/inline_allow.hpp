@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Inline allows: a `keyward:allow [reason]` comment on one of the 3 lines before a PEM (or other
 // text) block (docs/rules.md, "Inline allow") lets a team mark a known test key where it sits. Any comment syntax
 // counts: #, //,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PackageIndex: which installed package owns a path, from dpkg's file lists
 // (/var/lib/dpkg/info/*.list), read once per scoring into one text arena and a hash index of
 // views into it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The common-password list keyward tries on key stores: the built-in one (rules/data/
 // common-passwords.txt, compiled in) and user files. Used by: the CLI and the agent, which hand
 // the list to the scanner in ScanOptions. Never logs or prints a password; every password, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PolicyRule: a team's rule over finding facts (rules/builtin/policy.yaml and --rules DIR): a
 // match block and actions that raise or lower the severity, add factors and remediation.
 // Every condition of a match must hold; a list inside one condition means "any of".

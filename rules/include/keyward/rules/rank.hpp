@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The total order of findings: what a user acts on first comes first (docs/findings.md,
 // "Order"). Scores clip at 100, so two findings at the cap still separate here: severity band
 // (critical first), then the raw sum of points before clipping (higher first), then how many

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RuleError: a rule, factor, allowlist, ignore or baseline file that cannot be used. Names the
 // file, the 1-based line (0 when the whole file is at fault) and a stable kebab-case code.
 // Used by: every loader in keyward::rules; the CLI prints what() and exits 2.

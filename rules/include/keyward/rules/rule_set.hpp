@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RuleSet: every rule file keyward reads, merged: detection rule documentation, policy rules,
 // the risk factor table, the lists of publicly known keys and the vendored-path globs. The built-ins are compiled in
 // (rules/builtin/*.yaml, rules/factors.yaml, rules/data/known-keys.txt and

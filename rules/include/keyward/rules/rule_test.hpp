@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rule examples as tests (`keyward rules test`): every example of every detection and policy
 // rule is generated in its own temporary tree (keys made in memory with OpenSSL, never read from
 // the repository), scanned with the real scanner, scored with the engine and checked.

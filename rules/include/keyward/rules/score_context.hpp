@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ScoreContext: what the risk engine needs to know besides the findings: the time, where homes,
 // CI workspaces, shared directories and test fixtures are, extra publicly known keys, where the
 // package database is and whether provenance caps severity.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Severity: the five bands a finding's risk falls into (critical >= 90, high >= 70,
 // medium >= 40, low >= 15, else info), ordered so that comparisons mean "worse than".
 // Used by: the rule loader, the risk engine, reporters and the CI gate (--fail-on).

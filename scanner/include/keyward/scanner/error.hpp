@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Error codes of the scanner's per-item failures (a file that cannot be read, a block that does
 // not parse). Used by: every detector and the walker, which count them and go on.
 // Never carries key bytes, passwords or file content in a message.

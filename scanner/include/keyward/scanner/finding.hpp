@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Finding: what the scanner says about one key, certificate or store, and the scan result
 // around it (schema keyward.findings/v1; docs/findings.schema.json is the complete field list).
 // Used by: detectors (fill kind/format/key/certificate), the scan driver (location/file/id),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JSON form of findings and scan results (schema keyward.findings/v1, docs/findings.schema.json).
 // Used by: the json/jsonl reporters, the agent's reports and the collector.
 // Absent facts are omitted, never null; non-UTF-8 paths are kept losslessly as path_b64.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A file tree reached through something other than this machine's kernel: today SFTP
 // (agents/ssh, docs/remote.md). The scanner walks it with the same walker, exclude rules, size
 // limits and detectors as a local tree (scanner/src/walk/remote_source.cpp adapts it to the

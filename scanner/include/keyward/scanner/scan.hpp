@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The scanner's entry point: walk roots in parallel, read every regular file up to a size
 // limit, detect keys and certificates by content, pair them, and return one ScanResult.
 // Used by: the keyward CLI, the agent (later) and tests.

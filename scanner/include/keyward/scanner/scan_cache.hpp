@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The incremental scan cache: what each file held, keyed on its device, inode, size, mtime and
 // ctime (ctime catches a rewrite whose mtime was restored), and what each directory listed,
 // keyed the same way (adding, removing or renaming an entry changes the directory's mtime and

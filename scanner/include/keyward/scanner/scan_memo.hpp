@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What a scan remembers so that a key store or certificate copied to many places (build
 // outputs, backups, vendored CA bundles) is parsed once: opened stores and decoded certificates.
 // Used by: scan() (one per scan unless ScanOptions::memo names one), scan_buffer() (likewise, one

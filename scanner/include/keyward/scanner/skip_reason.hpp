@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Why the scan did not read a file, a directory or an archive member: the keys of
 // scan.stats.skipped in every report (docs/findings.schema.json lists the same names). Used by:
 // the walker, file_scan.cpp, archive.cpp, mounts.cpp, scan.cpp, and `keyward ci` (blobs over the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Work over many findings on every core: [0, n) cut into contiguous slices, one thread each
 // (the calling thread takes the first), joined before returning. An exception in a slice is
 // rethrown here after all are joined. Used by: rule scoring and the JSON report, which on a

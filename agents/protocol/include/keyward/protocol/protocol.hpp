@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The wire between keyward-agent and keyward-collector: paths, the report envelope and the
 // enrollment messages (docs/api/openapi.yaml is the reference; docs/fleet.md the guide).
 // Used by: the agent (builds reports, enrolls) and the collector (parses them).

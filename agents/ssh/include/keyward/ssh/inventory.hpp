@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A hosts list for remote scans (keyward remote --inventory, the collector's remote_scans):
 // YAML, documented in docs/remote.md. Used by: the CLI, the collector.
 #pragma once

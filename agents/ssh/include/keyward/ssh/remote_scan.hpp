@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Agentless scans over SSH (docs/remote.md): connect with libssh, check the host key, log in as
 // ssh users expect, then scan by content in one of two modes:
 // - sftp (default): the scanner's own walker walks the remote tree through SFTP; file contents

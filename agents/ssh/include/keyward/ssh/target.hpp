@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where a remote scan goes: ssh://[user@]host[:port]/path as users write it (docs/remote.md).
 // Used by: the CLI (keyward scan ssh://..., keyward remote), the collector's remote scans.
 #pragma once
