@@ -402,7 +402,10 @@ grip() {  # grip HOME: keygrip of the primary key
 GRIP1=$(grip "$G1")
 GRIP2=$(grip "$G2")
 [[ -f $G1/private-keys-v1.d/$GRIP1.key && -f $G2/private-keys-v1.d/$GRIP2.key ]] || die "no gpg key files"
-head -c 1 "$G1/private-keys-v1.d/$GRIP1.key" | grep -q '(' || die "gpg key file is not an S-expression"
+# GnuPG 2.3 and later (Debian 13) always write the extended format: the canonical S-expression
+# file is then made by Debian 12's gpg only (and by the gpg_key_file fuzzer's seeds).
+head -c 1 "$G1/private-keys-v1.d/$GRIP1.key" | grep -q '(' ||
+  grep -q '^Key: (private-key' "$G1/private-keys-v1.d/$GRIP1.key" || die "gpg key file is neither format"
 grep -q '^Key: (protected-private-key' "$G2/private-keys-v1.d/$GRIP2.key" || die "gpg key file not extended format"
 KEYDIR=gpg/home/.gnupg/private-keys-v1.d
 put "$G1/private-keys-v1.d/$GRIP1.key" "$KEYDIR/$GRIP1.key" 0600
