@@ -151,8 +151,9 @@ ConfigValues load_config(const std::string& project_dir) {
 }
 
 void add_no_config_flag(CLI::App& cmd, ConfigFlags& flags) {
-  cmd.add_flag("--no-config", flags.no_config,
-               "Read no configuration file: not .keyward.yaml, ~/.config/keyward/config.yaml nor /etc/keyward/config.yaml");
+  cmd.add_flag(
+      "--no-config", flags.no_config,
+      "Read no configuration file: not .keyward.yaml, ~/.config/keyward/config.yaml nor /etc/keyward/config.yaml");
 }
 
 void apply_config(const ConfigFlags& flags, const std::string& project_dir, const ConfigTargets& targets) {
