@@ -26,4 +26,9 @@ for deb in "${debs[@]}"; do
   echo "$(dpkg-deb -f "$deb" Package): Depends: $(dpkg-deb -f "$deb" Depends)"
   [[ -n $(dpkg-deb -f "$deb" Depends) ]] || { echo "no Depends computed for $deb"; exit 1; }
 done
-exec unshare --mount --propagation private bash "$(dirname "$0")/package_test_root.sh" "$work" "${debs[@]}"
+# A private mount namespace, so that no mount of the test is seen outside it. In a chroot (a fresh
+# root made by debootstrap, say) / is no mount point and cannot be made private: the namespace
+# then keeps the propagation it has, and package_test_root.sh unmounts all it mounted itself.
+propagation=private
+mountpoint -q / || propagation=unchanged
+unshare --mount --propagation "$propagation" bash "$(dirname "$0")/package_test_root.sh" "$work" "${debs[@]}"
