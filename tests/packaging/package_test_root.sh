@@ -24,6 +24,9 @@ mkdir -p "$root/tmp/debs"
 cp "$@" "$root/tmp/debs/"
 cp "$(dirname "$0")/package_test_inside.sh" "$root/tmp/"
 status=0
+# A clean environment, but for the sanitizers' options (make test-sanitize packages ASan builds,
+# and its leak suppressions apply to them as to every other test).
 chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+  ASAN_OPTIONS="${ASAN_OPTIONS:-}" LSAN_OPTIONS="${LSAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" \
   bash /tmp/package_test_inside.sh /tmp/debs || status=$?
 exit $status
