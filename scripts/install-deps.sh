@@ -3,7 +3,8 @@
 # install-deps.sh [--print] [ROLE...]: installs the Debian packages a job needs, if any is missing.
 #
 # Roles (CONTRIBUTING.md, "Build"):
-#   run      the programs the demo and `keyward` call at run time (openssl, git, ssh-keygen, zip)
+#   run      the programs the demo and `keyward` call at run time (openssl, git, ssh-keygen, zip,
+#            curl, SoftHSM2)
 #   build    compilers, CMake and the -dev libraries (what `make build` and `make demo` need)
 #   test     build + run + every tool the suite starts for real: sshd, PostgreSQL, SoftHSM2, a JDK,
 #            chromium and npm, gpg, putty, and the packaging tools of the package test
@@ -79,7 +80,7 @@ if [[ -z $boost || -z $clang_major ]]; then
 fi
 [[ -n $boost ]] || { echo "install-deps.sh: apt offers no libboost-url1.NN-dev at 1.81 or later" >&2; exit 2; }
 
-run=(openssl ca-certificates git openssh-client zip unzip)
+run=(openssl ca-certificates git openssh-client zip unzip curl softhsm2)  # demo.sh: curl for the API, SoftHSM2 for the migration
 build=(
   build-essential cmake ninja-build pkg-config
   libssl-dev "libboost$boost-dev" "libboost-filesystem$boost-dev" "libboost-url$boost-dev" libfmt-dev
